@@ -1,0 +1,28 @@
+/* cli.h: the ksiss command-line front end. Each command lives in its own
+ * src/cli/cmd_<name>.c and returns the process exit code:
+ * 0 success, 1 the command ran and found a problem (invalid config, metric
+ * unreadable, ...), 2 usage error, 3 runtime failure (cannot reach a server,
+ * cannot read a file). */
+#ifndef KSISS_CLI_H
+#define KSISS_CLI_H
+
+#include <stdbool.h>
+
+enum { KSISS_EXIT_OK = 0, KSISS_EXIT_PROBLEM = 1, KSISS_EXIT_USAGE = 2, KSISS_EXIT_RUNTIME = 3 };
+
+int ksiss_cmd_version(int argc, char **argv);
+int ksiss_cmd_check_config(int argc, char **argv);
+int ksiss_cmd_tiers(int argc, char **argv);
+int ksiss_cmd_query(int argc, char **argv);
+int ksiss_cmd_run(int argc, char **argv);
+int ksiss_cmd_explain(int argc, char **argv);
+int ksiss_cmd_simulate(int argc, char **argv);
+
+/* True when argv holds -h or --help (commands print their usage then). */
+bool ksiss_cli_wants_help(int argc, char **argv);
+
+/* Reads a whole file (at most max_bytes) into a NUL-terminated buffer.
+ * Returns NULL and a message in *err (caller frees) on failure. */
+char *ksiss_read_file(const char *path, size_t max_bytes, size_t *len, char **err);
+
+#endif

@@ -1,0 +1,122 @@
+/* policy.h: the decision policy interface. A policy is a pure function from
+ * one service's configuration, observations, current deployment, free GPUs
+ * and decision history to exactly one decision with a readable reason.
+ * Policies live in a named table; the controller (`ksiss run`) and the
+ * simulator (`ksiss simulate`) call the same functions. */
+#ifndef KSISS_POLICY_H
+#define KSISS_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/tiers.h"
+
+/* One metric's reading for the whole service (already aggregated across
+ * pods by the metric's `aggregate`). */
+typedef struct {
+    bool present;               /* false: no usable value (missing, empty, NaN, Inf, error) */
+    double value;
+    int64_t observed_at_ms;     /* when it was read (same clock as now_ms) */
+    const char *why_missing;    /* borrowed, for the reason text; may be NULL */
+} ksiss_observation;
+
+typedef struct {
+    const ksiss_tier *tier;     /* current tier; NULL when unknown (then the policy holds) */
+    int replicas_ready;         /* instances serving */
+    int replicas_starting;      /* instances created but not yet serving (count as capacity) */
+    bool transition_in_flight;  /* a tier change is under way: hold */
+} ksiss_deployment;
+
+/* Free units of a GPU resource, beyond what the service itself holds. */
+typedef struct {
+    const char *resource;       /* "nvidia.com/mig-3g.40gb" */
+    const char *gpu_model;      /* NULL = any model */
+    long long free_units;
+} ksiss_free_gpu;
+
+/* Recommendations and actions remembered between ticks (HPA-style
+ * stabilization, cooldowns, trend). Fixed size: it holds our own numbers,
+ * never outside data. */
+#define KSISS_HISTORY_MAX 256
+typedef struct {
+    int64_t at_ms;
+    double capacity;            /* GPU-equivalents of throughput the policy asked for */
+    double load;                /* load observation then, or NAN */
+} ksiss_reco;
+
+typedef struct {
+    ksiss_reco recos[KSISS_HISTORY_MAX];    /* ring buffer */
+    size_t n;
+    size_t head;                /* index of the oldest entry */
+    int64_t last_up_ms;         /* INT64_MIN: never */
+    int64_t last_down_ms;
+    int64_t missing_since_ms;   /* INT64_MIN: data present at the last tick */
+    char *backoff_tier;         /* tier name refused after a rollback (owned), or NULL */
+    int64_t backoff_until_ms;
+} ksiss_history;
+
+typedef struct {
+    const ksiss_service_cfg *svc;
+    const ksiss_observation *obs;   /* svc->n_metrics entries, same order as svc->metrics */
+    ksiss_observation load;         /* used when svc->has_load */
+    ksiss_deployment current;
+    const ksiss_free_gpu *free;     /* NULL/0: GPU availability unknown: only moves that need no new GPU */
+    size_t n_free;
+    const ksiss_history *history;   /* may be NULL (no memory: first tick) */
+    int64_t now_ms;
+    int64_t interval_ms;            /* control-loop tick */
+} ksiss_policy_input;
+
+typedef enum {
+    KSISS_HOLD = 0,
+    KSISS_UP,       /* larger tier (replicas may change too) */
+    KSISS_DOWN,     /* smaller tier */
+    KSISS_OUT,      /* same tier, more instances */
+    KSISS_IN,       /* same tier, fewer instances */
+} ksiss_action;
+
+typedef struct {
+    ksiss_action action;
+    const ksiss_tier *tier;     /* target tier (the current one unless up/down) */
+    int replicas;               /* target instances */
+    double pressure;            /* worst metric's pressure, NAN when no metric had data */
+    int worst_metric;           /* index into svc->metrics, -1 when none */
+    double required_capacity;   /* GPU-equivalents wanted now, NAN when unknown (recorded in history) */
+    const char *reason_code;    /* short static label for metrics/logs: see ksiss_reason_codes */
+    char *reason;               /* sentence a person can read, naming metric and numbers; owned */
+} ksiss_decision;
+
+typedef int (*ksiss_decide_fn)(const ksiss_policy_input *in, ksiss_decision *out);
+
+typedef struct {
+    const char *name;
+    const char *summary;
+    ksiss_decide_fn decide;
+} ksiss_policy;
+
+/* The table of policies, terminated by a NULL name. */
+extern const ksiss_policy ksiss_policies[];
+const ksiss_policy *ksiss_policy_find(const char *name);
+
+/* Pressure of one metric's value against its SLO, respecting direction
+ * (>1 is worse than the SLO). NAN when the value gives no signal. */
+double ksiss_metric_pressure(const ksiss_metric_cfg *m, double value);
+
+/* Throughput of one instance of `tier` in whole-GPU equivalents for kind. */
+double ksiss_tier_capacity(const ksiss_tier *tier, ksiss_throughput_kind kind);
+
+/* Units of `tier` free in `in` (sums matching entries). */
+long long ksiss_free_units(const ksiss_policy_input *in, const ksiss_tier *tier);
+
+void ksiss_history_init(ksiss_history *h);
+/* Remembers the decision taken at now_ms (appends its recommendation,
+ * updates cooldown clocks when it acted). */
+void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load, int64_t now_ms);
+void ksiss_history_free(ksiss_history *h);
+
+void ksiss_decision_clear(ksiss_decision *d);
+const char *ksiss_action_name(ksiss_action a);
+
+#endif

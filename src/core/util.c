@@ -1,0 +1,225 @@
+/* util.c: allocation wrappers, the capped string buffer and strict number
+ * and duration parsing (see util.h). */
+#include "core/util.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void oom(size_t n)
+{
+    fprintf(stderr, "ksiss: out of memory allocating %zu bytes\n", n);
+    abort();
+}
+
+void *ksiss_xmalloc(size_t n)
+{
+    void *p = malloc(n ? n : 1);
+    if (!p)
+        oom(n);
+    return p;
+}
+
+void *ksiss_xcalloc(size_t n, size_t size)
+{
+    void *p = calloc(n ? n : 1, size ? size : 1);
+    if (!p)
+        oom(n * size);
+    return p;
+}
+
+void *ksiss_xrealloc(void *p, size_t n)
+{
+    void *q = realloc(p, n ? n : 1);
+    if (!q)
+        oom(n);
+    return q;
+}
+
+char *ksiss_xstrdup(const char *s)
+{
+    return s ? ksiss_xstrndup(s, strlen(s)) : NULL;
+}
+
+char *ksiss_xstrndup(const char *s, size_t n)
+{
+    char *p = ksiss_xmalloc(n + 1);
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+char *ksiss_xvasprintf(const char *fmt, va_list ap)
+{
+    va_list ap2;
+    va_copy(ap2, ap);
+    int n = vsnprintf(NULL, 0, fmt, ap2);
+    va_end(ap2);
+    if (n < 0)
+        return ksiss_xstrdup("");
+    char *p = ksiss_xmalloc((size_t)n + 1);
+    vsnprintf(p, (size_t)n + 1, fmt, ap);
+    return p;
+}
+
+char *ksiss_xasprintf(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = ksiss_xvasprintf(fmt, ap);
+    va_end(ap);
+    return p;
+}
+
+void ksiss_sb_init(ksiss_strbuf *sb, size_t cap_limit)
+{
+    memset(sb, 0, sizeof(*sb));
+    sb->cap_limit = cap_limit;
+}
+
+int ksiss_sb_append(ksiss_strbuf *sb, const char *s, size_t n)
+{
+    if (sb->cap_limit && (n > sb->cap_limit || sb->len > sb->cap_limit - n)) {
+        sb->overflow = true;
+        return -1;
+    }
+    if (sb->len + n + 1 > sb->cap) {
+        size_t cap = sb->cap ? sb->cap : 64;
+        while (cap < sb->len + n + 1)
+            cap *= 2;
+        sb->buf = ksiss_xrealloc(sb->buf, cap);
+        sb->cap = cap;
+    }
+    memcpy(sb->buf + sb->len, s, n);
+    sb->len += n;
+    sb->buf[sb->len] = '\0';
+    return 0;
+}
+
+int ksiss_sb_puts(ksiss_strbuf *sb, const char *s)
+{
+    return ksiss_sb_append(sb, s, strlen(s));
+}
+
+int ksiss_sb_putc(ksiss_strbuf *sb, char c)
+{
+    return ksiss_sb_append(sb, &c, 1);
+}
+
+int ksiss_sb_printf(ksiss_strbuf *sb, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *p = ksiss_xvasprintf(fmt, ap);
+    va_end(ap);
+    int rc = ksiss_sb_puts(sb, p);
+    free(p);
+    return rc;
+}
+
+const char *ksiss_sb_str(const ksiss_strbuf *sb)
+{
+    return sb->buf ? sb->buf : "";
+}
+
+char *ksiss_sb_take(ksiss_strbuf *sb)
+{
+    char *p = sb->buf ? sb->buf : ksiss_xstrdup("");
+    size_t lim = sb->cap_limit;
+    ksiss_sb_init(sb, lim);
+    return p;
+}
+
+void ksiss_sb_free(ksiss_strbuf *sb)
+{
+    free(sb->buf);
+    size_t lim = sb->cap_limit;
+    ksiss_sb_init(sb, lim);
+}
+
+int ksiss_parse_double(const char *s, double *out)
+{
+    if (!s || !*s)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno == ERANGE || end == s || *end != '\0' || !isfinite(v))
+        return -1;
+    *out = v;
+    return 0;
+}
+
+int ksiss_parse_int64(const char *s, int64_t *out)
+{
+    if (!s || !*s)
+        return -1;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(s, &end, 10);
+    if (errno == ERANGE || end == s || *end != '\0')
+        return -1;
+    *out = (int64_t)v;
+    return 0;
+}
+
+int ksiss_parse_duration_ms(const char *s, int64_t *out_ms)
+{
+    if (!s || !*s)
+        return -1;
+    double plain;
+    if (ksiss_parse_double(s, &plain) == 0) {
+        if (plain < 0 || plain * 1000.0 > 9.0e15)
+            return -1;
+        *out_ms = (int64_t)llround(plain * 1000.0);
+        return 0;
+    }
+    /* Sequence of <number><unit>, like Go's time.ParseDuration. */
+    double total = 0;
+    const char *p = s;
+    while (*p) {
+        char *end = NULL;
+        if (!((*p >= '0' && *p <= '9') || *p == '.'))
+            return -1;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno == ERANGE || !isfinite(v) || v < 0)
+            return -1;
+        p = end;
+        double unit;
+        if (strncmp(p, "ms", 2) == 0) { unit = 1; p += 2; }
+        else if (*p == 's') { unit = 1000; p++; }
+        else if (*p == 'm') { unit = 60000; p++; }
+        else if (*p == 'h') { unit = 3600000; p++; }
+        else return -1;
+        total += v * unit;
+        if (total > 9.0e15)
+            return -1;
+    }
+    *out_ms = (int64_t)llround(total);
+    return 0;
+}
+
+char *ksiss_format_duration(int64_t ms)
+{
+    if (ms != 0 && ms % 3600000 == 0)
+        return ksiss_xasprintf("%lldh", (long long)(ms / 3600000));
+    if (ms != 0 && ms % 60000 == 0)
+        return ksiss_xasprintf("%lldm", (long long)(ms / 60000));
+    if (ms % 1000 == 0)
+        return ksiss_xasprintf("%llds", (long long)(ms / 1000));
+    return ksiss_xasprintf("%lldms", (long long)ms);
+}
+
+bool ksiss_str_has_prefix(const char *s, const char *prefix)
+{
+    return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+bool ksiss_str_has_suffix(const char *s, const char *suffix)
+{
+    size_t a = strlen(s), b = strlen(suffix);
+    return a >= b && memcmp(s + a - b, suffix, b) == 0;
+}

@@ -1,0 +1,59 @@
+/* util.h: small allocation and string helpers shared by core and shell:
+ * a growable string buffer with a size cap, checked number parsing, and
+ * allocation wrappers that abort on out-of-memory (the only sane policy
+ * for a controller whose state would otherwise be half-built). */
+#ifndef KSISS_UTIL_H
+#define KSISS_UTIL_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+void *ksiss_xmalloc(size_t n);
+void *ksiss_xcalloc(size_t n, size_t size);
+void *ksiss_xrealloc(void *p, size_t n);
+/* Returns a copy of s (NULL stays NULL); caller frees. */
+char *ksiss_xstrdup(const char *s);
+char *ksiss_xstrndup(const char *s, size_t n);
+/* printf into a new string; caller frees. */
+char *ksiss_xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *ksiss_xvasprintf(const char *fmt, va_list ap);
+
+/* Growable string. `cap_limit` (0 = unlimited) bounds the length: appends
+ * beyond it fail with -1 and set `overflow`, the content stays valid. */
+typedef struct {
+    char *buf;      /* always NUL-terminated once anything was appended */
+    size_t len;
+    size_t cap;
+    size_t cap_limit;
+    bool overflow;
+} ksiss_strbuf;
+
+void ksiss_sb_init(ksiss_strbuf *sb, size_t cap_limit);
+int ksiss_sb_append(ksiss_strbuf *sb, const char *s, size_t n);
+int ksiss_sb_puts(ksiss_strbuf *sb, const char *s);
+int ksiss_sb_putc(ksiss_strbuf *sb, char c);
+int ksiss_sb_printf(ksiss_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The content ("" when empty); borrowed, valid until the next append/free. */
+const char *ksiss_sb_str(const ksiss_strbuf *sb);
+/* Hands the buffer to the caller (who frees it) and resets sb. */
+char *ksiss_sb_take(ksiss_strbuf *sb);
+void ksiss_sb_free(ksiss_strbuf *sb);
+
+/* Strict number parsing: the whole string must be the number, no
+ * overflow, finite. Return 0 on success, -1 otherwise. */
+int ksiss_parse_double(const char *s, double *out);
+int ksiss_parse_int64(const char *s, int64_t *out);
+
+/* Duration "500ms", "30s", "5m", "1h", "1m30s", or a bare number of
+ * seconds ("10", "2.5"). Negative, NaN, overflowing or unknown units are
+ * refused. Returns 0 and sets *out_ms, or -1. */
+int ksiss_parse_duration_ms(const char *s, int64_t *out_ms);
+/* Writes a duration as the shortest of "1h", "5m", "30s", "500ms" forms. */
+char *ksiss_format_duration(int64_t ms);
+
+bool ksiss_str_has_prefix(const char *s, const char *prefix);
+bool ksiss_str_has_suffix(const char *s, const char *suffix);
+
+#endif
