@@ -1,0 +1,607 @@
+/* policy.c: the `ksiss` decision policy and the helpers every policy
+ * shares (pressure, tier capacity, free units, decision history).
+ *
+ * How `ksiss` decides, in one paragraph (docs/policy.md has the long
+ * form): each metric becomes a pressure (observed / SLO, or SLO / observed
+ * for higher-is-better); the worst one is the service's pressure. The
+ * capacity the service needs, in whole-GPU equivalents of throughput, comes
+ * from the optional load signal (load / perGpu / targetUtilization) and,
+ * when an SLO is breached, from the serving capacity times the pressure
+ * (feedback correction). Capacity still starting counts, so nothing is
+ * added twice while pods load. Scale-down needs every metric present, fresh
+ * and below its scaleDownFactor, and uses the highest need seen over the
+ * stabilization window (as the HPA does). Among the allowed tiers and
+ * replica counts that hold the model and fit the free GPUs, it picks the
+ * cheapest that covers the need; on a tie, the one with fewer changes. */
+#include "core/policy.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/policy_impl.h"
+#include "core/util.h"
+
+/* Feedback: an SLO breach of pressure p asks for serving capacity times
+ * clamp(p, MIN, MAX). Latency is not proportional to load, so the factor is
+ * bounded on both sides; repeated ticks converge. */
+#define FEEDBACK_FACTOR_MIN 1.25
+#define FEEDBACK_FACTOR_MAX 4.0
+/* A breach this many times the scale-up threshold ignores the up cooldown
+ * (Knative's panic mode uses 2x). */
+#define PANIC_MULTIPLE 2.0
+/* A downward tier change costs a cold start and double occupancy: it must
+ * save at least this share of the current cost to be worth it. */
+#define TIER_CHANGE_MIN_SAVING 0.10
+#define EPS 1e-9
+
+/* ---- shared helpers ---- */
+
+double ksiss_metric_pressure(const ksiss_metric_cfg *m, double value)
+{
+    if (!m || !isfinite(value) || !(m->slo > 0))
+        return NAN;
+    if (m->direction == KSISS_HIGHER_IS_BETTER) {
+        /* Zero throughput means no traffic (or no data), not a breach. */
+        if (value <= 0)
+            return NAN;
+        return m->slo / value;
+    }
+    if (value < 0)
+        return NAN;
+    return value / m->slo;
+}
+
+double ksiss_tier_capacity(const ksiss_tier *tier, ksiss_throughput_kind kind)
+{
+    if (!tier)
+        return 0;
+    return kind == KSISS_THROUGHPUT_PREFILL ? tier->prefill_rel : tier->decode_rel;
+}
+
+long long ksiss_free_units(const ksiss_policy_input *in, const ksiss_tier *tier)
+{
+    long long sum = 0;
+    for (size_t i = 0; i < in->n_free; i++) {
+        const ksiss_free_gpu *f = &in->free[i];
+        if (!f->resource || strcmp(f->resource, tier->resource) != 0)
+            continue;
+        if (f->gpu_model && tier->gpu_model && strcmp(f->gpu_model, tier->gpu_model) != 0)
+            continue;
+        if (f->free_units > 0)
+            sum += f->free_units;
+    }
+    return sum;
+}
+
+void ksiss_history_init(ksiss_history *h)
+{
+    memset(h, 0, sizeof(*h));
+    h->last_up_ms = INT64_MIN;
+    h->last_down_ms = INT64_MIN;
+    h->missing_since_ms = INT64_MIN;
+    h->backoff_until_ms = INT64_MIN;
+}
+
+void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load, int64_t now_ms)
+{
+    size_t idx;
+    if (h->n < KSISS_HISTORY_MAX) {
+        idx = (h->head + h->n) % KSISS_HISTORY_MAX;
+        h->n++;
+    } else {
+        idx = h->head;
+        h->head = (h->head + 1) % KSISS_HISTORY_MAX;
+    }
+    h->recos[idx].at_ms = now_ms;
+    h->recos[idx].capacity = d->required_capacity;
+    h->recos[idx].load = load;
+    if (d->action == KSISS_UP || d->action == KSISS_OUT)
+        h->last_up_ms = now_ms;
+    else if (d->action == KSISS_DOWN || d->action == KSISS_IN)
+        h->last_down_ms = now_ms;
+    if (d->reason_code && !strcmp(d->reason_code, "missing_data")) {
+        if (h->missing_since_ms == INT64_MIN)
+            h->missing_since_ms = now_ms;
+    } else {
+        h->missing_since_ms = INT64_MIN;
+    }
+}
+
+void ksiss_history_free(ksiss_history *h)
+{
+    free(h->backoff_tier);
+    h->backoff_tier = NULL;
+}
+
+void ksiss_decision_clear(ksiss_decision *d)
+{
+    free(d->reason);
+    memset(d, 0, sizeof(*d));
+}
+
+const char *ksiss_action_name(ksiss_action a)
+{
+    switch (a) {
+    case KSISS_HOLD: return "hold";
+    case KSISS_UP: return "up";
+    case KSISS_DOWN: return "down";
+    case KSISS_OUT: return "out";
+    case KSISS_IN: return "in";
+    }
+    return "unknown";
+}
+
+/* ---- the ksiss policy ---- */
+
+typedef struct {
+    const ksiss_tier *tier;
+    int replicas;
+    double capacity;
+    double cost;
+    bool feasible;          /* fits the free GPUs */
+    long long need_units;   /* new units of tier->resource it needs */
+} candidate;
+
+typedef struct {
+    const ksiss_policy_input *in;
+    const ksiss_service_cfg *svc;
+    ksiss_throughput_kind kind;
+    const ksiss_tier *cur_tier;
+    int cur_replicas;       /* ready + starting */
+    double cap_total;       /* capacity of ready + starting */
+    double cap_ready;
+    double cur_cost;
+} ctx;
+
+static void set_reason(ksiss_decision *out, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void set_reason(ksiss_decision *out, const char *code, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    free(out->reason);
+    out->reason = ksiss_xvasprintf(fmt, ap);
+    va_end(ap);
+    out->reason_code = code;
+}
+
+static bool tier_backed_off(const ksiss_policy_input *in, const ksiss_tier *t)
+{
+    const ksiss_history *h = in->history;
+    return h && h->backoff_tier && h->backoff_until_ms > in->now_ms && !strcmp(h->backoff_tier, t->name);
+}
+
+static bool tier_holds_model(const ksiss_service_cfg *svc, const ksiss_tier *t)
+{
+    return !(svc->model_memory_gib > 0) || t->mem_gib + EPS >= svc->model_memory_gib;
+}
+
+/* New units of t->resource a move from the current deployment to (t, r)
+ * needs at its peak. A tier change rolls one instance at a time, so a move
+ * within the same resource (gpu -> gpu*2) needs one new instance's units
+ * on top of what it holds; a move to another resource needs all of them. */
+static long long units_needed(const ctx *c, const ksiss_tier *t, int r)
+{
+    if (t == c->cur_tier)
+        return r > c->cur_replicas ? (long long)(r - c->cur_replicas) * t->count : 0;
+    long long final_units = (long long)r * t->count;
+    if (c->cur_tier && !strcmp(t->resource, c->cur_tier->resource) &&
+        (!t->gpu_model || !c->cur_tier->gpu_model || !strcmp(t->gpu_model, c->cur_tier->gpu_model))) {
+        long long held = (long long)c->cur_replicas * c->cur_tier->count;
+        long long more = final_units - held;
+        return more > t->count ? more : t->count;
+    }
+    return final_units;
+}
+
+static int min_replicas(const ksiss_service_cfg *svc)
+{
+    /* Scale to zero is left to Knative: an LLM cold start is minutes. */
+    return svc->min_replicas > 1 ? svc->min_replicas : 1;
+}
+
+static int max_replicas(const ksiss_service_cfg *svc)
+{
+    int mx = svc->max_replicas > 0 ? svc->max_replicas : 1;
+    return mx < min_replicas(svc) ? min_replicas(svc) : mx;
+}
+
+/* Enumerates (tier, replicas) over the ladder; calls back with each. */
+static size_t enumerate(const ctx *c, candidate *cands, size_t max)
+{
+    size_t n = 0;
+    const ksiss_service_cfg *svc = c->svc;
+    for (size_t i = 0; i < svc->n_ladder; i++) {
+        const ksiss_tier *t = svc->ladder[i];
+        if (!t || !tier_holds_model(svc, t) || tier_backed_off(c->in, t))
+            continue;
+        for (int r = min_replicas(svc); r <= max_replicas(svc) && n < max; r++) {
+            candidate *k = &cands[n++];
+            k->tier = t;
+            k->replicas = r;
+            k->capacity = ksiss_tier_capacity(t, c->kind) * r;
+            k->cost = t->cost * r;
+            k->need_units = units_needed(c, t, r);
+            if (k->need_units == 0)
+                k->feasible = true;
+            else if (!c->in->free || c->in->n_free == 0)
+                k->feasible = false;    /* availability unknown: take no new GPU */
+            else
+                k->feasible = ksiss_free_units(c->in, t) >= k->need_units;
+        }
+    }
+    return n;
+}
+
+/* Fewer changes first: same tier, then the smaller replica change. */
+static int change_size(const ctx *c, const candidate *k)
+{
+    int tier_change = k->tier == c->cur_tier ? 0 : 1000;
+    return tier_change + abs(k->replicas - c->cur_replicas);
+}
+
+static bool better(const ctx *c, const candidate *a, const candidate *b)
+{
+    if (!b)
+        return true;
+    if (a->cost < b->cost - EPS)
+        return true;
+    if (a->cost > b->cost + EPS)
+        return false;
+    int ca = change_size(c, a), cb = change_size(c, b);
+    if (ca != cb)
+        return ca < cb;
+    return a->capacity > b->capacity + EPS;
+}
+
+static bool is_current(const ctx *c, const candidate *k)
+{
+    return k->tier == c->cur_tier && k->replicas == c->cur_replicas;
+}
+
+static ksiss_action classify(const ctx *c, const candidate *k)
+{
+    if (k->tier == c->cur_tier) {
+        if (k->replicas > c->cur_replicas)
+            return KSISS_OUT;
+        if (k->replicas < c->cur_replicas)
+            return KSISS_IN;
+        return KSISS_HOLD;
+    }
+    double a = ksiss_tier_capacity(k->tier, c->kind), b = ksiss_tier_capacity(c->cur_tier, c->kind);
+    if (a > b + EPS)
+        return KSISS_UP;
+    if (a < b - EPS)
+        return KSISS_DOWN;
+    return k->tier->cost > c->cur_tier->cost ? KSISS_UP : KSISS_DOWN;
+}
+
+static void apply(ksiss_decision *out, const ctx *c, const candidate *k)
+{
+    out->action = classify(c, k);
+    out->tier = k->tier;
+    out->replicas = k->replicas;
+}
+
+/* Max (down) or min (up) of the needs recorded within `window_ms`,
+ * together with `now_need`. */
+static double stabilized(const ksiss_policy_input *in, double now_need, int64_t window_ms, bool take_max)
+{
+    double v = now_need;
+    const ksiss_history *h = in->history;
+    if (!h || window_ms <= 0)
+        return v;
+    for (size_t i = 0; i < h->n; i++) {
+        const ksiss_reco *r = &h->recos[(h->head + i) % KSISS_HISTORY_MAX];
+        if (r->at_ms < in->now_ms - window_ms || r->at_ms > in->now_ms || !isfinite(r->capacity))
+            continue;
+        v = take_max ? fmax(v, r->capacity) : fmin(v, r->capacity);
+    }
+    return v;
+}
+
+typedef struct {
+    int n_present;
+    int n_missing;
+    int first_missing;          /* index, -1 */
+    const char *first_missing_why;
+    bool all_below_down;        /* every metric present and below its scaleDownFactor */
+    bool breach;                /* worst metric above its scaleUpFactor */
+    double worst_p;
+    int worst;
+} metric_view;
+
+static metric_view view_metrics(const ksiss_policy_input *in)
+{
+    const ksiss_service_cfg *svc = in->svc;
+    metric_view v = {0, 0, -1, NULL, true, false, NAN, -1};
+    for (size_t i = 0; i < svc->n_metrics; i++) {
+        const ksiss_metric_cfg *m = &svc->metrics[i];
+        const ksiss_observation *o = in->obs ? &in->obs[i] : NULL;
+        double p = NAN;
+        const char *why = NULL;
+        if (!o || !o->present)
+            why = o && o->why_missing ? o->why_missing : "no value";
+        else if (svc->stale_after_ms > 0 && in->now_ms - o->observed_at_ms > svc->stale_after_ms)
+            why = "stale";
+        else if (isnan(p = ksiss_metric_pressure(m, o->value)))
+            why = m->direction == KSISS_HIGHER_IS_BETTER ? "no throughput (zero or negative)" : "not a usable number";
+        if (why) {
+            v.n_missing++;
+            v.all_below_down = false;
+            if (v.first_missing < 0) {
+                v.first_missing = (int)i;
+                v.first_missing_why = why;
+            }
+            continue;
+        }
+        v.n_present++;
+        if (!(p < m->scale_down_factor))
+            v.all_below_down = false;
+        if (v.worst < 0 || p / m->scale_up_factor > v.worst_p / svc->metrics[v.worst].scale_up_factor) {
+            v.worst = (int)i;
+            v.worst_p = p;
+        }
+    }
+    if (v.worst >= 0)
+        v.breach = v.worst_p > svc->metrics[v.worst].scale_up_factor;
+    if (svc->n_metrics == 0)
+        v.all_below_down = false;
+    return v;
+}
+
+/* Load-based need in GPU equivalents, or NAN when no usable load. */
+static double load_need(const ksiss_policy_input *in, double *load_out)
+{
+    const ksiss_service_cfg *svc = in->svc;
+    *load_out = NAN;
+    if (!svc->has_load || !in->load.present || !isfinite(in->load.value) || in->load.value < 0)
+        return NAN;
+    if (svc->stale_after_ms > 0 && in->now_ms - in->load.observed_at_ms > svc->stale_after_ms)
+        return NAN;
+    if (!(svc->load.per_gpu > 0))
+        return NAN;
+    double util = svc->load.target_utilization > 0 ? svc->load.target_utilization : KSISS_DEFAULT_TARGET_UTILIZATION;
+    *load_out = in->load.value;
+    return in->load.value / svc->load.per_gpu / util;
+}
+
+static const char *metric_name(const ksiss_service_cfg *svc, int i)
+{
+    return i >= 0 && (size_t)i < svc->n_metrics ? svc->metrics[i].name : "?";
+}
+
+/* Candidate selection for more capacity. Returns the chosen candidate or
+ * NULL; *blocked names the cheapest covering candidate that did not fit. */
+static const candidate *pick_up(const ctx *c, const candidate *cands, size_t n, double need,
+                                const candidate **blocked)
+{
+    const candidate *best = NULL, *largest = NULL;
+    *blocked = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const candidate *k = &cands[i];
+        if (k->capacity <= c->cap_total + EPS)
+            continue;   /* not more capacity */
+        if (!k->feasible) {
+            if (k->capacity + EPS >= need && better(c, k, *blocked))
+                *blocked = k;
+            continue;
+        }
+        if (k->capacity + EPS >= need && better(c, k, best))
+            best = k;
+        if (!largest || k->capacity > largest->capacity + EPS ||
+            (fabs(k->capacity - largest->capacity) <= EPS && better(c, k, largest)))
+            largest = k;
+    }
+    return best ? best : largest;
+}
+
+/* Candidate selection for less cost: the cheapest feasible deployment that
+ * still covers `need` (NAN: one step down, see below). A tier change must save TIER_CHANGE_MIN_SAVING. */
+static const candidate *pick_down(const ctx *c, const candidate *cands, size_t n, double need)
+{
+    const candidate *best = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const candidate *k = &cands[i];
+        if (!k->feasible || is_current(c, k) || k->cost >= c->cur_cost - EPS)
+            continue;
+        if (k->tier != c->cur_tier && k->cost > c->cur_cost * (1.0 - TIER_CHANGE_MIN_SAVING) + EPS)
+            continue;
+        if (isnan(need)) {
+            /* One step: the most capacity among the cheaper deployments,
+             * at the lowest cost (a 4g and a 3g slice decode alike: go
+             * straight to the 3g), then the fewest changes. */
+            if (!best || k->capacity > best->capacity + EPS ||
+                (fabs(k->capacity - best->capacity) <= EPS && better(c, k, best)))
+                best = k;
+        } else if (k->capacity + EPS >= need && better(c, k, best)) {
+            best = k;
+        }
+    }
+    return best;
+}
+
+int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
+{
+    memset(out, 0, sizeof(*out));
+    const ksiss_service_cfg *svc = in->svc;
+    out->action = KSISS_HOLD;
+    out->tier = in->current.tier;
+    out->replicas = in->current.replicas_ready + in->current.replicas_starting;
+    out->pressure = NAN;
+    out->worst_metric = -1;
+    out->required_capacity = NAN;
+
+    if (!in->current.tier) {
+        set_reason(out, "unknown_tier", "current GPU tier unknown: holding");
+        return 0;
+    }
+    ctx c = {
+        .in = in,
+        .svc = svc,
+        .kind = svc->has_load ? svc->load.throughput : KSISS_THROUGHPUT_DECODE,
+        .cur_tier = in->current.tier,
+        .cur_replicas = out->replicas,
+    };
+    double per = ksiss_tier_capacity(c.cur_tier, c.kind);
+    c.cap_total = per * c.cur_replicas;
+    c.cap_ready = per * in->current.replicas_ready;
+    c.cur_cost = c.cur_tier->cost * c.cur_replicas;
+    out->required_capacity = c.cap_total;
+
+    metric_view mv = view_metrics(in);
+    out->pressure = mv.worst_p;
+    out->worst_metric = mv.worst;
+    double load;
+    double need_load = load_need(in, &load);
+
+    if (in->current.transition_in_flight) {
+        set_reason(out, "in_transition", "a tier change is in flight: holding until it completes");
+        return 0;
+    }
+
+    size_t max_cands = 0;
+    for (size_t i = 0; i < svc->n_ladder; i++)
+        max_cands += (size_t)(max_replicas(svc) - min_replicas(svc) + 1);
+    candidate *cands = ksiss_xcalloc(max_cands ? max_cands : 1, sizeof(*cands));
+    size_t n = enumerate(&c, cands, max_cands);
+    const candidate *blocked = NULL;
+    const candidate *pick = NULL;
+
+    /* Replica bounds come first: they need no metric. */
+    if (c.cur_replicas < min_replicas(svc) || c.cur_replicas > max_replicas(svc)) {
+        int target = c.cur_replicas < min_replicas(svc) ? min_replicas(svc) : max_replicas(svc);
+        for (size_t i = 0; i < n; i++)
+            if (cands[i].tier == c.cur_tier && cands[i].replicas == target)
+                pick = &cands[i];
+        if (pick && pick->feasible) {
+            apply(out, &c, pick);
+            set_reason(out, "replica_bounds", "%d instance(s) outside minReplicas %d / maxReplicas %d: %s to %d",
+                       c.cur_replicas, svc->min_replicas, svc->max_replicas, ksiss_action_name(out->action), target);
+        } else {
+            set_reason(out, "no_free_gpu", "%d instance(s) below minReplicas %d but no free %s for more",
+                       c.cur_replicas, svc->min_replicas, c.cur_tier->name);
+        }
+        goto done;
+    }
+
+    if (mv.n_present == 0 && isnan(need_load)) {
+        if (svc->n_metrics == 0 && !svc->has_load)
+            set_reason(out, "missing_data", "no metric configured: holding");
+        else
+            set_reason(out, "missing_data", "no usable data (%s: %s): holding, never scaling down on missing data",
+                       svc->n_metrics ? metric_name(svc, mv.first_missing) : "load",
+                       svc->n_metrics ? mv.first_missing_why : "no value");
+        goto done;
+    }
+
+    /* What the service needs now (GPU equivalents of throughput). */
+    double need = NAN;
+    const char *why_code = NULL;
+    if (mv.breach) {
+        double f = fmin(fmax(mv.worst_p, FEEDBACK_FACTOR_MIN), FEEDBACK_FACTOR_MAX);
+        need = c.cap_ready * f;
+        why_code = "slo_breach";
+        if (!isnan(need_load) && need_load > need) {
+            need = need_load;
+        }
+    } else if (!isnan(need_load) && need_load > c.cap_total + EPS) {
+        need = need_load;
+        why_code = "load_increase";
+    }
+
+    if (why_code) {
+        out->required_capacity = need;
+        double want = stabilized(in, need, svc->stabilization_up_ms, false);
+        const ksiss_metric_cfg *wm = mv.worst >= 0 ? &svc->metrics[mv.worst] : NULL;
+        char *what = !strcmp(why_code, "slo_breach") && wm
+                         ? ksiss_xasprintf("%s = %.4g is %.2fx its SLO %.4g (scale-up above %.2fx)", wm->name,
+                                           in->obs[mv.worst].value, mv.worst_p, wm->slo, wm->scale_up_factor)
+                         : ksiss_xasprintf("load %.4g needs %.2f GPU at %.0f%% utilization", load, need_load,
+                                           100.0 * (svc->load.target_utilization > 0 ? svc->load.target_utilization
+                                                                                     : KSISS_DEFAULT_TARGET_UTILIZATION));
+        if (c.cap_total + EPS >= want) {
+            set_reason(out, "capacity_starting", "%s; capacity %.2f GPU incl. %d starting instance(s) covers need %.2f: holding",
+                       what, c.cap_total, in->current.replicas_starting, want);
+        } else if (in->history && in->history->last_up_ms != INT64_MIN &&
+                   in->now_ms - in->history->last_up_ms < svc->cooldown_up_ms &&
+                   !(mv.breach && mv.worst_p > PANIC_MULTIPLE * wm->scale_up_factor)) {
+            set_reason(out, "cooldown", "%s; last scale-up %llds ago, up cooldown %llds: holding", what,
+                       (long long)((in->now_ms - in->history->last_up_ms) / 1000), (long long)(svc->cooldown_up_ms / 1000));
+        } else if ((pick = pick_up(&c, cands, n, want, &blocked)) != NULL) {
+            apply(out, &c, pick);
+            bool full = pick->capacity + EPS >= want;
+            set_reason(out, why_code, "%s; capacity %.2f GPU, need %.2f: %s %s x%d (capacity %.2f, cost %.3f)%s%s%s",
+                       what, c.cap_total, want, ksiss_action_name(out->action), pick->tier->name, pick->replicas,
+                       pick->capacity, pick->cost, full ? "" : ", the largest that fits",
+                       (!full && blocked) ? "; " : "", (!full && blocked) ? "a larger one has no free GPU" : "");
+        } else if (blocked) {
+            set_reason(out, "no_free_gpu", "%s; need %.2f GPU: %s x%d would cover it but only %lld of %lld %s free: holding",
+                       what, want, blocked->tier->name, blocked->replicas, ksiss_free_units(in, blocked->tier),
+                       blocked->need_units, blocked->tier->resource);
+        } else {
+            set_reason(out, "at_max", "%s; need %.2f GPU but no allowed tier and replica count (max %d) gives more than %.2f: holding",
+                       what, want, max_replicas(svc), c.cap_total);
+        }
+        free(what);
+        goto done;
+    }
+
+    if (mv.all_below_down && mv.n_missing == 0) {
+        /* Comfortably below every SLO: less capacity, after stabilization. */
+        double need_now = need_load;
+        const candidate *step = NULL;
+        if (isnan(need_now)) {
+            step = pick_down(&c, cands, n, NAN);
+            need_now = step ? step->capacity : c.cap_total;
+        }
+        if (need_now > c.cap_total)
+            need_now = c.cap_total;
+        out->required_capacity = need_now;
+        double want = stabilized(in, need_now, svc->stabilization_down_ms, true);
+        const ksiss_metric_cfg *wm = &svc->metrics[mv.worst];
+        char *what = ksiss_xasprintf("every metric below its scale-down threshold (worst %s = %.4g, %.2fx its SLO %.4g)",
+                                     wm->name, in->obs[mv.worst].value, mv.worst_p, wm->slo);
+        const ksiss_history *h = in->history;
+        int64_t since_change = INT64_MAX;
+        if (h && h->last_down_ms != INT64_MIN)
+            since_change = in->now_ms - h->last_down_ms;
+        if (h && h->last_up_ms != INT64_MIN && in->now_ms - h->last_up_ms < since_change)
+            since_change = in->now_ms - h->last_up_ms;
+        if (since_change < svc->cooldown_down_ms) {
+            set_reason(out, "cooldown", "%s; last change %llds ago, down cooldown %llds: holding", what,
+                       (long long)(since_change / 1000), (long long)(svc->cooldown_down_ms / 1000));
+        } else if (want + EPS >= c.cap_total) {
+            set_reason(out, "stabilizing", "%s; highest need over the %llds stabilization window is %.2f GPU, current %.2f: holding",
+                       what, (long long)(svc->stabilization_down_ms / 1000), want, c.cap_total);
+        } else if ((pick = pick_down(&c, cands, n, isnan(need_load) ? NAN : want)) != NULL &&
+                   (!isnan(need_load) || pick->capacity + EPS >= want)) {
+            apply(out, &c, pick);
+            set_reason(out, "underutilized", "%s; need %.2f GPU over the window, capacity %.2f: %s %s x%d (capacity %.2f, cost %.3f -> %.3f)",
+                       what, want, c.cap_total, ksiss_action_name(out->action), pick->tier->name, pick->replicas,
+                       pick->capacity, c.cur_cost, pick->cost);
+        } else {
+            set_reason(out, "at_min", "%s; no cheaper allowed deployment covers %.2f GPU: holding", what, want);
+        }
+        free(what);
+        goto done;
+    }
+
+    /* Between the thresholds, or some metric missing: hold. */
+    if (mv.n_missing > 0) {
+        set_reason(out, "missing_data", "%s has no usable value (%s); the others are within their SLO: holding, never scaling down on missing data",
+                   metric_name(svc, mv.first_missing), mv.first_missing_why);
+        /* Not all data missing: this is not an unmanaged service. */
+        out->reason_code = "partial_data";
+    } else {
+        const ksiss_metric_cfg *wm = &svc->metrics[mv.worst];
+        set_reason(out, "within_slo", "%s = %.4g is %.2fx its SLO %.4g, between %.2fx and %.2fx: holding", wm->name,
+                   in->obs[mv.worst].value, mv.worst_p, wm->slo, wm->scale_down_factor, wm->scale_up_factor);
+    }
+
+done:
+    free(cands);
+    return 0;
+}
