@@ -10,6 +10,11 @@
 #include "core/tiers.h"
 #include "core/util.h"
 
+static void short_usage(void)
+{
+    fprintf(stderr, "usage: ksiss tiers [--gpu MODEL] [--json]   (ksiss tiers --help)\n");
+}
+
 static void usage(FILE *out)
 {
     fprintf(out,
@@ -147,7 +152,7 @@ int ksiss_cmd_tiers(int argc, char **argv)
         } else if (!strcmp(a, "--gpu")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "ksiss tiers: --gpu needs a model name\n");
-                usage(stderr);
+                short_usage();
                 return KSISS_EXIT_USAGE;
             }
             gpu = argv[++i];
@@ -155,7 +160,7 @@ int ksiss_cmd_tiers(int argc, char **argv)
             gpu = a + strlen("--gpu=");
         } else {
             fprintf(stderr, "ksiss tiers: unknown argument '%s'\n", a);
-            usage(stderr);
+            short_usage();
             return KSISS_EXIT_USAGE;
         }
     }
