@@ -15,7 +15,8 @@
 #include "core/util.h"
 
 /* ------------------------------------------------------------------ */
-/* Built-in tables.                                                    */
+/* Built-in tables (profile names as NVIDIA writes them; the resource  */
+/* and tier names spell "+me" as ".me", see ksiss_tier_init_mig).      */
 /*                                                                     */
 /* MIG profiles: NVIDIA Multi-Instance GPU User Guide (R580), "Supported */
 /* MIG Profiles", https://docs.nvidia.com/datacenter/tesla/mig-user-guide/ */
@@ -220,7 +221,7 @@ int ksiss_parse_mig_profile(const char *profile, int *g, int *mem_gb, bool *medi
         return -1;
     const char *rest = mend + 2;
     bool me = false;
-    if (!strcmp(rest, "+me"))
+    if (!strcmp(rest, "+me") || !strcmp(rest, ".me"))
         me = true;
     else if (*rest)
         return -1;
@@ -301,8 +302,12 @@ int ksiss_tier_init_mig(ksiss_tier *t, const ksiss_gpu_model *m, const char *pro
         return fail(err, ksiss_xasprintf("MIG profile %s of %s: the full slice's SM share %g is not in (0, 1]",
                                          profile, m->name, sm7_share));
     t->kind = KSISS_TIER_MIG;
-    t->name = ksiss_xasprintf("mig-%s", profile);
-    t->resource = ksiss_xasprintf("nvidia.com/mig-%s", profile);
+    /* Kubernetes resource names cannot hold '+': the device plugin
+     * advertises profile 1g.10gb+me as nvidia.com/mig-1g.10gb.me
+     * (k8s-device-plugin internal/rm/rm.go: ReplaceAll("mig-"+profile, "+", ".")).
+     * The tier name follows the resource; "+me" is accepted as an alias. */
+    t->name = ksiss_xasprintf("mig-%dg.%dgb%s", pg, pmem, me ? ".me" : "");
+    t->resource = ksiss_xasprintf("nvidia.com/%s", t->name);
     t->count = 1;
     t->gpu_model = ksiss_xstrdup(m->name);
     double cfrac = (double)g / g_total, mfrac = (double)mem_slices / mem_total;
@@ -679,6 +684,17 @@ static const ksiss_gpu_model *model_or_err(const ksiss_catalog *cat, const char 
     return m;
 }
 
+/* A copy of s with a trailing "+me" spelled ".me" (the device plugin's
+ * spelling of MIG media-extension profiles); caller frees. */
+static char *media_ext_normalized(const char *s)
+{
+    char *c = ksiss_xstrdup(s);
+    size_t n = strlen(c);
+    if (n >= 3 && !strcmp(c + n - 3, "+me"))
+        c[n - 3] = '.';
+    return c;
+}
+
 const ksiss_tier *ksiss_catalog_tier(const ksiss_catalog *cat, const char *model, const char *name)
 {
     if (!cat || !name)
@@ -686,10 +702,13 @@ const ksiss_tier *ksiss_catalog_tier(const ksiss_catalog *cat, const char *model
     const ksiss_gpu_model *m = model_or_err(cat, model, NULL);
     if (!m)
         return NULL;
-    for (size_t i = 0; i < cat->n_tiers; i++)
-        if (!strcmp(cat->tiers[i].gpu_model, m->name) && !strcmp(cat->tiers[i].name, name))
-            return &cat->tiers[i];
-    return NULL;
+    char *norm = ksiss_str_has_prefix(name, "mig-") ? media_ext_normalized(name) : ksiss_xstrdup(name);
+    const ksiss_tier *found = NULL;
+    for (size_t i = 0; i < cat->n_tiers && !found; i++)
+        if (!strcmp(cat->tiers[i].gpu_model, m->name) && !strcmp(cat->tiers[i].name, norm))
+            found = &cat->tiers[i];
+    free(norm);
+    return found;
 }
 
 char *ksiss_catalog_model_names(const ksiss_catalog *cat)
@@ -773,8 +792,23 @@ const ksiss_tier *ksiss_catalog_shared_tier(const ksiss_catalog *cat, const char
     return NULL;
 }
 
+static const ksiss_tier *tier_for_resource(const ksiss_catalog *cat, const char *model,
+                                           const char *resource, long long count, char **err);
+
 const ksiss_tier *ksiss_catalog_tier_for_resource(const ksiss_catalog *cat, const char *model,
                                                   const char *resource, long long count, char **err)
+{
+    if (resource && ksiss_str_has_prefix(resource, "nvidia.com/mig-")) {
+        char *norm = media_ext_normalized(resource);
+        const ksiss_tier *t = tier_for_resource(cat, model, norm, count, err);
+        free(norm);
+        return t;
+    }
+    return tier_for_resource(cat, model, resource, count, err);
+}
+
+static const ksiss_tier *tier_for_resource(const ksiss_catalog *cat, const char *model,
+                                           const char *resource, long long count, char **err)
 {
     if (err)
         *err = NULL;
@@ -825,7 +859,7 @@ const ksiss_tier *ksiss_catalog_tier_for_resource(const ksiss_catalog *cat, cons
         bool me;
         const char *profile = resource + strlen("nvidia.com/mig-");
         if (ksiss_parse_mig_profile(profile, &g, &mem, &me) != 0) {
-            fail(err, ksiss_xasprintf("%s: malformed MIG resource name (expected nvidia.com/mig-<g>g.<mem>gb[+me])",
+            fail(err, ksiss_xasprintf("%s: malformed MIG resource name (expected nvidia.com/mig-<g>g.<mem>gb[.me])",
                                       resource));
             return NULL;
         }

@@ -27,7 +27,8 @@ typedef struct {
 } ksiss_gpu_model;
 
 typedef struct {
-    char *name;             /* ladder name users write: "mig-3g.40gb", "gpu", "gpu*2", "shared/4", "gpu-20gb" */
+    char *name;             /* ladder name users write: "mig-3g.40gb", "gpu", "gpu*2", "shared/4", "gpu-20gb"
+                             * (media-extension slices: "mig-1g.10gb.me", like their resource; "+me" accepted) */
     char *resource;         /* Kubernetes extended resource: "nvidia.com/mig-3g.40gb" */
     int count;              /* units of `resource` one instance requests (gpu*2 -> 2) */
     ksiss_tier_kind kind;
@@ -176,7 +177,8 @@ int ksiss_tier_init_gpus(ksiss_tier *t, const ksiss_gpu_model *m, int count, cha
 /* Frees the strings of *t and zeroes it (not t itself). */
 void ksiss_tier_clear(ksiss_tier *t);
 
-/* Parses a MIG profile "<g>g.<mem>gb" with an optional "+me" suffix.
+/* Parses a MIG profile "<g>g.<mem>gb" with an optional "+me" suffix
+ * (NVIDIA's spelling) or ".me" (the device plugin's resource spelling).
  * Returns 0 and the numbers, or -1 for anything else (no overflow, no
  * signs, no leading zeros, g and mem >= 1). */
 int ksiss_parse_mig_profile(const char *profile, int *g, int *mem_gb, bool *media_ext);

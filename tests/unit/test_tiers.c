@@ -55,33 +55,33 @@ typedef struct {
 
 static const mig_case mig_cases[] = {
     {"A30-24GB", "nvidia.com/mig-1g.6gb", 1, 4, 1, 4, 6},
-    {"A30-24GB", "nvidia.com/mig-1g.6gb+me", 1, 4, 1, 4, 6},
+    {"A30-24GB", "nvidia.com/mig-1g.6gb.me", 1, 4, 1, 4, 6},
     {"A30-24GB", "nvidia.com/mig-2g.12gb", 2, 4, 2, 4, 12},
-    {"A30-24GB", "nvidia.com/mig-2g.12gb+me", 2, 4, 2, 4, 12},
+    {"A30-24GB", "nvidia.com/mig-2g.12gb.me", 2, 4, 2, 4, 12},
     {"A30-24GB", "nvidia.com/mig-4g.24gb", 4, 4, 4, 4, 24},
     {"A100-40GB", "nvidia.com/mig-1g.5gb", 1, 7, 1, 8, 5},
-    {"A100-40GB", "nvidia.com/mig-1g.5gb+me", 1, 7, 1, 8, 5},
+    {"A100-40GB", "nvidia.com/mig-1g.5gb.me", 1, 7, 1, 8, 5},
     {"A100-40GB", "nvidia.com/mig-1g.10gb", 1, 7, 2, 8, 10},
     {"A100-40GB", "nvidia.com/mig-2g.10gb", 2, 7, 2, 8, 10},
     {"A100-40GB", "nvidia.com/mig-3g.20gb", 3, 7, 4, 8, 20},
     {"A100-40GB", "nvidia.com/mig-4g.20gb", 4, 7, 4, 8, 20},
     {"A100-40GB", "nvidia.com/mig-7g.40gb", 7, 7, 8, 8, 40},
     {"A100-80GB", "nvidia.com/mig-1g.10gb", 1, 7, 1, 8, 10},
-    {"A100-80GB", "nvidia.com/mig-1g.10gb+me", 1, 7, 1, 8, 10},
+    {"A100-80GB", "nvidia.com/mig-1g.10gb.me", 1, 7, 1, 8, 10},
     {"A100-80GB", "nvidia.com/mig-1g.20gb", 1, 7, 2, 8, 20},
     {"A100-80GB", "nvidia.com/mig-2g.20gb", 2, 7, 2, 8, 20},
     {"A100-80GB", "nvidia.com/mig-3g.40gb", 3, 7, 4, 8, 40},
     {"A100-80GB", "nvidia.com/mig-4g.40gb", 4, 7, 4, 8, 40},
     {"A100-80GB", "nvidia.com/mig-7g.80gb", 7, 7, 8, 8, 80},
     {"H100-80GB", "nvidia.com/mig-1g.10gb", 1, 7, 1, 8, 10},
-    {"H100-80GB", "nvidia.com/mig-1g.10gb+me", 1, 7, 1, 8, 10},
+    {"H100-80GB", "nvidia.com/mig-1g.10gb.me", 1, 7, 1, 8, 10},
     {"H100-80GB", "nvidia.com/mig-1g.20gb", 1, 7, 2, 8, 20},
     {"H100-80GB", "nvidia.com/mig-2g.20gb", 2, 7, 2, 8, 20},
     {"H100-80GB", "nvidia.com/mig-3g.40gb", 3, 7, 4, 8, 40},
     {"H100-80GB", "nvidia.com/mig-4g.40gb", 4, 7, 4, 8, 40},
     {"H100-80GB", "nvidia.com/mig-7g.80gb", 7, 7, 8, 8, 80},
     {"H200-141GB", "nvidia.com/mig-1g.18gb", 1, 7, 1, 8, 18},
-    {"H200-141GB", "nvidia.com/mig-1g.18gb+me", 1, 7, 1, 8, 18},
+    {"H200-141GB", "nvidia.com/mig-1g.18gb.me", 1, 7, 1, 8, 18},
     {"H200-141GB", "nvidia.com/mig-1g.35gb", 1, 7, 2, 8, 35},
     {"H200-141GB", "nvidia.com/mig-2g.35gb", 2, 7, 2, 8, 35},
     {"H200-141GB", "nvidia.com/mig-3g.71gb", 3, 7, 4, 8, 71},
@@ -118,7 +118,7 @@ static void test_every_mig_profile_of_every_model_parses(void **state)
 static void test_media_extension_slice_has_its_base_figures_and_stays_off_the_default_ladder(void **state)
 {
     const ksiss_catalog *cat = *state;
-    const ksiss_tier *me = ksiss_catalog_tier_for_resource(cat, "H100-80GB", "nvidia.com/mig-1g.10gb+me", 1, NULL);
+    const ksiss_tier *me = ksiss_catalog_tier_for_resource(cat, "H100-80GB", "nvidia.com/mig-1g.10gb.me", 1, NULL);
     const ksiss_tier *base = ksiss_catalog_tier_for_resource(cat, "H100-80GB", "nvidia.com/mig-1g.10gb", 1, NULL);
     assert_non_null(me);
     assert_non_null(base);
@@ -128,6 +128,21 @@ static void test_media_extension_slice_has_its_base_figures_and_stays_off_the_de
     assert_close(me->cost, base->cost, "cost");
     assert_false(me->in_ladder);
     assert_true(base->in_ladder);
+}
+
+/* The device plugin advertises profile 1g.10gb+me as nvidia.com/mig-1g.10gb.me
+ * (Kubernetes resource names cannot hold '+'); NVIDIA's spelling is an alias. */
+static void test_media_extension_profile_parses_in_both_spellings(void **state)
+{
+    const ksiss_catalog *cat = *state;
+    const ksiss_tier *dot = ksiss_catalog_tier_for_resource(cat, "H200-141GB", "nvidia.com/mig-1g.18gb.me", 1, NULL);
+    assert_non_null(dot);
+    assert_string_equal(dot->resource, "nvidia.com/mig-1g.18gb.me");
+    assert_string_equal(dot->name, "mig-1g.18gb.me");
+    assert_ptr_equal(ksiss_catalog_tier_for_resource(cat, "H200-141GB", "nvidia.com/mig-1g.18gb+me", 1, NULL), dot);
+    assert_ptr_equal(ksiss_catalog_tier(cat, "H200-141GB", "mig-1g.18gb+me"), dot);
+    assert_ptr_equal(ksiss_catalog_product_mig_tier(cat, "NVIDIA-H200-MIG-1g.18gb.me", NULL), dot);
+    assert_ptr_equal(ksiss_catalog_product_mig_tier(cat, "NVIDIA-H200-MIG-1g.18gb+me", NULL), dot);
 }
 
 /* ---- names and resources round-trip ---- */
@@ -465,6 +480,7 @@ typedef struct {
 
 static const profile_case profile_cases[] = {
     {"1g.5gb", 1, 1, 5, false},   {"7g.141gb", 1, 7, 141, false}, {"1g.18gb+me", 1, 1, 18, true},
+    {"1g.18gb.me", 1, 1, 18, true}, {"1g.18gb.mx", 0, 0, 0, false},
     {"3g.40gb", 1, 3, 40, false}, {"3g", 0, 0, 0, false},         {"g.10gb", 0, 0, 0, false},
     {"1g.gb", 0, 0, 0, false},    {"1g.10", 0, 0, 0, false},      {"1g.10gb+", 0, 0, 0, false},
     {"-1g.10gb", 0, 0, 0, false}, {"0g.10gb", 0, 0, 0, false},    {"1g.10gbx", 0, 0, 0, false},
@@ -812,6 +828,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_every_mig_profile_of_every_model_parses),
         cmocka_unit_test(test_media_extension_slice_has_its_base_figures_and_stays_off_the_default_ladder),
+        cmocka_unit_test(test_media_extension_profile_parses_in_both_spellings),
         cmocka_unit_test(test_every_tier_round_trips_through_name_and_resource),
         cmocka_unit_test(test_null_model_means_the_default_model),
         cmocka_unit_test(test_whole_gpu_and_shared_resources_parse_with_their_figures),
