@@ -650,9 +650,13 @@ static bool label_matches(const char *label, const char *p, size_t n)
     return false;
 }
 
+/* Kubernetes label values are at most 63 characters; anything far longer
+ * is not a product name (and keeps the %.*s widths below in int range). */
+#define PRODUCT_MAX 1024
+
 const ksiss_gpu_model *ksiss_catalog_model_by_product(const ksiss_catalog *cat, const char *product)
 {
-    if (!cat || !product || !*product)
+    if (!cat || !product || !*product || strlen(product) > PRODUCT_MAX)
         return NULL;
     const char *mig;
     size_t n = product_base_len(product, &mig);
@@ -910,6 +914,10 @@ const ksiss_tier *ksiss_catalog_product_mig_tier(const ksiss_catalog *cat, const
         *err = NULL;
     if (!cat || !product)
         return NULL;
+    if (strlen(product) > PRODUCT_MAX) {
+        fail(err, ksiss_xasprintf("GPU product label of %zu characters is not a product name", strlen(product)));
+        return NULL;
+    }
     const char *mig;
     size_t n = product_base_len(product, &mig);
     if (!mig)

@@ -549,6 +549,19 @@ static void test_product_labels_map_to_models(void **state)
     assert_null(ksiss_catalog_model_by_product(cat, NULL));
 }
 
+static void test_overlong_product_label_is_refused_not_matched(void **state)
+{
+    const ksiss_catalog *cat = *state;
+    char *label = ksiss_xasprintf("NVIDIA-H100-80GB-HBM3-MIG-1g.10gb%0*d", 5000, 0);
+    assert_null(ksiss_catalog_model_by_product(cat, label));
+    char *err = NULL;
+    assert_null(ksiss_catalog_product_mig_tier(cat, label, &err));
+    assert_non_null(err);
+    assert_non_null(strstr(err, "not a product name"));
+    free(err);
+    free(label);
+}
+
 static void test_find_model_accepts_names_in_any_case_and_product_labels(void **state)
 {
     const ksiss_catalog *cat = *state;
@@ -844,6 +857,7 @@ int main(void)
         cmocka_unit_test(test_gpu_resource_names_are_recognised),
         cmocka_unit_test(test_mig_profile_names_parse_strictly),
         cmocka_unit_test(test_product_labels_map_to_models),
+        cmocka_unit_test(test_overlong_product_label_is_refused_not_matched),
         cmocka_unit_test(test_find_model_accepts_names_in_any_case_and_product_labels),
         cmocka_unit_test(test_single_strategy_mig_label_names_its_slice),
         cmocka_unit_test(test_added_tier_is_ranked_in_capacity_order),
