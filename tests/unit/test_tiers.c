@@ -392,6 +392,18 @@ static void test_shares_sit_in_the_capacity_order(void **state)
     assert_false(s7->in_ladder);
 }
 
+static void test_tier_names_are_listed_in_rank_order_for_messages(void **state)
+{
+    const ksiss_catalog *cat = *state;
+    char *names = ksiss_catalog_tier_names(cat, "A30-24GB");
+    assert_string_equal(names, "mig-1g.6gb, mig-1g.6gb.me, gpu-6gb, shared/4, mig-2g.12gb, mig-2g.12gb.me, "
+                               "gpu-12gb, shared/2, mig-4g.24gb, gpu, gpu*2, gpu*4, gpu*8");
+    free(names);
+    names = ksiss_catalog_tier_names(cat, "no-such-gpu");
+    assert_string_equal(names, "");
+    free(names);
+}
+
 /* ---- refusals ---- */
 
 typedef struct {
@@ -852,6 +864,7 @@ int main(void)
         cmocka_unit_test(test_ladder_reports_its_full_length_when_the_buffer_is_short),
         cmocka_unit_test(test_ranks_order_every_model_by_capacity),
         cmocka_unit_test(test_shares_sit_in_the_capacity_order),
+        cmocka_unit_test(test_tier_names_are_listed_in_rank_order_for_messages),
         cmocka_unit_test(test_unknown_resource_names_and_counts_are_refused_with_a_message),
         cmocka_unit_test(test_unknown_model_message_lists_the_known_models),
         cmocka_unit_test(test_gpu_resource_names_are_recognised),
