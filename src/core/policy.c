@@ -286,13 +286,19 @@ static void apply(ksiss_decision *out, const ctx *c, const candidate *k)
 }
 
 /* Max (down) or min (up) of the needs recorded within `window_ms`,
- * together with `now_need`. */
-static double stabilized(const ksiss_policy_input *in, double now_need, int64_t window_ms, bool take_max)
+ * together with `now_need`. *covered tells whether the history reaches
+ * back over the whole window (or is as long as it can be): after a restart
+ * nothing scales down before a full window has been seen. */
+static double stabilized(const ksiss_policy_input *in, double now_need, int64_t window_ms, bool take_max,
+                         bool *covered)
 {
     double v = now_need;
     const ksiss_history *h = in->history;
+    *covered = window_ms <= 0;
     if (!h || window_ms <= 0)
         return v;
+    if (h->n == KSISS_HISTORY_MAX || (h->n > 0 && h->recos[h->head].at_ms <= in->now_ms - window_ms))
+        *covered = true;
     for (size_t i = 0; i < h->n; i++) {
         const ksiss_reco *r = &h->recos[(h->head + i) % KSISS_HISTORY_MAX];
         if (r->at_ms < in->now_ms - window_ms || r->at_ms > in->now_ms || !isfinite(r->capacity))
@@ -514,7 +520,9 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
 
     if (why_code) {
         out->required_capacity = need;
-        double want = stabilized(in, need, svc->stabilization_up_ms, false);
+        bool up_covered;
+        double want = stabilized(in, need, svc->stabilization_up_ms, false, &up_covered);
+        (void)up_covered; /* scale-up never waits for history */
         const ksiss_metric_cfg *wm = mv.worst >= 0 ? &svc->metrics[mv.worst] : NULL;
         char *what = !strcmp(why_code, "slo_breach") && wm
                          ? ksiss_xasprintf("%s = %.4g is %.2fx its SLO %.4g (scale-up above %.2fx)", wm->name,
@@ -560,7 +568,8 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
         if (need_now > c.cap_total)
             need_now = c.cap_total;
         out->required_capacity = need_now;
-        double want = stabilized(in, need_now, svc->stabilization_down_ms, true);
+        bool covered;
+        double want = stabilized(in, need_now, svc->stabilization_down_ms, true, &covered);
         const ksiss_metric_cfg *wm = &svc->metrics[mv.worst];
         char *what = ksiss_xasprintf("every metric below its scale-down threshold (worst %s = %.4g, %.2fx its SLO %.4g)",
                                      wm->name, in->obs[mv.worst].value, mv.worst_p, wm->slo);
@@ -573,6 +582,9 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
         if (since_change < svc->cooldown_down_ms) {
             set_reason(out, "cooldown", "%s; last change %llds ago, down cooldown %llds: holding", what,
                        (long long)(since_change / 1000), (long long)(svc->cooldown_down_ms / 1000));
+        } else if (!covered) {
+            set_reason(out, "stabilizing", "%s; waiting to have seen a full %llds stabilization window before scaling down",
+                       what, (long long)(svc->stabilization_down_ms / 1000));
         } else if (want + EPS >= c.cap_total) {
             set_reason(out, "stabilizing", "%s; highest need over the %llds stabilization window is %.2f GPU, current %.2f: holding",
                        what, (long long)(svc->stabilization_down_ms / 1000), want, c.cap_total);
