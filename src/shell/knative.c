@@ -1,0 +1,175 @@
+/* knative.c: reading a Knative Service with its Revisions and pods, and
+ * applying a transition plan through the Kubernetes client (see knative.h). */
+#include "shell/knative.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+const ksiss_kube_resource KSISS_KUBE_KNATIVE_PODAUTOSCALERS = {
+    "autoscaling.internal.knative.dev", "v1alpha1", "podautoscalers", "PodAutoscaler", true};
+
+static const char *jstr2(const json_t *o, const char *a, const char *b)
+{
+    const json_t *v = json_object_get(o, a);
+    if (b)
+        v = json_object_get(v, b);
+    return json_string_value(v);
+}
+
+void ksiss_knative_view_free(ksiss_knative_view *v)
+{
+    json_decref(v->service);
+    json_decref(v->revisions);
+    json_decref(v->pods);
+    memset(v, 0, sizeof(*v));
+}
+
+static bool pod_terminated(const json_t *pod)
+{
+    const char *phase = jstr2(pod, "status", "phase");
+    return json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp") ||
+           (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")));
+}
+
+int ksiss_knative_read(ksiss_kube *k, const char *ns, const char *name, ksiss_knative_view *out,
+                       ksiss_kube_error *err)
+{
+    memset(out, 0, sizeof(*out));
+    int rc = ksiss_kube_get(k, &KSISS_KUBE_KNATIVE_SERVICES, ns, name, &out->service, err);
+    if (rc != KSISS_KUBE_OK)
+        return rc;
+    char *selector = ksiss_xasprintf("%s=%s", KSISS_LABEL_SERVICE, name);
+    ksiss_kube_list_opts lo = {.label_selector = selector};
+    rc = ksiss_kube_list(k, &KSISS_KUBE_KNATIVE_REVISIONS, ns, &lo, &out->revisions, NULL, err);
+    json_t *pods = NULL;
+    if (rc == KSISS_KUBE_OK)
+        rc = ksiss_kube_list(k, &KSISS_KUBE_PODS, ns, &lo, &pods, NULL, err);
+    free(selector);
+    if (rc != KSISS_KUBE_OK) {
+        json_decref(pods);
+        ksiss_knative_view_free(out);
+        return rc;
+    }
+    out->pods = json_array();
+    size_t i;
+    json_t *p;
+    json_array_foreach(pods, i, p)
+        if (!pod_terminated(p))
+            json_array_append(out->pods, p);
+    json_decref(pods);
+    return KSISS_KUBE_OK;
+}
+
+const char **ksiss_knative_running_pods(const ksiss_knative_view *v, size_t *n)
+{
+    size_t cap = json_array_size(v->pods);
+    const char **names = ksiss_xcalloc(cap ? cap : 1, sizeof(*names));
+    *n = 0;
+    size_t i;
+    json_t *p;
+    json_array_foreach(v->pods, i, p) {
+        const char *phase = jstr2(p, "status", "phase");
+        const char *pn = jstr2(p, "metadata", "name");
+        if (pn && phase && !strcmp(phase, "Running"))
+            names[(*n)++] = pn;
+    }
+    return names;
+}
+
+static char *kube_msg(const char *what, const ksiss_kube_error *e)
+{
+    return ksiss_xasprintf("%s: %s (%s)", what, e->message ? e->message : "failed", ksiss_kube_rc_name(e->rc));
+}
+
+/* min-scale = max-scale = scale on the Revision (kept if its PodAutoscaler
+ * is ever re-created) and on the PodAutoscaler (what the KPA reads; the
+ * revision reconciler only rewrites the PA's spec, not its annotations). */
+static int scale_revision(ksiss_kube *k, const char *ns, const char *rev, int scale, char **err)
+{
+    char *v = ksiss_xasprintf("%d", scale);
+    json_t *patch = json_pack("{s:{s:{s:s,s:s}}}", "metadata", "annotations", KSISS_ANN_MIN_SCALE, v,
+                              KSISS_ANN_MAX_SCALE, v);
+    free(v);
+    ksiss_kube_error e = {0};
+    int rc = ksiss_kube_patch(k, &KSISS_KUBE_KNATIVE_REVISIONS, ns, rev, NULL, KSISS_KUBE_MERGE_PATCH, patch, NULL,
+                              NULL, &e);
+    if (rc == KSISS_KUBE_OK) {
+        rc = ksiss_kube_patch(k, &KSISS_KUBE_KNATIVE_PODAUTOSCALERS, ns, rev, NULL, KSISS_KUBE_MERGE_PATCH, patch,
+                              NULL, NULL, &e);
+        if (rc == KSISS_KUBE_E_NOT_FOUND)  /* not created yet: it will copy the Revision's annotations */
+            rc = KSISS_KUBE_OK;
+        if (rc != KSISS_KUBE_OK) {
+            char *what = ksiss_xasprintf("scale bounds of PodAutoscaler %s/%s", ns, rev);
+            *err = kube_msg(what, &e);
+            free(what);
+        }
+    } else {
+        char *what = ksiss_xasprintf("scale bounds of Revision %s/%s", ns, rev);
+        *err = kube_msg(what, &e);
+        free(what);
+    }
+    ksiss_kube_error_clear(&e);
+    json_decref(patch);
+    return rc == KSISS_KUBE_OK ? 0 : -1;
+}
+
+ksiss_apply_rc ksiss_knative_apply(ksiss_kube *k, ksiss_events *ev, const char *ns, const json_t *service,
+                                   const ksiss_tr_plan *plan, char **err)
+{
+    const char *name = jstr2(service, "metadata", "name");
+    for (size_t i = 0; i < plan->n; i++) {
+        const ksiss_tr_action *a = &plan->v[i];
+        ksiss_kube_error e = {0};
+        int rc = KSISS_KUBE_OK;
+        switch (a->kind) {
+        case KSISS_TRA_PATCH_SERVICE:
+            rc = ksiss_kube_patch(k, &KSISS_KUBE_KNATIVE_SERVICES, ns, name, NULL, KSISS_KUBE_MERGE_PATCH, a->patch,
+                                  NULL, NULL, &e);
+            if (rc == KSISS_KUBE_E_CONFLICT) {
+                *err = ksiss_xasprintf("service %s/%s changed since it was read (409): re-read next tick", ns, name);
+                ksiss_kube_error_clear(&e);
+                return KSISS_APPLY_CONFLICT;
+            }
+            if (rc != KSISS_KUBE_OK) {
+                char *what = ksiss_xasprintf("patch of service %s/%s", ns, name);
+                *err = kube_msg(what, &e);
+                free(what);
+            }
+            break;
+        case KSISS_TRA_SCALE_REVISION:
+            if (scale_revision(k, ns, a->revision, a->scale, err) != 0)
+                return KSISS_APPLY_FAILED;
+            break;
+        case KSISS_TRA_DELETE_REVISION:
+            rc = ksiss_kube_delete(k, &KSISS_KUBE_KNATIVE_REVISIONS, ns, a->revision, NULL, &e);
+            if (rc == KSISS_KUBE_E_NOT_FOUND)
+                rc = KSISS_KUBE_OK;
+            if (rc != KSISS_KUBE_OK) {
+                char *what = ksiss_xasprintf("delete of revision %s/%s", ns, a->revision);
+                *err = kube_msg(what, &e);
+                free(what);
+            }
+            break;
+        case KSISS_TRA_EVENT:
+            if (ev) {
+                ksiss_kube_object_ref ref = {
+                    .api_version = "serving.knative.dev/v1", .kind = "Service", .ns = ns, .name = name,
+                    .uid = jstr2(service, "metadata", "uid"),
+                };
+                /* Events are best effort: a failure is logged by the caller, not fatal. */
+                if (ksiss_events_emit(ev, &ref, a->warning ? "Warning" : "Normal", a->event_reason, a->message, &e) !=
+                    0)
+                    fprintf(stderr, "level=warn msg=\"event not recorded\" service=%s reason=%s error=\"%s\"\n", name,
+                            a->event_reason, e.message ? e.message : "?");
+            }
+            break;
+        }
+        ksiss_kube_error_clear(&e);
+        if (rc != KSISS_KUBE_OK)
+            return KSISS_APPLY_FAILED;
+    }
+    return KSISS_APPLY_DONE;
+}
