@@ -1,0 +1,355 @@
+/* inventory.c: free GPU units per (GPU model, resource) from Node and Pod
+ * objects. Pure: the shell hands in what its informers cached. */
+#include "core/inventory.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+#define INV_WARNINGS_MAX 200
+
+static void warn(ksiss_inventory *inv, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void warn(ksiss_inventory *inv, const char *fmt, ...)
+{
+    if (inv->n_warnings >= INV_WARNINGS_MAX)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *m = ksiss_xvasprintf(fmt, ap);
+    va_end(ap);
+    inv->warnings = ksiss_xrealloc(inv->warnings, (inv->n_warnings + 1) * sizeof *inv->warnings);
+    inv->warnings[inv->n_warnings++] = m;
+}
+
+static const char *str_at(const json_t *obj, const char *a, const char *b)
+{
+    const json_t *v = json_object_get(obj, a);
+    if (b)
+        v = json_object_get(v, b);
+    return json_string_value(v);
+}
+
+/* An extended-resource quantity: a plain non-negative integer string
+ * ("2"), or a JSON integer. -1 for anything else ("1.5", "2k", "-1"). */
+static long long quantity(const json_t *v)
+{
+    if (json_is_integer(v))
+        return json_integer_value(v) >= 0 ? (long long)json_integer_value(v) : -1;
+    const char *s = json_string_value(v);
+    int64_t n;
+    if (!s || ksiss_parse_int64(s, &n) < 0 || n < 0)
+        return -1;
+    return (long long)n;
+}
+
+/* A container's units of `resource`: its request, else its limit. */
+static long long container_units(const json_t *c, const char *resource)
+{
+    const json_t *r = json_object_get(c, "resources");
+    const json_t *q = json_object_get(json_object_get(r, "requests"), resource);
+    if (!q)
+        q = json_object_get(json_object_get(r, "limits"), resource);
+    if (!q)
+        return 0;
+    return quantity(q);
+}
+
+static long long add_sat(long long a, long long b)
+{
+    if (a > (1LL << 60) - b)
+        return 1LL << 60;
+    return a + b;
+}
+
+long long ksiss_pod_request(const json_t *pod, const char *resource)
+{
+    const json_t *spec = json_object_get(pod, "spec");
+    long long sum = 0, init_max = 0, sidecars = 0;
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(spec, "containers"), i, c) {
+        long long u = container_units(c, resource);
+        if (u < 0)
+            return -1;
+        sum = add_sat(sum, u);
+    }
+    json_array_foreach(json_object_get(spec, "initContainers"), i, c) {
+        long long u = container_units(c, resource);
+        if (u < 0)
+            return -1;
+        const char *rp = json_string_value(json_object_get(c, "restartPolicy"));
+        if (rp && !strcmp(rp, "Always")) {
+            sidecars = add_sat(sidecars, u);        /* runs alongside the app containers */
+        } else {
+            /* An init container runs with the sidecars started before it. */
+            long long with = add_sat(u, sidecars);
+            if (with > init_max)
+                init_max = with;
+        }
+    }
+    long long total = add_sat(sum, sidecars);
+    if (init_max > total)
+        total = init_max;
+    const json_t *ov = json_object_get(json_object_get(spec, "overhead"), resource);
+    if (ov) {
+        long long u = quantity(ov);
+        if (u < 0)
+            return -1;
+        total = add_sat(total, u);
+    }
+    return total;
+}
+
+static bool node_ready(const json_t *node)
+{
+    size_t i;
+    const json_t *c;
+    json_array_foreach(json_object_get(json_object_get(node, "status"), "conditions"), i, c) {
+        const char *t = json_string_value(json_object_get(c, "type"));
+        const char *s = json_string_value(json_object_get(c, "status"));
+        if (t && !strcmp(t, "Ready"))
+            return s && !strcmp(s, "True");
+    }
+    return false;
+}
+
+static ksiss_inventory_res *node_res(ksiss_inventory_node *n, const char *resource)
+{
+    for (size_t i = 0; i < n->n_res; i++)
+        if (!strcmp(n->res[i].resource, resource))
+            return &n->res[i];
+    return NULL;
+}
+
+/* The resource name the policy knows a node's resource by: with the
+ * single MIG strategy, nvidia.com/gpu is a slice named by the product. */
+static const char *policy_resource(const ksiss_inventory_node *n, const ksiss_tier *single_mig, const char *r)
+{
+    if (single_mig && !strcmp(r, "nvidia.com/gpu"))
+        return single_mig->resource;
+    (void)n;
+    return r;
+}
+
+static void read_node(const ksiss_catalog *cat, const json_t *node, ksiss_inventory_node *n,
+                      const ksiss_tier **single_mig, ksiss_inventory *inv)
+{
+    const json_t *meta = json_object_get(node, "metadata");
+    const json_t *labels = json_object_get(meta, "labels");
+    const char *name = json_string_value(json_object_get(meta, "name"));
+    n->name = ksiss_xstrdup(name ? name : "");
+    n->ready = node_ready(node);
+    n->schedulable = !json_is_true(json_object_get(json_object_get(node, "spec"), "unschedulable"));
+    const char *product = json_string_value(json_object_get(labels, "nvidia.com/gpu.product"));
+    n->product = ksiss_xstrdup(product);
+    *single_mig = NULL;
+    if (product) {
+        /* A "-MIG-<profile>" suffix first: the model alone would lose the slice. */
+        char *err = NULL;
+        const ksiss_tier *t = ksiss_catalog_product_mig_tier(cat, product, &err);
+        free(err);
+        const ksiss_gpu_model *m = NULL;
+        if (t) {
+            *single_mig = t;
+            m = ksiss_catalog_model(cat, t->gpu_model);
+        } else {
+            m = ksiss_catalog_find_model(cat, product);
+        }
+        n->gpu_model = m ? m->name : NULL;
+    }
+    const char *rep = json_string_value(json_object_get(labels, "nvidia.com/gpu.replicas"));
+    int64_t r;
+    if (rep && ksiss_parse_int64(rep, &r) == 0 && r >= 0 && r <= 1000)
+        n->replicas = (int)r;
+    else if (rep)
+        warn(inv, "node %s: label nvidia.com/gpu.replicas=\"%s\" is not a count; ignored", n->name, rep);
+
+    const char *key;
+    const json_t *v;
+    json_object_foreach((json_t *)json_object_get(json_object_get(node, "status"), "allocatable"), key, v) {
+        if (!ksiss_is_gpu_resource(key))
+            continue;
+        long long q = quantity(v);
+        if (q < 0) {
+            warn(inv, "node %s: allocatable %s is not a whole number; counted as 0", n->name, key);
+            q = 0;
+        }
+        const char *pr = policy_resource(n, *single_mig, key);
+        ksiss_inventory_res *x = node_res(n, pr);
+        if (!x) {
+            n->res = ksiss_xrealloc(n->res, (n->n_res + 1) * sizeof *n->res);
+            x = &n->res[n->n_res++];
+            memset(x, 0, sizeof *x);
+            x->resource = ksiss_xstrdup(pr);
+        }
+        x->allocatable = add_sat(x->allocatable, q);
+    }
+    if (n->n_res > 0 && !n->gpu_model)
+        warn(inv, "node %s: GPU product %s%s%s is not in the catalogue; its GPUs are not counted", n->name,
+             product ? "\"" : "", product ? product : "label nvidia.com/gpu.product missing", product ? "\"" : "");
+}
+
+static ksiss_inventory_entry *entry(ksiss_inventory *inv, const char *model, const char *resource)
+{
+    for (size_t i = 0; i < inv->n_entries; i++)
+        if (!strcmp(inv->entries[i].gpu_model, model) && !strcmp(inv->entries[i].resource, resource))
+            return &inv->entries[i];
+    inv->entries = ksiss_xrealloc(inv->entries, (inv->n_entries + 1) * sizeof *inv->entries);
+    ksiss_inventory_entry *e = &inv->entries[inv->n_entries++];
+    memset(e, 0, sizeof *e);
+    e->gpu_model = model;
+    e->resource = ksiss_xstrdup(resource);
+    return e;
+}
+
+static int cmp_entry(const void *a, const void *b)
+{
+    const ksiss_inventory_entry *x = a, *y = b;
+    int c = strcmp(x->gpu_model, y->gpu_model);
+    return c ? c : strcmp(x->resource, y->resource);
+}
+
+static bool pod_terminated(const json_t *pod)
+{
+    const char *phase = str_at(pod, "status", "phase");
+    return phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
+}
+
+int ksiss_inventory_compute(const ksiss_catalog *cat, const json_t *nodes, const json_t *pods, ksiss_inventory *out)
+{
+    memset(out, 0, sizeof *out);
+    if ((nodes && !json_is_array(nodes)) || (pods && !json_is_array(pods)))
+        return -1;
+    size_t nn = nodes ? json_array_size(nodes) : 0;
+    out->nodes = ksiss_xcalloc(nn ? nn : 1, sizeof *out->nodes);
+    const ksiss_tier **single = ksiss_xcalloc(nn ? nn : 1, sizeof *single);
+    for (size_t i = 0; i < nn; i++) {
+        const json_t *node = json_array_get(nodes, i);
+        if (!json_is_object(node)) {
+            warn(out, "node list item %zu is not an object; skipped", i);
+            continue;
+        }
+        read_node(cat, node, &out->nodes[out->n_nodes], &single[out->n_nodes], out);
+        out->n_nodes++;
+    }
+
+    /* Requests of bound pods, per node. */
+    size_t i;
+    const json_t *pod;
+    json_array_foreach(pods, i, pod) {
+        if (!json_is_object(pod) || pod_terminated(pod))
+            continue;
+        const char *node_name = str_at(pod, "spec", "nodeName");
+        if (!node_name || !*node_name)
+            continue;
+        for (size_t k = 0; k < out->n_nodes; k++) {
+            ksiss_inventory_node *n = &out->nodes[k];
+            if (strcmp(n->name, node_name) != 0)
+                continue;
+            /* Every GPU resource the node has, under the pod's spelling. */
+            for (size_t r = 0; r < n->n_res; r++) {
+                const char *asked = n->res[r].resource;
+                long long u = ksiss_pod_request(pod, asked);
+                if (single[k] && !strcmp(asked, single[k]->resource)) {
+                    long long g = ksiss_pod_request(pod, "nvidia.com/gpu");
+                    u = (u < 0 || g < 0) ? -1 : add_sat(u, g);
+                }
+                if (u < 0) {
+                    warn(out, "pod %s/%s: request for %s is not a whole number; ignored",
+                         str_at(pod, "metadata", "namespace") ? str_at(pod, "metadata", "namespace") : "",
+                         str_at(pod, "metadata", "name") ? str_at(pod, "metadata", "name") : "?", asked);
+                    continue;
+                }
+                n->res[r].requested = add_sat(n->res[r].requested, u);
+            }
+            break;
+        }
+    }
+
+    /* Totals over usable nodes of a known model. */
+    for (size_t k = 0; k < out->n_nodes; k++) {
+        ksiss_inventory_node *n = &out->nodes[k];
+        if (!n->ready || !n->schedulable || !n->gpu_model)
+            continue;
+        for (size_t r = 0; r < n->n_res; r++) {
+            ksiss_inventory_entry *e = entry(out, n->gpu_model, n->res[r].resource);
+            e->allocatable = add_sat(e->allocatable, n->res[r].allocatable);
+            e->requested = add_sat(e->requested, n->res[r].requested);
+        }
+    }
+
+    /* Pending unbound pods claim units: against the model their
+     * nodeSelector names, or (unknown where they will land) against every
+     * model offering the resource, which is the cautious reading. */
+    json_array_foreach(pods, i, pod) {
+        if (!json_is_object(pod))
+            continue;
+        const char *phase = str_at(pod, "status", "phase");
+        const char *node_name = str_at(pod, "spec", "nodeName");
+        if (!phase || strcmp(phase, "Pending") != 0 || (node_name && *node_name))
+            continue;
+        const char *sel = json_string_value(
+            json_object_get(json_object_get(json_object_get(pod, "spec"), "nodeSelector"), "nvidia.com/gpu.product"));
+        const ksiss_gpu_model *sel_model = sel ? ksiss_catalog_find_model(cat, sel) : NULL;
+        for (size_t e = 0; e < out->n_entries; e++) {
+            ksiss_inventory_entry *en = &out->entries[e];
+            if (sel && (!sel_model || strcmp(sel_model->name, en->gpu_model) != 0))
+                continue;
+            long long u = ksiss_pod_request(pod, en->resource);
+            if (u > 0)
+                en->pending = add_sat(en->pending, u);
+        }
+    }
+    for (size_t e = 0; e < out->n_entries; e++) {
+        ksiss_inventory_entry *en = &out->entries[e];
+        long long f = en->allocatable - en->requested - en->pending;
+        en->free = f > 0 ? f : 0;
+    }
+    if (out->n_entries > 1)
+        qsort(out->entries, out->n_entries, sizeof *out->entries, cmp_entry);
+    free(single);
+    return 0;
+}
+
+void ksiss_inventory_free(ksiss_inventory *inv)
+{
+    if (!inv)
+        return;
+    for (size_t i = 0; i < inv->n_nodes; i++) {
+        ksiss_inventory_node *n = &inv->nodes[i];
+        free(n->name);
+        free(n->product);
+        for (size_t r = 0; r < n->n_res; r++)
+            free(n->res[r].resource);
+        free(n->res);
+    }
+    free(inv->nodes);
+    for (size_t i = 0; i < inv->n_entries; i++)
+        free(inv->entries[i].resource);
+    free(inv->entries);
+    for (size_t i = 0; i < inv->n_warnings; i++)
+        free(inv->warnings[i]);
+    free(inv->warnings);
+    memset(inv, 0, sizeof *inv);
+}
+
+size_t ksiss_inventory_free_gpus(const ksiss_inventory *inv, ksiss_free_gpu *out, size_t max)
+{
+    for (size_t i = 0; i < inv->n_entries && i < max; i++) {
+        out[i].resource = inv->entries[i].resource;
+        out[i].gpu_model = inv->entries[i].gpu_model;
+        out[i].free_units = inv->entries[i].free;
+    }
+    return inv->n_entries;
+}
+
+const ksiss_inventory_entry *ksiss_inventory_find(const ksiss_inventory *inv, const char *gpu_model,
+                                                  const char *resource)
+{
+    for (size_t i = 0; i < inv->n_entries; i++)
+        if ((!gpu_model || !strcmp(inv->entries[i].gpu_model, gpu_model)) &&
+            !strcmp(inv->entries[i].resource, resource))
+            return &inv->entries[i];
+    return NULL;
+}

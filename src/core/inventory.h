@@ -1,0 +1,79 @@
+/* inventory.h: the live GPU inventory, computed purely from Node and Pod
+ * objects (as the API returns them, jansson values; no I/O): per usable
+ * node (Ready and not cordoned) its GPU model and GPU resources, and per
+ * (GPU model, resource) the allocatable units, what bound non-terminated
+ * pods request, what Pending unbound pods claim, and what is free. The
+ * free units feed ksiss_free_gpu[] of the decision policy. Rules in
+ * docs/kubernetes.md ("Inventory"). */
+#ifndef KSISS_INVENTORY_H
+#define KSISS_INVENTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+#include "core/policy.h"
+#include "core/tiers.h"
+
+typedef struct {
+    char *resource;             /* as the policy names it: "nvidia.com/mig-3g.40gb" (single-strategy MIG
+                                 * nodes' nvidia.com/gpu is reported under its slice's resource) */
+    long long allocatable;
+    long long requested;        /* by non-terminated pods bound to the node */
+} ksiss_inventory_res;
+
+typedef struct {
+    char *name;
+    bool ready;                 /* condition Ready == "True" */
+    bool schedulable;           /* not spec.unschedulable */
+    char *product;              /* nvidia.com/gpu.product label, or NULL */
+    const char *gpu_model;      /* catalogue model name (borrowed from the catalogue), NULL = unknown */
+    int replicas;               /* nvidia.com/gpu.replicas label; 0 = absent */
+    ksiss_inventory_res *res;   /* GPU resources only */
+    size_t n_res;
+} ksiss_inventory_node;
+
+typedef struct {
+    const char *gpu_model;      /* borrowed from the catalogue */
+    char *resource;
+    long long allocatable;      /* on usable nodes */
+    long long requested;        /* by bound, non-terminated pods on usable nodes */
+    long long pending;          /* claims of Pending pods not yet bound */
+    long long free;             /* max(0, allocatable - requested - pending) */
+} ksiss_inventory_entry;
+
+typedef struct {
+    ksiss_inventory_node *nodes;    /* every node given, usable or not */
+    size_t n_nodes;
+    ksiss_inventory_entry *entries; /* sorted by model then resource */
+    size_t n_entries;
+    char **warnings;                /* things skipped and why (unknown product, bad quantity, ...) */
+    size_t n_warnings;
+} ksiss_inventory;
+
+/* Computes the inventory. `nodes` and `pods` are JSON arrays of Node and
+ * Pod objects (borrowed; NULL = empty). Never fails on odd objects: what
+ * cannot be understood is skipped with a warning (a node whose product is
+ * unknown counts for no model, so no tier is believed free). Returns 0;
+ * -1 only when nodes/pods are not arrays. Free with ksiss_inventory_free. */
+int ksiss_inventory_compute(const ksiss_catalog *cat, const json_t *nodes, const json_t *pods,
+                            ksiss_inventory *out);
+void ksiss_inventory_free(ksiss_inventory *inv);
+
+/* Writes up to `max` ksiss_free_gpu entries (strings borrowed from inv and
+ * the catalogue) and returns how many there are in all. */
+size_t ksiss_inventory_free_gpus(const ksiss_inventory *inv, ksiss_free_gpu *out, size_t max);
+
+/* The entry for (model, resource), or NULL; borrowed. */
+const ksiss_inventory_entry *ksiss_inventory_find(const ksiss_inventory *inv, const char *gpu_model,
+                                                  const char *resource);
+
+/* Units of `resource` a pod asks for by the Kubernetes rule: the larger of
+ * the largest init container and the sum of the app containers (sidecar
+ * init containers, restartPolicy Always, count with the app containers),
+ * plus spec.overhead. A container's requests, or its limits when it sets
+ * no request. -1 when a quantity is not a non-negative integer. */
+long long ksiss_pod_request(const json_t *pod, const char *resource);
+
+#endif
