@@ -171,8 +171,6 @@ static void finish(ksiss_sim_instance *in, ksiss_sim_req *r, size_t idx, double 
 {
     r->finished = t;
     in->kv_used -= (double)r->in_tokens + r->out_tokens;
-    if (in->kv_used < 0.5)
-        in->kv_used = in->nrun ? in->kv_used : 0;
     if (l && l->finished)
         l->finished(l->ctx, r, idx);
 }
@@ -190,6 +188,8 @@ static bool try_admit(ksiss_sim_instance *in, ksiss_sim_req *reqs, const ksiss_s
             r->rejected = true;
             in->qhead++;
             in->qlen--;
+            if (l && l->rejected)
+                l->rejected(l->ctx, r, idx);
             continue;
         }
         if (r->arrival > in->clock || in->nrun >= (size_t)in->max_batch ||

@@ -49,6 +49,7 @@ typedef struct {
     void (*admitted)(void *ctx, const ksiss_sim_req *r, size_t idx);
     void (*first_token)(void *ctx, const ksiss_sim_req *r, size_t idx);
     void (*finished)(void *ctx, const ksiss_sim_req *r, size_t idx);
+    void (*rejected)(void *ctx, const ksiss_sim_req *r, size_t idx);
 } ksiss_sim_listener;
 
 typedef struct {

@@ -1,0 +1,155 @@
+/* sim.h: the simulation driver of `ksiss simulate`. Replays a request trace
+ * against modelled instances (sim_model.h) on a simulated cluster, calls a
+ * decision policy from the policy table at every control-loop tick with
+ * the observations Prometheus would have returned, and applies its
+ * decisions (cold starts, rolling tier changes, GPU placement). Also the
+ * simulator-side baselines `static` and `oracle`. Pure: no I/O, no clock,
+ * no globals; deterministic. docs/simulator.md describes the model. */
+#ifndef KSISS_SIM_H
+#define KSISS_SIM_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/diag.h"
+#include "core/sim_model.h"
+#include "core/tiers.h"
+#include "core/trace.h"
+
+/* ---- the simulated cluster ---- */
+
+/* Allocatable units of one GPU resource of one GPU model, summed over the
+ * cluster's nodes. */
+typedef struct {
+    char *resource;         /* "nvidia.com/mig-3g.40gb"; owned */
+    char *gpu_model;        /* catalogue model name ("H100-80GB"), NULL when unknown; owned */
+    long long units;
+} ksiss_sim_pool;
+
+typedef struct {
+    ksiss_sim_pool *v;      /* owned */
+    size_t n;
+    size_t nodes;
+} ksiss_sim_cluster;
+
+/* Parses a cluster inventory (YAML: `nodes: [{name, labels: {nvidia.com/
+ * gpu.product: ...}, allocatable: {nvidia.com/mig-1g.10gb: "14", ...}}]`,
+ * the format of the local control plane's fake nodes). Non-GPU resources
+ * are ignored; GPU counts must be whole numbers >= 0. Problems go to *d
+ * with positions. Returns 0 or -1; *out must be freed either way. */
+int ksiss_sim_cluster_parse(const char *text, size_t len, const char *file,
+                            const ksiss_catalog *cat, ksiss_sim_cluster *out, ksiss_diags *d);
+void ksiss_sim_cluster_free(ksiss_sim_cluster *c);
+
+/* Parses a model profile (YAML mapping: name, prefillTokensPerSecond,
+ * decodeTokensPerSecond, decodeStepMs, weightsGiB, kvBytesPerToken,
+ * maxBatch, optional gpuMemoryUtilization (default 0.9)). Returns 0 or -1;
+ * *out must be freed with ksiss_sim_profile_free either way. */
+int ksiss_sim_profile_parse(const char *text, size_t len, const char *file,
+                            ksiss_sim_profile *out, ksiss_diags *d);
+
+/* ---- how metric queries map to what the model produces ---- */
+
+typedef enum {
+    KSISS_SIG_TTFT = 0,     /* time to first token, per request (s) */
+    KSISS_SIG_TPOT,         /* time per output token after the first, per request (s) */
+    KSISS_SIG_E2E,          /* end-to-end latency, per request (s) */
+    KSISS_SIG_QUEUE_TIME,   /* time waiting before prefill, per request (s) */
+    KSISS_SIG_QUEUE,        /* requests waiting (gauge, per instance) */
+    KSISS_SIG_RUNNING,      /* requests in the batch (gauge, per instance) */
+    KSISS_SIG_KV,           /* KV-cache use 0..1 (gauge, per instance) */
+    KSISS_SIG_GEN_RATE,     /* generated tokens/s over the window (service) */
+    KSISS_SIG_PROMPT_RATE,  /* prompt tokens/s over the window (service) */
+    KSISS_SIG_REQ_RATE,     /* finished requests/s over the window (service) */
+} ksiss_sim_signal;
+
+typedef struct {
+    ksiss_sim_signal sig;
+    double quantile;        /* per-request signals: quantile in (0,1), or < 0 for the mean */
+} ksiss_sim_metric_map;
+
+/* Maps a query (and the metric's name as a fallback) to a signal by the
+ * convention of docs/simulator.md. Returns 0, or -1 and *err (caller frees)
+ * naming what it could not map. */
+int ksiss_sim_map_metric(const char *name, const char *query, ksiss_sim_metric_map *out, char **err);
+bool ksiss_sim_signal_per_request(ksiss_sim_signal s);
+const char *ksiss_sim_signal_name(ksiss_sim_signal s);
+
+/* ---- running ---- */
+
+typedef struct {
+    const ksiss_service_cfg *svc;       /* borrowed: all of these must outlive the run */
+    const ksiss_sim_profile *profile;
+    const ksiss_sim_cluster *cluster;
+    const ksiss_trace *trace;
+    int64_t interval_ms;        /* control-loop tick (default 10 s, METRICS_SCRAPE_INTERVAL) */
+    int64_t scrape_ms;          /* Prometheus scrape interval (default 15 s) */
+    int64_t window_ms;          /* range of rate() and histogram windows (default 1 min) */
+    int64_t cold_start_ms;      /* instance created -> serving (default 60 s) */
+    int64_t ready_timeout_ms;   /* a new revision not ready by then is rolled back (default 10 min) */
+    int64_t oracle_window_ms;   /* the oracle's decision window (default 1 min) */
+    int64_t drain_limit_ms;     /* after the trace, wait at most this for requests to finish (default 30 min) */
+    double slo_target;          /* fraction of requests that must meet the SLO (default 0.99) */
+    const ksiss_tier *static_tier;  /* `static` deployment; NULL: search */
+    int static_replicas;
+} ksiss_sim_opts;
+
+void ksiss_sim_opts_default(ksiss_sim_opts *o);
+
+/* One point of the time series (every scrape). */
+typedef struct {
+    double t_s;
+    double demand_tps;      /* generated tokens/s the arriving requests ask for (window mean) */
+    double served_tps;      /* generated tokens/s produced (window rate) */
+    double capacity_tps;    /* decode capacity of the serving instances at full batch */
+    double gpu_eq;          /* cost weight of the GPUs held (GPU equivalents) */
+    int tier_rank;          /* rank of the current tier in its model's ladder, -1 none */
+    int replicas;           /* instances of the current revision holding a GPU */
+    double latency_s;       /* the SLO latency's quantile over the window, NAN when none */
+} ksiss_sim_sample;
+
+typedef struct {
+    char *policy;           /* owned */
+    double slo_attainment;  /* fraction of requests whose SLO latency met the SLO */
+    double gpu_hours;       /* cost-weighted GPU hours over the horizon */
+    long transitions;       /* deployment changes applied (tier moves and replica changes) */
+    double p95_latency_s;   /* of the SLO latency over served requests */
+    double p99_latency_s;
+    long ignored;           /* decisions ignored because a tier change was in flight */
+    long rollbacks;         /* tier changes rolled back (new revision never ready) */
+    long policy_errors;     /* decide() returned an error (counted as hold) */
+    size_t rejected;        /* requests too long for the KV cache */
+    size_t unfinished;      /* requests not done when the simulation ended */
+    char *deployment;       /* static/initial deployment, e.g. "mig-3g.40gb x2"; owned */
+    ksiss_sim_sample *samples;  /* owned */
+    size_t n_samples;
+} ksiss_sim_result;
+
+typedef struct {
+    ksiss_sim_result *v;    /* owned, in the order asked */
+    size_t n;
+    char *slo_desc;         /* what attainment measures, e.g. "TTFT <= 1 s (metric ttft)"; owned */
+    ksiss_sim_signal slo_signal;
+    double slo_s;
+    double horizon_s;       /* cost is counted over [0, horizon_s] */
+    char *initial;          /* deployment every dynamic policy starts from; owned */
+} ksiss_sim_report;
+
+/* The policy names `--policy all` runs, NULL-terminated. */
+extern const char *const ksiss_sim_all_policies[];
+
+/* Runs each named policy ("static", "oracle" or a name from the policy
+ * table) on o->trace. Problems (unknown policy, a metric that maps to
+ * nothing, no tier that holds the model, no GPU for any deployment) go to
+ * *d; returns 0, or -1 with nothing run. *out must be freed either way. */
+int ksiss_sim_run(const ksiss_sim_opts *o, const char *const *policies, size_t n_policies,
+                  ksiss_sim_report *out, ksiss_diags *d);
+void ksiss_sim_report_free(ksiss_sim_report *r);
+
+/* Renders the report as an SVG document (load, capacity, GPUs held, tier
+ * and latency over time, one panel per policy). Caller frees. */
+char *ksiss_sim_svg(const ksiss_sim_report *r, const char *title);
+
+#endif
