@@ -1,0 +1,162 @@
+/* exporter.c: the libmicrohttpd server behind /metrics, /healthz and
+ * /readyz (see exporter.h). */
+#include "shell/exporter.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "core/util.h"
+
+#if MHD_VERSION < 0x00097002
+#define MHD_RESULT int
+#else
+#define MHD_RESULT enum MHD_Result
+#endif
+
+struct ksiss_exporter {
+    struct MHD_Daemon *daemon;
+    ksiss_metrics *reg;
+    atomic_bool ready;
+    int port;
+};
+
+static MHD_RESULT reply(struct MHD_Connection *c, unsigned status, const char *type, char *body, bool owned)
+{
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body,
+                                                             owned ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    if (!r) {
+        if (owned)
+            free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", type);
+    MHD_RESULT rc = MHD_queue_response(c, status, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+static MHD_RESULT handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                         const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
+{
+    (void)version;
+    (void)upload_data;
+    ksiss_exporter *e = cls;
+    if (*upload_size) {
+        *upload_size = 0;   /* bodies are ignored */
+        return MHD_YES;
+    }
+    (void)con_cls;
+    if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+        return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "only GET\n", false);
+    if (!strcmp(url, "/metrics"))
+        return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", ksiss_metrics_render(e->reg), true);
+    if (!strcmp(url, "/healthz"))
+        return reply(c, MHD_HTTP_OK, "text/plain", "ok\n", false);
+    if (!strcmp(url, "/readyz")) {
+        if (atomic_load(&e->ready))
+            return reply(c, MHD_HTTP_OK, "text/plain", "ready\n", false);
+        return reply(c, MHD_HTTP_SERVICE_UNAVAILABLE, "text/plain", "not ready\n", false);
+    }
+    return reply(c, MHD_HTTP_NOT_FOUND, "text/plain", "not found: try /metrics, /healthz, /readyz\n", false);
+}
+
+/* Splits "HOST:PORT" / ":PORT" / "[V6]:PORT" and resolves it. */
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *len, char **err)
+{
+    const char *colon = strrchr(addr, ':');
+    if (!colon) {
+        *err = ksiss_xasprintf("listen address '%s': expected HOST:PORT or :PORT", addr);
+        return -1;
+    }
+    int64_t port;
+    if (ksiss_parse_int64(colon + 1, &port) < 0 || port < 0 || port > 65535) {
+        *err = ksiss_xasprintf("listen address '%s': port must be a number from 0 to 65535", addr);
+        return -1;
+    }
+    char *host = ksiss_xstrndup(addr, (size_t)(colon - addr));
+    if (host[0] == '[') {
+        size_t n = strlen(host);
+        if (n < 2 || host[n - 1] != ']') {
+            *err = ksiss_xasprintf("listen address '%s': unbalanced '['", addr);
+            free(host);
+            return -1;
+        }
+        memmove(host, host + 1, n - 2);
+        host[n - 2] = '\0';
+    }
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
+    struct addrinfo *res = NULL;
+    int rc = getaddrinfo(host[0] ? host : "0.0.0.0", NULL, &hints, &res);
+    if (rc != 0 || !res) {
+        *err = ksiss_xasprintf("listen address '%s': cannot resolve '%s': %s", addr, host, gai_strerror(rc));
+        free(host);
+        return -1;
+    }
+    memcpy(ss, res->ai_addr, res->ai_addrlen);
+    *len = res->ai_addrlen;
+    if (ss->ss_family == AF_INET)
+        ((struct sockaddr_in *)ss)->sin_port = htons((uint16_t)port);
+    else
+        ((struct sockaddr_in6 *)ss)->sin6_port = htons((uint16_t)port);
+    freeaddrinfo(res);
+    free(host);
+    return 0;
+}
+
+ksiss_exporter *ksiss_exporter_start(const char *addr, ksiss_metrics *reg, char **err)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = 0;
+    *err = NULL;
+    if (!addr || !*addr)
+        addr = KSISS_EXPORTER_DEFAULT_ADDR;
+    if (parse_addr(addr, &ss, &len, err) < 0)
+        return NULL;
+    ksiss_exporter *e = ksiss_xcalloc(1, sizeof(*e));
+    e->reg = reg;
+    atomic_init(&e->ready, false);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    e->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, e,
+                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+                                 MHD_OPTION_END);
+    if (!e->daemon) {
+        *err = ksiss_xasprintf("cannot listen on %s (address in use or not available here)", addr);
+        free(e);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(e->daemon, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_storage bound;
+    socklen_t blen = sizeof(bound);
+    if (info && getsockname(info->listen_fd, (struct sockaddr *)&bound, &blen) == 0)
+        e->port = ntohs(bound.ss_family == AF_INET ? ((struct sockaddr_in *)&bound)->sin_port
+                                                   : ((struct sockaddr_in6 *)&bound)->sin6_port);
+    return e;
+}
+
+int ksiss_exporter_port(const ksiss_exporter *e)
+{
+    return e->port;
+}
+
+void ksiss_exporter_set_ready(ksiss_exporter *e, bool ready)
+{
+    atomic_store(&e->ready, ready);
+}
+
+void ksiss_exporter_stop(ksiss_exporter *e)
+{
+    if (!e)
+        return;
+    MHD_stop_daemon(e->daemon);
+    free(e);
+}

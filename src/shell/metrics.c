@@ -1,0 +1,388 @@
+/* metrics.c: the metrics registry and the table of every exported metric
+ * (see metrics.h and metrics_names.h). One mutex guards the registry; the
+ * number of series is small (a few per service), so lookups are linear. */
+#include "shell/metrics.h"
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+
+#ifndef KSISS_VERSION
+#define KSISS_VERSION "0.0.0"
+#endif
+#ifndef KSISS_GIT_REV
+#define KSISS_GIT_REV "unknown"
+#endif
+
+static const double transition_buckets[] = {5, 10, 30, 60, 120, 300, 600, 1200, 1800};
+static const double query_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+#define NB(a) (sizeof(a) / sizeof((a)[0]))
+
+const ksiss_metric_def ksiss_metric_defs[KSISS_M_COUNT] = {
+    [KSISS_M_SERVICE_TIER_INFO] = {"ksiss_service_tier_info", KSISS_MT_GAUGE,
+        "Current GPU tier of a service (always 1; the tier and its resource are labels).",
+        {"namespace", "service", "tier", "resource", NULL}, NULL, 0},
+    [KSISS_M_SERVICE_REPLICAS] = {"ksiss_service_replicas", KSISS_MT_GAUGE,
+        "Instances of a service, by state (ready: serving; starting: created, not yet serving).",
+        {"namespace", "service", "state", NULL}, NULL, 0},
+    [KSISS_M_METRIC_VALUE] = {"ksiss_metric_value", KSISS_MT_GAUGE,
+        "Value of a configured metric, aggregated across the service's pods, as last read.",
+        {"namespace", "service", "metric", NULL}, NULL, 0},
+    [KSISS_M_METRIC_POD_VALUE] = {"ksiss_metric_pod_value", KSISS_MT_GAUGE,
+        "Value of a configured per-pod metric for one pod, as last read.",
+        {"namespace", "service", "metric", "pod", NULL}, NULL, 0},
+    [KSISS_M_METRIC_SLO] = {"ksiss_metric_slo", KSISS_MT_GAUGE,
+        "SLO configured for a metric (same unit as the metric).",
+        {"namespace", "service", "metric", NULL}, NULL, 0},
+    [KSISS_M_METRIC_PRESSURE_RATIO] = {"ksiss_metric_pressure_ratio", KSISS_MT_GAUGE,
+        "Pressure of a metric against its SLO (above 1 is worse than the SLO), direction applied.",
+        {"namespace", "service", "metric", NULL}, NULL, 0},
+    [KSISS_M_METRIC_MISSING] = {"ksiss_metric_missing", KSISS_MT_GAUGE,
+        "1 when the last read of a metric gave no usable value (error, empty, NaN, Inf), else 0.",
+        {"namespace", "service", "metric", NULL}, NULL, 0},
+    [KSISS_M_DECISIONS_TOTAL] = {"ksiss_decisions_total", KSISS_MT_COUNTER,
+        "Decisions taken, by action (hold, up, down, out, in) and reason code.",
+        {"namespace", "service", "action", "reason", NULL}, NULL, 0},
+    [KSISS_M_TRANSITIONS_IN_FLIGHT] = {"ksiss_transitions_in_flight", KSISS_MT_GAUGE,
+        "Tier changes under way for a service (0 or 1).",
+        {"namespace", "service", NULL}, NULL, 0},
+    [KSISS_M_TRANSITION_DURATION] = {"ksiss_transition_duration_seconds", KSISS_MT_HISTOGRAM,
+        "Duration of tier changes, from the new revision's creation to its outcome.",
+        {"namespace", "service", "outcome", NULL}, transition_buckets, NB(transition_buckets)},
+    [KSISS_M_PROM_QUERY_DURATION] = {"ksiss_prometheus_query_duration_seconds", KSISS_MT_HISTOGRAM,
+        "Duration of Prometheus instant queries, failed ones included.",
+        {NULL}, query_buckets, NB(query_buckets)},
+    [KSISS_M_PROM_QUERY_ERRORS_TOTAL] = {"ksiss_prometheus_query_errors_total", KSISS_MT_COUNTER,
+        "Prometheus queries that gave no result, by reason.",
+        {"reason", NULL}, NULL, 0},
+    [KSISS_M_KUBE_REQUESTS_TOTAL] = {"ksiss_kubernetes_requests_total", KSISS_MT_COUNTER,
+        "Kubernetes API requests, by verb and HTTP status code (0: no response).",
+        {"verb", "code", NULL}, NULL, 0},
+    [KSISS_M_GPU_FREE] = {"ksiss_gpu_free", KSISS_MT_GAUGE,
+        "Units of a GPU resource allocatable and not requested by any pod.",
+        {"gpu_model", "resource", NULL}, NULL, 0},
+    [KSISS_M_GPU_ALLOCATABLE] = {"ksiss_gpu_allocatable", KSISS_MT_GAUGE,
+        "Units of a GPU resource allocatable on the cluster's nodes.",
+        {"gpu_model", "resource", NULL}, NULL, 0},
+    [KSISS_M_LEADER] = {"ksiss_leader", KSISS_MT_GAUGE,
+        "1 when this replica holds the leader lease and acts, 0 otherwise.",
+        {NULL}, NULL, 0},
+    [KSISS_M_BUILD_INFO] = {"ksiss_build_info", KSISS_MT_GAUGE,
+        "Build of the running ksiss (always 1).",
+        {"version", "revision", NULL}, NULL, 0},
+    [KSISS_M_LEGACY_GPU_RESOURCE] = {"KubeComp_gpu_resource", KSISS_MT_GAUGE,
+        "The original K-SISS gauge: MIG slice count (g) of a revision's GPU tier, kept for dashboards.",
+        {"revision", NULL}, NULL, 0},
+};
+
+typedef struct {
+    char **labels;
+    double value;       /* gauge/counter value, histogram sum */
+    double *counts;     /* histogram: per bucket (not cumulative) */
+    double count;
+} series;
+
+typedef struct {
+    series *v;
+    size_t n, cap;
+} family;
+
+struct ksiss_metrics {
+    pthread_mutex_t lock;
+    family fam[KSISS_M_COUNT];
+};
+
+static size_t n_labels(const ksiss_metric_def *d)
+{
+    size_t n = 0;
+    while (n < KSISS_METRIC_MAX_LABELS && d->labels[n])
+        n++;
+    return n;
+}
+
+static void series_free(series *s, size_t nl)
+{
+    for (size_t i = 0; i < nl; i++)
+        free(s->labels[i]);
+    free(s->labels);
+    free(s->counts);
+}
+
+static bool labels_ok(const ksiss_metric_def *d, const char *const *labels)
+{
+    size_t nl = n_labels(d);
+    for (size_t i = 0; i < nl; i++)
+        if (!labels || !labels[i])
+            return false;
+    return true;
+}
+
+/* Finds (or, when create, adds) a series. Lock held. */
+static series *find(ksiss_metrics *m, ksiss_metric_id id, const char *const *labels, bool create)
+{
+    const ksiss_metric_def *d = &ksiss_metric_defs[id];
+    family *f = &m->fam[id];
+    size_t nl = n_labels(d);
+    for (size_t i = 0; i < f->n; i++) {
+        size_t j = 0;
+        while (j < nl && !strcmp(f->v[i].labels[j], labels[j]))
+            j++;
+        if (j == nl)
+            return &f->v[i];
+    }
+    if (!create)
+        return NULL;
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 8;
+        f->v = ksiss_xrealloc(f->v, f->cap * sizeof(*f->v));
+    }
+    series *s = &f->v[f->n++];
+    memset(s, 0, sizeof(*s));
+    s->labels = ksiss_xcalloc(nl ? nl : 1, sizeof(char *));
+    for (size_t j = 0; j < nl; j++)
+        s->labels[j] = ksiss_xstrdup(labels[j]);
+    if (d->type == KSISS_MT_HISTOGRAM)
+        s->counts = ksiss_xcalloc(d->n_buckets ? d->n_buckets : 1, sizeof(double));
+    return s;
+}
+
+ksiss_metrics *ksiss_metrics_new(void)
+{
+    ksiss_metrics *m = ksiss_xcalloc(1, sizeof(*m));
+    pthread_mutex_init(&m->lock, NULL);
+    for (int id = 0; id < KSISS_M_COUNT; id++)
+        if (n_labels(&ksiss_metric_defs[id]) == 0)
+            find(m, (ksiss_metric_id)id, NULL, true);
+    ksiss_metrics_set(m, KSISS_M_BUILD_INFO, KSISS_LABELS(KSISS_VERSION, KSISS_GIT_REV), 1);
+    return m;
+}
+
+void ksiss_metrics_free(ksiss_metrics *m)
+{
+    if (!m)
+        return;
+    for (int id = 0; id < KSISS_M_COUNT; id++) {
+        size_t nl = n_labels(&ksiss_metric_defs[id]);
+        for (size_t i = 0; i < m->fam[id].n; i++)
+            series_free(&m->fam[id].v[i], nl);
+        free(m->fam[id].v);
+    }
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+typedef enum { OP_SET, OP_ADD, OP_OBSERVE } op_kind;
+
+static int update(ksiss_metrics *m, ksiss_metric_id id, const char *const *labels, double x, op_kind op)
+{
+    if ((unsigned)id >= KSISS_M_COUNT)
+        return -1;
+    const ksiss_metric_def *d = &ksiss_metric_defs[id];
+    if (!labels_ok(d, labels))
+        return -1;
+    if ((op == OP_SET && d->type != KSISS_MT_GAUGE) || (op == OP_OBSERVE && d->type != KSISS_MT_HISTOGRAM) ||
+        (op == OP_ADD && (d->type == KSISS_MT_HISTOGRAM || (d->type == KSISS_MT_COUNTER && !(x >= 0)))))
+        return -1;
+    pthread_mutex_lock(&m->lock);
+    series *s = find(m, id, labels, true);
+    if (op == OP_SET) {
+        s->value = x;
+    } else if (op == OP_ADD) {
+        s->value += x;
+    } else {
+        size_t b = 0;
+        while (b < d->n_buckets && !(x <= d->buckets[b]))
+            b++;
+        if (b < d->n_buckets)
+            s->counts[b] += 1;
+        s->value += x;
+        s->count += 1;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return 0;
+}
+
+int ksiss_metrics_set(ksiss_metrics *m, ksiss_metric_id id, const char *const *labels, double value)
+{
+    return update(m, id, labels, value, OP_SET);
+}
+
+int ksiss_metrics_add(ksiss_metrics *m, ksiss_metric_id id, const char *const *labels, double delta)
+{
+    return update(m, id, labels, delta, OP_ADD);
+}
+
+int ksiss_metrics_observe(ksiss_metrics *m, ksiss_metric_id id, const char *const *labels, double value)
+{
+    return update(m, id, labels, value, OP_OBSERVE);
+}
+
+int ksiss_metrics_get(ksiss_metrics *m, ksiss_metric_id id, const char *const *labels, double *out)
+{
+    if ((unsigned)id >= KSISS_M_COUNT || !labels_ok(&ksiss_metric_defs[id], labels))
+        return -1;
+    pthread_mutex_lock(&m->lock);
+    series *s = find(m, id, labels, false);
+    if (s)
+        *out = ksiss_metric_defs[id].type == KSISS_MT_HISTOGRAM ? s->count : s->value;
+    pthread_mutex_unlock(&m->lock);
+    return s ? 0 : -1;
+}
+
+/* Removes series i of family id. Lock held. */
+static void drop(ksiss_metrics *m, ksiss_metric_id id, size_t i)
+{
+    family *f = &m->fam[id];
+    series_free(&f->v[i], n_labels(&ksiss_metric_defs[id]));
+    f->v[i] = f->v[--f->n];
+}
+
+int ksiss_metrics_remove(ksiss_metrics *m, ksiss_metric_id id, const char *const *labels)
+{
+    if ((unsigned)id >= KSISS_M_COUNT || !labels_ok(&ksiss_metric_defs[id], labels))
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    series *s = find(m, id, labels, false);
+    if (s)
+        drop(m, id, (size_t)(s - m->fam[id].v));
+    pthread_mutex_unlock(&m->lock);
+    return s ? 1 : 0;
+}
+
+static int label_index(const ksiss_metric_def *d, const char *name)
+{
+    for (int i = 0; i < KSISS_METRIC_MAX_LABELS && d->labels[i]; i++)
+        if (!strcmp(d->labels[i], name))
+            return i;
+    return -1;
+}
+
+size_t ksiss_metrics_remove_service(ksiss_metrics *m, const char *namespace_name, const char *service)
+{
+    size_t removed = 0;
+    if (!service)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    for (int id = 0; id < KSISS_M_COUNT; id++) {
+        const ksiss_metric_def *d = &ksiss_metric_defs[id];
+        int si = label_index(d, "service"), ni = label_index(d, "namespace");
+        if (si < 0)
+            continue;
+        family *f = &m->fam[id];
+        for (size_t i = 0; i < f->n;) {
+            if (!strcmp(f->v[i].labels[si], service) &&
+                (!namespace_name || ni < 0 || !strcmp(f->v[i].labels[ni], namespace_name))) {
+                drop(m, (ksiss_metric_id)id, i);
+                removed++;
+            } else {
+                i++;
+            }
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    return removed;
+}
+
+void ksiss_metrics_format_value(double v, char *buf, size_t size)
+{
+    if (isnan(v))
+        snprintf(buf, size, "NaN");
+    else if (isinf(v))
+        snprintf(buf, size, v > 0 ? "+Inf" : "-Inf");
+    else {
+        /* The shortest of %.15g..%.17g that reads back as the same double. */
+        for (int prec = 15; prec <= 17; prec++) {
+            snprintf(buf, size, "%.*g", prec, v);
+            if (strtod(buf, NULL) == v)
+                break;
+        }
+    }
+}
+
+static void put_label_value(ksiss_strbuf *sb, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            ksiss_sb_puts(sb, "\\\\");
+        else if (*s == '"')
+            ksiss_sb_puts(sb, "\\\"");
+        else if (*s == '\n')
+            ksiss_sb_puts(sb, "\\n");
+        else
+            ksiss_sb_putc(sb, *s);
+    }
+}
+
+static void put_help(ksiss_strbuf *sb, const char *s)
+{
+    for (; *s; s++) {
+        if (*s == '\\')
+            ksiss_sb_puts(sb, "\\\\");
+        else if (*s == '\n')
+            ksiss_sb_puts(sb, "\\n");
+        else
+            ksiss_sb_putc(sb, *s);
+    }
+}
+
+/* name{l1="v1",...[,le="x"]} value */
+static void put_sample(ksiss_strbuf *sb, const ksiss_metric_def *d, const char *suffix, const series *s,
+                       const char *le, double v)
+{
+    char num[64];
+    size_t nl = n_labels(d);
+    ksiss_sb_puts(sb, d->name);
+    ksiss_sb_puts(sb, suffix);
+    if (nl || le) {
+        ksiss_sb_putc(sb, '{');
+        for (size_t j = 0; j < nl; j++) {
+            ksiss_sb_printf(sb, "%s%s=\"", j ? "," : "", d->labels[j]);
+            put_label_value(sb, s->labels[j]);
+            ksiss_sb_putc(sb, '"');
+        }
+        if (le)
+            ksiss_sb_printf(sb, "%sle=\"%s\"", nl ? "," : "", le);
+        ksiss_sb_putc(sb, '}');
+    }
+    ksiss_metrics_format_value(v, num, sizeof(num));
+    ksiss_sb_printf(sb, " %s\n", num);
+}
+
+char *ksiss_metrics_render(ksiss_metrics *m)
+{
+    static const char *const type_names[] = {"gauge", "counter", "histogram"};
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    pthread_mutex_lock(&m->lock);
+    for (int id = 0; id < KSISS_M_COUNT; id++) {
+        const ksiss_metric_def *d = &ksiss_metric_defs[id];
+        const family *f = &m->fam[id];
+        ksiss_sb_printf(&sb, "# HELP %s ", d->name);
+        put_help(&sb, d->help);
+        ksiss_sb_printf(&sb, "\n# TYPE %s %s\n", d->name, type_names[d->type]);
+        for (size_t i = 0; i < f->n; i++) {
+            const series *s = &f->v[i];
+            if (d->type != KSISS_MT_HISTOGRAM) {
+                put_sample(&sb, d, "", s, NULL, s->value);
+                continue;
+            }
+            double cum = 0;
+            char le[64];
+            for (size_t b = 0; b < d->n_buckets; b++) {
+                cum += s->counts[b];
+                ksiss_metrics_format_value(d->buckets[b], le, sizeof(le));
+                put_sample(&sb, d, "_bucket", s, le, cum);
+            }
+            put_sample(&sb, d, "_bucket", s, "+Inf", s->count);
+            put_sample(&sb, d, "_sum", s, NULL, s->value);
+            put_sample(&sb, d, "_count", s, NULL, s->count);
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    return ksiss_sb_take(&sb);
+}
