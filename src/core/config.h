@@ -107,6 +107,15 @@ int ksiss_config_parse_data(const char *const *keys, const char *const *values, 
 
 void ksiss_config_free(ksiss_config *cfg);
 
+/* ---- added by the configuration (src/core/catalog_ext.c) ---- */
+
+struct ksiss_ynode;
+/* ksiss_catalog_extend over an already parsed catalogue document (a
+ * mapping written directly under `ksiss.catalog` in a bare file). Same
+ * contract: every problem in *d, cat unchanged unless it returns 0. */
+int ksiss_catalog_extend_node(ksiss_catalog *cat, const struct ksiss_ynode *doc,
+                              const char *file, ksiss_diags *d);
+
 /* Service by exact name; otherwise, for backward compatibility, the
  * original's rule (the part of `name` before the first '-') when that key
  * exists: *by_prefix is set so the caller can log it. NULL when neither. */
