@@ -116,8 +116,8 @@ static int scale_revision(ksiss_kube *k, const char *ns, const char *rev, int sc
     return rc == KSISS_KUBE_OK ? 0 : -1;
 }
 
-ksiss_apply_rc ksiss_knative_apply(ksiss_kube *k, ksiss_events *ev, const char *ns, const json_t *service,
-                                   const ksiss_tr_plan *plan, char **err)
+ksiss_apply_rc ksiss_knative_apply(ksiss_kube *k, ksiss_knative_event_fn event, void *event_ud, const char *ns,
+                                   const json_t *service, const ksiss_tr_plan *plan, char **err)
 {
     const char *name = jstr2(service, "metadata", "name");
     for (size_t i = 0; i < plan->n; i++) {
@@ -154,17 +154,9 @@ ksiss_apply_rc ksiss_knative_apply(ksiss_kube *k, ksiss_events *ev, const char *
             }
             break;
         case KSISS_TRA_EVENT:
-            if (ev) {
-                ksiss_kube_object_ref ref = {
-                    .api_version = "serving.knative.dev/v1", .kind = "Service", .ns = ns, .name = name,
-                    .uid = jstr2(service, "metadata", "uid"),
-                };
-                /* Events are best effort: a failure is logged by the caller, not fatal. */
-                if (ksiss_events_emit(ev, &ref, a->warning ? "Warning" : "Normal", a->event_reason, a->message, &e) !=
-                    0)
-                    fprintf(stderr, "level=warn msg=\"event not recorded\" service=%s reason=%s error=\"%s\"\n", name,
-                            a->event_reason, e.message ? e.message : "?");
-            }
+            if (event && event(event_ud, service, a->warning ? "Warning" : "Normal", a->event_reason, a->message) != 0)
+                fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"event not recorded\",\"reason\":\"%s\"}\n",
+                        a->event_reason);
             break;
         }
         ksiss_kube_error_clear(&e);

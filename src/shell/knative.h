@@ -12,7 +12,6 @@
 #include <jansson.h>
 
 #include "core/transition.h"
-#include "shell/events.h"
 #include "shell/kube.h"
 
 /* autoscaling.internal.knative.dev/v1alpha1 podautoscalers (named like
@@ -44,11 +43,18 @@ typedef enum {
     KSISS_APPLY_FAILED = -1,    /* an action failed: *err says which and why */
 } ksiss_apply_rc;
 
+/* Records a Kubernetes Event about the Service (the controller passes a
+ * wrapper of ksiss_events_emit); type is "Normal" or "Warning"; strings
+ * borrowed for the call. Events are best effort: the return value is
+ * only logged. */
+typedef int (*ksiss_knative_event_fn)(void *ud, const json_t *service, const char *type, const char *reason,
+                                      const char *message);
+
 /* Applies the plan's actions in order, stopping at the first failure.
  * `service` is the object the plan was computed from (borrowed: its
- * name, uid and resourceVersion are used). ev may be NULL (no Events).
+ * name, uid and resourceVersion are used). event may be NULL (no Events).
  * *err (caller frees) is set for CONFLICT and FAILED. */
-ksiss_apply_rc ksiss_knative_apply(ksiss_kube *k, ksiss_events *ev, const char *ns, const json_t *service,
-                                   const ksiss_tr_plan *plan, char **err);
+ksiss_apply_rc ksiss_knative_apply(ksiss_kube *k, ksiss_knative_event_fn event, void *event_ud, const char *ns,
+                                   const json_t *service, const ksiss_tr_plan *plan, char **err);
 
 #endif

@@ -1,0 +1,120 @@
+/* controller.h: the control loop behind `ksiss run`, and the per-service
+ * evaluation it shares with `ksiss explain`: read the Knative Service, its
+ * Revisions and pods, fetch its metrics, build the policy input (current
+ * deployment, free GPUs, history) and decide; then advance the service's
+ * transition ONE step. Each service is evaluated on its own worker thread:
+ * a slow one (Prometheus timing out, a slow API) never delays the others,
+ * and the loop itself never waits on a transition. */
+#ifndef KSISS_CONTROLLER_H
+#define KSISS_CONTROLLER_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "core/config.h"
+#include "core/policy.h"
+#include "core/tiers.h"
+#include "core/transition.h"
+#include "shell/knative.h"
+#include "shell/kube.h"
+#include "shell/metrics.h"
+#include "shell/prom.h"
+
+/* ---- settings ---- */
+
+#define KSISS_DEFAULT_READY_TIMEOUT_MS 300000   /* new Revision Ready within 5 min, else roll back */
+#define KSISS_DEFAULT_BACKOFF_MS      1800000   /* a rolled-back tier is not retried for 30 min */
+
+typedef struct {
+    const char *kubeconfig;         /* NULL: KUBECONFIG, in-cluster, ~/.kube/config */
+    const char *namespace_name;     /* NULL: NAMESPACE (default "default") */
+    const char *prometheus_url;     /* NULL: PROMETHEUS_URL */
+    int64_t interval_ms;            /* 0: METRICS_SCRAPE_INTERVAL */
+    const char *listen;             /* NULL: ":8080" */
+    bool dry_run;                   /* decide and log, change nothing */
+    const char *lease_namespace;    /* NULL: the namespace managed */
+    const char *lease_name;         /* NULL: "ksiss-leader" */
+    bool no_leader_election;        /* act without a Lease (single instance, tests) */
+    int64_t ready_timeout_ms;       /* 0: default */
+    int64_t backoff_ms;             /* 0: default */
+    const int *traffic_steps;       /* NULL: {10, 50, 100} */
+    size_t n_traffic_steps;
+    int max_ticks;                  /* > 0: stop after that many ticks (tests) */
+} ksiss_controller_opts;
+
+/* Runs until *stop becomes non-zero (SIGTERM/SIGINT handlers set it) or
+ * max_ticks. Releases the Lease on the way out. Returns a CLI exit code
+ * (0 clean stop, 3 cannot start: bad environment, unreachable API, ...). */
+int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *stop);
+
+/* Parses "10,50,100" (ascending percentages in 1..100, ending at 100) or
+ * "100" (at once). Returns 0 and a new array in *out (caller frees), or -1
+ * and *err (caller frees). */
+int ksiss_parse_traffic_steps(const char *text, int **out, size_t *n, char **err);
+
+/* ---- pure helpers (tested in tests/unit/test_controller.c) ---- */
+
+/* The configuration entry managing the Knative Service `name`: NULL when
+ * ignored (IGNORE_LIST; *skip names the entry) or not configured.
+ * *by_prefix says the original's prefix rule matched (log it). */
+const ksiss_service_cfg *ksiss_controller_match(const ksiss_config *cfg, const ksiss_env *env, const char *name,
+                                                bool *by_prefix, const char **skip);
+
+/* The current deployment of a service: its tier (from the template's GPU
+ * container; NULL and *why when unknown, caller frees), instances ready
+ * (the serving Revision's actualReplicas) and starting (desired minus
+ * actual), and whether a transition is in flight. */
+void ksiss_controller_deployment(const ksiss_catalog *cat, const char *gpu_model, const json_t *service,
+                                 const json_t *revisions, ksiss_deployment *out, char **why);
+
+/* The most recent tier still in backoff (KSISS_ANN_BACKOFF) at now_ms, as
+ * history fields: *tier (caller frees) and *until_ms; *tier NULL when none. */
+void ksiss_controller_backoff(const json_t *service, int64_t now_ms, char **tier, int64_t *until_ms);
+
+/* ---- one service's evaluation (controller and explain) ---- */
+
+typedef struct {
+    ksiss_kube *kube;
+    ksiss_prom *prom;
+    ksiss_metrics *reg;             /* may be NULL */
+    const ksiss_catalog *cat;
+    const ksiss_service_cfg *svc;
+    const char *ns;
+    const char *name;               /* the Knative Service */
+    const ksiss_free_gpu *free;     /* NULL/0: unknown */
+    size_t n_free;
+    const ksiss_history *history;   /* may be NULL */
+    int64_t now_ms;
+    int64_t interval_ms;
+} ksiss_eval_in;
+
+typedef struct {
+    ksiss_knative_view view;
+    const char **pods;              /* Running pods (borrowed from view) */
+    size_t n_pods;
+    ksiss_metric_reading *readings; /* svc->n_metrics */
+    size_t n_readings;
+    ksiss_observation *obs;         /* svc->n_metrics, pointing into readings */
+    ksiss_observation load;
+    char *load_why;                 /* owned text behind load.why_missing */
+    ksiss_deployment current;
+    char *tier_why;                 /* why current.tier is NULL */
+    bool has_state;
+    ksiss_tr_state state;           /* the transition in flight when has_state */
+    char *state_error;              /* the annotation could not be read */
+    bool decided;
+    ksiss_decision decision;
+    char *error;                    /* the service could not be read or decided; owned */
+} ksiss_eval;
+
+/* Reads everything and calls the service's policy. Returns 0 (out->decided)
+ * or -1 (out->error says why; nothing must be changed then). Always free
+ * with ksiss_eval_free. */
+int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out);
+void ksiss_eval_free(ksiss_eval *e);
+
+#endif

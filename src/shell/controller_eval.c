@@ -1,0 +1,224 @@
+/* controller_eval.c: one service's evaluation, shared by `ksiss run` and
+ * `ksiss explain` (read the Knative objects, fetch metrics, build the
+ * policy input, decide), and the small pure helpers around it (current
+ * deployment from the Revisions, backoff annotation, traffic steps). */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/promql.h"
+#include "core/util.h"
+#include "shell/controller.h"
+
+
+int ksiss_parse_traffic_steps(const char *text, int **out, size_t *n, char **err)
+{
+    *out = NULL;
+    *n = 0;
+    size_t cap = 1;
+    for (const char *p = text; *p; p++)
+        cap += *p == ',';
+    int *v = ksiss_xcalloc(cap, sizeof(*v));
+    const char *p = text;
+    size_t count = 0;
+    while (1) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char *item = ksiss_xstrndup(p, len);
+        int64_t pct;
+        int bad = ksiss_parse_int64(item, &pct) != 0 || pct < 1 || pct > 100 ||
+                  (count > 0 && pct <= v[count - 1]);
+        free(item);
+        if (bad) {
+            *err = ksiss_xasprintf("traffic steps \"%s\": want ascending percentages in 1..100 ending at 100, "
+                                   "e.g. \"10,50,100\" or \"100\"", text);
+            free(v);
+            return -1;
+        }
+        v[count++] = (int)pct;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    if (v[count - 1] != 100) {
+        *err = ksiss_xasprintf("traffic steps \"%s\": the last step must be 100", text);
+        free(v);
+        return -1;
+    }
+    *out = v;
+    *n = count;
+    return 0;
+}
+
+static const json_t *jp(const json_t *o, const char *a, const char *b, const char *c)
+{
+    const json_t *v = json_object_get(o, a);
+    if (b)
+        v = json_object_get(v, b);
+    if (c)
+        v = json_object_get(v, c);
+    return v;
+}
+
+void ksiss_controller_deployment(const ksiss_catalog *cat, const char *gpu_model, const json_t *service,
+                                 const json_t *revisions, ksiss_deployment *out, char **why)
+{
+    memset(out, 0, sizeof(*out));
+    *why = NULL;
+    out->transition_in_flight = ksiss_tr_annotation(service, KSISS_ANN_TRANSITION) != NULL;
+    const char *ready = json_string_value(jp(service, "status", "latestReadyRevisionName", NULL));
+    const json_t *rev = ksiss_tr_find_revision(revisions, ready);
+    /* The tier of the revision serving, which is the template's except
+     * while a transition is in flight. */
+    if (rev) {
+        json_t *c = ksiss_tr_gpu_container(json_object_get(rev, "spec"), why);
+        const char *res;
+        long long n;
+        if (c) {
+            int rc = ksiss_tr_container_gpu(c, &res, &n, why);
+            if (rc == 0)
+                out->tier = ksiss_catalog_tier_for_resource(cat, gpu_model, res, n, why);
+            else if (rc > 0)
+                *why = ksiss_xasprintf("revision %s requests no GPU", ready);
+        }
+    } else {
+        out->tier = ksiss_tr_service_tier(service, cat, gpu_model, why);
+    }
+    json_int_t actual = json_integer_value(jp(rev, "status", "actualReplicas", NULL));
+    json_int_t desired = json_integer_value(jp(rev, "status", "desiredReplicas", NULL));
+    out->replicas_ready = actual > 0 && actual < 100000 ? (int)actual : 0;
+    out->replicas_starting = desired > actual && desired < 100000 ? (int)(desired - actual) : 0;
+}
+
+void ksiss_controller_backoff(const json_t *service, int64_t now_ms, char **tier, int64_t *until_ms)
+{
+    *tier = NULL;
+    *until_ms = INT64_MIN;
+    const char *text = ksiss_tr_annotation(service, KSISS_ANN_BACKOFF);
+    json_t *o = text ? json_loads(text, 0, NULL) : NULL;
+    const char *k;
+    json_t *v;
+    if (json_is_object(o))
+        json_object_foreach(o, k, v)
+            if (json_is_integer(v) && json_integer_value(v) > now_ms && json_integer_value(v) > *until_ms) {
+                free(*tier);
+                *tier = ksiss_xstrdup(k);
+                *until_ms = json_integer_value(v);
+            }
+    json_decref(o);
+}
+
+/* ---------------------------------------------------------- evaluation --- */
+
+void ksiss_eval_free(ksiss_eval *e)
+{
+    ksiss_metric_readings_free(e->readings, e->n_readings);
+    free(e->readings);
+    free(e->obs);
+    free(e->load_why);
+    free(e->tier_why);
+    free((void *)e->pods);
+    ksiss_tr_state_clear(&e->state);
+    free(e->state_error);
+    if (e->decided)
+        ksiss_decision_clear(&e->decision);
+    free(e->error);
+    ksiss_knative_view_free(&e->view);
+    memset(e, 0, sizeof(*e));
+}
+
+static void read_load(const ksiss_eval_in *in, const ksiss_promql_vars *vars, ksiss_eval *out)
+{
+    out->load.present = false;
+    out->load.value = NAN;
+    out->load.observed_at_ms = in->now_ms;
+    char *err = NULL;
+    char *q = ksiss_promql_fill(in->svc->load.query, vars, &err);
+    if (!q) {
+        out->load_why = ksiss_xasprintf("load query: %s", err);
+        free(err);
+    } else {
+        ksiss_prom_result r;
+        if (ksiss_prom_query(in->prom, q, NULL, in->reg, &r) != 0) {
+            out->load_why = ksiss_xasprintf("load query: %s", r.error ? r.error : "failed");
+        } else if (r.n == 0) {
+            out->load_why = ksiss_xstrdup("load query: empty result");
+        } else {
+            double sum = 0;
+            for (size_t i = 0; i < r.n; i++)
+                sum += r.samples[i].value;
+            if (isfinite(sum) && sum >= 0) {
+                out->load.present = true;
+                out->load.value = sum;
+            } else {
+                out->load_why = ksiss_xstrdup("load query: not a finite non-negative number");
+            }
+        }
+        ksiss_prom_result_free(&r);
+        free(q);
+    }
+    out->load.why_missing = out->load_why;
+}
+
+int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
+{
+    memset(out, 0, sizeof(*out));
+    ksiss_kube_error ke = {0};
+    if (ksiss_knative_read(in->kube, in->ns, in->name, &out->view, &ke) != KSISS_KUBE_OK) {
+        out->error = ksiss_xasprintf("cannot read service %s/%s: %s", in->ns, in->name,
+                                     ke.message ? ke.message : ksiss_kube_rc_name(ke.rc));
+        ksiss_kube_error_clear(&ke);
+        return -1;
+    }
+    const json_t *svc = out->view.service;
+    const char *text = ksiss_tr_annotation(svc, KSISS_ANN_TRANSITION);
+    if (text) {
+        out->has_state = ksiss_tr_state_parse(text, &out->state, &out->state_error) == 0;
+        if (!out->has_state) {
+            char *e = out->state_error;
+            out->state_error = ksiss_xasprintf("annotation %s: %s", KSISS_ANN_TRANSITION, e);
+            free(e);
+        }
+    }
+    ksiss_controller_deployment(in->cat, in->svc->gpu_model, svc, out->view.revisions, &out->current, &out->tier_why);
+    out->pods = ksiss_knative_running_pods(&out->view, &out->n_pods);
+    const char *revision = json_string_value(jp(svc, "status", "latestReadyRevisionName", NULL));
+    ksiss_promql_vars vars = {.service = in->name, .namespace_name = in->ns, .revision = revision};
+    out->n_readings = in->svc->n_metrics;
+    out->readings = ksiss_xcalloc(out->n_readings ? out->n_readings : 1, sizeof(*out->readings));
+    out->obs = ksiss_xcalloc(out->n_readings ? out->n_readings : 1, sizeof(*out->obs));
+    ksiss_prom_read_service(in->prom, in->svc, &vars, out->pods, out->n_pods, in->now_ms, in->reg, out->readings);
+    if (in->reg)
+        ksiss_prom_export_readings(in->reg, in->ns, in->svc, out->readings, out->pods);
+    for (size_t i = 0; i < out->n_readings; i++)
+        out->obs[i] = out->readings[i].obs;
+    if (in->svc->has_load)
+        read_load(in, &vars, out);
+    const ksiss_policy *pol = ksiss_policy_find(in->svc->policy ? in->svc->policy : "ksiss");
+    if (!pol) {
+        out->error = ksiss_xasprintf("service %s: unknown policy \"%s\"", in->name, in->svc->policy);
+        return -1;
+    }
+    ksiss_policy_input pin = {
+        .svc = in->svc,
+        .obs = out->obs,
+        .load = out->load,
+        .current = out->current,
+        .free = in->free,
+        .n_free = in->n_free,
+        .history = in->history,
+        .now_ms = in->now_ms,
+        .interval_ms = in->interval_ms,
+    };
+    if (pol->decide(&pin, &out->decision) != 0) {
+        out->error = ksiss_xasprintf("service %s: policy %s failed: %s", in->name, pol->name,
+                                     out->decision.reason ? out->decision.reason : "no reason given");
+        ksiss_decision_clear(&out->decision);
+        return -1;
+    }
+    out->decided = true;
+    return 0;
+}
+
