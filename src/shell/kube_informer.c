@@ -1,0 +1,436 @@
+/* kube_informer.c: LIST + WATCH of one resource in a thread of its own,
+ * feeding a cache keyed by "namespace/name" (or "name") that the control
+ * loop reads without waiting on the network. Watches stream line-delimited
+ * JSON through a curl write callback, one event at most max_event_bytes;
+ * bookmarks advance the resourceVersion; 410 Gone (or an ERROR event with
+ * code 410) triggers a relist; any other failure reconnects with backoff. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "shell/kube.h"
+#include "shell/kube_internal.h"
+
+#define WATCH_ERROR_BODY_MAX (64u << 10)
+
+struct ksiss_kube_informer {
+    ksiss_kube *k;
+    ksiss_kube_resource res;        /* strings borrowed from the caller's (static) resource */
+    char *ns, *label_selector, *field_selector;
+    ksiss_kube_informer_fn on_change;
+    void *ud;
+    int64_t watch_timeout_s;
+    pthread_t th;
+    int stop;                       /* atomic */
+
+    pthread_mutex_t mu;             /* guards the fields below */
+    json_t *cache;                  /* key -> object (objects never modified once stored) */
+    bool synced;
+    uint64_t gen;
+    char *last_err;
+
+    /* informer thread only */
+    char *rv;
+    ksiss_strbuf line;
+    ksiss_strbuf errbody;
+    long http_code;
+    CURL *curl;
+    bool need_relist;
+    bool line_too_long;
+    char *watch_err;                /* ERROR event / undecodable line */
+};
+
+static char *object_key(const json_t *obj)
+{
+    json_t *meta = json_object_get(obj, "metadata");
+    const char *name = json_string_value(json_object_get(meta, "name"));
+    const char *ns = json_string_value(json_object_get(meta, "namespace"));
+    if (!name || !*name)
+        return NULL;
+    if (ns && *ns)
+        return ksiss_xasprintf("%s/%s", ns, name);
+    return ksiss_xstrdup(name);
+}
+
+static void set_last_error(ksiss_kube_informer *inf, const char *msg)
+{
+    pthread_mutex_lock(&inf->mu);
+    free(inf->last_err);
+    inf->last_err = msg ? ksiss_xstrdup(msg) : NULL;
+    pthread_mutex_unlock(&inf->mu);
+}
+
+static void notify(ksiss_kube_informer *inf, ksiss_kube_event_type t, const json_t *obj)
+{
+    if (inf->on_change)
+        inf->on_change(inf->ud, t, obj);
+}
+
+/* Replaces the cache by a fresh list, telling on_change what changed. */
+static void replace_cache(ksiss_kube_informer *inf, json_t *items)
+{
+    json_t *fresh = json_object();
+    size_t i;
+    json_t *it;
+    json_array_foreach(items, i, it) {
+        char *key = object_key(it);
+        if (key)
+            json_object_set(fresh, key, it);
+        free(key);
+    }
+    pthread_mutex_lock(&inf->mu);
+    json_t *old = inf->cache;
+    inf->cache = fresh;
+    json_incref(fresh);
+    inf->synced = true;
+    inf->gen++;
+    pthread_mutex_unlock(&inf->mu);
+
+    const char *key;
+    json_t *v;
+    json_object_foreach(old, key, v) {
+        if (!json_object_get(fresh, key))
+            notify(inf, KSISS_KUBE_DELETED, v);
+    }
+    json_object_foreach(fresh, key, v) {
+        json_t *was = json_object_get(old, key);
+        if (!was) {
+            notify(inf, KSISS_KUBE_ADDED, v);
+        } else {
+            const char *a = json_string_value(json_object_get(json_object_get(was, "metadata"), "resourceVersion"));
+            const char *b = json_string_value(json_object_get(json_object_get(v, "metadata"), "resourceVersion"));
+            if (!a || !b || strcmp(a, b) != 0)
+                notify(inf, KSISS_KUBE_MODIFIED, v);
+        }
+    }
+    json_decref(old);
+    json_decref(fresh);
+}
+
+static void set_rv_from(ksiss_kube_informer *inf, const json_t *obj)
+{
+    const char *rv = json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion"));
+    if (rv && *rv) {
+        free(inf->rv);
+        inf->rv = ksiss_xstrdup(rv);
+    }
+}
+
+/* One watch line. Returns 0 to go on, -1 to end the watch. */
+static int handle_event(ksiss_kube_informer *inf, const char *line, size_t len)
+{
+    while (len > 0 && (line[len - 1] == '\r' || line[len - 1] == ' '))
+        len--;
+    if (len == 0)
+        return 0;
+    json_error_t je;
+    json_t *ev = json_loadb(line, len, 0, &je);
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    json_t *obj = json_object_get(ev, "object");
+    if (!ev || !type || !json_is_object(obj)) {
+        free(inf->watch_err);
+        inf->watch_err = ksiss_xasprintf("watch %s: undecodable event (%s)", inf->res.resource,
+                                         ev ? "no type or object" : je.text);
+        json_decref(ev);
+        return -1;
+    }
+    int rc = 0;
+    if (!strcmp(type, "BOOKMARK")) {
+        set_rv_from(inf, obj);
+    } else if (!strcmp(type, "ERROR")) {
+        json_t *code = json_object_get(obj, "code");
+        if (json_integer_value(code) == 410) {
+            inf->need_relist = true;
+        } else {
+            const char *m = json_string_value(json_object_get(obj, "message"));
+            free(inf->watch_err);
+            inf->watch_err = ksiss_xasprintf("watch %s: ERROR event: %s", inf->res.resource, m ? m : "(no message)");
+        }
+        rc = -1;
+    } else if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") || !strcmp(type, "DELETED")) {
+        char *key = object_key(obj);
+        if (key) {
+            bool del = !strcmp(type, "DELETED");
+            pthread_mutex_lock(&inf->mu);
+            bool existed = json_object_get(inf->cache, key) != NULL;
+            if (del)
+                json_object_del(inf->cache, key);
+            else
+                json_object_set(inf->cache, key, obj);
+            inf->gen++;
+            pthread_mutex_unlock(&inf->mu);
+            notify(inf, del ? KSISS_KUBE_DELETED : existed ? KSISS_KUBE_MODIFIED : KSISS_KUBE_ADDED, obj);
+        }
+        set_rv_from(inf, obj);
+        free(key);
+    }
+    json_decref(ev);
+    return rc;
+}
+
+static size_t on_watch_data(char *buf, size_t size, size_t nmemb, void *ud)
+{
+    ksiss_kube_informer *inf = ud;
+    size_t n = size * nmemb;
+    if (inf->http_code == 0)
+        curl_easy_getinfo(inf->curl, CURLINFO_RESPONSE_CODE, &inf->http_code);
+    if (inf->http_code != 200) {
+        ksiss_sb_append(&inf->errbody, buf, n);     /* capped; the rest dropped */
+        return n;
+    }
+    size_t start = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (buf[i] != '\n')
+            continue;
+        if (ksiss_sb_append(&inf->line, buf + start, i - start) < 0) {
+            inf->line_too_long = true;
+            return 0;
+        }
+        int rc = handle_event(inf, inf->line.buf ? inf->line.buf : "", inf->line.len);
+        inf->line.len = 0;
+        if (inf->line.buf)
+            inf->line.buf[0] = '\0';
+        start = i + 1;
+        if (rc < 0)
+            return 0;
+    }
+    if (start < n && ksiss_sb_append(&inf->line, buf + start, n - start) < 0) {
+        inf->line_too_long = true;
+        return 0;
+    }
+    return n;
+}
+
+static bool stopping(ksiss_kube_informer *inf)
+{
+    return __atomic_load_n(&inf->stop, __ATOMIC_ACQUIRE) != 0;
+}
+
+/* Lists; returns 0 or -1 (error recorded). */
+static int relist(ksiss_kube_informer *inf)
+{
+    ksiss_kube_list_opts lo = {inf->label_selector, inf->field_selector, 500};
+    json_t *items = NULL;
+    char *rv = NULL;
+    ksiss_kube_error err = {0};
+    int rc = ksiss_kube_list(inf->k, &inf->res, inf->ns, &lo, &items, &rv, &err);
+    if (rc != KSISS_KUBE_OK) {
+        set_last_error(inf, err.message);
+        fprintf(stderr, "level=warn msg=\"informer %s: list failed: %s\"\n", inf->res.resource,
+                err.message ? err.message : "?");
+        ksiss_kube_error_clear(&err);
+        return -1;
+    }
+    replace_cache(inf, items);
+    json_decref(items);
+    free(inf->rv);
+    inf->rv = rv;
+    set_last_error(inf, NULL);
+    return 0;
+}
+
+/* One watch connection; returns 0 when it ended normally (server timeout),
+ * -1 on error (recorded); sets need_relist on 410. */
+static int watch_once(ksiss_kube_informer *inf)
+{
+    char *url = ksiss_kube__list_url(&inf->res, inf->ns, inf->label_selector, inf->field_selector, 0, NULL, inf->rv,
+                                     true, inf->watch_timeout_s);
+    if (!url) {
+        set_last_error(inf, "watch: impossible path");
+        return -1;
+    }
+    ksiss_kube_xfer x;
+    memset(&x, 0, sizeof x);
+    ksiss_sb_init(&x.body, 1);
+    x.retry_after_ms = -1;
+    x.stop = &inf->stop;
+    x.watch_timeout_ms = (inf->watch_timeout_s + 30) * 1000;
+    struct curl_slist *hdrs = NULL;
+    CURL *c = ksiss_kube__easy(inf->k, "GET", url, NULL, NULL, &x, true, &hdrs);
+    if (!c) {
+        free(url);
+        set_last_error(inf, "watch: cannot create a curl handle");
+        return -1;
+    }
+    char ebuf[CURL_ERROR_SIZE];
+    ebuf[0] = '\0';
+    curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_watch_data);
+    curl_easy_setopt(c, CURLOPT_WRITEDATA, inf);
+    inf->curl = c;
+    inf->http_code = 0;
+    inf->line_too_long = false;
+    free(inf->watch_err);
+    inf->watch_err = NULL;
+    ksiss_sb_init(&inf->line, inf->k->opt.max_event_bytes);
+    ksiss_sb_init(&inf->errbody, WATCH_ERROR_BODY_MAX);
+    CURLcode cc = curl_easy_perform(c);
+    long code = 0;
+    curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+    curl_easy_cleanup(c);
+    curl_slist_free_all(hdrs);
+    ksiss_sb_free(&x.body);
+    inf->curl = NULL;
+    ksiss_kube__record(inf->k, "WATCH", code);
+    int rc = 0;
+    if (stopping(inf)) {
+        rc = 0;
+    } else if (inf->need_relist || code == 410) {
+        inf->need_relist = true;
+        rc = 0;
+    } else if (inf->line_too_long) {
+        char *m = ksiss_xasprintf("watch %s: an event is larger than %zu bytes; relisting", inf->res.resource,
+                                  inf->k->opt.max_event_bytes);
+        set_last_error(inf, m);
+        free(m);
+        inf->need_relist = true;
+        rc = -1;
+    } else if (inf->watch_err) {
+        set_last_error(inf, inf->watch_err);
+        inf->need_relist = true;
+        rc = -1;
+    } else if (code != 200 && code != 0) {
+        ksiss_kube_error e = {0};
+        ksiss_kube_error_from_response(&e, "WATCH", url, code, inf->errbody.buf, inf->errbody.len);
+        set_last_error(inf, e.message);
+        ksiss_kube_error_clear(&e);
+        rc = -1;
+    } else if (cc != CURLE_OK && cc != CURLE_OPERATION_TIMEDOUT) {
+        char *m = ksiss_xasprintf("WATCH %s: %s", url, ebuf[0] ? ebuf : curl_easy_strerror(cc));
+        set_last_error(inf, m);
+        free(m);
+        rc = -1;
+    }
+    ksiss_sb_free(&inf->line);
+    ksiss_sb_free(&inf->errbody);
+    free(url);
+    return rc;
+}
+
+static void *informer_main(void *arg)
+{
+    ksiss_kube_informer *inf = arg;
+    int attempt = 0;
+    inf->need_relist = true;
+    while (!stopping(inf)) {
+        if (inf->need_relist) {
+            if (relist(inf) < 0) {
+                ksiss_kube__sleep_ms(ksiss_kube_backoff_ms(attempt++, 500, 30000, ksiss_kube__jitter(inf->k)),
+                                     &inf->stop);
+                continue;
+            }
+            inf->need_relist = false;
+        }
+        if (watch_once(inf) < 0) {
+            ksiss_kube__sleep_ms(ksiss_kube_backoff_ms(attempt++, 500, 30000, ksiss_kube__jitter(inf->k)),
+                                 &inf->stop);
+        } else {
+            attempt = 0;
+        }
+    }
+    return NULL;
+}
+
+ksiss_kube_informer *ksiss_kube_informer_start(ksiss_kube *k, const ksiss_kube_informer_opts *opts, char **err)
+{
+    if (!k || !opts || !opts->res) {
+        *err = ksiss_xstrdup("informer: no resource");
+        return NULL;
+    }
+    char *probe = ksiss_kube_path(opts->res, opts->ns, NULL, NULL);
+    if (!probe) {
+        *err = ksiss_xasprintf("informer: cannot watch %s in namespace \"%s\"", opts->res->resource,
+                               opts->ns ? opts->ns : "");
+        return NULL;
+    }
+    free(probe);
+    ksiss_kube_informer *inf = ksiss_xcalloc(1, sizeof *inf);
+    inf->k = k;
+    inf->res = *opts->res;
+    inf->ns = opts->ns && *opts->ns ? ksiss_xstrdup(opts->ns) : NULL;
+    inf->label_selector = ksiss_xstrdup(opts->label_selector);
+    inf->field_selector = ksiss_xstrdup(opts->field_selector);
+    inf->on_change = opts->on_change;
+    inf->ud = opts->ud;
+    inf->watch_timeout_s = opts->watch_timeout_s > 0 ? opts->watch_timeout_s : 300;
+    inf->cache = json_object();
+    pthread_mutex_init(&inf->mu, NULL);
+    if (pthread_create(&inf->th, NULL, informer_main, inf) != 0) {
+        *err = ksiss_xasprintf("informer %s: cannot start a thread", inf->res.resource);
+        pthread_mutex_destroy(&inf->mu);
+        json_decref(inf->cache);
+        free(inf->ns);
+        free(inf->label_selector);
+        free(inf->field_selector);
+        free(inf);
+        return NULL;
+    }
+    return inf;
+}
+
+void ksiss_kube_informer_stop(ksiss_kube_informer *inf)
+{
+    if (!inf)
+        return;
+    __atomic_store_n(&inf->stop, 1, __ATOMIC_RELEASE);
+    pthread_join(inf->th, NULL);
+    pthread_mutex_destroy(&inf->mu);
+    json_decref(inf->cache);
+    free(inf->last_err);
+    free(inf->rv);
+    free(inf->watch_err);
+    free(inf->ns);
+    free(inf->label_selector);
+    free(inf->field_selector);
+    free(inf);
+}
+
+bool ksiss_kube_informer_synced(ksiss_kube_informer *inf)
+{
+    pthread_mutex_lock(&inf->mu);
+    bool s = inf->synced;
+    pthread_mutex_unlock(&inf->mu);
+    return s;
+}
+
+uint64_t ksiss_kube_informer_generation(ksiss_kube_informer *inf)
+{
+    pthread_mutex_lock(&inf->mu);
+    uint64_t g = inf->gen;
+    pthread_mutex_unlock(&inf->mu);
+    return g;
+}
+
+json_t *ksiss_kube_informer_snapshot(ksiss_kube_informer *inf)
+{
+    json_t *arr = json_array();
+    pthread_mutex_lock(&inf->mu);
+    const char *key;
+    json_t *v;
+    json_object_foreach(inf->cache, key, v) {
+        json_array_append(arr, v);
+    }
+    pthread_mutex_unlock(&inf->mu);
+    return arr;
+}
+
+json_t *ksiss_kube_informer_get(ksiss_kube_informer *inf, const char *ns, const char *name)
+{
+    if (!name)
+        return NULL;
+    char *key = ns && *ns ? ksiss_xasprintf("%s/%s", ns, name) : ksiss_xstrdup(name);
+    pthread_mutex_lock(&inf->mu);
+    json_t *v = json_incref(json_object_get(inf->cache, key));
+    pthread_mutex_unlock(&inf->mu);
+    free(key);
+    return v;
+}
+
+char *ksiss_kube_informer_last_error(ksiss_kube_informer *inf)
+{
+    pthread_mutex_lock(&inf->mu);
+    char *e = ksiss_xstrdup(inf->last_err);
+    pthread_mutex_unlock(&inf->mu);
+    return e;
+}

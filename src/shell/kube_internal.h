@@ -1,0 +1,67 @@
+/* kube_internal.h: what kube.c shares with kube_informer.c, leader.c and
+ * events.c (the client's private struct and the request primitives). Not
+ * for other modules: use kube.h. */
+#ifndef KSISS_KUBE_INTERNAL_H
+#define KSISS_KUBE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "core/util.h"
+#include "shell/kube.h"
+
+struct ksiss_kube {
+    ksiss_kube_config cfg;          /* own copy; cfg.token guarded by mu when token_file is set */
+    ksiss_kube_options opt;         /* defaults filled in */
+    char *user_agent;
+    pthread_mutex_t mu;             /* token, hook, rng */
+    struct timespec token_mtime;
+    int64_t token_read_ms;
+    ksiss_kube_request_hook hook;
+    void *hook_ud;
+    uint64_t rng;
+};
+
+/* Per-transfer state handed to curl callbacks. */
+typedef struct {
+    ksiss_strbuf body;              /* capped at max_response_bytes (ordinary requests) */
+    bool too_large;
+    int64_t retry_after_ms;         /* -1 = none */
+    bool force_token_reread;
+    const int *stop;                /* non-NULL: abort the transfer when *stop != 0 */
+    int64_t watch_timeout_ms;       /* watches only: curl's total timeout */
+} ksiss_kube_xfer;
+
+/* A configured easy handle for `method` on server+path (headers list
+ * returned in *hdrs_out: the caller frees it after the transfer). watch =
+ * no body callback installed (the caller sets its own) and the watch
+ * timeout. Returns NULL when curl cannot make a handle. */
+CURL *ksiss_kube__easy(ksiss_kube *k, const char *method, const char *path, const char *content_type,
+                       const char *body, ksiss_kube_xfer *x, bool watch, struct curl_slist **hdrs_out);
+
+/* One API call with the retry policy; see kube.c. */
+int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, const char *path,
+                        const char *content_type, const char *body, json_t **out, ksiss_kube_error *err);
+
+/* Collection URL path with query (selectors, limit, continue,
+ * resourceVersion; watch adds watch=1, allowWatchBookmarks, timeoutSeconds).
+ * Caller frees; NULL when the path is impossible. */
+char *ksiss_kube__list_url(const ksiss_kube_resource *res, const char *ns, const char *label_selector,
+                           const char *field_selector, long limit, const char *cont, const char *rv, bool watch,
+                           int64_t timeout_s);
+
+void ksiss_kube__query_add(ksiss_strbuf *sb, bool *first, const char *key, const char *value);
+void ksiss_kube__set_error(ksiss_kube_error *e, ksiss_kube_rc rc, long code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+void ksiss_kube__record(ksiss_kube *k, const char *verb, long code);
+double ksiss_kube__jitter(ksiss_kube *k);
+void ksiss_kube__sleep_ms(int64_t ms, const int *stop);
+int64_t ksiss_kube__now_ms(void);
+/* Reads a small (<= 1 MiB) file; caller frees; NULL and *err on failure. */
+char *ksiss_kube__read_small_file(const char *path, bool trim, char **err);
+
+#endif

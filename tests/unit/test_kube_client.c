@@ -1,0 +1,538 @@
+/* test_kube_client.c: the Kubernetes client's HTTP behaviour against a
+ * scripted stand-in API server on 127.0.0.1 (test_kube_fake.h): bearer
+ * token and its rotation, retries on 503/429 with Retry-After, bounded
+ * retry count, 409 returned distinctly and never retried, POST not retried
+ * on 500, LIST pagination, response size cap, undecodable bodies, PATCH
+ * content types and preconditions, DELETE options, transport errors, the
+ * request hook, and the informer (list, watch events, bookmark, 410 relist). */
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <fcntl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "core/util.h"
+#include "shell/kube.h"
+#include "test_kube_fake.h"
+
+typedef struct {
+    fake_server *fs;
+    ksiss_kube *k;
+    pthread_mutex_t mu;
+    char *hook_log;     /* "GET:200 GET:503 ..." */
+} fx;
+
+static void hook(void *ud, const char *verb, long code)
+{
+    fx *f = ud;
+    pthread_mutex_lock(&f->mu);
+    char *n = ksiss_xasprintf("%s%s%s:%ld", f->hook_log ? f->hook_log : "", f->hook_log ? " " : "", verb, code);
+    free(f->hook_log);
+    f->hook_log = n;
+    pthread_mutex_unlock(&f->mu);
+}
+
+static ksiss_kube *client_for(fx *f, const char *token, const char *token_file)
+{
+    char *server = ksiss_xasprintf("http://127.0.0.1:%u", f->fs->port);
+    ksiss_kube_config cfg = {0};
+    cfg.server = server;
+    cfg.token = (char *)token;
+    cfg.token_file = (char *)token_file;
+    cfg.namespace = "default";
+    cfg.source = "test";
+    ksiss_kube_options o = {0};
+    o.max_retries = 3;
+    o.backoff_base_ms = 1;
+    o.backoff_max_ms = 4;
+    o.timeout_ms = 5000;
+    o.max_response_bytes = 4096;
+    o.hook = hook;
+    o.hook_ud = f;
+    char *err = NULL;
+    ksiss_kube *k = ksiss_kube_new(&cfg, &o, &err);
+    if (!k)
+        fail_msg("client: %s", err);
+    free(server);
+    return k;
+}
+
+static int setup(void **state)
+{
+    fx *f = ksiss_xcalloc(1, sizeof *f);
+    pthread_mutex_init(&f->mu, NULL);
+    f->fs = fake_start();
+    if (!f->fs)
+        fail_msg("cannot start the fake API server on 127.0.0.1");
+    f->k = client_for(f, "secret-token", NULL);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fx *f = *state;
+    ksiss_kube_free(f->k);
+    fake_stop(f->fs);
+    free(f->hook_log);
+    pthread_mutex_destroy(&f->mu);
+    free(f);
+    return 0;
+}
+
+static const char *pod_json = "{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"web-0\","
+                              "\"namespace\":\"default\",\"resourceVersion\":\"42\"}}";
+
+static void test_get_returns_the_object_and_sends_the_bearer_token(void **state)
+{
+    fx *f = *state;
+    fake_add(f->fs, "GET", "/api/v1/namespaces/default/pods/web-0", 200, pod_json, NULL);
+    json_t *obj = NULL;
+    ksiss_kube_error err = {0};
+    assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_PODS, "default", "web-0", &obj, &err), KSISS_KUBE_OK);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(obj, "metadata"), "resourceVersion")), "42");
+    assert_string_equal(f->fs->reqs[0].auth, "Bearer secret-token");
+    assert_string_equal(f->hook_log, "GET:200");
+    json_decref(obj);
+}
+
+static void test_503_and_429_are_retried_until_success(void **state)
+{
+    fx *f = *state;
+    fake_add(f->fs, "GET", "/api/v1/nodes/n1", 503, "{\"kind\":\"Status\",\"message\":\"etcd down\"}", NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes/n1", 429, "{\"kind\":\"Status\",\"message\":\"slow down\"}", "0");
+    fake_add(f->fs, "GET", "/api/v1/nodes/n1", 200, "{\"kind\":\"Node\",\"metadata\":{\"name\":\"n1\"}}", NULL);
+    json_t *obj = NULL;
+    assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_NODES, NULL, "n1", &obj, NULL), KSISS_KUBE_OK);
+    assert_string_equal(f->hook_log, "GET:503 GET:429 GET:200");
+    json_decref(obj);
+}
+
+static void test_retries_are_bounded_and_the_last_status_is_reported(void **state)
+{
+    fx *f = *state;
+    for (int i = 0; i < 6; i++)
+        fake_add(f->fs, "GET", "/api/v1/nodes/n1", 503,
+                 "{\"kind\":\"Status\",\"message\":\"the server is currently unable to handle the request\","
+                 "\"reason\":\"ServiceUnavailable\",\"code\":503}",
+                 NULL);
+    ksiss_kube_error err = {0};
+    assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_NODES, NULL, "n1", NULL, &err), KSISS_KUBE_E_UNAVAILABLE);
+    assert_int_equal(fake_count(f->fs), 4);     /* 1 + max_retries */
+    assert_string_equal(err.reason, "ServiceUnavailable");
+    assert_non_null(strstr(err.message, "unable to handle"));
+    ksiss_kube_error_clear(&err);
+}
+
+static void test_conflict_is_returned_at_once_never_retried(void **state)
+{
+    fx *f = *state;
+    fake_add(f->fs, "PUT", "/apis/coordination.k8s.io/v1/namespaces/default/leases/l", 409,
+             "{\"kind\":\"Status\",\"status\":\"Failure\",\"message\":\"Operation cannot be fulfilled on "
+             "leases.coordination.k8s.io \\\"l\\\": the object has been modified\",\"reason\":\"Conflict\",\"code\":409}",
+             NULL);
+    json_t *body = json_pack("{s:{s:s, s:s}}", "metadata", "name", "l", "resourceVersion", "7");
+    ksiss_kube_error err = {0};
+    assert_int_equal(ksiss_kube_replace(f->k, &KSISS_KUBE_LEASES, "default", "l", body, NULL, &err),
+                     KSISS_KUBE_E_CONFLICT);
+    assert_int_equal(err.rc, KSISS_KUBE_E_CONFLICT);
+    assert_string_equal(err.reason, "Conflict");
+    assert_int_equal(fake_count(f->fs), 1);
+    ksiss_kube_error_clear(&err);
+    json_decref(body);
+}
+
+static void test_post_is_not_retried_after_a_500(void **state)
+{
+    fx *f = *state;
+    fake_add(f->fs, "POST", "/api/v1/namespaces/default/events", 500, "{\"kind\":\"Status\",\"message\":\"boom\"}",
+             NULL);
+    json_t *ev = json_pack("{s:{s:s}}", "metadata", "generateName", "x.");
+    ksiss_kube_error err = {0};
+    assert_int_equal(ksiss_kube_create(f->k, &KSISS_KUBE_EVENTS, "default", ev, NULL, &err),
+                     KSISS_KUBE_E_UNAVAILABLE);
+    assert_int_equal(fake_count(f->fs), 1);
+    assert_string_equal(f->fs->reqs[0].content_type, "application/json");
+    ksiss_kube_error_clear(&err);
+    json_decref(ev);
+}
+
+static void test_list_follows_continue_tokens_across_pages(void **state)
+{
+    fx *f = *state;
+    fake_add(f->fs, "GET", "/api/v1/namespaces/ml/pods?labelSelector=app=llm&limit=2&continue=tok2", 200,
+             "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"101\"},\"items\":[{\"metadata\":{\"name\":\"c\"}}]}",
+             NULL);
+    fake_add(f->fs, "GET", "/api/v1/namespaces/ml/pods?labelSelector=app=llm&limit=2", 200,
+             "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"100\",\"continue\":\"tok2\"},"
+             "\"items\":[{\"metadata\":{\"name\":\"a\"}},{\"metadata\":{\"name\":\"b\"}}]}",
+             NULL);
+    ksiss_kube_list_opts lo = {"app=llm", NULL, 2};
+    json_t *items = NULL;
+    char *rv = NULL;
+    assert_int_equal(ksiss_kube_list(f->k, &KSISS_KUBE_PODS, "ml", &lo, &items, &rv, NULL), KSISS_KUBE_OK);
+    assert_int_equal(json_array_size(items), 3);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(items, 2), "metadata"), "name")),
+                        "c");
+    assert_string_equal(rv, "101");
+    assert_int_equal(fake_count(f->fs), 2);
+    assert_non_null(strstr(f->fs->reqs[1].url, "continue=tok2"));
+    assert_string_equal(f->hook_log, "LIST:200 LIST:200");
+    json_decref(items);
+    free(rv);
+}
+
+static void test_expired_continue_token_restarts_the_list_once(void **state)
+{
+    fx *f = *state;
+    fake_add(f->fs, "GET", "/api/v1/pods?limit=500&continue=old", 410,
+             "{\"kind\":\"Status\",\"message\":\"continue token expired\",\"reason\":\"Expired\",\"code\":410}", NULL);
+    fake_add(f->fs, "GET", "/api/v1/pods?limit=500", 200,
+             "{\"metadata\":{\"resourceVersion\":\"5\",\"continue\":\"old\"},\"items\":[{\"metadata\":{\"name\":\"a\"}}]}",
+             NULL);
+    fake_add(f->fs, "GET", "/api/v1/pods?limit=500", 200,
+             "{\"metadata\":{\"resourceVersion\":\"9\"},\"items\":[{\"metadata\":{\"name\":\"a\"}},"
+             "{\"metadata\":{\"name\":\"b\"}}]}",
+             NULL);
+    json_t *items = NULL;
+    char *rv = NULL;
+    assert_int_equal(ksiss_kube_list(f->k, &KSISS_KUBE_PODS, NULL, NULL, &items, &rv, NULL), KSISS_KUBE_OK);
+    assert_int_equal(json_array_size(items), 2);    /* not 3: the first page was dropped */
+    assert_string_equal(rv, "9");
+    json_decref(items);
+    free(rv);
+}
+
+static void test_response_larger_than_the_cap_is_refused(void **state)
+{
+    fx *f = *state;
+    ksiss_strbuf big;
+    ksiss_sb_init(&big, 0);
+    ksiss_sb_puts(&big, "{\"kind\":\"Pod\",\"data\":\"");
+    for (int i = 0; i < 10000; i++)
+        ksiss_sb_putc(&big, 'x');
+    ksiss_sb_puts(&big, "\"}");
+    fake_add(f->fs, "GET", "/api/v1/namespaces/default/pods/big", 200, ksiss_sb_str(&big), NULL);
+    ksiss_kube_error err = {0};
+    json_t *obj = NULL;
+    assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_PODS, "default", "big", &obj, &err), KSISS_KUBE_E_TOO_LARGE);
+    assert_null(obj);
+    assert_non_null(strstr(err.message, "larger than 4096 bytes"));
+    ksiss_kube_error_clear(&err);
+    ksiss_sb_free(&big);
+}
+
+static void test_a_body_that_is_not_json_is_a_decode_error(void **state)
+{
+    fx *f = *state;
+    fake_add(f->fs, "GET", "/api/v1/namespaces/default/pods/p", 200, "<html>proxy login</html>", NULL);
+    ksiss_kube_error err = {0};
+    json_t *obj = NULL;
+    assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_PODS, "default", "p", &obj, &err), KSISS_KUBE_E_DECODE);
+    assert_non_null(strstr(err.message, "not JSON"));
+    ksiss_kube_error_clear(&err);
+}
+
+static void test_merge_patch_carries_the_resource_version_precondition(void **state)
+{
+    fx *f = *state;
+    fake_add(f->fs, "PATCH", "/apis/serving.knative.dev/v1/namespaces/ml/services/llama", 200, "{}", NULL);
+    json_t *patch = json_loads("{\"metadata\":{\"annotations\":{\"ksiss.io/transition\":\"up\"}}}", 0, NULL);
+    assert_int_equal(ksiss_kube_patch(f->k, &KSISS_KUBE_KNATIVE_SERVICES, "ml", "llama", NULL, KSISS_KUBE_MERGE_PATCH,
+                                      patch, "77", NULL, NULL),
+                     KSISS_KUBE_OK);
+    assert_string_equal(f->fs->reqs[0].content_type, "application/merge-patch+json");
+    json_t *sent = json_loads(f->fs->reqs[0].body, 0, NULL);
+    json_t *meta = json_object_get(sent, "metadata");
+    assert_string_equal(json_string_value(json_object_get(meta, "resourceVersion")), "77");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(meta, "annotations"), "ksiss.io/transition")),
+                        "up");
+    /* The caller's patch is untouched. */
+    assert_null(json_object_get(json_object_get(patch, "metadata"), "resourceVersion"));
+    json_decref(sent);
+    json_decref(patch);
+}
+
+static void test_json_patch_prepends_a_resource_version_test(void **state)
+{
+    fx *f = *state;
+    fake_add(f->fs, "PATCH", "/apis/serving.knative.dev/v1/namespaces/ml/services/llama", 200, "{}", NULL);
+    json_t *patch = json_loads("[{\"op\":\"replace\",\"path\":\"/spec/traffic/0/percent\",\"value\":50}]", 0, NULL);
+    assert_int_equal(ksiss_kube_patch(f->k, &KSISS_KUBE_KNATIVE_SERVICES, "ml", "llama", NULL, KSISS_KUBE_JSON_PATCH,
+                                      patch, "78", NULL, NULL),
+                     KSISS_KUBE_OK);
+    assert_string_equal(f->fs->reqs[0].content_type, "application/json-patch+json");
+    json_t *sent = json_loads(f->fs->reqs[0].body, 0, NULL);
+    assert_int_equal(json_array_size(sent), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(sent, 0), "op")), "test");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(sent, 0), "value")), "78");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(sent, 1), "op")), "replace");
+    json_decref(sent);
+    /* A merge patch must be an object, a JSON patch an array. */
+    assert_int_equal(ksiss_kube_patch(f->k, &KSISS_KUBE_KNATIVE_SERVICES, "ml", "llama", NULL, KSISS_KUBE_MERGE_PATCH,
+                                      patch, NULL, NULL, NULL),
+                     KSISS_KUBE_E_ARG);
+    json_decref(patch);
+}
+
+static void test_delete_sends_preconditions_and_propagation_policy(void **state)
+{
+    fx *f = *state;
+    fake_add(f->fs, "DELETE", "/apis/serving.knative.dev/v1/namespaces/ml/revisions/llama-00001", 200,
+             "{\"kind\":\"Status\",\"status\":\"Success\"}", NULL);
+    fake_add(f->fs, "DELETE", "/apis/serving.knative.dev/v1/namespaces/ml/revisions/gone", 404,
+             "{\"kind\":\"Status\",\"message\":\"revisions.serving.knative.dev \\\"gone\\\" not found\","
+             "\"reason\":\"NotFound\",\"code\":404}",
+             NULL);
+    ksiss_kube_delete_opts o = {"Background", "uid-1", "99"};
+    assert_int_equal(ksiss_kube_delete(f->k, &KSISS_KUBE_KNATIVE_REVISIONS, "ml", "llama-00001", &o, NULL),
+                     KSISS_KUBE_OK);
+    json_t *sent = json_loads(f->fs->reqs[0].body, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(sent, "propagationPolicy")), "Background");
+    json_t *pre = json_object_get(sent, "preconditions");
+    assert_string_equal(json_string_value(json_object_get(pre, "uid")), "uid-1");
+    assert_string_equal(json_string_value(json_object_get(pre, "resourceVersion")), "99");
+    json_decref(sent);
+    ksiss_kube_error err = {0};
+    assert_int_equal(ksiss_kube_delete(f->k, &KSISS_KUBE_KNATIVE_REVISIONS, "ml", "gone", NULL, &err),
+                     KSISS_KUBE_E_NOT_FOUND);
+    ksiss_kube_error_clear(&err);
+}
+
+static void test_unreachable_server_is_a_transport_error_after_retries(void **state)
+{
+    fx *f = *state;
+    /* A port nobody listens on: bind one, note it, close it. */
+    int s = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {0};
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t sl = sizeof sa;
+    assert_int_equal(bind(s, (struct sockaddr *)&sa, sizeof sa), 0);
+    getsockname(s, (struct sockaddr *)&sa, &sl);
+    close(s);
+    char *server = ksiss_xasprintf("http://127.0.0.1:%u", ntohs(sa.sin_port));
+    ksiss_kube_config cfg = {.server = server, .namespace = "default", .source = "test"};
+    ksiss_kube_options o = {.max_retries = 2, .backoff_base_ms = 1, .backoff_max_ms = 2, .hook = hook, .hook_ud = f};
+    char *e = NULL;
+    ksiss_kube *k = ksiss_kube_new(&cfg, &o, &e);
+    ksiss_kube_error err = {0};
+    assert_int_equal(ksiss_kube_get(k, &KSISS_KUBE_NODES, NULL, "n", NULL, &err), KSISS_KUBE_E_TRANSPORT);
+    assert_int_equal(err.http_code, 0);
+    assert_non_null(strstr(err.message, server));
+    assert_string_equal(f->hook_log, "GET:0 GET:0 GET:0");
+    ksiss_kube_error_clear(&err);
+    ksiss_kube_free(k);
+    free(server);
+}
+
+static void test_rotated_token_file_is_picked_up(void **state)
+{
+    fx *f = *state;
+    char path[] = "/tmp/ksiss-token-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "first\n", 6), 6);
+    close(fd);
+    ksiss_kube *k = client_for(f, "first", path);
+    fake_add(f->fs, "GET", "/api/v1/nodes/n", 200, "{}", NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes/n", 200, "{}", NULL);
+    assert_int_equal(ksiss_kube_get(k, &KSISS_KUBE_NODES, NULL, "n", NULL, NULL), KSISS_KUBE_OK);
+    /* Rewrite with a different mtime (set explicitly: same-second writes). */
+    FILE *fp = fopen(path, "w");
+    fputs("second\n", fp);
+    fclose(fp);
+    struct timespec ts[2] = {{0, UTIME_OMIT}, {12345, 0}};
+    utimensat(AT_FDCWD, path, ts, 0);
+    assert_int_equal(ksiss_kube_get(k, &KSISS_KUBE_NODES, NULL, "n", NULL, NULL), KSISS_KUBE_OK);
+    assert_string_equal(f->fs->reqs[0].auth, "Bearer first");
+    assert_string_equal(f->fs->reqs[1].auth, "Bearer second");
+    ksiss_kube_free(k);
+    unlink(path);
+}
+
+static void test_401_rereads_the_token_once_then_reports(void **state)
+{
+    fx *f = *state;
+    char path[] = "/tmp/ksiss-token-XXXXXX";
+    int fd = mkstemp(path);
+    assert_int_equal(write(fd, "t1", 2), 2);
+    close(fd);
+    ksiss_kube *k = client_for(f, "t1", path);
+    for (int i = 0; i < 3; i++)
+        fake_add(f->fs, "GET", "/api/v1/nodes/n", 401,
+                 "{\"kind\":\"Status\",\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}", NULL);
+    ksiss_kube_error err = {0};
+    assert_int_equal(ksiss_kube_get(k, &KSISS_KUBE_NODES, NULL, "n", NULL, &err), KSISS_KUBE_E_FORBIDDEN);
+    assert_int_equal(fake_count(f->fs), 2);
+    ksiss_kube_error_clear(&err);
+    ksiss_kube_free(k);
+    unlink(path);
+}
+
+static void test_bad_arguments_are_refused_without_a_request(void **state)
+{
+    fx *f = *state;
+    ksiss_kube_error err = {0};
+    assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_PODS, NULL, "p", NULL, &err), KSISS_KUBE_E_ARG);
+    ksiss_kube_error_clear(&err);
+    assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_PODS, "default", NULL, NULL, &err), KSISS_KUBE_E_ARG);
+    ksiss_kube_error_clear(&err);
+    json_t *b = json_object();
+    assert_int_equal(ksiss_kube_create(f->k, &KSISS_KUBE_PODS, NULL, b, NULL, &err), KSISS_KUBE_E_ARG);
+    ksiss_kube_error_clear(&err);
+    json_decref(b);
+    assert_int_equal(fake_count(f->fs), 0);
+}
+
+/* ---- informer -------------------------------------------------------- */
+
+typedef struct {
+    pthread_mutex_t mu;
+    char *log;
+} evlog;
+
+static void on_change(void *ud, ksiss_kube_event_type t, const json_t *obj)
+{
+    evlog *l = ud;
+    static const char *const names[] = {"ADDED", "MODIFIED", "DELETED"};
+    const char *name = json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
+    pthread_mutex_lock(&l->mu);
+    char *n = ksiss_xasprintf("%s%s%s %s", l->log ? l->log : "", l->log ? ", " : "", names[t], name ? name : "?");
+    free(l->log);
+    l->log = n;
+    pthread_mutex_unlock(&l->mu);
+}
+
+/* Waits (bounded, 10 s) until the fake server saw n requests. */
+static bool wait_requests(fake_server *fs, size_t n)
+{
+    for (int i = 0; i < 1000; i++) {
+        if (fake_count(fs) >= n)
+            return true;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static void test_informer_lists_watches_follows_bookmarks_and_relists_on_410(void **state)
+{
+    fx *f = *state;
+    fake_add(f->fs, "GET", "/api/v1/nodes?limit=500", 200,
+             "{\"kind\":\"NodeList\",\"metadata\":{\"resourceVersion\":\"10\"},\"items\":["
+             "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"8\"}},"
+             "{\"metadata\":{\"name\":\"b\",\"resourceVersion\":\"9\"}}]}",
+             NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes?resourceVersion=10&watch=1&allowWatchBookmarks=true", 200,
+             "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"c\",\"resourceVersion\":\"11\"}}}\n"
+             "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"12\"}}}\n"
+             "\n"
+             "{\"type\":\"DELETED\",\"object\":{\"metadata\":{\"name\":\"b\",\"resourceVersion\":\"13\"}}}\n"
+             "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Node\",\"metadata\":{\"resourceVersion\":\"20\"}}}\n",
+             NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes?resourceVersion=20&watch=1", 200,
+             "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"message\":\"too old resource version: 20 (30)\","
+             "\"reason\":\"Expired\",\"code\":410}}\n",
+             NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes?limit=500", 200,
+             "{\"kind\":\"NodeList\",\"metadata\":{\"resourceVersion\":\"30\"},\"items\":["
+             "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"12\"}},"
+             "{\"metadata\":{\"name\":\"d\",\"resourceVersion\":\"29\"}}]}",
+             NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes?resourceVersion=30&watch=1", 200, "", NULL);
+    evlog l = {PTHREAD_MUTEX_INITIALIZER, NULL};
+    ksiss_kube_informer_opts o = {.res = &KSISS_KUBE_NODES, .on_change = on_change, .ud = &l, .watch_timeout_s = 60};
+    char *err = NULL;
+    ksiss_kube_informer *inf = ksiss_kube_informer_start(f->k, &o, &err);
+    assert_non_null(inf);
+    assert_true(wait_requests(f->fs, 5));
+    /* Give the informer the moment it needs to apply the last list. */
+    json_t *d = NULL;
+    for (int i = 0; i < 500 && !(d = ksiss_kube_informer_get(inf, NULL, "d")); i++) {
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    assert_non_null(d);
+    json_decref(d);
+    assert_true(ksiss_kube_informer_synced(inf));
+    json_t *snap = ksiss_kube_informer_snapshot(inf);
+    assert_int_equal(json_array_size(snap), 2);
+    json_decref(snap);
+    json_t *c = ksiss_kube_informer_get(inf, NULL, "c");
+    assert_null(c);
+    ksiss_kube_informer_stop(inf);
+    pthread_mutex_lock(&l.mu);
+    assert_string_equal(l.log, "ADDED a, ADDED b, ADDED c, MODIFIED a, DELETED b, DELETED c, ADDED d");
+    pthread_mutex_unlock(&l.mu);
+    free(l.log);
+    /* The second watch resumed from the bookmark's resourceVersion. */
+    assert_non_null(strstr(f->fs->reqs[2].url, "resourceVersion=20"));
+    assert_non_null(strstr(f->fs->reqs[1].url, "timeoutSeconds=60"));
+}
+
+static void test_informer_refuses_an_oversized_event_and_relists(void **state)
+{
+    fx *f = *state;
+    ksiss_kube_free(f->k);
+    char *server = ksiss_xasprintf("http://127.0.0.1:%u", f->fs->port);
+    ksiss_kube_config cfg = {.server = server, .namespace = "default", .source = "test"};
+    ksiss_kube_options ko = {.max_event_bytes = 256, .backoff_base_ms = 1, .backoff_max_ms = 2};
+    char *e = NULL;
+    f->k = ksiss_kube_new(&cfg, &ko, &e);
+    free(server);
+    ksiss_strbuf big;
+    ksiss_sb_init(&big, 0);
+    ksiss_sb_puts(&big, "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"huge\"},\"pad\":\"");
+    for (int i = 0; i < 1000; i++)
+        ksiss_sb_putc(&big, 'x');
+    ksiss_sb_puts(&big, "\"}}\n");
+    fake_add(f->fs, "GET", "/api/v1/nodes?limit=500", 200, "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}",
+             NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes?resourceVersion=1&watch=1", 200, ksiss_sb_str(&big), NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes?limit=500", 200, "{\"metadata\":{\"resourceVersion\":\"2\"},\"items\":[]}",
+             NULL);
+    ksiss_kube_informer_opts o = {.res = &KSISS_KUBE_NODES};
+    ksiss_kube_informer *inf = ksiss_kube_informer_start(f->k, &o, &e);
+    assert_true(wait_requests(f->fs, 3));
+    ksiss_kube_informer_stop(inf);
+    assert_non_null(strstr(f->fs->reqs[2].url, "limit=500"));   /* relisted */
+    ksiss_sb_free(&big);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_get_returns_the_object_and_sends_the_bearer_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_503_and_429_are_retried_until_success, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_retries_are_bounded_and_the_last_status_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_conflict_is_returned_at_once_never_retried, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_post_is_not_retried_after_a_500, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_list_follows_continue_tokens_across_pages, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_expired_continue_token_restarts_the_list_once, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_response_larger_than_the_cap_is_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_a_body_that_is_not_json_is_a_decode_error, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_merge_patch_carries_the_resource_version_precondition, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_json_patch_prepends_a_resource_version_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_delete_sends_preconditions_and_propagation_policy, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unreachable_server_is_a_transport_error_after_retries, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rotated_token_file_is_picked_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_401_rereads_the_token_once_then_reports, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_arguments_are_refused_without_a_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_informer_lists_watches_follows_bookmarks_and_relists_on_410, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_informer_refuses_an_oversized_event_and_relists, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
