@@ -127,6 +127,11 @@ char *ksiss_kube_escape(const char *s);
  * thread. */
 typedef void (*ksiss_kube_request_hook)(void *ud, const char *verb, long code);
 
+/* The hook that counts requests in the exporter's registry: pass it with
+ * ud = the ksiss_metrics * (src/shell/metrics.h), which must outlive k.
+ * Increments ksiss_kubernetes_requests_total{verb,code}. */
+void ksiss_kube_metrics_hook(void *metrics, const char *verb, long code);
+
 typedef struct {
     int64_t connect_timeout_ms;     /* default 5000 */
     int64_t timeout_ms;             /* total per request attempt (not watches), default 30000 */

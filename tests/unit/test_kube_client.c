@@ -24,6 +24,7 @@
 
 #include "core/util.h"
 #include "shell/kube.h"
+#include "shell/metrics.h"
 #include "test_kube_fake.h"
 
 typedef struct {
@@ -396,6 +397,25 @@ static void test_bad_arguments_are_refused_without_a_request(void **state)
     assert_int_equal(fake_count(f->fs), 0);
 }
 
+static void test_requests_are_counted_in_the_exporter_registry(void **state)
+{
+    fx *f = *state;
+    ksiss_metrics *m = ksiss_metrics_new();
+    ksiss_kube_set_hook(f->k, ksiss_kube_metrics_hook, m);
+    fake_add(f->fs, "GET", "/api/v1/nodes/n", 503, "{}", NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes/n", 200, "{}", NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes/n", 200, "{}", NULL);
+    assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_NODES, NULL, "n", NULL, NULL), KSISS_KUBE_OK);
+    assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_NODES, NULL, "n", NULL, NULL), KSISS_KUBE_OK);
+    double v = 0;
+    assert_int_equal(ksiss_metrics_get(m, KSISS_M_KUBE_REQUESTS_TOTAL, KSISS_LABELS("GET", "200"), &v), 0);
+    assert_true(v == 2.0);
+    assert_int_equal(ksiss_metrics_get(m, KSISS_M_KUBE_REQUESTS_TOTAL, KSISS_LABELS("GET", "503"), &v), 0);
+    assert_true(v == 1.0);
+    ksiss_kube_set_hook(f->k, NULL, NULL);
+    ksiss_metrics_free(m);
+}
+
 /* ---- informer -------------------------------------------------------- */
 
 typedef struct {
@@ -530,6 +550,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rotated_token_file_is_picked_up, setup, teardown),
         cmocka_unit_test_setup_teardown(test_401_rereads_the_token_once_then_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments_are_refused_without_a_request, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_requests_are_counted_in_the_exporter_registry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_informer_lists_watches_follows_bookmarks_and_relists_on_410, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_informer_refuses_an_oversized_event_and_relists, setup, teardown),
