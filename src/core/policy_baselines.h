@@ -19,9 +19,10 @@
  * tick). One step per tick, no cooldown, no GPU check, replicas unchanged. */
 int ksiss_policy_seed_decide(const ksiss_policy_input *in, ksiss_decision *out);
 
-/* Knative KPA on the current tier: the demand (load / perGpu /
- * targetUtilization when the service has a load signal, else the current
- * capacity times the worst pressure), averaged over a 60 s stable window
+/* Knative KPA on the current tier: the demand (the larger of load / perGpu
+ * / targetUtilization, when the service has a load signal, and the current
+ * capacity times the worst pressure: served load saturates at capacity,
+ * while KPA's concurrency also counts queued requests), averaged over a 60 s stable window
  * and a 6 s panic window of the history (recos[].capacity holds the demand
  * of each tick, in GPU equivalents). Panic when the panic window asks for
  * at least twice the ready capacity: scale up at once, never down while a

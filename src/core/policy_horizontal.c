@@ -100,19 +100,25 @@ int ksiss_policy_horizontal_decide(const ksiss_policy_input *in, ksiss_decision 
     }
     out->pressure = worst;
 
-    /* Demand in GPU equivalents of throughput. */
+    /* Demand in GPU equivalents of throughput: from the load signal, and
+     * from the pressure (current capacity x worst pressure), whichever asks
+     * for more. The served load saturates at the capacity, so load alone
+     * would never see an overload; KPA's own signal, concurrency, counts
+     * queued requests and sees it. */
     double demand = NAN;
-    const char *signal;
-    if (svc->has_load) {
+    const char *signal = "load or pressure";
+    if (svc->has_load && in->load.present && isfinite(in->load.value) && in->load.value >= 0 &&
+        svc->load.per_gpu > 0) {
+        double u = svc->load.target_utilization > 0 ? svc->load.target_utilization : 0.8;
+        demand = in->load.value / svc->load.per_gpu / u;
         signal = "load";
-        if (in->load.present && isfinite(in->load.value) && in->load.value >= 0 && svc->load.per_gpu > 0) {
-            double u = svc->load.target_utilization > 0 ? svc->load.target_utilization : 0.8;
-            demand = in->load.value / svc->load.per_gpu / u;
+    }
+    if (isfinite(worst)) {
+        double by_pressure = worst * per * (cur > 0 ? cur : 1);
+        if (isnan(demand) || by_pressure > demand) {
+            demand = by_pressure;
+            signal = "pressure";
         }
-    } else {
-        signal = "pressure";
-        if (isfinite(worst))
-            demand = worst * per * (cur > 0 ? cur : 1);
     }
     if (isnan(demand)) {
         out->reason_code = "missing_data";

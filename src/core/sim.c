@@ -218,6 +218,7 @@ typedef struct {
 typedef struct {
     const ksiss_sim_opts *o;
     const plan *pl;
+    const char *policy;             /* name, for on_decision */
     ksiss_sim_req *reqs;            /* borrowed from the caller */
     size_t r0, r1;                  /* requests [r0, r1) are replayed */
     size_t next_arrival;
@@ -846,6 +847,8 @@ static void apply_decision(world *w, const ksiss_decision *d, double now)
 {
     if (d->action == KSISS_HOLD)
         return;
+    if (w->o->on_decision)
+        w->o->on_decision(w->o->on_decision_ctx, w->policy, now, d, !w->in_transition);
     if (w->in_transition) {
         w->ignored++;
         return;
@@ -1365,6 +1368,7 @@ static void policy_result(const ksiss_sim_opts *o, const plan *pl, ksiss_sim_req
 {
     world w;
     world_init(&w, o, pl, reqs, 0, n, start, 0, true);
+    w.policy = res->policy;
     world_run(&w, decide, 0);
     tally t = { 0 };
     tally_add(&t, pl, reqs, 0, n);

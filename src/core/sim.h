@@ -14,6 +14,7 @@
 
 #include "core/config.h"
 #include "core/diag.h"
+#include "core/policy.h"
 #include "core/sim_model.h"
 #include "core/tiers.h"
 #include "core/trace.h"
@@ -94,6 +95,11 @@ typedef struct {
     double slo_target;          /* fraction of requests that must meet the SLO (default 0.99) */
     const ksiss_tier *static_tier;  /* `static` deployment; NULL: search */
     int static_replicas;
+    /* Optional: told every decision that is not a hold (for --decisions).
+     * `applied` is false when the simulator ignored it (tier change in
+     * flight). Borrowed arguments, valid during the call only. */
+    void (*on_decision)(void *ctx, const char *policy, double t_s, const ksiss_decision *d, bool applied);
+    void *on_decision_ctx;
 } ksiss_sim_opts;
 
 void ksiss_sim_opts_default(ksiss_sim_opts *o);

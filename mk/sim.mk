@@ -1,0 +1,36 @@
+# `ksiss simulate` (docs/simulator.md): the speed benchmark, the quality
+# report over the bundled trace and synthetic shapes, and the trace
+# generator those use.
+.PHONY: bench-sim sim-quality sim-traces
+
+SIM_GEN    := $(BUILD)/sim-gen-trace
+SIM_SHAPES := ramp burst step
+SIM_TRACES := $(SIM_SHAPES:%=$(BUILD)/sim/%.jsonl)
+SIM_ARGS   := --config examples/sim/config.yaml --cluster examples/sim/cluster.yaml --profile examples/sim/model.yaml
+
+$(SIM_GEN): tests/data/sim/gen_trace.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(OPT) -o $@ $< -lm
+
+$(BUILD)/sim/%.jsonl: $(SIM_GEN)
+	@mkdir -p $(dir $@)
+	$(SIM_GEN) $* 42 > $@
+
+sim-traces: $(SIM_TRACES)
+
+# Speed target: the hour-long Azure trace (~19k requests), all policies,
+# under 10 s on one core.
+bench-sim: $(BUILD)/ksiss
+	@start=$$(date +%s.%N); \
+	$(BUILD)/ksiss simulate --trace examples/sim/azure-llm-2023-conv.csv $(SIM_ARGS) --policy all >/dev/null || exit 1; \
+	end=$$(date +%s.%N); \
+	secs=$$(echo "$$end - $$start" | bc -l 2>/dev/null || awk "BEGIN{print $$end - $$start}"); \
+	printf 'bench-sim: azure trace, all 5 policies: %.2f s (target < 10 s)\n' "$$secs"; \
+	awk "BEGIN{exit !($$secs < 10)}" || { echo "bench-sim: over the 10 s target"; exit 1; }
+
+# Quality report: every policy on the bundled trace and each synthetic shape.
+sim-quality: $(BUILD)/ksiss $(SIM_TRACES)
+	@for t in examples/sim/azure-llm-2023-conv.csv $(SIM_TRACES); do \
+	  echo "== $$t"; $(BUILD)/ksiss simulate --trace $$t $(SIM_ARGS) --policy all || exit 1; echo; done
+
+BENCH_TARGETS += bench-sim
