@@ -1,0 +1,236 @@
+/* test_leader.c: leader election: the pure lease decision (free, ours,
+ * someone else's alive or expired by our own clock), the Lease spec we
+ * write, option checks, and the election thread against the loopback
+ * stand-in API server: create-when-absent makes us leader, a live foreign
+ * lease keeps us follower, release on stop hands the lease over. */
+#include <netinet/in.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "core/util.h"
+#include "shell/kube.h"
+#include "shell/leader.h"
+#include "test_kube_fake.h"
+
+#define N_(a) (sizeof(a) / sizeof((a)[0]))
+
+static void test_lease_decision_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *what;
+        const char *holder;
+        int64_t duration_ms, observed_at_ms, now_ms;
+        ksiss_lease_step want;
+    } cases[] = {
+        {"nobody holds it", NULL, 15000, 0, 1, KSISS_LEASE_ACQUIRE},
+        {"released (empty holder)", "", 1000, 100, 101, KSISS_LEASE_ACQUIRE},
+        {"we hold it", "me_1234", 15000, 0, 1, KSISS_LEASE_RENEW},
+        {"we hold it even if stale", "me_1234", 15000, 0, 999999, KSISS_LEASE_RENEW},
+        {"other, seen changing 5 s ago", "other_9", 15000, 10000, 15000, KSISS_LEASE_WAIT},
+        {"other, unchanged for just under the duration", "other_9", 15000, 10000, 24999, KSISS_LEASE_WAIT},
+        {"other, unchanged for the whole duration", "other_9", 15000, 10000, 25000, KSISS_LEASE_ACQUIRE},
+        {"other, zero duration", "other_9", 0, 10000, 10000, KSISS_LEASE_ACQUIRE},
+    };
+    for (size_t i = 0; i < N_(cases); i++) {
+        ksiss_lease_view v = {cases[i].holder, cases[i].duration_ms, cases[i].observed_at_ms};
+        ksiss_lease_step got = ksiss_lease_decide(&v, "me_1234", cases[i].now_ms);
+        if (got != cases[i].want)
+            fail_msg("case \"%s\": got %d, want %d", cases[i].what, got, cases[i].want);
+    }
+}
+
+static void test_lease_spec_fields(void **state)
+{
+    (void)state;
+    json_t *s = ksiss_lease_spec("pod-a_beef", 15000, "2026-01-01T00:00:00.000000Z", "2026-01-01T00:00:05.000000Z", 3);
+    assert_string_equal(json_string_value(json_object_get(s, "holderIdentity")), "pod-a_beef");
+    assert_int_equal(json_integer_value(json_object_get(s, "leaseDurationSeconds")), 15);
+    assert_string_equal(json_string_value(json_object_get(s, "renewTime")), "2026-01-01T00:00:05.000000Z");
+    assert_int_equal(json_integer_value(json_object_get(s, "leaseTransitions")), 3);
+    json_decref(s);
+    /* Release: nobody, one second; durations round up to whole seconds. */
+    s = ksiss_lease_spec("", 1, NULL, NULL, 0);
+    assert_string_equal(json_string_value(json_object_get(s, "holderIdentity")), "");
+    assert_int_equal(json_integer_value(json_object_get(s, "leaseDurationSeconds")), 1);
+    json_decref(s);
+}
+
+static ksiss_kube *client(fake_server *fs)
+{
+    char *server = ksiss_xasprintf("http://127.0.0.1:%u", fs->port);
+    ksiss_kube_config cfg = {.server = server, .namespace = "ksiss", .source = "test"};
+    ksiss_kube_options o = {.max_retries = 0, .backoff_base_ms = 1, .backoff_max_ms = 2, .timeout_ms = 2000};
+    char *err = NULL;
+    ksiss_kube *k = ksiss_kube_new(&cfg, &o, &err);
+    free(server);
+    return k;
+}
+
+static void test_inconsistent_timings_are_refused(void **state)
+{
+    (void)state;
+    fake_server *fs = fake_start();
+    ksiss_kube *k = client(fs);
+    char *err = NULL;
+    ksiss_leader_options o = {.lease_duration_ms = 15000, .renew_deadline_ms = 20000, .retry_period_ms = 5000};
+    assert_null(ksiss_leader_start(k, &o, &err));
+    assert_non_null(strstr(err, "renew deadline"));
+    free(err);
+    ksiss_leader_options bad_name = {.name = "a/b"};
+    assert_null(ksiss_leader_start(k, &bad_name, &err));
+    free(err);
+    ksiss_kube_free(k);
+    fake_stop(fs);
+}
+
+static bool wait_until(bool (*cond)(void *), void *arg)
+{
+    for (int i = 0; i < 500; i++) {
+        if (cond(arg))
+            return true;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    return false;
+}
+
+static bool is_leader_cond(void *arg)
+{
+    return ksiss_leader_is_leader(arg);
+}
+
+typedef struct {
+    fake_server *fs;
+    size_t n;
+} count_arg;
+
+static bool count_cond(void *arg)
+{
+    count_arg *c = arg;
+    return fake_count(c->fs) >= c->n;
+}
+
+static int changes;
+static void on_change(void *ud, bool leading)
+{
+    (void)ud;
+    changes += leading ? 1 : 100;
+}
+
+static void test_absent_lease_is_created_and_released_on_stop(void **state)
+{
+    (void)state;
+    fake_server *fs = fake_start();
+    const char *lease = "{\"apiVersion\":\"coordination.k8s.io/v1\",\"kind\":\"Lease\",\"metadata\":{\"name\":\"ksiss-leader\","
+                        "\"namespace\":\"ksiss\",\"resourceVersion\":\"5\"},\"spec\":{\"holderIdentity\":\"me_1\","
+                        "\"leaseDurationSeconds\":2,\"leaseTransitions\":0}}";
+    fake_add(fs, "GET", "/apis/coordination.k8s.io/v1/namespaces/ksiss/leases/ksiss-leader", 404,
+             "{\"kind\":\"Status\",\"reason\":\"NotFound\",\"code\":404}", NULL);
+    fake_add(fs, "POST", "/apis/coordination.k8s.io/v1/namespaces/ksiss/leases", 201, lease, NULL);
+    for (int i = 0; i < 40; i++)
+        fake_add(fs, "PUT", "/apis/coordination.k8s.io/v1/namespaces/ksiss/leases/ksiss-leader", 200, lease, NULL);
+    ksiss_kube *k = client(fs);
+    changes = 0;
+    ksiss_leader_options o = {.identity = "me_1", .lease_duration_ms = 2000, .renew_deadline_ms = 1000,
+                              .retry_period_ms = 50, .on_change = on_change};
+    char *err = NULL;
+    ksiss_leader *l = ksiss_leader_start(k, &o, &err);
+    assert_non_null(l);
+    assert_true(wait_until(is_leader_cond, l));
+    assert_string_equal(ksiss_leader_identity(l), "me_1");
+    /* Renewals follow (PUT with our identity). */
+    count_arg c = {fs, 4};
+    assert_true(wait_until(count_cond, &c));
+    ksiss_leader_stop(l, true);
+    assert_int_equal(changes, 101);     /* became leader once, stopped once */
+    json_t *created = json_loads(fs->reqs[1].body, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(created, "spec"), "holderIdentity")), "me_1");
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(created, "spec"), "leaseDurationSeconds")), 2);
+    json_decref(created);
+    fake_req *last = &fs->reqs[fake_count(fs) - 1];
+    assert_string_equal(last->method, "PUT");
+    json_t *released = json_loads(last->body, 0, NULL);
+    json_t *spec = json_object_get(released, "spec");
+    assert_string_equal(json_string_value(json_object_get(spec, "holderIdentity")), "");
+    assert_int_equal(json_integer_value(json_object_get(spec, "leaseDurationSeconds")), 1);
+    /* Optimistic concurrency: the write carries the resourceVersion read. */
+    assert_string_equal(
+        json_string_value(json_object_get(json_object_get(released, "metadata"), "resourceVersion")), "5");
+    json_decref(released);
+    ksiss_kube_free(k);
+    fake_stop(fs);
+}
+
+static void test_live_foreign_lease_keeps_us_follower(void **state)
+{
+    (void)state;
+    fake_server *fs = fake_start();
+    const char *lease = "{\"metadata\":{\"name\":\"ksiss-leader\",\"namespace\":\"ksiss\",\"resourceVersion\":\"9\"},"
+                        "\"spec\":{\"holderIdentity\":\"other_2\",\"leaseDurationSeconds\":15,"
+                        "\"renewTime\":\"2026-01-01T00:00:00.000000Z\"}}";
+    for (int i = 0; i < 40; i++)
+        fake_add(fs, "GET", "/apis/coordination.k8s.io/v1/namespaces/ksiss/leases/ksiss-leader", 200, lease, NULL);
+    ksiss_kube *k = client(fs);
+    ksiss_leader_options o = {.identity = "me_1", .lease_duration_ms = 15000, .renew_deadline_ms = 10000,
+                              .retry_period_ms = 20};
+    char *err = NULL;
+    ksiss_leader *l = ksiss_leader_start(k, &o, &err);
+    count_arg c = {fs, 5};
+    assert_true(wait_until(count_cond, &c));
+    assert_false(ksiss_leader_is_leader(l));
+    ksiss_leader_stop(l, true);
+    for (size_t i = 0; i < fake_count(fs); i++)
+        assert_string_equal(fs->reqs[i].method, "GET");     /* never tried to take it */
+    ksiss_kube_free(k);
+    fake_stop(fs);
+}
+
+static void test_conflict_on_acquire_leaves_us_follower(void **state)
+{
+    (void)state;
+    fake_server *fs = fake_start();
+    const char *free_lease = "{\"metadata\":{\"name\":\"ksiss-leader\",\"namespace\":\"ksiss\",\"resourceVersion\":\"3\"},"
+                             "\"spec\":{\"holderIdentity\":\"\",\"leaseDurationSeconds\":1}}";
+    for (int i = 0; i < 40; i++) {
+        fake_add(fs, "GET", "/apis/coordination.k8s.io/v1/namespaces/ksiss/leases/ksiss-leader", 200, free_lease,
+                 NULL);
+        fake_add(fs, "PUT", "/apis/coordination.k8s.io/v1/namespaces/ksiss/leases/ksiss-leader", 409,
+                 "{\"kind\":\"Status\",\"reason\":\"Conflict\",\"message\":\"the object has been modified\",\"code\":409}",
+                 NULL);
+    }
+    ksiss_kube *k = client(fs);
+    ksiss_leader_options o = {.identity = "me_1", .lease_duration_ms = 2000, .renew_deadline_ms = 1000,
+                              .retry_period_ms = 20};
+    char *err = NULL;
+    ksiss_leader *l = ksiss_leader_start(k, &o, &err);
+    count_arg c = {fs, 6};
+    assert_true(wait_until(count_cond, &c));
+    assert_false(ksiss_leader_is_leader(l));
+    ksiss_leader_stop(l, true);
+    ksiss_kube_free(k);
+    fake_stop(fs);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lease_decision_table),
+        cmocka_unit_test(test_lease_spec_fields),
+        cmocka_unit_test(test_inconsistent_timings_are_refused),
+        cmocka_unit_test(test_absent_lease_is_created_and_released_on_stop),
+        cmocka_unit_test(test_live_foreign_lease_keeps_us_follower),
+        cmocka_unit_test(test_conflict_on_acquire_leaves_us_follower),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
