@@ -44,7 +44,7 @@ typedef struct {
     ksiss_strbuf body;
 } fake_conn;
 
-static enum MHD_Result fake_collect_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
+static __attribute__((unused)) enum MHD_Result fake_collect_query(void *cls, enum MHD_ValueKind kind, const char *key, const char *value)
 {
     (void)kind;
     ksiss_strbuf *sb = cls;
@@ -57,7 +57,7 @@ static enum MHD_Result fake_collect_query(void *cls, enum MHD_ValueKind kind, co
     return MHD_YES;
 }
 
-static enum MHD_Result fake_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+static __attribute__((unused)) enum MHD_Result fake_handler(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                                     const char *version, const char *upload, size_t *upload_size, void **ptr)
 {
     (void)version;
@@ -110,7 +110,7 @@ static enum MHD_Result fake_handler(void *cls, struct MHD_Connection *c, const c
     return ret;
 }
 
-static void fake_completed(void *cls, struct MHD_Connection *c, void **ptr, enum MHD_RequestTerminationCode t)
+static __attribute__((unused)) void fake_completed(void *cls, struct MHD_Connection *c, void **ptr, enum MHD_RequestTerminationCode t)
 {
     (void)cls;
     (void)c;
@@ -144,7 +144,7 @@ static fake_server *fake_start(void)
     return fs;
 }
 
-static void fake_add(fake_server *fs, const char *method, const char *path_prefix, unsigned status, const char *body,
+static __attribute__((unused)) void fake_add(fake_server *fs, const char *method, const char *path_prefix, unsigned status, const char *body,
                      const char *retry_after)
 {
     pthread_mutex_lock(&fs->mu);
@@ -153,7 +153,7 @@ static void fake_add(fake_server *fs, const char *method, const char *path_prefi
     pthread_mutex_unlock(&fs->mu);
 }
 
-static size_t fake_count(fake_server *fs)
+static __attribute__((unused)) size_t fake_count(fake_server *fs)
 {
     pthread_mutex_lock(&fs->mu);
     size_t n = fs->n_reqs;
@@ -161,7 +161,7 @@ static size_t fake_count(fake_server *fs)
     return n;
 }
 
-static void fake_stop(fake_server *fs)
+static __attribute__((unused)) void fake_stop(fake_server *fs)
 {
     if (!fs)
         return;
