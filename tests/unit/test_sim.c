@@ -1,0 +1,642 @@
+/* test_sim.c: the simulation driver and the baseline policies: the metric
+ * convention, the cluster inventory, the `seed` baseline's known behaviour,
+ * the KPA-like `horizontal` baseline, cold starts, the oracle as a lower
+ * bound, determinism, and `ksiss simulate`'s JSON output. Inputs are the
+ * YAML and JSON lines a user writes. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "core/config.h"
+#include "core/policy.h"
+#include "core/policy_baselines.h"
+#include "core/sim.h"
+#include "core/tiers.h"
+#include "core/trace.h"
+#include "core/util.h"
+
+static const char *PROFILE =
+    "name: llama-3-8b-fp16\n"
+    "weightsGiB: 15.0\n"
+    "kvBytesPerToken: 131072\n"
+    "prefillTokensPerSecond: 20000\n"
+    "decodeStepMs: 7\n"
+    "decodeTokensPerSecond: 8000\n"
+    "maxBatch: 256\n";
+
+static const char *CLUSTER =
+    "nodes:\n"
+    "  - name: mig-3g\n"
+    "    labels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3, nvidia.com/mig.strategy: mixed}\n"
+    "    allocatable: {cpu: \"64\", memory: 512Gi, pods: \"110\", nvidia.com/mig-3g.40gb: \"8\"}\n"
+    "  - name: mig-7g\n"
+    "    labels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}\n"
+    "    allocatable: {cpu: \"64\", nvidia.com/mig-7g.80gb: \"2\", nvidia.com/mig-4g.40gb: \"2\"}\n"
+    "  - name: full\n"
+    "    labels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}\n"
+    "    allocatable: {cpu: \"96\", nvidia.com/gpu: \"4\"}\n";
+
+static const char *SERVICE =
+    "llm: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: histogram_quantile(0.95, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket[1m])))\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.0\n"
+    "      scaleDownFactor: 0.5\n"
+    "  load:\n"
+    "    query: sum(rate(vllm:prompt_tokens_total[1m]))\n"
+    "    perGpu: 14000\n"
+    "    throughput: prefill\n"
+    "  tiers: [mig-3g.40gb, mig-4g.40gb, mig-7g.80gb, gpu]\n"
+    "  maxReplicas: 4\n";
+
+typedef struct {
+    ksiss_catalog cat;
+    ksiss_config cfg;
+    ksiss_sim_profile prof;
+    ksiss_sim_cluster cluster;
+    ksiss_trace trace;
+} world_fx;
+
+static void fx_load(world_fx *f, const char *config, const char *trace_jsonl)
+{
+    memset(f, 0, sizeof(*f));
+    ksiss_catalog_builtin(&f->cat);
+    ksiss_diags d;
+    ksiss_diags_init(&d);
+    if (ksiss_config_parse(config, strlen(config), "config.yaml", NULL, &f->cat, &f->cfg, &d) != 0)
+        fail_msg("config: %s", d.n ? d.v[0].msg : "?");
+    assert_int_equal(ksiss_sim_profile_parse(PROFILE, strlen(PROFILE), "model.yaml", &f->prof, &d), 0);
+    assert_int_equal(ksiss_sim_cluster_parse(CLUSTER, strlen(CLUSTER), "cluster.yaml", &f->cat, &f->cluster, &d), 0);
+    if (trace_jsonl)
+        assert_int_equal(ksiss_trace_parse(trace_jsonl, strlen(trace_jsonl), "t.jsonl", KSISS_TRACE_AUTO,
+                                           &f->trace, &d), 0);
+    ksiss_diags_free(&d);
+}
+
+static void fx_free(world_fx *f)
+{
+    ksiss_trace_free(&f->trace);
+    ksiss_sim_cluster_free(&f->cluster);
+    ksiss_sim_profile_free(&f->prof);
+    ksiss_config_free(&f->cfg);
+    ksiss_catalog_free(&f->cat);
+}
+
+/* Deterministic JSON-lines trace: Poisson-like arrivals whose rate (req/s)
+ * follows `shape` over `minutes`; log-normal-ish token counts. */
+typedef double (*rate_fn)(double t_min);
+
+static char *make_trace(rate_fn shape, double minutes, uint64_t seed)
+{
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    uint64_t s = seed;
+    double t = 0;
+    for (;;) {
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        double u = ((s >> 11) + 0.5) / 9007199254740992.0;
+        t += -log(u) / shape(t / 60);
+        if (t >= minutes * 60)
+            break;
+        s = s * 6364136223846793005ULL + 1442695040888963407ULL;
+        int in = 200 + (int)((s >> 33) % 1600);
+        int out = 20 + (int)((s >> 20) % 300);
+        ksiss_sb_printf(&sb, "{\"timestamp\": %.0f, \"input_length\": %d, \"output_length\": %d}\n", t * 1000, in, out);
+    }
+    return ksiss_sb_take(&sb);
+}
+
+static double flat_4(double t) { (void)t; return 4; }
+static double ramp(double t) { return 1 + 9 * t / 20; }
+static double burst(double t) { return (t >= 8 && t < 11) ? 14 : 4; }
+static double step(double t) { return t < 10 ? 3 : 9; }
+
+/* ---- metric convention ---- */
+
+static void test_metric_queries_map_to_model_signals(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *query;
+        ksiss_sim_signal sig;
+        double q;
+    } cases[] = {
+        { "histogram_quantile(0.95, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket[1m])))",
+          KSISS_SIG_TTFT, 0.95 },
+        { "histogram_quantile(0.99,sum(rate(vllm:e2e_request_latency_seconds_bucket[1m])) by (le))",
+          KSISS_SIG_E2E, 0.99 },
+        { "increase(tgi_request_mean_time_per_token_duration_sum{pod=\"%s\"}[1m])/"
+          "increase(tgi_request_mean_time_per_token_duration_count{pod=\"%s\"}[1m])", KSISS_SIG_TPOT, -1 },
+        { "rate(vllm:inter_token_latency_seconds_sum[1m])", KSISS_SIG_TPOT, -1 },
+        { "max(vllm:num_requests_waiting)", KSISS_SIG_QUEUE, -1 },
+        { "tgi_queue_size", KSISS_SIG_QUEUE, -1 },
+        { "avg(vllm:kv_cache_usage_perc)", KSISS_SIG_KV, -1 },
+        { "sum(rate(vllm:generation_tokens_total[1m]))", KSISS_SIG_GEN_RATE, -1 },
+        { "sum(rate(vllm:prompt_tokens_total[1m]))", KSISS_SIG_PROMPT_RATE, -1 },
+        { "histogram_quantile(0.9, rate(vllm:request_queue_time_seconds_bucket[1m]))", KSISS_SIG_QUEUE_TIME, 0.9 },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ksiss_sim_metric_map m;
+        char *err = NULL;
+        if (ksiss_sim_map_metric("m", cases[i].query, &m, &err) != 0 || m.sig != cases[i].sig ||
+            fabs(m.quantile - cases[i].q) > 1e-12)
+            fail_msg("case %zu (%s): got signal %d quantile %g (%s)", i, cases[i].query, (int)m.sig, m.quantile,
+                     err ? err : "");
+        free(err);
+    }
+}
+
+static void test_unknown_metric_is_an_error_naming_it(void **state)
+{
+    (void)state;
+    ksiss_sim_metric_map m;
+    char *err = NULL;
+    assert_int_equal(ksiss_sim_map_metric("gpu_util", "avg(DCGM_FI_DEV_GPU_UTIL)", &m, &err), -1);
+    assert_non_null(strstr(err, "gpu_util"));
+    free(err);
+}
+
+/* ---- cluster inventory ---- */
+
+static void test_cluster_inventory_sums_gpu_resources_per_model(void **state)
+{
+    (void)state;
+    world_fx f;
+    fx_load(&f, SERVICE, NULL);
+    assert_int_equal(f.cluster.nodes, 3);
+    long long mig3 = -1, gpu = -1;
+    for (size_t i = 0; i < f.cluster.n; i++) {
+        assert_string_equal(f.cluster.v[i].gpu_model, "H100-80GB");
+        if (!strcmp(f.cluster.v[i].resource, "nvidia.com/mig-3g.40gb"))
+            mig3 = f.cluster.v[i].units;
+        if (!strcmp(f.cluster.v[i].resource, "nvidia.com/gpu"))
+            gpu = f.cluster.v[i].units;
+    }
+    assert_int_equal(mig3, 8);
+    assert_int_equal(gpu, 4);
+    assert_int_equal(f.cluster.n, 4);   /* cpu, memory and pods are not GPUs */
+    fx_free(&f);
+}
+
+static void test_bad_cluster_inventory_is_reported_at_its_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *yaml;
+        int line;
+        const char *says;
+    } cases[] = {
+        { "nodes:\n  - name: a\n    labels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}\n"
+          "    allocatable: {nvidia.com/gpu: \"-1\"}\n", 4, "nvidia.com/gpu" },
+        { "nodes:\n  - name: a\n    labels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}\n"
+          "    allocatable: {nvidia.com/gpu: lots}\n", 4, "nvidia.com/gpu" },
+        { "nodes:\n  - name: a\n    labels: {nvidia.com/gpu.product: Voodoo-5}\n"
+          "    allocatable: {nvidia.com/gpu: \"1\"}\n", 3, "not a GPU model" },
+        { "nodes:\n  - name: a\n    allocatable: {nvidia.com/gpu: \"1\"}\n", 2, "no nvidia.com/gpu.product" },
+        { "nodes: 3\n", 1, "list of nodes" },
+        { "nodes:\n  - name: a\n    allocatable: {cpu: \"4\"}\n", 0, "no node has allocatable GPU" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ksiss_catalog cat;
+        ksiss_catalog_builtin(&cat);
+        ksiss_sim_cluster c;
+        ksiss_diags d;
+        ksiss_diags_init(&d);
+        int rc = ksiss_sim_cluster_parse(cases[i].yaml, strlen(cases[i].yaml), "cluster.yaml", &cat, &c, &d);
+        bool found = false;
+        for (size_t k = 0; k < d.n; k++)
+            if (d.v[k].pos.line == cases[i].line && strstr(d.v[k].msg, cases[i].says))
+                found = true;
+        if (rc != -1 || !found)
+            fail_msg("case %zu: rc %d, first problem %d: \"%s\"", i, rc, d.n ? d.v[0].pos.line : -1,
+                     d.n ? d.v[0].msg : "(none)");
+        ksiss_sim_cluster_free(&c);
+        ksiss_diags_free(&d);
+        ksiss_catalog_free(&cat);
+    }
+}
+
+/* ---- the seed baseline ---- */
+
+static const char *SEED_SERVICE =
+    "gpt2: |\n"
+    "  metrics:\n"
+    "    - name: tgi_request_metric\n"
+    "      query: increase(tgi_request_mean_time_per_token_duration_sum{pod=\"%s\"}[1m])/increase(tgi_request_mean_time_per_token_duration_count{pod=\"%s\"}[1m])\n"
+    "      slo: 0.5\n"
+    "      scaleDownFactor: 0.5\n"
+    "      scaleUpFactor: 1.5\n"
+    "  tiers: [mig-1g.10gb, mig-3g.40gb, mig-7g.80gb, gpu]\n"
+    "  maxReplicas: 1\n";
+
+static ksiss_decision seed_tick(const ksiss_service_cfg *svc, const ksiss_tier *cur, bool present, double v)
+{
+    ksiss_observation o = { .present = present, .value = present ? v : NAN, .why_missing = "empty result" };
+    ksiss_policy_input in;
+    memset(&in, 0, sizeof(in));
+    in.svc = svc;
+    in.obs = &o;
+    in.current.tier = cur;
+    in.current.replicas_ready = 1;
+    in.interval_ms = 10000;
+    ksiss_decision d;
+    assert_int_equal(ksiss_policy_seed_decide(&in, &d), 0);
+    return d;
+}
+
+static void test_seed_walks_an_idle_service_down_one_tier_per_tick(void **state)
+{
+    (void)state;
+    world_fx f;
+    fx_load(&f, SEED_SERVICE, NULL);
+    const ksiss_service_cfg *svc = &f.cfg.services[0];
+    const ksiss_tier *cur = svc->ladder[svc->n_ladder - 1];
+    static const char *walk[] = { "mig-7g.80gb", "mig-3g.40gb", "mig-1g.10gb" };
+    for (size_t tick = 0; tick < 3; tick++) {
+        ksiss_decision d = seed_tick(svc, cur, false, 0);
+        assert_int_equal(d.action, KSISS_DOWN);
+        assert_string_equal(d.tier->name, walk[tick]);
+        assert_int_equal(d.replicas, 1);
+        cur = d.tier;
+        ksiss_decision_clear(&d);
+    }
+    ksiss_decision d = seed_tick(svc, cur, false, 0);   /* bottom of the ladder */
+    assert_int_equal(d.action, KSISS_HOLD);
+    ksiss_decision_clear(&d);
+    fx_free(&f);
+}
+
+static void test_seed_follows_the_original_thresholds(void **state)
+{
+    (void)state;
+    world_fx f;
+    fx_load(&f, SEED_SERVICE, NULL);
+    const ksiss_service_cfg *svc = &f.cfg.services[0];
+    const ksiss_tier *mid = svc->ladder[1];
+    static const struct {
+        double value;
+        ksiss_action action;
+        const char *tier;
+    } cases[] = {
+        { 0.76, KSISS_UP, "mig-7g.80gb" },      /* > 0.5 x 1.5 */
+        { 0.75, KSISS_HOLD, "mig-3g.40gb" },
+        { 0.25, KSISS_HOLD, "mig-3g.40gb" },
+        { 0.24, KSISS_DOWN, "mig-1g.10gb" },    /* < 0.5 x 0.5 */
+        { 0.0, KSISS_DOWN, "mig-1g.10gb" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ksiss_decision d = seed_tick(svc, mid, true, cases[i].value);
+        if (d.action != cases[i].action || strcmp(d.tier->name, cases[i].tier) != 0)
+            fail_msg("value %g: got %s %s", cases[i].value, ksiss_action_name(d.action), d.tier->name);
+        ksiss_decision_clear(&d);
+    }
+    fx_free(&f);
+}
+
+/* ---- the horizontal baseline ---- */
+
+static ksiss_decision kpa_tick(const ksiss_service_cfg *svc, ksiss_history *h, int ready, int starting,
+                               double load, int64_t now_ms)
+{
+    ksiss_observation o = { .present = true, .value = 0.5 };   /* well within the SLO */
+    ksiss_free_gpu fr = { "nvidia.com/mig-3g.40gb", "H100-80GB", 8 };
+    ksiss_policy_input in;
+    memset(&in, 0, sizeof(in));
+    in.svc = svc;
+    in.obs = &o;
+    in.load.present = true;
+    in.load.value = load;
+    in.current.tier = svc->ladder[0];
+    in.current.replicas_ready = ready;
+    in.current.replicas_starting = starting;
+    in.free = &fr;
+    in.n_free = 1;
+    in.history = h;
+    in.now_ms = now_ms;
+    in.interval_ms = 10000;
+    ksiss_decision d;
+    assert_int_equal(ksiss_policy_horizontal_decide(&in, &d), 0);
+    ksiss_history_record(h, &d, load, now_ms);
+    return d;
+}
+
+static void test_horizontal_panics_out_at_once_and_does_not_scale_in_while_panicking(void **state)
+{
+    (void)state;
+    world_fx f;
+    fx_load(&f, SERVICE, NULL);
+    const ksiss_service_cfg *svc = &f.cfg.services[0];
+    ksiss_history h;
+    ksiss_history_init(&h);
+    /* one 3g slice = 0.51 GPU of prefill; 14000 x 0.8 per GPU: 5712 tokens/s per slice */
+    int64_t t = 0;
+    for (int i = 0; i < 6; i++) {
+        ksiss_decision d = kpa_tick(svc, &h, 1, 0, 4000, t += 10000);
+        if (d.action != KSISS_HOLD)
+            fail_msg("tick %d: %s", i, d.reason);
+        ksiss_decision_clear(&d);
+    }
+    ksiss_decision d = kpa_tick(svc, &h, 1, 0, 4 * 5712.0, t += 10000);   /* 4x the target */
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_int_equal(d.replicas, 4);
+    ksiss_decision_clear(&d);
+    /* the load is gone while the three new instances still start: the panic lasts */
+    d = kpa_tick(svc, &h, 1, 3, 1000, t += 10000);
+    assert_int_equal(d.action, KSISS_HOLD);
+    assert_int_equal(d.replicas, 4);
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    fx_free(&f);
+}
+
+static void test_horizontal_scales_in_at_most_by_half_per_tick(void **state)
+{
+    (void)state;
+    world_fx f;
+    fx_load(&f, SERVICE, NULL);
+    const ksiss_service_cfg *svc = &f.cfg.services[0];
+    ksiss_history h;
+    ksiss_history_init(&h);
+    int64_t t = 0;
+    ksiss_decision d;
+    for (int i = 0; i < 8; i++) {   /* more than the stable window of low load */
+        d = kpa_tick(svc, &h, 4, 0, 100, t += 10000);
+        ksiss_decision_clear(&d);
+    }
+    d = kpa_tick(svc, &h, 4, 0, 100, t += 10000);
+    assert_int_equal(d.action, KSISS_IN);
+    assert_int_equal(d.replicas, 2);
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    fx_free(&f);
+}
+
+/* ---- the driver ---- */
+
+static ksiss_sim_report run(world_fx *f, const char *const *pols, size_t n, int64_t cold_ms,
+                            void (*cb)(void *, const char *, double, const ksiss_decision *, bool), void *ctx)
+{
+    ksiss_sim_opts o;
+    ksiss_sim_opts_default(&o);
+    o.svc = &f->cfg.services[0];
+    o.profile = &f->prof;
+    o.cluster = &f->cluster;
+    o.trace = &f->trace;
+    o.cold_start_ms = cold_ms;
+    o.on_decision = cb;
+    o.on_decision_ctx = ctx;
+    ksiss_sim_report r;
+    ksiss_diags d;
+    ksiss_diags_init(&d);
+    if (ksiss_sim_run(&o, pols, n, &r, &d) != 0)
+        fail_msg("sim: %s", d.n ? d.v[0].msg : "?");
+    ksiss_diags_free(&d);
+    return r;
+}
+
+static void first_applied(void *ctx, const char *policy, double t, const ksiss_decision *d, bool applied)
+{
+    (void)policy;
+    double *first = ctx;
+    if (applied && d->action == KSISS_OUT && isnan(*first))
+        *first = t;
+}
+
+/* Time of the first sample at or after `from` whose capacity exceeds the
+ * starting one. */
+static double capacity_rises_at(const ksiss_sim_result *r, double from)
+{
+    double base = r->samples[0].capacity_tps;
+    for (size_t i = 0; i < r->n_samples; i++)
+        if (r->samples[i].t_s >= from && r->samples[i].capacity_tps > base + 1)
+            return r->samples[i].t_s;
+    return INFINITY;
+}
+
+static void test_cold_start_delays_new_capacity(void **state)
+{
+    (void)state;
+    char *tr = make_trace(step, 20, 7);
+    world_fx f;
+    fx_load(&f, SERVICE, tr);
+    const char *pols[] = { "horizontal" };
+    static const int64_t colds[] = { 60000, 180000 };
+    for (size_t i = 0; i < 2; i++) {
+        double first = NAN;
+        ksiss_sim_report r = run(&f, pols, 1, colds[i], first_applied, &first);
+        assert_false(isnan(first));
+        double rise = capacity_rises_at(&r.v[0], first);
+        if (!(rise >= first + colds[i] / 1000.0) || !(rise <= first + colds[i] / 1000.0 + 15.001))
+            fail_msg("cold start %lld ms: scaled out at %g s, capacity rose at %g s", (long long)colds[i], first,
+                     rise);
+        ksiss_sim_report_free(&r);
+    }
+    fx_free(&f);
+    free(tr);
+}
+
+static void test_oracle_is_never_above_a_policy_that_meets_the_slo(void **state)
+{
+    (void)state;
+    rate_fn shapes[] = { flat_4, ramp, burst, step };
+    for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+        char *tr = make_trace(shapes[s], 20, 11 + s);
+        world_fx f;
+        fx_load(&f, SERVICE, tr);
+        ksiss_sim_report r = run(&f, ksiss_sim_all_policies, 5, 60000, NULL, NULL);
+        const ksiss_sim_result *oracle = &r.v[4];
+        assert_string_equal(oracle->policy, "oracle");
+        assert_true(oracle->slo_attainment >= 0.99);
+        for (size_t i = 0; i < 4; i++)
+            if (r.v[i].slo_attainment >= 0.99 && r.v[i].gpu_hours < oracle->gpu_hours - 1e-9)
+                fail_msg("shape %zu: %s met the SLO (%.4f) with %.4f GPU-hours, below the oracle's %.4f", s,
+                         r.v[i].policy, r.v[i].slo_attainment, r.v[i].gpu_hours, oracle->gpu_hours);
+        /* static is searched to meet the target */
+        assert_true(r.v[3].slo_attainment >= 0.99);
+        ksiss_sim_report_free(&r);
+        fx_free(&f);
+        free(tr);
+    }
+}
+
+static void test_same_inputs_give_the_same_results(void **state)
+{
+    (void)state;
+    char *tr = make_trace(burst, 15, 3);
+    world_fx f;
+    fx_load(&f, SERVICE, tr);
+    ksiss_sim_report a = run(&f, ksiss_sim_all_policies, 5, 60000, NULL, NULL);
+    ksiss_sim_report b = run(&f, ksiss_sim_all_policies, 5, 60000, NULL, NULL);
+    for (size_t i = 0; i < 5; i++) {
+        assert_true(a.v[i].slo_attainment == b.v[i].slo_attainment);
+        assert_true(a.v[i].gpu_hours == b.v[i].gpu_hours);
+        assert_int_equal(a.v[i].transitions, b.v[i].transitions);
+        assert_true(a.v[i].p99_latency_s == b.v[i].p99_latency_s);
+    }
+    ksiss_sim_report_free(&a);
+    ksiss_sim_report_free(&b);
+    fx_free(&f);
+    free(tr);
+}
+
+static void test_static_gpu_hours_are_cost_weighted(void **state)
+{
+    (void)state;
+    char *tr = make_trace(flat_4, 10, 5);
+    world_fx f;
+    fx_load(&f, SERVICE, tr);
+    ksiss_sim_opts o;
+    ksiss_sim_opts_default(&o);
+    o.svc = &f.cfg.services[0];
+    o.profile = &f.prof;
+    o.cluster = &f.cluster;
+    o.trace = &f.trace;
+    o.static_tier = ksiss_catalog_tier(&f.cat, NULL, "mig-3g.40gb");   /* cost 0.5 (4/8 of the memory) */
+    o.static_replicas = 3;
+    const char *pols[] = { "static" };
+    ksiss_sim_report r;
+    ksiss_diags d;
+    ksiss_diags_init(&d);
+    assert_int_equal(ksiss_sim_run(&o, pols, 1, &r, &d), 0);
+    assert_true(fabs(r.v[0].gpu_hours - 3 * 0.5 * r.horizon_s / 3600) < 1e-9);
+    assert_int_equal(r.v[0].transitions, 0);
+    ksiss_sim_report_free(&r);
+    ksiss_diags_free(&d);
+    fx_free(&f);
+    free(tr);
+}
+
+static void test_unknown_policy_and_unmappable_metric_are_errors(void **state)
+{
+    (void)state;
+    char *tr = make_trace(flat_4, 2, 5);
+    world_fx f;
+    fx_load(&f, "svc: |\n  metrics:\n    - name: gpu_util\n      query: avg(DCGM_FI_DEV_GPU_UTIL)\n"
+                "      slo: 80\n      scaleUpFactor: 1.1\n      scaleDownFactor: 0.5\n"
+                "  tiers: [mig-3g.40gb, gpu]\n", tr);
+    ksiss_sim_opts o;
+    ksiss_sim_opts_default(&o);
+    o.svc = &f.cfg.services[0];
+    o.profile = &f.prof;
+    o.cluster = &f.cluster;
+    o.trace = &f.trace;
+    const char *bad_policy[] = { "magic" };
+    const char *good[] = { "seed" };
+    ksiss_sim_report r;
+    ksiss_diags d;
+    ksiss_diags_init(&d);
+    assert_int_equal(ksiss_sim_run(&o, bad_policy, 1, &r, &d), -1);
+    assert_non_null(strstr(d.v[0].msg, "magic"));
+    ksiss_sim_report_free(&r);
+    ksiss_diags_free(&d);
+    ksiss_diags_init(&d);
+    assert_int_equal(ksiss_sim_run(&o, good, 1, &r, &d), -1);
+    assert_non_null(strstr(d.v[0].msg, "gpu_util"));
+    ksiss_sim_report_free(&r);
+    ksiss_diags_free(&d);
+    fx_free(&f);
+    free(tr);
+}
+
+/* ---- the command ---- */
+
+static void test_simulate_writes_the_documented_json(void **state)
+{
+    (void)state;
+    char json_path[] = "/tmp/ksiss-sim-json-XXXXXX";
+    char svg_path[] = "/tmp/ksiss-sim-svg-XXXXXX";
+    int fd1 = mkstemp(json_path), fd2 = mkstemp(svg_path);
+    assert_true(fd1 >= 0 && fd2 >= 0);
+    close(fd1);
+    close(fd2);
+    char *argv[] = { "simulate", "--trace", "tests/data/sim/small.jsonl", "--config", "tests/data/sim/config.yaml",
+                     "--cluster", "tests/data/sim/cluster.yaml", "--profile", "tests/data/sim/model.yaml",
+                     "--policy", "all", "--json", json_path, "--plot", svg_path, NULL };
+    FILE *saved = stdout;
+    stdout = fopen("/dev/null", "w");
+    int rc = ksiss_cmd_simulate(15, argv);
+    fclose(stdout);
+    stdout = saved;
+    assert_int_equal(rc, KSISS_EXIT_OK);
+    json_error_t err;
+    json_t *root = json_load_file(json_path, 0, &err);
+    assert_non_null(root);
+    assert_int_equal(json_object_size(root), 1);
+    json_t *pols = json_object_get(root, "policies");
+    assert_int_equal(json_object_size(pols), 5);
+    static const char *names[] = { "ksiss", "seed", "horizontal", "static", "oracle" };
+    static const char *keys[] = { "slo_attainment", "gpu_hours", "transitions", "p95_latency_s", "p99_latency_s" };
+    for (size_t i = 0; i < 5; i++) {
+        json_t *p = json_object_get(pols, names[i]);
+        assert_non_null(p);
+        assert_int_equal(json_object_size(p), 5);
+        for (size_t k = 0; k < 5; k++)
+            assert_non_null(json_object_get(p, keys[k]));
+        double a = json_number_value(json_object_get(p, "slo_attainment"));
+        assert_true(a >= 0 && a <= 1);
+        assert_true(json_is_integer(json_object_get(p, "transitions")));
+    }
+    json_decref(root);
+    size_t len;
+    char *e = NULL;
+    char *svg = ksiss_read_file(svg_path, 1 << 24, &len, &e);
+    assert_non_null(svg);
+    assert_non_null(strstr(svg, "<svg"));
+    assert_non_null(strstr(svg, "</svg>"));
+    free(svg);
+    unlink(json_path);
+    unlink(svg_path);
+}
+
+static void test_simulate_reports_a_missing_file_and_usage_errors(void **state)
+{
+    (void)state;
+    char *missing[] = { "simulate", "--trace", "tests/data/sim/nope.csv", "--config", "tests/data/sim/config.yaml",
+                        "--cluster", "tests/data/sim/cluster.yaml", NULL };
+    char *usage[] = { "simulate", "--trace", "x", NULL };
+    char *cold[] = { "simulate", "--trace", "x", "--config", "y", "--cluster", "z", "--cold-start", "-5s", NULL };
+    FILE *saved = stderr;
+    stderr = fopen("/dev/null", "w");
+    int a = ksiss_cmd_simulate(7, missing);
+    int b = ksiss_cmd_simulate(3, usage);
+    int c = ksiss_cmd_simulate(9, cold);
+    fclose(stderr);
+    stderr = saved;
+    assert_int_equal(a, KSISS_EXIT_RUNTIME);
+    assert_int_equal(b, KSISS_EXIT_USAGE);
+    assert_int_equal(c, KSISS_EXIT_USAGE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_metric_queries_map_to_model_signals),
+        cmocka_unit_test(test_unknown_metric_is_an_error_naming_it),
+        cmocka_unit_test(test_cluster_inventory_sums_gpu_resources_per_model),
+        cmocka_unit_test(test_bad_cluster_inventory_is_reported_at_its_line),
+        cmocka_unit_test(test_seed_walks_an_idle_service_down_one_tier_per_tick),
+        cmocka_unit_test(test_seed_follows_the_original_thresholds),
+        cmocka_unit_test(test_horizontal_panics_out_at_once_and_does_not_scale_in_while_panicking),
+        cmocka_unit_test(test_horizontal_scales_in_at_most_by_half_per_tick),
+        cmocka_unit_test(test_cold_start_delays_new_capacity),
+        cmocka_unit_test(test_oracle_is_never_above_a_policy_that_meets_the_slo),
+        cmocka_unit_test(test_same_inputs_give_the_same_results),
+        cmocka_unit_test(test_static_gpu_hours_are_cost_weighted),
+        cmocka_unit_test(test_unknown_policy_and_unmappable_metric_are_errors),
+        cmocka_unit_test(test_simulate_writes_the_documented_json),
+        cmocka_unit_test(test_simulate_reports_a_missing_file_and_usage_errors),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
