@@ -56,13 +56,32 @@ static char *read_input(const char *path, size_t *len, char **err)
     return s ? s : ksiss_xstrdup("");
 }
 
+/* Diagnostics in file order: by file, line, column, then as found. */
+static int cmp_diag(const void *a, const void *b)
+{
+    const ksiss_diag *x = *(const ksiss_diag *const *)a, *y = *(const ksiss_diag *const *)b;
+    int c = strcmp(x->file, y->file);
+    if (c)
+        return c;
+    if (x->pos.line != y->pos.line)
+        return x->pos.line < y->pos.line ? -1 : 1;
+    if (x->pos.col != y->pos.col)
+        return x->pos.col < y->pos.col ? -1 : 1;
+    return x < y ? -1 : x > y;
+}
+
 static void print_diags(const ksiss_diags *d)
 {
+    const ksiss_diag **v = ksiss_xcalloc(d->n ? d->n : 1, sizeof(*v));
+    for (size_t i = 0; i < d->n; i++)
+        v[i] = &d->v[i];
+    qsort(v, d->n, sizeof(*v), cmp_diag);
     for (size_t i = 0; i < d->n; i++) {
-        char *s = ksiss_diag_format(&d->v[i]);
+        char *s = ksiss_diag_format(v[i]);
         fprintf(stderr, "%s\n", s);
         free(s);
     }
+    free(v);
     if (d->dropped)
         fprintf(stderr, "... and %zu more problems\n", d->dropped);
 }

@@ -190,7 +190,13 @@ static void parse_model(ext *x, const ksiss_ynode *n, size_t idx)
     int64_t shared_n = 4;
     bool ok = GETX(ksiss_y_string(nn, x->file, what, &name, x->d)) == 0;
     char *f = ksiss_xasprintf("%s: memoryGiB", what);
-    ok = GETX(ksiss_y_double(mem, x->file, f, &gib, x->d)) == 0 && ok;
+    if (GETX(ksiss_y_double(mem, x->file, f, &gib, x->d)) != 0) {
+        ok = false;
+    } else if (!(gib > 0) || gib > 1.0e5) {
+        ksiss_diags_add(x->d, x->file, mem->pos, "%s: must be a positive number of GiB up to 100000, got %g", f, gib);
+        x->bad = true;
+        ok = false;
+    }
     free(f);
     const ksiss_ynode *sr = ksiss_ymap_get(n, "sharedReplicas");
     if (sr) {

@@ -117,6 +117,7 @@ static void parse_metric(ctx *c, const char *svc, size_t idx, const ksiss_ynode 
     if (n->kind != KSISS_Y_MAP) {
         err(c, n->pos, "service \"%s\": metric %zu: expected a mapping with name, query, slo, got %s",
             svc, idx + 1, ksiss_y_kind_name(n));
+        m->name = ksiss_xasprintf("metric-%zu", idx + 1);
         return;
     }
     const ksiss_ynode *name = ksiss_ymap_get(n, "name");
