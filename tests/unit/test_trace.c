@@ -287,6 +287,8 @@ static void test_junk_never_crashes_the_parser(void **state)
                 default:
                     if (len + 10 <= 2 * sl) {
                         memmove(buf + at + 10, buf + at, len - at);
+                        for (size_t k = 0; k < 10; k++)
+                            buf[at + k] = alphabet[next_rand() % (sizeof(alphabet) - 1)];
                         len += 10;
                     }
                 }
