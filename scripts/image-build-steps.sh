@@ -50,7 +50,7 @@ say() { echo "[image] $*"; }
 # RUNTIME_COPIES, and ARG defaults in ARGS[name].
 declare -A ARGS=()
 BUILD_STEPS=() RUNTIME_RUNS=() RUNTIME_COPIES=()
-BASE_IMAGE="" BUILD_BASE="" USER_SPEC="" ENTRYPOINT_JSON="" EXPOSE_PORTS="" BUILD_WORKDIR="/"
+RUNTIME_PACKAGES="" BASE_IMAGE="" BUILD_BASE="" USER_SPEC="" ENTRYPOINT_JSON="" EXPOSE_PORTS="" BUILD_WORKDIR="/"
 problems=()
 problem() { problems+=("$DOCKERFILE:$1: $2"); }
 

@@ -1,0 +1,73 @@
+# mk/ship.mk: shipping K-SISS. `make image` (docker build), `make deploy` /
+# `make undeploy` (kubectl), `make check-deploy` (static checks of the
+# manifests, the dashboard and the Dockerfile; part of `make test`),
+# `make image-steps` (the Dockerfile's build steps run here, without docker),
+# `make e2e-deploy` (the manifests against the local control plane).
+
+# Image name, as the original's makefile had: $(REGISTRY)/$(IMAGE):$(TAG).
+REGISTRY ?= ghcr.io/ksiss
+IMAGE    ?= ksiss
+TAG      ?= $(VERSION)
+DOCKER   ?= docker
+KUBECTL  ?= kubectl
+# The one namespace of every manifest (deploy/namespace.yaml); `make deploy
+# KSISS_NAMESPACE=x` renders them all with x.
+KSISS_NAMESPACE ?= ksiss-system
+DEPLOY_NAMESPACE := ksiss-system
+DEPLOY_IMAGE := ghcr.io/ksiss/ksiss:0.1.0
+DEPLOY_RENDERED := $(BUILD)/deploy
+
+CHECK_MANIFESTS := $(BUILD)/tests/check_manifests
+
+.PHONY: image deploy undeploy deploy-render deploy-servicemonitor check-deploy image-steps e2e-deploy
+
+image:
+	@if ! command -v $(DOCKER) >/dev/null 2>&1; then \
+	  echo "make image: '$(DOCKER)' not found; install Docker (or set DOCKER=podman). Without an engine, 'make image-steps' runs the same build steps here." >&2; exit 1; fi
+	@if ! $(DOCKER) info >/dev/null 2>&1; then \
+	  echo "make image: no Docker engine reachable ('$(DOCKER) info' failed; is the daemon running, is DOCKER_HOST right?). Without an engine, 'make image-steps' runs the same build steps here." >&2; exit 1; fi
+	$(DOCKER) build --build-arg GIT_REV=$(GIT_REV) -t $(REGISTRY)/$(IMAGE):$(TAG) .
+	@echo "built $(REGISTRY)/$(IMAGE):$(TAG); push it with: $(DOCKER) push $(REGISTRY)/$(IMAGE):$(TAG)"
+
+# deploy/ with the namespace and image of this invocation.
+deploy-render:
+	@rm -rf $(DEPLOY_RENDERED) && mkdir -p $(DEPLOY_RENDERED)/optional
+	@for f in deploy/*.yaml deploy/optional/*.yaml; do \
+	  sed -e 's/\b$(DEPLOY_NAMESPACE)\b/$(KSISS_NAMESPACE)/g' \
+	      -e 's|image: $(DEPLOY_IMAGE)|image: $(REGISTRY)/$(IMAGE):$(TAG)|' "$$f" > $(DEPLOY_RENDERED)/$${f#deploy/}; done
+
+deploy: deploy-render
+	@command -v $(KUBECTL) >/dev/null 2>&1 || { echo "make deploy: '$(KUBECTL)' not found (set KUBECTL=...)" >&2; exit 1; }
+	$(KUBECTL) apply -f $(DEPLOY_RENDERED)/namespace.yaml
+	$(KUBECTL) apply -f $(DEPLOY_RENDERED)/
+	@echo "K-SISS deployed in namespace $(KSISS_NAMESPACE) with image $(REGISTRY)/$(IMAGE):$(TAG)."
+	@echo "Optional: 'make deploy-servicemonitor' (needs the Prometheus Operator CRDs); Grafana: import deploy/grafana/grafana-dashboard.json."
+
+deploy-servicemonitor: deploy-render
+	$(KUBECTL) apply -f $(DEPLOY_RENDERED)/optional/
+
+undeploy: deploy-render
+	-$(KUBECTL) delete --ignore-not-found -f $(DEPLOY_RENDERED)/optional/ 2>/dev/null
+	$(KUBECTL) delete --ignore-not-found -f $(DEPLOY_RENDERED)/
+
+$(CHECK_MANIFESTS): $(BUILD)/tests/check_manifests.o $(BUILD)/libksiss.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Static checks, no cluster: manifests, RBAC against the code, dashboard
+# against the exporter, Dockerfile structure; and the same checks fail on
+# broken fixtures (tests/check_manifests_data/).
+check-deploy: $(CHECK_MANIFESTS) $(BUILD)/ksiss
+	@tests/check_manifests.sh $(CHECK_MANIFESTS)
+	@tests/check_dashboard.sh $(CHECK_MANIFESTS)
+
+# The Dockerfile's build steps, run on this Debian 12 machine (root needed
+# for chroot). A clean build in a copy of the tree: about a minute.
+image-steps:
+	@scripts/image-build-steps.sh
+
+e2e-deploy: $(BUILD)/ksiss
+	@tests/e2e/test_deploy_manifests.sh
+
+TEST_TARGETS += check-deploy
+E2E_TARGETS += e2e-deploy
