@@ -1511,6 +1511,11 @@ int ksiss_sim_run(const ksiss_sim_opts *o, const char *const *policies, size_t n
         ksiss_diags_add(d, NULL, none, "simulation settings out of range");
         bad = 1;
     }
+    if (o->trace && o->trace->n > 0 && ksiss_trace_span_ms(o->trace) > KSISS_SIM_MAX_SPAN_MS) {
+        ksiss_diags_add(d, NULL, none, "the trace spans %.1f days; the simulator replays at most 7 days",
+                        ksiss_trace_span_ms(o->trace) / 86400000.0);
+        bad = 1;
+    }
     if (bad)
         return -1;
     plan pl;

@@ -143,6 +143,9 @@ typedef struct {
     char *initial;          /* deployment every dynamic policy starts from; owned */
 } ksiss_sim_report;
 
+/* Longest trace replayed (arrival of the last request). */
+#define KSISS_SIM_MAX_SPAN_MS (7LL * 86400 * 1000)
+
 /* The policy names `--policy all` runs, NULL-terminated. */
 extern const char *const ksiss_sim_all_policies[];
 
