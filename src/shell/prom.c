@@ -532,6 +532,9 @@ static void reading_failed(ksiss_metric_reading *r, const ksiss_metric_cfg *m, c
         r->failed = true;
         r->error = ksiss_xasprintf("metric %s: %s", m->name, cause);
     }
+    for (size_t p = 0; p < r->n_pods; p++)
+        if (!r->pods[p].present)
+            r->pods[p].why_missing = "the query failed";
 }
 
 static void read_one(ksiss_prom *c, const ksiss_metric_cfg *m, const ksiss_promql_vars *vars,

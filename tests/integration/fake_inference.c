@@ -1,0 +1,199 @@
+/* fake_inference.c: a stand-in inference server for the Prometheus
+ * integration test. It serves /metrics with vLLM- and TGI-named gauges,
+ * counters and histograms whose rates and values come from a state file
+ * the test writes (reread at every scrape), so the test knows exactly what
+ * PromQL over them must return. Counters accumulate rate * elapsed time
+ * (monotonic, so rate()/increase() see a steady rate).
+ *
+ * usage: fake_inference --state FILE --port-file FILE
+ * State file, one "key value..." per line (missing keys are 0):
+ *   running N            vllm:num_requests_running (gauge)
+ *   waiting N            vllm:num_requests_waiting (gauge)
+ *   gen_tokens_rate R    vllm:generation_tokens_total grows by R/s (counter)
+ *   ttft_rate R          vllm:time_to_first_token_seconds observations/s
+ *   ttft_cum F1 F2 F3 F4 cumulative share of them at le 0.1 0.25 0.5 1
+ *   tgi_count_rate R     tgi_request_mean_time_per_token_duration observations/s
+ *   tgi_mean S           their mean (the _sum grows by R*S per second)
+ *   tgi_queue N          tgi_queue_size (gauge)
+ * Binds 127.0.0.1 on a free port and writes the port to --port-file. */
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/util.h"
+
+#if MHD_VERSION < 0x00097002
+#define MHD_RESULT int
+#else
+#define MHD_RESULT enum MHD_Result
+#endif
+
+#define N_BUCKETS 4
+static const char *const ttft_le[N_BUCKETS] = {"0.1", "0.25", "0.5", "1"};
+
+typedef struct {
+    double running, waiting, gen_tokens_rate, ttft_rate, ttft_cum[N_BUCKETS], tgi_count_rate, tgi_mean, tgi_queue;
+} state;
+
+typedef struct {
+    const char *state_file;
+    double last_s;
+    double gen_tokens, ttft_count, ttft_sum, tgi_count, tgi_sum;
+} server;
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void read_state(const char *path, state *st)
+{
+    memset(st, 0, sizeof(*st));
+    size_t len = 0;
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return;
+    char *line = NULL;
+    while (getline(&line, &len, f) > 0) {
+        char key[64];
+        double v[N_BUCKETS] = {0};
+        int n = sscanf(line, "%63s %lf %lf %lf %lf", key, &v[0], &v[1], &v[2], &v[3]);
+        if (n < 2)
+            continue;
+        if (!strcmp(key, "running")) st->running = v[0];
+        else if (!strcmp(key, "waiting")) st->waiting = v[0];
+        else if (!strcmp(key, "gen_tokens_rate")) st->gen_tokens_rate = v[0];
+        else if (!strcmp(key, "ttft_rate")) st->ttft_rate = v[0];
+        else if (!strcmp(key, "ttft_cum")) memcpy(st->ttft_cum, v, sizeof(v));
+        else if (!strcmp(key, "tgi_count_rate")) st->tgi_count_rate = v[0];
+        else if (!strcmp(key, "tgi_mean")) st->tgi_mean = v[0];
+        else if (!strcmp(key, "tgi_queue")) st->tgi_queue = v[0];
+    }
+    free(line);
+    fclose(f);
+}
+
+static char *render(server *s)
+{
+    state st;
+    read_state(s->state_file, &st);
+    double t = now_s(), dt = t - s->last_s;
+    s->last_s = t;
+    s->gen_tokens += st.gen_tokens_rate * dt;
+    s->ttft_count += st.ttft_rate * dt;
+    s->ttft_sum += st.ttft_rate * dt * 0.3;
+    s->tgi_count += st.tgi_count_rate * dt;
+    s->tgi_sum += st.tgi_count_rate * dt * st.tgi_mean;
+
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    ksiss_sb_printf(&sb, "# HELP vllm:num_requests_running Requests on the GPU.\n"
+                         "# TYPE vllm:num_requests_running gauge\n"
+                         "vllm:num_requests_running{model_name=\"m\"} %.17g\n"
+                         "# HELP vllm:num_requests_waiting Requests waiting.\n"
+                         "# TYPE vllm:num_requests_waiting gauge\n"
+                         "vllm:num_requests_waiting{model_name=\"m\"} %.17g\n"
+                         "# HELP vllm:generation_tokens_total Generated tokens.\n"
+                         "# TYPE vllm:generation_tokens_total counter\n"
+                         "vllm:generation_tokens_total{model_name=\"m\"} %.17g\n"
+                         "# HELP vllm:time_to_first_token_seconds Time to first token.\n"
+                         "# TYPE vllm:time_to_first_token_seconds histogram\n",
+                    st.running, st.waiting, s->gen_tokens);
+    for (int b = 0; b < N_BUCKETS; b++)
+        ksiss_sb_printf(&sb, "vllm:time_to_first_token_seconds_bucket{model_name=\"m\",le=\"%s\"} %.17g\n", ttft_le[b],
+                        s->ttft_count * st.ttft_cum[b]);
+    ksiss_sb_printf(&sb, "vllm:time_to_first_token_seconds_bucket{model_name=\"m\",le=\"+Inf\"} %.17g\n"
+                         "vllm:time_to_first_token_seconds_sum{model_name=\"m\"} %.17g\n"
+                         "vllm:time_to_first_token_seconds_count{model_name=\"m\"} %.17g\n"
+                         "# HELP tgi_request_mean_time_per_token_duration Mean time per token.\n"
+                         "# TYPE tgi_request_mean_time_per_token_duration histogram\n"
+                         "tgi_request_mean_time_per_token_duration_bucket{le=\"+Inf\"} %.17g\n"
+                         "tgi_request_mean_time_per_token_duration_sum %.17g\n"
+                         "tgi_request_mean_time_per_token_duration_count %.17g\n"
+                         "# HELP tgi_queue_size Queued requests.\n"
+                         "# TYPE tgi_queue_size gauge\n"
+                         "tgi_queue_size %.17g\n",
+                    s->ttft_count, s->ttft_sum, s->ttft_count, s->tgi_count, s->tgi_sum, s->tgi_count, st.tgi_queue);
+    return ksiss_sb_take(&sb);
+}
+
+static MHD_RESULT handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
+                         const char *version, const char *upload, size_t *upload_size, void **con_cls)
+{
+    (void)method;
+    (void)version;
+    (void)upload;
+    (void)upload_size;
+    (void)con_cls;
+    char *body = strcmp(url, "/metrics") ? ksiss_xstrdup("not found\n") : render(cls);
+    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
+    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4");
+    MHD_RESULT rc = MHD_queue_response(c, strcmp(url, "/metrics") ? MHD_HTTP_NOT_FOUND : MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    server s = {0};
+    const char *port_file = NULL;
+    for (int i = 1; i + 1 < argc; i += 2) {
+        if (!strcmp(argv[i], "--state"))
+            s.state_file = argv[i + 1];
+        else if (!strcmp(argv[i], "--port-file"))
+            port_file = argv[i + 1];
+    }
+    if (!s.state_file || !port_file) {
+        fprintf(stderr, "usage: fake_inference --state FILE --port-file FILE\n");
+        return 2;
+    }
+    s.last_s = now_s();
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    struct MHD_Daemon *d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, handle, &s,
+                                            MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_END);
+    if (!d) {
+        fprintf(stderr, "fake_inference: cannot listen\n");
+        return 1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
+    struct sockaddr_in b;
+    socklen_t bl = sizeof(b);
+    getsockname(info->listen_fd, (struct sockaddr *)&b, &bl);
+    struct sigaction act = {.sa_handler = on_signal};
+    sigemptyset(&act.sa_mask);
+    sigaction(SIGINT, &act, NULL);
+    sigaction(SIGTERM, &act, NULL);
+    char *tmp = ksiss_xasprintf("%s.tmp", port_file);
+    FILE *f = fopen(tmp, "w");
+    if (!f || fprintf(f, "%d\n", ntohs(b.sin_port)) < 0 || fclose(f) != 0 || rename(tmp, port_file) != 0) {
+        fprintf(stderr, "fake_inference: cannot write %s\n", port_file);
+        MHD_stop_daemon(d);
+        free(tmp);
+        return 1;
+    }
+    free(tmp);
+    while (!stop) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100000000L};
+        nanosleep(&ts, NULL);
+    }
+    MHD_stop_daemon(d);
+    return 0;
+}

@@ -1,0 +1,338 @@
+/* prom_tool.c: small helpers for the Prometheus integration test
+ * (tests/integration/prom_test.sh), so that it needs no curl, jq or python:
+ *   prom_tool free-port                      print a free loopback TCP port
+ *   prom_tool hang PORT_FILE                 listen on a free port, never answer
+ *   prom_tool get URL                        print the body; exit 0 on HTTP 200
+ *   prom_tool json FILE PATH                 print the JSON value at a.b.0.c ("null" for null)
+ *   prom_tool export-sample ADDR             serve the K-SISS exporter with a value for
+ *                                            every metric of the table (hostile label values)
+ *   prom_tool compare-export EXPORTER PROM JOB
+ *                                            every series on EXPORTER/metrics must be in
+ *                                            Prometheus (job JOB) with the same value
+ * Processes it starts stop on SIGTERM/SIGINT. */
+#include <arpa/inet.h>
+#include <curl/curl.h>
+#include <jansson.h>
+#include <math.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/promql.h"
+#include "core/util.h"
+#include "shell/exporter.h"
+#include "shell/metrics.h"
+#include "shell/prom.h"
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop = 1;
+}
+
+static void wait_for_signal(void)
+{
+    struct sigaction act = {.sa_handler = on_signal};
+    sigemptyset(&act.sa_mask);
+    sigaction(SIGINT, &act, NULL);
+    sigaction(SIGTERM, &act, NULL);
+    while (!stop) {
+        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100000000L};
+        nanosleep(&ts, NULL);
+    }
+}
+
+static int listen_free(int *port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t l = sizeof(sa);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0 ||
+        getsockname(fd, (struct sockaddr *)&sa, &l) < 0)
+        return -1;
+    *port = ntohs(sa.sin_port);
+    return fd;
+}
+
+static size_t collect(char *p, size_t size, size_t n, void *ud)
+{
+    return ksiss_sb_append(ud, p, size * n) == 0 ? size * n : 0;
+}
+
+/* GET url; returns the HTTP status (0 on failure) and the body. */
+static long http_get(const char *url, ksiss_strbuf *body)
+{
+    ksiss_sb_init(body, 64u * 1024u * 1024u);
+    CURL *h = curl_easy_init();
+    long status = 0;
+    curl_easy_setopt(h, CURLOPT_URL, url);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, 5000L);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, 2000L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, collect);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, body);
+    if (curl_easy_perform(h) == CURLE_OK)
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    curl_easy_cleanup(h);
+    return status;
+}
+
+static int cmd_json(const char *file, const char *path)
+{
+    json_error_t je;
+    json_t *root = json_load_file(file, 0, &je);
+    if (!root) {
+        fprintf(stderr, "prom_tool json: %s: %s\n", file, je.text);
+        return 1;
+    }
+    json_t *cur = root;
+    char *p = ksiss_xstrdup(path);
+    for (char *seg = p, *next; cur && seg; seg = next) {
+        next = strchr(seg, '.');
+        if (next)
+            *next++ = '\0';
+        int64_t idx;
+        if (json_is_array(cur) && ksiss_parse_int64(seg, &idx) == 0)
+            cur = json_array_get(cur, (size_t)idx);
+        else
+            cur = json_object_get(cur, seg);
+    }
+    free(p);
+    int rc = 0;
+    if (!cur) {
+        fprintf(stderr, "prom_tool json: no %s in %s\n", path, file);
+        rc = 1;
+    } else if (json_is_string(cur)) {
+        printf("%s\n", json_string_value(cur));
+    } else {
+        char *s = json_dumps(cur, JSON_ENCODE_ANY | JSON_COMPACT);
+        printf("%s\n", s);
+        free(s);
+    }
+    json_decref(root);
+    return rc;
+}
+
+/* Representative values for every metric of the table. */
+static int cmd_export_sample(const char *addr)
+{
+    ksiss_metrics *reg = ksiss_metrics_new();
+    for (int id = 0; id < KSISS_M_COUNT; id++) {
+        const ksiss_metric_def *d = &ksiss_metric_defs[id];
+        if (id == KSISS_M_BUILD_INFO)
+            continue;   /* set by the registry itself */
+        const char *labels[KSISS_METRIC_MAX_LABELS];
+        char *owned[KSISS_METRIC_MAX_LABELS] = {0};
+        size_t n = 0;
+        for (; n < KSISS_METRIC_MAX_LABELS && d->labels[n]; n++)
+            labels[n] = owned[n] = !strcmp(d->labels[n], "service") ? ksiss_xstrdup("llama \"3\" 8b\\x\nend")
+                                                                    : ksiss_xasprintf("%s-%d", d->labels[n], id);
+        double v = 1.5 + id;
+        if (d->type == KSISS_MT_GAUGE)
+            ksiss_metrics_set(reg, (ksiss_metric_id)id, n ? labels : NULL, v);
+        else if (d->type == KSISS_MT_COUNTER)
+            ksiss_metrics_add(reg, (ksiss_metric_id)id, n ? labels : NULL, v);
+        else
+            for (int k = 0; k < 3; k++)
+                ksiss_metrics_observe(reg, (ksiss_metric_id)id, n ? labels : NULL, d->buckets[k] * 0.9);
+        for (size_t k = 0; k < n; k++)
+            free(owned[k]);
+    }
+    char *err = NULL;
+    ksiss_exporter *e = ksiss_exporter_start(addr, reg, &err);
+    if (!e) {
+        fprintf(stderr, "prom_tool export-sample: %s\n", err);
+        free(err);
+        ksiss_metrics_free(reg);
+        return 1;
+    }
+    ksiss_exporter_set_ready(e, true);
+    fprintf(stderr, "prom_tool export-sample: serving on port %d\n", ksiss_exporter_port(e));
+    wait_for_signal();
+    ksiss_exporter_stop(e);
+    ksiss_metrics_free(reg);
+    return 0;
+}
+
+/* Parses one sample line of the text format into a PromQL selector
+ * (with job) and its value. Returns 0, or -1 for a line it cannot read. */
+static int sample_selector(const char *line, const char *job, char **sel, double *value)
+{
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    size_t n = strcspn(line, "{ ");
+    char *name = ksiss_xstrndup(line, n);
+    char *esc = ksiss_promql_escape(job, false);
+    ksiss_sb_printf(&sb, "{__name__=\"%s\",job=\"%s\"", name, esc);
+    free(esc);
+    free(name);
+    const char *p = line + n;
+    if (*p == '{') {
+        p++;
+        while (*p && *p != '}') {
+            size_t kn = strcspn(p, "=");
+            char *key = ksiss_xstrndup(p, kn);
+            p += kn;
+            if (p[0] != '=' || p[1] != '"') {
+                free(key);
+                ksiss_sb_free(&sb);
+                return -1;
+            }
+            p += 2;
+            ksiss_strbuf val;
+            ksiss_sb_init(&val, 0);
+            while (*p && *p != '"') {
+                if (*p == '\\' && p[1]) {
+                    p++;
+                    ksiss_sb_putc(&val, *p == 'n' ? '\n' : *p);
+                } else {
+                    ksiss_sb_putc(&val, *p);
+                }
+                p++;
+            }
+            if (*p == '"')
+                p++;
+            if (*p == ',')
+                p++;
+            char *ev = ksiss_promql_escape(ksiss_sb_str(&val), false);
+            ksiss_sb_printf(&sb, ",%s=\"%s\"", key, ev);
+            free(ev);
+            free(key);
+            ksiss_sb_free(&val);
+        }
+        if (*p == '}')
+            p++;
+    }
+    ksiss_sb_putc(&sb, '}');
+    while (*p == ' ')
+        p++;
+    if (!strcmp(p, "NaN"))
+        *value = NAN;
+    else if (!strcmp(p, "+Inf"))
+        *value = INFINITY;
+    else if (!strcmp(p, "-Inf"))
+        *value = -INFINITY;
+    else if (ksiss_parse_double(p, value) < 0) {
+        ksiss_sb_free(&sb);
+        return -1;
+    }
+    *sel = ksiss_sb_take(&sb);
+    return 0;
+}
+
+static int cmd_compare_export(const char *exporter, const char *prom_url, const char *job)
+{
+    ksiss_strbuf body;
+    char *murl = ksiss_xasprintf("%s/metrics", exporter);
+    long st = http_get(murl, &body);
+    free(murl);
+    if (st != 200) {
+        fprintf(stderr, "prom_tool compare-export: GET %s/metrics: HTTP %ld\n", exporter, st);
+        ksiss_sb_free(&body);
+        return 1;
+    }
+    ksiss_prom_opts o;
+    ksiss_prom_opts_init(&o);
+    char *err = NULL;
+    o.url = ksiss_prom_normalize_url(prom_url, &err);
+    ksiss_prom *c = ksiss_prom_new(&o, &err);
+    ksiss_prom_opts_free(&o);
+    if (!c) {
+        fprintf(stderr, "prom_tool compare-export: %s\n", err);
+        free(err);
+        ksiss_sb_free(&body);
+        return 1;
+    }
+    int pass = 0, fail = 0;
+    char *text = ksiss_sb_take(&body);
+    char *save = text;
+    for (char *line = text; line && *line;) {
+        char *nl = strchr(line, '\n');
+        if (nl)
+            *nl = '\0';
+        if (*line && *line != '#') {
+            char *sel = NULL;
+            double want = 0;
+            ksiss_prom_result r;
+            if (sample_selector(line, job, &sel, &want) < 0) {
+                printf("FAIL cannot read exported line: %s\n", line);
+                fail++;
+            } else if (ksiss_prom_query(c, sel, NULL, NULL, &r) < 0 || r.n != 1) {
+                printf("FAIL %s: %s\n", sel, r.error ? r.error : "not exactly one series in Prometheus");
+                fail++;
+                ksiss_prom_result_free(&r);
+            } else {
+                double got = r.samples[0].value;
+                bool same = isnan(want) ? isnan(got) : got == want;
+                if (same)
+                    pass++;
+                else
+                    fail++;
+                if (!same)
+                    printf("FAIL %s: Prometheus has %.17g, exported %.17g\n", sel, got, want);
+                ksiss_prom_result_free(&r);
+            }
+            free(sel);
+        }
+        line = nl ? nl + 1 : NULL;
+    }
+    free(save);
+    ksiss_prom_free(c);
+    printf("compare-export %s: %d series equal, %d differ or are missing\n", job, pass, fail);
+    return fail || !pass ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+    int rc = 2;
+    const char *cmd = argc > 1 ? argv[1] : "";
+    if (!strcmp(cmd, "free-port") && argc == 2) {
+        int port;
+        int fd = listen_free(&port);
+        rc = fd < 0;
+        if (fd >= 0) {
+            printf("%d\n", port);
+            close(fd);
+        }
+    } else if (!strcmp(cmd, "hang") && argc == 3) {
+        int port;
+        int fd = listen_free(&port);
+        FILE *f = fd >= 0 ? fopen(argv[2], "w") : NULL;
+        if (f) {
+            fprintf(f, "%d\n", port);
+            fclose(f);
+            wait_for_signal();
+            rc = 0;
+        } else {
+            rc = 1;
+        }
+        if (fd >= 0)
+            close(fd);
+    } else if (!strcmp(cmd, "get") && argc == 3) {
+        ksiss_strbuf b;
+        long st = http_get(argv[2], &b);
+        fputs(ksiss_sb_str(&b), stdout);
+        ksiss_sb_free(&b);
+        rc = st == 200 ? 0 : 1;
+    } else if (!strcmp(cmd, "json") && argc == 4) {
+        rc = cmd_json(argv[2], argv[3]);
+    } else if (!strcmp(cmd, "export-sample") && argc == 3) {
+        rc = cmd_export_sample(argv[2]);
+    } else if (!strcmp(cmd, "compare-export") && argc == 5) {
+        rc = cmd_compare_export(argv[2], argv[3], argv[4]);
+    } else {
+        fprintf(stderr, "usage: prom_tool free-port | hang PORT_FILE | get URL | json FILE PATH |\n"
+                        "       export-sample ADDR | compare-export EXPORTER_URL PROM_URL JOB\n");
+    }
+    curl_global_cleanup();
+    return rc;
+}
