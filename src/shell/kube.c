@@ -1083,13 +1083,26 @@ int ksiss_kube_patch(ksiss_kube *k, const ksiss_kube_resource *res, const char *
     char *b = dump(p);
     json_decref(p);
     int rc = ksiss_kube__request(k, "PATCH", "PATCH", path, ct, b, out, err);
-    /* A failed "test" op of a JSON patch comes back as 422 from the
-     * apiserver ("the server rejected our request due to an error in our
-     * request"): report it as the conflict it is. */
-    if (rc == KSISS_KUBE_E_INVALID && type == KSISS_KUBE_JSON_PATCH && resource_version && err && err->message &&
-        strstr(err->message, "test")) {
-        err->rc = KSISS_KUBE_E_CONFLICT;
-        rc = KSISS_KUBE_E_CONFLICT;
+    /* A failed "test" op of a JSON patch comes back as a bare 422 ("the
+     * server rejected our request due to an error in our request", no
+     * detail): read the object to tell a stale resourceVersion (a conflict,
+     * as for the other verbs) from a patch that is wrong in itself. */
+    if (rc == KSISS_KUBE_E_INVALID && type == KSISS_KUBE_JSON_PATCH && resource_version) {
+        json_t *cur = NULL;
+        if (ksiss_kube_get(k, res, ns, name, &cur, NULL) == KSISS_KUBE_OK) {
+            const char *now_rv =
+                json_string_value(json_object_get(json_object_get(cur, "metadata"), "resourceVersion"));
+            if (now_rv && strcmp(now_rv, resource_version) != 0) {
+                ksiss_kube__set_error(err, KSISS_KUBE_E_CONFLICT, 409,
+                                      "PATCH %s: the object changed (resourceVersion %s, expected %s); re-read and "
+                                      "retry",
+                                      path, now_rv, resource_version);
+                if (err)
+                    err->reason = ksiss_xstrdup("Conflict");
+                rc = KSISS_KUBE_E_CONFLICT;
+            }
+        }
+        json_decref(cur);
     }
     free(b);
     free(path);

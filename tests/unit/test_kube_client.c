@@ -287,6 +287,30 @@ static void test_json_patch_prepends_a_resource_version_test(void **state)
     json_decref(patch);
 }
 
+static void test_failed_json_patch_test_on_a_changed_object_is_a_conflict(void **state)
+{
+    fx *f = *state;
+    const char *invalid = "{\"kind\":\"Status\",\"message\":\"the server rejected our request due to an error in "
+                          "our request\",\"reason\":\"Invalid\",\"code\":422}";
+    fake_add(f->fs, "PATCH", "/api/v1/namespaces/default/pods/web-0", 422, invalid, NULL);
+    fake_add(f->fs, "GET", "/api/v1/namespaces/default/pods/web-0", 200, pod_json, NULL);  /* now at rv 42 */
+    fake_add(f->fs, "PATCH", "/api/v1/namespaces/default/pods/web-0", 422, invalid, NULL);
+    fake_add(f->fs, "GET", "/api/v1/namespaces/default/pods/web-0", 200, pod_json, NULL);
+    json_t *jp = json_loads("[{\"op\":\"remove\",\"path\":\"/metadata/labels/x\"}]", 0, NULL);
+    ksiss_kube_error err = {0};
+    assert_int_equal(ksiss_kube_patch(f->k, &KSISS_KUBE_PODS, "default", "web-0", NULL, KSISS_KUBE_JSON_PATCH, jp, "41",
+                                      NULL, &err),
+                     KSISS_KUBE_E_CONFLICT);
+    assert_string_equal(err.reason, "Conflict");
+    ksiss_kube_error_clear(&err);
+    /* Same resourceVersion: the patch itself was wrong, not stale. */
+    assert_int_equal(ksiss_kube_patch(f->k, &KSISS_KUBE_PODS, "default", "web-0", NULL, KSISS_KUBE_JSON_PATCH, jp, "42",
+                                      NULL, &err),
+                     KSISS_KUBE_E_INVALID);
+    ksiss_kube_error_clear(&err);
+    json_decref(jp);
+}
+
 static void test_delete_sends_preconditions_and_propagation_policy(void **state)
 {
     fx *f = *state;
@@ -545,6 +569,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_body_that_is_not_json_is_a_decode_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_merge_patch_carries_the_resource_version_precondition, setup, teardown),
         cmocka_unit_test_setup_teardown(test_json_patch_prepends_a_resource_version_test, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_failed_json_patch_test_on_a_changed_object_is_a_conflict, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_delete_sends_preconditions_and_propagation_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_server_is_a_transport_error_after_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotated_token_file_is_picked_up, setup, teardown),
