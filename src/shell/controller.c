@@ -2,7 +2,7 @@
  * the ConfigMap (watched; the last good one stays in force), leader
  * election, GPU inventory from Node/Pod informers, one worker thread per
  * service and tick, the policy, then one transition step per tick. Logs are
- * JSON lines on stderr, one per event. */
+ * logfmt lines on stderr (key=value), one per event. */
 #include "shell/controller.h"
 
 #include <errno.h>
@@ -37,32 +37,64 @@ static int64_t wall_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* One JSON line: {"ts":..., "level":..., "msg":..., key: value, ...};
- * the variadic part is key/value string pairs ended by NULL (NULL values
- * are left out). */
-static void logj(const char *level, const char *msg, ...)
+/* Appends `v` as a logfmt value: bare when it is a plain word, else quoted
+ * with \\, \" and control characters escaped. */
+static void put_value(ksiss_strbuf *sb, const char *v)
 {
-    json_t *o = json_object();
-    char *ts = ksiss_kube_time_format(wall_ms(), 1);
-    json_object_set_new(o, "ts", json_string(ts));
-    free(ts);
-    json_object_set_new(o, "level", json_string(level));
-    json_object_set_new(o, "msg", json_string(msg));
+    bool plain = *v != '\0';
+    for (const char *p = v; *p && plain; p++)
+        plain = (unsigned char)*p > ' ' && *p != '"' && *p != '=' && *p != '\\' && (unsigned char)*p < 127;
+    if (plain) {
+        ksiss_sb_puts(sb, v);
+        return;
+    }
+    ksiss_sb_putc(sb, '"');
+    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            ksiss_sb_putc(sb, '\\');
+            ksiss_sb_putc(sb, (char)*p);
+        } else if (*p == '\n') {
+            ksiss_sb_puts(sb, "\\n");
+        } else if (*p < ' ' || *p == 127) {
+            ksiss_sb_printf(sb, "\\x%02x", *p);
+        } else {
+            ksiss_sb_putc(sb, (char)*p);
+        }
+    }
+    ksiss_sb_putc(sb, '"');
+}
+
+/* One logfmt line on stderr (the format of the rest of the shell):
+ * ts=... level=... msg="..." key=value...; the variadic part is key/value
+ * string pairs ended by NULL (NULL values are left out). */
+static void logkv(const char *level, const char *msg, ...)
+{
+    int64_t now = wall_ms();
+    time_t secs = (time_t)(now / 1000);
+    struct tm tm;
+    char ts[64];
+    gmtime_r(&secs, &tm);
+    size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
+    snprintf(ts + n, sizeof(ts) - n, ".%03dZ", (int)(now % 1000));
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 64 * 1024);
+    ksiss_sb_printf(&sb, "ts=%s level=%s msg=", ts, level);
+    put_value(&sb, msg);
     va_list ap;
     va_start(ap, msg);
     for (const char *k = va_arg(ap, const char *); k; k = va_arg(ap, const char *)) {
         const char *v = va_arg(ap, const char *);
-        if (v)
-            json_object_set_new(o, k, json_string(v));
+        if (!v)
+            continue;
+        ksiss_sb_printf(&sb, " %s=", k);
+        put_value(&sb, v);
     }
     va_end(ap);
-    char *line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_ENSURE_ASCII);
-    json_decref(o);
     pthread_mutex_lock(&log_mu);
-    fprintf(stderr, "%s\n", line ? line : "{}");
+    fprintf(stderr, "%s\n", ksiss_sb_str(&sb));
     fflush(stderr);
     pthread_mutex_unlock(&log_mu);
-    free(line);
+    ksiss_sb_free(&sb);
 }
 
 /* ------------------------------------------------------- matching --- */
@@ -222,7 +254,7 @@ static int service_event(void *ud, const json_t *service, const char *type, cons
     ksiss_kube_error e = {0};
     int rc = ksiss_events_emit(c->events, &ref, type, reason, message, &e);
     if (rc != 0)
-        logj("warn", "event not recorded", "service", ref.name, "reason", reason, "error", e.message, NULL);
+        logkv("warn", "event not recorded", "service", ref.name, "reason", reason, "error", e.message, NULL);
     ksiss_kube_error_clear(&e);
     return rc;
 }
@@ -240,7 +272,7 @@ static void worker_tick(worker *w)
     };
     ksiss_eval ev;
     if (ksiss_controller_evaluate(&in, &ev) != 0 && !ev.view.service) {
-        logj("error", "service not evaluated", "service", w->name, "error", ev.error, NULL);
+        logkv("error", "service not evaluated", "service", w->name, "error", ev.error, NULL);
         ksiss_eval_free(&ev);
         return;
     }
@@ -259,7 +291,7 @@ static void worker_tick(worker *w)
         char rep[24], pres[32];
         snprintf(rep, sizeof(rep), "%d", d->replicas);
         snprintf(pres, sizeof(pres), "%.3g", d->pressure);
-        logj("info", "decision", "service", w->name, "namespace", c->ns, "decision", ksiss_action_name(d->action),
+        logkv("info", "decision", "service", w->name, "namespace", c->ns, "decision", ksiss_action_name(d->action),
              "tier", d->tier ? d->tier->name : NULL, "replicas", rep, "pressure", pres, "reason_code",
              d->reason_code, "reason", d->reason, "config_match", w->by_prefix ? "legacy-prefix" : NULL, NULL);
         ksiss_metrics_add(c->reg, KSISS_M_DECISIONS_TOTAL,
@@ -272,7 +304,7 @@ static void worker_tick(worker *w)
             target_replicas = d->replicas;
         reason = d->reason;
     } else {
-        logj("warn", "no decision", "service", w->name, "error", ev.error, NULL);
+        logkv("warn", "no decision", "service", w->name, "error", ev.error, NULL);
         if (!ev.has_state) {   /* nothing to advance */
             ksiss_eval_free(&ev);
             return;
@@ -290,25 +322,25 @@ static void worker_tick(worker *w)
     ksiss_tr_plan plan;
     char *err = NULL;
     if (ksiss_transition_step(&tin, &plan, &err) != 0) {
-        logj("error", "transition refused", "service", w->name, "error", err, NULL);
+        logkv("error", "transition refused", "service", w->name, "error", err, NULL);
         free(err);
         ksiss_eval_free(&ev);
         return;
     }
     if (plan.n > 0) {
         if (c->o->dry_run) {
-            logj("info", "dry-run: would act", "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step",
+            logkv("info", "dry-run: would act", "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step",
                  plan.summary, NULL);
         } else {
             ksiss_apply_rc rc = ksiss_knative_apply(c->kube, service_event, c, c->ns, ev.view.service, &plan, &err);
-            logj(rc == KSISS_APPLY_FAILED ? "error" : "info",
+            logkv(rc == KSISS_APPLY_FAILED ? "error" : "info",
                  rc == KSISS_APPLY_DONE ? "acted" : rc == KSISS_APPLY_CONFLICT ? "conflict" : "action failed",
                  "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step", plan.summary, "error", err,
                  NULL);
             free(err);
         }
     } else if (ev.has_state || (plan.summary && strcmp(plan.summary, "nothing to do") != 0)) {
-        logj("info", "transition", "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step",
+        logkv("info", "transition", "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step",
              plan.summary, NULL);
     }
     ksiss_tr_plan_free(&plan);
@@ -339,7 +371,7 @@ static worker *worker_get(controller *c, const char *name)
     char *err = NULL;
     w->prom = ksiss_prom_new(&c->prom_opts, &err);
     if (!w->prom) {
-        logj("error", "prometheus client", "service", name, "error", err, NULL);
+        logkv("error", "prometheus client", "service", name, "error", err, NULL);
         free(err);
     }
     w->next = c->workers;
@@ -399,7 +431,7 @@ static cfg_bundle *load_configmap(controller *c, const json_t *cm)
         ksiss_sb_init(&sb, 4096);
         for (size_t j = 0; j < d.n; j++) {
             char *line = ksiss_diag_format(&d.v[j]);
-            logj("error", "invalid configuration", "configmap", c->env.config_map_name, "problem", line, NULL);
+            logkv("error", "invalid configuration", "configmap", c->env.config_map_name, "problem", line, NULL);
             if (j)
                 ksiss_sb_puts(&sb, "; ");
             ksiss_sb_puts(&sb, line);
@@ -422,7 +454,7 @@ static cfg_bundle *load_configmap(controller *c, const json_t *cm)
     } else {
         char nsvc[24];
         snprintf(nsvc, sizeof(nsvc), "%zu", b->cfg.n_services);
-        logj("info", "configuration loaded", "source", source, "services", nsvc, NULL);
+        logkv("info", "configuration loaded", "source", source, "services", nsvc, NULL);
     }
     free(source);
     ksiss_diags_free(&d);
@@ -476,7 +508,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     if (ksiss_env_parse(env_get, NULL, &c.env, &d) != 0) {
         for (size_t i = 0; i < d.n; i++) {
             char *line = ksiss_diag_format(&d.v[i]);
-            logj("error", "invalid environment", "problem", line, NULL);
+            logkv("error", "invalid environment", "problem", line, NULL);
             free(line);
         }
         ksiss_diags_free(&d);
@@ -485,21 +517,21 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     ksiss_diags_free(&d);
     c.interval_ms = o->interval_ms > 0 ? o->interval_ms : c.env.interval_ms;
     if (ksiss_prom_opts_from_env(&c.prom_opts, env_get, NULL, &err) != 0) {
-        logj("error", "invalid Prometheus settings", "error", err, NULL);
+        logkv("error", "invalid Prometheus settings", "error", err, NULL);
         goto out;
     }
     {
         const char *url = o->prometheus_url ? o->prometheus_url : c.env.prometheus_url;
         char *norm = ksiss_prom_normalize_url(url, &err);
         if (!norm) {
-            logj("error", "invalid Prometheus URL", "error", err, NULL);
+            logkv("error", "invalid Prometheus URL", "error", err, NULL);
             goto out;
         }
         free(c.prom_opts.url);
         c.prom_opts.url = norm;
     }
     if (ksiss_kube_config_load(&kc, o->kubeconfig, NULL, &err) != 0) {
-        logj("error", "no Kubernetes configuration", "error", err, NULL);
+        logkv("error", "no Kubernetes configuration", "error", err, NULL);
         goto out;
     }
     c.ns = ksiss_xstrdup(o->namespace_name ? o->namespace_name : c.env.namespace_name);
@@ -507,7 +539,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     ksiss_kube_options ko = {.hook = kube_hook, .hook_ud = c.reg};
     c.kube = ksiss_kube_new(&kc, &ko, &err);
     if (!c.kube) {
-        logj("error", "Kubernetes client", "error", err, NULL);
+        logkv("error", "Kubernetes client", "error", err, NULL);
         goto out;
     }
     char host[256] = "";
@@ -515,17 +547,17 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     c.events = ksiss_events_new(c.kube, "ksiss", host);
     exp = ksiss_exporter_start(o->listen ? o->listen : KSISS_EXPORTER_DEFAULT_ADDR, c.reg, &err);
     if (!exp) {
-        logj("error", "metrics endpoint", "error", err, NULL);
+        logkv("error", "metrics endpoint", "error", err, NULL);
         goto out;
     }
     if (!o->no_leader_election) {
         ksiss_leader_options lo = {.ns = o->lease_namespace ? o->lease_namespace : c.ns, .name = o->lease_name};
         leader = ksiss_leader_start(c.kube, &lo, &err);
         if (!leader) {
-            logj("error", "leader election", "error", err, NULL);
+            logkv("error", "leader election", "error", err, NULL);
             goto out;
         }
-        logj("info", "leader election started", "identity", ksiss_leader_identity(leader), NULL);
+        logkv("info", "leader election started", "identity", ksiss_leader_identity(leader), NULL);
     }
     cm_selector = ksiss_xasprintf("metadata.name=%s", c.env.config_map_name);
     {
@@ -541,14 +573,14 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         if (inf_nodes)
             inf_pods = ksiss_kube_informer_start(c.kube, &ip, &err);
         if (!inf_pods) {
-            logj("error", "watch", "error", err, NULL);
+            logkv("error", "watch", "error", err, NULL);
             goto out;
         }
     }
     {
         char iv[32];
         snprintf(iv, sizeof(iv), "%" PRId64 "ms", c.interval_ms);
-        logj("info", "started", "namespace", c.ns, "configmap", c.env.config_map_name, "interval", iv, "dry_run",
+        logkv("info", "started", "namespace", c.ns, "configmap", c.env.config_map_name, "interval", iv, "dry_run",
              o->dry_run ? "true" : "false", "kubernetes", kc.source, NULL);
     }
     ksiss_exporter_set_ready(exp, true);
@@ -561,7 +593,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             cm_gen = g;
             json_t *cm = ksiss_kube_informer_get(inf_cm, c.ns, c.env.config_map_name);
             if (!cm) {
-                logj("warn", "configmap not found: nothing is managed", "configmap", c.env.config_map_name,
+                logkv("warn", "configmap not found: nothing is managed", "configmap", c.env.config_map_name,
                      "namespace", c.ns, NULL);
             } else {
                 cfg_bundle *nb = load_configmap(&c, cm);
@@ -569,7 +601,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
                     cfg_unref(&c, cfg);
                     cfg = nb;
                 } else if (cfg) {
-                    logj("warn", "keeping the last good configuration", NULL);
+                    logkv("warn", "keeping the last good configuration", NULL);
                 }
                 json_decref(cm);
             }
@@ -620,7 +652,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             const ksiss_service_cfg *sc = ksiss_controller_match(&cfg->cfg, &c.env, name, &by_prefix, &skip);
             if (!sc) {
                 if (skip && tick == 0)
-                    logj("info", "ignored (IGNORE_LIST)", "service", name, "pattern", skip, NULL);
+                    logkv("info", "ignored (IGNORE_LIST)", "service", name, "pattern", skip, NULL);
                 continue;
             }
             worker *w = worker_get(&c, name);
@@ -628,14 +660,14 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             bool busy = w->busy;
             pthread_mutex_unlock(&c.mu);
             if (busy) {
-                logj("warn", "previous tick still running: skipped this tick", "service", name, NULL);
+                logkv("warn", "previous tick still running: skipped this tick", "service", name, NULL);
                 continue;
             }
             if (!w->prom)
                 continue;
             worker_join(w);
             if (by_prefix && !w->by_prefix)
-                logj("info", "configuration matched by the original's prefix rule", "service", name, "key",
+                logkv("info", "configuration matched by the original's prefix rule", "service", name, "key",
                      sc->name, NULL);
             w->svc = sc;
             w->by_prefix = by_prefix;
@@ -645,7 +677,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             pthread_mutex_unlock(&c.mu);
             w->snap = s;
             if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
-                logj("error", "cannot start a worker thread", "service", name, NULL);
+                logkv("error", "cannot start a worker thread", "service", name, NULL);
                 pthread_mutex_lock(&c.mu);
                 w->busy = false;
                 pthread_mutex_unlock(&c.mu);
@@ -660,7 +692,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         int64_t spent = wall_ms() - t0;
         sleep_ms_interruptible(c.interval_ms - spent, stop);
     }
-    logj("info", "stopping", NULL);
+    logkv("info", "stopping", NULL);
     exit_code = KSISS_EXIT_OK;
 out:
     free(err);

@@ -155,7 +155,7 @@ ksiss_apply_rc ksiss_knative_apply(ksiss_kube *k, ksiss_knative_event_fn event, 
             break;
         case KSISS_TRA_EVENT:
             if (event && event(event_ud, service, a->warning ? "Warning" : "Normal", a->event_reason, a->message) != 0)
-                fprintf(stderr, "{\"level\":\"warn\",\"msg\":\"event not recorded\",\"reason\":\"%s\"}\n",
+                fprintf(stderr, "level=warn msg=\"event not recorded\" reason=%s\n",
                         a->event_reason);
             break;
         }
