@@ -550,6 +550,30 @@ static void test_unknown_policy_and_unmappable_metric_are_errors(void **state)
     free(tr);
 }
 
+static double sparse(double t) { (void)t; return 1.0 / 90; }
+
+static void test_tier_change_that_never_gets_ready_is_rolled_back(void **state)
+{
+    (void)state;
+    /* seed walks an idle service down to mig-1g.10gb, which cannot hold
+     * 15 GiB of weights (and the cluster has none): the new revision never
+     * serves, the old one keeps serving, and the change is rolled back
+     * after the progress deadline. */
+    char *tr = make_trace(sparse, 40, 9);
+    world_fx f;
+    fx_load(&f, "svc: |\n  metrics:\n    - name: ttft\n      query: vllm:time_to_first_token_seconds\n"
+                "      slo: 1.0\n      scaleUpFactor: 1.5\n      scaleDownFactor: 0.5\n"
+                "  tiers: [mig-1g.10gb, mig-3g.40gb]\n  maxReplicas: 1\n", tr);
+    const char *pols[] = { "seed" };
+    ksiss_sim_report r = run(&f, pols, 1, 60000, NULL, NULL);
+    assert_true(r.v[0].rollbacks >= 1);
+    assert_int_equal(r.v[0].unfinished, 0);
+    assert_true(r.v[0].slo_attainment == 1.0);
+    ksiss_sim_report_free(&r);
+    fx_free(&f);
+    free(tr);
+}
+
 /* ---- the command ---- */
 
 static void test_simulate_writes_the_documented_json(void **state)
@@ -635,6 +659,7 @@ int main(void)
         cmocka_unit_test(test_same_inputs_give_the_same_results),
         cmocka_unit_test(test_static_gpu_hours_are_cost_weighted),
         cmocka_unit_test(test_unknown_policy_and_unmappable_metric_are_errors),
+        cmocka_unit_test(test_tier_change_that_never_gets_ready_is_rolled_back),
         cmocka_unit_test(test_simulate_writes_the_documented_json),
         cmocka_unit_test(test_simulate_reports_a_missing_file_and_usage_errors),
     };
