@@ -342,18 +342,13 @@ static long long pool_total_for(const ksiss_sim_cluster *c, const ksiss_tier *t)
     return n;
 }
 
-static double inst_cost_rate(const inst *x)
-{
-    return x->tier->cost;
-}
-
 /* Adds the cost of holding x's GPU from its placement up to `until` (both
  * clipped to the horizon). */
 static void charge(world *w, const inst *x, double until)
 {
     double a = fmin(x->placed, w->pl->horizon), b = fmin(until, w->pl->horizon);
     if (b > a)
-        w->cost_s += inst_cost_rate(x) * (b - a);
+        w->cost_s += x->tier->cost * (b - a);
 }
 
 static void try_place(world *w, inst *x, double now)
@@ -906,10 +901,12 @@ static void world_init(world *w, const ksiss_sim_opts *o, const plan *pl, ksiss_
         add_instance(w, start.tier, 0, t0, true);
 }
 
+/* Frees everything (costs were charged by world_run). */
 static void world_free(world *w)
 {
-    while (w->nins > 0)
-        remove_instance(w, w->nins - 1, 0);
+    for (size_t i = 0; i < w->nins; i++)
+        if (w->ins[i].st != ST_PENDING)
+            ksiss_sim_instance_free(&w->ins[i].m);
     free(w->ins);
     free(w->pool_used);
     free(w->central);
@@ -1042,8 +1039,6 @@ static double world_run(world *w, ksiss_decide_fn decide, double t0)
     for (size_t i = 0; i < w->nins; i++)
         if (w->ins[i].st != ST_PENDING)
             charge(w, &w->ins[i], w->pl->horizon);
-    for (size_t i = 0; i < w->nins; i++)
-        w->ins[i].placed = INFINITY;   /* charged: world_free must not charge again */
     free(buf);
     free(obs);
     free(freev);
@@ -1441,7 +1436,6 @@ static ksiss_decide_fn find_policy(const char *name)
 static int make_plan(const ksiss_sim_opts *o, plan *pl, ksiss_diags *d)
 {
     const ksiss_service_cfg *svc = o->svc;
-    ksiss_pos none = { 0, 0 };
     int bad = 0;
     pl->maps = ksiss_xcalloc(svc->n_metrics ? svc->n_metrics : 1, sizeof(*pl->maps));
     pl->slo_metric = -1;
@@ -1475,7 +1469,6 @@ static int make_plan(const ksiss_sim_opts *o, plan *pl, ksiss_diags *d)
                         "token, e2e or queue time, lower is better); none of its metrics is one", svc->name);
         bad = 1;
     }
-    (void)none;
     return bad ? -1 : 0;
 }
 
