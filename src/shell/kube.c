@@ -791,12 +791,14 @@ int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, con
     if (err)
         ksiss_kube_error_clear(err);
     bool reread_done = false;
+    bool force_reread = false;
     for (int attempt = 0;; attempt++) {
         ksiss_kube_xfer x;
         memset(&x, 0, sizeof x);
         ksiss_sb_init(&x.body, k->opt.max_response_bytes);
         x.retry_after_ms = -1;
-        x.force_token_reread = attempt > 0 && reread_done;
+        x.force_token_reread = force_reread;
+        force_reread = false;
         struct curl_slist *hdrs = NULL;
         CURL *c = ksiss_kube__easy(k, method, path, content_type, body, &x, false, &hdrs);
         if (!c) {
@@ -841,6 +843,7 @@ int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, con
         /* A rotated token: re-read once and try again at once. */
         if (code == 401 && k->cfg.token_file && !reread_done) {
             reread_done = true;
+            force_reread = true;
             ksiss_sb_free(&x.body);
             attempt--;
             continue;

@@ -394,13 +394,28 @@ static void test_401_rereads_the_token_once_then_reports(void **state)
     int fd = mkstemp(path);
     assert_int_equal(write(fd, "t1", 2), 2);
     close(fd);
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
     ksiss_kube *k = client_for(f, "t1", path);
+    /* Rotated behind our back with the same mtime: only the 401 reveals it. */
+    FILE *fp = fopen(path, "w");
+    fputs("t2", fp);
+    fclose(fp);
+    struct timespec ts[2] = {st.st_atim, st.st_mtim};
+    utimensat(AT_FDCWD, path, ts, 0);
+    const char *unauthorized = "{\"kind\":\"Status\",\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}";
+    fake_add(f->fs, "GET", "/api/v1/nodes/n", 401, unauthorized, NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes/n", 200, "{}", NULL);
+    assert_int_equal(ksiss_kube_get(k, &KSISS_KUBE_NODES, NULL, "n", NULL, NULL), KSISS_KUBE_OK);
+    assert_string_equal(f->fs->reqs[0].auth, "Bearer t1");
+    assert_string_equal(f->fs->reqs[1].auth, "Bearer t2");
+    /* Still refused after the re-read: reported, not retried forever. */
     for (int i = 0; i < 3; i++)
-        fake_add(f->fs, "GET", "/api/v1/nodes/n", 401,
-                 "{\"kind\":\"Status\",\"message\":\"Unauthorized\",\"reason\":\"Unauthorized\",\"code\":401}", NULL);
+        fake_add(f->fs, "GET", "/api/v1/nodes/m", 401, unauthorized, NULL);
     ksiss_kube_error err = {0};
-    assert_int_equal(ksiss_kube_get(k, &KSISS_KUBE_NODES, NULL, "n", NULL, &err), KSISS_KUBE_E_FORBIDDEN);
-    assert_int_equal(fake_count(f->fs), 2);
+    assert_int_equal(ksiss_kube_get(k, &KSISS_KUBE_NODES, NULL, "m", NULL, &err), KSISS_KUBE_E_FORBIDDEN);
+    assert_int_equal(fake_count(f->fs), 4);
+    assert_string_equal(err.reason, "Unauthorized");
     ksiss_kube_error_clear(&err);
     ksiss_kube_free(k);
     unlink(path);
