@@ -13,7 +13,11 @@ KUBECTL  ?= kubectl
 # The one namespace of every manifest (deploy/namespace.yaml); `make deploy
 # KSISS_NAMESPACE=x` renders them all with x.
 KSISS_NAMESPACE ?= ksiss-system
+# The managed namespace: its Knative Services are scaled and the
+# autoscaler-config ConfigMap lives there (the Deployment's NAMESPACE).
+KSISS_MANAGED_NAMESPACE ?= default
 DEPLOY_NAMESPACE := ksiss-system
+DEPLOY_MANAGED_NAMESPACE := default
 DEPLOY_IMAGE := ghcr.io/ksiss/ksiss:0.1.0
 DEPLOY_RENDERED := $(BUILD)/deploy
 
@@ -34,7 +38,10 @@ deploy-render:
 	@rm -rf $(DEPLOY_RENDERED) && mkdir -p $(DEPLOY_RENDERED)/optional
 	@for f in deploy/*.yaml deploy/optional/*.yaml; do \
 	  sed -e 's/\b$(DEPLOY_NAMESPACE)\b/$(KSISS_NAMESPACE)/g' \
-	      -e 's|image: $(DEPLOY_IMAGE)|image: $(REGISTRY)/$(IMAGE):$(TAG)|' "$$f" > $(DEPLOY_RENDERED)/$${f#deploy/}; done
+	      -e 's|image: $(DEPLOY_IMAGE)|image: $(REGISTRY)/$(IMAGE):$(TAG)|' \
+	      -e '/^kind: ConfigMap/,/^data:/s/^  namespace: $(DEPLOY_MANAGED_NAMESPACE)$$/  namespace: $(KSISS_MANAGED_NAMESPACE)/' \
+	      -e '/- name: NAMESPACE$$/{n;s/value: $(DEPLOY_MANAGED_NAMESPACE)$$/value: $(KSISS_MANAGED_NAMESPACE)/}' \
+	      "$$f" > $(DEPLOY_RENDERED)/$${f#deploy/}; done
 
 deploy: deploy-render
 	@command -v $(KUBECTL) >/dev/null 2>&1 || { echo "make deploy: '$(KUBECTL)' not found (set KUBECTL=...)" >&2; exit 1; }
