@@ -527,7 +527,9 @@ ksiss_kube *ksiss_kube_new(const ksiss_kube_config *cfg, const ksiss_kube_option
             k->opt.connect_timeout_ms = opt->connect_timeout_ms;
         if (opt->timeout_ms > 0)
             k->opt.timeout_ms = opt->timeout_ms;
-        if (opt->max_retries >= 0)
+        if (opt->max_retries < 0)
+            k->opt.max_retries = 0;
+        else if (opt->max_retries > 0)
             k->opt.max_retries = opt->max_retries > 20 ? 20 : opt->max_retries;
         if (opt->backoff_base_ms > 0)
             k->opt.backoff_base_ms = opt->backoff_base_ms;

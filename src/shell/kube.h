@@ -132,10 +132,11 @@ typedef void (*ksiss_kube_request_hook)(void *ud, const char *verb, long code);
  * Increments ksiss_kubernetes_requests_total{verb,code}. */
 void ksiss_kube_metrics_hook(void *metrics, const char *verb, long code);
 
+/* Every field 0 = its default, so `{.hook = f}` is a complete setting. */
 typedef struct {
     int64_t connect_timeout_ms;     /* default 5000 */
     int64_t timeout_ms;             /* total per request attempt (not watches), default 30000 */
-    int max_retries;                /* retries after the first attempt, default 4 */
+    int max_retries;                /* retries after the first attempt: 0 = default 4, -1 = none, at most 20 */
     int64_t backoff_base_ms;        /* default 200 */
     int64_t backoff_max_ms;         /* default 5000 */
     size_t max_response_bytes;      /* default 64 MiB (whole LIST pages) */

@@ -41,7 +41,7 @@ static void test_inventory_follows_the_node_and_pod_lists(void **state)
              NULL);
     char *server = ksiss_xasprintf("http://127.0.0.1:%u", fs->port);
     ksiss_kube_config cfg = {.server = server, .namespace = "default", .source = "test"};
-    ksiss_kube_options o = {.max_retries = 0};
+    ksiss_kube_options o = {.max_retries = -1};
     char *err = NULL;
     ksiss_kube *k = ksiss_kube_new(&cfg, &o, &err);
     ksiss_catalog cat;

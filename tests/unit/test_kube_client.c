@@ -136,6 +136,23 @@ static void test_retries_are_bounded_and_the_last_status_is_reported(void **stat
     ksiss_kube_error_clear(&err);
 }
 
+static void test_zero_options_mean_the_default_retry_count(void **state)
+{
+    fx *f = *state;
+    char *server = ksiss_xasprintf("http://127.0.0.1:%u", f->fs->port);
+    ksiss_kube_config cfg = {.server = server, .namespace = "default", .source = "test"};
+    ksiss_kube_options o = {.backoff_base_ms = 1, .backoff_max_ms = 2};     /* max_retries left 0 */
+    char *e = NULL;
+    ksiss_kube *k = ksiss_kube_new(&cfg, &o, &e);
+    for (int i = 0; i < 4; i++)
+        fake_add(f->fs, "GET", "/api/v1/nodes/n", 503, "{}", NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes/n", 200, "{}", NULL);
+    assert_int_equal(ksiss_kube_get(k, &KSISS_KUBE_NODES, NULL, "n", NULL, NULL), KSISS_KUBE_OK);
+    assert_int_equal(fake_count(f->fs), 5);
+    ksiss_kube_free(k);
+    free(server);
+}
+
 static void test_conflict_is_returned_at_once_never_retried(void **state)
 {
     fx *f = *state;
@@ -576,6 +593,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_get_returns_the_object_and_sends_the_bearer_token, setup, teardown),
         cmocka_unit_test_setup_teardown(test_503_and_429_are_retried_until_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries_are_bounded_and_the_last_status_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_zero_options_mean_the_default_retry_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict_is_returned_at_once_never_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_is_not_retried_after_a_500, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_follows_continue_tokens_across_pages, setup, teardown),

@@ -33,7 +33,7 @@ static int setup(void **state)
     f->fs = fake_start();
     char *server = ksiss_xasprintf("http://127.0.0.1:%u", f->fs->port);
     ksiss_kube_config cfg = {.server = server, .namespace = "default", .source = "test"};
-    ksiss_kube_options o = {.max_retries = 0};
+    ksiss_kube_options o = {.max_retries = -1};
     char *err = NULL;
     f->k = ksiss_kube_new(&cfg, &o, &err);
     free(server);

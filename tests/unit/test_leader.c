@@ -70,7 +70,7 @@ static ksiss_kube *client(fake_server *fs)
 {
     char *server = ksiss_xasprintf("http://127.0.0.1:%u", fs->port);
     ksiss_kube_config cfg = {.server = server, .namespace = "ksiss", .source = "test"};
-    ksiss_kube_options o = {.max_retries = 0, .backoff_base_ms = 1, .backoff_max_ms = 2, .timeout_ms = 2000};
+    ksiss_kube_options o = {.max_retries = -1, .backoff_base_ms = 1, .backoff_max_ms = 2, .timeout_ms = 2000};
     char *err = NULL;
     ksiss_kube *k = ksiss_kube_new(&cfg, &o, &err);
     free(server);
