@@ -1,0 +1,350 @@
+#!/usr/bin/env bash
+# actuation.sh: end-to-end tests of `ksiss run` on the local control plane
+# (real kube-apiserver, real Knative Serving controller and autoscaler, KWOK
+# fake GPU nodes: make cluster-up), a real Prometheus and the stand-in
+# inference server (tests/integration/fake_inference.c) whose latency the
+# test sets. The autoscaler runs with the non-admin token bound to the
+# ClusterRole of deploy/clusterrole.yaml (tests/e2e/rbac.yaml), never as
+# admin. Throughout, tests/e2e/e2e_watch.c polls the invariants (traffic only
+# on Ready revisions, never zero Ready revisions serving).
+# Scenarios, in order, on one Knative Service `gpt2` in namespace ksiss-e2e:
+#   1. no metric data: nothing changes;
+#   2. high latency (ConfigMap in the original's format): up one or more
+#      tiers, with the autoscaler SIGKILLed and restarted while waiting for
+#      the new revision and again while traffic moves; the transition
+#      completes, the old revision is deleted, free slices change;
+#   3. an invalid ConfigMap change: reported (log + Event), the last good
+#      configuration stays in force;
+#   4. low latency with the extended format (short stabilization): down;
+#   5. demand beyond the largest allowed tier: out without re-creating the
+#      running instance, then in;
+#   6. two instances: only the leader acts; SIGKILL it, the other takes over.
+# Prints PASS/FAIL per check and "N passed, M failed"; exits 1 on failure.
+# Everything it starts is stopped on exit; every wait is bounded.
+set -u
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+. "$ROOT/tests/cluster/common.sh"
+cd "$ROOT"
+BUILD=${BUILD:-build}
+KSISS=$ROOT/$BUILD/ksiss
+WATCH=$ROOT/$BUILD/tests/e2e_watch
+FAKE=$ROOT/$BUILD/tests/fake_inference
+TOOL=$ROOT/$BUILD/tests/prom_tool
+PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
+NS=ksiss-e2e
+SVC=gpt2
+KCA=$KUBECONFIG_AUTOSCALER
+pass=0
+fail=0
+PIDS=()
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/ksiss-e2e-act.XXXXXX") || exit 1
+T0=$(date +%s)
+log() { echo "[actuation +$(( $(date +%s) - T0 ))s] $*"; }
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+ko() { echo "FAIL $1${2:+: $2}"; fail=$((fail + 1)); }
+finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
+die() { ko "$1" "$2"; finish; }
+
+stop_pid() {    # SIGTERM, up to 10 s, then SIGKILL
+    local p=$1 i
+    kill "$p" 2>/dev/null || return 0
+    for i in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -9 "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    return 0
+}
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do stop_pid "$p"; done
+    [ -n "${KEEP:-}" ] && { echo "kept $TMP"; return; }
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# until_true SECONDS CMD...: polls CMD every 0.5 s; returns its last status
+until_true() {
+    local max=$1 end; shift; end=$(( $(date +%s) + max ))
+    while :; do
+        "$@" >/dev/null 2>&1 && return 0
+        [ "$(date +%s)" -lt $end ] || return 1
+        sleep 0.5
+    done
+}
+j() { kc get "$@" 2>/dev/null; }
+export -f kc    # for the `bash -c` conditions below
+export KUBECTL KUBECONFIG_ADMIN
+svc_json() { j ksvc "$SVC" -n "$NS" -o "jsonpath=$1"; }
+phase() { svc_json '{.metadata.annotations.ksiss\.dev/transition}' | grep -o '"phase":"[a-z-]*"' | cut -d'"' -f4; }
+gpu_resource() { svc_json '{.spec.template.spec.containers[0].resources.limits}' | grep -o 'nvidia.com/[a-z0-9.*-]*' | head -1; }
+revisions() { j rev -n "$NS" -l "serving.knative.dev/service=$SVC" -o 'jsonpath={.items[*].metadata.name}'; }
+svc_ready() { [ "$(svc_json '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+settled() {     # no transition, one revision, Ready, all traffic on it
+    [ -z "$(phase)" ] && svc_ready || return 1
+    local revs; revs=$(revisions)
+    [ "$(echo $revs | wc -w)" -eq 1 ] || return 1
+    [ "$(svc_json '{.status.traffic[0].revisionName}')" = "$revs" ] && [ "$(svc_json '{.status.traffic[0].percent}')" = 100 ]
+}
+rank_of() { "$KSISS" tiers 2>/dev/null | awk -v r="$1" '$3 == r {print $1; exit}'; }
+metric() {      # metric PORT NAME LABELMATCH -> value of the first matching series
+    "$TOOL" get "http://127.0.0.1:$1/metrics" 2>/dev/null | grep "^$2{" | grep -- "$3" | head -1 | awk '{print $2}'
+}
+events_with() { j events -n "$NS" -o 'jsonpath={range .items[*]}{.reason}{"\n"}{end}' | grep -c "^$1\$"; }
+
+# ---- the cluster, RBAC, namespace ---------------------------------------
+[ -x "$KSISS" ] && [ -x "$WATCH" ] && [ -x "$FAKE" ] && [ -x "$TOOL" ] || die setup "build first: make $BUILD/ksiss (the e2e-actuation target does)"
+kc get --raw /readyz >/dev/null 2>&1 || die setup "no cluster answers: run make cluster-up first (docs/local-cluster.md)"
+[ -x "$PROMETHEUS" ] || die setup "no Prometheus at $PROMETHEUS (apt-get install prometheus)"
+kc delete namespace "$NS" --ignore-not-found --wait=true --timeout=90s >/dev/null 2>&1
+kc create namespace "$NS" >/dev/null || die setup "cannot create namespace $NS"
+kc apply -f deploy/clusterrole.yaml -f tests/e2e/rbac.yaml >/dev/null || die setup "cannot apply RBAC"
+who=$("$KUBECTL" --kubeconfig "$KCA" auth whoami -o 'jsonpath={.status.userInfo.username}' 2>&1)
+[ "$who" = ksiss-autoscaler ] && ok "the autoscaler runs as the non-admin user ksiss-autoscaler" || ko "non-admin identity" "$who"
+can=$("$KUBECTL" --kubeconfig "$KCA" auth can-i create deployments -n "$NS" 2>/dev/null)
+[ "$can" = no ] && ok "its ClusterRole cannot create Deployments (not admin)" || ko "RBAC too wide" "can create deployments: $can"
+
+# ---- Prometheus scraping the stand-in, one target per pod ------------------
+echo "tgi_count_rate 10" > "$TMP/inference.state"
+echo "tgi_mean 0.3" >> "$TMP/inference.state"
+"$FAKE" --state "$TMP/inference.state" --port-file "$TMP/fake.port" >"$TMP/fake.log" 2>&1 &
+PIDS+=($!)
+until_true 10 test -s "$TMP/fake.port" || die setup "the stand-in inference server did not start"
+FPORT=$(cat "$TMP/fake.port")
+PPORT=$("$TOOL" free-port)
+echo '[]' > "$TMP/targets.json"
+cat > "$TMP/prometheus.yml" <<EOF
+global: {scrape_interval: 1s, scrape_timeout: 1s}
+scrape_configs:
+  - job_name: inference
+    file_sd_configs: [{files: ["$TMP/targets.json"], refresh_interval: 1s}]
+EOF
+"$PROMETHEUS" --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom-data" \
+    --web.listen-address="127.0.0.1:$PPORT" --log.level=warn >"$TMP/prometheus.log" 2>&1 &
+PIDS+=($!)
+until_true 30 "$TOOL" get "http://127.0.0.1:$PPORT/-/ready" || die setup "Prometheus not ready within 30 s"
+PROM=http://127.0.0.1:$PPORT
+# The pods of the service as scrape targets (label pod = the pod's name):
+# the stand-in plays every pod. Off until scenario 2 (no data first).
+(
+    while :; do
+        if [ -e "$TMP/targets.on" ]; then
+            pods=$(j pods -n "$NS" -l "serving.knative.dev/service=$SVC" --field-selector=status.phase=Running \
+                   -o 'jsonpath={.items[*].metadata.name}')
+            out="["; sep=""
+            for p in $pods; do out="$out$sep{\"targets\":[\"127.0.0.1:$FPORT\"],\"labels\":{\"pod\":\"$p\"}}"; sep=","; done
+            echo "$out]" > "$TMP/targets.tmp" && mv "$TMP/targets.tmp" "$TMP/targets.json"
+        fi
+        sleep 1
+    done
+) &
+PIDS+=($!)
+
+# ---- the service and the ConfigMap, as a user writes them ------------------
+cat > "$TMP/gpt2.yaml" <<Y
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: $SVC, namespace: $NS}
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/min-scale: "1"
+        autoscaling.knative.dev/max-scale: "1"
+    spec:
+      containerConcurrency: 0
+      timeoutSeconds: 300
+      enableServiceLinks: false
+      containers:
+      - name: user-container
+        image: dev.local/ksiss/fake-llm:v1
+        ports: [{name: http1, containerPort: 8080}]
+        readinessProbe: {successThreshold: 1, tcpSocket: {port: 0}}
+        env: [{name: MODEL, value: gpt2}]
+        resources:
+          requests: {cpu: 100m, memory: 128Mi, nvidia.com/mig-1g.10gb: "1"}
+          limits: {nvidia.com/mig-1g.10gb: "1"}
+  traffic:
+  - {latestRevision: true, percent: 100}
+Y
+# The original's format, unchanged (COMPATIBILITY.md).
+cat > "$TMP/cm-legacy.yaml" <<'Y'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: autoscaler-config, namespace: ksiss-e2e}
+data:
+  gpt2: |
+    - name: tgi_request_metric
+      query: increase(tgi_request_mean_time_per_token_duration_sum{pod="%s"}[1m])/increase(tgi_request_mean_time_per_token_duration_count{pod="%s"}[1m])
+      slo: 0.5
+      scaleDownFactor: 0.5
+      scaleUpFactor: 1.5
+Y
+kc apply -f "$TMP/gpt2.yaml" -f "$TMP/cm-legacy.yaml" >/dev/null || die setup "cannot create the service"
+if until_true 90 svc_ready; then ok "service $SVC Ready on nvidia.com/mig-1g.10gb"; else die setup "service $SVC not Ready within 90 s"; fi
+REV1=$(revisions)
+
+"$WATCH" --kubeconfig "$KCA" --namespace "$NS" --service "$SVC" > "$TMP/watch.out" 2>&1 &
+WATCH_PID=$!
+PIDS+=($WATCH_PID)
+
+# start_ksiss NAME [ARGS...]: `ksiss run` as the non-admin user, log in $TMP/NAME.log
+start_ksiss() {
+    local name=$1; shift
+    local port; port=$("$TOOL" free-port)
+    echo "$port" > "$TMP/$name.port"
+    KUBECONFIG="$KCA" NAMESPACE=$NS PROMETHEUS_URL=$PROM METRICS_SCRAPE_INTERVAL=2 \
+        "$KSISS" run --listen "127.0.0.1:$port" --lease-name ksiss-e2e --ready-timeout 90s \
+        --traffic-steps 50,100 "$@" >>"$TMP/$name.log" 2>&1 &
+    eval "PID_$name=$!"
+    PIDS+=($!)
+}
+decisions() { grep -c 'msg=decision' "$TMP/$1.log" 2>/dev/null; }
+
+# ---- 1. no metric data: nothing changes ------------------------------------
+log "scenario 1: no metric data"
+start_ksiss a
+GEN0=$(svc_json '{.metadata.generation}')
+until_true 60 bash -c "[ \$(grep -c 'msg=decision' '$TMP/a.log') -ge 4 ]" || ko "ksiss run decides every tick" "$(tail -5 "$TMP/a.log")"
+GEN1=$(svc_json '{.metadata.generation}')
+if [ "$GEN0" = "$GEN1" ] && [ -z "$(phase)" ] && grep -q 'decision=hold' "$TMP/a.log"; then
+    ok "missing metrics: hold, the service is unchanged (generation $GEN1)"
+else
+    ko "missing metrics changed something" "generation $GEN0 -> $GEN1, phase '$(phase)'"
+fi
+
+# ---- 2. high latency: up, with SIGKILL during the transition --------------
+log "scenario 2: high latency, original's ConfigMap format"
+OLD_RES=$(gpu_resource)
+APORT=$(cat "$TMP/a.port")
+FREE_OLD0=$(metric "$APORT" ksiss_gpu_free "resource=\"$OLD_RES\"")
+touch "$TMP/targets.on"
+printf 'tgi_count_rate 10\ntgi_mean 2.0\n' > "$TMP/inference.state"
+if until_true 120 bash -c "[ -n \"\$(kc get ksvc $SVC -n $NS -o jsonpath='{.metadata.annotations.ksiss\.dev/transition}' 2>/dev/null)\" ]"; then
+    ok "high latency starts a tier change ($(phase))"
+else
+    ko "no tier change within 120 s" "$(grep 'msg=decision' "$TMP/a.log" | tail -2)"
+fi
+if [ "$(phase)" = wait-ready ]; then
+    kill -9 "$PID_a" 2>/dev/null
+    ok "autoscaler SIGKILLed while waiting for the new revision"
+    start_ksiss b
+fi
+if until_true 120 bash -c "p=\$(kc get ksvc $SVC -n $NS -o jsonpath='{.metadata.annotations.ksiss\.dev/transition}' 2>/dev/null); case \$p in *'\"phase\":\"shift\"'*) exit 0;; esac; exit 1"; then
+    kill -9 "${PID_b:-$PID_a}" 2>/dev/null
+    ok "autoscaler SIGKILLed while traffic moves (50% on the new revision)"
+    start_ksiss c
+else
+    log "the shift phase was not observed (it may have passed between polls)"
+    start_ksiss c
+fi
+if until_true 180 settled; then
+    NEW_RES=$(gpu_resource)
+    REV2=$(revisions)
+    ro=$(rank_of "${OLD_RES#nvidia.com/}"); rn=$(rank_of "${NEW_RES#nvidia.com/}")
+    [ "$NEW_RES" != "$OLD_RES" ] && [ "${rn:-0}" -gt "${ro:-99}" ] && ok "tier up: $OLD_RES -> $NEW_RES" || ko "tier did not go up" "$OLD_RES -> $NEW_RES"
+    [ "$REV2" != "$REV1" ] && ok "new revision $REV2 Ready with 100% of the traffic, old revision $REV1 deleted" || ko "revisions" "$REV2"
+    [ "$(svc_json '{.spec.template.spec.containers[0].env[0].value}')" = gpt2 ] && ok "the rest of the template is kept (env)" || ko "template lost its env"
+else
+    ko "the transition did not complete within 180 s" "phase '$(phase)', revisions $(revisions)"
+fi
+[ "$(events_with TierChangeStarted)" -ge 1 ] && [ "$(events_with TierChanged)" -ge 1 ] \
+    && ok "Events TierChangeStarted and TierChanged on the service" || ko "events" "$(j events -n "$NS" -o name | head -5)"
+CPORT=$(cat "$TMP/c.port")
+until_true 20 bash -c "[ -n \"\$('$TOOL' get http://127.0.0.1:$CPORT/metrics 2>/dev/null | grep '^ksiss_gpu_free{')\" ]"
+FREE_OLD1=$(metric "$CPORT" ksiss_gpu_free "resource=\"$OLD_RES\"")
+if [ -n "$FREE_OLD0" ] && [ -n "$FREE_OLD1" ] && awk -v a="$FREE_OLD0" -v b="$FREE_OLD1" 'BEGIN{exit !(b > a)}'; then
+    ok "free $OLD_RES went up ($FREE_OLD0 -> $FREE_OLD1)"
+else
+    ko "free slices of $OLD_RES" "'$FREE_OLD0' -> '$FREE_OLD1'"
+fi
+
+# ---- 3. invalid ConfigMap change: last good one stays --------------------
+log "scenario 3: invalid ConfigMap change"
+n0=$(decisions c)
+kc patch configmap autoscaler-config -n "$NS" --type merge -p '{"data":{"gpt2":"- name: x\n  slo: -1\n"}}' >/dev/null
+if until_true 30 grep -q 'msg="invalid configuration"' "$TMP/c.log"; then ok "invalid ConfigMap change reported in the log"; else ko "invalid ConfigMap not reported"; fi
+until_true 20 bash -c "[ \$(kc get events -n $NS -o jsonpath='{range .items[*]}{.reason}{\"\\n\"}{end}' | grep -c InvalidConfiguration) -ge 1 ]" \
+    && ok "Warning Event InvalidConfiguration on the ConfigMap" || ko "no InvalidConfiguration Event"
+sleep 5
+[ "$(decisions c)" -gt "$n0" ] && ok "the last good configuration stays in force (decisions go on)" || ko "decisions stopped after an invalid change"
+
+# ---- 4. low latency, extended format: down --------------------------------
+log "scenario 4: low latency, extended format with a short stabilization"
+UP_RES=$(gpu_resource)
+cat > "$TMP/cm-ext.yaml" <<Y
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: autoscaler-config, namespace: $NS}
+data:
+  gpt2: |
+    tiers: [mig-1g.10gb, ${UP_RES#nvidia.com/}]
+    minReplicas: 1
+    maxReplicas: 1
+    metrics:
+      - name: tgi_request_metric
+        query: increase(tgi_request_mean_time_per_token_duration_sum{pod="%s"}[1m])/increase(tgi_request_mean_time_per_token_duration_count{pod="%s"}[1m])
+        slo: 0.5
+        scaleDownFactor: 0.5
+        scaleUpFactor: 1.5
+    cooldown: {up: 2s, down: 2s}
+    stabilization: {up: 0s, down: 6s}
+Y
+printf 'tgi_count_rate 10\ntgi_mean 0.05\n' > "$TMP/inference.state"
+kc apply -f "$TMP/cm-ext.yaml" >/dev/null
+if until_true 240 bash -c "[ \"\$(kc get ksvc $SVC -n $NS -o jsonpath='{.spec.template.spec.containers[0].resources.limits}' | grep -o 'nvidia.com/mig-1g.10gb')\" ] && [ -z \"\$(kc get ksvc $SVC -n $NS -o jsonpath='{.metadata.annotations.ksiss\.dev/transition}')\" ]"; then
+    ok "low latency: down from $UP_RES to nvidia.com/mig-1g.10gb (ConfigMap change followed without restart)"
+else
+    ko "no down within 240 s" "$(grep 'msg=decision' "$TMP/c.log" | tail -1)"
+fi
+
+# ---- 5. demand beyond the largest allowed tier: out, then in --------------
+log "scenario 5: out and in"
+until_true 120 settled
+POD1=$(j pods -n "$NS" -l "serving.knative.dev/service=$SVC" -o 'jsonpath={.items[0].metadata.name}')
+REV=$(revisions)
+sed -e 's/tiers: \[.*\]/tiers: [mig-1g.10gb]/' -e 's/maxReplicas: 1/maxReplicas: 3/' "$TMP/cm-ext.yaml" > "$TMP/cm-out.yaml"
+kc apply -f "$TMP/cm-out.yaml" >/dev/null
+printf 'tgi_count_rate 10\ntgi_mean 2.0\n' > "$TMP/inference.state"
+if until_true 120 bash -c "n=\$(kc get pa $REV -n $NS -o jsonpath='{.metadata.annotations.autoscaling\.knative\.dev/min-scale}'); [ \"\${n:-1}\" -ge 2 ]"; then
+    ok "out: scale bounds raised on revision $REV's PodAutoscaler ($(j pa "$REV" -n "$NS" -o 'jsonpath={.metadata.annotations.autoscaling\.knative\.dev/min-scale}'))"
+else
+    ko "no out within 120 s" "$(grep 'msg=decision' "$TMP/c.log" | tail -1)"
+fi
+until_true 60 bash -c "[ \$(kc get pods -n $NS -l serving.knative.dev/service=$SVC --field-selector=status.phase=Running -o name | wc -l) -ge 2 ]" \
+    && ok "more instances running" || ko "instances did not increase" "$(j pods -n "$NS" -o name)"
+[ "$(revisions)" = "$REV" ] && ok "out kept the same revision (no re-creation)" || ko "out created a revision" "$(revisions)"
+j pod "$POD1" -n "$NS" -o name >/dev/null && ok "the first instance ($POD1) kept running" || ko "the first instance was re-created"
+printf 'tgi_count_rate 10\ntgi_mean 0.05\n' > "$TMP/inference.state"
+if until_true 180 bash -c "n=\$(kc get pa $REV -n $NS -o jsonpath='{.metadata.annotations.autoscaling\.knative\.dev/min-scale}'); [ \"\${n:-9}\" -eq 1 ]"; then
+    ok "in: back to one instance"
+else
+    ko "no in within 180 s" "$(grep 'msg=decision' "$TMP/c.log" | tail -1)"
+fi
+
+# ---- 6. leader election: only the leader acts; it dies, the other takes over
+log "scenario 6: two instances"
+start_ksiss d
+sleep 8
+dn=$(decisions d)
+[ "${dn:-0}" -eq 0 ] && ok "the second instance follows (no decisions while c leads)" || ko "two instances act" "d made $dn decisions"
+kill -9 "$PID_c" 2>/dev/null
+t=$(date +%s)
+if until_true 40 bash -c "[ \$(grep -c 'msg=decision' '$TMP/d.log') -ge 1 ]"; then
+    ok "after SIGKILL of the leader the other instance acts within $(( $(date +%s) - t ))s (lease 15 s)"
+else
+    ko "no takeover within 40 s" "$(tail -3 "$TMP/d.log")"
+fi
+
+# ---- invariants over the whole run ----------------------------------------
+stop_pid "$WATCH_PID"
+if grep -q 'violations=0' "$TMP/watch.out"; then
+    ok "invariants held throughout ($(head -1 "$TMP/watch.out"))"
+else
+    ko "invariant violated" "$(cat "$TMP/watch.out")"
+fi
+stop_pid "$PID_d"
+grep -q 'msg=stopping' "$TMP/d.log" && ok "SIGTERM: clean stop" || ko "no clean stop on SIGTERM" "$(tail -2 "$TMP/d.log")"
+[ "$fail" -eq 0 ] || { for f in a b c d; do [ -f "$TMP/$f.log" ] && { echo "--- $f.log (tail)"; tail -15 "$TMP/$f.log"; }; done; }
+kc delete namespace "$NS" --wait=false >/dev/null 2>&1
+finish
