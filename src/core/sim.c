@@ -1216,8 +1216,14 @@ static void oracle_compute(const ksiss_sim_opts *o, const plan *pl, ksiss_sim_re
             if ((size_t)v <= rej)
                 break;  /* every request it could serve met the SLO: dearer ones add nothing */
         }
-        if (od->meets[k] == (size_t)-1)
-            od->meets[k] = C - 1;
+        if (od->meets[k] == (size_t)-1) {
+            /* Nothing meets the target here: the cheapest with the fewest misses. */
+            size_t best = 0;
+            for (size_t c = 1; c < C && od->viol[k * C + c] >= 0; c++)
+                if (od->viol[k * C + c] < od->viol[k * C + best])
+                    best = c;
+            od->meets[k] = best;
+        }
     }
     /* Dynamic programming over the violation budget. */
     size_t budget = (size_t)floor((1.0 - o->slo_target) * (double)n + 1e-9);
