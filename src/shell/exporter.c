@@ -109,6 +109,18 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, socklen_t *
     return 0;
 }
 
+static struct MHD_Daemon *start_daemon(ksiss_exporter *e, const struct sockaddr_storage *ss, unsigned extra)
+{
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | extra;
+    if (ss->ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    return MHD_start_daemon(flags, 0, NULL, NULL, handle, e,
+                            MHD_OPTION_SOCK_ADDR, (const struct sockaddr *)ss,
+                            MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
+                            MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
+                            MHD_OPTION_END);
+}
+
 ksiss_exporter *ksiss_exporter_start(const char *addr, ksiss_metrics *reg, char **err)
 {
     struct sockaddr_storage ss;
@@ -121,14 +133,18 @@ ksiss_exporter *ksiss_exporter_start(const char *addr, ksiss_metrics *reg, char 
     ksiss_exporter *e = ksiss_xcalloc(1, sizeof(*e));
     e->reg = reg;
     atomic_init(&e->ready, false);
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD;
-    if (ss.ss_family == AF_INET6)
-        flags |= MHD_USE_IPv6;
-    e->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, e,
-                                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&ss,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned)64,
-                                 MHD_OPTION_END);
+    if (addr[0] == ':') {
+        /* ":PORT": every address, IPv6 and IPv4 (dual stack) where the
+         * host has IPv6, IPv4 only otherwise. */
+        struct sockaddr_in6 any6 = {.sin6_family = AF_INET6, .sin6_addr = IN6ADDR_ANY_INIT,
+                                    .sin6_port = ((struct sockaddr_in *)&ss)->sin_port};
+        struct sockaddr_storage ss6;
+        memset(&ss6, 0, sizeof(ss6));
+        memcpy(&ss6, &any6, sizeof(any6));
+        e->daemon = start_daemon(e, &ss6, MHD_USE_DUAL_STACK);
+    }
+    if (!e->daemon)
+        e->daemon = start_daemon(e, &ss, 0);
     if (!e->daemon) {
         *err = ksiss_xasprintf("cannot listen on %s (address in use or not available here)", addr);
         free(e);

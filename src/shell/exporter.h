@@ -13,7 +13,8 @@ typedef struct ksiss_exporter ksiss_exporter;
 
 #define KSISS_EXPORTER_DEFAULT_ADDR ":8080"
 
-/* Starts serving on addr: "HOST:PORT", ":PORT" (all IPv4 addresses) or
+/* Starts serving on addr: "HOST:PORT", ":PORT" (every address: IPv6 and
+ * IPv4 where the host has IPv6, IPv4 otherwise) or
  * "[IPV6]:PORT"; HOST may be a name that resolves. Port 0 picks a free port
  * (see ksiss_exporter_port). `reg` is borrowed and must outlive the
  * exporter. Returns NULL with *err (caller frees) when the address is

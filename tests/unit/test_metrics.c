@@ -302,6 +302,18 @@ static void test_exporter_readiness_follows_the_process(void **state)
     ksiss_exporter_stop(e);
 }
 
+static void test_port_only_address_listens_on_loopback_too(void **state)
+{
+    char *err = NULL;
+    ksiss_exporter *e = ksiss_exporter_start(":0", *state, &err);
+    if (!e)
+        fail_msg("':0' did not start: %s", err);
+    http_reply r = http_get(ksiss_exporter_port(e), "/healthz");
+    assert_int_equal(r.status, 200);
+    reply_free(&r);
+    ksiss_exporter_stop(e);
+}
+
 typedef struct {
     const char *addr;
     const char *why;
@@ -358,6 +370,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_remove_drops_one_series, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exporter_serves_metrics_in_text_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exporter_readiness_follows_the_process, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_port_only_address_listens_on_loopback_too, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_listen_addresses_are_refused_with_a_reason, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_port_in_use_is_refused, setup, teardown),
     };
