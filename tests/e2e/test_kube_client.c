@@ -423,6 +423,42 @@ static void test_live_inventory_matches_a_fresh_list(void **state)
     ksiss_catalog_free(&cat);
 }
 
+static void test_client_certificate_and_embedded_ca_authenticate(void **state)
+{
+    (void)state;
+    const char *path = getenv("KSISS_E2E_CERT_KUBECONFIG");
+    if (!path) {
+        printf("  skipped: no KSISS_E2E_CERT_KUBECONFIG (needs the local cluster's CA key)\n");
+        skip();
+    }
+    ksiss_kube_config cfg;
+    char *err = NULL;
+    if (ksiss_kube_config_load(&cfg, path, NULL, &err) != 0)
+        fail_msg("%s", err);
+    assert_non_null(cfg.client_cert_pem);
+    assert_non_null(cfg.ca_pem);
+    assert_null(cfg.token);
+    ksiss_kube *k = ksiss_kube_new(&cfg, NULL, &err);
+    assert_non_null(k);
+    json_t *ns = NULL;
+    ksiss_kube_error e = {0};
+    int rc = ksiss_kube_get(k, &NAMESPACES, NULL, NS, &ns, &e);
+    if (rc != KSISS_KUBE_OK)
+        fail_msg("GET with a client certificate: %s", e.message);
+    assert_string_equal(meta_str(ns, "name"), NS);
+    json_decref(ns);
+    ksiss_kube_free(k);
+    /* The same server with a CA that did not sign it: TLS verification fails. */
+    free(cfg.ca_pem);
+    cfg.ca_pem = ksiss_xstrdup(cfg.client_cert_pem);    /* a certificate, but not the CA */
+    k = ksiss_kube_new(&cfg, &(ksiss_kube_options){.max_retries = -1}, &err);
+    assert_int_equal(ksiss_kube_get(k, &NAMESPACES, NULL, NS, NULL, &e), KSISS_KUBE_E_TRANSPORT);
+    printf("  wrong CA refused: %s\n", e.message);
+    ksiss_kube_error_clear(&e);
+    ksiss_kube_free(k);
+    ksiss_kube_config_free(&cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -434,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_leader_election_hands_over_on_release_and_on_expiry),
         cmocka_unit_test(test_events_are_recorded_and_aggregated),
         cmocka_unit_test(test_live_inventory_matches_a_fresh_list),
+        cmocka_unit_test(test_client_certificate_and_embedded_ca_authenticate),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

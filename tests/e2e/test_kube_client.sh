@@ -17,5 +17,36 @@ if [ ! -r "${KUBECONFIG%%:*}" ]; then
 fi
 export KUBECONFIG
 cd "$ROOT"
+
+# Client-certificate authentication with embedded *-data, when the local
+# cluster's CA key is at hand: a kubeconfig for user CN=ksiss-e2e-cert in
+# group system:masters, signed by the cluster CA.
+PKI=${KSISS_CLUSTER_DIR:-${KSISS_CACHE:-$HOME/.cache/ksiss-cluster}/run}/pki
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+if [ -r "$PKI/ca.key" ] && command -v openssl >/dev/null; then
+  openssl req -new -newkey rsa:2048 -nodes -keyout "$TMP/key.pem" -subj "/O=system:masters/CN=ksiss-e2e-cert"     -out "$TMP/req.csr" 2>/dev/null
+  openssl x509 -req -in "$TMP/req.csr" -CA "$PKI/ca.crt" -CAkey "$PKI/ca.key" -CAcreateserial     -CAserial "$TMP/ca.srl" -days 1 -out "$TMP/cert.pem" 2>/dev/null
+  server=$(grep -m1 'server:' "${KUBECONFIG%%:*}" | awk '{print $2}')
+  cat >"$TMP/kubeconfig" <<Y
+apiVersion: v1
+kind: Config
+current-context: cert
+clusters:
+- name: local
+  cluster:
+    server: $server
+    certificate-authority-data: $(base64 -w0 <"$PKI/ca.crt")
+users:
+- name: cert
+  user:
+    client-certificate-data: $(base64 -w0 <"$TMP/cert.pem")
+    client-key-data: $(base64 -w0 <"$TMP/key.pem")
+contexts:
+- name: cert
+  context: {cluster: local, user: cert, namespace: default}
+Y
+  export KSISS_E2E_CERT_KUBECONFIG="$TMP/kubeconfig"
+fi
 echo "e2e-kube: against $(grep -m1 'server:' "${KUBECONFIG%%:*}" | awk '{print $2}')"
-exec timeout 300 "$BIN"
+timeout 300 "$BIN"
