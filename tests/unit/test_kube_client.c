@@ -153,6 +153,33 @@ static void test_zero_options_mean_the_default_retry_count(void **state)
     free(server);
 }
 
+static void test_timeouts_are_retried_for_reads_but_not_for_post(void **state)
+{
+    fx *f = *state;
+    char *server = ksiss_xasprintf("http://127.0.0.1:%u", f->fs->port);
+    ksiss_kube_config cfg = {.server = server, .namespace = "default", .source = "test"};
+    ksiss_kube_options o = {.timeout_ms = 100, .max_retries = 2, .backoff_base_ms = 1, .backoff_max_ms = 2,
+                            .hook = hook, .hook_ud = f};
+    char *e = NULL;
+    ksiss_kube *k = ksiss_kube_new(&cfg, &o, &e);
+    fake_add_delayed(f->fs, "GET", "/api/v1/nodes/slow", 200, "{}", 400);
+    fake_add(f->fs, "GET", "/api/v1/nodes/slow", 200, "{\"kind\":\"Node\"}", NULL);
+    json_t *obj = NULL;
+    assert_int_equal(ksiss_kube_get(k, &KSISS_KUBE_NODES, NULL, "slow", &obj, NULL), KSISS_KUBE_OK);
+    assert_string_equal(f->hook_log, "GET:0 GET:200");
+    json_decref(obj);
+    fake_add_delayed(f->fs, "POST", "/api/v1/namespaces/default/events", 201, "{}", 400);
+    json_t *ev = json_object();
+    ksiss_kube_error err = {0};
+    assert_int_equal(ksiss_kube_create(k, &KSISS_KUBE_EVENTS, "default", ev, NULL, &err), KSISS_KUBE_E_TRANSPORT);
+    assert_non_null(strstr(err.message, "imed out"));
+    assert_string_equal(f->hook_log, "GET:0 GET:200 POST:0");
+    ksiss_kube_error_clear(&err);
+    json_decref(ev);
+    ksiss_kube_free(k);
+    free(server);
+}
+
 static void test_conflict_is_returned_at_once_never_retried(void **state)
 {
     fx *f = *state;
@@ -594,6 +621,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_503_and_429_are_retried_until_success, setup, teardown),
         cmocka_unit_test_setup_teardown(test_retries_are_bounded_and_the_last_status_is_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_zero_options_mean_the_default_retry_count, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_timeouts_are_retried_for_reads_but_not_for_post, setup, teardown),
         cmocka_unit_test_setup_teardown(test_conflict_is_returned_at_once_never_retried, setup, teardown),
         cmocka_unit_test_setup_teardown(test_post_is_not_retried_after_a_500, setup, teardown),
         cmocka_unit_test_setup_teardown(test_list_follows_continue_tokens_across_pages, setup, teardown),

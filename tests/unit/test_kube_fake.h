@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <microhttpd.h>
 
@@ -24,6 +25,7 @@ typedef struct {
     const char *body;           /* sent as is; NULL = "" */
     const char *retry_after;    /* Retry-After header, or NULL */
     bool used;
+    unsigned delay_ms;          /* answer only after this long (timeouts) */
 } fake_reply;
 
 typedef struct {
@@ -99,6 +101,10 @@ static __attribute__((unused)) enum MHD_Result fake_handler(void *cls, struct MH
     }
     pthread_mutex_unlock(&fs->mu);
     ksiss_sb_free(&full);
+    if (rep && rep->delay_ms) {
+        struct timespec ts = {rep->delay_ms / 1000, (long)(rep->delay_ms % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+    }
     const char *body = rep ? (rep->body ? rep->body : "") : "{\"kind\":\"Status\",\"message\":\"unscripted\"}";
     struct MHD_Response *resp =
         MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
@@ -149,7 +155,17 @@ static __attribute__((unused)) void fake_add(fake_server *fs, const char *method
 {
     pthread_mutex_lock(&fs->mu);
     if (fs->n_replies < FAKE_MAX)
-        fs->replies[fs->n_replies++] = (fake_reply){method, path_prefix, status, body, retry_after, false};
+        fs->replies[fs->n_replies++] = (fake_reply){method, path_prefix, status, body, retry_after, false, 0};
+    pthread_mutex_unlock(&fs->mu);
+}
+
+/* Like fake_add, answering only after delay_ms. */
+static __attribute__((unused)) void fake_add_delayed(fake_server *fs, const char *method, const char *path_prefix,
+                                                     unsigned status, const char *body, unsigned delay_ms)
+{
+    pthread_mutex_lock(&fs->mu);
+    if (fs->n_replies < FAKE_MAX)
+        fs->replies[fs->n_replies++] = (fake_reply){method, path_prefix, status, body, NULL, false, delay_ms};
     pthread_mutex_unlock(&fs->mu);
 }
 
