@@ -173,6 +173,7 @@ struct worker {
     snapshot *snap;         /* the current job's */
     const ksiss_service_cfg *svc;
     bool by_prefix;
+    bool seen;              /* managed at this tick (main thread only) */
     worker *next;
 };
 
@@ -400,6 +401,33 @@ static void workers_free(controller *c)
         w = next;
     }
     c->workers = NULL;
+}
+
+/* Drops the workers (history, metrics) of services no longer managed
+ * (deleted, ignored, or gone from the configuration), once idle; clears
+ * the `seen` marks for the next tick. */
+static void workers_forget_unseen(controller *c)
+{
+    worker **link = &c->workers;
+    while (*link) {
+        worker *w = *link;
+        pthread_mutex_lock(&c->mu);
+        bool busy = w->busy;
+        pthread_mutex_unlock(&c->mu);
+        if (w->seen || busy) {
+            w->seen = false;
+            link = &w->next;
+            continue;
+        }
+        *link = w->next;
+        worker_join(w);
+        logkv("info", "service no longer managed", "service", w->name, NULL);
+        ksiss_metrics_remove_service(c->reg, c->ns, w->name);
+        ksiss_history_free(&w->history);
+        ksiss_prom_free(w->prom);
+        free(w->name);
+        free(w);
+    }
 }
 
 /* Parses the ConfigMap object; returns a new bundle or NULL (logged, and
@@ -656,6 +684,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
                 continue;
             }
             worker *w = worker_get(&c, name);
+            w->seen = true;
             pthread_mutex_lock(&c.mu);
             bool busy = w->busy;
             pthread_mutex_unlock(&c.mu);
@@ -689,6 +718,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         }
         json_decref(svcs);
         snap_unref(&c, s);
+        workers_forget_unseen(&c);
         int64_t spent = wall_ms() - t0;
         sleep_ms_interruptible(c.interval_ms - spent, stop);
     }
