@@ -68,13 +68,16 @@ check-deploy: $(CHECK_MANIFESTS) $(BUILD)/ksiss
 	@tests/check_manifests.sh $(CHECK_MANIFESTS)
 	@tests/check_dashboard.sh $(CHECK_MANIFESTS)
 
-# The Dockerfile's build steps, run on this Debian 12 machine (root needed
-# for chroot). A clean build in a copy of the tree: about a minute.
+# The Dockerfile's build steps, run on this Debian 12 machine: a clean build
+# in a copy of the tree (about 20 s on 2 cores), ldd against the runtime
+# packages, `ksiss version` as the image's user in a bare root (chroot: root
+# needed; as non-root it says so and skips).
 image-steps:
-	@scripts/image-build-steps.sh
+	@if [ "$$(id -u)" != 0 ]; then echo "image-steps: SKIPPED: needs root (chroot into a bare root as the image's user)"; \
+	 else scripts/image-build-steps.sh; fi
 
 e2e-deploy: $(BUILD)/ksiss
 	@tests/e2e/test_deploy_manifests.sh
 
-TEST_TARGETS += check-deploy
+TEST_TARGETS += check-deploy image-steps
 E2E_TARGETS += e2e-deploy

@@ -76,6 +76,16 @@ servicemonitor_relabels|optional/servicemonitor.yaml|/honorLabels: true/d|honorL
 dashboard_in_deploy_dir|namespace.yaml|$a ---\n{"title": "not an object"}|not a Kubernetes object
 EOF_CASES
 
+# ---- the RBAC-vs-code check can fail: a call not granted, a grant not used
+grep -v podautoscalers tests/check_manifests.rbac >"$tmp/missing.rbac"
+out=$(tests/check_manifests_rbac.sh "$tmp/missing.rbac" 2>&1)
+if [ $? = 1 ] && grep -qF "calls 'cluster autoscaling.internal.knative.dev podautoscalers patch'" <<<"$out"; then ok "refused: a call the table does not grant"
+else ko "check_manifests_rbac.sh accepted a table without podautoscalers: $out"; fi
+{ cat tests/check_manifests.rbac; echo "cluster apps deployments get"; } >"$tmp/extra.rbac"
+out=$(tests/check_manifests_rbac.sh "$tmp/extra.rbac" 2>&1)
+if [ $? = 1 ] && grep -qF "grants 'cluster apps deployments get' but no call" <<<"$out"; then ok "refused: a grant no call uses"
+else ko "check_manifests_rbac.sh accepted an unused grant: $out"; fi
+
 # ---- the Dockerfile checks can fail too
 while IFS='|' read -r name expr want; do
   [ -z "$name" ] && continue

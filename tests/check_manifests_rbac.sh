@@ -6,11 +6,14 @@
 # delete(..., &KSISS_KUBE_<RES>, ...) and informers started on
 # &KSISS_KUBE_<RES> (list + watch). Leases are namespaced (Role); the rest
 # cluster-wide (ClusterRole).
-# Usage: tests/check_manifests_rbac.sh [TABLE] [SRC_DIR]   exit 1 on a mismatch
+# The commands (src/cli/, e.g. `ksiss explain` run inside the pod) count too.
+# Usage: tests/check_manifests_rbac.sh [TABLE] [SRC_DIR...]   exit 1 on a mismatch
 set -euo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 TABLE=${1:-$ROOT/tests/check_manifests.rbac}
-SRC=${2:-$ROOT/src/shell}
+shift || true
+SRCS=("$@"); [ ${#SRCS[@]} -gt 0 ] || SRCS=("$ROOT/src/shell" "$ROOT/src/cli")
+SRC=${SRCS[0]}   # where the ksiss_kube_resource definitions are
 
 # KSISS_KUBE_X -> "group resource" from the definitions (any file of SRC).
 declare -A RES=()
@@ -29,7 +32,7 @@ use() { # use CONSTANT VERB FILE
   [ "$r" = leases ] && scope=namespace
   USED["$scope $g $r $2"]="$3"
 }
-for f in "$SRC"/*.c; do
+for f in $(for d in "${SRCS[@]}"; do ls "$d"/*.c; done); do
   base=$(basename "$f")
   flat=$(tr '\n' ' ' <"$f")
   while read -r fn res; do
@@ -59,7 +62,7 @@ for k in "${!USED[@]}"; do
   [ -n "${GRANTED[$k]+x}" ] || { echo "check_manifests_rbac: ${USED[$k]} calls '$k' but $TABLE (and so deploy/) does not grant it" >&2; fail=1; }
 done
 for k in "${!GRANTED[@]}"; do
-  [ -n "${USED[$k]+x}" ] || { echo "check_manifests_rbac: $TABLE grants '$k' but no call in $SRC uses it (least privilege: remove it)" >&2; fail=1; }
+  [ -n "${USED[$k]+x}" ] || { echo "check_manifests_rbac: $TABLE grants '$k' but no call in ${SRCS[*]} uses it (least privilege: remove it)" >&2; fail=1; }
 done
 [ -z "$unresolved" ] || echo "check_manifests_rbac: note: resources not defined in $SRC:$unresolved" >&2
 [ $fail = 0 ] && echo "check_manifests_rbac: ${#USED[@]} grants used by the code = the ${#GRANTED[@]} in $(basename "$TABLE")"
