@@ -213,6 +213,7 @@ typedef struct {
     double slo_s;
     double slo_q;                   /* its quantile for the plots (0.95 when a mean) */
     double horizon;
+    bool plot_prefill;              /* plots in prompt tokens (the load signal's unit) */
 } plan;
 
 typedef struct {
@@ -255,7 +256,7 @@ typedef struct {
     ksiss_sim_sample *samples;
     size_t nsamples, samplecap;
     size_t demand_lo;
-    double demand_tokens;           /* output tokens of the arrivals within the window */
+    double demand_tokens;           /* tokens (plan's unit) of the arrivals within the window */
 } world;
 
 static void stream_push(rec_stream *s, double t, double v)
@@ -786,11 +787,24 @@ static double observe(world *w, const ksiss_sim_metric_map *m, ksiss_aggregate a
     return NAN;
 }
 
+/* Tokens of request r in the plots' unit, and one tier's capacity in it. */
+static double plot_tokens(const plan *pl, const ksiss_sim_req *r)
+{
+    return pl->plot_prefill ? r->in_tokens : r->out_tokens;
+}
+
+static double plot_capacity(const plan *pl, const ksiss_sim_profile *p, const ksiss_tier *t)
+{
+    if (!ksiss_sim_fits(p, t))
+        return 0;
+    return pl->plot_prefill ? p->prefill_tps * t->prefill_rel : ksiss_sim_decode_capacity(p, t);
+}
+
 static void take_sample(world *w, double s, double **buf, size_t *bufcap)
 {
     double win = w->o->window_ms / 1000.0;
     while (w->next_arrival > w->demand_lo && w->demand_lo < w->r1 && w->reqs[w->demand_lo].arrival <= s - win) {
-        w->demand_tokens -= w->reqs[w->demand_lo].out_tokens;
+        w->demand_tokens -= plot_tokens(w->pl, &w->reqs[w->demand_lo]);
         w->demand_lo++;
     }
     if (w->nsamples == w->samplecap) {
@@ -800,14 +814,14 @@ static void take_sample(world *w, double s, double **buf, size_t *bufcap)
     ksiss_sim_sample *p = &w->samples[w->nsamples++];
     p->t_s = s;
     p->demand_tps = w->demand_tokens / win;
-    p->served_tps = counter_rate(w, 0);
+    p->served_tps = counter_rate(w, w->pl->plot_prefill ? 1 : 0);
     p->capacity_tps = 0;
     p->gpu_eq = 0;
     p->replicas = 0;
     for (size_t i = 0; i < w->nins; i++) {
         inst *x = &w->ins[i];
         if (x->st == ST_READY)
-            p->capacity_tps += ksiss_sim_decode_capacity(w->o->profile, x->tier);
+            p->capacity_tps += plot_capacity(w->pl, w->o->profile, x->tier);
         if (x->st != ST_PENDING)
             p->gpu_eq += x->tier->cost;
         if (x->rev == w->cur_rev && x->st != ST_PENDING && x->st != ST_DRAINING)
@@ -976,7 +990,7 @@ static double world_run(world *w, ksiss_decide_fn decide, double t0)
         advance_all(w, now);
         handle_ready(w, now);
         while (w->next_arrival < w->r1 && w->reqs[w->next_arrival].arrival <= now) {
-            w->demand_tokens += w->reqs[w->next_arrival].out_tokens;
+            w->demand_tokens += plot_tokens(w->pl, &w->reqs[w->next_arrival]);
             route(w, w->next_arrival++);
         }
         if (w->record && now >= t_scr) {
@@ -1334,9 +1348,9 @@ static void oracle_result(const ksiss_sim_opts *o, const plan *pl, ksiss_sim_req
     for (long s_k = 0; s_k * scr <= pl->horizon + 1e-9; s_k++) {
         double s = s_k * scr;
         while (hi < n && reqs[hi].arrival <= s)
-            tokens += reqs[hi++].out_tokens;
+            tokens += plot_tokens(pl, &reqs[hi++]);
         while (lo < hi && reqs[lo].arrival <= s - win)
-            tokens -= reqs[lo++].out_tokens;
+            tokens -= plot_tokens(pl, &reqs[lo++]);
         size_t k = (size_t)(s / od->win_s);
         if (k >= od->nwin)
             k = od->nwin - 1;
@@ -1351,7 +1365,7 @@ static void oracle_result(const ksiss_sim_opts *o, const plan *pl, ksiss_sim_req
             .t_s = s,
             .demand_tps = tokens / win,
             .served_tps = tokens / win,
-            .capacity_tps = dp.replicas * ksiss_sim_decode_capacity(o->profile, dp.tier),
+            .capacity_tps = dp.replicas * plot_capacity(pl, o->profile, dp.tier),
             .gpu_eq = dp.cost,
             .tier_rank = dp.tier->rank,
             .replicas = dp.replicas,
@@ -1461,6 +1475,7 @@ static int make_plan(const ksiss_sim_opts *o, plan *pl, ksiss_diags *d)
             pl->slo_q = pl->maps[i].quantile >= 0 ? pl->maps[i].quantile : 0.95;
         }
     }
+    pl->plot_prefill = svc->has_load && svc->load.throughput == KSISS_THROUGHPUT_PREFILL;
     if (svc->has_load) {
         char *err = NULL;
         if (ksiss_sim_map_metric("load", svc->load.query, &pl->load, &err) != 0) {
@@ -1550,6 +1565,7 @@ int ksiss_sim_run(const ksiss_sim_opts *o, const char *const *policies, size_t n
     deployment initial = od.cands[od.meets[0]];
 
     out->slo_signal = pl.slo_sig;
+    out->plot_prompt_tokens = pl.plot_prefill;
     out->slo_s = pl.slo_s;
     out->horizon_s = pl.horizon;
     out->slo_desc = ksiss_xasprintf("%s <= %g s (metric %s)", ksiss_sim_signal_name(pl.slo_sig), pl.slo_s,

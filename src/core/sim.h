@@ -107,9 +107,11 @@ void ksiss_sim_opts_default(ksiss_sim_opts *o);
 /* One point of the time series (every scrape). */
 typedef struct {
     double t_s;
-    double demand_tps;      /* generated tokens/s the arriving requests ask for (window mean) */
-    double served_tps;      /* generated tokens/s produced (window rate) */
-    double capacity_tps;    /* decode capacity of the serving instances at full batch */
+    /* Tokens/s in the unit of the service's load signal: prompt tokens when
+     * its load is `throughput: prefill`, generated tokens otherwise. */
+    double demand_tps;      /* what the arriving requests ask for (window mean) */
+    double served_tps;      /* what was processed (window rate) */
+    double capacity_tps;    /* what the serving instances can do (prefill rate, or decode at full batch) */
     double gpu_eq;          /* cost weight of the GPUs held (GPU equivalents) */
     int tier_rank;          /* rank of the current tier in its model's ladder, -1 none */
     int replicas;           /* instances of the current revision holding a GPU */
@@ -141,6 +143,7 @@ typedef struct {
     double slo_s;
     double horizon_s;       /* cost is counted over [0, horizon_s] */
     char *initial;          /* deployment every dynamic policy starts from; owned */
+    bool plot_prompt_tokens;    /* samples' tokens/s are prompt tokens (else generated) */
 } ksiss_sim_report;
 
 /* Longest trace replayed (arrival of the last request). */

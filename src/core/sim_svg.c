@@ -188,15 +188,18 @@ char *ksiss_sim_svg(const ksiss_sim_report *r, const char *title)
         put_text(&sb, res->deployment ? res->deployment : "");
         ksiss_sb_puts(&sb, "</text>\n");
         double y = top + HEADER;
-        chart c = { &sb, LEFT, y, W_TOTAL - LEFT - RIGHT, CHART_H, t_max, 0, fmax(tok_max, 1), false };
-        frame(&c, "generated tokens/s");
+        chart c = { &sb, LEFT, y, W_TOTAL - LEFT - RIGHT, CHART_H, t_max, fmax(tok_max / 100, 10),
+                    fmax(tok_max * 1.2, 100), true };
+        frame(&c, r->plot_prompt_tokens ? "prompt tokens/s (log)" : "generated tokens/s (log)");
         series(&c, res, g_demand, "#999", false, 1.0);
         series(&c, res, g_served, "#1f77b4", false, 1.2);
         series(&c, res, g_capacity, "#2ca02c", true, 1.5);
-        legend(&c, 0, "#2ca02c", "capacity (full batch)");
+        legend(&c, 0, "#2ca02c", "capacity");
         legend(&c, 1, "#1f77b4", "served");
         legend(&c, 2, "#999", "offered");
         c.y0 += CHART_H + GAP;
+        c.log = false;
+        c.ymin = 0;
         c.ymax = gpu_max * 1.05;
         frame(&c, "GPUs held (cost-weighted GPU equivalents)");
         series(&c, res, g_gpu, "#ff7f0e", true, 1.5);
