@@ -1,7 +1,9 @@
 /* cmd_query.c: `ksiss query --config FILE --service NAME [--pods P1,P2,...]
  * [--namespace NS] [--prometheus URL] [--json] [--serve ADDR]`: reads a
  * service's metrics from Prometheus now, per pod and aggregated, with SLO
- * and pressure: a user's first check that their PromQL works. With
+ * and pressure: a user's first check that their PromQL works. Without
+ * --pods the Running pods of the Knative Service are listed from the
+ * cluster (kubeconfig / in-cluster), when one is configured. With
  * --serve it keeps the K-SISS exporter up with the values read, refreshed
  * every interval, until SIGINT/SIGTERM. */
 #include <errno.h>
@@ -19,6 +21,8 @@
 #include "core/promql.h"
 #include "core/util.h"
 #include "shell/exporter.h"
+#include "shell/knative.h"
+#include "shell/kube.h"
 #include "shell/metrics.h"
 #include "shell/prom.h"
 
@@ -38,7 +42,7 @@ static void usage(FILE *out, bool full)
     fprintf(out, "usage: ksiss query --config FILE --service NAME [--pods P1,P2,...] [--namespace NS]\n"
                  "                   [--prometheus URL] [--revision REV] [--json] [--serve ADDR] [--interval DUR]\n"
                  "                   [--timeout DUR] [--connect-timeout DUR] [--bearer-token-file FILE]\n"
-                 "                   [--ca-file FILE] [--configmap NAME]\n");
+                 "                   [--ca-file FILE] [--configmap NAME] [--kubeconfig FILE] [--context NAME]\n");
     if (!full) {
         fprintf(out, "(ksiss query --help)\n");
         return;
@@ -50,7 +54,10 @@ static void usage(FILE *out, bool full)
             "2 for a usage error, 3 when the config file cannot be read.\n\n"
             "  --config FILE            ConfigMap manifest or bare data mapping\n"
             "  --service NAME           the ConfigMap key (Knative Service name)\n"
-            "  --pods P1,P2,...         the service's pods (per-pod queries need them)\n"
+            "  --pods P1,P2,...         the service's pods (default: its Running pods, read from the\n"
+            "                           cluster when a kubeconfig or in-cluster account is there)\n"
+            "  --kubeconfig FILE        cluster to list pods from (default $KUBECONFIG, in-cluster,\n"
+            "                           ~/.kube/config); --context NAME picks a context\n"
             "  --namespace NS           fills {namespace} (default: $NAMESPACE or \"default\")\n"
             "  --revision REV           fills {revision}\n"
             "  --prometheus URL         base or /api/v1/query URL (default: $PROMETHEUS_URL)\n"
@@ -77,6 +84,8 @@ typedef struct {
     const char *configmap;
     const char *token_file;
     const char *ca_file;
+    const char *kubeconfig;
+    const char *context;
     int64_t interval_ms;
     int64_t timeout_ms;
     int64_t connect_timeout_ms;
@@ -121,10 +130,11 @@ static int parse_args(int argc, char **argv, query_args *a)
 {
     static const char *const str_opts[] = {"--config", "--service", "--pods", "--namespace", "--revision",
                                            "--prometheus", "--serve", "--configmap", "--bearer-token-file",
-                                           "--ca-file"};
+                                           "--ca-file", "--kubeconfig", "--context"};
     for (int i = 1; i < argc; i++) {
         const char **dst[] = {&a->config, &a->service, &a->pods, &a->namespace_name, &a->revision,
-                              &a->prometheus, &a->serve, &a->configmap, &a->token_file, &a->ca_file};
+                              &a->prometheus, &a->serve, &a->configmap, &a->token_file, &a->ca_file,
+                              &a->kubeconfig, &a->context};
         const char *v = NULL;
         int rc = 0;
         for (size_t k = 0; k < sizeof(str_opts) / sizeof(str_opts[0]) && rc == 0; k++)
@@ -188,6 +198,57 @@ static char **split_pods(const char *s, size_t *n)
             break;
     }
     return v;
+}
+
+/* Without --pods: the Running pods of Knative Service `name` (and its
+ * latest ready revision when *revision is NULL) from the cluster. Problems
+ * are warnings (the service-level metrics can still be read): returns an
+ * empty list then. Never waits beyond the client's timeouts. */
+static char **cluster_pods(const query_args *a, const char *name, char **ns, char **revision, size_t *n)
+{
+    char *err = NULL;
+    ksiss_kube_config kc;
+    memset(&kc, 0, sizeof(kc));
+    ksiss_kube *k = NULL;
+    ksiss_knative_view v = {0};
+    ksiss_kube_error ke = {0};
+    char **pods = ksiss_xcalloc(1, sizeof(char *));
+    *n = 0;
+    if (ksiss_kube_config_load(&kc, a->kubeconfig, a->context, &err) != 0) {
+        fprintf(stderr, "ksiss query: no --pods and no cluster to list them from (%s): per-pod metrics cannot be read\n",
+                err);
+        goto out;
+    }
+    if (!*ns)
+        *ns = ksiss_xstrdup(kc.namespace);
+    ksiss_kube_options ko = {.connect_timeout_ms = 2000, .timeout_ms = 5000, .max_retries = -1};
+    if (!(k = ksiss_kube_new(&kc, &ko, &err))) {
+        fprintf(stderr, "ksiss query: cluster %s: %s; give the pods with --pods\n", kc.source, err);
+        goto out;
+    }
+    if (ksiss_knative_read(k, *ns, name, &v, &ke) != 0) {
+        fprintf(stderr, "ksiss query: cannot list the pods of Knative Service %s/%s (%s): %s; give them with --pods\n",
+                *ns, name, kc.source, ke.message ? ke.message : ksiss_kube_rc_name(ke.rc));
+        goto out;
+    }
+    const char **names = ksiss_knative_running_pods(&v, n);
+    free(pods);
+    pods = ksiss_xcalloc(*n + 1, sizeof(char *));
+    for (size_t i = 0; i < *n; i++)
+        pods[i] = ksiss_xstrdup(names[i]);
+    free((void *)names);
+    if (!*revision) {
+        json_t *status = json_object_get(v.service, "status");     /* borrowed */
+        *revision = ksiss_xstrdup(json_string_value(json_object_get(status, "latestReadyRevisionName")));
+    }
+    fprintf(stderr, "ksiss query: %zu Running pod%s of %s/%s from %s\n", *n, *n == 1 ? "" : "s", *ns, name, kc.source);
+out:
+    ksiss_knative_view_free(&v);
+    ksiss_kube_error_clear(&ke);
+    ksiss_kube_free(k);
+    ksiss_kube_config_free(&kc);
+    free(err);
+    return pods;
 }
 
 static json_t *num_or_null(bool present, double v)
@@ -316,7 +377,7 @@ int ksiss_cmd_query(int argc, char **argv)
         return KSISS_EXIT_USAGE;
     }
     int rc = KSISS_EXIT_OK;
-    char *err = NULL, *text = NULL;
+    char *err = NULL, *text = NULL, *ns_owned = NULL, *revision = NULL;
     char **pods = NULL;
     size_t n_pods = 0, len = 0;
     ksiss_catalog cat;
@@ -389,10 +450,17 @@ int ksiss_cmd_query(int argc, char **argv)
     if (by_prefix)
         fprintf(stderr, "ksiss query: no key '%s'; using '%s' by the original's prefix rule\n", a.service, svc->name);
 
-    const char *ns = a.namespace_name ? a.namespace_name : getenv("NAMESPACE");
-    if (!ns || !*ns)
-        ns = "default";
-    ksiss_promql_vars vars = {.service = a.service, .namespace_name = ns, .revision = a.revision};
+    if (a.namespace_name || (getenv("NAMESPACE") && *getenv("NAMESPACE")))
+        ns_owned = ksiss_xstrdup(a.namespace_name ? a.namespace_name : getenv("NAMESPACE"));
+    revision = ksiss_xstrdup(a.revision);
+    if (!a.pods) {
+        for (size_t i = 0; i < n_pods; i++)
+            free(pods[i]);
+        free(pods);
+        pods = cluster_pods(&a, a.service, &ns_owned, &revision, &n_pods);
+    }
+    const char *ns = ns_owned ? ns_owned : "default";
+    ksiss_promql_vars vars = {.service = a.service, .namespace_name = ns, .revision = revision};
     if (!(c = ksiss_prom_new(&o, &err))) {
         fprintf(stderr, "ksiss query: %s\n", err);
         rc = KSISS_EXIT_RUNTIME;
@@ -449,5 +517,7 @@ out:
     free(pods);
     free(text);
     free(err);
+    free(ns_owned);
+    free(revision);
     return rc;
 }

@@ -1,7 +1,8 @@
 /* test_prom_query_cmd.c: `ksiss query` exit codes and messages that need no
  * Prometheus: usage errors (2), an unreadable config file (3), an invalid
  * configuration or unknown service (1), and an unreachable Prometheus (1,
- * with a message naming the metric and the cause, within the timeout).
+ * with a message naming the metric and the cause, within the timeout), and
+ * the pods listed from a stand-in Kubernetes API when --pods is absent.
  * The numbers it reads from a real Prometheus are checked by
  * tests/integration/prom_test.sh. */
 #include <setjmp.h>
@@ -21,6 +22,7 @@
 
 #include "cli/cli.h"
 #include "core/util.h"
+#include "test_kube_fake.h"
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -57,8 +59,19 @@ static int remove_config(void **state)
     return 0;
 }
 
-/* Runs the command with stderr captured into *err (caller frees). */
-static int run_query(const char *const *args, size_t n, char **err)
+static char *slurp_and_remove(const char *path)
+{
+    size_t len = 0;
+    char *e = NULL;
+    char *text = ksiss_read_file(path, 1 << 20, &len, &e);
+    free(e);
+    unlink(path);
+    return text;
+}
+
+/* Runs the command with stderr captured into *err and stdout into *out
+ * (when not NULL; caller frees both). */
+static int run_query_out(const char *const *args, size_t n, char **err, char **out)
 {
     char *argv[32];
     argv[0] = "query";
@@ -67,12 +80,11 @@ static int run_query(const char *const *args, size_t n, char **err)
     argv[n + 1] = NULL;
     fflush(stderr);
     fflush(stdout);
-    char path[] = "/tmp/ksiss-query-err-XXXXXX";
-    int fd = mkstemp(path);
+    char path[] = "/tmp/ksiss-query-err-XXXXXX", opath[] = "/tmp/ksiss-query-out-XXXXXX";
+    int fd = mkstemp(path), ofd = mkstemp(opath);
     int saved_err = dup(2), saved_out = dup(1);
     dup2(fd, 2);
-    int devnull = open("/dev/null", O_WRONLY);
-    dup2(devnull, 1);
+    dup2(ofd, 1);
     int rc = ksiss_cmd_query((int)n + 1, argv);
     fflush(stderr);
     fflush(stdout);
@@ -80,14 +92,20 @@ static int run_query(const char *const *args, size_t n, char **err)
     dup2(saved_out, 1);
     close(saved_err);
     close(saved_out);
-    close(devnull);
     close(fd);
-    size_t len = 0;
-    char *e = NULL;
-    *err = ksiss_read_file(path, 1 << 20, &len, &e);
-    free(e);
-    unlink(path);
+    close(ofd);
+    *err = slurp_and_remove(path);
+    char *o = slurp_and_remove(opath);
+    if (out)
+        *out = o;
+    else
+        free(o);
     return rc;
+}
+
+static int run_query(const char *const *args, size_t n, char **err)
+{
+    return run_query_out(args, n, err, NULL);
 }
 
 typedef struct {
@@ -112,8 +130,12 @@ static const cmd_case cases[] = {
      KSISS_EXIT_RUNTIME, "/nonexistent/ksiss.yaml: cannot open"},
     {"unknown service", {"--config", CFG, "--service", "llama", "--prometheus", "http://127.0.0.1:1"}, KSISS_EXIT_PROBLEM,
      "no entry for service 'llama'"},
-    {"per-pod metric without pods", {"--config", CFG, "--service", "gpt2", "--prometheus", "http://127.0.0.1:1"},
+    {"per-pod metric without pods or cluster",
+     {"--config", CFG, "--service", "gpt2", "--prometheus", "http://127.0.0.1:1", "--kubeconfig", "/nonexistent/kubeconfig"},
      KSISS_EXIT_PROBLEM, "metric tgi_request_metric: no usable value (the service has no pods to read); give the pods with --pods"},
+    {"no cluster is a warning naming it",
+     {"--config", CFG, "--service", "gpt2", "--prometheus", "http://127.0.0.1:1", "--kubeconfig", "/nonexistent/kubeconfig"},
+     KSISS_EXIT_PROBLEM, "no --pods and no cluster to list them from"},
 };
 
 static void test_exit_codes_and_messages(void **state)
@@ -158,6 +180,44 @@ static void test_unreachable_prometheus_names_the_metric_and_the_cause(void **st
     free(url);
 }
 
+static void test_without_pods_the_running_pods_come_from_the_cluster(void **state)
+{
+    (void)state;
+    fake_server *fs = fake_start();
+    assert_non_null(fs);
+    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/ml/services/gpt2", 200,
+             "{\"metadata\":{\"name\":\"gpt2\",\"namespace\":\"ml\"},"
+             "\"status\":{\"latestReadyRevisionName\":\"gpt2-00002\"}}", NULL);
+    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/ml/revisions", 200,
+             "{\"kind\":\"RevisionList\",\"metadata\":{},\"items\":[{\"metadata\":{\"name\":\"gpt2-00002\"}}]}", NULL);
+    fake_add(fs, "GET", "/api/v1/namespaces/ml/pods", 200,
+             "{\"kind\":\"PodList\",\"metadata\":{},\"items\":["
+             "{\"metadata\":{\"name\":\"gpt2-00002-deployment-x\"},\"status\":{\"phase\":\"Running\"}},"
+             "{\"metadata\":{\"name\":\"gpt2-00002-deployment-y\"},\"status\":{\"phase\":\"Pending\"}}]}", NULL);
+    char kpath[] = "/tmp/ksiss-kubeconfig-XXXXXX";
+    int fd = mkstemp(kpath);
+    char *kc = ksiss_xasprintf("apiVersion: v1\nkind: Config\ncurrent-context: t\n"
+                               "clusters:\n- name: c\n  cluster:\n    server: http://127.0.0.1:%u\n"
+                               "contexts:\n- name: t\n  context:\n    cluster: c\n    user: u\n    namespace: ml\n"
+                               "users:\n- name: u\n  user:\n    token: abc\n", fs->port);
+    assert_int_equal(write(fd, kc, strlen(kc)), (ssize_t)strlen(kc));
+    close(fd);
+    const char *args[] = {"--config", config_path, "--service", "gpt2", "--prometheus", "http://127.0.0.1:1",
+                          "--kubeconfig", kpath, "--json"};
+    char *err = NULL, *out = NULL;
+    assert_int_equal(run_query_out(args, N_(args), &err, &out), KSISS_EXIT_PROBLEM);
+    if (!strstr(err, "1 Running pod of ml/gpt2"))
+        fail_msg("stderr: %s", err);
+    if (!strstr(out, "\"gpt2-00002-deployment-x\": null") || strstr(out, "deployment-y") ||
+        !strstr(out, "\"namespace\": \"ml\""))
+        fail_msg("stdout: %s", out);
+    free(err);
+    free(out);
+    free(kc);
+    unlink(kpath);
+    fake_stop(fs);
+}
+
 static void test_help_exits_zero(void **state)
 {
     (void)state;
@@ -172,6 +232,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_exit_codes_and_messages),
         cmocka_unit_test(test_unreachable_prometheus_names_the_metric_and_the_cause),
+        cmocka_unit_test(test_without_pods_the_running_pods_come_from_the_cluster),
         cmocka_unit_test(test_help_exits_zero),
     };
     return cmocka_run_group_tests(tests, write_config, remove_config);
