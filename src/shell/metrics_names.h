@@ -58,5 +58,6 @@ extern const ksiss_metric_def ksiss_metric_defs[KSISS_M_COUNT];
 #define KSISS_PROM_REASON_RESULT_TYPE "result_type"
 #define KSISS_PROM_REASON_TOO_LARGE   "too_large"
 #define KSISS_PROM_REASON_QUERY       "query"
+#define KSISS_PROM_REASON_AUTH        "auth"
 
 #endif

@@ -296,9 +296,11 @@ int ksiss_prom_parse_response(const char *body, size_t len, long http_status, co
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (!root || !json_is_object(root)) {
         char *head = printable(body, len, 200);
+        bool auth = http_status == 401 || http_status == 403;
         int rc = http_status != 200
-                     ? fail(out, KSISS_PROM_REASON_HTTP,
-                            ksiss_xasprintf("HTTP %ld from Prometheus: %s", http_status, head))
+                     ? fail(out, auth ? KSISS_PROM_REASON_AUTH : KSISS_PROM_REASON_HTTP,
+                            ksiss_xasprintf("HTTP %ld from Prometheus%s: %s", http_status,
+                                            auth ? " (check the bearer token or basic auth credentials)" : "", head))
                      : fail(out, KSISS_PROM_REASON_RESPONSE,
                             ksiss_xasprintf("the response is not a Prometheus API JSON object (%s): %s",
                                             root ? "not an object" : je.text, head));
@@ -456,7 +458,7 @@ int ksiss_prom_query(ksiss_prom *c, const char *query, const char *pod_label, ks
     if (c->o.bearer_token || c->o.bearer_token_file) {
         token = bearer_token(&c->o, &terr);
         if (!token) {
-            fail(out, KSISS_PROM_REASON_CONNECT, terr);
+            fail(out, KSISS_PROM_REASON_AUTH, terr);
             terr = NULL;
             goto done;
         }

@@ -204,6 +204,7 @@ static const parse_case parse_cases[] = {
      "{\"status\":\"error\",\"errorType\":\"bad_data\",\"error\":\"1:5: parse error: unexpected \\\"}\\\"\"}",
      -1, "prometheus", "HTTP 400, bad_data): 1:5: parse error: unexpected \"}\"", 0, NULL, 0},
     {"proxy error page", 502, "<html>Bad Gateway</html>", -1, "http", "HTTP 502 from Prometheus: <html>Bad Gateway</html>", 0, NULL, 0},
+    {"credentials refused by a proxy", 401, "Unauthorized", -1, "auth", "HTTP 401 from Prometheus (check the bearer token", 0, NULL, 0},
     {"not JSON with 200", 200, "hello", -1, "bad_response", "not a Prometheus API JSON object", 0, NULL, 0},
     {"JSON array", 200, "[1,2]", -1, "bad_response", "not an object", 0, NULL, 0},
     {"success without data", 200, "{\"status\":\"success\"}", -1, "bad_response", "no data.resultType", 0, NULL, 0},
