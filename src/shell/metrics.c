@@ -235,7 +235,7 @@ int ksiss_metrics_get(ksiss_metrics *m, ksiss_metric_id id, const char *const *l
 }
 
 /* Removes series i of family id. Lock held. */
-static void drop(ksiss_metrics *m, ksiss_metric_id id, size_t i)
+static void drop_series(ksiss_metrics *m, ksiss_metric_id id, size_t i)
 {
     family *f = &m->fam[id];
     series_free(&f->v[i], n_labels(&ksiss_metric_defs[id]));
@@ -249,9 +249,29 @@ int ksiss_metrics_remove(ksiss_metrics *m, ksiss_metric_id id, const char *const
     pthread_mutex_lock(&m->lock);
     series *s = find(m, id, labels, false);
     if (s)
-        drop(m, id, (size_t)(s - m->fam[id].v));
+        drop_series(m, id, (size_t)(s - m->fam[id].v));
     pthread_mutex_unlock(&m->lock);
     return s ? 1 : 0;
+}
+
+size_t ksiss_metrics_remove_if(ksiss_metrics *m, ksiss_metric_id id,
+                               bool (*drop)(const char *const *labels, void *ud), void *ud)
+{
+    size_t removed = 0;
+    if ((unsigned)id >= KSISS_M_COUNT)
+        return 0;
+    pthread_mutex_lock(&m->lock);
+    family *f = &m->fam[id];
+    for (size_t i = 0; i < f->n;) {
+        if (drop((const char *const *)f->v[i].labels, ud)) {
+            drop_series(m, id, i);
+            removed++;
+        } else {
+            i++;
+        }
+    }
+    pthread_mutex_unlock(&m->lock);
+    return removed;
 }
 
 static int label_index(const ksiss_metric_def *d, const char *name)
@@ -277,7 +297,7 @@ size_t ksiss_metrics_remove_service(ksiss_metrics *m, const char *namespace_name
         for (size_t i = 0; i < f->n;) {
             if (!strcmp(f->v[i].labels[si], service) &&
                 (!namespace_name || ni < 0 || !strcmp(f->v[i].labels[ni], namespace_name))) {
-                drop(m, (ksiss_metric_id)id, i);
+                drop_series(m, (ksiss_metric_id)id, i);
                 removed++;
             } else {
                 i++;

@@ -5,6 +5,7 @@
 #ifndef KSISS_METRICS_H
 #define KSISS_METRICS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "shell/metrics_names.h"
@@ -34,6 +35,13 @@ int ksiss_metrics_get(ksiss_metrics *m, ksiss_metric_id id, const char *const *l
 
 /* Removes one series; returns 1 when it existed, 0 otherwise. */
 int ksiss_metrics_remove(ksiss_metrics *m, ksiss_metric_id id, const char *const *labels);
+
+/* Removes every series of metric id for which drop(labels, ud) is true
+ * (labels: the series' values in the metric's label order, borrowed for
+ * the call; drop runs with the registry locked and must not call it).
+ * Returns how many were removed. */
+size_t ksiss_metrics_remove_if(ksiss_metrics *m, ksiss_metric_id id,
+                               bool (*drop)(const char *const *labels, void *ud), void *ud);
 
 /* Removes every series, of every metric, whose label `service` equals
  * service and (when namespace_name is not NULL) whose `namespace` equals

@@ -674,6 +674,24 @@ void ksiss_metric_readings_free(ksiss_metric_reading *r, size_t n)
     }
 }
 
+typedef struct {
+    const char *ns, *service, *metric;
+    const char *const *pods;
+    size_t n_pods;
+} stale_pods;
+
+/* A pod series of this metric whose pod is no longer among the pods. */
+static bool pod_is_gone(const char *const *labels, void *ud)
+{
+    const stale_pods *sp = ud;
+    if (strcmp(labels[0], sp->ns) || strcmp(labels[1], sp->service) || strcmp(labels[2], sp->metric))
+        return false;
+    for (size_t k = 0; k < sp->n_pods; k++)
+        if (!strcmp(labels[3], sp->pods[k]))
+            return false;
+    return true;
+}
+
 void ksiss_prom_export_readings(ksiss_metrics *reg, const char *namespace_name, const ksiss_service_cfg *svc,
                                 const ksiss_metric_reading *r, const char *const *pods)
 {
@@ -699,5 +717,8 @@ void ksiss_prom_export_readings(ksiss_metrics *reg, const char *namespace_name, 
             else
                 ksiss_metrics_remove(reg, KSISS_M_METRIC_POD_VALUE, pl);
         }
+        /* Pods come and go: drop the series of pods no longer there. */
+        stale_pods sp = {ns, svc->name, m->name, pods, pods ? r[i].n_pods : 0};
+        ksiss_metrics_remove_if(reg, KSISS_M_METRIC_POD_VALUE, pod_is_gone, &sp);
     }
 }

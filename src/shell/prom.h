@@ -122,7 +122,8 @@ void ksiss_metric_readings_free(ksiss_metric_reading *r, size_t n);
 /* Publishes readings in reg: ksiss_metric_value, _pod_value, _slo,
  * _pressure_ratio and _missing for each metric of svc. A missing value
  * removes the value and pressure series (no stale numbers) and sets
- * ksiss_metric_missing to 1. */
+ * ksiss_metric_missing to 1; pod series of pods no longer in `pods` are
+ * removed. */
 void ksiss_prom_export_readings(ksiss_metrics *reg, const char *namespace_name, const ksiss_service_cfg *svc,
                                 const ksiss_metric_reading *r, const char *const *pods);
 

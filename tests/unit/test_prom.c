@@ -670,6 +670,38 @@ static void test_readings_are_exported_and_missing_values_withdrawn(void **state
     ksiss_prom_free(c);
 }
 
+static void test_series_of_pods_that_are_gone_are_removed(void **state)
+{
+    (void)state;
+    ksiss_metric_cfg m = metric("queue", "q{pod=\"%s\"}", 2, KSISS_AGG_MAX);
+    ksiss_service_cfg svc = {.name = "llama", .metrics = &m, .n_metrics = 1};
+    ksiss_promql_vars v = {.service = "llama"};
+    ksiss_prom *c = fake_client();
+    ksiss_metrics *reg = ksiss_metrics_new();
+    ksiss_metric_reading r;
+    const char *before[] = {"llama-1", "llama-2"};
+    fake_answer(200, VEC("{\"metric\":{\"pod\":\"llama-1\"},\"value\":[1,\"3\"]},"
+                         "{\"metric\":{\"pod\":\"llama-2\"},\"value\":[1,\"4\"]}"));
+    ksiss_prom_read_service(c, &svc, &v, before, 2, 0, reg, &r);
+    ksiss_prom_export_readings(reg, "ml", &svc, &r, before);
+    ksiss_metric_readings_free(&r, 1);
+    /* another service's pod series must stay */
+    ksiss_metrics_set(reg, KSISS_M_METRIC_POD_VALUE, KSISS_LABELS("ml", "gpt2", "queue", "llama-1"), 9);
+    const char *after[] = {"llama-2", "llama-3"};
+    fake_answer(200, VEC("{\"metric\":{\"pod\":\"llama-3\"},\"value\":[1,\"5\"]}"));
+    ksiss_prom_read_service(c, &svc, &v, after, 2, 0, reg, &r);
+    ksiss_prom_export_readings(reg, "ml", &svc, &r, after);
+    ksiss_metric_readings_free(&r, 1);
+    double x;
+    assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_POD_VALUE, KSISS_LABELS("ml", "llama", "queue", "llama-1"), &x), -1);
+    assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_POD_VALUE, KSISS_LABELS("ml", "llama", "queue", "llama-2"), &x), -1);
+    assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_POD_VALUE, KSISS_LABELS("ml", "llama", "queue", "llama-3"), &x), 0);
+    assert_true(x == 5);
+    assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_POD_VALUE, KSISS_LABELS("ml", "gpt2", "queue", "llama-1"), &x), 0);
+    ksiss_metrics_free(reg);
+    ksiss_prom_free(c);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -692,6 +724,7 @@ int main(void)
         cmocka_unit_test(test_empty_and_nan_results_are_missing_with_their_reason),
         cmocka_unit_test(test_per_pod_metric_without_pods_sends_nothing),
         cmocka_unit_test(test_readings_are_exported_and_missing_values_withdrawn),
+        cmocka_unit_test(test_series_of_pods_that_are_gone_are_removed),
     };
     int rc = cmocka_run_group_tests(tests, fake_start, fake_stop);
     curl_global_cleanup();
