@@ -68,7 +68,7 @@ no_seccomp|deployment.yaml|s/type: RuntimeDefault/type: Unconfined/|seccompProfi
 wrong_readiness_path|deployment.yaml|s#path: /readyz#path: /ready#|readinessProbe must GET /readyz
 wrong_probe_port|deployment.yaml|s/containerPort: 8080/containerPort: 9090/|must target port 8080
 single_replica|deployment.yaml|s/replicas: 2/replicas: 1/|replicas must be at least 2
-no_limits|deployment.yaml|/^            limits:/,/memory: 512Mi/d|resources.limits.cpu missing
+no_limits|deployment.yaml|/^            limits:/,/memory: 1Gi/d|resources.limits.cpu missing
 pod_name_not_downward|deployment.yaml|s/fieldPath: metadata.name/fieldPath: spec.nodeName/|POD_NAME must come from the downward API
 unknown_env|deployment.yaml|s/name: IGNORE_LIST/name: IGNORELIST/|env IGNORELIST is not read by ksiss run
 service_selects_nothing|service.yaml|s/component: controller/component: ctrl/|does not select the Deployment's pods
