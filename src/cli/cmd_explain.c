@@ -202,8 +202,6 @@ static void print_report(const char *ns, const char *name, const char *source, c
     } else {
         printf("Decision now:     none: %s\n", ev->error ? ev->error : "?");
     }
-    printf("Note:             explain keeps no history: stabilization windows and cooldowns that need past\n"
-           "                  ticks are judged as on a first tick.\n");
 }
 
 int ksiss_cmd_explain(int argc, char **argv)
@@ -356,6 +354,8 @@ int ksiss_cmd_explain(int argc, char **argv)
             printf("Next step:        refused: %s\n", err);
         }
     }
+    printf("Note:             explain keeps no history: stabilization windows and cooldowns that need past\n"
+           "                  ticks are judged as on a first tick.\n");
     rc = ev.decided ? KSISS_EXIT_OK : KSISS_EXIT_PROBLEM;
 out:
     if (have_ev)

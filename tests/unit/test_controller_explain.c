@@ -1,0 +1,169 @@
+/* test_controller_explain.c: `ksiss explain` end to end against one
+ * scripted stand-in server on 127.0.0.1 playing both the Kubernetes API
+ * (ConfigMap in the original's format, nodes, pods, the Knative Service and
+ * its Revision from tests/data/knative/) and Prometheus (/api/v1/query):
+ * the report names the tier, the metric against its SLO, the free GPUs of
+ * the allowed tiers, the decision with its reason and the next step, and
+ * changes nothing (no PATCH, POST to the API or DELETE is sent). */
+#include <fcntl.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "cli/cli.h"
+#include "core/util.h"
+#include "test_kube_fake.h"
+
+static char *slurp(const char *path)
+{
+    size_t len;
+    char *err = NULL;
+    char *t = ksiss_read_file(path, 1 << 20, &len, &err);
+    if (!t)
+        fail_msg("%s", err);
+    return t;
+}
+
+static const char configmap[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"autoscaler-config\","
+    "\"namespace\":\"default\",\"resourceVersion\":\"7\"},\"data\":{\"llama3-8b\":"
+    "\"- name: tgi_request_metric\\n"
+    "  query: increase(tgi_request_mean_time_per_token_duration_sum{pod=\\\"%s\\\"}[1m])/"
+    "increase(tgi_request_mean_time_per_token_duration_count{pod=\\\"%s\\\"}[1m])\\n"
+    "  slo: 0.5\\n  scaleDownFactor: 0.5\\n  scaleUpFactor: 1.5\\n\"}}";
+
+static const char nodes[] =
+    "{\"kind\":\"NodeList\",\"metadata\":{\"resourceVersion\":\"9\"},\"items\":[{\"metadata\":{\"name\":\"gpu-node-mig\","
+    "\"labels\":{\"nvidia.com/gpu.product\":\"NVIDIA-H100-80GB-HBM3\"}},\"spec\":{},"
+    "\"status\":{\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}],"
+    "\"allocatable\":{\"cpu\":\"64\",\"nvidia.com/mig-1g.10gb\":\"7\",\"nvidia.com/mig-2g.20gb\":\"3\"}}}]}";
+
+static const char pods[] =
+    "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"9\"},\"items\":[{\"metadata\":{"
+    "\"name\":\"llama3-8b-00001-deployment-5d7bf-abcde\",\"namespace\":\"default\","
+    "\"labels\":{\"serving.knative.dev/service\":\"llama3-8b\"}},\"spec\":{\"nodeName\":\"gpu-node-mig\","
+    "\"containers\":[{\"name\":\"vllm\",\"resources\":{\"requests\":{\"nvidia.com/mig-1g.10gb\":\"1\"},"
+    "\"limits\":{\"nvidia.com/mig-1g.10gb\":\"1\"}}}]},\"status\":{\"phase\":\"Running\"}}]}";
+
+/* 0.9 s per token: 1.8 x the SLO of 0.5, above scaleUpFactor 1.5. */
+static const char prom_reply[] =
+    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":"
+    "{\"pod\":\"llama3-8b-00001-deployment-5d7bf-abcde\"},\"value\":[1700000000,\"0.9\"]}]}}";
+
+static void test_explain_reports_tier_metric_free_gpus_decision_and_changes_nothing(void **state)
+{
+    (void)state;
+    fake_server *fs = fake_start();
+    assert_non_null(fs);
+    char *svc = slurp("tests/data/knative/service.json");
+    char *revs_items = slurp("tests/data/knative/revisions.json");
+    char *revs = ksiss_xasprintf("{\"kind\":\"RevisionList\",\"metadata\":{\"resourceVersion\":\"9\"},\"items\":%s}",
+                                 revs_items);
+    fake_add(fs, "GET", "/api/v1/namespaces/default/configmaps/autoscaler-config", 200, configmap, NULL);
+    fake_add(fs, "GET", "/api/v1/nodes", 200, nodes, NULL);
+    fake_add(fs, "GET", "/api/v1/pods", 200, pods, NULL);
+    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/services/llama3-8b", 200, svc, NULL);
+    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/revisions", 200, revs, NULL);
+    fake_add(fs, "GET", "/api/v1/namespaces/default/pods", 200, pods, NULL);
+    for (int i = 0; i < 4; i++)
+        fake_add(fs, "POST", "/api/v1/query", 200, prom_reply, NULL);
+
+    char kubeconfig[] = "/tmp/ksiss-explain-kubeconfig-XXXXXX";
+    int kfd = mkstemp(kubeconfig);
+    assert_true(kfd >= 0);
+    char *kc = ksiss_xasprintf("apiVersion: v1\nkind: Config\n"
+                               "clusters: [{name: c, cluster: {server: \"http://127.0.0.1:%u\"}}]\n"
+                               "users: [{name: u, user: {token: t0k}}]\n"
+                               "contexts: [{name: x, context: {cluster: c, user: u, namespace: default}}]\n"
+                               "current-context: x\n", fs->port);
+    assert_int_equal(write(kfd, kc, strlen(kc)), (ssize_t)strlen(kc));
+    close(kfd);
+    char *prom = ksiss_xasprintf("http://127.0.0.1:%u", fs->port);
+    unsetenv("NAMESPACE");
+    unsetenv("CONFIG_MAP_NAME");
+
+    char out_path[] = "/tmp/ksiss-explain-out-XXXXXX";
+    int ofd = mkstemp(out_path);
+    assert_true(ofd >= 0);
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(ofd, 1);
+    char *argv[] = {"explain", "--service", "llama3-8b", "--kubeconfig", kubeconfig, "--prometheus", prom, NULL};
+    int rc = ksiss_cmd_explain(7, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(ofd);
+    char *report = slurp(out_path);
+    unlink(out_path);
+    unlink(kubeconfig);
+
+    if (rc != KSISS_EXIT_OK)
+        fail_msg("exit %d, report:\n%s", rc, report);
+    static const char *const want[] = {
+        "Name:             llama3-8b",
+        "Tier:             mig-1g.10gb (nvidia.com/mig-1g.10gb x1",
+        "1 ready, 0 starting (revision llama3-8b-00001)",
+        "tgi_request_metric",
+        "0.9",
+        "1.8",                                          /* pressure */
+        "nvidia.com/mig-2g.20gb",                       /* a free tier that matters */
+        "3 free of 3",
+        "nvidia.com/mig-1g.10gb       H100-80GB    6 free of 7",
+        "Transition:       none",
+        "Decision now:     up",
+        "Next step:        start tier change mig-1g.10gb ->",
+        "not applied",
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(report, want[i]))
+            fail_msg("report lacks \"%s\":\n%s", want[i], report);
+    /* Read-only: nothing but GETs to the API (POSTs only to /api/v1/query). */
+    for (size_t i = 0; i < fake_count(fs); i++) {
+        const fake_req *r = &fs->reqs[i];
+        if (strcmp(r->method, "GET") != 0 && strncmp(r->url, "/api/v1/query", 13) != 0)
+            fail_msg("explain sent %s %s", r->method, r->url);
+    }
+    free(report);
+    free(prom);
+    free(kc);
+    free(svc);
+    free(revs_items);
+    free(revs);
+    fake_stop(fs);
+}
+
+static void test_explain_without_service_is_a_usage_error(void **state)
+{
+    (void)state;
+    char *argv[] = {"explain", "--namespace", "default", NULL};
+    assert_int_equal(ksiss_cmd_explain(3, argv), KSISS_EXIT_USAGE);
+}
+
+static void test_explain_unknown_flag_is_a_usage_error(void **state)
+{
+    (void)state;
+    char *argv[] = {"explain", "--service", "a", "--frobnicate", NULL};
+    assert_int_equal(ksiss_cmd_explain(4, argv), KSISS_EXIT_USAGE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_explain_reports_tier_metric_free_gpus_decision_and_changes_nothing),
+        cmocka_unit_test(test_explain_without_service_is_a_usage_error),
+        cmocka_unit_test(test_explain_unknown_flag_is_a_usage_error),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
