@@ -93,18 +93,50 @@ static void build_line_starts(builder *b)
     }
 }
 
-/* Indentation of a block scalar's content: the leading spaces of the first
- * non-blank line after the header line `line0` (0-based, in this text). */
-static int block_indent(builder *b, size_t line0)
+/* Leading spaces of line l. */
+static size_t line_indent(const builder *b, size_t l)
+{
+    size_t i = b->line_starts[l];
+    size_t end = l + 1 < b->n_lines ? b->line_starts[l + 1] : b->len;
+    size_t sp = 0;
+    while (i + sp < end && b->text[i + sp] == ' ')
+        sp++;
+    return sp;
+}
+
+/* Indentation of a block scalar's content. With an explicit indentation
+ * indicator (`|2`) it is the header line's indentation plus the digit;
+ * otherwise the leading spaces of the first non-blank line after the
+ * header line `line0` (0-based, in this text), as YAML defines it. */
+static int block_indent(builder *b, size_t line0, size_t col0)
 {
     build_line_starts(b);
+    if (line0 >= b->n_lines)
+        return 0;
+    /* Find the indicator: col0 characters into the header line. */
+    size_t i = b->line_starts[line0];
+    size_t end = line0 + 1 < b->n_lines ? b->line_starts[line0 + 1] : b->len;
+    for (size_t c = 0; c < col0 && i < end; c++) {
+        i++;
+        while (i < end && ((unsigned char)b->text[i] & 0xc0) == 0x80)
+            i++;
+    }
+    if (i < end && (b->text[i] == '|' || b->text[i] == '>')) {
+        for (size_t k = i + 1; k < end && k < i + 3; k++) {
+            char ch = b->text[k];
+            if (ch >= '1' && ch <= '9') {
+                size_t n = line_indent(b, line0) + (size_t)(ch - '0');
+                return n > 100000 ? 100000 : (int)n;
+            }
+            if (ch != '+' && ch != '-')
+                break;
+        }
+    }
     for (size_t l = line0 + 1; l < b->n_lines; l++) {
-        size_t i = b->line_starts[l];
-        size_t end = l + 1 < b->n_lines ? b->line_starts[l + 1] : b->len;
-        size_t sp = 0;
-        while (i + sp < end && b->text[i + sp] == ' ')
-            sp++;
-        if (i + sp < end && b->text[i + sp] != '\n' && b->text[i + sp] != '\r')
+        size_t at = b->line_starts[l];
+        size_t stop = l + 1 < b->n_lines ? b->line_starts[l + 1] : b->len;
+        size_t sp = line_indent(b, l);
+        if (at + sp < stop && b->text[at + sp] != '\n' && b->text[at + sp] != '\r')
             return sp > 100000 ? 100000 : (int)sp;
     }
     return 0;
@@ -325,7 +357,7 @@ static int on_event(builder *b, yaml_event_t *ev, ksiss_ynode ***docs, size_t *n
         n->quoted = n->style == KSISS_YS_SINGLE || n->style == KSISS_YS_DOUBLE;
         if (n->style == KSISS_YS_LITERAL || n->style == KSISS_YS_FOLDED) {
             n->block_line = n->pos.line;
-            n->block_indent = block_indent(b, ev->start_mark.line) + b->col_offset;
+            n->block_indent = block_indent(b, ev->start_mark.line, ev->start_mark.column) + b->col_offset;
         }
         attach(b, n);
         break;

@@ -530,6 +530,88 @@ static void test_many_errors_are_capped_not_unbounded(void **state)
     ksiss_sb_free(&sb);
 }
 
+/* Mutations of the example (a fixed pseudo-random sequence, so a failure
+ * reproduces): every result is either rejected with a diagnostic that is
+ * an error, or accepted with a configuration that keeps every invariant
+ * the policy relies on. */
+static void test_mutated_configs_are_rejected_with_errors_or_valid(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *e = NULL;
+    char *orig = ksiss_read_file("examples/autoscaler-config.yaml", 1u << 20, &len, &e);
+    assert_non_null(orig);
+    static const char bytes[] = ":- \n[]{}\"'|*&09.#\t\xff\x00>!%";
+    uint32_t seed = 12345;
+    char *buf = ksiss_xmalloc(len * 2 + 1);
+    int accepted = 0, rejected = 0;
+    for (int iter = 0; iter < 400; iter++) {
+        memcpy(buf, orig, len);
+        size_t n = len;
+        for (int k = 0; k < 1 + iter % 4; k++) {
+            seed = seed * 1103515245u + 12345u;
+            size_t at = (seed >> 8) % n;
+            seed = seed * 1103515245u + 12345u;
+            switch ((seed >> 8) % 3) {
+            case 0:
+                buf[at] = bytes[(seed >> 12) % (sizeof(bytes) - 1)];
+                break;
+            case 1: {
+                size_t cut = 1 + (seed >> 12) % 16;
+                if (at + cut > n)
+                    cut = n - at;
+                memmove(buf + at, buf + at + cut, n - at - cut);
+                n -= cut;
+                break;
+            }
+            default: {
+                size_t dup = 1 + (seed >> 12) % 40;
+                if (at + dup > n)
+                    dup = n - at;
+                if (n + dup <= len * 2) {
+                    memmove(buf + at + dup, buf + at, n - at);
+                    n += dup;
+                }
+                break;
+            }
+            }
+        }
+        fixture f;
+        parse_text(&f, buf, n, "m.yaml", NULL);
+        if (f.rc != 0) {
+            rejected++;
+            bool error = false;
+            for (size_t i = 0; i < f.d.n; i++)
+                error = error || strncmp(f.d.v[i].msg, "warning:", 8) != 0;
+            if (!error)
+                fail_msg("mutation %d rejected without an error", iter);
+        } else {
+            accepted++;
+            for (size_t i = 0; i < f.cfg.n_services; i++) {
+                const ksiss_service_cfg *s = &f.cfg.services[i];
+                if (s->min_replicas > s->max_replicas || s->max_replicas < 1 || s->n_ladder == 0 ||
+                    (s->n_metrics == 0 && !s->has_load))
+                    fail_msg("mutation %d: service %s accepted with broken bounds", iter, s->name);
+                for (size_t j = 1; j < s->n_ladder; j++)
+                    if (s->ladder[j - 1]->rank >= s->ladder[j]->rank)
+                        fail_msg("mutation %d: ladder of %s out of order", iter, s->name);
+                for (size_t j = 0; j < s->n_metrics; j++) {
+                    const ksiss_metric_cfg *m = &s->metrics[j];
+                    if (!(m->slo > 0) || !isfinite(m->slo) || !m->query || m->scale_up_factor < 1 ||
+                        !(m->scale_down_factor > 0) || m->scale_down_factor > 1)
+                        fail_msg("mutation %d: metric %s of %s accepted with bad figures", iter, m->name, s->name);
+                }
+            }
+        }
+        fixture_free(&f);
+    }
+    free(buf);
+    free(orig);
+    /* Both outcomes must occur, or the mutations test nothing. */
+    print_message("mutations: %d accepted, %d rejected\n", accepted, rejected);
+    assert_true(accepted > 20 && rejected > 20);
+}
+
 /* ---- catalogue extension ---- */
 
 static void test_catalogue_extension_adds_models_and_tiers_services_can_use(void **state)
@@ -786,6 +868,7 @@ int main(void)
         cmocka_unit_test(test_deep_nesting_is_refused),
         cmocka_unit_test(test_ten_megabyte_query_is_accepted),
         cmocka_unit_test(test_many_errors_are_capped_not_unbounded),
+        cmocka_unit_test(test_mutated_configs_are_rejected_with_errors_or_valid),
         cmocka_unit_test(test_catalogue_extension_adds_models_and_tiers_services_can_use),
         cmocka_unit_test(test_catalogue_extension_errors_are_positioned_and_leave_the_catalogue_unchanged),
         cmocka_unit_test(test_catalogue_extension_mig_profiles_of_a_new_model),

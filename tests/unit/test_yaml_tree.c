@@ -106,6 +106,19 @@ static void test_literal_block_knows_its_content_indentation(void **state)
     parsed_free(&p);
 }
 
+static void test_block_indentation_indicator_is_honoured(void **state)
+{
+    (void)state;
+    parsed p;
+    /* `|2`: content indented 2 past the key's line, its first line more. */
+    parse_str(&p, "data:\n  gpt2: |2\n        - deep\n      - name: x\n");
+    assert_int_equal(p.rc, 0);
+    const ksiss_ynode *v = ksiss_ymap_get(ksiss_ymap_get(p.docs[0], "data"), "gpt2");
+    assert_int_equal(v->block_indent, 4);
+    assert_string_equal(v->scalar, "    - deep\n  - name: x\n");
+    parsed_free(&p);
+}
+
 static void test_every_document_of_a_stream_is_returned(void **state)
 {
     (void)state;
@@ -442,6 +455,7 @@ int main(void)
         cmocka_unit_test(test_mapping_values_carry_line_and_column),
         cmocka_unit_test(test_offsets_shift_positions_of_embedded_text),
         cmocka_unit_test(test_literal_block_knows_its_content_indentation),
+        cmocka_unit_test(test_block_indentation_indicator_is_honoured),
         cmocka_unit_test(test_every_document_of_a_stream_is_returned),
         cmocka_unit_test(test_empty_text_has_no_documents),
         cmocka_unit_test(test_syntax_error_is_positioned),
