@@ -200,6 +200,7 @@ start_ksiss() {
     PIDS+=($!)
 }
 decisions() { grep -c 'msg=decision' "$TMP/$1.log" 2>/dev/null; }
+pid_of() { eval "echo \${PID_$1}"; }
 
 # ---- 1. no metric data: nothing changes ------------------------------------
 log "scenario 1: no metric data"
@@ -225,18 +226,18 @@ if until_true 120 bash -c "[ -n \"\$(kc get ksvc $SVC -n $NS -o jsonpath='{.meta
 else
     ko "no tier change within 120 s" "$(grep 'msg=decision' "$TMP/a.log" | tail -2)"
 fi
+CUR=a
 if [ "$(phase)" = wait-ready ]; then
-    kill -9 "$PID_a" 2>/dev/null
+    kill -9 "$(pid_of $CUR)" 2>/dev/null
     ok "autoscaler SIGKILLed while waiting for the new revision"
-    start_ksiss b
+    CUR=b; start_ksiss b
 fi
 if until_true 120 bash -c "p=\$(kc get ksvc $SVC -n $NS -o jsonpath='{.metadata.annotations.ksiss\.dev/transition}' 2>/dev/null); case \$p in *'\"phase\":\"shift\"'*) exit 0;; esac; exit 1"; then
-    kill -9 "${PID_b:-$PID_a}" 2>/dev/null
+    kill -9 "$(pid_of $CUR)" 2>/dev/null
     ok "autoscaler SIGKILLed while traffic moves (50% on the new revision)"
-    start_ksiss c
+    CUR=c; start_ksiss c
 else
     log "the shift phase was not observed (it may have passed between polls)"
-    start_ksiss c
 fi
 if until_true 180 settled; then
     NEW_RES=$(gpu_resource)
@@ -250,7 +251,7 @@ else
 fi
 [ "$(events_with TierChangeStarted)" -ge 1 ] && [ "$(events_with TierChanged)" -ge 1 ] \
     && ok "Events TierChangeStarted and TierChanged on the service" || ko "events" "$(j events -n "$NS" -o name | head -5)"
-CPORT=$(cat "$TMP/c.port")
+CPORT=$(cat "$TMP/$CUR.port")
 until_true 20 bash -c "[ -n \"\$('$TOOL' get http://127.0.0.1:$CPORT/metrics 2>/dev/null | grep '^ksiss_gpu_free{')\" ]"
 FREE_OLD1=$(metric "$CPORT" ksiss_gpu_free "resource=\"$OLD_RES\"")
 if [ -n "$FREE_OLD0" ] && [ -n "$FREE_OLD1" ] && awk -v a="$FREE_OLD0" -v b="$FREE_OLD1" 'BEGIN{exit !(b > a)}'; then
@@ -261,13 +262,13 @@ fi
 
 # ---- 3. invalid ConfigMap change: last good one stays --------------------
 log "scenario 3: invalid ConfigMap change"
-n0=$(decisions c)
+n0=$(decisions $CUR)
 kc patch configmap autoscaler-config -n "$NS" --type merge -p '{"data":{"gpt2":"- name: x\n  slo: -1\n"}}' >/dev/null
-if until_true 30 grep -q 'msg="invalid configuration"' "$TMP/c.log"; then ok "invalid ConfigMap change reported in the log"; else ko "invalid ConfigMap not reported"; fi
+if until_true 30 grep -q 'msg="invalid configuration"' "$TMP/$CUR.log"; then ok "invalid ConfigMap change reported in the log"; else ko "invalid ConfigMap not reported"; fi
 until_true 20 bash -c "[ \$(kc get events -n $NS -o jsonpath='{range .items[*]}{.reason}{\"\\n\"}{end}' | grep -c InvalidConfiguration) -ge 1 ]" \
     && ok "Warning Event InvalidConfiguration on the ConfigMap" || ko "no InvalidConfiguration Event"
 sleep 5
-[ "$(decisions c)" -gt "$n0" ] && ok "the last good configuration stays in force (decisions go on)" || ko "decisions stopped after an invalid change"
+[ "$(decisions $CUR)" -gt "$n0" ] && ok "the last good configuration stays in force (decisions go on)" || ko "decisions stopped after an invalid change"
 
 # ---- 4. low latency, extended format: down --------------------------------
 log "scenario 4: low latency, extended format with a short stabilization"
@@ -295,7 +296,7 @@ kc apply -f "$TMP/cm-ext.yaml" >/dev/null
 if until_true 240 bash -c "[ \"\$(kc get ksvc $SVC -n $NS -o jsonpath='{.spec.template.spec.containers[0].resources.limits}' | grep -o 'nvidia.com/mig-1g.10gb')\" ] && [ -z \"\$(kc get ksvc $SVC -n $NS -o jsonpath='{.metadata.annotations.ksiss\.dev/transition}')\" ]"; then
     ok "low latency: down from $UP_RES to nvidia.com/mig-1g.10gb (ConfigMap change followed without restart)"
 else
-    ko "no down within 240 s" "$(grep 'msg=decision' "$TMP/c.log" | tail -1)"
+    ko "no down within 240 s" "$(grep 'msg=decision' "$TMP/$CUR.log" | tail -1)"
 fi
 
 # ---- 5. demand beyond the largest allowed tier: out, then in --------------
@@ -309,7 +310,7 @@ printf 'tgi_count_rate 10\ntgi_mean 2.0\n' > "$TMP/inference.state"
 if until_true 120 bash -c "n=\$(kc get pa $REV -n $NS -o jsonpath='{.metadata.annotations.autoscaling\.knative\.dev/min-scale}'); [ \"\${n:-1}\" -ge 2 ]"; then
     ok "out: scale bounds raised on revision $REV's PodAutoscaler ($(j pa "$REV" -n "$NS" -o 'jsonpath={.metadata.annotations.autoscaling\.knative\.dev/min-scale}'))"
 else
-    ko "no out within 120 s" "$(grep 'msg=decision' "$TMP/c.log" | tail -1)"
+    ko "no out within 120 s" "$(grep 'msg=decision' "$TMP/$CUR.log" | tail -1)"
 fi
 until_true 60 bash -c "[ \$(kc get pods -n $NS -l serving.knative.dev/service=$SVC --field-selector=status.phase=Running -o name | wc -l) -ge 2 ]" \
     && ok "more instances running" || ko "instances did not increase" "$(j pods -n "$NS" -o name)"
@@ -319,7 +320,7 @@ printf 'tgi_count_rate 10\ntgi_mean 0.05\n' > "$TMP/inference.state"
 if until_true 180 bash -c "n=\$(kc get pa $REV -n $NS -o jsonpath='{.metadata.annotations.autoscaling\.knative\.dev/min-scale}'); [ \"\${n:-9}\" -eq 1 ]"; then
     ok "in: back to one instance"
 else
-    ko "no in within 180 s" "$(grep 'msg=decision' "$TMP/c.log" | tail -1)"
+    ko "no in within 180 s" "$(grep 'msg=decision' "$TMP/$CUR.log" | tail -1)"
 fi
 
 # ---- 6. leader election: only the leader acts; it dies, the other takes over
@@ -327,8 +328,8 @@ log "scenario 6: two instances"
 start_ksiss d
 sleep 8
 dn=$(decisions d)
-[ "${dn:-0}" -eq 0 ] && ok "the second instance follows (no decisions while c leads)" || ko "two instances act" "d made $dn decisions"
-kill -9 "$PID_c" 2>/dev/null
+[ "${dn:-0}" -eq 0 ] && ok "the second instance follows (no decisions while $CUR leads)" || ko "two instances act" "d made $dn decisions"
+kill -9 "$(pid_of $CUR)" 2>/dev/null
 t=$(date +%s)
 if until_true 40 bash -c "[ \$(grep -c 'msg=decision' '$TMP/d.log') -ge 1 ]"; then
     ok "after SIGKILL of the leader the other instance acts within $(( $(date +%s) - t ))s (lease 15 s)"
