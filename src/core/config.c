@@ -850,6 +850,12 @@ int ksiss_config_parse(const char *text, size_t len, const char *file,
         err(&c, (ksiss_pos){0, 0}, "no ConfigMap named \"%s\" (found: %s)", configmap_name, ksiss_sb_str(&sb));
         ksiss_sb_free(&sb);
     } else if (bare && n_real == 1) {
+        /* `data:` alone (a ConfigMap's data section cut out with its key)
+         * is the data mapping itself, unless it reads as a service. */
+        const ksiss_ynode *inner = ksiss_ymap_get(bare, "data");
+        if (bare->n == 1 && inner && inner->kind == KSISS_Y_MAP && !ksiss_ymap_get(inner, "metrics") &&
+            !ksiss_ymap_get(inner, "load"))
+            bare = inner;
         parse_data_map(&c, bare, false, out);
     } else if (n_real == 0) {
         err(&c, (ksiss_pos){0, 0}, "the file is empty: expected a ConfigMap or a mapping of services");

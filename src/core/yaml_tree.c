@@ -461,7 +461,7 @@ int ksiss_yaml_parse(const char *text, size_t len, const char *file,
                 ksiss_diags_add(d, file, pos, "YAML syntax error: %s (byte 0x%02x)",
                                 p.problem ? p.problem : "error", (unsigned)p.problem_value & 0xffu);
             else if (p.context)
-                ksiss_diags_add(d, file, pos, "YAML syntax error: %s %s (line %d)", p.problem ? p.problem : "error",
+                ksiss_diags_add(d, file, pos, "YAML syntax error: %s (%s at line %d)", p.problem ? p.problem : "error",
                                 p.context, (int)p.context_mark.line + 1 + line_offset);
             else
                 ksiss_diags_add(d, file, pos, "YAML syntax error: %s", p.problem ? p.problem : "error");

@@ -198,6 +198,17 @@ static void test_bare_data_mapping_accepts_values_written_directly(void **state)
     fixture_free(&f);
 }
 
+static void test_data_section_alone_is_read_as_the_data_mapping(void **state)
+{
+    (void)state;
+    fixture f;
+    parse_yaml(&f, "data:\n  gpt2: |\n    - {name: m, query: q, slo: 1}\n");
+    assert_int_equal(f.rc, 0);
+    assert_int_equal(f.cfg.n_services, 1);
+    assert_true(svc(&f, "gpt2")->legacy);
+    fixture_free(&f);
+}
+
 static void test_configmap_is_picked_by_name_among_several_documents(void **state)
 {
     (void)state;
@@ -855,6 +866,7 @@ int main(void)
         cmocka_unit_test(test_original_shipped_example_parses_with_legacy_defaults),
         cmocka_unit_test(test_example_config_parses_with_every_extended_field),
         cmocka_unit_test(test_bare_data_mapping_accepts_values_written_directly),
+        cmocka_unit_test(test_data_section_alone_is_read_as_the_data_mapping),
         cmocka_unit_test(test_configmap_is_picked_by_name_among_several_documents),
         cmocka_unit_test(test_errors_inside_blocks_point_into_the_configmap_file),
         cmocka_unit_test(test_yaml_syntax_error_inside_a_block_points_into_the_file),
