@@ -8,7 +8,8 @@
 # admin. Throughout, tests/e2e/e2e_watch.c polls the invariants (traffic only
 # on Ready revisions, never zero Ready revisions serving).
 # Scenarios, in order, on one Knative Service `gpt2` in namespace ksiss-e2e:
-#   1. no metric data: nothing changes;
+#   1. no metric data: nothing changes; high latency but no free slice of
+#      the only larger tier allowed: nothing changes either;
 #   2. high latency (ConfigMap in the original's format): up one or more
 #      tiers, with the autoscaler SIGKILLed and restarted while waiting for
 #      the new revision and again while traffic moves; the transition
@@ -214,13 +215,42 @@ else
     ko "missing metrics changed something" "generation $GEN0 -> $GEN1, phase '$(phase)'"
 fi
 
+# ---- 1b. no free slice of the wanted tier: no action -----------------------
+log "scenario 1b: high latency, but the only larger tier allowed has no free slice"
+cat > "$TMP/cm-nofree.yaml" <<'Y'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: autoscaler-config, namespace: ksiss-e2e}
+data:
+  gpt2: |
+    tiers: [mig-1g.10gb, mig-2g.20gb]
+    maxReplicas: 1
+    metrics:
+      - name: tgi_request_metric
+        query: increase(tgi_request_mean_time_per_token_duration_sum{pod="%s"}[1m])/increase(tgi_request_mean_time_per_token_duration_count{pod="%s"}[1m])
+        slo: 0.5
+        scaleDownFactor: 0.5
+        scaleUpFactor: 1.5
+Y
+kc apply -f "$TMP/cm-nofree.yaml" >/dev/null
+touch "$TMP/targets.on"
+printf 'tgi_count_rate 10\ntgi_mean 2.0\n' > "$TMP/inference.state"
+GEN0=$(svc_json '{.metadata.generation}')
+if until_true 60 bash -c "grep 'msg=decision' '$TMP/a.log' | tail -1 | grep -q 'pressure=[0-9]'"; then
+    sleep 6
+    [ "$(svc_json '{.metadata.generation}')" = "$GEN0" ] && [ -z "$(phase)" ] \
+        && ok "no free nvidia.com/mig-2g.20gb: no action ($(grep 'msg=decision' "$TMP/a.log" | tail -1 | grep -o 'reason_code=[a-z_]*'))" \
+        || ko "acted without a free slice" "generation $GEN0 -> $(svc_json '{.metadata.generation}')"
+else
+    ko "no metric data reached the autoscaler within 60 s" "$(grep 'msg=decision' "$TMP/a.log" | tail -1)"
+fi
+kc apply -f "$TMP/cm-legacy.yaml" >/dev/null
+
 # ---- 2. high latency: up, with SIGKILL during the transition --------------
 log "scenario 2: high latency, original's ConfigMap format"
 OLD_RES=$(gpu_resource)
 APORT=$(cat "$TMP/a.port")
 FREE_OLD0=$(metric "$APORT" ksiss_gpu_free "resource=\"$OLD_RES\"")
-touch "$TMP/targets.on"
-printf 'tgi_count_rate 10\ntgi_mean 2.0\n' > "$TMP/inference.state"
 if until_true 120 bash -c "[ -n \"\$(kc get ksvc $SVC -n $NS -o jsonpath='{.metadata.annotations.ksiss\.dev/transition}' 2>/dev/null)\" ]"; then
     ok "high latency starts a tier change ($(phase))"
 else
