@@ -53,9 +53,11 @@ deploy: deploy-render
 deploy-servicemonitor: deploy-render
 	$(KUBECTL) apply -f $(DEPLOY_RENDERED)/optional/
 
+# Removes everything but the ConfigMap: it is the user's configuration.
 undeploy: deploy-render
-	-$(KUBECTL) delete --ignore-not-found -f $(DEPLOY_RENDERED)/optional/ 2>/dev/null
-	$(KUBECTL) delete --ignore-not-found -f $(DEPLOY_RENDERED)/
+	@$(KUBECTL) delete --ignore-not-found -f $(DEPLOY_RENDERED)/optional/ 2>/dev/null || true
+	$(KUBECTL) delete --ignore-not-found $(patsubst deploy/%,-f $(DEPLOY_RENDERED)/%,$(filter-out deploy/configmap.yaml,$(wildcard deploy/*.yaml)))
+	@echo "kept ConfigMap autoscaler-config in $(KSISS_MANAGED_NAMESPACE) (your configuration): kubectl -n $(KSISS_MANAGED_NAMESPACE) delete configmap autoscaler-config"
 
 $(CHECK_MANIFESTS): $(BUILD)/tests/check_manifests.o $(BUILD)/libksiss.a
 	@mkdir -p $(dir $@)
