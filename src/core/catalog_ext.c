@@ -20,6 +20,9 @@ typedef struct {
     bool bad;
 } ext;
 
+#define MAX_MODELS 64    /* per document; bounds the work of duplicate checks and re-ranking */
+#define MAX_TIERS 256
+
 #define GETX(call) ((call) == 0 ? 0 : (x->bad = true, -1))
 
 static void xerr(ext *x, ksiss_pos pos, const char *what, char *msg)
@@ -111,6 +114,11 @@ static void parse_mig(ext *x, const ksiss_gpu_model *m, const ksiss_ynode *n, co
     if (!profiles || profiles->kind != KSISS_Y_SEQ || profiles->n == 0) {
         ksiss_diags_add(x->d, x->file, profiles ? profiles->pos : n->pos, "%s: profiles: expected a non-empty list",
                         what);
+        x->bad = true;
+        return;
+    }
+    if (profiles->n > 32) {
+        ksiss_diags_add(x->d, x->file, profiles->items[32]->pos, "%s: profiles: more than 32 profiles", what);
         x->bad = true;
         return;
     }
@@ -513,12 +521,19 @@ int ksiss_catalog_extend_node(ksiss_catalog *cat, const struct ksiss_ynode *doc,
             ksiss_diags_add(d, file, models->pos, "catalogue: models: expected a list, got %s",
                             ksiss_y_kind_name(models));
             x.bad = true;
+        } else if (models && models->n > MAX_MODELS) {
+            ksiss_diags_add(d, file, models->items[MAX_MODELS]->pos, "catalogue: models: more than %d models",
+                            MAX_MODELS);
+            x.bad = true;
         } else if (models) {
             for (size_t i = 0; i < models->n; i++)
                 parse_model(&x, models->items[i], i);
         }
         if (tiers && tiers->kind != KSISS_Y_SEQ) {
             ksiss_diags_add(d, file, tiers->pos, "catalogue: tiers: expected a list, got %s", ksiss_y_kind_name(tiers));
+            x.bad = true;
+        } else if (tiers && tiers->n > MAX_TIERS) {
+            ksiss_diags_add(d, file, tiers->items[MAX_TIERS]->pos, "catalogue: tiers: more than %d tiers", MAX_TIERS);
             x.bad = true;
         } else if (tiers) {
             for (size_t i = 0; i < tiers->n; i++)

@@ -19,6 +19,8 @@
 #define MAX_REPLICAS_LIMIT 1000
 #define MAX_DURATION_MS (24LL * 3600 * 1000)
 #define MAX_MODEL_MEMORY_GIB 1.0e6
+#define MAX_METRICS 100         /* per service: more is a mistake, and bounds the duplicate check */
+#define MAX_LADDER 64           /* tier names listed per service */
 
 typedef struct {
     ksiss_catalog *cat;
@@ -166,32 +168,23 @@ static void parse_metric(ctx *c, const char *svc, size_t idx, const ksiss_ynode 
     }
 
     const ksiss_ynode *up = ksiss_ymap_get(n, "scaleUpFactor");
-    bool up_ok = true, down_ok = true;
     if (up) {
         f = ksiss_xasprintf("%s: scaleUpFactor", what);
-        if (GET(ksiss_y_double(up, c->file, f, &m->scale_up_factor, c->d)) != 0) {
-            up_ok = false;
-        } else if (m->scale_up_factor < 1.0 || m->scale_up_factor > 1.0e6) {
+        if (GET(ksiss_y_double(up, c->file, f, &m->scale_up_factor, c->d)) == 0 &&
+            (m->scale_up_factor < 1.0 || m->scale_up_factor > 1.0e6))
             err(c, up->pos, "%s: must be at least 1 (scale up when the metric is that many times worse than its slo), got %g",
                 f, m->scale_up_factor);
-            up_ok = false;
-        }
         free(f);
     }
     const ksiss_ynode *down = ksiss_ymap_get(n, "scaleDownFactor");
     if (down) {
         f = ksiss_xasprintf("%s: scaleDownFactor", what);
-        if (GET(ksiss_y_double(down, c->file, f, &m->scale_down_factor, c->d)) != 0) {
-            down_ok = false;
-        } else if (!(m->scale_down_factor > 0) || m->scale_down_factor > 1.0) {
+        if (GET(ksiss_y_double(down, c->file, f, &m->scale_down_factor, c->d)) == 0 &&
+            (!(m->scale_down_factor > 0) || m->scale_down_factor > 1.0))
             err(c, down->pos, "%s: must be in (0, 1] (scale down when the metric is that fraction of its slo), got %g",
                 f, m->scale_down_factor);
-            down_ok = false;
-        }
         free(f);
     }
-    (void)up_ok;
-    (void)down_ok;
 
     static const char *const dirs[] = {"lower", "higher", NULL};
     static const char *const aggs[] = {"max", "avg", "sum", NULL};
@@ -223,6 +216,10 @@ static void parse_metrics(ctx *c, const char *svc, const ksiss_ynode *list, ksis
     }
     if (list->n == 0) {
         err(c, list->pos, "service \"%s\": metrics: the list is empty", svc);
+        return;
+    }
+    if (list->n > MAX_METRICS) {
+        err(c, list->items[MAX_METRICS]->pos, "service \"%s\": metrics: more than %d metrics", svc, MAX_METRICS);
         return;
     }
     s->metrics = ksiss_xcalloc(list->n, sizeof(*s->metrics));
@@ -420,6 +417,10 @@ static void parse_tiers(ctx *c, const char *svc, const ksiss_ynode *n, ksiss_ser
     }
     if (n->n == 0) {
         err(c, n->pos, "service \"%s\": tiers: the list is empty", svc);
+        return;
+    }
+    if (n->n > MAX_LADDER) {
+        err(c, n->items[MAX_LADDER]->pos, "service \"%s\": tiers: more than %d tiers", svc, MAX_LADDER);
         return;
     }
     const ksiss_tier **ladder = ksiss_xcalloc(n->n, sizeof(*ladder));
@@ -677,10 +678,8 @@ static void parse_service_text(ctx *c, const char *text, size_t len, int line_of
         c->bad = true;
     if (n == 0) {
         service_defaults(s, false);
-        if (!docs && !c->bad)
-            err(c, keypos, "service \"%s\": the value is empty: expected a list of metrics", s->name);
-        else if (!c->bad)
-            err(c, keypos, "service \"%s\": the value is empty", s->name);
+        if (!docs && !c->bad)   /* no syntax error: the text was empty */
+            err(c, keypos, "service \"%s\": the value is empty: expected a list of metrics or a mapping", s->name);
         ksiss_ynodes_free(docs, n);
         return;
     }
@@ -780,10 +779,8 @@ static void parse_data_map(ctx *c, const ksiss_ynode *data, bool in_configmap, k
                 "letter, at most 63 characters)",
                 ex);
             free(ex);
-            s.name = ksiss_xstrndup(k->scalar, strlen(k->scalar));
-        } else {
-            s.name = ksiss_xstrdup(k->scalar);
         }
+        s.name = ksiss_xstrdup(k->scalar);
         service_from_value(c, k, v, in_configmap, &s);
         add_service(out, &cap, &s);
     }

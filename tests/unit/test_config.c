@@ -529,14 +529,34 @@ static void test_many_errors_are_capped_not_unbounded(void **state)
     (void)state;
     ksiss_strbuf sb;
     ksiss_sb_init(&sb, 0);
-    ksiss_sb_puts(&sb, "s:\n");
     for (int i = 0; i < 3000; i++)
-        ksiss_sb_printf(&sb, "  - {name: m%d, query: q, slo: -1}\n", i);
+        ksiss_sb_printf(&sb, "s%d: [{name: m, query: q, slo: -1}]\n", i);
     fixture f;
     parse_text(&f, sb.buf, sb.len, "c.yaml", NULL);
     assert_int_equal(f.rc, -1);
     assert_int_equal(f.d.n, KSISS_DIAGS_MAX);
     assert_int_equal(f.d.dropped, 3000 - KSISS_DIAGS_MAX);
+    fixture_free(&f);
+    ksiss_sb_free(&sb);
+}
+
+/* Long lists are refused before any quadratic check could take long. */
+static void test_overlong_lists_are_refused_quickly(void **state)
+{
+    (void)state;
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    ksiss_sb_puts(&sb, "s:\n");
+    for (int i = 0; i < 10000; i++)
+        ksiss_sb_printf(&sb, "  - {name: m%d, query: q, slo: 1}\n", i);
+    ksiss_sb_puts(&sb, "ksiss.catalog:\n  tiers:\n");
+    for (int i = 0; i < 5000; i++)
+        ksiss_sb_printf(&sb, "    - {gpu: H100-80GB, shared: 3, name: s%d}\n", i);
+    fixture f;
+    parse_text(&f, sb.buf, sb.len, "c.yaml", NULL);
+    assert_int_equal(f.rc, -1);
+    assert_has_diag(&f.d, "c.yaml:102:5: service \"s\": metrics: more than 100 metrics");
+    assert_has_diag(&f.d, "c.yaml:10260:7: catalogue: tiers: more than 256 tiers");
     fixture_free(&f);
     ksiss_sb_free(&sb);
 }
@@ -880,6 +900,7 @@ int main(void)
         cmocka_unit_test(test_deep_nesting_is_refused),
         cmocka_unit_test(test_ten_megabyte_query_is_accepted),
         cmocka_unit_test(test_many_errors_are_capped_not_unbounded),
+        cmocka_unit_test(test_overlong_lists_are_refused_quickly),
         cmocka_unit_test(test_mutated_configs_are_rejected_with_errors_or_valid),
         cmocka_unit_test(test_catalogue_extension_adds_models_and_tiers_services_can_use),
         cmocka_unit_test(test_catalogue_extension_errors_are_positioned_and_leave_the_catalogue_unchanged),
