@@ -267,7 +267,11 @@ for s in "${BUILD_STEPS[@]}"; do
       cmd=$(expand "$rest")
       say "RUN $cmd"
       # ARG values are in the environment of RUN, as with docker build
-      (cd "$wd" && for k in "${!ARGS[@]}"; do export "$k=${ARGS[$k]}"; done && sh -ec "$cmd") \
+      # and, as in a container, nothing else of this environment (an outer
+      # make would leak BUILD=..., MAKEFLAGS)
+      envv=(PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root)
+      for k in "${!ARGS[@]}"; do envv+=("$k=${ARGS[$k]}"); done
+      (cd "$wd" && env -i "${envv[@]}" sh -ec "$cmd") \
         || fail "build step failed: RUN $cmd"
       ;;
   esac
