@@ -22,6 +22,17 @@ if scripts/image-build-steps.sh --check-dockerfile >/dev/null; then ok "Dockerfi
 if "$BIN" manifests deploy tests/check_manifests.rbac --image-user "$uid"; then ok "deploy/ manifests"; else ko "deploy/ manifests"; fi
 if tests/check_manifests_rbac.sh; then ok "RBAC table = the code's API calls"; else ko "RBAC table vs code"; fi
 
+# `make deploy KSISS_NAMESPACE=... KSISS_MANAGED_NAMESPACE=...` renders one
+# consistent set: the same checks pass and the old names are gone.
+rend=$(mktemp -d)
+if make -s --no-print-directory deploy-render DEPLOY_RENDERED="$rend" KSISS_NAMESPACE=ml-autoscaler KSISS_MANAGED_NAMESPACE=llm-serving \
+   && "$BIN" manifests "$rend" tests/check_manifests.rbac --image-user "$uid" >/dev/null \
+   && ! grep -rn 'namespace: ksiss-system\|namespace: default\|value: default$\|\[ksiss-system\]' "$rend" \
+   && grep -q 'namespace: llm-serving' "$rend/configmap.yaml" && grep -q 'name: ml-autoscaler' "$rend/namespace.yaml"; then
+  ok "make deploy-render with other namespaces gives a consistent set"
+else ko "make deploy-render with KSISS_NAMESPACE=ml-autoscaler KSISS_MANAGED_NAMESPACE=llm-serving"; fi
+rm -rf "$rend"
+
 # The ConfigMap shipped must be a valid K-SISS configuration.
 out=$("$KSISS" check-config deploy/configmap.yaml 2>&1); rc=$?
 if grep -q "not implemented" <<<"$out"; then echo "skip - ksiss check-config not implemented yet"
