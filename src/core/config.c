@@ -568,6 +568,9 @@ static void parse_extended(ctx *c, const char *svc, const ksiss_ynode *n, ksiss_
     const ksiss_ynode *tiers = ksiss_ymap_get(n, "tiers");
     if (tiers && (!gpu || s->gpu_model))
         parse_tiers(c, svc, tiers, s);
+    if (s->n_ladder == 0)
+        err(c, (tiers ? tiers : n)->pos, "%s: GPU %s has no tier on its default ladder: list the tiers to use", what,
+            model_name(c, s));
 
     int64_t v;
     const ksiss_ynode *minr = ksiss_ymap_get(n, "minReplicas");

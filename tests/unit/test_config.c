@@ -729,6 +729,27 @@ static void test_catalogue_extension_mig_profiles_of_a_new_model(void **state)
     ksiss_catalog_free(&cat);
 }
 
+static void test_model_without_a_default_ladder_needs_listed_tiers(void **state)
+{
+    (void)state;
+    fixture f;
+    parse_yaml(&f, "ksiss.catalog:\n"
+                   "  models:\n"
+                   "    - {name: T4-16GB, memoryGiB: 16, wholeGpus: [], shared: [2]}\n"
+                   "a:\n"
+                   "  gpu: T4-16GB\n"
+                   "  metrics: [{name: m, query: q, slo: 1}]\n"
+                   "b:\n"
+                   "  gpu: T4-16GB\n"
+                   "  tiers: [shared/2]\n"
+                   "  metrics: [{name: m, query: q, slo: 1}]\n");
+    assert_int_equal(f.rc, -1);
+    assert_int_equal(f.d.n, 1);
+    assert_has_diag(&f.d, "c.yaml:5:3: service \"a\": GPU T4-16GB has no tier on its default ladder: list the tiers to use");
+    assert_int_equal(svc(&f, "b")->n_ladder, 1);
+    fixture_free(&f);
+}
+
 /* ---- the API's data form ---- */
 
 static void test_data_from_the_api_is_parsed_with_positions_per_key(void **state)
@@ -905,6 +926,7 @@ int main(void)
         cmocka_unit_test(test_catalogue_extension_adds_models_and_tiers_services_can_use),
         cmocka_unit_test(test_catalogue_extension_errors_are_positioned_and_leave_the_catalogue_unchanged),
         cmocka_unit_test(test_catalogue_extension_mig_profiles_of_a_new_model),
+        cmocka_unit_test(test_model_without_a_default_ladder_needs_listed_tiers),
         cmocka_unit_test(test_data_from_the_api_is_parsed_with_positions_per_key),
         cmocka_unit_test(test_find_prefers_exact_names_then_the_original_prefix_rule),
         cmocka_unit_test(test_check_config_prints_a_summary_line_per_service_and_metric),
