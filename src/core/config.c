@@ -19,6 +19,10 @@
 #define MAX_REPLICAS_LIMIT 1000
 #define MAX_DURATION_MS (24LL * 3600 * 1000)
 #define MAX_MODEL_MEMORY_GIB 1.0e6
+/* SLOs and per-GPU loads outside this range are typos (or unit mix-ups)
+ * and would make pressure ratios overflow or vanish. */
+#define MIN_FIGURE 1e-9
+#define MAX_FIGURE 1e15
 #define MAX_METRICS 100         /* per service: more is a mistake, and bounds the duplicate check */
 #define MAX_LADDER 64           /* tier names listed per service */
 
@@ -164,6 +168,8 @@ static void parse_metric(ctx *c, const char *svc, size_t idx, const ksiss_ynode 
         f = ksiss_xasprintf("%s: slo", what);
         if (GET(ksiss_y_double(slo, c->file, f, &m->slo, c->d)) == 0 && !(m->slo > 0))
             err(c, slo->pos, "%s: must be a positive number, got %g", f, m->slo);
+        else if (m->slo > 0 && (m->slo < MIN_FIGURE || m->slo > MAX_FIGURE))
+            err(c, slo->pos, "%s: %g is outside [%g, %g]", f, m->slo, MIN_FIGURE, MAX_FIGURE);
         free(f);
     }
 
@@ -281,6 +287,9 @@ static void parse_load(ctx *c, const char *svc, const ksiss_ynode *n, ksiss_serv
             ok = false;
         } else if (!(l->per_gpu > 0)) {
             err(c, pg->pos, "%s: must be a positive number, got %g", f, l->per_gpu);
+            ok = false;
+        } else if (l->per_gpu < MIN_FIGURE || l->per_gpu > MAX_FIGURE) {
+            err(c, pg->pos, "%s: %g is outside [%g, %g]", f, l->per_gpu, MIN_FIGURE, MAX_FIGURE);
             ok = false;
         }
         free(f);
