@@ -78,8 +78,8 @@ image-steps:
 	@if [ "$$(id -u)" != 0 ]; then echo "image-steps: SKIPPED: needs root (chroot into a bare root as the image's user)"; \
 	 else scripts/image-build-steps.sh; fi
 
-e2e-deploy: $(BUILD)/ksiss
-	@tests/e2e/test_deploy_manifests.sh
+e2e-deploy: $(BUILD)/ksiss $(CHECK_MANIFESTS)
+	@CHECK_MANIFESTS=$(CHECK_MANIFESTS) tests/e2e/test_deploy_manifests.sh
 
 TEST_TARGETS += check-deploy image-steps
 E2E_TARGETS += e2e-deploy

@@ -11,7 +11,9 @@
  *     own registry unless a scraped file is given), and every label used
  *     in a matcher, a `by (...)` list or a legend is one of that metric's;
  *   check_manifests list-metrics
- *     prints the exporter's metric families, as /metrics declares them.
+ *     prints the exporter's metric families, as /metrics declares them;
+ *   check_manifests env|args DEPLOYMENT_FILE
+ *     prints the Deployment container's literal env (NAME=VALUE) or args.
  * Every problem is printed as FILE[:LINE:COL]: message; exit 1 when any. */
 #include <ctype.h>
 #include <dirent.h>
@@ -1139,6 +1141,50 @@ static int cmd_list_metrics(void)
     return 0;
 }
 
+/* The Deployment's container env (literal values, NAME=VALUE) and args,
+ * one per line, so that the e2e suite runs `ksiss run` configured exactly
+ * as the Deployment configures it. */
+static int cmd_container(const char *file, bool want_env)
+{
+    size_t len = 0;
+    char *err = NULL;
+    char *text = ksiss_read_file(file, MAX_FILE_BYTES, &len, &err);
+    if (!text) {
+        fprintf(stderr, "%s: %s\n", file, err);
+        free(err);
+        return 1;
+    }
+    ksiss_diags dg;
+    ksiss_diags_init(&dg);
+    ksiss_ynode **docs = NULL;
+    size_t nd = 0;
+    int rc = 1;
+    if (ksiss_yaml_parse(text, len, file, 0, 0, &docs, &nd, &dg) == 0) {
+        for (size_t k = 0; k < nd; k++) {
+            const char *kind = SCALAR(docs[k], "kind");
+            const ksiss_ynode *cs = NODE(docs[k], "spec", "template", "spec", "containers");
+            if (!kind || strcmp(kind, "Deployment") || !cs || cs->kind != KSISS_Y_SEQ || cs->n < 1)
+                continue;
+            const ksiss_ynode *l = NODE(cs->items[0], want_env ? "env" : "args");
+            for (size_t i = 0; l && l->kind == KSISS_Y_SEQ && i < l->n; i++) {
+                if (!want_env && l->items[i]->kind == KSISS_Y_SCALAR)
+                    printf("%s\n", l->items[i]->scalar);
+                const char *n = SCALAR(l->items[i], "name");
+                const ksiss_ynode *v = NODE(l->items[i], "value");
+                if (want_env && n && v && v->kind == KSISS_Y_SCALAR)
+                    printf("%s=%s\n", n, v->scalar);
+            }
+            rc = 0;
+        }
+    }
+    if (rc)
+        fprintf(stderr, "%s: no Deployment with a container found\n", file);
+    ksiss_ynodes_free(docs, nd);
+    ksiss_diags_free(&dg);
+    free(text);
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     int rc = 2;
@@ -1148,9 +1194,14 @@ int main(int argc, char **argv)
         rc = cmd_dashboard(argc - 1, argv + 1);
     else if (argc >= 2 && !strcmp(argv[1], "list-metrics"))
         rc = cmd_list_metrics();
+    else if (argc == 3 && !strcmp(argv[1], "env"))
+        rc = cmd_container(argv[2], true);
+    else if (argc == 3 && !strcmp(argv[1], "args"))
+        rc = cmd_container(argv[2], false);
     if (rc == 2)
         fprintf(stderr, "usage: check_manifests manifests DIR RBAC_TABLE [--image-user UID]\n"
                         "       check_manifests dashboard FILE [--metrics EXPOSITION_FILE]\n"
-                        "       check_manifests list-metrics\n");
+                        "       check_manifests list-metrics\n"
+                        "       check_manifests env|args DEPLOYMENT_FILE\n");
     return rc;
 }

@@ -13,9 +13,10 @@
 #     in src/shell/) is allowed, every other verb on those resources and a
 #     list of dangerous ones are denied, and `auth can-i --list` shows
 #     nothing beyond the table;
-#  4. `ksiss run` with that ServiceAccount's token (exactly these roles),
-#     dry-run, against the managed namespace: it gets ready, takes the
-#     Lease, and no API request is refused (no 403 in its /metrics).
+#  4. `ksiss run` with that ServiceAccount's token (exactly these roles) and
+#     the Deployment's env and args, dry-run: it gets ready, takes the Lease
+#     in K-SISS's namespace, and no API request is refused (no 403 in its
+#     /metrics); the dashboard's metrics are all in that /metrics.
 # Uses $KUBECONFIG when set, else the local cluster's admin kubeconfig.
 # Leaves nothing behind (namespaces, cluster-scoped objects, processes).
 set -uo pipefail
@@ -27,6 +28,7 @@ export KUBECONFIG
 KUBECTL=${KUBECTL:-$CACHE/bin/kubectl}
 [ -x "$KUBECTL" ] || KUBECTL=$(command -v kubectl || true)
 KSISS=${KSISS:-build/ksiss}
+CHECK_MANIFESTS=${CHECK_MANIFESTS:-build/tests/check_manifests}
 TABLE=tests/check_manifests.rbac
 
 if [ ! -r "${KUBECONFIG%%:*}" ]; then
@@ -204,8 +206,17 @@ EOF_KC
   chmod 600 "$tmp/kubeconfig"
   free_port() { local p; for _ in $(seq 50); do p=$((20000 + RANDOM % 20000)); ss -ltn 2>/dev/null | grep -q ":$p " || { echo $p; return; }; done; echo 0; }
   mport=$(free_port); pport=$(free_port)   # pport: nothing listens there (Prometheus down: hold)
-  env -u KUBERNETES_SERVICE_HOST NAMESPACE="$MNS" CONFIG_MAP_NAME=autoscaler-config POD_NAME=e2e-deploy-0 \
-    "$KSISS" run --kubeconfig "$tmp/kubeconfig" --namespace "$MNS" --lease-namespace "$KNS" \
+  # configured as the Deployment configures it: its env and args (the
+  # downward API filled in); only the cluster access, Prometheus (nothing
+  # listens: metrics missing, K-SISS holds), the listen port and --dry-run
+  # differ.
+  envv=(POD_NAME=e2e-deploy-0 POD_NAMESPACE="$KNS") argv=()
+  while IFS= read -r l; do envv+=("$l"); done < <("$CHECK_MANIFESTS" env "$R/deployment.yaml")
+  while IFS= read -r l; do l=${l//\$(POD_NAMESPACE)/$KNS}; argv+=("${l//\$(POD_NAME)/e2e-deploy-0}"); done \
+    < <("$CHECK_MANIFESTS" args "$R/deployment.yaml")
+  grep -q "^NAMESPACE=$MNS\$" < <(printf '%s\n' "${envv[@]}") || ko "the rendered Deployment's NAMESPACE is not $MNS"
+  env -i PATH="$PATH" HOME="$HOME" "${envv[@]}" \
+    "$KSISS" run "${argv[@]}" --kubeconfig "$tmp/kubeconfig" \
     --prometheus "http://127.0.0.1:$pport" --listen "127.0.0.1:$mport" --dry-run >"$tmp/run.log" 2>&1 &
   ksiss_pid=$!
   ready=no
