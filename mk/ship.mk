@@ -18,7 +18,8 @@ KSISS_NAMESPACE ?= ksiss-system
 KSISS_MANAGED_NAMESPACE ?= default
 DEPLOY_NAMESPACE := ksiss-system
 DEPLOY_MANAGED_NAMESPACE := default
-DEPLOY_IMAGE := ghcr.io/ksiss/ksiss:0.1.0
+# the image as written in deploy/deployment.yaml, replaced by $(REGISTRY)/$(IMAGE):$(TAG)
+DEPLOY_IMAGE := $(shell sed -n "s/^ *image: *//p" deploy/deployment.yaml)
 DEPLOY_RENDERED := $(BUILD)/deploy
 
 CHECK_MANIFESTS := $(BUILD)/tests/check_manifests
