@@ -114,32 +114,58 @@ package tools' > tools.go
     mv "$out.tmp" "$out"
   else log "cached: kwok v$KWOK_VERSION"; fi
   ln -sf "kwok-v$KWOK_VERSION" "$BIN_DIR/kwok"
+  # the kwok binary has no built-in stages (kwokctl embeds them): keep the
+  # upstream "fast" node/pod stages and the lease heartbeat as one config
+  local st="$KSISS_CACHE/kwok-stages-v$KWOK_VERSION.yaml"
+  if [ ! -s "$st" ]; then
+    cd "$KSISS_CACHE/src/kwok-$KWOK_VERSION"
+    local kd; kd=$(go list -m -f '{{.Dir}}' sigs.k8s.io/kwok)
+    for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
+             pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
+      echo "---"; cat "$kd/kustomize/stage/$f"
+    done > "$st.tmp" && mv "$st.tmp" "$st"
+  fi
 }
 
 # ---- Knative Serving: own controller main (health probes off), upstream autoscaler
 kn_mod() {
   local d="$KSISS_CACHE/src/knative-$KNATIVE_VERSION"
-  if [ ! -f "$d/.ready" ]; then
+  local stamp; stamp=$(cat "$HERE/knative-controller.go" "$HERE/knative-statpusher.go" | sha256sum | cut -c1-12)
+  if [ "$(cat "$d/.ready" 2>/dev/null)" != "$stamp" ]; then
     rm -rf "$d"; mkdir -p "$d/controller"; cd "$d"
     go mod init local/knbin >/dev/null 2>&1
+    mkdir -p statpusher
     cp "$HERE/knative-controller.go" controller/main.go
+    cp "$HERE/knative-statpusher.go" statpusher/main.go
     run "resolving knative.dev/serving v$KNATIVE_VERSION" go get "knative.dev/serving@v$KNATIVE_VERSION"
     run "tidying knative module" go mod tidy
-    # the config YAMLs (CRDs, config maps) are read from the module cache by up.sh
-    go list -m -f '{{.Dir}}' knative.dev/serving knative.dev/networking knative.dev/caching > "$KSISS_CACHE/knative-dirs-$KNATIVE_VERSION"
-    touch .ready
+    echo "$stamp" > .ready
+  fi
+  cd "$d"
+  # copy the CRDs out of the module cache (up.sh applies them)
+  local y="$KSISS_CACHE/knative-crds-v$KNATIVE_VERSION"
+  if [ ! -f "$y/.ready" ]; then
+    rm -rf "$y"; mkdir -p "$y"
+    local sd nd cad
+    sd=$(go list -m -f '{{.Dir}}' knative.dev/serving); nd=$(go list -m -f '{{.Dir}}' knative.dev/networking)
+    cad=$(go list -m -f '{{.Dir}}' knative.dev/caching)
+    cp "$sd"/config/core/300-resources/*.yaml "$nd"/config/certificate.yaml "$nd"/config/ingress.yaml \
+       "$nd"/config/serverlessservice.yaml "$nd"/config/domain-claim.yaml "$cad"/config/image.yaml "$y/"
+    chmod u+w "$y"/*; touch "$y/.ready"
   fi
   cd "$d"
 }
-kn_bin() { # kn_bin NAME PKG
-  local n=$1 pkg=$2 out="$BIN_DIR/$1-v$KNATIVE_VERSION"
-  if need "$n-v$KNATIVE_VERSION"; then
+kn_bin() { # kn_bin NAME PKG [OWN_SOURCE]: own mains are cached by source hash too
+  local n=$1 pkg=$2 v="v$KNATIVE_VERSION"
+  [ -n "${3:-}" ] && v="$v-$(sha256sum "$3" | cut -c1-12)"
+  local out="$BIN_DIR/$n-$v"
+  if need "$n-$v"; then
     kn_mod
     log "building $n (knative serving v$KNATIVE_VERSION)"
     run "building $n" go build -trimpath -ldflags "-s -w" -o "$out.tmp" "$pkg"
     mv "$out.tmp" "$out"
-  else log "cached: $n v$KNATIVE_VERSION"; fi
-  ln -sf "$n-v$KNATIVE_VERSION" "$BIN_DIR/$n"
+  else log "cached: $n $v"; fi
+  ln -sf "$n-$v" "$BIN_DIR/$n"
 }
 
 # ---- small own helper: TCP forwarder from the root netns into the cluster netns
@@ -156,17 +182,34 @@ fwd_bin() {
   ln -sf "nsfwd-$sum" "$BIN_DIR/nsfwd"
 }
 
+# ---- small own helper: inventory.yaml -> Node objects
+inv_bin() {
+  local sum; sum=$(cat "$HERE/inventory.go" | sha256sum | cut -c1-12)
+  local out="$BIN_DIR/ksiss-inventory-$sum"
+  if need "ksiss-inventory-$sum"; then
+    local d="$KSISS_CACHE/src/inventory"; rm -rf "$d"; mkdir -p "$d"; cd "$d"
+    go mod init local/inventory >/dev/null 2>&1; cp "$HERE/inventory.go" main.go
+    log "building ksiss-inventory"
+    run "resolving sigs.k8s.io/yaml" go get sigs.k8s.io/yaml@v1.6.0
+    run "building ksiss-inventory" go build -trimpath -ldflags "-s -w" -o "$out.tmp" .
+    mv "$out.tmp" "$out"
+  fi
+  ln -sf "ksiss-inventory-$sum" "$BIN_DIR/ksiss-inventory"
+}
+
 log "Go: $(go version); cache: $KSISS_CACHE"
 only=${ONLY:-all}
 want() { [ "$only" = all ] || [[ " $only " == *" $1 "* ]]; }
 want nsfwd && fwd_bin
+want ksiss-inventory && inv_bin
 want etcd && etcd_bin
 want kube-apiserver && kube_bin kube-apiserver
 want kube-controller-manager && kube_bin kube-controller-manager
 want kube-scheduler && kube_bin kube-scheduler
 want kubectl && kube_bin kubectl
 want kwok && kwok_bin
-want knative-controller && kn_bin knative-controller ./controller
+want knative-controller && kn_bin knative-controller ./controller "$HERE/knative-controller.go"
 want knative-autoscaler && kn_bin knative-autoscaler knative.dev/serving/cmd/autoscaler
-if want knative-controller || want knative-autoscaler; then kn_mod >/dev/null; fi
+want ksiss-statpusher && kn_bin ksiss-statpusher ./statpusher "$HERE/knative-statpusher.go"
+if want knative-controller || want knative-autoscaler; then kn_mod; fi
 log "all binaries ready in $BIN_DIR (total $(el))"

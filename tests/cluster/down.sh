@@ -12,7 +12,7 @@ stop_pid() { # stop_pid PID: TERM, then KILL after 10 s
   kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; sleep 0.2
 }
 # stop in reverse dependency order; etcd last
-for n in kingress-patcher knative-autoscaler knative-controller kwok kube-scheduler kube-controller-manager nsfwd kube-apiserver etcd; do
+for n in kingress-patcher ksiss-statpusher knative-autoscaler knative-controller kwok kube-scheduler kube-controller-manager nsfwd kube-apiserver etcd; do
   f="$D/pids/$n.pid"
   [ -f "$f" ] || continue
   p=$(cat "$f")

@@ -6,7 +6,8 @@
 // pod IP (10.x) can ever be reached. Built by tests/cluster/build.sh.
 //
 // Usage: nsfwd LISTEN_ADDR NETNS_PATH TARGET_ADDR
-//   e.g. nsfwd 127.0.0.1:6443 /var/run/netns/ksiss 127.0.0.1:6443
+//
+//	e.g. nsfwd 127.0.0.1:6443 /var/run/netns/ksiss 127.0.0.1:6443
 package main
 
 import (

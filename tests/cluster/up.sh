@@ -129,6 +129,7 @@ start kube-scheduler "$B/kube-scheduler" --kubeconfig "$KUBECONFIG_ADMIN" \
   --leader-elect=false --bind-address 127.0.0.1 --secure-port 10259
 start kwok "$B/kwok" --kubeconfig "$KUBECONFIG_ADMIN" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+  --config "$KSISS_CACHE/kwok-stages-v$KWOK_VERSION.yaml" --node-lease-duration-seconds 40 \
   --cidr 10.244.0.0/16 --node-ip 10.255.255.1 --server-address 127.0.0.1:10247
 
 # RBAC for the non-admin credential: user ksiss-autoscaler gets the
@@ -146,12 +147,8 @@ X
 "$HERE/nodes.sh" apply "${KSISS_INVENTORY:-$HERE/inventory.yaml}"
 
 # ---- Knative Serving ----------------------------------------------------
-mapfile -t KDIRS < "$KSISS_CACHE/knative-dirs-$KNATIVE_VERSION"
-SERVING=${KDIRS[0]} NETWORKING=${KDIRS[1]} CACHING=${KDIRS[2]}
 kc apply -f "$HERE/knative-config.yaml" >/dev/null
-for f in "$SERVING"/config/core/300-resources/*.yaml "$NETWORKING"/config/certificate.yaml \
-         "$NETWORKING"/config/ingress.yaml "$NETWORKING"/config/serverlessservice.yaml \
-         "$NETWORKING"/config/domain-claim.yaml "$CACHING"/config/image.yaml; do
+for f in "$KSISS_CACHE/knative-crds-v$KNATIVE_VERSION"/*.yaml; do
   kc apply --server-side -f "$f" >/dev/null
 done
 wait_for "Knative CRDs established" 60 kc wait --for condition=established --timeout=1s \
@@ -160,13 +157,18 @@ wait_for "Knative CRDs established" 60 kc wait --for condition=established --tim
 KNENV=(env SYSTEM_NAMESPACE=knative-serving METRICS_DOMAIN=knative.dev/serving)
 start knative-controller "${KNENV[@]}" POD_NAME=controller-0 PROFILING_PORT=18008 \
   "$B/knative-controller" --kubeconfig "$KUBECONFIG_ADMIN"
-start knative-autoscaler "${KNENV[@]}" POD_NAME=autoscaler-0 POD_IP=127.0.0.1 PROFILING_PORT=18009 \
+start knative-autoscaler "${KNENV[@]}" POD_NAME=autoscaler-0 POD_IP=10.255.255.3 PROFILING_PORT=18009 \
   "$B/knative-autoscaler" --kubeconfig "$KUBECONFIG_ADMIN"
+start ksiss-statpusher "$B/ksiss-statpusher" --kubeconfig "$KUBECONFIG_ADMIN" --autoscaler ws://127.0.0.1:8080
 start kingress-patcher env KUBECONFIG="$KUBECONFIG_ADMIN" KUBECTL="$KUBECTL" "$HERE/kingress-patcher.sh"
 
+# The autoscaler publishes POD_IP in the Endpoints of its bucket Service and
+# the API rejects loopback addresses there; 10.255.255.3 is never contacted
+# (single autoscaler: it owns every bucket, nothing is forwarded).
+wait_for "Knative autoscaler bucket lease" 60 kc get endpoints -n knative-serving autoscaler-bucket-00-of-01
 wait_for "fake GPU nodes Ready" 60 kc wait --for condition=Ready --timeout=1s node -l ksiss.dev/inventory=true
 wait_for "default service account" 60 kc get serviceaccount default -n default
-for n in etcd kube-apiserver kube-controller-manager kube-scheduler kwok knative-controller knative-autoscaler kingress-patcher nsfwd; do
+for n in etcd kube-apiserver kube-controller-manager kube-scheduler kwok knative-controller knative-autoscaler ksiss-statpusher kingress-patcher nsfwd; do
   kill -0 "$(cat "$D/pids/$n.pid")" 2>/dev/null || { tail -30 "$D/logs/$n.log" >&2; die "$n exited; log: $D/logs/$n.log"; }
 done
 log "control plane up in $(( $(date +%s) - T0 ))s (logs: $D/logs; admin token: $D/admin.token; non-admin token (user ksiss-autoscaler): $D/autoscaler.token, kubeconfig $KUBECONFIG_AUTOSCALER)"
