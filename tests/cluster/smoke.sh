@@ -104,6 +104,18 @@ else
   rev2=""; bad "no second Ready Revision within 60s: $(jp revisions -n "$NS" --no-headers)"
 fi
 
+# 2b. the KPA honours min-scale/max-scale on the PodAutoscaler (how an
+# external autoscaler sets a revision's instance count here)
+scaled_to() { [ "$(jp deploy "$rev2-deployment" -n "$NS" -o 'jsonpath={.spec.replicas}/{.status.readyReplicas}')" = "$1/$1" ]; }
+if [ -n "$rev2" ]; then
+  kc annotate kpa "$rev2" -n "$NS" --overwrite autoscaling.knative.dev/min-scale=2 autoscaling.knative.dev/max-scale=2 >/dev/null
+  t=$(date +%s)
+  if until_true 30 scaled_to 2; then ok "PodAutoscaler min/max-scale=2: Deployment $rev2-deployment at 2 ready pods in $(( $(date +%s) - t ))s"
+  else bad "PodAutoscaler min/max-scale=2 not applied: $(jp kpa "$rev2" -n "$NS" --no-headers)"; fi
+  kc annotate kpa "$rev2" -n "$NS" --overwrite autoscaling.knative.dev/min-scale=1 autoscaling.knative.dev/max-scale=1 >/dev/null
+  until_true 30 scaled_to 1 || bad "PodAutoscaler min/max-scale=1 not applied"
+fi
+
 # 3. a traffic split in spec.traffic shows in status.traffic
 if [ -n "$rev2" ]; then
   kc patch ksvc smoke -n "$NS" --type=merge -p "{\"spec\":{\"traffic\":[{\"revisionName\":\"$rev1\",\"percent\":30},{\"revisionName\":\"$rev2\",\"percent\":70}]}}" >/dev/null
