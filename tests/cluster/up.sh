@@ -171,5 +171,19 @@ wait_for "default service account" 60 kc get serviceaccount default -n default
 for n in etcd kube-apiserver kube-controller-manager kube-scheduler kwok knative-controller knative-autoscaler ksiss-statpusher kingress-patcher nsfwd; do
   kill -0 "$(cat "$D/pids/$n.pid")" 2>/dev/null || { tail -30 "$D/logs/$n.log" >&2; die "$n exited; log: $D/logs/$n.log"; }
 done
-log "control plane up in $(( $(date +%s) - T0 ))s (logs: $D/logs; admin token: $D/admin.token; non-admin token (user ksiss-autoscaler): $D/autoscaler.token, kubeconfig $KUBECONFIG_AUTOSCALER)"
+# everything an e2e test needs, as shell variables (source it)
+cat > "$D/cluster.env" <<X
+KUBECONFIG=$KUBECONFIG_ADMIN
+KSISS_KUBECONFIG_AUTOSCALER=$KUBECONFIG_AUTOSCALER
+KSISS_APISERVER=https://127.0.0.1:$KSISS_APISERVER_PORT
+KSISS_CA_FILE=$P/ca.crt
+KSISS_ADMIN_TOKEN_FILE=$D/admin.token
+KSISS_AUTOSCALER_TOKEN_FILE=$D/autoscaler.token
+KSISS_AUTOSCALER_USER=ksiss-autoscaler
+KSISS_KUBECTL=$KUBECTL
+KSISS_NETNS=$KSISS_NETNS
+X
+log "control plane up in $(( $(date +%s) - T0 ))s; apiserver https://127.0.0.1:$KSISS_APISERVER_PORT (CA $P/ca.crt)"
+log "admin token: $D/admin.token; non-admin token (user ksiss-autoscaler): $D/autoscaler.token (kubeconfig $KUBECONFIG_AUTOSCALER)"
+log "variables for tests: $D/cluster.env; logs: $D/logs; kubectl: $KUBECTL"
 echo "KUBECONFIG=$KUBECONFIG_ADMIN"
