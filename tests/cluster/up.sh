@@ -20,7 +20,23 @@ if ip netns list 2>/dev/null | grep -qw "$KSISS_NETNS" || [ -f "$KSISS_CLUSTER_D
 fi
 
 D=$KSISS_CLUSTER_DIR
-rm -rf "$D"; mkdir -p "$D/pki" "$D/logs" "$D/pids" "$D/etcd"
+# on any failure: stop what was started (logs stay in $D/logs), unless asked not to
+cleanup() {
+  local rc=$?
+  if [ $rc -ne 0 ] && [ -z "${KSISS_KEEP_ON_FAIL:-}" ]; then
+    echo "[up] failed (exit $rc); stopping what was started; logs: $D/logs (KSISS_KEEP_ON_FAIL=1 keeps it running)" >&2
+    "$HERE/down.sh" >&2 || true
+  fi
+}
+trap cleanup EXIT
+# The CA, certificates and tokens of a previous run are kept (clients that
+# read them once keep working across a restart); everything else is new.
+# KSISS_NEW_CREDENTIALS=1 makes new ones.
+if [ -n "${KSISS_NEW_CREDENTIALS:-}" ] || [ ! -s "$D/pki/apiserver.crt" ] || [ ! -s "$D/admin.token" ] || [ ! -s "$D/autoscaler.token" ]; then
+  rm -rf "$D"
+fi
+rm -rf "$D/logs" "$D/pids" "$D/etcd"
+mkdir -p "$D/pki" "$D/logs" "$D/pids" "$D/etcd"
 log "state directory: $D"
 
 # ---- network namespace with only lo ------------------------------------
@@ -33,6 +49,7 @@ log "network namespace $KSISS_NETNS: $(nsexec ip -o link show | awk -F': ' '{pri
 
 # ---- certificates and tokens ------------------------------------------
 P=$D/pki
+if [ ! -s "$P/apiserver.crt" ]; then
 openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=ksiss-local-ca" \
   -keyout "$P/ca.key" -out "$P/ca.crt" 2>/dev/null
 cat > "$P/apiserver.ext" <<X
@@ -44,8 +61,9 @@ openssl x509 -req -in "$P/apiserver.csr" -CA "$P/ca.crt" -CAkey "$P/ca.key" -CAc
   -extfile "$P/apiserver.ext" -out "$P/apiserver.crt" 2>/dev/null
 openssl genrsa -out "$P/sa.key" 2048 2>/dev/null
 openssl rsa -in "$P/sa.key" -pubout -out "$P/sa.pub" 2>/dev/null
-ADMIN_TOKEN=$(openssl rand -hex 24)
-AUTOSCALER_TOKEN=$(openssl rand -hex 24)
+fi
+ADMIN_TOKEN=$(cat "$D/admin.token" 2>/dev/null || openssl rand -hex 24)
+AUTOSCALER_TOKEN=$(cat "$D/autoscaler.token" 2>/dev/null || openssl rand -hex 24)
 printf '%s\n' "$ADMIN_TOKEN" > "$D/admin.token"
 printf '%s\n' "$AUTOSCALER_TOKEN" > "$D/autoscaler.token"
 chmod 600 "$D/admin.token" "$D/autoscaler.token"
@@ -75,7 +93,7 @@ X
 }
 kubeconfig "$KUBECONFIG_ADMIN" admin "$ADMIN_TOKEN"
 kubeconfig "$KUBECONFIG_AUTOSCALER" ksiss-autoscaler "$AUTOSCALER_TOKEN"
-log "certificates, tokens and kubeconfigs written"
+log "certificates, tokens and kubeconfigs in $D"
 
 # ---- processes ----------------------------------------------------------
 # start NAME CMD...: runs CMD inside the namespace, log in logs/NAME.log
