@@ -29,7 +29,7 @@ static const ksiss_kube_resource NAMESPACES = {"", "v1", "namespaces", "Namespac
 static ksiss_kube *K;
 static char *NS;
 static pthread_mutex_t hook_mu = PTHREAD_MUTEX_INITIALIZER;
-static int list_calls;
+static int list_calls, watch_calls;
 
 static void hook(void *ud, const char *verb, long code)
 {
@@ -38,6 +38,8 @@ static void hook(void *ud, const char *verb, long code)
     pthread_mutex_lock(&hook_mu);
     if (!strcmp(verb, "LIST"))
         list_calls++;
+    if (!strcmp(verb, "WATCH"))
+        watch_calls++;
     pthread_mutex_unlock(&hook_mu);
 }
 
@@ -249,14 +251,18 @@ static void test_informer_sees_create_update_delete(void **state)
 {
     (void)state;
     counts c = {PTHREAD_MUTEX_INITIALIZER, 0, 0, 0};
+    /* timeoutSeconds=1: the server ends each watch after a second, so
+     * what follows is seen across several reconnections from the last
+     * resourceVersion. */
     ksiss_kube_informer_opts o = {.res = &KSISS_KUBE_CONFIGMAPS, .ns = NS, .on_change = count_events, .ud = &c,
-                                  .watch_timeout_s = 30};
+                                  .watch_timeout_s = 1};
     char *err = NULL;
     ksiss_kube_informer *inf = ksiss_kube_informer_start(K, &o, &err);
     assert_non_null(inf);
     for (int i = 0; i < 200 && !ksiss_kube_informer_synced(inf); i++)
         sleep_ms(50);
     assert_true(ksiss_kube_informer_synced(inf));
+    sleep_ms(2500);
     json_t *cm = configmap("watched", "1");
     assert_int_equal(ksiss_kube_create(K, &KSISS_KUBE_CONFIGMAPS, NS, cm, NULL, NULL), KSISS_KUBE_OK);
     assert_true(wait_count(&c, &c.added, 1));
@@ -267,6 +273,7 @@ static void test_informer_sees_create_update_delete(void **state)
     assert_int_equal(ksiss_kube_patch(K, &KSISS_KUBE_CONFIGMAPS, NS, "watched", NULL, KSISS_KUBE_MERGE_PATCH, patch,
                                       NULL, NULL, NULL),
                      KSISS_KUBE_OK);
+    sleep_ms(1500);
     assert_true(wait_count(&c, &c.modified, 1));
     got = ksiss_kube_informer_get(inf, NS, "watched");
     assert_string_equal(json_string_value(json_object_get(json_object_get(got, "data"), "value")), "2");
@@ -275,7 +282,12 @@ static void test_informer_sees_create_update_delete(void **state)
     assert_true(wait_count(&c, &c.deleted, 1));
     assert_null(ksiss_kube_informer_get(inf, NS, "watched"));
     char *last = ksiss_kube_informer_last_error(inf);
-    assert_null(last);
+    if (last)
+        fail_msg("informer error: %s", last);
+    pthread_mutex_lock(&hook_mu);
+    int watches = watch_calls;
+    pthread_mutex_unlock(&hook_mu);
+    assert_true(watches >= 3);
     ksiss_kube_informer_stop(inf);
     json_decref(patch);
     json_decref(cm);
