@@ -471,6 +471,35 @@ static void test_client_certificate_and_embedded_ca_authenticate(void **state)
     ksiss_kube_config_free(&cfg);
 }
 
+static void test_rbac_refusal_is_forbidden_with_the_api_message(void **state)
+{
+    (void)state;
+    const char *path = getenv("KSISS_KUBECONFIG_AUTOSCALER");
+    if (!path) {
+        printf("  skipped: no KSISS_KUBECONFIG_AUTOSCALER (the local cluster's non-admin user)\n");
+        skip();
+    }
+    ksiss_kube_config cfg;
+    char *err = NULL;
+    if (ksiss_kube_config_load(&cfg, path, NULL, &err) != 0)
+        fail_msg("%s", err);
+    ksiss_kube *k = ksiss_kube_new(&cfg, NULL, &err);
+    ksiss_kube_config_free(&cfg);
+    assert_non_null(k);
+    /* No role K-SISS runs with grants creating namespaces. */
+    json_t *ns = json_pack("{s:s, s:s, s:{s:s}}", "apiVersion", "v1", "kind", "Namespace", "metadata", "name",
+                           "ksiss-e2e-forbidden");
+    ksiss_kube_error e = {0};
+    assert_int_equal(ksiss_kube_create(k, &NAMESPACES, NULL, ns, NULL, &e), KSISS_KUBE_E_FORBIDDEN);
+    assert_int_equal(e.http_code, 403);
+    assert_string_equal(e.reason, "Forbidden");
+    assert_non_null(strstr(e.message, "cannot create resource \"namespaces\""));
+    printf("  %s\n", e.message);
+    ksiss_kube_error_clear(&e);
+    json_decref(ns);
+    ksiss_kube_free(k);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -483,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_events_are_recorded_and_aggregated),
         cmocka_unit_test(test_live_inventory_matches_a_fresh_list),
         cmocka_unit_test(test_client_certificate_and_embedded_ca_authenticate),
+        cmocka_unit_test(test_rbac_refusal_is_forbidden_with_the_api_message),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -7,10 +7,17 @@
 set -euo pipefail
 BIN=${1:?usage: $0 path/to/test_kube_client}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-if [ -z "${KUBECONFIG:-}" ]; then
-  CACHE=${KSISS_CACHE:-$HOME/.cache/ksiss-cluster}
-  KUBECONFIG=${KSISS_CLUSTER_DIR:-$CACHE/run}/kubeconfig
+CLUSTER_DIR=${KSISS_CLUSTER_DIR:-${KSISS_CACHE:-$HOME/.cache/ksiss-cluster}/run}
+# The local control plane writes its settings for tests there (a KUBECONFIG
+# already set wins).
+GIVEN_KUBECONFIG=${KUBECONFIG:-}
+if [ -r "$CLUSTER_DIR/cluster.env" ]; then
+  set -a
+  # shellcheck disable=SC1091
+  . "$CLUSTER_DIR/cluster.env"
+  set +a
 fi
+KUBECONFIG=${GIVEN_KUBECONFIG:-${KUBECONFIG:-$CLUSTER_DIR/kubeconfig}}
 if [ ! -r "${KUBECONFIG%%:*}" ]; then
   echo "e2e-kube: no kubeconfig at ${KUBECONFIG%%:*}: start the local control plane first (make cluster-up)" >&2
   exit 1
@@ -21,7 +28,7 @@ cd "$ROOT"
 # Client-certificate authentication with embedded *-data, when the local
 # cluster's CA key is at hand: a kubeconfig for user CN=ksiss-e2e-cert in
 # group system:masters, signed by the cluster CA.
-PKI=${KSISS_CLUSTER_DIR:-${KSISS_CACHE:-$HOME/.cache/ksiss-cluster}/run}/pki
+PKI=$CLUSTER_DIR/pki
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 if [ -r "$PKI/ca.key" ] && command -v openssl >/dev/null; then
