@@ -7,6 +7,8 @@ D=$KSISS_CLUSTER_DIR
 stop_pid() { # stop_pid PID: TERM, then KILL after 10 s
   local p=$1 i
   kill -0 "$p" 2>/dev/null || return 0
+  # a stale pid file must not hit an unrelated process that got the same pid
+  tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -qE "$BIN_DIR|$HERE" || return 0
   kill -TERM -- "-$p" 2>/dev/null || kill -TERM "$p" 2>/dev/null
   for i in $(seq 20); do kill -0 "$p" 2>/dev/null || return 0; sleep 0.5; done
   kill -KILL -- "-$p" 2>/dev/null || kill -KILL "$p" 2>/dev/null; sleep 0.2
@@ -26,5 +28,4 @@ if ip netns list 2>/dev/null | grep -qw "$KSISS_NETNS"; then
   ip netns del "$KSISS_NETNS" 2>/dev/null
 fi
 rm -rf "/etc/netns/$KSISS_NETNS"
-left=$(ip netns pids "$KSISS_NETNS" 2>/dev/null | wc -l)
-echo "[down] control plane stopped${left:+}"
+echo "[down] control plane stopped (netns $KSISS_NETNS removed; logs kept in $D/logs)"
