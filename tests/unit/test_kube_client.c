@@ -614,6 +614,25 @@ static void test_informer_refuses_an_oversized_event_and_relists(void **state)
     ksiss_sb_free(&big);
 }
 
+static void test_informer_stop_does_not_wait_for_a_quiet_watch(void **state)
+{
+    fx *f = *state;
+    fake_add(f->fs, "GET", "/api/v1/nodes?limit=500", 200, "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}",
+             NULL);
+    /* The watch answers nothing for 3 s (a quiet cluster). */
+    fake_add_delayed(f->fs, "GET", "/api/v1/nodes?resourceVersion=1&watch=1", 200, "", 3000);
+    ksiss_kube_informer_opts o = {.res = &KSISS_KUBE_NODES};
+    char *e = NULL;
+    ksiss_kube_informer *inf = ksiss_kube_informer_start(f->k, &o, &e);
+    assert_true(wait_requests(f->fs, 2));
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    ksiss_kube_informer_stop(inf);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    double waited = (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    assert_true(waited < 2.5);      /* well before the watch's answer */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -641,6 +660,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_informer_lists_watches_follows_bookmarks_and_relists_on_410, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_informer_refuses_an_oversized_event_and_relists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_informer_stop_does_not_wait_for_a_quiet_watch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
