@@ -151,6 +151,10 @@ spec:
   template:
     metadata:
       annotations:
+        # What Knative's webhook would default (the local control plane has
+        # none): without it the KPA ignores the PodAutoscaler and no
+        # revision ever becomes Ready.
+        autoscaling.knative.dev/class: kpa.autoscaling.knative.dev
         autoscaling.knative.dev/min-scale: "1"
         autoscaling.knative.dev/max-scale: "1"
     spec:
