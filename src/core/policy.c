@@ -546,9 +546,9 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
                        pick->capacity, pick->cost, full ? "" : ", the largest that fits",
                        (!full && blocked) ? "; " : "", (!full && blocked) ? "a larger one has no free GPU" : "");
         } else if (blocked) {
-            set_reason(out, "no_free_gpu", "%s; need %.2f GPU: %s x%d would cover it but only %lld of %lld %s free: holding",
-                       what, want, blocked->tier->name, blocked->replicas, ksiss_free_units(in, blocked->tier),
-                       blocked->need_units, blocked->tier->resource);
+            set_reason(out, "no_free_gpu", "%s; need %.2f GPU: %s x%d would cover it but needs %lld more %s and %lld are free: holding",
+                       what, want, blocked->tier->name, blocked->replicas, blocked->need_units,
+                       blocked->tier->resource, ksiss_free_units(in, blocked->tier));
         } else {
             set_reason(out, "at_max", "%s; need %.2f GPU but no allowed tier and replica count (max %d) gives more than %.2f: holding",
                        what, want, max_replicas(svc), c.cap_total);
@@ -563,7 +563,13 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
         const candidate *step = NULL;
         if (isnan(need_now)) {
             step = pick_down(&c, cands, n, NAN);
-            need_now = step ? step->capacity : c.cap_total;
+            if (!step) {
+                const ksiss_metric_cfg *bm = &svc->metrics[mv.worst];
+                set_reason(out, "at_min", "every metric below its scale-down threshold (worst %s = %.4g, %.2fx its SLO %.4g); "
+                           "no cheaper allowed deployment: holding", bm->name, in->obs[mv.worst].value, mv.worst_p, bm->slo);
+                goto done;
+            }
+            need_now = step->capacity;
         }
         if (need_now > c.cap_total)
             need_now = c.cap_total;

@@ -1,0 +1,523 @@
+/* test_policy.c: table-driven tests of the `ksiss` decision policy. Each
+ * case is the YAML a user writes, the deployment and readings of one tick,
+ * and the decision expected; multi-tick behaviours (stabilization,
+ * cooldowns, missing data over time) have their own tests below. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/config.h"
+#include "core/policy.h"
+#include "core/tiers.h"
+#include "core/util.h"
+
+#define MISSING NAN
+#define MAXM 4
+
+/* The original's shipped example (COMPATIBILITY.md), unchanged. */
+static const char *ORIGINAL_GPT2 =
+    "gpt2: |\n"
+    "  - name: tgi_request_metric\n"
+    "    query: increase(tgi_request_mean_time_per_token_duration_sum{pod=\"%s\"}[1m])/increase(tgi_request_mean_time_per_token_duration_count{pod=\"%s\"}[1m])\n"
+    "    slo: 0.5\n"
+    "    scaleDownFactor: 0.5\n"
+    "    scaleUpFactor: 1.5\n";
+
+/* A vLLM service in the extended format: latency and throughput SLOs. */
+static const char *VLLM_TWO_METRICS =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: histogram_quantile(0.95, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket{pod=~\"{service}-.*\"}[1m])))\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "    - name: tokens_per_second\n"
+    "      query: sum(rate(vllm:generation_tokens_total{pod=~\"{service}-.*\"}[1m]))\n"
+    "      direction: higher\n"
+    "      slo: 100\n"
+    "      scaleUpFactor: 1.2\n"
+    "      scaleDownFactor: 0.5\n"
+    "  tiers: [mig-1g.10gb, mig-3g.40gb, mig-7g.80gb, gpu, gpu*2]\n"
+    "  maxReplicas: 1\n";
+
+static const char *LADDER_7G_UP =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: q\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  tiers: [mig-3g.40gb, mig-7g.80gb, gpu, gpu*2]\n"
+    "  maxReplicas: 1\n";
+
+static const char *MEMORY_30G =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: q\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  tiers: [mig-1g.10gb, mig-2g.20gb, mig-3g.40gb, mig-7g.80gb]\n"
+    "  modelMemoryGiB: 30\n"
+    "  maxReplicas: 1\n"
+    "  stabilization: {down: 0s}\n";
+
+static const char *HORIZONTAL_3G =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: q\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  tiers: [mig-3g.40gb]\n"
+    "  minReplicas: 2\n"
+    "  maxReplicas: 4\n";
+
+static const char *WITH_LOAD =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: q\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  load:\n"
+    "    query: sum(rate(vllm:generation_tokens_total[1m]))\n"
+    "    perGpu: 1000\n"
+    "    targetUtilization: 0.8\n"
+    "  tiers: [mig-3g.40gb, mig-7g.80gb]\n"
+    "  maxReplicas: 4\n"
+    "  stabilization: {down: 0s}\n"
+    "  cooldown: {down: 0s}\n";
+
+typedef struct {
+    const char *name;
+    const char *yaml;
+    const char *tier;           /* current tier (ladder name) */
+    int ready, starting;
+    bool in_flight;
+    double values[MAXM];        /* MISSING: no usable value */
+    double load;                /* MISSING: none */
+    const char *free_spec;      /* "resource=units,..."; NULL: availability unknown */
+    ksiss_action want_action;
+    const char *want_tier;      /* NULL: the current one */
+    int want_replicas;          /* 0: the current count */
+    const char *want_code;
+} policy_case;
+
+#define PLENTY "nvidia.com/mig-1g.10gb=7,nvidia.com/mig-1g.20gb=4,nvidia.com/mig-2g.20gb=3,nvidia.com/mig-3g.40gb=2," \
+               "nvidia.com/mig-4g.40gb=1,nvidia.com/mig-7g.80gb=1,nvidia.com/gpu=8"
+
+static const policy_case CASES[] = {
+    /* The original's example: a breach of slo*scaleUpFactor moves up. */
+    {"original_breach_moves_up", NULL, "mig-1g.10gb", 1, 0, false, {0.9}, MISSING, PLENTY, KSISS_UP, NULL, 1, "slo_breach"},
+    /* ... within the band it holds. */
+    {"original_within_band_holds", NULL, "mig-3g.40gb", 1, 0, false, {0.6}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "within_slo"},
+    /* The original walked down on NaN every tick; we hold. */
+    {"original_missing_holds", NULL, "mig-3g.40gb", 1, 0, false, {MISSING}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "missing_data"},
+    /* Low latency but no history yet: never straight down after a restart. */
+    {"low_latency_first_tick_waits", NULL, "mig-3g.40gb", 1, 0, false, {0.05}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "stabilizing"},
+    /* Throughput (higher is better) below its SLO is a breach. */
+    {"throughput_below_slo_moves_up", "two", "mig-3g.40gb", 1, 0, false, {0.4, 50}, MISSING, PLENTY, KSISS_UP, "mig-7g.80gb", 1, "slo_breach"},
+    /* ... and latency decides when it is the worse one. */
+    {"latency_worst_of_two_moves_up", "two", "mig-1g.10gb", 1, 0, false, {1.5, 150}, MISSING, PLENTY, KSISS_UP, "mig-3g.40gb", 1, "slo_breach"},
+    /* High throughput with fine latency: hold. */
+    {"two_metrics_within_holds", "two", "mig-3g.40gb", 1, 0, false, {0.8, 150}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "within_slo"},
+    /* One metric missing, the other breached: the breach still counts. */
+    {"breach_with_other_missing_moves_up", "two", "mig-3g.40gb", 1, 0, false, {2.0, MISSING}, MISSING, PLENTY, KSISS_UP, "mig-7g.80gb", 1, "slo_breach"},
+    /* One metric missing, the other comfortable: never down. */
+    {"comfortable_with_other_missing_holds", "two", "mig-3g.40gb", 1, 0, false, {0.1, MISSING}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "partial_data"},
+    /* Zero throughput is no traffic, not a breach. */
+    {"zero_throughput_is_no_signal", "two", "mig-3g.40gb", 1, 0, false, {0.1, 0}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "partial_data"},
+    /* A 7g slice moves up to whole GPUs (across tier types). */
+    {"mig_7g_moves_to_two_gpus", "7g", "mig-7g.80gb", 1, 0, false, {1.6}, MISSING, PLENTY, KSISS_UP, "gpu*2", 1, "slo_breach"},
+    /* No free GPU of the wanted tier: hold and say so. */
+    {"exhausted_gpus_hold", "7g", "mig-3g.40gb", 1, 0, false, {1.6}, MISSING,
+     "nvidia.com/mig-7g.80gb=0,nvidia.com/gpu=0", KSISS_HOLD, NULL, 0, "no_free_gpu"},
+    /* Availability unknown: take no new GPU. */
+    {"unknown_availability_holds", "7g", "mig-3g.40gb", 1, 0, false, {1.6}, MISSING, NULL, KSISS_HOLD, NULL, 0, "no_free_gpu"},
+    /* The tier that covers the need (gpu*2) is not free: the largest bigger
+     * one that is (a 7g slice) is chosen rather than nothing. */
+    {"largest_free_tier_when_best_is_taken", "7g", "mig-3g.40gb", 1, 0, false, {3.0}, MISSING,
+     "nvidia.com/mig-7g.80gb=1,nvidia.com/gpu=1", KSISS_UP, "mig-7g.80gb", 1, "slo_breach"},
+    /* Memory fit: 30 GiB of model never goes to a 10 or 20 GB slice. */
+    {"memory_fit_never_smaller_slice", "mem", "mig-3g.40gb", 1, 0, false, {0.01}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "at_min"},
+    /* Horizontal: a breach adds instances on the same tier. */
+    {"breach_scales_out_same_tier", "h3g", "mig-3g.40gb", 2, 0, false, {1.6}, MISSING, PLENTY, KSISS_OUT, "mig-3g.40gb", 4, "slo_breach"},
+    /* Capacity still starting counts: no runaway scale-up while pods load. */
+    {"starting_capacity_counts", "h3g", "mig-3g.40gb", 2, 2, false, {1.6}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "capacity_starting"},
+    /* Below minReplicas: out, whatever the metrics. */
+    {"below_min_replicas_scales_out", "h3g", "mig-3g.40gb", 1, 0, false, {MISSING}, MISSING, PLENTY, KSISS_OUT, "mig-3g.40gb", 2, "replica_bounds"},
+    /* A transition in flight: hold. */
+    {"transition_in_flight_holds", "h3g", "mig-3g.40gb", 2, 0, true, {3.0}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "in_transition"},
+    /* Load rising before any SLO breach: sized from load (2400/1000/0.8 = 3 GPU). */
+    {"load_sizes_before_breach", "load", "mig-7g.80gb", 1, 0, false, {0.7}, 2400, "nvidia.com/mig-7g.80gb=3", KSISS_OUT, "mig-7g.80gb", 3, "load_increase"},
+    /* Low load, low latency: the cheapest deployment that covers it (350/1000/0.8 = 0.44 GPU). */
+    {"low_load_moves_down", "load", "mig-7g.80gb", 2, 0, false, {0.2}, 350, PLENTY, KSISS_DOWN, "mig-3g.40gb", 1, "underutilized"},
+    /* Missing load and metrics: hold. */
+    {"load_and_metrics_missing_hold", "load", "mig-7g.80gb", 2, 0, false, {MISSING}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "missing_data"},
+};
+
+typedef struct {
+    ksiss_catalog cat;
+    ksiss_config cfg;
+} fixture;
+
+static const char *yaml_for(const char *key)
+{
+    if (!key) return ORIGINAL_GPT2;
+    if (!strcmp(key, "two")) return VLLM_TWO_METRICS;
+    if (!strcmp(key, "7g")) return LADDER_7G_UP;
+    if (!strcmp(key, "mem")) return MEMORY_30G;
+    if (!strcmp(key, "h3g")) return HORIZONTAL_3G;
+    if (!strcmp(key, "load")) return WITH_LOAD;
+    fail_msg("unknown yaml key %s", key);
+    return NULL;
+}
+
+static void load_config(fixture *f, const char *yaml)
+{
+    ksiss_diags d;
+    ksiss_diags_init(&d);
+    assert_int_equal(ksiss_catalog_builtin(&f->cat), 0);
+    int rc = ksiss_config_parse(yaml, strlen(yaml), "test.yaml", NULL, &f->cat, &f->cfg, &d);
+    for (size_t i = 0; i < d.n; i++) {
+        char *s = ksiss_diag_format(&d.v[i]);
+        print_message("%s\n", s);
+        free(s);
+    }
+    assert_int_equal(rc, 0);
+    assert_int_equal(f->cfg.n_services, 1);
+    ksiss_diags_free(&d);
+}
+
+static void free_fixture(fixture *f)
+{
+    ksiss_config_free(&f->cfg);
+    ksiss_catalog_free(&f->cat);
+}
+
+/* Parses "res=units,res=units" into free entries (strings owned by *buf). */
+static size_t parse_free(const char *spec, ksiss_free_gpu *out, size_t max, char **buf)
+{
+    *buf = ksiss_xstrdup(spec);
+    size_t n = 0;
+    for (char *tok = *buf; tok && *tok && n < max;) {
+        char *comma = strchr(tok, ',');
+        if (comma)
+            *comma = '\0';
+        char *eq = strchr(tok, '=');
+        assert_non_null(eq);
+        *eq = '\0';
+        out[n].resource = tok;
+        out[n].gpu_model = NULL;
+        out[n].free_units = strtoll(eq + 1, NULL, 10);
+        n++;
+        tok = comma ? comma + 1 : NULL;
+    }
+    return n;
+}
+
+static const ksiss_tier *tier_named(const fixture *f, const char *name)
+{
+    const ksiss_tier *t = ksiss_catalog_tier(&f->cat, NULL, name);
+    if (!t)
+        fail_msg("tier %s not in the catalogue", name);
+    return t;
+}
+
+typedef struct {
+    ksiss_observation obs[MAXM];
+    ksiss_free_gpu free[16];
+    char *free_buf;
+    ksiss_policy_input in;
+} tick_input;
+
+static void build_input(const fixture *f, tick_input *t, const char *tier, int ready, int starting,
+                        const double *values, double load, const char *free_spec, int64_t now_ms,
+                        const ksiss_history *h)
+{
+    memset(t, 0, sizeof(*t));
+    const ksiss_service_cfg *svc = &f->cfg.services[0];
+    for (size_t i = 0; i < svc->n_metrics && i < MAXM; i++) {
+        t->obs[i].present = !isnan(values[i]);
+        t->obs[i].value = values[i];
+        t->obs[i].observed_at_ms = now_ms;
+        t->obs[i].why_missing = isnan(values[i]) ? "empty result" : NULL;
+    }
+    t->in.svc = svc;
+    t->in.obs = t->obs;
+    t->in.load.present = !isnan(load);
+    t->in.load.value = load;
+    t->in.load.observed_at_ms = now_ms;
+    t->in.current.tier = tier_named(f, tier);
+    t->in.current.replicas_ready = ready;
+    t->in.current.replicas_starting = starting;
+    if (free_spec) {
+        t->in.n_free = parse_free(free_spec, t->free, 16, &t->free_buf);
+        t->in.free = t->free;
+    }
+    t->in.history = h;
+    t->in.now_ms = now_ms;
+    t->in.interval_ms = 10000;
+}
+
+static void test_policy_cases(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(CASES) / sizeof(CASES[0]); i++) {
+        const policy_case *c = &CASES[i];
+        fixture f;
+        memset(&f, 0, sizeof(f));
+        load_config(&f, yaml_for(c->yaml));
+        tick_input t;
+        ksiss_history h;
+        ksiss_history_init(&h);
+        build_input(&f, &t, c->tier, c->ready, c->starting, c->values, c->load, c->free_spec, 1000000, &h);
+        t.in.current.transition_in_flight = c->in_flight;
+        ksiss_decision d;
+        assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+        print_message("%-40s %s %s x%d [%s] %s\n", c->name, ksiss_action_name(d.action), d.tier ? d.tier->name : "-",
+                      d.replicas, d.reason_code, d.reason);
+        assert_non_null(d.reason);
+        assert_true(strlen(d.reason) > 10);
+        if (d.action != c->want_action || strcmp(d.reason_code, c->want_code) != 0)
+            fail_msg("%s: got %s/%s, want %s/%s", c->name, ksiss_action_name(d.action), d.reason_code,
+                     ksiss_action_name(c->want_action), c->want_code);
+        const char *want_tier = c->want_tier ? c->want_tier : c->tier;
+        if (c->want_action != KSISS_UP || c->want_tier)
+            assert_string_equal(d.tier->name, want_tier);
+        assert_int_equal(d.replicas, c->want_replicas ? c->want_replicas : c->ready + c->starting);
+        if (d.action == KSISS_UP) {
+            /* up means a larger instance than the current one */
+            assert_true(d.tier->decode_rel > t.in.current.tier->decode_rel);
+        }
+        ksiss_decision_clear(&d);
+        free(t.free_buf);
+        ksiss_history_free(&h);
+        free_fixture(&f);
+    }
+}
+
+/* Runs the policy once per tick with the same readings, recording history;
+ * returns the first tick (1-based) whose action is not hold, 0 if none. */
+static int ticks_until_action(const fixture *f, ksiss_history *h, const char *tier, int ready, const double *values,
+                              double load, int max_ticks, int64_t *now_ms, ksiss_decision *last)
+{
+    for (int k = 1; k <= max_ticks; k++) {
+        tick_input t;
+        build_input(f, &t, tier, ready, 0, values, load, PLENTY, *now_ms, h);
+        ksiss_decision_clear(last);
+        assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, last), 0);
+        ksiss_history_record(h, last, load, *now_ms);
+        free(t.free_buf);
+        *now_ms += 10000;
+        if (last->action != KSISS_HOLD)
+            return k;
+    }
+    return 0;
+}
+
+static void test_low_latency_scales_down_only_after_stabilization(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, ORIGINAL_GPT2);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double low[MAXM] = {0.05};
+    /* default down stabilization is 300 s at a 10 s tick: 31 ticks */
+    int k = ticks_until_action(&f, &h, "mig-3g.40gb", 1, low, MISSING, 100, &now, &d);
+    assert_int_equal(k, (int)(KSISS_DEFAULT_STABILIZATION_DOWN_MS / 10000) + 1);
+    assert_int_equal(d.action, KSISS_DOWN);
+    assert_string_equal(d.reason_code, "underutilized");
+    assert_true(d.tier->decode_rel < tier_named(&f, "mig-3g.40gb")->decode_rel);
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+static void test_missing_data_never_scales_down(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, ORIGINAL_GPT2);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double none[MAXM] = {MISSING};
+    assert_int_equal(ticks_until_action(&f, &h, "mig-3g.40gb", 1, none, MISSING, 500, &now, &d), 0);
+    assert_string_equal(d.reason_code, "missing_data");
+    assert_true(h.missing_since_ms == 1000000);
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+static void test_a_breach_inside_the_window_restarts_it(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, ORIGINAL_GPT2);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double low[MAXM] = {0.05}, mid[MAXM] = {0.6};
+    assert_int_equal(ticks_until_action(&f, &h, "mig-3g.40gb", 1, low, MISSING, 20, &now, &d), 0);
+    /* latency back in the band for one tick: the window must start over */
+    assert_int_equal(ticks_until_action(&f, &h, "mig-3g.40gb", 1, mid, MISSING, 1, &now, &d), 0);
+    int k = ticks_until_action(&f, &h, "mig-3g.40gb", 1, low, MISSING, 100, &now, &d);
+    assert_int_equal(k, (int)(KSISS_DEFAULT_STABILIZATION_DOWN_MS / 10000) + 1);
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+static void test_up_cooldown_holds_second_step_unless_panic(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LADDER_7G_UP);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double high[MAXM] = {1.5};
+    assert_int_equal(ticks_until_action(&f, &h, "mig-3g.40gb", 1, high, MISSING, 1, &now, &d), 1);
+    assert_int_equal(d.action, KSISS_UP);
+    /* the new tier is serving but latency is still above the SLO: cooldown */
+    assert_int_equal(ticks_until_action(&f, &h, "mig-7g.80gb", 1, high, MISSING, 1, &now, &d), 0);
+    assert_string_equal(d.reason_code, "cooldown");
+    /* more than twice the scale-up threshold: panic ignores the cooldown */
+    double panic[MAXM] = {2.5};
+    assert_int_equal(ticks_until_action(&f, &h, "mig-7g.80gb", 1, panic, MISSING, 1, &now, &d), 1);
+    assert_int_equal(d.action, KSISS_UP);
+    assert_string_equal(d.tier->name, "gpu*2");
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+static void test_stale_observation_counts_as_missing(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, ORIGINAL_GPT2);
+    tick_input t;
+    double high[MAXM] = {5.0};
+    build_input(&f, &t, "mig-3g.40gb", 1, 0, high, MISSING, PLENTY, 10000000, NULL);
+    t.obs[0].observed_at_ms = 10000000 - KSISS_DEFAULT_STALE_AFTER_MS - 1;
+    ksiss_decision d;
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    assert_int_equal(d.action, KSISS_HOLD);
+    assert_string_equal(d.reason_code, "missing_data");
+    assert_non_null(strstr(d.reason, "stale"));
+    ksiss_decision_clear(&d);
+    free(t.free_buf);
+    free_fixture(&f);
+}
+
+static void test_reason_names_metric_and_numbers(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, ORIGINAL_GPT2);
+    tick_input t;
+    double high[MAXM] = {0.9};
+    build_input(&f, &t, "mig-1g.10gb", 1, 0, high, MISSING, PLENTY, 1000000, NULL);
+    ksiss_decision d;
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    assert_non_null(strstr(d.reason, "tgi_request_metric"));
+    assert_non_null(strstr(d.reason, "0.9"));
+    assert_non_null(strstr(d.reason, "1.80x"));
+    assert_true(fabs(d.pressure - 1.8) < 1e-9);
+    assert_int_equal(d.worst_metric, 0);
+    ksiss_decision_clear(&d);
+    free(t.free_buf);
+    free_fixture(&f);
+}
+
+static void test_pressure_respects_direction(void **state)
+{
+    (void)state;
+    ksiss_metric_cfg lower = {.slo = 2.0, .direction = KSISS_LOWER_IS_BETTER};
+    ksiss_metric_cfg higher = {.slo = 100, .direction = KSISS_HIGHER_IS_BETTER};
+    assert_true(fabs(ksiss_metric_pressure(&lower, 3.0) - 1.5) < 1e-12);
+    assert_true(fabs(ksiss_metric_pressure(&higher, 50) - 2.0) < 1e-12);
+    assert_true(isnan(ksiss_metric_pressure(&higher, 0)));
+    assert_true(isnan(ksiss_metric_pressure(&lower, NAN)));
+    assert_true(isnan(ksiss_metric_pressure(&lower, INFINITY)));
+    assert_true(isnan(ksiss_metric_pressure(&lower, -1)));
+}
+
+static void test_backed_off_tier_is_skipped(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LADDER_7G_UP);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    h.backoff_tier = ksiss_xstrdup("mig-7g.80gb");
+    h.backoff_until_ms = 2000000;
+    tick_input t;
+    double high[MAXM] = {1.5};
+    build_input(&f, &t, "mig-3g.40gb", 1, 0, high, MISSING, PLENTY, 1000000, &h);
+    ksiss_decision d;
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    assert_int_equal(d.action, KSISS_UP);
+    assert_string_equal(d.tier->name, "gpu");
+    ksiss_decision_clear(&d);
+    free(t.free_buf);
+    ksiss_history_free(&h);
+    free_fixture(&f);
+}
+
+static void test_history_ring_keeps_latest(void **state)
+{
+    (void)state;
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {.action = KSISS_HOLD, .required_capacity = 1.0, .reason_code = "within_slo"};
+    for (int i = 0; i < KSISS_HISTORY_MAX + 10; i++)
+        ksiss_history_record(&h, &d, NAN, i * 1000);
+    assert_int_equal(h.n, KSISS_HISTORY_MAX);
+    assert_int_equal(h.recos[h.head].at_ms, 10 * 1000);
+    d.action = KSISS_OUT;
+    ksiss_history_record(&h, &d, NAN, 999999);
+    assert_int_equal(h.last_up_ms, 999999);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_policy_cases),
+        cmocka_unit_test(test_low_latency_scales_down_only_after_stabilization),
+        cmocka_unit_test(test_missing_data_never_scales_down),
+        cmocka_unit_test(test_a_breach_inside_the_window_restarts_it),
+        cmocka_unit_test(test_up_cooldown_holds_second_step_unless_panic),
+        cmocka_unit_test(test_stale_observation_counts_as_missing),
+        cmocka_unit_test(test_reason_names_metric_and_numbers),
+        cmocka_unit_test(test_pressure_respects_direction),
+        cmocka_unit_test(test_backed_off_tier_is_skipped),
+        cmocka_unit_test(test_history_ring_keeps_latest),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
