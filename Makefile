@@ -36,6 +36,8 @@ E2E_TARGETS  :=
 BENCH_TARGETS :=
 EXTRA_BINS :=
 
+-include mk/*.mk
+
 .PHONY: all build deps test unit unit-asan e2e demo bench clean help
 all: build
 build: deps-build $(BUILD)/ksiss $(EXTRA_BINS)
@@ -74,8 +76,6 @@ unit-asan:
 unit-valgrind: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
 	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t >/dev/null || fail=1; done; exit $$fail
-
--include mk/*.mk
 
 test: deps build unit unit-asan $(TEST_TARGETS)
 	@echo "make test: all suites passed"
