@@ -33,6 +33,19 @@
 /* A downward tier change costs a cold start and double occupancy: it must
  * save at least this share of the current cost to be worth it. */
 #define TIER_CHANGE_MIN_SAVING 0.10
+/* Windowed metrics (a 1-minute rate, a p95 over a minute) still describe
+ * the capacity that served during their window: feedback is based on the
+ * least serving capacity seen over this long, so capacity that just became
+ * ready is not multiplied by a pressure it did not cause. */
+#define FEEDBACK_SETTLE_MS 60000
+/* A scale-down keeps this much headroom above the need, so that the next
+ * tick's load-based check does not scale straight back up (HPA keeps a 10%
+ * tolerance for the same reason). */
+#define DOWN_HEADROOM 1.15
+/* Moving to another tier costs a cold start of every instance and double
+ * occupancy while it rolls: a candidate on another tier must be cheaper by
+ * this share of the current cost to beat one on the current tier. */
+#define TIER_CHANGE_PENALTY 0.10
 #define EPS 1e-9
 
 /* ---- shared helpers ---- */
@@ -96,6 +109,7 @@ void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load
     h->recos[idx].at_ms = now_ms;
     h->recos[idx].capacity = d->required_capacity;
     h->recos[idx].load = load;
+    h->recos[idx].serving_capacity = d->serving_capacity;
     if (d->action == KSISS_UP || d->action == KSISS_OUT)
         h->last_up_ms = now_ms;
     else if (d->action == KSISS_DOWN || d->action == KSISS_IN)
@@ -242,13 +256,19 @@ static int change_size(const ctx *c, const candidate *k)
     return tier_change + abs(k->replicas - c->cur_replicas);
 }
 
+static double effective_cost(const ctx *c, const candidate *k)
+{
+    return k->cost + (k->tier != c->cur_tier ? TIER_CHANGE_PENALTY * c->cur_cost : 0);
+}
+
 static bool better(const ctx *c, const candidate *a, const candidate *b)
 {
     if (!b)
         return true;
-    if (a->cost < b->cost - EPS)
+    double ea = effective_cost(c, a), eb = effective_cost(c, b);
+    if (ea < eb - EPS)
         return true;
-    if (a->cost > b->cost + EPS)
+    if (ea > eb + EPS)
         return false;
     int ca = change_size(c, a), cb = change_size(c, b);
     if (ca != cb)
@@ -275,7 +295,11 @@ static ksiss_action classify(const ctx *c, const candidate *k)
         return KSISS_UP;
     if (a < b - EPS)
         return KSISS_DOWN;
-    return k->tier->cost > c->cur_tier->cost ? KSISS_UP : KSISS_DOWN;
+    /* Instances of equal size (a 7g slice and a whole GPU): the direction
+     * of the total capacity, then of the cost. */
+    if (fabs(k->capacity - c->cap_total) > EPS)
+        return k->capacity > c->cap_total ? KSISS_UP : KSISS_DOWN;
+    return k->cost > c->cur_cost ? KSISS_UP : KSISS_DOWN;
 }
 
 static void apply(ksiss_decision *out, const ctx *c, const candidate *k)
@@ -304,6 +328,19 @@ static double stabilized(const ksiss_policy_input *in, double now_need, int64_t 
         if (r->at_ms < in->now_ms - window_ms || r->at_ms > in->now_ms || !isfinite(r->capacity))
             continue;
         v = take_max ? fmax(v, r->capacity) : fmin(v, r->capacity);
+    }
+    return v;
+}
+
+/* The least serving capacity over the last FEEDBACK_SETTLE_MS. */
+static double settled_serving_capacity(const ksiss_policy_input *in, double now_serving)
+{
+    double v = now_serving;
+    const ksiss_history *h = in->history;
+    for (size_t i = 0; h && i < h->n; i++) {
+        const ksiss_reco *r = &h->recos[(h->head + i) % KSISS_HISTORY_MAX];
+        if (r->at_ms >= in->now_ms - FEEDBACK_SETTLE_MS && r->at_ms <= in->now_ms && r->serving_capacity > 0)
+            v = fmin(v, r->serving_capacity);
     }
     return v;
 }
@@ -456,6 +493,7 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
     c.cap_ready = per * in->current.replicas_ready;
     c.cur_cost = c.cur_tier->cost * c.cur_replicas;
     out->required_capacity = c.cap_total;
+    out->serving_capacity = c.cap_ready;
 
     metric_view mv = view_metrics(in);
     out->pressure = mv.worst_p;
@@ -508,7 +546,7 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
     const char *why_code = NULL;
     if (mv.breach) {
         double f = fmin(fmax(mv.worst_p, FEEDBACK_FACTOR_MIN), FEEDBACK_FACTOR_MAX);
-        need = c.cap_ready * f;
+        need = settled_serving_capacity(in, c.cap_ready) * f;
         why_code = "slo_breach";
         if (!isnan(need_load) && need_load > need) {
             need = need_load;
@@ -559,7 +597,7 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
 
     if (mv.all_below_down && mv.n_missing == 0) {
         /* Comfortably below every SLO: less capacity, after stabilization. */
-        double need_now = need_load;
+        double need_now = isnan(need_load) ? NAN : need_load * DOWN_HEADROOM;
         const candidate *step = NULL;
         if (isnan(need_now)) {
             step = pick_down(&c, cands, n, NAN);

@@ -44,6 +44,7 @@ typedef struct {
     int64_t at_ms;
     double capacity;            /* GPU-equivalents of throughput the policy asked for */
     double load;                /* load observation then, or NAN */
+    double serving_capacity;    /* capacity of the instances that were serving then (0: not recorded) */
 } ksiss_reco;
 
 typedef struct {
@@ -84,6 +85,7 @@ typedef struct {
     double pressure;            /* worst metric's pressure, NAN when no metric had data */
     int worst_metric;           /* index into svc->metrics, -1 when none */
     double required_capacity;   /* GPU-equivalents wanted now, NAN when unknown (recorded in history) */
+    double serving_capacity;    /* GPU-equivalents of the instances serving now (recorded in history) */
     const char *reason_code;    /* short static label for metrics/logs: see ksiss_reason_codes */
     char *reason;               /* sentence a person can read, naming metric and numbers; owned */
 } ksiss_decision;

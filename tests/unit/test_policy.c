@@ -163,8 +163,9 @@ static const policy_case CASES[] = {
     {"transition_in_flight_holds", "h3g", "mig-3g.40gb", 2, 0, true, {3.0}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "in_transition"},
     /* Load rising before any SLO breach: sized from load (2400/1000/0.8 = 3 GPU). */
     {"load_sizes_before_breach", "load", "mig-7g.80gb", 1, 0, false, {0.7}, 2400, "nvidia.com/mig-7g.80gb=3", KSISS_OUT, "mig-7g.80gb", 3, "load_increase"},
-    /* Low load, low latency: the cheapest deployment that covers it (350/1000/0.8 = 0.44 GPU). */
-    {"low_load_moves_down", "load", "mig-7g.80gb", 2, 0, false, {0.2}, 350, PLENTY, KSISS_DOWN, "mig-3g.40gb", 1, "underutilized"},
+    /* Low load, low latency: the cheapest deployment that covers it with
+     * 15% headroom (300/1000/0.8 = 0.375 GPU, x1.15 = 0.43). */
+    {"low_load_moves_down", "load", "mig-7g.80gb", 2, 0, false, {0.2}, 300, PLENTY, KSISS_DOWN, "mig-3g.40gb", 1, "underutilized"},
     /* Missing load and metrics: hold. */
     {"load_and_metrics_missing_hold", "load", "mig-7g.80gb", 2, 0, false, {MISSING}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "missing_data"},
 };
@@ -401,8 +402,13 @@ static void test_up_cooldown_holds_second_step_unless_panic(void **state)
     double high[MAXM] = {1.5};
     assert_int_equal(ticks_until_action(&f, &h, "mig-3g.40gb", 1, high, MISSING, 1, &now, &d), 1);
     assert_int_equal(d.action, KSISS_UP);
-    /* the new tier is serving but latency is still above the SLO: cooldown */
+    /* the new tier is serving but its latency window still holds the old
+     * capacity's: 0.5 GPU x 1.5 is covered by the 7g slice, hold */
     assert_int_equal(ticks_until_action(&f, &h, "mig-7g.80gb", 1, high, MISSING, 1, &now, &d), 0);
+    assert_string_equal(d.reason_code, "capacity_starting");
+    /* worse, though not twice the threshold: 0.5 x 2.1 > 1.0, but cooldown */
+    double higher[MAXM] = {2.1};
+    assert_int_equal(ticks_until_action(&f, &h, "mig-7g.80gb", 1, higher, MISSING, 1, &now, &d), 0);
     assert_string_equal(d.reason_code, "cooldown");
     /* more than twice the scale-up threshold: panic ignores the cooldown */
     double panic[MAXM] = {2.5};
