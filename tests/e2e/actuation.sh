@@ -19,7 +19,9 @@
 #   4. low latency with the extended format (short stabilization): down;
 #   5. demand beyond the largest allowed tier: out without re-creating the
 #      running instance, then in;
-#   6. two instances: only the leader acts; SIGKILL it, the other takes over.
+#   6. two instances: only the leader acts; SIGKILL it, the other takes over;
+#   7. the new revision's pod cannot be scheduled: rollback after the
+#      deadline, Warning Event, log line, backoff respected.
 # Prints PASS/FAIL per check and "N passed, M failed"; exits 1 on failure.
 # Everything it starts is stopped on exit; every wait is bounded.
 set -u
@@ -339,7 +341,9 @@ fi
 log "scenario 5: out and in"
 until_true 120 settled
 REV=$(revisions)
-POD1=$(j pods -n "$NS" -l "serving.knative.dev/revision=$REV" --field-selector=status.phase=Running -o 'jsonpath={.items[0].metadata.name}')
+running_of() { j pods -n "$NS" -l "serving.knative.dev/revision=$1" --field-selector=status.phase=Running -o name; }
+until_true 60 bash -c "[ \$(kc get pods -n $NS -l serving.knative.dev/revision=$REV --field-selector=status.phase=Running -o name | wc -l) -eq 1 ]"
+POD1=$(running_of "$REV" | head -1); POD1=${POD1#pod/}
 sed -e 's/tiers: \[.*\]/tiers: [mig-1g.10gb]/' -e 's/maxReplicas: 1/maxReplicas: 3/' "$TMP/cm-ext.yaml" > "$TMP/cm-out.yaml"
 kc apply -f "$TMP/cm-out.yaml" >/dev/null
 printf 'tgi_count_rate 10\ntgi_mean 2.0\n' > "$TMP/inference.state"
@@ -351,7 +355,8 @@ fi
 until_true 60 bash -c "[ \$(kc get pods -n $NS -l serving.knative.dev/service=$SVC --field-selector=status.phase=Running -o name | wc -l) -ge 2 ]" \
     && ok "more instances running" || ko "instances did not increase" "$(j pods -n "$NS" -o name)"
 [ "$(revisions)" = "$REV" ] && ok "out kept the same revision (no re-creation)" || ko "out created a revision" "$(revisions)"
-j pod "$POD1" -n "$NS" -o name >/dev/null && ok "the first instance ($POD1) kept running" || ko "the first instance was re-created"
+[ -n "$POD1" ] && running_of "$REV" | grep -q "^pod/$POD1\$" && ok "the first instance ($POD1) kept running" \
+    || ko "the first instance was re-created" "'$POD1' not among $(running_of "$REV" | tr '\n' ' ')"
 printf 'tgi_count_rate 10\ntgi_mean 0.05\n' > "$TMP/inference.state"
 if until_true 180 bash -c "n=\$(kc get pa $REV -n $NS -o jsonpath='{.metadata.annotations.autoscaling\.knative\.dev/min-scale}'); [ \"\${n:-9}\" -eq 1 ]"; then
     ok "in: back to one instance"
@@ -366,12 +371,53 @@ sleep 8
 dn=$(decisions d)
 [ "${dn:-0}" -eq 0 ] && ok "the second instance follows (no decisions while $CUR leads)" || ko "two instances act" "d made $dn decisions"
 kill9 $CUR
+CUR=d
 t=$(date +%s)
 if until_true 40 bash -c "[ \$(grep -c 'msg=decision' '$TMP/d.log') -ge 1 ]"; then
     ok "after SIGKILL of the leader the other instance acts within $(( $(date +%s) - t ))s (lease 15 s)"
 else
     ko "no takeover within 40 s" "$(tail -3 "$TMP/d.log")"
 fi
+
+# ---- 7. the new revision cannot get its slice: rollback, Event, backoff ----
+log "scenario 7: the new revision's pod cannot be scheduled: rollback"
+stop_pid "$(pid_of $CUR)"
+CUR=e; start_ksiss e --ready-timeout 20s --backoff 10m
+# The user pins the service to the node that has only 1g.10gb slices: the
+# inventory still shows free mig-3g.40gb slices elsewhere, so the move
+# starts, and the new revision's pod stays Pending (as when the slice is
+# taken meanwhile).
+OLDREV=$(revisions)
+kc patch ksvc "$SVC" -n "$NS" --type merge \
+    -p '{"spec":{"template":{"metadata":{"name":null},"spec":{"nodeSelector":{"kubernetes.io/hostname":"gpu-node-mig-small"}}}}}' >/dev/null
+until_true 120 bash -c "r=\$(kc get ksvc $SVC -n $NS -o jsonpath='{.status.latestReadyRevisionName}'); [ -n \"\$r\" ] && [ \"\$r\" != '$OLDREV' ]" \
+    || ko "the user's change did not become Ready" "$(revisions)"
+kc delete rev "$OLDREV" -n "$NS" >/dev/null 2>&1     # the user's own cleanup
+until_true 120 settled || ko "service did not settle after the user's change" "$(revisions)"
+REVB=$(revisions)
+sed -e 's/tiers: \[.*\]/tiers: [mig-1g.10gb, mig-3g.40gb]/' "$TMP/cm-ext.yaml" > "$TMP/cm-rb.yaml"
+kc apply -f "$TMP/cm-rb.yaml" >/dev/null
+printf 'tgi_count_rate 10\ntgi_mean 2.0\n' > "$TMP/inference.state"
+if until_true 120 bash -c "[ -n \"\$(kc get ksvc $SVC -n $NS -o jsonpath='{.metadata.annotations.ksiss\.dev/transition}' 2>/dev/null)\" ]"; then
+    ok "move to mig-3g.40gb started ($(phase))"
+else
+    ko "no move started within 120 s" "$(grep 'msg=decision' "$TMP/e.log" | tail -1)"
+fi
+if until_true 120 bash -c "[ -n \"\$(kc get ksvc $SVC -n $NS -o jsonpath='{.metadata.annotations.ksiss\.dev/backoff}')\" ] && [ -z \"\$(kc get ksvc $SVC -n $NS -o jsonpath='{.metadata.annotations.ksiss\.dev/transition}')\" ]"; then
+    ok "rolled back after the 20 s deadline: $(svc_json '{.metadata.annotations.ksiss\.dev/backoff}')"
+else
+    ko "no rollback within 120 s" "phase '$(phase)'"
+fi
+until_true 60 settled
+[ "$(revisions)" = "$REVB" ] && [ "$(gpu_resource)" = nvidia.com/mig-1g.10gb ] \
+    && ok "traffic stayed on $REVB, the failed revision is deleted, the template is back on mig-1g.10gb" \
+    || ko "state after rollback" "revisions $(revisions), resource $(gpu_resource)"
+[ "$(events_with TierChangeRolledBack)" -ge 1 ] && ok "Warning Event TierChangeRolledBack on the service" || ko "no rollback Event"
+grep -q 'roll back to' "$TMP/e.log" && ok "a log line says why ($(grep -o 'step="roll back to[^"]*"' "$TMP/e.log" | head -1))" || ko "no rollback log line"
+GENB=$(svc_json '{.metadata.generation}')
+sleep 10
+[ "$(svc_json '{.metadata.generation}')" = "$GENB" ] && [ -z "$(phase)" ] \
+    && ok "the refused tier is not tried again during the backoff" || ko "retried during the backoff" "phase '$(phase)'"
 
 # ---- invariants over the whole run ----------------------------------------
 stop_pid "$WATCH_PID"
@@ -380,8 +426,8 @@ if grep -q 'violations=0' "$TMP/watch.out"; then
 else
     ko "invariant violated" "$(cat "$TMP/watch.out")"
 fi
-stop_pid "$PID_d"
-grep -q 'msg=stopping' "$TMP/d.log" && ok "SIGTERM: clean stop" || ko "no clean stop on SIGTERM" "$(tail -2 "$TMP/d.log")"
-[ "$fail" -eq 0 ] || { for f in a b c d; do [ -f "$TMP/$f.log" ] && { echo "--- $f.log (tail)"; tail -15 "$TMP/$f.log"; }; done; }
+stop_pid "$(pid_of $CUR)"
+grep -q 'msg=stopping' "$TMP/$CUR.log" && ok "SIGTERM: clean stop" || ko "no clean stop on SIGTERM" "$(tail -2 "$TMP/$CUR.log")"
+[ "$fail" -eq 0 ] || { for f in a b c d e; do [ -f "$TMP/$f.log" ] && { echo "--- $f.log (tail)"; tail -15 "$TMP/$f.log"; }; done; }
 kc delete namespace "$NS" --wait=false >/dev/null 2>&1
 finish
