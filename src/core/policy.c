@@ -37,7 +37,7 @@
  * the capacity that served during their window: feedback is based on the
  * least serving capacity seen over this long, so capacity that just became
  * ready is not multiplied by a pressure it did not cause. */
-#define FEEDBACK_SETTLE_MS 60000
+#define FEEDBACK_SETTLE_MS 180000
 /* A scale-down keeps this much headroom above the need, so that the next
  * tick's load-based check does not scale straight back up (HPA keeps a 10%
  * tolerance for the same reason). */
@@ -46,6 +46,14 @@
  * occupancy while it rolls: a candidate on another tier must be cheaper by
  * this share of the current cost to beat one on the current tier. */
 #define TIER_CHANGE_PENALTY 0.10
+/* Trend (AIBrix's predictive scaling, made conservative): a least-squares
+ * line through the load readings of the last TREND_WINDOW_MS, once it spans
+ * at least TREND_MIN_SPAN_MS, predicts the load TREND_HORIZON_MS ahead
+ * (about one LLM cold start: what capacity ordered now must serve). The
+ * prediction only ever raises the load-based need, never lowers it. */
+#define TREND_WINDOW_MS 120000
+#define TREND_MIN_SPAN_MS 60000
+#define TREND_HORIZON_MS 60000
 #define EPS 1e-9
 
 /* ---- shared helpers ---- */
@@ -395,8 +403,41 @@ static metric_view view_metrics(const ksiss_policy_input *in)
     return v;
 }
 
+/* The load predicted TREND_HORIZON_MS ahead by a line fitted to the
+ * recorded loads of the last TREND_WINDOW_MS and `load_now`; `load_now`
+ * itself when the line falls or there is too little history. */
+static double trend_load(const ksiss_policy_input *in, double load_now)
+{
+    const ksiss_history *h = in->history;
+    if (!h || !isfinite(load_now))
+        return load_now;
+    /* Times relative to now, in seconds, keep the sums well conditioned. */
+    double n = 1, sx = 0, sy = load_now, sxx = 0, sxy = 0, oldest = 0;
+    for (size_t i = 0; i < h->n; i++) {
+        const ksiss_reco *r = &h->recos[(h->head + i) % KSISS_HISTORY_MAX];
+        if (r->at_ms < in->now_ms - TREND_WINDOW_MS || r->at_ms >= in->now_ms || !isfinite(r->load) || r->load < 0)
+            continue;
+        double x = (double)(r->at_ms - in->now_ms) / 1000.0;
+        n += 1;
+        sx += x;
+        sy += r->load;
+        sxx += x * x;
+        sxy += x * r->load;
+        oldest = fmin(oldest, x);
+    }
+    double den = n * sxx - sx * sx;
+    if (-oldest * 1000.0 < TREND_MIN_SPAN_MS || !(den > EPS))
+        return load_now;
+    double slope = (n * sxy - sx * sy) / den;
+    if (!(slope > 0))
+        return load_now;
+    double at_now = (sy - slope * sx) / n;
+    double predicted = at_now + slope * (double)TREND_HORIZON_MS / 1000.0;
+    return fmax(load_now, predicted);
+}
+
 /* Load-based need in GPU equivalents, or NAN when no usable load. */
-static double load_need(const ksiss_policy_input *in, double *load_out)
+static double load_need(const ksiss_policy_input *in, double *load_out, bool with_trend)
 {
     const ksiss_service_cfg *svc = in->svc;
     *load_out = NAN;
@@ -408,7 +449,7 @@ static double load_need(const ksiss_policy_input *in, double *load_out)
         return NAN;
     double util = svc->load.target_utilization > 0 ? svc->load.target_utilization : KSISS_DEFAULT_TARGET_UTILIZATION;
     *load_out = in->load.value;
-    return in->load.value / svc->load.per_gpu / util;
+    return (with_trend ? trend_load(in, in->load.value) : in->load.value) / svc->load.per_gpu / util;
 }
 
 static const char *metric_name(const ksiss_service_cfg *svc, int i)
@@ -418,11 +459,24 @@ static const char *metric_name(const ksiss_service_cfg *svc, int i)
 
 /* Candidate selection for more capacity. Returns the chosen candidate or
  * NULL; *blocked names the cheapest covering candidate that did not fit. */
-static const candidate *pick_up(const ctx *c, const candidate *cands, size_t n, double need,
+static const candidate *pick_up(const ctx *c, const candidate *cands, size_t n, double need, bool same_tier_first,
                                 const candidate **blocked)
 {
     const candidate *best = NULL, *largest = NULL;
     *blocked = NULL;
+    if (same_tier_first) {
+        /* Under a breach: more instances of the current tier add capacity
+         * on top of what serves; a tier change only replaces it, one cold
+         * start later, and re-cold-starts every instance. */
+        for (size_t i = 0; i < n; i++) {
+            const candidate *k = &cands[i];
+            if (k->tier == c->cur_tier && k->feasible && k->capacity > c->cap_total + EPS &&
+                k->capacity + EPS >= need && better(c, k, best))
+                best = k;
+        }
+        if (best)
+            return best;
+    }
     for (size_t i = 0; i < n; i++) {
         const candidate *k = &cands[i];
         if (k->capacity <= c->cap_total + EPS)
@@ -499,7 +553,10 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
     out->pressure = mv.worst_p;
     out->worst_metric = mv.worst;
     double load;
-    double need_load = load_need(in, &load);
+    /* The trend raises the proactive and the scale-down need; under a
+     * breach the load reading is still climbing towards a step it has
+     * only partly seen, and the feedback already sizes for it. */
+    double need_load = load_need(in, &load, !mv.breach);
 
     if (in->current.transition_in_flight) {
         set_reason(out, "in_transition", "a tier change is in flight: holding until it completes");
@@ -546,10 +603,16 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
     const char *why_code = NULL;
     if (mv.breach) {
         double f = fmin(fmax(mv.worst_p, FEEDBACK_FACTOR_MIN), FEEDBACK_FACTOR_MAX);
-        need = settled_serving_capacity(in, c.cap_ready) * f;
+        double settled = settled_serving_capacity(in, c.cap_ready);
+        need = settled * f;
         why_code = "slo_breach";
-        if (!isnan(need_load) && need_load > need) {
-            need = need_load;
+        if (!isnan(need_load)) {
+            /* A breach under a measured load means a backlog: ask for the
+             * load's capacity times the same bounded factor so it drains,
+             * but only once: not while capacity added for it is starting
+             * or has just become ready. */
+            bool grew = in->current.replicas_starting > 0 || c.cap_ready > settled + EPS;
+            need = fmax(need, grew ? need_load : need_load * f);
         }
     } else if (!isnan(need_load) && need_load > c.cap_total + EPS) {
         need = need_load;
@@ -576,7 +639,7 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
                    !(mv.breach && mv.worst_p > PANIC_MULTIPLE * wm->scale_up_factor)) {
             set_reason(out, "cooldown", "%s; last scale-up %llds ago, up cooldown %llds: holding", what,
                        (long long)((in->now_ms - in->history->last_up_ms) / 1000), (long long)(svc->cooldown_up_ms / 1000));
-        } else if ((pick = pick_up(&c, cands, n, want, &blocked)) != NULL) {
+        } else if ((pick = pick_up(&c, cands, n, want, mv.breach, &blocked)) != NULL) {
             apply(out, &c, pick);
             bool full = pick->capacity + EPS >= want;
             set_reason(out, why_code, "%s; capacity %.2f GPU, need %.2f: %s %s x%d (capacity %.2f, cost %.3f)%s%s%s",
