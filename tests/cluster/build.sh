@@ -9,6 +9,7 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 export GOFLAGS="${GOFLAGS:--p=2} -mod=mod"
 export CGO_ENABLED=0 GOTOOLCHAIN=local
 force=0; [ "${1:-}" = --force ] && force=1
+command -v go >/dev/null || export PATH="$PATH:/usr/local/go/bin"
 command -v go >/dev/null || { echo "build: go not found (need Go >= 1.25 at /usr/local/go or on PATH)" >&2; exit 1; }
 mkdir -p "$BIN_DIR" "$KSISS_CACHE/src"
 T0=$(date +%s)
