@@ -382,10 +382,15 @@ int64_t ksiss_tr_backoff_until(const json_t *service, const char *tier)
     return until;
 }
 
-/* Instances of a revision: what its scale bounds say when we set them,
- * else what Knative reports. */
+/* Instances a revision is meant to have: Knative's desired scale (the KPA
+ * applies the bounds K-SISS sets on the PodAutoscaler, and the Revision
+ * reports it as status.desiredReplicas), else the Revision's own min-scale
+ * annotation (from its template), else what runs, else 1. */
 static int revision_replicas(const json_t *rev)
 {
+    long long desired = jint(rev, "status", "desiredReplicas", NULL, 0);
+    if (desired >= 1 && desired <= 10000)
+        return (int)desired;
     const char *min = ksiss_tr_annotation(rev, KSISS_ANN_MIN_SCALE);
     int64_t n;
     if (min && ksiss_parse_int64(min, &n) == 0 && n >= 1 && n <= 10000)

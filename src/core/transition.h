@@ -65,7 +65,9 @@ const char *ksiss_tr_phase_name(ksiss_tr_phase p);
 
 typedef enum {
     KSISS_TRA_PATCH_SERVICE = 0,    /* JSON merge patch on the Service, precondition on resourceVersion */
-    KSISS_TRA_SCALE_REVISION,       /* set min-scale = max-scale = scale on the Revision and its PodAutoscaler */
+    KSISS_TRA_SCALE_REVISION,       /* set min-scale = max-scale = scale on the Revision's PodAutoscaler
+                                     * (not on the Revision: in Knative 1.15 that changes the pod template
+                                     * and re-creates every pod) */
     KSISS_TRA_DELETE_REVISION,
     KSISS_TRA_EVENT,                /* Kubernetes Event on the Service */
 } ksiss_tra_kind;

@@ -84,9 +84,12 @@ static char *kube_msg(const char *what, const ksiss_kube_error *e)
     return ksiss_xasprintf("%s: %s (%s)", what, e->message ? e->message : "failed", ksiss_kube_rc_name(e->rc));
 }
 
-/* min-scale = max-scale = scale on the Revision (kept if its PodAutoscaler
- * is ever re-created) and on the PodAutoscaler (what the KPA reads; the
- * revision reconciler only rewrites the PA's spec, not its annotations). */
+/* min-scale = max-scale = scale on the Revision's PodAutoscaler (same
+ * name), which the KPA reads; the revision reconciler rewrites only the
+ * PA's spec, so the annotations stay. NOT on the Revision: Knative 1.15
+ * copies a Revision's annotations, autoscaling ones included, into its
+ * Deployment's pod template, so changing them would re-create every pod
+ * (docs/actuation.md). */
 static int scale_revision(ksiss_kube *k, const char *ns, const char *rev, int scale, char **err)
 {
     char *v = ksiss_xasprintf("%d", scale);
@@ -94,20 +97,10 @@ static int scale_revision(ksiss_kube *k, const char *ns, const char *rev, int sc
                               KSISS_ANN_MAX_SCALE, v);
     free(v);
     ksiss_kube_error e = {0};
-    int rc = ksiss_kube_patch(k, &KSISS_KUBE_KNATIVE_REVISIONS, ns, rev, NULL, KSISS_KUBE_MERGE_PATCH, patch, NULL,
-                              NULL, &e);
-    if (rc == KSISS_KUBE_OK) {
-        rc = ksiss_kube_patch(k, &KSISS_KUBE_KNATIVE_PODAUTOSCALERS, ns, rev, NULL, KSISS_KUBE_MERGE_PATCH, patch,
+    int rc = ksiss_kube_patch(k, &KSISS_KUBE_KNATIVE_PODAUTOSCALERS, ns, rev, NULL, KSISS_KUBE_MERGE_PATCH, patch,
                               NULL, NULL, &e);
-        if (rc == KSISS_KUBE_E_NOT_FOUND)  /* not created yet: it will copy the Revision's annotations */
-            rc = KSISS_KUBE_OK;
-        if (rc != KSISS_KUBE_OK) {
-            char *what = ksiss_xasprintf("scale bounds of PodAutoscaler %s/%s", ns, rev);
-            *err = kube_msg(what, &e);
-            free(what);
-        }
-    } else {
-        char *what = ksiss_xasprintf("scale bounds of Revision %s/%s", ns, rev);
+    if (rc != KSISS_KUBE_OK) {
+        char *what = ksiss_xasprintf("scale bounds of PodAutoscaler %s/%s", ns, rev);
         *err = kube_msg(what, &e);
         free(what);
     }

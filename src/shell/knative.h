@@ -2,7 +2,7 @@
  * its Revisions and pods (label serving.knative.dev/service), and applies
  * a transition plan (src/core/transition.h) through the Kubernetes client:
  * a JSON merge patch on the Service with the resourceVersion precondition
- * (409: stop, the next tick re-reads), scale bounds on a Revision and its
+ * (409: stop, the next tick re-reads), scale bounds on a Revision's
  * PodAutoscaler, deletion of a Revision, Events. */
 #ifndef KSISS_KNATIVE_H
 #define KSISS_KNATIVE_H

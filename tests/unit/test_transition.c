@@ -111,8 +111,14 @@ static void set_ready(json_t *rev, const char *status)
     json_object_set_new(json_object_get(rev, "status"), "conditions", conds);
 }
 
+/* Scale bounds of a revision: its PodAutoscaler's (x-pa-scale, what the
+ * plan's SCALE actions set) when set, else the Revision's own annotation
+ * (from its template, copied to the PA at creation). */
 static int bounds_of(const json_t *rev)
 {
+    const json_t *pa = json_object_get(rev, "x-pa-scale");
+    if (json_is_integer(pa))
+        return (int)json_integer_value(pa);
     const char *m = sget(json_object_get(rev, "metadata"), "annotations", KSISS_ANN_MIN_SCALE);
     int64_t n = 1;
     if (m && ksiss_parse_int64(m, &n) != 0)
@@ -157,6 +163,8 @@ static void knative_reconcile(world *w)
     }
     json_array_foreach(w->revs, i, r) {
         bool ready = ksiss_tr_revision_ready(r);
+        /* The KPA: desired = the bounds, running = desired once Ready. */
+        json_object_set_new(json_object_get(r, "status"), "desiredReplicas", json_integer(bounds_of(r)));
         json_object_set_new(json_object_get(r, "status"), "actualReplicas", json_integer(ready ? bounds_of(r) : 0));
     }
     const char *created = sget(status, "latestCreatedRevisionName", NULL);
@@ -260,15 +268,9 @@ static void apply(world *w, const ksiss_tr_plan *p, size_t limit)
             json_t *r = rev_by_name(w, a->revision);
             if (!r)
                 return;
-            json_t *ann = json_object_get(json_object_get(r, "metadata"), "annotations");
-            if (!ann) {
-                ann = json_object();
-                json_object_set_new(json_object_get(r, "metadata"), "annotations", ann);
-            }
-            char *v = ksiss_xasprintf("%d", a->scale);
-            json_object_set_new(ann, KSISS_ANN_MIN_SCALE, json_string(v));
-            json_object_set_new(ann, KSISS_ANN_MAX_SCALE, json_string(v));
-            free(v);
+            /* On the PodAutoscaler only: the Revision's annotations (and so
+             * its pods) must stay as they are. */
+            json_object_set_new(r, "x-pa-scale", json_integer(a->scale));
             if (a->scale < 1)
                 violate(w, "revision %s scaled to %d", a->revision, a->scale);
             break;
@@ -431,6 +433,8 @@ static void set_old_replicas(world *w, int replicas)
     json_object_set_new(ann, KSISS_ANN_MIN_SCALE, json_string(v));
     json_object_set_new(ann, KSISS_ANN_MAX_SCALE, json_string(v));
     free(v);
+    json_object_set_new(json_object_get(json_array_get(w->revs, 0), "status"), "desiredReplicas",
+                        json_integer(replicas));
 }
 
 /* ------------------------------------------------------------ scenarios --- */
@@ -718,8 +722,8 @@ static void test_scale_in_after_out(void **state)
     (void)state;
     world w;
     world_init(&w, 1, false, -1);
-    json_t *ann = json_object_get(json_object_get(json_array_get(w.revs, 0), "metadata"), "annotations");
-    json_object_set_new(ann, KSISS_ANN_MIN_SCALE, json_string("3"));
+    /* Scaled out to 3 earlier: the KPA reports 3 desired. */
+    json_object_set_new(json_object_get(json_array_get(w.revs, 0), "status"), "desiredReplicas", json_integer(3));
     ksiss_tr_plan p;
     char *err = NULL;
     assert_int_equal(first_plan(&w, "mig-1g.10gb", 2, 4, &p, &err), 0);
