@@ -22,9 +22,11 @@
 #include "core/policy_impl.h"
 #include "core/util.h"
 
-/* Feedback: an SLO breach of pressure p asks for serving capacity times
- * clamp(p, MIN, MAX). Latency is not proportional to load, so the factor is
- * bounded on both sides; repeated ticks converge. */
+/* Feedback: an SLO breach of pressure p asks for the settled serving
+ * capacity times clamp(p, MIN, MAX). Latency is not proportional to load,
+ * so the factor is bounded on both sides; at most 4x in one step (a 1-minute
+ * window that has seen 20 s of a burst under-states it; Knative's panic
+ * mode may go further). */
 #define FEEDBACK_FACTOR_MIN 1.25
 #define FEEDBACK_FACTOR_MAX 4.0
 /* A breach this many times the scale-up threshold ignores the up cooldown
@@ -33,10 +35,11 @@
 /* A downward tier change costs a cold start and double occupancy: it must
  * save at least this share of the current cost to be worth it. */
 #define TIER_CHANGE_MIN_SAVING 0.10
-/* Windowed metrics (a 1-minute rate, a p95 over a minute) still describe
- * the capacity that served during their window: feedback is based on the
- * least serving capacity seen over this long, so capacity that just became
- * ready is not multiplied by a pressure it did not cause. */
+/* Windowed metrics (a p95 over a minute) keep reporting a backlog for the
+ * window's length after it has drained, and draining takes a while itself:
+ * feedback multiplies the least serving capacity seen over this long (a
+ * 60 s window + a 15 s scrape + up to ~100 s of draining), so capacity that
+ * just became ready is not multiplied by a pressure it did not cause. */
 #define FEEDBACK_SETTLE_MS 180000
 /* A scale-down keeps this much headroom above the need, so that the next
  * tick's load-based check does not scale straight back up (HPA keeps a 10%
@@ -47,13 +50,19 @@
  * this share of the current cost to beat one on the current tier. */
 #define TIER_CHANGE_PENALTY 0.10
 /* Trend (AIBrix's predictive scaling, made conservative): a least-squares
- * line through the load readings of the last TREND_WINDOW_MS, once it spans
- * at least TREND_MIN_SPAN_MS, predicts the load TREND_HORIZON_MS ahead
- * (about one LLM cold start: what capacity ordered now must serve). The
- * prediction only ever raises the load-based need, never lowers it. */
+ * line through the load readings of the last TREND_WINDOW_MS (and now),
+ * once they span TREND_MIN_SPAN_MS, predicts the load TREND_HORIZON_MS
+ * ahead. Half a cold start, not a whole one: a line through a ramp that is
+ * levelling off overshoots, and the feedback still corrects what the trend
+ * missed. The prediction only ever raises the load-based need. */
 #define TREND_WINDOW_MS 120000
 #define TREND_MIN_SPAN_MS 60000
-#define TREND_HORIZON_MS 60000
+#define TREND_HORIZON_MS 30000
+/* Pressure-only step down (no load signal): every metric's pressure scaled
+ * by the capacity lost (HPA's ratio rule) must stay below this share of its
+ * scale-up threshold; latency grows faster than in proportion near
+ * saturation, so the margin is wide. */
+#define STEP_DOWN_PREDICTED_MAX 0.7
 #define EPS 1e-9
 
 /* ---- shared helpers ---- */
@@ -362,12 +371,13 @@ typedef struct {
     bool breach;                /* worst metric above its scaleUpFactor */
     double worst_p;
     int worst;
+    double up_ratio;            /* largest pressure / scaleUpFactor among present metrics (0: none) */
 } metric_view;
 
 static metric_view view_metrics(const ksiss_policy_input *in)
 {
     const ksiss_service_cfg *svc = in->svc;
-    metric_view v = {0, 0, -1, NULL, true, false, NAN, -1};
+    metric_view v = {0, 0, -1, NULL, true, false, NAN, -1, 0};
     for (size_t i = 0; i < svc->n_metrics; i++) {
         const ksiss_metric_cfg *m = &svc->metrics[i];
         const ksiss_observation *o = in->obs ? &in->obs[i] : NULL;
@@ -391,6 +401,8 @@ static metric_view view_metrics(const ksiss_policy_input *in)
         v.n_present++;
         if (!(p < m->scale_down_factor))
             v.all_below_down = false;
+        if (m->scale_up_factor > 0)
+            v.up_ratio = fmax(v.up_ratio, p / m->scale_up_factor);
         if (v.worst < 0 || p / m->scale_up_factor > v.worst_p / svc->metrics[v.worst].scale_up_factor) {
             v.worst = (int)i;
             v.worst_p = p;
@@ -468,14 +480,21 @@ static const candidate *pick_up(const ctx *c, const candidate *cands, size_t n, 
         /* Under a breach: more instances of the current tier add capacity
          * on top of what serves; a tier change only replaces it, one cold
          * start later, and re-cold-starts every instance. */
+        const candidate *most = NULL;
         for (size_t i = 0; i < n; i++) {
             const candidate *k = &cands[i];
-            if (k->tier == c->cur_tier && k->feasible && k->capacity > c->cap_total + EPS &&
-                k->capacity + EPS >= need && better(c, k, best))
+            if (k->tier != c->cur_tier || !k->feasible || k->capacity <= c->cap_total + EPS)
+                continue;
+            if (k->capacity + EPS >= need && better(c, k, best))
                 best = k;
+            if (!most || k->capacity > most->capacity + EPS)
+                most = k;
         }
-        if (best)
-            return best;
+        /* The feedback's need is a bounded guess: when the current tier
+         * cannot cover it, its largest count still relieves the breach
+         * sooner than a tier change would; the next tick corrects. */
+        if (best || most)
+            return best ? best : most;
     }
     for (size_t i = 0; i < n; i++) {
         const candidate *k = &cands[i];
@@ -557,6 +576,12 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
      * breach the load reading is still climbing towards a step it has
      * only partly seen, and the feedback already sizes for it. */
     double need_load = load_need(in, &load, !mv.breach);
+    /* With a load signal, the need remembered for stabilization is the
+     * load's (with the scale-down headroom), also on ticks that hold: the
+     * current capacity is not a need, and recording it would keep every
+     * scale-down waiting a whole window after any hold. */
+    if (!isnan(need_load))
+        out->required_capacity = fmin(need_load * DOWN_HEADROOM, c.cap_total);
 
     if (in->current.transition_in_flight) {
         set_reason(out, "in_transition", "a tier change is in flight: holding until it completes");
@@ -668,6 +693,21 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
                 const ksiss_metric_cfg *bm = &svc->metrics[mv.worst];
                 set_reason(out, "at_min", "every metric below its scale-down threshold (worst %s = %.4g, %.2fx its SLO %.4g); "
                            "no cheaper allowed deployment: holding", bm->name, in->obs[mv.worst].value, mv.worst_p, bm->slo);
+                goto done;
+            }
+            /* Without a load signal, a step down must not lead straight
+             * into a breach: scaling every metric's pressure by the lost
+             * capacity (HPA's ratio rule) must leave it below
+             * STEP_DOWN_PREDICTED_MAX of its scale-up threshold (latency
+             * grows faster than in proportion near saturation). */
+            double after = mv.up_ratio * c.cap_total / fmax(step->capacity, EPS);
+            if (!(after < STEP_DOWN_PREDICTED_MAX)) {
+                const ksiss_metric_cfg *bm = &svc->metrics[mv.worst];
+                out->required_capacity = c.cap_total;
+                set_reason(out, "within_slo", "every metric below its scale-down threshold (worst %s = %.4g, %.2fx its SLO %.4g), "
+                           "but %s x%d (capacity %.2f of %.2f) would put it at %.2fx its scale-up threshold: holding",
+                           bm->name, in->obs[mv.worst].value, mv.worst_p, bm->slo, step->tier->name, step->replicas,
+                           step->capacity, c.cap_total, after);
                 goto done;
             }
             need_now = step->capacity;
