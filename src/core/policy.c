@@ -669,7 +669,8 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
             bool full = pick->capacity + EPS >= want;
             set_reason(out, why_code, "%s; capacity %.2f GPU, need %.2f: %s %s x%d (capacity %.2f, cost %.3f)%s%s%s",
                        what, c.cap_total, want, ksiss_action_name(out->action), pick->tier->name, pick->replicas,
-                       pick->capacity, pick->cost, full ? "" : ", the largest that fits",
+                       pick->capacity, pick->cost,
+                       full ? "" : (mv.breach && pick->tier == c.cur_tier) ? ", the most of the current tier (a tier change would cold-start every instance)" : ", the largest that fits",
                        (!full && blocked) ? "; " : "", (!full && blocked) ? "a larger one has no free GPU" : "");
         } else if (blocked) {
             set_reason(out, "no_free_gpu", "%s; need %.2f GPU: %s x%d would cover it but needs %lld more %s and %lld are free: holding",

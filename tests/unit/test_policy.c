@@ -101,6 +101,53 @@ static const char *WITH_LOAD =
     "  stabilization: {down: 0s}\n"
     "  cooldown: {down: 0s}\n";
 
+/* Replicas of a 3g slice without a load signal, no stabilization wait. */
+static const char *PRESSURE_3G =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: q\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  tiers: [mig-3g.40gb, gpu]\n"
+    "  maxReplicas: 4\n"
+    "  stabilization: {down: 0s}\n"
+    "  cooldown: {down: 0s}\n";
+
+/* Replicas of a 3g slice sized by load (1000 tokens/s per GPU of decode). */
+static const char *LOAD_3G =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: q\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  load:\n"
+    "    query: sum(rate(vllm:generation_tokens_total[1m]))\n"
+    "    perGpu: 1000\n"
+    "    targetUtilization: 0.8\n"
+    "  tiers: [mig-3g.40gb]\n"
+    "  maxReplicas: 8\n";
+
+/* Prefill-sized load on 3g and 4g slices (4g: more prefill per cost). */
+static const char *PREFILL_3G_4G =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: q\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  load:\n"
+    "    query: sum(rate(vllm:prompt_tokens_total[1m]))\n"
+    "    perGpu: 1000\n"
+    "    throughput: prefill\n"
+    "    targetUtilization: 1.0\n"
+    "  tiers: [mig-3g.40gb, mig-4g.40gb]\n"
+    "  maxReplicas: 4\n";
+
 typedef struct {
     const char *name;
     const char *yaml;
@@ -166,6 +213,16 @@ static const policy_case CASES[] = {
     /* Low load, low latency: the cheapest deployment that covers it with
      * 15% headroom (300/1000/0.8 = 0.375 GPU, x1.15 = 0.43). */
     {"low_load_moves_down", "load", "mig-7g.80gb", 2, 0, false, {0.2}, 300, PLENTY, KSISS_DOWN, "mig-3g.40gb", 1, "underutilized"},
+    /* Without a load signal, a step down that would put the pressure near
+     * a breach if it grew with the lost capacity holds: 0.4 x 2/1 = 0.8 of
+     * the 1.1 threshold is 0.73, above 0.7 ... */
+    {"pressure_only_step_down_into_a_breach_holds", "p3g", "mig-3g.40gb", 2, 0, false, {0.4}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "within_slo"},
+    /* ... while 0.3 x 2/1 = 0.6, 0.55 of the threshold, steps down. */
+    {"pressure_only_step_down_with_margin_scales_in", "p3g", "mig-3g.40gb", 2, 0, false, {0.3}, MISSING, PLENTY, KSISS_IN, NULL, 1, "underutilized"},
+    /* A breach the current tier cannot cover even at maxReplicas (1.0 GPU
+     * x 3 > 4 x 0.5): its largest count, not a tier change that would
+     * re-cold-start every instance. */
+    {"breach_beyond_tier_takes_its_largest_count", "p3g", "mig-3g.40gb", 2, 0, false, {3.0}, MISSING, PLENTY, KSISS_OUT, NULL, 4, "slo_breach"},
     /* Missing load and metrics: hold. */
     {"load_and_metrics_missing_hold", "load", "mig-7g.80gb", 2, 0, false, {MISSING}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "missing_data"},
 };
@@ -183,6 +240,7 @@ static const char *yaml_for(const char *key)
     if (!strcmp(key, "mem")) return MEMORY_30G;
     if (!strcmp(key, "h3g")) return HORIZONTAL_3G;
     if (!strcmp(key, "load")) return WITH_LOAD;
+    if (!strcmp(key, "p3g")) return PRESSURE_3G;
     fail_msg("unknown yaml key %s", key);
     return NULL;
 }
@@ -511,6 +569,226 @@ static void test_history_ring_keeps_latest(void **state)
     assert_int_equal(h.last_up_ms, 999999);
 }
 
+/* Runs one tick with `load` and `values` at *now_ms on (tier, ready,
+ * starting), records it, advances the clock by a 10 s tick. */
+static void one_tick(const fixture *f, ksiss_history *h, const char *tier, int ready, int starting, const double *values,
+                     double load, int64_t *now_ms, ksiss_decision *d)
+{
+    tick_input t;
+    build_input(f, &t, tier, ready, starting, values, load, PLENTY, *now_ms, h);
+    ksiss_decision_clear(d);
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, d), 0);
+    ksiss_history_record(h, d, load, *now_ms);
+    free(t.free_buf);
+    *now_ms += 10000;
+}
+
+/* Load rising by 3 tokens/s every second on 3g x2 (1.0 GPU, covers 800
+ * tokens/s at 80%): the line predicts 90 tokens/s more half a cold start
+ * ahead, so it scales out at 730 tokens/s (tick 12), not at 830 (tick 15). */
+static void test_rising_load_trend_scales_out_before_the_load_exceeds_capacity(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double fine[MAXM] = {0.7};
+    int k;
+    for (k = 0; k < 20; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", 2, 0, fine, 400 + 30 * k, &now, &d);
+        if (d.action != KSISS_HOLD)
+            break;
+    }
+    assert_int_equal(k, 11);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_int_equal(d.replicas, 3);
+    assert_string_equal(d.reason_code, "load_increase");
+    /* 730 + 3 x 30 = 820 tokens/s, / 1000 / 0.8 */
+    assert_true(fabs(d.required_capacity - 1.025) < 1e-6);
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+/* A falling load never lowers the need below the current reading's:
+ * 1000 tokens/s needs 1.25 GPU whatever the line says. */
+static void test_falling_load_trend_never_lowers_the_need(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double fine[MAXM] = {0.7};
+    for (int k = 0; k < 12; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", 4, 0, fine, 1240 - 20 * k, &now, &d);
+        assert_int_equal(d.action, KSISS_HOLD);
+    }
+    one_tick(&f, &h, "mig-3g.40gb", 2, 0, fine, 1000, &now, &d);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_int_equal(d.replicas, 3);
+    assert_true(fabs(d.required_capacity - 1.25) < 1e-6);
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+/* After a scale-out, the 1-minute latency window still reports the backlog
+ * of the smaller deployment: feedback multiplies the least serving capacity
+ * of the last 3 minutes, so the instances that just became ready are not
+ * multiplied again; only once they have served for 3 minutes does a
+ * persisting breach ask for more. */
+static void test_feedback_waits_for_new_capacity_to_settle(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, PRESSURE_3G);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double breach[MAXM] = {1.6};
+    one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, MISSING, &now, &d);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_int_equal(d.replicas, 2);    /* 0.5 x 1.6 = 0.8 GPU */
+    for (int k = 0; k < 5; k++) {       /* cold start: 50 s */
+        one_tick(&f, &h, "mig-3g.40gb", 1, 1, breach, MISSING, &now, &d);
+        assert_string_equal(d.reason_code, "capacity_starting");
+    }
+    /* Serving 2 from 1060 s; the last 1-instance tick was at 1050 s. */
+    int k;
+    for (k = 0; k < 30; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", 2, 0, breach, MISSING, &now, &d);
+        if (d.action != KSISS_HOLD)
+            break;
+        assert_string_equal(d.reason_code, "capacity_starting");
+    }
+    /* 1050 s + 180 s: the first tick past it is 1240 s, the 19th. */
+    assert_int_equal(k, 18);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_int_equal(d.replicas, 4);    /* 1.0 x 1.6 */
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+/* A breach under a measured load means a backlog: the load's need
+ * (1000 / 1000 / 0.8 = 1.25 GPU) times the bounded factor (1.3), 1.625,
+ * i.e. 3g x4, more than the feedback on capacity alone (1.0 x 1.3). */
+static void test_breach_under_load_adds_capacity_to_drain_the_backlog(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double breach[MAXM] = {1.3};
+    one_tick(&f, &h, "mig-3g.40gb", 2, 0, breach, 1000, &now, &d);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_int_equal(d.replicas, 4);
+    assert_string_equal(d.reason_code, "slo_breach");
+    assert_true(fabs(d.required_capacity - 1.625) < 1e-6);
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+/* ... but only once: with capacity added in the last 3 minutes (serving
+ * 1.5 GPU now, 1.0 before), the backlog is draining, the need is the load's
+ * alone (1.25) and the 1.5 GPU serving cover it. */
+static void test_backlog_drain_is_not_asked_again_while_new_capacity_settles(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision before = {.action = KSISS_OUT, .required_capacity = 1.5, .serving_capacity = 1.0,
+                             .reason_code = "slo_breach"};
+    ksiss_history_record(&h, &before, 1000, 1000000 - 90000);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double breach[MAXM] = {1.3};
+    one_tick(&f, &h, "mig-3g.40gb", 3, 0, breach, 1000, &now, &d);
+    assert_int_equal(d.action, KSISS_HOLD);
+    assert_string_equal(d.reason_code, "capacity_starting");
+    assert_true(fabs(d.required_capacity - 1.3) < 1e-6);    /* max(1.0 x 1.3, 1.25) */
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+/* Under a breach, more instances of the current tier beat a tier change
+ * that looks cheaper (4g x2 at 1.14 + 10% against 3g x3 at 1.5): the new
+ * instances add to what serves, a tier change replaces it a cold start
+ * later. Without a breach the cheaper tier change is taken. */
+static void test_breach_scales_out_on_the_current_tier_rather_than_change_tier(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, PREFILL_3G_4G);
+    ksiss_decision d = {0};
+    double breach[MAXM] = {1.3}, fine[MAXM] = {0.7};
+    for (int with_breach = 1; with_breach >= 0; with_breach--) {
+        ksiss_history h;
+        ksiss_history_init(&h);
+        /* 3g x2 serves 1.02 GPU of prefill; a minute ago only one did */
+        ksiss_decision before = {.action = KSISS_OUT, .required_capacity = 1.02, .serving_capacity = 0.51,
+                                 .reason_code = "slo_breach"};
+        ksiss_history_record(&h, &before, 1100, 1000000 - 60000);
+        /* 1100 tokens/s at 100%: 1.1 GPU */
+        tick_input t;
+        build_input(&f, &t, "mig-3g.40gb", 2, 0, with_breach ? breach : fine, 1100,
+                    "nvidia.com/mig-3g.40gb=4,nvidia.com/mig-4g.40gb=4", 1000000, &h);
+        ksiss_decision_clear(&d);
+        assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+        free(t.free_buf);
+        if (with_breach) {
+            assert_int_equal(d.action, KSISS_OUT);
+            assert_string_equal(d.tier->name, "mig-3g.40gb");
+            assert_int_equal(d.replicas, 3);
+        } else {
+            assert_int_equal(d.action, KSISS_UP);
+            assert_string_equal(d.tier->name, "mig-4g.40gb");
+            assert_int_equal(d.replicas, 2);
+        }
+        ksiss_history_free(&h);
+    }
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+/* With a load signal, a tick that holds remembers the load's need (with
+ * the scale-down headroom), not the current capacity: 300 / 1000 / 0.8 x
+ * 1.15. Remembering the capacity would hold every scale-down a whole
+ * stabilization window after any hold. */
+static void test_a_hold_remembers_the_load_need_not_the_capacity(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G);
+    tick_input t;
+    double within[MAXM] = {0.7};
+    build_input(&f, &t, "mig-3g.40gb", 4, 0, within, 300, PLENTY, 1000000, NULL);
+    ksiss_decision d;
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    assert_int_equal(d.action, KSISS_HOLD);
+    assert_string_equal(d.reason_code, "within_slo");
+    assert_true(fabs(d.required_capacity - 0.43125) < 1e-9);
+    ksiss_decision_clear(&d);
+    free(t.free_buf);
+    free_fixture(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -524,6 +802,13 @@ int main(void)
         cmocka_unit_test(test_pressure_respects_direction),
         cmocka_unit_test(test_backed_off_tier_is_skipped),
         cmocka_unit_test(test_history_ring_keeps_latest),
+        cmocka_unit_test(test_rising_load_trend_scales_out_before_the_load_exceeds_capacity),
+        cmocka_unit_test(test_falling_load_trend_never_lowers_the_need),
+        cmocka_unit_test(test_feedback_waits_for_new_capacity_to_settle),
+        cmocka_unit_test(test_breach_under_load_adds_capacity_to_drain_the_backlog),
+        cmocka_unit_test(test_backlog_drain_is_not_asked_again_while_new_capacity_settles),
+        cmocka_unit_test(test_breach_scales_out_on_the_current_tier_rather_than_change_tier),
+        cmocka_unit_test(test_a_hold_remembers_the_load_need_not_the_capacity),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
