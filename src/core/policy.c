@@ -5,14 +5,17 @@
  * form): each metric becomes a pressure (observed / SLO, or SLO / observed
  * for higher-is-better); the worst one is the service's pressure. The
  * capacity the service needs, in whole-GPU equivalents of throughput, comes
- * from the optional load signal (load / perGpu / targetUtilization) and,
- * when an SLO is breached, from the serving capacity times the pressure
- * (feedback correction). Capacity still starting counts, so nothing is
- * added twice while pods load. Scale-down needs every metric present, fresh
- * and below its scaleDownFactor, and uses the highest need seen over the
- * stabilization window (as the HPA does). Among the allowed tiers and
+ * from the optional load signal (load / perGpu / targetUtilization, raised
+ * by a load trend half a cold start ahead) and, when an SLO is breached,
+ * from the capacity that served over the last minutes times the bounded
+ * pressure (feedback correction), plus, under a load signal, once, the
+ * capacity to drain the backlog. Capacity still starting counts, so nothing
+ * is added twice while pods load. Scale-down needs every metric present,
+ * fresh and below its scaleDownFactor, and uses the highest need seen over
+ * the stabilization window (as the HPA does). Among the allowed tiers and
  * replica counts that hold the model and fit the free GPUs, it picks the
- * cheapest that covers the need; on a tie, the one with fewer changes. */
+ * cheapest that covers the need (more instances of the current tier first
+ * under a breach); on a tie, the one with fewer changes. */
 #include "core/policy.h"
 
 #include <math.h>
