@@ -404,7 +404,7 @@ else
     ko "no move started within 120 s" "$(grep 'msg=decision' "$TMP/e.log" | tail -1)"
 fi
 if until_true 120 bash -c "[ -n \"\$(kc get ksvc $SVC -n $NS -o jsonpath='{.metadata.annotations.ksiss\.dev/backoff}')\" ] && [ -z \"\$(kc get ksvc $SVC -n $NS -o jsonpath='{.metadata.annotations.ksiss\.dev/transition}')\" ]"; then
-    ok "rolled back after the 20 s deadline: $(svc_json '{.metadata.annotations.ksiss\.dev/backoff}')"
+    ok "rolled back (new revision failed, or not Ready within 20 s): $(svc_json '{.metadata.annotations.ksiss\.dev/backoff}')"
 else
     ko "no rollback within 120 s" "phase '$(phase)'"
 fi
