@@ -448,7 +448,7 @@ static double trend_load(const ksiss_policy_input *in, double load_now)
         return load_now;
     double at_now = (sy - slope * sx) / n;
     double predicted = at_now + slope * (double)TREND_HORIZON_MS / 1000.0;
-    return fmax(load_now, predicted);
+    return isfinite(predicted) ? fmax(load_now, predicted) : load_now;
 }
 
 /* Load-based need in GPU equivalents, or NAN when no usable load. */

@@ -789,6 +789,32 @@ static void test_a_hold_remembers_the_load_need_not_the_capacity(void **state)
     free_fixture(&f);
 }
 
+/* Absurd load readings (1e306 and rising) overflow the line's sums: the
+ * prediction falls back to the reading, so the need stays a finite number
+ * and the service goes to the largest deployment that fits, as for any huge
+ * load (two 3g slices are free: x3). */
+static void test_trend_through_huge_readings_stays_finite(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double fine[MAXM] = {0.7};
+    for (int k = 0; k < 12; k++)
+        one_tick(&f, &h, "mig-3g.40gb", 8, 0, fine, 1e306 * (k + 1), &now, &d);
+    one_tick(&f, &h, "mig-3g.40gb", 1, 0, fine, 1.3e307, &now, &d);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_int_equal(d.replicas, 3);
+    assert_true(isfinite(d.required_capacity));
+    assert_true(fabs(d.required_capacity / (1.3e307 / 1000 / 0.8) - 1) < 1e-9);
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -809,6 +835,7 @@ int main(void)
         cmocka_unit_test(test_backlog_drain_is_not_asked_again_while_new_capacity_settles),
         cmocka_unit_test(test_breach_scales_out_on_the_current_tier_rather_than_change_tier),
         cmocka_unit_test(test_a_hold_remembers_the_load_need_not_the_capacity),
+        cmocka_unit_test(test_trend_through_huge_readings_stays_finite),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
