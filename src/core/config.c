@@ -624,6 +624,10 @@ static void parse_extended(ctx *c, const char *svc, const ksiss_ynode *n, ksiss_
     const ksiss_ynode *cd = ksiss_ymap_get(n, "cooldown");
     if (cd)
         parse_up_down(c, svc, "cooldown", cd, &s->cooldown_up_ms, &s->cooldown_down_ms);
+    /* With a load signal the need is measured directly, so a shorter
+     * down window is safe (docs/policy.md); without one, HPA's 5 minutes. */
+    if (s->has_load)
+        s->stabilization_down_ms = KSISS_DEFAULT_STABILIZATION_DOWN_LOAD_MS;
     const ksiss_ynode *st = ksiss_ymap_get(n, "stabilization");
     if (st)
         parse_up_down(c, svc, "stabilization", st, &s->stabilization_up_ms, &s->stabilization_down_ms);

@@ -140,6 +140,29 @@ static void test_original_shipped_example_parses_with_legacy_defaults(void **sta
     fixture_free(&f);
 }
 
+static void test_load_signal_shortens_default_down_window(void **state)
+{
+    (void)state;
+    fixture f;
+    parse_yaml(&f, "withload: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  load: {query: l, perGpu: 1000}\n"
+                   "without: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "explicit: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  load: {query: l, perGpu: 1000}\n"
+                   "  stabilization: {down: 5m}\n");
+    assert_int_equal(f.rc, 0);
+    assert_int_equal(svc(&f, "withload")->stabilization_down_ms, KSISS_DEFAULT_STABILIZATION_DOWN_LOAD_MS);
+    assert_int_equal(svc(&f, "without")->stabilization_down_ms, KSISS_DEFAULT_STABILIZATION_DOWN_MS);
+    assert_int_equal(svc(&f, "explicit")->stabilization_down_ms, 300000);
+    fixture_free(&f);
+}
+
 static void test_example_config_parses_with_every_extended_field(void **state)
 {
     (void)state;
@@ -912,6 +935,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_original_shipped_example_parses_with_legacy_defaults),
         cmocka_unit_test(test_example_config_parses_with_every_extended_field),
+        cmocka_unit_test(test_load_signal_shortens_default_down_window),
         cmocka_unit_test(test_bare_data_mapping_accepts_values_written_directly),
         cmocka_unit_test(test_data_section_alone_is_read_as_the_data_mapping),
         cmocka_unit_test(test_configmap_is_picked_by_name_among_several_documents),
