@@ -296,6 +296,8 @@ int ksiss_prom_parse_response(const char *body, size_t len, long http_status, co
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
     if (!root || !json_is_object(root)) {
         char *head = printable(body, len, 200);
+        /* jansson quotes the offending byte in je.text: keep it printable too. */
+        char *why = root ? ksiss_xstrdup("not an object") : printable(je.text, strlen(je.text), 200);
         bool auth = http_status == 401 || http_status == 403;
         int rc = http_status != 200
                      ? fail(out, auth ? KSISS_PROM_REASON_AUTH : KSISS_PROM_REASON_HTTP,
@@ -303,7 +305,8 @@ int ksiss_prom_parse_response(const char *body, size_t len, long http_status, co
                                             auth ? " (check the bearer token or basic auth credentials)" : "", head))
                      : fail(out, KSISS_PROM_REASON_RESPONSE,
                             ksiss_xasprintf("the response is not a Prometheus API JSON object (%s): %s",
-                                            root ? "not an object" : je.text, head));
+                                            why, head));
+        free(why);
         free(head);
         json_decref(root);
         return rc;
@@ -314,10 +317,12 @@ int ksiss_prom_parse_response(const char *body, size_t len, long http_status, co
         const char *etype = json_string_value(json_object_get(root, "errorType"));
         const char *emsg = json_string_value(json_object_get(root, "error"));
         char *m = printable(emsg ? emsg : "no error message", strlen(emsg ? emsg : "no error message"), 1000);
+        char *et = printable(etype ? etype : "no errorType", strlen(etype ? etype : "no errorType"), 200);
         rc = fail(out, http_status >= 200 && http_status < 300 && !status ? KSISS_PROM_REASON_RESPONSE
                                                                              : KSISS_PROM_REASON_PROMETHEUS,
                   ksiss_xasprintf("Prometheus refused the query (HTTP %ld, %s): %s", http_status,
-                                  etype ? etype : "no errorType", m));
+                                  et, m));
+        free(et);
         free(m);
         goto out;
     }
@@ -362,11 +367,13 @@ int ksiss_prom_parse_response(const char *body, size_t len, long http_status, co
             out->samples[out->n++] = (ksiss_prom_sample){ksiss_xstrdup(pod), series_text(metric), v};
         }
     } else {
+        char *pt = printable(type, strlen(type), 200);
         rc = fail(out, KSISS_PROM_REASON_RESULT_TYPE,
-                  ksiss_xasprintf("the query returns a %s, not an instant vector or scalar%s", type,
+                  ksiss_xasprintf("the query returns a %s, not an instant vector or scalar%s", pt,
                                   !strcmp(type, "matrix") ? " (remove the [range] at the end, or wrap it in a "
                                                             "function such as rate() or avg_over_time())"
                                                           : ""));
+        free(pt);
         goto out;
     }
     out->ok = true;
