@@ -364,8 +364,15 @@ int ksiss_tr_status_percent(const json_t *service, const char *revision)
         const char *name = jstr(t, "revisionName", NULL, NULL);
         if (!name && json_is_true(jget(t, "latestRevision")))
             name = latest;
-        if (streq(name, revision))
-            sum += (int)jint(t, "percent", NULL, NULL, 0);
+        if (streq(name, revision)) {
+            /* Knative writes 0..100. Anything else counts as all the
+             * traffic: entries cannot cancel out (a revision named with
+             * -50 and 50 still serves) and the sum cannot overflow. */
+            long long pct = jint(t, "percent", NULL, NULL, 0);
+            sum += pct < 0 || pct > 100 ? 100 : (int)pct;
+            if (sum > 100)
+                sum = 100;
+        }
     }
     return sum;
 }

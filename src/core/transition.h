@@ -137,7 +137,8 @@ bool ksiss_tr_revision_ready(const json_t *revision);
 /* A Revision of the list by name (borrowed), or NULL. */
 const json_t *ksiss_tr_find_revision(const json_t *revisions, const char *name);
 /* Percent of the Service's routed traffic on `revision` according to
- * status.traffic (latestRevision entries count for status.latestReadyRevisionName). */
+ * status.traffic (latestRevision entries count for status.latestReadyRevisionName),
+ * 0..100; an entry's percent outside 0..100 counts as 100 (never deletable). */
 int ksiss_tr_status_percent(const json_t *service, const char *revision);
 /* Until when `tier` is refused for the Service (KSISS_ANN_BACKOFF), or
  * INT64_MIN when not. */
