@@ -89,7 +89,7 @@ settled() {     # no transition, one revision, Ready, all traffic on it
     [ "$(echo $revs | wc -w)" -eq 1 ] || return 1
     [ "$(svc_json '{.status.traffic[0].revisionName}')" = "$revs" ] && [ "$(svc_json '{.status.traffic[0].percent}')" = 100 ]
 }
-rank_of() { "$KSISS" tiers 2>/dev/null | awk -v r="$1" '$2 == r {print $1; exit}'; }
+rank_of() { "$KSISS" tiers --gpu H100-80GB 2>/dev/null | awk -v r="$1" '$2 == r {print $1; exit}'; }
 metric() {      # metric PORT NAME LABELMATCH -> value of the first matching series
     "$TOOL" get "http://127.0.0.1:$1/metrics" 2>/dev/null | grep "^$2{" | grep -- "$3" | head -1 | awk '{print $2}'
 }
