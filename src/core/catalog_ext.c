@@ -394,6 +394,7 @@ static void parse_tier_checked(ext *x, const ksiss_ynode *n, size_t idx)
     if ((sh = ksiss_ymap_get(n, "shared"))) {
         n_short++;
         f = ksiss_xasprintf("%s: shared", what);
+        ksiss_tier_clear(&t);   /* several shorthands (refused below): the earlier one's strings */
         if (GETX(ksiss_y_int(sh, x->file, f, 2, 48, &v, x->d)) == 0 && (rc = ksiss_tier_init_shared(&t, m, (int)v, &e)))
             xerr(x, sh->pos, f, e);
         free(f);
@@ -401,6 +402,7 @@ static void parse_tier_checked(ext *x, const ksiss_ynode *n, size_t idx)
     if ((sh = ksiss_ymap_get(n, "mpsGiB"))) {
         n_short++;
         f = ksiss_xasprintf("%s: mpsGiB", what);
+        ksiss_tier_clear(&t);
         if (GETX(ksiss_y_int(sh, x->file, f, 1, 100000, &v, x->d)) == 0 &&
             (rc = ksiss_tier_init_mps_gb(&t, m, (int)v, &e)))
             xerr(x, sh->pos, f, e);
