@@ -70,6 +70,19 @@ static inline size_t ksiss_fuzz_check_diags(const ksiss_diags *d)
     return d->n + d->dropped;
 }
 
+/* The built-in catalogue, built once per process (building it costs ten
+ * times a copy); targets that extend it work on a ksiss_catalog_copy. */
+static inline const ksiss_catalog *ksiss_fuzz_builtin(void)
+{
+    static ksiss_catalog cat;
+    static bool built;
+    if (!built) {
+        ksiss_catalog_builtin(&cat);
+        built = true;
+    }
+    return &cat;
+}
+
 static inline bool ksiss_fuzz_finite_nonneg(double v)
 {
     return isfinite(v) && v >= 0;

@@ -79,7 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = ksiss_fuzz_text(data, size);
     ksiss_catalog cat;
-    ksiss_catalog_builtin(&cat);
+    ksiss_catalog_copy(&cat, ksiss_fuzz_builtin());
     ksiss_config cfg;
     ksiss_diags d;
     ksiss_diags_init(&d);

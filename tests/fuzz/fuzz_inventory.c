@@ -71,10 +71,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;   /* the JSON decoder is jansson's; the inventory starts at a decoded object */
     const json_t *nodes = items_of(json_object_get(root, "nodes"));
     const json_t *pods = items_of(json_object_get(root, "pods"));
-    ksiss_catalog cat;
-    ksiss_catalog_builtin(&cat);
+    const ksiss_catalog *cat = ksiss_fuzz_builtin();
     ksiss_inventory inv;
-    int rc = ksiss_inventory_compute(&cat, nodes, pods, &inv);
+    int rc = ksiss_inventory_compute(cat, nodes, pods, &inv);
     FUZZ_CHECK(rc == 0, "returned %d for arrays", rc);
 
     size_t n_objects = 0;
@@ -90,7 +89,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                        n->res[r].resource, n->res[r].allocatable, n->res[r].requested);
     }
     for (size_t i = 0; i < inv.n_entries; i++)
-        check_entry(&cat, &inv, i);
+        check_entry(cat, &inv, i);
     for (size_t i = 0; i < inv.n_warnings; i++)
         FUZZ_CHECK(inv.warnings[i] && inv.warnings[i][0], "warning %zu is empty", i);
 
@@ -108,7 +107,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FUZZ_CHECK(u >= -1, "pod %zu asks for %lld of %s", p, u, inv.entries[i].resource);
         }
     ksiss_inventory_free(&inv);
-    ksiss_catalog_free(&cat);
     json_decref(root);
     return 0;
 }

@@ -158,8 +158,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     json_t *root = json_loadb((const char *)data, size, 0, NULL);
     if (!root)
         return 0;   /* jansson's decoder is not under test; the objects it yields are */
-    ksiss_catalog cat;
-    ksiss_catalog_builtin(&cat);
+    const ksiss_catalog *cat = ksiss_fuzz_builtin();
     const json_t *service = json_object_get(root, "service");
     const json_t *revs = items_of(json_object_get(root, "revisions"));
     const json_t *want = json_object_get(root, "want");
@@ -168,7 +167,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (text)
         check_state_roundtrip(text);
     char *err = NULL;
-    const ksiss_tier *cur = ksiss_tr_service_tier(service, &cat, NULL, &err);
+    const ksiss_tier *cur = ksiss_tr_service_tier(service, cat, NULL, &err);
     FUZZ_CHECK(cur || (err && err[0]), "no current tier and no message");
     free(err);
     err = NULL;
@@ -188,8 +187,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ksiss_tr_input in = {
         .service = service,
         .revisions = revs,
-        .cat = &cat,
-        .target_tier = tier ? ksiss_catalog_tier(&cat, NULL, tier) : NULL,
+        .cat = cat,
+        .target_tier = tier ? ksiss_catalog_tier(cat, NULL, tier) : NULL,
         .target_replicas = (int)(json_integer_value(json_object_get(want, "replicas")) % 1000),
         .reason = "fuzz: the policy asks",
         .free_target_units = json_is_integer(json_object_get(want, "free"))
@@ -219,7 +218,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(plan.n == 0 && !plan.v && !plan.summary, "a refusal that still plans %zu actions", plan.n);
         free(err);
     }
-    ksiss_catalog_free(&cat);
     json_decref(root);
     return 0;
 }
