@@ -6,10 +6,14 @@
 #   make fuzz         each target for FUZZ_SECONDS (default 60) on a copy of its corpus
 #   make fuzz-smoke   replay of the committed corpus and regressions, then
 #                     FUZZ_SMOKE_SECONDS (default 10) each; part of `make test`
+#   make fuzz-replay-valgrind
+#                     the same committed inputs through the gcc-built library
+#                     (tests/fuzz/replay_main.c, no libFuzzer) under valgrind
+#                     memcheck; part of `make test`
 # New inputs found go to a temporary copy only; crashes are written under
 # $(BUILD)/fuzz/artifacts/<name>/ (commit them by hand into
 # tests/fuzz/regressions/<name>/).
-.PHONY: fuzz fuzz-smoke fuzz-build
+.PHONY: fuzz fuzz-smoke fuzz-build fuzz-replay-valgrind
 
 FUZZ_CC       ?= clang
 FUZZ_SECONDS  ?= 60
@@ -46,4 +50,19 @@ fuzz: $(FUZZ_BINS)
 fuzz-smoke: $(FUZZ_BINS)
 	@FUZZ_DIR=$(FUZZ_DIR) tests/fuzz/run.sh smoke $(FUZZ_SMOKE_SECONDS) $(FUZZ_NAMES)
 
-TEST_TARGETS += fuzz-smoke
+# Replay without libFuzzer: the targets with a plain main(), gcc and the
+# project's own library and flags.
+FUZZ_REPLAY_BINS := $(FUZZ_NAMES:%=$(BUILD)/fuzz-replay/fuzz_%)
+
+$(FUZZ_REPLAY_BINS): $(BUILD)/fuzz-replay/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c tests/fuzz/fuzz_common.h $(BUILD)/libksiss.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Itests/fuzz $(LDFLAGS) -o $@ $< tests/fuzz/replay_main.c $(BUILD)/libksiss.a $(LDLIBS)
+
+fuzz-replay-valgrind: $(FUZZ_REPLAY_BINS)
+	@fail=0; for n in $(FUZZ_NAMES); do \
+	  files=$$(find tests/fuzz/corpus/$$n tests/fuzz/regressions/$$n -type f 2>/dev/null | sort); \
+	  echo "== valgrind fuzz_$$n"; \
+	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    $(BUILD)/fuzz-replay/fuzz_$$n $$files || fail=1; done; exit $$fail
+
+TEST_TARGETS += fuzz-smoke fuzz-replay-valgrind
