@@ -76,21 +76,8 @@ static int load_config(ksiss_kube *kube, const char *ns, const char *cm_name, co
             ksiss_kube_error_clear(&ke);
             return KSISS_EXIT_RUNTIME;
         }
-        const json_t *data = json_object_get(cm, "data");
-        size_t n = json_object_size(data), i = 0;
-        const char **keys = ksiss_xcalloc(n ? n : 1, sizeof(*keys));
-        const char **values = ksiss_xcalloc(n ? n : 1, sizeof(*values));
-        const char *k;
-        json_t *v;
-        json_object_foreach((json_t *)data, k, v)
-            if (json_is_string(v)) {
-                keys[i] = k;
-                values[i++] = json_string_value(v);
-            }
         *source = ksiss_xasprintf("configmap %s/%s", ns, cm_name);
-        rc = ksiss_config_parse_data(keys, values, i, *source, cat, cfg, &d);
-        free(keys);
-        free(values);
+        rc = ksiss_config_parse_configmap_json(cm, *source, cat, cfg, &d);
         json_decref(cm);
     }
     if (rc != 0) {

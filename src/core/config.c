@@ -4,6 +4,8 @@
  * embedded in `|` blocks keep positions in the user's file), applies the
  * catalogue extension `ksiss.catalog` first, and checks every field,
  * collecting every problem as a positioned diagnostic. */
+#include <jansson.h>
+
 #include "core/config.h"
 
 #include <math.h>
@@ -885,6 +887,26 @@ int ksiss_config_parse(const char *text, size_t len, const char *file,
     }
     ksiss_ynodes_free(docs, n);
     return c.bad ? -1 : 0;
+}
+
+int ksiss_config_parse_configmap_json(const struct json_t *configmap, const char *source, ksiss_catalog *cat,
+                                      ksiss_config *out, ksiss_diags *d)
+{
+    const json_t *data = json_object_get(configmap, "data");
+    size_t n = json_object_size(data), i = 0;
+    const char **keys = ksiss_xcalloc(n ? n : 1, sizeof(*keys));
+    const char **values = ksiss_xcalloc(n ? n : 1, sizeof(*values));
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)data, k, v)
+        if (json_is_string(v) && i < n) {
+            keys[i] = k;
+            values[i++] = json_string_value(v);
+        }
+    int rc = ksiss_config_parse_data(keys, values, i, source, cat, out, d);
+    free(keys);
+    free(values);
+    return rc;
 }
 
 int ksiss_config_parse_data(const char *const *keys, const char *const *values, size_t n,

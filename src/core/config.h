@@ -106,6 +106,13 @@ int ksiss_config_parse_data(const char *const *keys, const char *const *values, 
                             const char *source, ksiss_catalog *cat,
                             ksiss_config *out, ksiss_diags *d);
 
+/* Parses the `data` of a ConfigMap object as the Kubernetes API returns it
+ * (borrowed; non-string values are ignored, as the API never sends them).
+ * Same contract as ksiss_config_parse_data. */
+struct json_t;
+int ksiss_config_parse_configmap_json(const struct json_t *configmap, const char *source, ksiss_catalog *cat,
+                                      ksiss_config *out, ksiss_diags *d);
+
 void ksiss_config_free(ksiss_config *cfg);
 
 /* ---- added by the configuration (src/core/catalog_ext.c) ---- */

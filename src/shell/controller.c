@@ -434,26 +434,13 @@ static void workers_forget_unseen(controller *c)
  * an Event on the ConfigMap). */
 static cfg_bundle *load_configmap(controller *c, const json_t *cm)
 {
-    const json_t *data = json_object_get(cm, "data");
-    size_t n = json_object_size(data), i = 0;
-    const char **keys = ksiss_xcalloc(n ? n : 1, sizeof(*keys));
-    const char **values = ksiss_xcalloc(n ? n : 1, sizeof(*values));
-    const char *k;
-    json_t *v;
-    json_object_foreach((json_t *)data, k, v)
-        if (json_is_string(v)) {
-            keys[i] = k;
-            values[i++] = json_string_value(v);
-        }
     cfg_bundle *b = ksiss_xcalloc(1, sizeof(*b));
     b->refs = 1;
     ksiss_catalog_builtin(&b->cat);
     ksiss_diags d;
     ksiss_diags_init(&d);
     char *source = ksiss_xasprintf("configmap %s/%s", c->ns, c->env.config_map_name);
-    int rc = ksiss_config_parse_data(keys, values, i, source, &b->cat, &b->cfg, &d);
-    free(keys);
-    free(values);
+    int rc = ksiss_config_parse_configmap_json(cm, source, &b->cat, &b->cfg, &d);
     if (rc != 0) {
         ksiss_strbuf sb;
         ksiss_sb_init(&sb, 4096);

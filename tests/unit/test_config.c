@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <cmocka.h>
+#include <jansson.h>
 
 #include "cli/cli.h"
 #include "core/config.h"
@@ -161,6 +162,36 @@ static void test_load_signal_shortens_default_down_window(void **state)
     assert_int_equal(svc(&f, "without")->stabilization_down_ms, KSISS_DEFAULT_STABILIZATION_DOWN_MS);
     assert_int_equal(svc(&f, "explicit")->stabilization_down_ms, 300000);
     fixture_free(&f);
+}
+
+static void test_configmap_json_from_the_api_parses_its_data(void **state)
+{
+    (void)state;
+    json_error_t je;
+    json_t *cm = json_loads("{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\","
+                            " \"metadata\": {\"name\": \"autoscaler-config\"},"
+                            " \"data\": {\"gpt2\": \"- name: m\\n  query: q{pod=\\\"%s\\\"}\\n  slo: 0.5\\n"
+                            "  scaleDownFactor: 0.5\\n  scaleUpFactor: 1.5\\n\","
+                            " \"bad\": \"- name: m\\n  slo: -1\\n\"}}", 0, &je);
+    assert_non_null(cm);
+    ksiss_catalog cat;
+    ksiss_config cfg;
+    ksiss_diags d;
+    ksiss_diags_init(&d);
+    assert_int_equal(ksiss_catalog_builtin(&cat), 0);
+    assert_int_equal(ksiss_config_parse_configmap_json(cm, "configmap default/autoscaler-config", &cat, &cfg, &d), -1);
+    /* the valid key is kept, the invalid one named with its key and line */
+    bool by_prefix = false;
+    assert_non_null(ksiss_config_find(&cfg, "gpt2", &by_prefix));
+    char *all = all_diags(&d);
+    assert_non_null(strstr(all, "configmap default/autoscaler-config"));
+    assert_non_null(strstr(all, "bad"));
+    assert_non_null(strstr(all, "slo"));
+    free(all);
+    ksiss_diags_free(&d);
+    ksiss_config_free(&cfg);
+    ksiss_catalog_free(&cat);
+    json_decref(cm);
 }
 
 static void test_example_config_parses_with_every_extended_field(void **state)
@@ -936,6 +967,7 @@ int main(void)
         cmocka_unit_test(test_original_shipped_example_parses_with_legacy_defaults),
         cmocka_unit_test(test_example_config_parses_with_every_extended_field),
         cmocka_unit_test(test_load_signal_shortens_default_down_window),
+        cmocka_unit_test(test_configmap_json_from_the_api_parses_its_data),
         cmocka_unit_test(test_bare_data_mapping_accepts_values_written_directly),
         cmocka_unit_test(test_data_section_alone_is_read_as_the_data_mapping),
         cmocka_unit_test(test_configmap_is_picked_by_name_among_several_documents),
