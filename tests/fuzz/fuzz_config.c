@@ -1,12 +1,16 @@
 /* fuzz_config.c: libFuzzer target for the ConfigMap parser
  * (ksiss_config_parse): any bytes as the autoscaler ConfigMap file, parsed
- * against the built-in catalogue (which `ksiss.catalog` may extend).
+ * against the built-in catalogue (which `ksiss.catalog` may extend). When
+ * the bytes are a ConfigMap in JSON (as the API server returns it), its
+ * data is also parsed the way the controller does (ksiss_config_parse_data).
  * Checks what a parsed configuration promises the policy, not just that
  * nothing crashes (docs/fuzzing.md lists the invariants). */
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <jansson.h>
 
 #include "core/config.h"
 #include "core/policy.h"
@@ -75,6 +79,61 @@ static void check_service(const ksiss_config *cfg, const ksiss_catalog *cat, con
                s->policy ? s->policy : "(null)");
 }
 
+/* The invariants of one parse result (either entry point). */
+static void check_result(int rc, ksiss_catalog *cat, ksiss_config *cfg, ksiss_diags *d)
+{
+    FUZZ_CHECK(rc == 0 || rc == -1, "returned %d", rc);
+    ksiss_fuzz_check_diags(d);
+    size_t errors = d->dropped;
+    for (size_t i = 0; i < d->n; i++)
+        errors += !is_warning(&d->v[i]);
+    if (rc == 0) {
+        FUZZ_CHECK(errors == 0, "valid, yet %zu error diagnostics (first: %s)", errors, d->n ? d->v[0].msg : "");
+        ksiss_fuzz_check_catalog(cat);
+        for (size_t i = 0; i < cfg->n_services; i++)
+            check_service(cfg, cat, &cfg->services[i]);
+    } else {
+        FUZZ_CHECK(errors > 0, "invalid without an error diagnostic (%zu warnings)", d->n);
+    }
+}
+
+/* A ConfigMap's data as the API returns it: {"data": {"key": "value"...}}. */
+static void parse_api_data(const uint8_t *data, size_t size)
+{
+    json_t *root = json_loadb((const char *)data, size, 0, NULL);
+    const json_t *m = json_object_get(root, "data");
+    if (!json_is_object(m)) {
+        json_decref(root);
+        return;
+    }
+    size_t n = json_object_size(m), k = 0;
+    const char **keys = calloc(n ? n : 1, sizeof(*keys));
+    const char **vals = calloc(n ? n : 1, sizeof(*vals));
+    if (!keys || !vals)
+        abort();
+    const char *key;
+    json_t *v;
+    json_object_foreach((json_t *)m, key, v) {
+        if (!json_is_string(v))
+            continue;   /* the API's data holds strings only */
+        keys[k] = key;
+        vals[k++] = json_string_value(v);
+    }
+    ksiss_catalog cat;
+    ksiss_catalog_copy(&cat, ksiss_fuzz_builtin());
+    ksiss_config cfg;
+    ksiss_diags d;
+    ksiss_diags_init(&d);
+    int rc = ksiss_config_parse_data(keys, vals, k, "configmap fuzz", &cat, &cfg, &d);
+    check_result(rc, &cat, &cfg, &d);
+    ksiss_config_free(&cfg);
+    ksiss_diags_free(&d);
+    ksiss_catalog_free(&cat);
+    free(keys);
+    free(vals);
+    json_decref(root);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *text = ksiss_fuzz_text(data, size);
@@ -84,22 +143,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ksiss_diags d;
     ksiss_diags_init(&d);
     int rc = ksiss_config_parse(text, size, "fuzz.yaml", NULL, &cat, &cfg, &d);
-    FUZZ_CHECK(rc == 0 || rc == -1, "returned %d", rc);
-    ksiss_fuzz_check_diags(&d);
-    size_t errors = d.dropped;
-    for (size_t i = 0; i < d.n; i++)
-        errors += !is_warning(&d.v[i]);
-    if (rc == 0) {
-        FUZZ_CHECK(errors == 0, "valid, yet %zu error diagnostics (first: %s)", errors, d.n ? d.v[0].msg : "");
-        ksiss_fuzz_check_catalog(&cat);
-        for (size_t i = 0; i < cfg.n_services; i++)
-            check_service(&cfg, &cat, &cfg.services[i]);
-    } else {
-        FUZZ_CHECK(errors > 0, "invalid without an error diagnostic (%zu warnings)", d.n);
-    }
+    check_result(rc, &cat, &cfg, &d);
     ksiss_config_free(&cfg);
     ksiss_diags_free(&d);
     ksiss_catalog_free(&cat);
     free(text);
+    if (size > 0 && data[0] == '{')
+        parse_api_data(data, size);
     return 0;
 }
+
