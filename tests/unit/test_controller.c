@@ -15,19 +15,9 @@
 
 #include "shell/controller.h"
 #include "core/util.h"
+#include "support/test_support.h"
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
-
-static json_t *load(const char *name)
-{
-    char *path = ksiss_xasprintf("tests/data/knative/%s", name);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    if (!j)
-        fail_msg("%s: %s", path, e.text);
-    free(path);
-    return j;
-}
 
 typedef struct {
     const char *text;
@@ -68,8 +58,8 @@ static void test_deployment_reads_tier_and_instances_of_the_serving_revision(voi
     (void)state;
     ksiss_catalog cat;
     ksiss_catalog_builtin(&cat);
-    json_t *svc = load("service.json");
-    json_t *revs = load("revisions.json");
+    json_t *svc = test_load_json("tests/data/knative", "service.json");
+    json_t *revs = test_load_json("tests/data/knative", "revisions.json");
     json_t *st = json_object_get(json_array_get(revs, 0), "status");
     json_object_set_new(st, "actualReplicas", json_integer(2));
     json_object_set_new(st, "desiredReplicas", json_integer(3));
@@ -92,8 +82,8 @@ static void test_deployment_during_a_transition_is_the_old_tier_and_in_flight(vo
     (void)state;
     ksiss_catalog cat;
     ksiss_catalog_builtin(&cat);
-    json_t *svc = load("service-wait-ready.json");   /* template already on mig-2g.20gb */
-    json_t *revs = load("revisions.json");
+    json_t *svc = test_load_json("tests/data/knative", "service-wait-ready.json");   /* template already on mig-2g.20gb */
+    json_t *revs = test_load_json("tests/data/knative", "revisions.json");
     ksiss_deployment d;
     char *why = NULL;
     ksiss_controller_deployment(&cat, NULL, svc, revs, &d, &why);
@@ -110,8 +100,8 @@ static void test_unknown_gpu_resource_leaves_the_tier_unknown_with_a_reason(void
     (void)state;
     ksiss_catalog cat;
     ksiss_catalog_builtin(&cat);
-    json_t *svc = load("service.json");
-    json_t *revs = load("revisions.json");
+    json_t *svc = test_load_json("tests/data/knative", "service.json");
+    json_t *revs = test_load_json("tests/data/knative", "revisions.json");
     json_t *c = json_array_get(json_object_get(json_object_get(json_array_get(revs, 0), "spec"), "containers"), 1);
     json_t *res = json_object_get(c, "resources");
     json_object_set_new(res, "limits", json_pack("{s:s}", "nvidia.com/mig-5g.99gb", "1"));
@@ -144,7 +134,7 @@ static void test_backoff_picks_the_latest_unexpired_tier(void **state)
         {"{\"gpu\": \"soon\"}", NULL},
     };
     for (size_t i = 0; i < N_(cases); i++) {
-        json_t *svc = load("service.json");
+        json_t *svc = test_load_json("tests/data/knative", "service.json");
         if (cases[i].annotation)
             json_object_set_new(json_object_get(json_object_get(svc, "metadata"), "annotations"), KSISS_ANN_BACKOFF,
                                 json_string(cases[i].annotation));

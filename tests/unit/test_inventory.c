@@ -15,6 +15,7 @@
 
 #include "core/inventory.h"
 #include "core/util.h"
+#include "support/test_support.h"
 
 typedef struct {
     ksiss_catalog cat;
@@ -23,21 +24,12 @@ typedef struct {
     ksiss_inventory inv;
 } fixture;
 
-static json_t *load(const char *path)
-{
-    json_error_t je;
-    json_t *j = json_load_file(path, 0, &je);
-    if (!j)
-        fail_msg("%s:%d: %s", path, je.line, je.text);
-    return j;
-}
-
 static int setup(void **state)
 {
     fixture *f = ksiss_xcalloc(1, sizeof *f);
     ksiss_catalog_builtin(&f->cat);
-    f->nodes = load("tests/data/kube/nodes.json");
-    f->pods = load("tests/data/kube/pods.json");
+    f->nodes = test_load_json(NULL, "tests/data/kube/nodes.json");
+    f->pods = test_load_json(NULL, "tests/data/kube/pods.json");
     assert_int_equal(ksiss_inventory_compute(&f->cat, json_object_get(f->nodes, "items"),
                                              json_object_get(f->pods, "items"), &f->inv),
                      0);

@@ -22,6 +22,7 @@
 #include "core/util.h"
 #include "shell/knative.h"
 #include "test_kube_fake.h"
+#include "support/test_support.h"
 
 typedef struct {
     fake_server *fs;
@@ -70,16 +71,6 @@ static int record_event(void *ud, const json_t *service, const char *type, const
     return 0;
 }
 
-static json_t *load(const char *name)
-{
-    char *path = ksiss_xasprintf("tests/data/knative/%s", name);
-    json_t *j = json_load_file(path, 0, NULL);
-    if (!j)
-        fail_msg("cannot load %s", path);
-    free(path);
-    return j;
-}
-
 /* The plan of the first tick from the fixtures: move llama3-8b to target. */
 static void plan_for(const char *tier, int replicas, ksiss_tr_plan *p, json_t **svc_out)
 {
@@ -89,8 +80,8 @@ static void plan_for(const char *tier, int replicas, ksiss_tr_plan *p, json_t **
         ksiss_catalog_builtin(&cat);
         have_cat = true;
     }
-    json_t *svc = load("service.json");
-    json_t *revs = load("revisions.json");
+    json_t *svc = test_load_json("tests/data/knative", "service.json");
+    json_t *revs = test_load_json("tests/data/knative", "revisions.json");
     ksiss_tr_input in = {
         .service = svc, .revisions = revs, .cat = &cat, .target_tier = ksiss_catalog_tier(&cat, NULL, tier),
         .target_replicas = replicas, .reason = "slow", .free_target_units = 2, .ready_timeout_ms = 60000,
@@ -196,7 +187,7 @@ static void test_delete_of_a_revision_already_gone_counts_as_done(void **state)
     p.n = 1;
     p.v[0].kind = KSISS_TRA_DELETE_REVISION;
     p.v[0].revision = ksiss_xstrdup("llama3-8b-00001");
-    json_t *svc = load("service.json");
+    json_t *svc = test_load_json("tests/data/knative", "service.json");
     fake_add(f->fs, "DELETE", "/apis/serving.knative.dev/v1/namespaces/default/revisions/llama3-8b-00001", 404,
              "{\"kind\":\"Status\",\"reason\":\"NotFound\",\"code\":404}", NULL);
     char *err = NULL;
@@ -211,7 +202,7 @@ static void test_read_lists_revisions_and_pods_by_service_label_and_drops_finish
     fx *f = *state;
     char *svc_text = NULL;
     {
-        json_t *svc = load("service.json");
+        json_t *svc = test_load_json("tests/data/knative", "service.json");
         svc_text = json_dumps(svc, JSON_COMPACT);
         json_decref(svc);
     }

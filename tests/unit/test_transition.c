@@ -20,6 +20,7 @@
 
 #include "core/transition.h"
 #include "core/util.h"
+#include "support/test_support.h"
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 #define TICK_MS 10000
@@ -38,17 +39,6 @@ static int teardown(void **state)
     (void)state;
     ksiss_catalog_free(&cat);
     return 0;
-}
-
-static json_t *load(const char *name)
-{
-    char *path = ksiss_xasprintf("tests/data/knative/%s", name);
-    json_error_t e;
-    json_t *j = json_load_file(path, 0, &e);
-    if (!j)
-        fail_msg("%s: %s", path, e.text);
-    free(path);
-    return j;
 }
 
 /* ------------------------------------------------- the Knative stand-in --- */
@@ -310,8 +300,8 @@ static void apply(world *w, const ksiss_tr_plan *p, size_t limit)
 static void world_init(world *w, int ready_after, bool fails, int unready_after)
 {
     memset(w, 0, sizeof(*w));
-    w->svc = load("service.json");
-    w->revs = load("revisions.json");
+    w->svc = test_load_json("tests/data/knative", "service.json");
+    w->revs = test_load_json("tests/data/knative", "revisions.json");
     w->ready_after = ready_after;
     w->fails = fails;
     w->unready_after = unready_after;
@@ -762,8 +752,8 @@ static void test_restart_resumes_or_rolls_back_from_annotations(void **state)
     };
     for (size_t i = 0; i < N_(cases); i++) {
         const resume_case *c = &cases[i];
-        json_t *svc = load(c->fixture);
-        json_t *revs = load("revisions.json");
+        json_t *svc = test_load_json("tests/data/knative", c->fixture);
+        json_t *revs = test_load_json("tests/data/knative", "revisions.json");
         if (c->new_ready) {
             json_t *r = json_deep_copy(json_array_get(revs, 0));
             json_object_set_new(json_object_get(r, "metadata"), "name", json_string("llama3-8b-ks1"));
