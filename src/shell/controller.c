@@ -142,6 +142,8 @@ typedef struct {
     ksiss_inventory inv;
     ksiss_free_gpu *free;
     size_t n_free;
+    json_t *services;       /* the Knative Services of this tick (watch cache snapshot) */
+    json_t *pods;           /* every pod of this tick (watch cache snapshot), NULL when not synced */
     int64_t now_ms;
 } snapshot;
 
@@ -172,6 +174,7 @@ struct worker {
     ksiss_prom *prom;
     snapshot *snap;         /* the current job's */
     const ksiss_service_cfg *svc;
+    const json_t *service;  /* this job's Service, borrowed from snap->services */
     bool by_prefix;
     bool seen;              /* managed at this tick (main thread only) */
     worker *next;
@@ -202,6 +205,8 @@ static void snap_unref(controller *c, snapshot *s)
         cfg_unref(c, s->cfg);
         if (s->has_inventory)
             ksiss_inventory_free(&s->inv);
+        json_decref(s->services);
+        json_decref(s->pods);
         free(s->free);
         free(s);
     }
@@ -268,7 +273,7 @@ static void worker_tick(worker *w)
     char *bo_tier = NULL;
     ksiss_eval_in in = {
         .kube = c->kube, .prom = w->prom, .reg = c->reg, .cat = cat, .svc = w->svc, .ns = c->ns,
-        .name = w->name, .free = s->has_inventory ? s->free : NULL, .n_free = s->has_inventory ? s->n_free : 0,
+        .name = w->name, .service = w->service, .all_pods = s->pods, .free = s->has_inventory ? s->free : NULL, .n_free = s->has_inventory ? s->n_free : 0,
         .history = &w->history, .now_ms = s->now_ms, .interval_ms = c->interval_ms,
     };
     ksiss_eval ev;
@@ -652,10 +657,11 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
                 }
             }
             json_decref(nodes);
-            json_decref(pods);
+            s->pods = pods; /* also the workers' pods: no LIST per service */
         }
         /* One worker per managed service; a busy one is skipped, not waited for. */
         json_t *svcs = ksiss_kube_informer_snapshot(inf_svc);
+        s->services = svcs; /* owned by the snapshot; workers borrow their Service */
         size_t i;
         json_t *sv;
         json_array_foreach(svcs, i, sv) {
@@ -686,6 +692,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
                 logkv("info", "configuration matched by the original's prefix rule", "service", name, "key",
                      sc->name, NULL);
             w->svc = sc;
+            w->service = sv;
             w->by_prefix = by_prefix;
             pthread_mutex_lock(&c.mu);
             s->refs++;
@@ -703,7 +710,6 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             }
             w->has_thread = true;
         }
-        json_decref(svcs);
         snap_unref(&c, s);
         workers_forget_unseen(&c);
         int64_t spent = wall_ms() - t0;

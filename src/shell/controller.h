@@ -85,6 +85,8 @@ typedef struct {
     const ksiss_service_cfg *svc;
     const char *ns;
     const char *name;               /* the Knative Service */
+    const json_t *service;          /* the Service from the watch cache (borrowed), NULL: read it */
+    const json_t *all_pods;         /* pods from the watch cache (borrowed, any namespace), NULL: list them */
     const ksiss_free_gpu *free;     /* NULL/0: unknown */
     size_t n_free;
     const ksiss_history *history;   /* may be NULL */

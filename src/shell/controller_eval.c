@@ -166,7 +166,8 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
 {
     memset(out, 0, sizeof(*out));
     ksiss_kube_error ke = {0};
-    if (ksiss_knative_read(in->kube, in->ns, in->name, &out->view, &ke) != KSISS_KUBE_OK) {
+    if (ksiss_knative_read_cached(in->kube, in->ns, in->name, in->service, in->all_pods, &out->view, &ke) !=
+        KSISS_KUBE_OK) {
         out->error = ksiss_xasprintf("cannot read service %s/%s: %s", in->ns, in->name,
                                      ke.message ? ke.message : ksiss_kube_rc_name(ke.rc));
         ksiss_kube_error_clear(&ke);

@@ -34,33 +34,52 @@ static bool pod_terminated(const json_t *pod)
            (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")));
 }
 
-int ksiss_knative_read(ksiss_kube *k, const char *ns, const char *name, ksiss_knative_view *out,
-                       ksiss_kube_error *err)
+/* True when `pod` is in `ns` and carries serving.knative.dev/service=name. */
+static bool pod_of_service(const json_t *pod, const char *ns, const char *name)
+{
+    const json_t *md = json_object_get(pod, "metadata");
+    const char *pns = json_string_value(json_object_get(md, "namespace"));
+    const char *svc = json_string_value(json_object_get(json_object_get(md, "labels"), KSISS_LABEL_SERVICE));
+    return pns && svc && !strcmp(pns, ns) && !strcmp(svc, name);
+}
+
+int ksiss_knative_read_cached(ksiss_kube *k, const char *ns, const char *name, const json_t *service,
+                              const json_t *all_pods, ksiss_knative_view *out, ksiss_kube_error *err)
 {
     memset(out, 0, sizeof(*out));
-    int rc = ksiss_kube_get(k, &KSISS_KUBE_KNATIVE_SERVICES, ns, name, &out->service, err);
+    int rc = KSISS_KUBE_OK;
+    if (service)
+        out->service = json_incref((json_t *)service);
+    else
+        rc = ksiss_kube_get(k, &KSISS_KUBE_KNATIVE_SERVICES, ns, name, &out->service, err);
     if (rc != KSISS_KUBE_OK)
         return rc;
     char *selector = ksiss_xasprintf("%s=%s", KSISS_LABEL_SERVICE, name);
     ksiss_kube_list_opts lo = {.label_selector = selector};
     rc = ksiss_kube_list(k, &KSISS_KUBE_KNATIVE_REVISIONS, ns, &lo, &out->revisions, NULL, err);
-    json_t *pods = NULL;
-    if (rc == KSISS_KUBE_OK)
-        rc = ksiss_kube_list(k, &KSISS_KUBE_PODS, ns, &lo, &pods, NULL, err);
+    json_t *listed = NULL;
+    if (rc == KSISS_KUBE_OK && !all_pods)
+        rc = ksiss_kube_list(k, &KSISS_KUBE_PODS, ns, &lo, &listed, NULL, err);
     free(selector);
     if (rc != KSISS_KUBE_OK) {
-        json_decref(pods);
+        json_decref(listed);
         ksiss_knative_view_free(out);
         return rc;
     }
     out->pods = json_array();
     size_t i;
     json_t *p;
-    json_array_foreach(pods, i, p)
-        if (!pod_terminated(p))
+    json_array_foreach(all_pods ? all_pods : listed, i, p)
+        if (!pod_terminated(p) && (!all_pods || pod_of_service(p, ns, name)))
             json_array_append(out->pods, p);
-    json_decref(pods);
+    json_decref(listed);
     return KSISS_KUBE_OK;
+}
+
+int ksiss_knative_read(ksiss_kube *k, const char *ns, const char *name, ksiss_knative_view *out,
+                       ksiss_kube_error *err)
+{
+    return ksiss_knative_read_cached(k, ns, name, NULL, NULL, out, err);
 }
 
 const char **ksiss_knative_running_pods(const ksiss_knative_view *v, size_t *n)

@@ -31,6 +31,15 @@ typedef struct {
  * empty. */
 int ksiss_knative_read(ksiss_kube *k, const char *ns, const char *name, ksiss_knative_view *out,
                        ksiss_kube_error *err);
+/* The same, taking the Service and the pods from watch caches when the
+ * caller has them: `service` (the Service object) and `all_pods` (a JSON
+ * array of pods, any namespace) are borrowed, either may be NULL to read it
+ * from the API. Revisions are always listed fresh. A cached Service may lag
+ * a little; every write made from it carries its resourceVersion, so a
+ * stale copy costs a 409 and a re-read at the next tick, never an
+ * overwrite. */
+int ksiss_knative_read_cached(ksiss_kube *k, const char *ns, const char *name, const json_t *service,
+                              const json_t *all_pods, ksiss_knative_view *out, ksiss_kube_error *err);
 void ksiss_knative_view_free(ksiss_knative_view *v);
 
 /* Names of the pods in v->pods that are Running (borrowed from v; caller

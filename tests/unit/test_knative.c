@@ -231,6 +231,47 @@ static void test_read_lists_revisions_and_pods_by_service_label_and_drops_finish
     free(svc_text);
 }
 
+/* The controller hands in the Service and the pods from its watch caches:
+ * only the Revisions are listed, and only this service's live pods kept. */
+static void test_read_cached_lists_only_revisions_and_filters_cached_pods(void **state)
+{
+    fx *f = *state;
+    json_t *svc = test_load_json("tests/data/knative", "service.json");
+    fake_add(f->fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/revisions", 200,
+             "{\"kind\":\"RevisionList\",\"metadata\":{\"resourceVersion\":\"5\"},\"items\":"
+             "[{\"metadata\":{\"name\":\"llama3-8b-00001\"}}]}", NULL);
+    json_error_t je;
+    json_t *pods = json_loads(
+        "[{\"metadata\":{\"name\":\"a\",\"namespace\":\"default\",\"labels\":{\"serving.knative.dev/service\":\"llama3-8b\"}},"
+        "\"status\":{\"phase\":\"Running\"}},"
+        "{\"metadata\":{\"name\":\"b\",\"namespace\":\"default\",\"labels\":{\"serving.knative.dev/service\":\"llama3-8b\"}},"
+        "\"status\":{\"phase\":\"Succeeded\"}},"
+        "{\"metadata\":{\"name\":\"other\",\"namespace\":\"default\",\"labels\":{\"serving.knative.dev/service\":\"llama3-70b\"}},"
+        "\"status\":{\"phase\":\"Running\"}},"
+        "{\"metadata\":{\"name\":\"elsewhere\",\"namespace\":\"prod\",\"labels\":{\"serving.knative.dev/service\":\"llama3-8b\"}},"
+        "\"status\":{\"phase\":\"Running\"}},"
+        "{\"metadata\":{\"name\":\"unlabelled\",\"namespace\":\"default\"},\"status\":{\"phase\":\"Running\"}}]",
+        0, &je);
+    assert_non_null(pods);
+    ksiss_knative_view v;
+    ksiss_kube_error e = {0};
+    assert_int_equal(ksiss_knative_read_cached(f->k, "default", "llama3-8b", svc, pods, &v, &e), KSISS_KUBE_OK);
+    assert_ptr_equal(v.service, svc);
+    assert_int_equal(json_array_size(v.revisions), 1);
+    size_t n;
+    const char **running = ksiss_knative_running_pods(&v, &n);
+    assert_int_equal(n, 1);
+    assert_string_equal(running[0], "a");
+    assert_int_equal(json_array_size(v.pods), 1);
+    free((void *)running);
+    /* one request: the Revisions; no GET of the Service, no LIST of pods */
+    assert_int_equal(fake_count(f->fs), 1);
+    assert_non_null(strstr(f->fs->reqs[0].url, "/revisions"));
+    ksiss_knative_view_free(&v);
+    json_decref(pods);
+    json_decref(svc);
+}
+
 static void test_read_of_a_missing_service_is_not_found(void **state)
 {
     fx *f = *state;
@@ -254,6 +295,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_of_a_revision_already_gone_counts_as_done, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_lists_revisions_and_pods_by_service_label_and_drops_finished_pods,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_cached_lists_only_revisions_and_filters_cached_pods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_of_a_missing_service_is_not_found, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
