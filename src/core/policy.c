@@ -66,6 +66,15 @@
  * scale-up threshold; latency grows faster than in proportion near
  * saturation, so the margin is wide. */
 #define STEP_DOWN_PREDICTED_MAX 0.7
+/* A downward tier change with a load signal must cover the highest need
+ * over this many stabilization windows, not one: it cold-starts every
+ * instance and holds both tiers while it rolls, so a dip that the load
+ * climbs back out of within minutes costs more than it saves (Azure
+ * trace: four 7g -> 4g -> 7g round trips at two cold starts of double
+ * occupancy each; 1.036 GPU-hours with one window, 0.976 with two, 1.016
+ * with three). Fewer instances of the same tier wait one window only:
+ * removing an instance costs nothing. */
+#define TIER_DOWN_WINDOW_MULT 2
 #define EPS 1e-9
 
 /* ---- shared helpers ---- */
@@ -127,7 +136,7 @@ void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load
         h->head = (h->head + 1) % KSISS_HISTORY_MAX;
     }
     h->recos[idx].at_ms = now_ms;
-    h->recos[idx].capacity = d->required_capacity;
+    h->recos[idx].capacity = d->has_remembered_need ? d->remembered_need : d->required_capacity;
     h->recos[idx].load = load;
     h->recos[idx].serving_capacity = d->serving_capacity;
     if (d->action == KSISS_UP || d->action == KSISS_OUT)
@@ -310,15 +319,14 @@ static ksiss_action classify(const ctx *c, const candidate *k)
             return KSISS_IN;
         return KSISS_HOLD;
     }
-    double a = ksiss_tier_capacity(k->tier, c->kind), b = ksiss_tier_capacity(c->cur_tier, c->kind);
-    if (a > b + EPS)
-        return KSISS_UP;
-    if (a < b - EPS)
-        return KSISS_DOWN;
-    /* Instances of equal size (a 7g slice and a whole GPU): the direction
-     * of the total capacity, then of the cost. */
+    /* A tier change is up when it adds capacity in all (7g x1 -> 4g x2 is
+     * up, 3g x2 -> 4g x1 down): the direction is what the cooldowns and
+     * the reason mean. Equal totals: the larger instance, then the cost. */
     if (fabs(k->capacity - c->cap_total) > EPS)
         return k->capacity > c->cap_total ? KSISS_UP : KSISS_DOWN;
+    double a = ksiss_tier_capacity(k->tier, c->kind), b = ksiss_tier_capacity(c->cur_tier, c->kind);
+    if (fabs(a - b) > EPS)
+        return a > b ? KSISS_UP : KSISS_DOWN;
     return k->cost > c->cur_cost ? KSISS_UP : KSISS_DOWN;
 }
 
@@ -519,7 +527,7 @@ static const candidate *pick_up(const ctx *c, const candidate *cands, size_t n, 
 
 /* Candidate selection for less cost: the cheapest feasible deployment that
  * still covers `need` (NAN: one step down, see below). A tier change must save TIER_CHANGE_MIN_SAVING. */
-static const candidate *pick_down(const ctx *c, const candidate *cands, size_t n, double need)
+static const candidate *pick_down(const ctx *c, const candidate *cands, size_t n, double need, double need_tier)
 {
     const candidate *best = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -535,7 +543,7 @@ static const candidate *pick_down(const ctx *c, const candidate *cands, size_t n
             if (!best || k->capacity > best->capacity + EPS ||
                 (fabs(k->capacity - best->capacity) <= EPS && better(c, k, best)))
                 best = k;
-        } else if (k->capacity + EPS >= need && better(c, k, best)) {
+        } else if (k->capacity + EPS >= (k->tier != c->cur_tier ? fmax(need, need_tier) : need) && better(c, k, best)) {
             best = k;
         }
     }
@@ -649,6 +657,15 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
 
     if (why_code) {
         out->required_capacity = need;
+        if (mv.breach && !isnan(need_load)) {
+            /* The feedback's need is a bounded guess that sizes the
+             * scale-up; what scale-down stabilization must remember is the
+             * measured demand, as on every other tick. Nothing scales down
+             * while the breach lasts anyway (every metric must first fall
+             * below its scaleDownFactor). */
+            out->has_remembered_need = true;
+            out->remembered_need = fmin(need_load * DOWN_HEADROOM, c.cap_total);
+        }
         bool up_covered;
         double want = stabilized(in, need, svc->stabilization_up_ms, false, &up_covered);
         (void)up_covered; /* scale-up never waits for history */
@@ -692,7 +709,7 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
         double need_now = isnan(need_load) ? NAN : need_load * DOWN_HEADROOM;
         const candidate *step = NULL;
         if (isnan(need_now)) {
-            step = pick_down(&c, cands, n, NAN);
+            step = pick_down(&c, cands, n, NAN, NAN);
             if (!step) {
                 const ksiss_metric_cfg *bm = &svc->metrics[mv.worst];
                 set_reason(out, "at_min", "every metric below its scale-down threshold (worst %s = %.4g, %.2fx its SLO %.4g); "
@@ -721,6 +738,12 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
         out->required_capacity = need_now;
         bool covered;
         double want = stabilized(in, need_now, svc->stabilization_down_ms, true, &covered);
+        /* A tier change down must also cover the highest need over
+         * TIER_DOWN_WINDOW_MULT windows (none before they have been seen). */
+        bool covered_long;
+        double want_tier = stabilized(in, need_now, TIER_DOWN_WINDOW_MULT * svc->stabilization_down_ms, true, &covered_long);
+        if (!covered_long)
+            want_tier = INFINITY;
         const ksiss_metric_cfg *wm = &svc->metrics[mv.worst];
         char *what = ksiss_xasprintf("every metric below its scale-down threshold (worst %s = %.4g, %.2fx its SLO %.4g)",
                                      wm->name, in->obs[mv.worst].value, mv.worst_p, wm->slo);
@@ -739,12 +762,24 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
         } else if (want + EPS >= c.cap_total) {
             set_reason(out, "stabilizing", "%s; highest need over the %llds stabilization window is %.2f GPU, current %.2f: holding",
                        what, (long long)(svc->stabilization_down_ms / 1000), want, c.cap_total);
-        } else if ((pick = pick_down(&c, cands, n, isnan(need_load) ? NAN : want)) != NULL &&
+        } else if ((pick = pick_down(&c, cands, n, isnan(need_load) ? NAN : want, isnan(need_load) ? NAN : want_tier)) != NULL &&
                    (!isnan(need_load) || pick->capacity + EPS >= want)) {
             apply(out, &c, pick);
             set_reason(out, "underutilized", "%s; need %.2f GPU over the window, capacity %.2f: %s %s x%d (capacity %.2f, cost %.3f -> %.3f)",
                        what, want, c.cap_total, ksiss_action_name(out->action), pick->tier->name, pick->replicas,
                        pick->capacity, c.cur_cost, pick->cost);
+        } else if (!isnan(need_load) && (pick = pick_down(&c, cands, n, want, want)) != NULL) {
+            /* Only a tier change would do, and the longer window still
+             * holds a higher need (or has not been seen in full yet). */
+            pick = NULL;
+            long long w1 = (long long)(svc->stabilization_down_ms / 1000);
+            long long w2 = (long long)(TIER_DOWN_WINDOW_MULT * svc->stabilization_down_ms / 1000);
+            if (isfinite(want_tier))
+                set_reason(out, "stabilizing", "%s; need %.2f GPU over the %llds window, but a tier change down must also "
+                           "cover the highest need over %llds, %.2f GPU: holding", what, want, w1, w2, want_tier);
+            else
+                set_reason(out, "stabilizing", "%s; need %.2f GPU over the %llds window, but a tier change down waits to "
+                           "have seen %llds: holding", what, want, w1, w2);
         } else {
             set_reason(out, "at_min", "%s; no cheaper allowed deployment covers %.2f GPU: holding", what, want);
         }

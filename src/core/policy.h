@@ -86,6 +86,9 @@ typedef struct {
     int worst_metric;           /* index into svc->metrics, -1 when none */
     double required_capacity;   /* GPU-equivalents wanted now, NAN when unknown (recorded in history) */
     double serving_capacity;    /* GPU-equivalents of the instances serving now (recorded in history) */
+    bool has_remembered_need;   /* history remembers remembered_need instead of required_capacity */
+    double remembered_need;     /* the need scale-down stabilization should see (ksiss under a breach with a
+                                 * load signal: the load's, not the feedback's bounded guess) */
     const char *reason_code;    /* short static label for metrics/logs: see ksiss_reason_codes */
     char *reason;               /* sentence a person can read, naming metric and numbers; owned */
 } ksiss_decision;

@@ -148,6 +148,43 @@ static const char *PREFILL_3G_4G =
     "  tiers: [mig-3g.40gb, mig-4g.40gb]\n"
     "  maxReplicas: 4\n";
 
+/* Decode-sized load on 3g and 7g slices with a one-minute down window. */
+static const char *LOAD_3G_7G_WINDOW =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: q\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  load:\n"
+    "    query: sum(rate(vllm:generation_tokens_total[1m]))\n"
+    "    perGpu: 1000\n"
+    "    targetUtilization: 0.8\n"
+    "  tiers: [mig-3g.40gb, mig-7g.80gb]\n"
+    "  maxReplicas: 4\n"
+    "  stabilization: {down: 60s}\n"
+    "  cooldown: {down: 0s}\n";
+
+/* Prefill-sized load on 3g, 4g and 7g slices, no down window. */
+static const char *PREFILL_3G_4G_7G =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: q\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  load:\n"
+    "    query: sum(rate(vllm:prompt_tokens_total[1m]))\n"
+    "    perGpu: 1000\n"
+    "    throughput: prefill\n"
+    "    targetUtilization: 1.0\n"
+    "  tiers: [mig-3g.40gb, mig-4g.40gb, mig-7g.80gb]\n"
+    "  maxReplicas: 4\n"
+    "  stabilization: {down: 0s}\n"
+    "  cooldown: {down: 0s}\n";
+
 typedef struct {
     const char *name;
     const char *yaml;
@@ -815,6 +852,160 @@ static void test_trend_through_huge_readings_stays_finite(void **state)
     free_fixture(&f);
 }
 
+/* Runs ticks of `load` (fine latency) on (tier, ready) until the first
+ * action or `max` ticks; returns the tick index (max when none). */
+static int ticks_until_move(const fixture *f, ksiss_history *h, const char *tier, int ready, const double *loads, int max,
+                            int64_t *now, ksiss_decision *d)
+{
+    double fine[MAXM] = {0.2};
+    for (int k = 0; k < max; k++) {
+        one_tick(f, h, tier, ready, 0, fine, loads[k], now, d);
+        if (d->action != KSISS_HOLD)
+            return k;
+    }
+    return max;
+}
+
+/* Low load on a 7g slice (300 tokens/s: 0.43 GPU with headroom, a 3g
+ * slice covers it): a tier change down waits two stabilization windows
+ * (120 s), not one, since it cold-starts every instance; the hold says so. */
+static void test_tier_change_down_waits_two_windows(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G_7G_WINDOW);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double loads[40];
+    for (int k = 0; k < 40; k++)
+        loads[k] = 300;
+    assert_int_equal(ticks_until_move(&f, &h, "mig-7g.80gb", 1, loads, 12, &now, &d), 12);
+    assert_string_equal(d.reason_code, "stabilizing");
+    assert_non_null(strstr(d.reason, "tier change down waits to have seen 120s"));
+    assert_int_equal(ticks_until_move(&f, &h, "mig-7g.80gb", 1, loads, 1, &now, &d), 0);
+    assert_int_equal(d.action, KSISS_DOWN);
+    assert_string_equal(d.tier->name, "mig-3g.40gb");
+    assert_int_equal(d.replicas, 1);
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+/* A load peak (700 tokens/s, 1.0 GPU with headroom) at tick 3 blocks the
+ * tier change down until it leaves the two-window span (tick 16); with one
+ * window it would have gone at tick 10. */
+static void test_a_peak_within_two_windows_holds_a_tier_change_down(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G_7G_WINDOW);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double loads[40];
+    for (int k = 0; k < 40; k++)
+        loads[k] = k == 3 ? 700 : 300;
+    /* ticks 0-12: two windows not yet seen; 13: seen, the peak in them */
+    assert_int_equal(ticks_until_move(&f, &h, "mig-7g.80gb", 1, loads, 14, &now, &d), 14);
+    assert_string_equal(d.reason_code, "stabilizing");
+    assert_non_null(strstr(d.reason, "highest need over 120s, 1.00 GPU"));
+    assert_int_equal(ticks_until_move(&f, &h, "mig-7g.80gb", 1, loads + 14, 26, &now, &d), 16 - 14);
+    assert_int_equal(d.action, KSISS_DOWN);
+    assert_string_equal(d.tier->name, "mig-3g.40gb");
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+/* Fewer instances of the same tier cost nothing to undo: 7g x2 at low load
+ * scales in after one window (tick 6), then moves down a tier once two
+ * windows have been seen (tick 12). */
+static void test_scale_in_waits_one_window_then_tier_change_two(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G_7G_WINDOW);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double loads[40];
+    for (int k = 0; k < 40; k++)
+        loads[k] = 300;
+    assert_int_equal(ticks_until_move(&f, &h, "mig-7g.80gb", 2, loads, 40, &now, &d), 6);
+    assert_int_equal(d.action, KSISS_IN);
+    assert_int_equal(d.replicas, 1);
+    assert_int_equal(ticks_until_move(&f, &h, "mig-7g.80gb", 1, loads, 40, &now, &d), 5);
+    assert_int_equal(d.action, KSISS_DOWN);
+    assert_string_equal(d.tier->name, "mig-3g.40gb");
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+/* A tier change's direction is that of the total capacity: 7g x1 (1.0 GPU
+ * of prefill) to 4g x2 (1.24) is up, 3g x2 (1.02) to 4g x1 (0.62) down. */
+static void test_tier_change_direction_follows_total_capacity(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, PREFILL_3G_4G_7G);
+    tick_input t;
+    ksiss_decision d = {0};
+    double fine[MAXM] = {0.7}, low[MAXM] = {0.2};
+    /* 1100 prompt tokens/s at 100%: 1.1 GPU; 4g x2 is the cheapest cover */
+    const char *free_spec = "nvidia.com/mig-3g.40gb=4,nvidia.com/mig-4g.40gb=4,nvidia.com/mig-7g.80gb=2";
+    build_input(&f, &t, "mig-7g.80gb", 1, 0, fine, 1100, free_spec, 1000000, NULL);
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    free(t.free_buf);
+    assert_string_equal(d.tier->name, "mig-4g.40gb");
+    assert_int_equal(d.replicas, 2);
+    assert_int_equal(d.action, KSISS_UP);
+    ksiss_decision_clear(&d);
+    /* 500 tokens/s (0.575 GPU with headroom): one 4g slice covers it, one 3g does not */
+    build_input(&f, &t, "mig-3g.40gb", 2, 0, low, 500, free_spec, 1000000, NULL);
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    free(t.free_buf);
+    assert_string_equal(d.tier->name, "mig-4g.40gb");
+    assert_int_equal(d.replicas, 1);
+    assert_int_equal(d.action, KSISS_DOWN);
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+/* Under a breach with a load signal, the need reported is the feedback's
+ * (3g x1 at 3x its SLO: 0.5 x 3 = 1.5 GPU, out to x3), but what the
+ * history remembers for scale-down is the measured load's need (300 /
+ * 1000 / 0.8 x 1.15 = 0.43), as on any other tick; without a load signal
+ * the feedback's need is all there is and is remembered. */
+static void test_a_breach_remembers_the_load_need_for_scale_down(void **state)
+{
+    (void)state;
+    for (int with_load = 1; with_load >= 0; with_load--) {
+        fixture f;
+        memset(&f, 0, sizeof(f));
+        load_config(&f, with_load ? LOAD_3G : PRESSURE_3G);
+        ksiss_history h;
+        ksiss_history_init(&h);
+        ksiss_decision d = {0};
+        int64_t now = 1000000;
+        double breach[MAXM] = {3.0};
+        one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, with_load ? 300 : MISSING, &now, &d);
+        assert_int_equal(d.action, KSISS_OUT);
+        assert_int_equal(d.replicas, 3);
+        assert_true(fabs(d.required_capacity - 1.5) < 1e-9);
+        assert_int_equal(h.n, 1);
+        double remembered = h.recos[h.head].capacity;
+        assert_true(fabs(remembered - (with_load ? 0.43125 : 1.5)) < 1e-9);
+        ksiss_decision_clear(&d);
+        free_fixture(&f);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -836,6 +1027,11 @@ int main(void)
         cmocka_unit_test(test_breach_scales_out_on_the_current_tier_rather_than_change_tier),
         cmocka_unit_test(test_a_hold_remembers_the_load_need_not_the_capacity),
         cmocka_unit_test(test_trend_through_huge_readings_stays_finite),
+        cmocka_unit_test(test_tier_change_down_waits_two_windows),
+        cmocka_unit_test(test_a_peak_within_two_windows_holds_a_tier_change_down),
+        cmocka_unit_test(test_scale_in_waits_one_window_then_tier_change_two),
+        cmocka_unit_test(test_tier_change_direction_follows_total_capacity),
+        cmocka_unit_test(test_a_breach_remembers_the_load_need_for_scale_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
