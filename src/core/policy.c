@@ -139,6 +139,7 @@ void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load
     h->recos[idx].capacity = d->has_remembered_need ? d->remembered_need : d->required_capacity;
     h->recos[idx].load = load;
     h->recos[idx].serving_capacity = d->serving_capacity;
+    h->recos[idx].slo_breach = d->slo_breach;
     if (d->action == KSISS_UP || d->action == KSISS_OUT)
         h->last_up_ms = now_ms;
     else if (d->action == KSISS_DOWN || d->action == KSISS_IN)
@@ -438,7 +439,8 @@ static double trend_load(const ksiss_policy_input *in, double load_now)
     double n = 1, sx = 0, sy = load_now, sxx = 0, sxy = 0, oldest = 0;
     for (size_t i = 0; i < h->n; i++) {
         const ksiss_reco *r = &h->recos[(h->head + i) % KSISS_HISTORY_MAX];
-        if (r->at_ms < in->now_ms - TREND_WINDOW_MS || r->at_ms >= in->now_ms || !isfinite(r->load) || r->load < 0)
+        if (r->at_ms < in->now_ms - TREND_WINDOW_MS || r->at_ms >= in->now_ms || !isfinite(r->load) || r->load < 0 ||
+            r->slo_breach)
             continue;
         double x = (double)(r->at_ms - in->now_ms) / 1000.0;
         n += 1;
@@ -580,6 +582,7 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
     out->serving_capacity = c.cap_ready;
 
     metric_view mv = view_metrics(in);
+    out->slo_breach = mv.breach;
     out->pressure = mv.worst_p;
     out->worst_metric = mv.worst;
     double load;
@@ -637,9 +640,10 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
     /* What the service needs now (GPU equivalents of throughput). */
     double need = NAN;
     const char *why_code = NULL;
+    double settled = NAN;
     if (mv.breach) {
         double f = fmin(fmax(mv.worst_p, FEEDBACK_FACTOR_MIN), FEEDBACK_FACTOR_MAX);
-        double settled = settled_serving_capacity(in, c.cap_ready);
+        settled = settled_serving_capacity(in, c.cap_ready);
         need = settled * f;
         why_code = "slo_breach";
         if (!isnan(need_load)) {
@@ -658,13 +662,15 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
     if (why_code) {
         out->required_capacity = need;
         if (mv.breach && !isnan(need_load)) {
-            /* The feedback's need is a bounded guess that sizes the
-             * scale-up; what scale-down stabilization must remember is the
-             * measured demand, as on every other tick. Nothing scales down
-             * while the breach lasts anyway (every metric must first fall
-             * below its scaleDownFactor). */
+            /* What scale-down stabilization remembers of a breach under a
+             * load signal: that the capacity which breached was not
+             * enough (+25%), not the feedback's bounded guess (up to 4x,
+             * sized to drain a backlog quickly) nor the load reading (the
+             * served load: capped by capacity, then inflated while the
+             * backlog drains; neither is demand). Without this, a burst's
+             * extra instances stayed 3 minutes after the backlog drained. */
             out->has_remembered_need = true;
-            out->remembered_need = fmin(need_load * DOWN_HEADROOM, c.cap_total);
+            out->remembered_need = fmin(settled * FEEDBACK_FACTOR_MIN, c.cap_total);
         }
         bool up_covered;
         double want = stabilized(in, need, svc->stabilization_up_ms, false, &up_covered);

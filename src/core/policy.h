@@ -45,6 +45,7 @@ typedef struct {
     double capacity;            /* GPU-equivalents of throughput the policy asked for */
     double load;                /* load observation then, or NAN */
     double serving_capacity;    /* capacity of the instances that were serving then (0: not recorded) */
+    bool slo_breach;            /* an SLO was breached then: the load reading was not demand */
 } ksiss_reco;
 
 typedef struct {
@@ -86,6 +87,7 @@ typedef struct {
     int worst_metric;           /* index into svc->metrics, -1 when none */
     double required_capacity;   /* GPU-equivalents wanted now, NAN when unknown (recorded in history) */
     double serving_capacity;    /* GPU-equivalents of the instances serving now (recorded in history) */
+    bool slo_breach;            /* the worst metric was above its scaleUpFactor (recorded in history) */
     bool has_remembered_need;   /* history remembers remembered_need instead of required_capacity */
     double remembered_need;     /* the need scale-down stabilization should see (ksiss under a breach with a
                                  * load signal: the load's, not the feedback's bounded guess) */

@@ -977,33 +977,98 @@ static void test_tier_change_direction_follows_total_capacity(void **state)
     free_fixture(&f);
 }
 
-/* Under a breach with a load signal, the need reported is the feedback's
- * (3g x1 at 3x its SLO: 0.5 x 3 = 1.5 GPU, out to x3), but what the
- * history remembers for scale-down is the measured load's need (300 /
- * 1000 / 0.8 x 1.15 = 0.43), as on any other tick; without a load signal
- * the feedback's need is all there is and is remembered. */
-static void test_a_breach_remembers_the_load_need_for_scale_down(void **state)
+/* Under a breach with a load signal, scale-down stabilization remembers
+ * that the capacity which breached was not enough (+25%), not the
+ * feedback's guess sized to drain the backlog (up to 4x) nor the served
+ * load. 3g x1 (0.5 GPU) breaches at 3x: out to x3 (1.5 GPU); its latency
+ * window reports the backlog for a while after the new instances serve
+ * (ticks 1-8). Once every metric is low again (tick 9), the remembered
+ * 0.625 lets it scale in to x2 at once; remembering the guess (1.5) would
+ * hold x3 a whole window. x1 follows once the window has passed (tick 15). */
+static void test_a_breach_remembers_the_breaching_capacity_not_the_feedback_guess(void **state)
 {
     (void)state;
-    for (int with_load = 1; with_load >= 0; with_load--) {
-        fixture f;
-        memset(&f, 0, sizeof(f));
-        load_config(&f, with_load ? LOAD_3G : PRESSURE_3G);
-        ksiss_history h;
-        ksiss_history_init(&h);
-        ksiss_decision d = {0};
-        int64_t now = 1000000;
-        double breach[MAXM] = {3.0};
-        one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, with_load ? 300 : MISSING, &now, &d);
-        assert_int_equal(d.action, KSISS_OUT);
-        assert_int_equal(d.replicas, 3);
-        assert_true(fabs(d.required_capacity - 1.5) < 1e-9);
-        assert_int_equal(h.n, 1);
-        double remembered = h.recos[h.head].capacity;
-        assert_true(fabs(remembered - (with_load ? 0.43125 : 1.5)) < 1e-9);
-        ksiss_decision_clear(&d);
-        free_fixture(&f);
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G_7G_WINDOW);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double breach[MAXM] = {3.0}, fine[MAXM] = {0.2};
+    one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, 300, &now, &d);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_int_equal(d.replicas, 3);
+    assert_true(fabs(d.required_capacity - 1.5) < 1e-9);
+    for (int k = 1; k <= 8; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", k <= 5 ? 1 : 3, k <= 5 ? 2 : 0, breach, 300, &now, &d);
+        assert_int_equal(d.action, KSISS_HOLD);
+        assert_true(fabs(h.recos[(h.head + h.n - 1) % KSISS_HISTORY_MAX].capacity - 0.625) < 1e-9);
     }
+    one_tick(&f, &h, "mig-3g.40gb", 3, 0, fine, 300, &now, &d);
+    assert_int_equal(d.action, KSISS_IN);
+    assert_int_equal(d.replicas, 2);
+    int k;
+    for (k = 10; k < 30; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", 2, 0, fine, 300, &now, &d);
+        if (d.action != KSISS_HOLD)
+            break;
+    }
+    assert_int_equal(k, 15);
+    assert_int_equal(d.action, KSISS_IN);
+    assert_int_equal(d.replicas, 1);
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+/* Without a load signal, the feedback's need is all there is and is what
+ * the history remembers (3g x1 at 3x: 1.5 GPU). */
+static void test_a_breach_without_load_remembers_the_feedback_need(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, PRESSURE_3G);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double breach[MAXM] = {3.0};
+    one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, MISSING, &now, &d);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_int_equal(d.replicas, 3);
+    assert_true(fabs(h.recos[h.head].capacity - 1.5) < 1e-9);
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+/* The trend is fitted through readings taken outside a breach only: the
+ * served load then is capped by capacity, or inflated while a backlog
+ * drains. Readings climbing by 100 tokens/s a tick during a breach, then
+ * 1000 tokens/s with fine latency on 3g x2: the need is the reading's,
+ * 1.25 GPU (x3); a line through the breach readings would ask 1.625 (x4). */
+static void test_trend_ignores_readings_taken_during_a_breach(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double breach[MAXM] = {1.3}, fine[MAXM] = {0.7};
+    for (int k = 0; k < 12; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", 8, 0, breach, 0 + 100 * k, &now, &d);
+        assert_int_equal(d.action, KSISS_HOLD);
+        assert_true(h.recos[(h.head + h.n - 1) % KSISS_HISTORY_MAX].slo_breach);
+    }
+    one_tick(&f, &h, "mig-3g.40gb", 2, 0, fine, 1000, &now, &d);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_int_equal(d.replicas, 3);
+    assert_true(fabs(d.required_capacity - 1.25) < 1e-9);
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
 }
 
 int main(void)
@@ -1031,7 +1096,9 @@ int main(void)
         cmocka_unit_test(test_a_peak_within_two_windows_holds_a_tier_change_down),
         cmocka_unit_test(test_scale_in_waits_one_window_then_tier_change_two),
         cmocka_unit_test(test_tier_change_direction_follows_total_capacity),
-        cmocka_unit_test(test_a_breach_remembers_the_load_need_for_scale_down),
+        cmocka_unit_test(test_a_breach_remembers_the_breaching_capacity_not_the_feedback_guess),
+        cmocka_unit_test(test_a_breach_without_load_remembers_the_feedback_need),
+        cmocka_unit_test(test_trend_ignores_readings_taken_during_a_breach),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
