@@ -12,7 +12,10 @@
  * capacity to drain the backlog. Capacity still starting counts, so nothing
  * is added twice while pods load. Scale-down needs every metric present,
  * fresh and below its scaleDownFactor, and uses the highest need seen over
- * the stabilization window (as the HPA does). Among the allowed tiers and
+ * the stabilization window (as the HPA does; two windows for a tier change,
+ * which cold-starts every instance). Under a load signal, ticks in a breach
+ * feed neither the trend nor the stabilization with the served load (it is
+ * not demand then). Among the allowed tiers and
  * replica counts that hold the model and fit the free GPUs, it picks the
  * cheapest that covers the need (more instances of the current tier first
  * under a breach); on a tie, the one with fewer changes. */
@@ -70,9 +73,9 @@
  * over this many stabilization windows, not one: it cold-starts every
  * instance and holds both tiers while it rolls, so a dip that the load
  * climbs back out of within minutes costs more than it saves (Azure
- * trace: four 7g -> 4g -> 7g round trips at two cold starts of double
- * occupancy each; 1.036 GPU-hours with one window, 0.976 with two, 1.016
- * with three). Fewer instances of the same tier wait one window only:
+ * trace: three round trips through a 4g slice that served 0-130 s, at two
+ * cold starts of double occupancy each; 1.036 GPU-hours with one window,
+ * 0.976 with two, 1.016 with three). Fewer instances of the same tier wait one window only:
  * removing an instance costs nothing. */
 #define TIER_DOWN_WINDOW_MULT 2
 #define EPS 1e-9
