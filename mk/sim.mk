@@ -28,9 +28,21 @@ bench-sim: $(BUILD)/ksiss
 	printf 'bench-sim: azure trace, all 5 policies: %.2f s (target < 10 s)\n' "$$secs"; \
 	awk "BEGIN{exit !($$secs < 10)}" || { echo "bench-sim: over the 10 s target"; exit 1; }
 
-# Quality report: every policy on the bundled trace and each synthetic shape.
+# Quality report: every policy on the bundled trace and each synthetic shape,
+# then `ksiss` against the issue's targets (a report, not a gate: see
+# docs/simulator.md "Results" for why some are not met).
+SIM_TARGET_SLO  := 99
+SIM_TARGET_COST := 1.5
 sim-quality: $(BUILD)/ksiss $(SIM_TRACES)
 	@for t in examples/sim/azure-llm-2023-conv.csv $(SIM_TRACES); do \
-	  echo "== $$t"; $(BUILD)/ksiss simulate --trace $$t $(SIM_ARGS) --policy all || exit 1; echo; done
+	  echo "== $$t"; $(BUILD)/ksiss simulate --trace $$t $(SIM_ARGS) --policy all > $(BUILD)/sim/quality.out || exit 1; \
+	  cat $(BUILD)/sim/quality.out; \
+	  awk -v slo=$(SIM_TARGET_SLO) -v cost=$(SIM_TARGET_COST) ' \
+	    $$1 == "ksiss" { ks = $$2 + 0; kc = $$3 + 0; kr = $$4 + 0 } \
+	    $$1 == "seed" { ss = $$2 + 0; sc = $$3 + 0 } \
+	    END { printf "targets: SLO met %.2f%% (>= %s%%: %s), cost %.2fx the oracle (<= %sx: %s), beats seed on both: %s\n", \
+	      ks, slo, ((ks >= slo) ? "met" : "NOT met"), kr, cost, ((kr <= cost) ? "met" : "NOT met"), \
+	      ((ks > ss && kc < sc) ? "yes" : "NO") }' $(BUILD)/sim/quality.out; \
+	  echo; done
 
 BENCH_TARGETS += bench-sim
