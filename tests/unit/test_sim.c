@@ -447,6 +447,47 @@ static void test_cold_start_delays_new_capacity(void **state)
     free(tr);
 }
 
+/* When `ksiss` is back at its starting deployment (3g x1) after a burst. */
+typedef struct {
+    double after_s;     /* look from here */
+    double back_s;      /* first applied move back to one 3g slice */
+} back_at;
+
+static void back_to_one_slice(void *ctx, const char *policy, double t, const ksiss_decision *d, bool applied)
+{
+    (void)policy;
+    back_at *b = ctx;
+    if (applied && t >= b->after_s && isnan(b->back_s) && d->replicas == 1 && d->tier &&
+        !strcmp(d->tier->name, "mig-3g.40gb"))
+        b->back_s = t;
+}
+
+/* A burst (minutes 8-11) queues requests on one 3g slice until new ones
+ * serve; the feedback then asks up to 4x to drain the backlog, and the
+ * latency window reports the backlog for a minute after it drained. None
+ * of that is demand: once the backlog has drained, the burst's own load
+ * readings decide, so `ksiss` is back on one slice within the 180 s
+ * stabilization window over them + the minute the rate window still shows
+ * the burst + a scrape and a tick (30 s) after the burst ends. (The policy
+ * that remembered the 4x guess and fitted its trend through the drain was
+ * back at 1010 s.) */
+static void test_ksiss_leaves_a_burst_once_its_backlog_has_drained(void **state)
+{
+    (void)state;
+    char *tr = make_trace(burst, 20, 5);
+    world_fx f;
+    fx_load(&f, SERVICE, tr);
+    const char *pols[] = { "ksiss" };
+    back_at b = { 11 * 60, NAN };
+    ksiss_sim_report r = run(&f, pols, 1, 60000, back_to_one_slice, &b);
+    assert_false(isnan(b.back_s));
+    if (!(b.back_s <= 11 * 60 + 180 + 60 + 30))
+        fail_msg("back to one 3g slice at %g s, the burst ended at %g s", b.back_s, b.after_s);
+    ksiss_sim_report_free(&r);
+    fx_free(&f);
+    free(tr);
+}
+
 static void test_oracle_is_never_above_a_policy_that_meets_the_slo(void **state)
 {
     (void)state;
@@ -655,6 +696,7 @@ int main(void)
         cmocka_unit_test(test_horizontal_panics_out_at_once_and_does_not_scale_in_while_panicking),
         cmocka_unit_test(test_horizontal_scales_in_at_most_by_half_per_tick),
         cmocka_unit_test(test_cold_start_delays_new_capacity),
+        cmocka_unit_test(test_ksiss_leaves_a_burst_once_its_backlog_has_drained),
         cmocka_unit_test(test_oracle_is_never_above_a_policy_that_meets_the_slo),
         cmocka_unit_test(test_same_inputs_give_the_same_results),
         cmocka_unit_test(test_static_gpu_hours_are_cost_weighted),
