@@ -75,8 +75,8 @@
  * climbs back out of within minutes costs more than it saves (Azure
  * trace: three round trips through a 4g slice that served 0-130 s, at two
  * cold starts of double occupancy each; 1.036 GPU-hours with one window,
- * 0.976 with two, 1.016 with three). Fewer instances of the same tier wait one window only:
- * removing an instance costs nothing. */
+ * 0.976 with two, 1.016 with three). Fewer instances of the same tier wait
+ * one window only: removing an instance costs nothing. */
 #define TIER_DOWN_WINDOW_MULT 2
 #define EPS 1e-9
 
@@ -531,7 +531,9 @@ static const candidate *pick_up(const ctx *c, const candidate *cands, size_t n, 
 }
 
 /* Candidate selection for less cost: the cheapest feasible deployment that
- * still covers `need` (NAN: one step down, see below). A tier change must save TIER_CHANGE_MIN_SAVING. */
+ * still covers `need` (NAN: one step down, see below); a tier change must
+ * also cover `need_tier` (the longer window's need) and save
+ * TIER_CHANGE_MIN_SAVING. */
 static const candidate *pick_down(const ctx *c, const candidate *cands, size_t n, double need, double need_tier)
 {
     const candidate *best = NULL;

@@ -90,7 +90,7 @@ typedef struct {
     bool slo_breach;            /* the worst metric was above its scaleUpFactor (recorded in history) */
     bool has_remembered_need;   /* history remembers remembered_need instead of required_capacity */
     double remembered_need;     /* the need scale-down stabilization should see (ksiss under a breach with a
-                                 * load signal: the load's, not the feedback's bounded guess) */
+                                 * load signal: the capacity that breached +25%, not the feedback's guess) */
     const char *reason_code;    /* short static label for metrics/logs: see ksiss_reason_codes */
     char *reason;               /* sentence a person can read, naming metric and numbers; owned */
 } ksiss_decision;
