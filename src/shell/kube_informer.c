@@ -230,9 +230,20 @@ static int relist(ksiss_kube_informer *inf)
     return 0;
 }
 
-/* One watch connection; returns 0 when it ended normally (server timeout),
- * -1 on error (recorded); sets need_relist on 410. */
-static int watch_once(ksiss_kube_informer *inf)
+int ksiss_kube_watch_backoff_attempt(int *attempt, ksiss_watch_end how)
+{
+    if (how == KSISS_WATCH_ENDED) {
+        *attempt = 0;
+        return -1;
+    }
+    if (how == KSISS_WATCH_BROKE)
+        *attempt = 0;
+    return (*attempt)++;
+}
+
+/* One watch connection and how it ended (errors recorded); sets
+ * need_relist on 410. */
+static ksiss_watch_end watch_once(ksiss_kube_informer *inf)
 {
     char *url = ksiss_kube__list_url(&inf->res, inf->ns, inf->label_selector, inf->field_selector, 0, NULL, inf->rv,
                                      true, inf->watch_timeout_s);
@@ -300,12 +311,12 @@ static int watch_once(ksiss_kube_informer *inf)
         char *m = ksiss_xasprintf("WATCH %s: %s", url, ebuf[0] ? ebuf : curl_easy_strerror(cc));
         set_last_error(inf, m);
         free(m);
-        rc = -1;
+        rc = code == 200 ? -2 : -1;
     }
     ksiss_sb_free(&inf->line);
     ksiss_sb_free(&inf->errbody);
     free(url);
-    return rc;
+    return rc == 0 ? KSISS_WATCH_ENDED : rc == -2 ? KSISS_WATCH_BROKE : KSISS_WATCH_FAILED;
 }
 
 static void *informer_main(void *arg)
@@ -322,12 +333,9 @@ static void *informer_main(void *arg)
             }
             inf->need_relist = false;
         }
-        if (watch_once(inf) < 0) {
-            ksiss_kube__sleep_ms(ksiss_kube_backoff_ms(attempt++, 500, 30000, ksiss_kube__jitter(inf->k)),
-                                 &inf->stop);
-        } else {
-            attempt = 0;
-        }
+        int a = ksiss_kube_watch_backoff_attempt(&attempt, watch_once(inf));
+        if (a >= 0)
+            ksiss_kube__sleep_ms(ksiss_kube_backoff_ms(a, 500, 30000, ksiss_kube__jitter(inf->k)), &inf->stop);
     }
     return NULL;
 }
