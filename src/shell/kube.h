@@ -285,9 +285,9 @@ int64_t ksiss_kube_backoff_ms(int attempt, int64_t base_ms, int64_t max_ms, doub
 
 /* How an informer's watch connection ended. */
 typedef enum {
-    KSISS_WATCH_ENDED = 0,  /* normally (server timeout) or on 410 Gone: go on at once */
+    KSISS_WATCH_ENDED = 0,  /* normally (server timeout), or 410 Gone after events: go on at once */
     KSISS_WATCH_BROKE,      /* the stream was up (HTTP 200), then the connection broke */
-    KSISS_WATCH_FAILED,     /* no stream: refused, 5xx, 403, undecodable, ... */
+    KSISS_WATCH_FAILED,     /* no stream: refused, 5xx, 403, undecodable, 410 before any event, ... */
 } ksiss_watch_end;
 
 /* The informer's backoff bookkeeping after a watch ended: returns the

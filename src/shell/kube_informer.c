@@ -38,6 +38,7 @@ struct ksiss_kube_informer {
     CURL *curl;
     bool need_relist;
     bool line_too_long;
+    long events;                    /* objects and bookmarks this watch connection delivered */
     char *watch_err;                /* ERROR event / undecodable line */
 };
 
@@ -137,6 +138,7 @@ static int handle_event(ksiss_kube_informer *inf, const char *line, size_t len)
     }
     int rc = 0;
     if (!strcmp(type, "BOOKMARK")) {
+        inf->events++;
         set_rv_from(inf, obj);
     } else if (!strcmp(type, "ERROR")) {
         json_t *code = json_object_get(obj, "code");
@@ -149,6 +151,7 @@ static int handle_event(ksiss_kube_informer *inf, const char *line, size_t len)
         }
         rc = -1;
     } else if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") || !strcmp(type, "DELETED")) {
+        inf->events++;
         char *key = object_key(obj);
         if (key) {
             bool del = !strcmp(type, "DELETED");
@@ -272,6 +275,7 @@ static ksiss_watch_end watch_once(ksiss_kube_informer *inf)
     inf->curl = c;
     inf->http_code = 0;
     inf->line_too_long = false;
+    inf->events = 0;
     free(inf->watch_err);
     inf->watch_err = NULL;
     ksiss_sb_init(&inf->line, inf->k->opt.max_event_bytes);
@@ -288,8 +292,12 @@ static ksiss_watch_end watch_once(ksiss_kube_informer *inf)
     if (stopping(inf)) {
         rc = 0;
     } else if (inf->need_relist || code == 410) {
+        /* Relist. At once when this watch had delivered something (its
+         * resourceVersion aged out); after a growing delay when it was
+         * refused outright, or an apiserver that keeps answering 410 gets
+         * a full LIST in a hot loop. */
         inf->need_relist = true;
-        rc = 0;
+        rc = inf->events > 0 ? 0 : -1;
     } else if (inf->line_too_long) {
         char *m = ksiss_xasprintf("watch %s: an event is larger than %zu bytes; relisting", inf->res.resource,
                                   inf->k->opt.max_event_bytes);
