@@ -11,8 +11,9 @@
 //	delay_ms=35000     hold every request this long before forwarding it
 //	watch=cut          open watch streams are cut now (connection reset), and
 //	                   every new one after watch_cut_ms (default 1000) of streaming
-//	watch=gone         watch requests get 410 Gone (Status reason Expired)
-//	watch=gone-event   watch requests get 200 and one ERROR event, code 410
+//	watch=gone         open watch streams are cut now, and watch requests get
+//	                   410 Gone (Status reason Expired)
+//	watch=gone-event   the same, but 200 and one ERROR event, code 410
 //	conflict=1         PATCH and PUT get 409 Conflict
 //
 // An empty or missing file means pass-through. Every injected fault is
@@ -100,7 +101,9 @@ func watchControl(path string) {
 		if text := string(b); text != last {
 			s := parse(text)
 			prev := cur.Load()
-			if s.watch == "cut" && (prev == nil || prev.watch != "cut") {
+			// Entering cut, gone or gone-event ends the watch streams
+			// open now, so the clients' next watch requests meet the fault.
+			if s.watch != "" && (prev == nil || prev.watch != s.watch) {
 				cutGen.Add(1)
 			}
 			cur.Store(s)
@@ -214,7 +217,7 @@ func handle(w http.ResponseWriter, r *http.Request) {
 				case <-time.After(50 * time.Millisecond):
 				}
 				s := cur.Load()
-				if s.watch == "cut" && (cutGen.Load() != gen || time.Since(opened) >= s.watchCutAft) {
+				if cutGen.Load() != gen || (s.watch == "cut" && time.Since(opened) >= s.watchCutAft) {
 					close(cut)
 					cancel()
 					return
