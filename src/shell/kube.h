@@ -283,6 +283,13 @@ char *ksiss_kube_informer_last_error(ksiss_kube_informer *inf);
  * jitter01 (in [0,1)) times the other half. */
 int64_t ksiss_kube_backoff_ms(int attempt, int64_t base_ms, int64_t max_ms, double jitter01);
 
+/* An informer's delays before it relists or watches again after a
+ * failure: doubling from the base to the cap. The cap is low so that an
+ * apiserver back from a restart is seen within a few ticks; one request
+ * per informer every 5 s is nothing to an apiserver that is down. */
+#define KSISS_INFORMER_BACKOFF_BASE_MS 500
+#define KSISS_INFORMER_BACKOFF_MAX_MS 5000
+
 /* How an informer's watch connection ended. */
 typedef enum {
     KSISS_WATCH_ENDED = 0,  /* normally (server timeout), or 410 Gone after events: go on at once */
