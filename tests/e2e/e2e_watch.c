@@ -27,7 +27,8 @@
  * polls the Service every 50 ms; when its ksiss.dev/transition annotation
  * shows PHASE (wait-ready, shift, cleanup, rollback; STEP: the state's
  * step) it sends SIGKILL to PID, prints what it saw and exits 0; exits 1
- * after --timeout seconds (default 120) without seeing it. */
+ * after --timeout seconds (default 120) without seeing it. --wait-at
+ * PHASE[:STEP] instead of --kill-at/--pid only waits for it. */
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -282,9 +283,13 @@ static int kill_at(ksiss_kube *k, const char *ns, const char *name, const char *
                 bool hit = !strcmp(ksiss_tr_phase_name(s.phase), want) && (want_step < 0 || want_step == s.step);
                 ksiss_tr_state_clear(&s);
                 if (hit) {
-                    kill((pid_t)pid, SIGKILL);
-                    printf("killed %ld at %s (resourceVersion %s)\n", pid, last,
-                           str_at(svc, "metadata", "resourceVersion"));
+                    if (pid > 0) {
+                        kill((pid_t)pid, SIGKILL);
+                        printf("killed %ld at %s (resourceVersion %s)\n", pid, last,
+                               str_at(svc, "metadata", "resourceVersion"));
+                    } else {
+                        printf("seen %s (resourceVersion %s)\n", last, str_at(svc, "metadata", "resourceVersion"));
+                    }
                     rc = 0;
                     json_decref(svc);
                     ksiss_kube_error_clear(&e);
@@ -321,15 +326,21 @@ int main(int argc, char **argv)
             leak_after_s = strtol(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--kill-at"))
             kill_phase = argv[i + 1];
+        else if (!strcmp(argv[i], "--wait-at")) {
+            kill_phase = argv[i + 1];
+            pid = -1;
+        }
         else if (!strcmp(argv[i], "--pid"))
             pid = strtol(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--timeout"))
             timeout_s = strtol(argv[i + 1], NULL, 10);
     }
-    if (!kubeconfig || !ns || leak_after_s <= 0 || (kill_phase && (!only || pid <= 0 || timeout_s <= 0))) {
+    if (!kubeconfig || !ns || leak_after_s <= 0 || (kill_phase && (!only || pid == 0 || timeout_s <= 0))) {
         fprintf(stderr, "usage: e2e_watch --kubeconfig FILE --namespace NS [--service NAME] [--leak-after S]\n"
                         "       e2e_watch --kubeconfig FILE --namespace NS --service NAME --kill-at PHASE[:STEP] "
-                        "--pid PID [--timeout S]\n");
+                        "--pid PID [--timeout S]\n"
+                        "       e2e_watch --kubeconfig FILE --namespace NS --service NAME --wait-at PHASE[:STEP] "
+                        "[--timeout S]\n");
         return 2;
     }
     signal(SIGTERM, on_signal);

@@ -267,9 +267,9 @@ completes() {
         ko "$2: not settled on $1 within ${SETTLE_S}s" "phase '$(phase)', revisions $(revisions), resource $(gpu_resource)"
     fi
 }
-# starts WHAT: a tier change begins within 60 s
+# starts WHAT: a tier change begins within 60 s (seen in wait-ready, polled every 50 ms)
 starts() {
-    if until_true 60 in_flight; then
+    if "$WATCH" --kubeconfig "$KCA" --namespace "$NS" --service "$SVC" --wait-at wait-ready --timeout 60 >/dev/null; then
         return 0
     fi
     ko "$1: no tier change started within 60 s" "$(grep 'msg=decision' "$TMP/$CUR.log" | tail -1)"
