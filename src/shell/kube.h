@@ -283,6 +283,28 @@ char *ksiss_kube_informer_last_error(ksiss_kube_informer *inf);
  * jitter01 (in [0,1)) times the other half. */
 int64_t ksiss_kube_backoff_ms(int attempt, int64_t base_ms, int64_t max_ms, double jitter01);
 
+/* An informer's delays before it relists or watches again after a
+ * failure: doubling from the base to the cap. The cap is low so that an
+ * apiserver back from a restart is seen within a few ticks; one request
+ * per informer every 5 s is nothing to an apiserver that is down. */
+#define KSISS_INFORMER_BACKOFF_BASE_MS 500
+#define KSISS_INFORMER_BACKOFF_MAX_MS 5000
+
+/* How an informer's watch connection ended. */
+typedef enum {
+    KSISS_WATCH_ENDED = 0,  /* normally (server timeout), or 410 Gone after events: go on at once */
+    KSISS_WATCH_BROKE,      /* the stream was up (HTTP 200), then the connection broke */
+    KSISS_WATCH_FAILED,     /* no stream: refused, 5xx, 403, undecodable, 410 before any event, ... */
+} ksiss_watch_end;
+
+/* The informer's backoff bookkeeping after a watch ended: returns the
+ * attempt number to pass to ksiss_kube_backoff_ms before reconnecting, or
+ * -1 to reconnect at once, and updates *attempt. Only failures to get a
+ * stream grow the backoff; a stream that was up and broke (a cut
+ * connection, a restarted apiserver) starts it over, so a long-lived
+ * watch is never left with the 30 s delay of failures long past. */
+int ksiss_kube_watch_backoff_attempt(int *attempt, ksiss_watch_end how);
+
 /* Whether a failed attempt is worth retrying: 429, 502, 503, 504 always;
  * 500 and a transport error (code 0) only for idempotent verbs (not POST,
  * whose first attempt may have taken effect). */

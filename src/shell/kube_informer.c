@@ -38,6 +38,7 @@ struct ksiss_kube_informer {
     CURL *curl;
     bool need_relist;
     bool line_too_long;
+    long events;                    /* objects and bookmarks this watch connection delivered */
     char *watch_err;                /* ERROR event / undecodable line */
 };
 
@@ -137,6 +138,7 @@ static int handle_event(ksiss_kube_informer *inf, const char *line, size_t len)
     }
     int rc = 0;
     if (!strcmp(type, "BOOKMARK")) {
+        inf->events++;
         set_rv_from(inf, obj);
     } else if (!strcmp(type, "ERROR")) {
         json_t *code = json_object_get(obj, "code");
@@ -149,6 +151,7 @@ static int handle_event(ksiss_kube_informer *inf, const char *line, size_t len)
         }
         rc = -1;
     } else if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") || !strcmp(type, "DELETED")) {
+        inf->events++;
         char *key = object_key(obj);
         if (key) {
             bool del = !strcmp(type, "DELETED");
@@ -230,9 +233,20 @@ static int relist(ksiss_kube_informer *inf)
     return 0;
 }
 
-/* One watch connection; returns 0 when it ended normally (server timeout),
- * -1 on error (recorded); sets need_relist on 410. */
-static int watch_once(ksiss_kube_informer *inf)
+int ksiss_kube_watch_backoff_attempt(int *attempt, ksiss_watch_end how)
+{
+    if (how == KSISS_WATCH_ENDED) {
+        *attempt = 0;
+        return -1;
+    }
+    if (how == KSISS_WATCH_BROKE)
+        *attempt = 0;
+    return (*attempt)++;
+}
+
+/* One watch connection and how it ended (errors recorded); sets
+ * need_relist on 410. */
+static ksiss_watch_end watch_once(ksiss_kube_informer *inf)
 {
     char *url = ksiss_kube__list_url(&inf->res, inf->ns, inf->label_selector, inf->field_selector, 0, NULL, inf->rv,
                                      true, inf->watch_timeout_s);
@@ -261,6 +275,7 @@ static int watch_once(ksiss_kube_informer *inf)
     inf->curl = c;
     inf->http_code = 0;
     inf->line_too_long = false;
+    inf->events = 0;
     free(inf->watch_err);
     inf->watch_err = NULL;
     ksiss_sb_init(&inf->line, inf->k->opt.max_event_bytes);
@@ -277,8 +292,12 @@ static int watch_once(ksiss_kube_informer *inf)
     if (stopping(inf)) {
         rc = 0;
     } else if (inf->need_relist || code == 410) {
+        /* Relist. At once when this watch had delivered something (its
+         * resourceVersion aged out); after a growing delay when it was
+         * refused outright, or an apiserver that keeps answering 410 gets
+         * a full LIST in a hot loop. */
         inf->need_relist = true;
-        rc = 0;
+        rc = inf->events > 0 ? 0 : -1;
     } else if (inf->line_too_long) {
         char *m = ksiss_xasprintf("watch %s: an event is larger than %zu bytes; relisting", inf->res.resource,
                                   inf->k->opt.max_event_bytes);
@@ -300,12 +319,12 @@ static int watch_once(ksiss_kube_informer *inf)
         char *m = ksiss_xasprintf("WATCH %s: %s", url, ebuf[0] ? ebuf : curl_easy_strerror(cc));
         set_last_error(inf, m);
         free(m);
-        rc = -1;
+        rc = code == 200 ? -2 : -1;
     }
     ksiss_sb_free(&inf->line);
     ksiss_sb_free(&inf->errbody);
     free(url);
-    return rc;
+    return rc == 0 ? KSISS_WATCH_ENDED : rc == -2 ? KSISS_WATCH_BROKE : KSISS_WATCH_FAILED;
 }
 
 static void *informer_main(void *arg)
@@ -316,18 +335,15 @@ static void *informer_main(void *arg)
     while (!stopping(inf)) {
         if (inf->need_relist) {
             if (relist(inf) < 0) {
-                ksiss_kube__sleep_ms(ksiss_kube_backoff_ms(attempt++, 500, 30000, ksiss_kube__jitter(inf->k)),
+                ksiss_kube__sleep_ms(ksiss_kube_backoff_ms(attempt++, KSISS_INFORMER_BACKOFF_BASE_MS, KSISS_INFORMER_BACKOFF_MAX_MS, ksiss_kube__jitter(inf->k)),
                                      &inf->stop);
                 continue;
             }
             inf->need_relist = false;
         }
-        if (watch_once(inf) < 0) {
-            ksiss_kube__sleep_ms(ksiss_kube_backoff_ms(attempt++, 500, 30000, ksiss_kube__jitter(inf->k)),
-                                 &inf->stop);
-        } else {
-            attempt = 0;
-        }
+        int a = ksiss_kube_watch_backoff_attempt(&attempt, watch_once(inf));
+        if (a >= 0)
+            ksiss_kube__sleep_ms(ksiss_kube_backoff_ms(a, KSISS_INFORMER_BACKOFF_BASE_MS, KSISS_INFORMER_BACKOFF_MAX_MS, ksiss_kube__jitter(inf->k)), &inf->stop);
     }
     return NULL;
 }

@@ -111,6 +111,47 @@ static void test_backoff_doubles_up_to_the_cap_with_equal_jitter(void **state)
     }
 }
 
+/* Found by the fault e2e suite (watches cut again and again): the
+ * informer's backoff only ever reset at a watch's normal end (every 5 min),
+ * so each cut of a healthy stream doubled it, up to 30 s of blindness. */
+static void test_watch_backoff_starts_over_after_a_stream_that_broke(void **state)
+{
+    (void)state;
+    int attempt = 0;
+    /* Ten cuts of streams that were up: always the first, shortest delay. */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(ksiss_kube_watch_backoff_attempt(&attempt, KSISS_WATCH_BROKE), 0);
+    /* Failures to get a stream grow it... */
+    assert_int_equal(ksiss_kube_watch_backoff_attempt(&attempt, KSISS_WATCH_FAILED), 1);
+    assert_int_equal(ksiss_kube_watch_backoff_attempt(&attempt, KSISS_WATCH_FAILED), 2);
+    assert_int_equal(ksiss_kube_watch_backoff_attempt(&attempt, KSISS_WATCH_FAILED), 3);
+    /* ...until a stream is up again and breaks: back to the first delay. */
+    assert_int_equal(ksiss_kube_watch_backoff_attempt(&attempt, KSISS_WATCH_BROKE), 0);
+    assert_int_equal(ksiss_kube_watch_backoff_attempt(&attempt, KSISS_WATCH_FAILED), 1);
+    /* A normal end (server timeout, 410 then relist) reconnects at once and resets. */
+    assert_int_equal(ksiss_kube_watch_backoff_attempt(&attempt, KSISS_WATCH_ENDED), -1);
+    assert_int_equal(ksiss_kube_watch_backoff_attempt(&attempt, KSISS_WATCH_FAILED), 0);
+}
+
+/* Found by the fault e2e suite (kube-apiserver killed and restarted): after
+ * an outage of ~20 s the informers' next try could be 16 s (up to 30 s)
+ * away, so the restarted apiserver was seen only ~30 s later. Ten failures
+ * in a row now leave at most the 5 s cap, jitter included. */
+static void test_informer_retries_within_5s_however_long_the_outage(void **state)
+{
+    (void)state;
+    int attempt = 0;
+    int64_t worst = 0;
+    for (int i = 0; i < 10; i++) {
+        int a = ksiss_kube_watch_backoff_attempt(&attempt, KSISS_WATCH_FAILED);
+        int64_t d = ksiss_kube_backoff_ms(a, KSISS_INFORMER_BACKOFF_BASE_MS, KSISS_INFORMER_BACKOFF_MAX_MS, 0.999);
+        if (d > worst)
+            worst = d;
+    }
+    assert_true(worst <= 5000);
+    assert_true(worst >= 4000);     /* it does back off */
+}
+
 static void test_retry_on_429_and_5xx_but_not_on_client_errors_or_post_500(void **state)
 {
     (void)state;
@@ -484,6 +525,8 @@ int main(void)
         cmocka_unit_test(test_impossible_paths_are_refused),
         cmocka_unit_test(test_escape_keeps_only_unreserved_characters),
         cmocka_unit_test(test_backoff_doubles_up_to_the_cap_with_equal_jitter),
+        cmocka_unit_test(test_watch_backoff_starts_over_after_a_stream_that_broke),
+        cmocka_unit_test(test_informer_retries_within_5s_however_long_the_outage),
         cmocka_unit_test(test_retry_on_429_and_5xx_but_not_on_client_errors_or_post_500),
         cmocka_unit_test(test_retry_after_seconds_are_read_and_capped),
         cmocka_unit_test(test_status_error_carries_reason_message_and_distinct_rc),

@@ -614,6 +614,39 @@ static void test_informer_refuses_an_oversized_event_and_relists(void **state)
     ksiss_sb_free(&big);
 }
 
+/* Found by the fault e2e suite: an apiserver that answers every watch with
+ * 410 Gone got a full LIST in a hot loop (relist, watch, 410, relist, ...
+ * with no delay). A 410 before any event now backs off like any other
+ * refused watch: in 1.5 s the delays (at least 250 ms, 500 ms, 1 s) leave
+ * room for 3 relists at most, where the hot loop made dozens. */
+static void test_informer_backs_off_when_every_watch_is_gone(void **state)
+{
+    fx *f = *state;
+    for (int i = 0; i < 40; i++) {
+        fake_add(f->fs, "GET", "/api/v1/nodes?limit=500", 200,
+                 "{\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[]}", NULL);
+        fake_add(f->fs, "GET", "/api/v1/nodes?resourceVersion=5&watch=1", 410,
+                 "{\"kind\":\"Status\",\"reason\":\"Expired\",\"code\":410,\"message\":\"too old resource version\"}",
+                 NULL);
+    }
+    ksiss_kube_informer_opts o = {.res = &KSISS_KUBE_NODES};
+    char *e = NULL;
+    ksiss_kube_informer *inf = ksiss_kube_informer_start(f->k, &o, &e);
+    assert_non_null(inf);
+    assert_true(wait_requests(f->fs, 2));   /* the first list and watch */
+    struct timespec ts = {1, 500 * 1000000L};
+    nanosleep(&ts, NULL);
+    size_t n = fake_count(f->fs);
+    ksiss_kube_informer_stop(inf);
+    size_t lists = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strstr(f->fs->reqs[i].url, "limit=500"))
+            lists++;
+    if (lists > 4)
+        fail_msg("%zu lists in 1.5 s of 410s: relisting without a delay", lists);
+    assert_true(lists >= 2);    /* it did relist */
+}
+
 static void test_informer_stop_does_not_wait_for_a_quiet_watch(void **state)
 {
     fx *f = *state;
@@ -660,6 +693,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_informer_lists_watches_follows_bookmarks_and_relists_on_410, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_informer_refuses_an_oversized_event_and_relists, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_informer_backs_off_when_every_watch_is_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_informer_stop_does_not_wait_for_a_quiet_watch, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
