@@ -86,7 +86,11 @@ typedef struct {
     const char *ns;
     const char *name;               /* the Knative Service */
     const json_t *service;          /* the Service from the watch cache (borrowed), NULL: read it */
-    const json_t *all_pods;         /* pods from the watch cache (borrowed, any namespace), NULL: list them */
+    const json_t *all_pods;         /* pods from the watch cache (borrowed, any service), NULL: list them */
+    const json_t *all_revisions;    /* Revisions from the watch cache (borrowed, any service), NULL: list them */
+    const ksiss_prom_share *const *shares;  /* svc->n_metrics entries: a metric's share of a query batched
+                                               across services, NULL entries (or NULL): query it here */
+    const ksiss_prom_share *load_share;     /* the load query's share, NULL: query it here */
     const ksiss_free_gpu *free;     /* NULL/0: unknown */
     size_t n_free;
     const ksiss_history *history;   /* may be NULL */

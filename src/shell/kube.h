@@ -235,6 +235,23 @@ typedef enum {
  * mark a key dirty, do not call the API from here. */
 typedef void (*ksiss_kube_informer_fn)(void *ud, ksiss_kube_event_type type, const json_t *obj);
 
+/* Trims an object on arrival, before it is cached (client-go's
+ * TransformFunc): runs on the informer thread on an object nobody else
+ * holds yet; may delete fields, must keep every field a reader uses (and
+ * metadata.name, namespace, resourceVersion). */
+typedef void (*ksiss_kube_informer_transform)(json_t *obj);
+
+/* Ready-made transforms (kube_informer.c says what each keeps):
+ * - common: drops metadata.managedFields and the
+ *   kubectl.kubernetes.io/last-applied-configuration annotation;
+ * - pod: common, and keeps of spec only nodeName, nodeSelector, overhead,
+ *   and containers'/initContainers' name, resources and restartPolicy; of
+ *   status only phase (what inventory.c and knative.c read);
+ * - node: common, and drops status.images (the biggest part of a Node). */
+void ksiss_kube_transform_common(json_t *obj);
+void ksiss_kube_transform_pod(json_t *obj);
+void ksiss_kube_transform_node(json_t *obj);
+
 typedef struct {
     const ksiss_kube_resource *res;
     const char *ns;                 /* NULL = all namespaces */
@@ -243,6 +260,7 @@ typedef struct {
     ksiss_kube_informer_fn on_change;   /* may be NULL */
     void *ud;
     int64_t watch_timeout_s;        /* server-side timeoutSeconds per watch, default 300 */
+    ksiss_kube_informer_transform transform;    /* NULL: objects cached whole */
 } ksiss_kube_informer_opts;
 
 typedef struct ksiss_kube_informer ksiss_kube_informer;

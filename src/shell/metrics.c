@@ -20,6 +20,7 @@
 
 static const double transition_buckets[] = {5, 10, 30, 60, 120, 300, 600, 1200, 1800};
 static const double query_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const double tick_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
 #define NB(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -78,6 +79,18 @@ const ksiss_metric_def ksiss_metric_defs[KSISS_M_COUNT] = {
     [KSISS_M_LEGACY_GPU_RESOURCE] = {"KubeComp_gpu_resource", KSISS_MT_GAUGE,
         "The original K-SISS gauge: MIG slice count (g) of a revision's GPU tier, kept for dashboards.",
         {"revision", NULL}, NULL, 0},
+    [KSISS_M_PROM_QUERIES_TOTAL] = {"ksiss_prometheus_queries_total", KSISS_MT_COUNTER,
+        "Prometheus instant queries sent (a query batched across services counts once).",
+        {NULL}, NULL, 0},
+    [KSISS_M_TICK_DURATION] = {"ksiss_tick_duration_seconds", KSISS_MT_HISTOGRAM,
+        "Duration of a control-loop tick, from its start until the last of its services was evaluated and acted on.",
+        {NULL}, tick_buckets, NB(tick_buckets)},
+    [KSISS_M_TICK_SERVICES] = {"ksiss_tick_services", KSISS_MT_GAUGE,
+        "Managed services at the last tick, by state (evaluated; skipped: still in flight from an earlier tick).",
+        {"state", NULL}, NULL, 0},
+    [KSISS_M_WORKERS] = {"ksiss_workers", KSISS_MT_GAUGE,
+        "Worker threads evaluating services (KSISS_WORKERS).",
+        {NULL}, NULL, 0},
 };
 
 typedef struct {

@@ -438,6 +438,7 @@ static void record(ksiss_metrics *reg, const ksiss_prom_result *r)
     if (!reg)
         return;
     ksiss_metrics_observe(reg, KSISS_M_PROM_QUERY_DURATION, NULL, r->duration_s);
+    ksiss_metrics_add(reg, KSISS_M_PROM_QUERIES_TOTAL, NULL, 1);
     if (!r->ok)
         ksiss_metrics_add(reg, KSISS_M_PROM_QUERY_ERRORS_TOTAL, KSISS_LABELS(r->reason), 1);
 }
