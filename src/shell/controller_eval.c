@@ -247,3 +247,43 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
     return 0;
 }
 
+
+/* ------------------------------------------------ re-read before delete --- */
+
+bool ksiss_controller_plan_deletes(const ksiss_tr_plan *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i].kind == KSISS_TRA_DELETE_REVISION)
+            return true;
+    return false;
+}
+
+int ksiss_controller_recheck_delete(ksiss_kube *k, const char *ns, const char *name, const ksiss_tr_input *tin,
+                                    ksiss_tr_plan *plan, ksiss_knative_view *fresh, char **err)
+{
+    *err = NULL;
+    ksiss_kube_error ke = {0};
+    json_t *no_pods = json_array();     /* pods play no part in the step */
+    int rc = ksiss_knative_read_cached(k, ns, name, NULL, no_pods, NULL, fresh, &ke);
+    json_decref(no_pods);
+    if (rc != KSISS_KUBE_OK) {
+        *err = ksiss_xasprintf("cannot re-read service %s/%s and its revisions before deleting a revision: %s", ns,
+                               name, ke.message ? ke.message : ksiss_kube_rc_name(ke.rc));
+        ksiss_kube_error_clear(&ke);
+        return -1;
+    }
+    ksiss_tr_input again = *tin;
+    again.service = fresh->service;
+    again.revisions = fresh->revisions;
+    ksiss_tr_plan p;
+    char *terr = NULL;
+    if (ksiss_transition_step(&again, &p, &terr) != 0) {
+        *err = ksiss_xasprintf("service %s/%s: %s", ns, name, terr);
+        free(terr);
+        ksiss_knative_view_free(fresh);
+        return -1;
+    }
+    ksiss_tr_plan_free(plan);
+    *plan = p;
+    return 0;
+}
