@@ -780,7 +780,7 @@ void ksiss_prom_export_readings(ksiss_metrics *reg, const char *namespace_name, 
         }
         /* Pods come and go: drop the series of pods no longer there. */
         stale_pods sp = {ns, svc->name, m->name, pods, pods ? r[i].n_pods : 0};
-        ksiss_metrics_remove_if(reg, KSISS_M_METRIC_POD_VALUE, pod_is_gone, &sp);
+        ksiss_metrics_remove_if_group(reg, KSISS_M_METRIC_POD_VALUE, ns, svc->name, pod_is_gone, &sp);
     }
 }
 
