@@ -892,6 +892,7 @@ static char *group_query(const batch_group *g, const char *const *values, size_t
 bool ksiss_prom_batch_add(ksiss_prom_batch *b, const char *query, const ksiss_promql_vars *vars,
                           const char *const *pods, size_t n_pods, ksiss_prom_share *share, void *owner)
 {
+    memset(share, 0, sizeof(*share));
     if (b->sealed || !query)
         return false;
     unsigned key = query_key(query);
@@ -951,7 +952,6 @@ bool ksiss_prom_batch_add(ksiss_prom_batch *b, const char *query, const ksiss_pr
     g->m[g->n++] = (batch_member){share, owner, g->nk, nk};
     for (size_t k = 0; k < nk; k++)
         g->keys[g->nk++] = ksiss_xstrdup(keys[k]);
-    memset(share, 0, sizeof(*share));
     return true;
 }
 

@@ -131,8 +131,8 @@ void ksiss_metric_readings_free(ksiss_metric_reading *r, size_t n);
  * and shared as they are. At most max_keys names go into one query; more
  * services make more queries. Any other shape is read per service. */
 
-/* One service's share of a batched answer. Owned by the caller (zero it
- * before ksiss_prom_batch_add; free with ksiss_prom_share_clear);
+/* One service's share of a batched answer. Owned by the caller
+ * (ksiss_prom_batch_add zeroes it; free with ksiss_prom_share_clear);
  * `samples` points into the batch, which must outlive the share's use. */
 typedef struct {
     bool ok;                    /* false: the batched query failed (error says why) */
