@@ -15,6 +15,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cli/cli.h"
 #include "core/inventory.h"
@@ -705,13 +708,16 @@ static void tick_cache_free(controller *c, tick_cache *tc)
     memset(tc, 0, sizeof(*tc));
 }
 
-/* Brings the cached views up to date with the informers. */
-static void tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, ksiss_kube_informer *inf_svc,
+/* Brings the cached views up to date with the informers; returns true when
+ * something was rebuilt (old snapshots were released). */
+static bool tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, ksiss_kube_informer *inf_svc,
                                ksiss_kube_informer *inf_pods, ksiss_kube_informer *inf_nodes,
                                ksiss_kube_informer *inf_revs)
 {
+    bool rebuilt = false;
     uint64_t g = ksiss_kube_informer_generation(inf_svc);
     if (!tc->have_svc || g != tc->svc_gen) {
+        rebuilt = true;
         json_decref(tc->services);
         tc->services = ksiss_kube_informer_snapshot(inf_svc);
         tc->svc_gen = g;
@@ -720,6 +726,7 @@ static void tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
     if (ksiss_kube_informer_synced(inf_revs)) {
         g = ksiss_kube_informer_generation(inf_revs);
         if (!tc->have_revs || g != tc->rev_gen) {
+            rebuilt = true;
             json_t *revs = ksiss_kube_informer_snapshot(inf_revs);
             json_decref(tc->revs_by_svc);
             tc->revs_by_svc = index_by_service(revs, c->ns);
@@ -729,11 +736,12 @@ static void tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
         }
     }
     if (!ksiss_kube_informer_synced(inf_pods))
-        return;
+        return rebuilt;
     uint64_t gp = ksiss_kube_informer_generation(inf_pods);
     bool pods_changed = !tc->have_pods || gp != tc->pod_gen;
     json_t *pods = NULL;
     if (pods_changed) {
+        rebuilt = true;
         pods = ksiss_kube_informer_snapshot(inf_pods);
         json_decref(tc->pods_by_svc);
         tc->pods_by_svc = index_by_service(pods, c->ns);
@@ -773,6 +781,7 @@ static void tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
         }
     }
     json_decref(pods);
+    return rebuilt;
 }
 
 int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *stop)
@@ -796,6 +805,11 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     tick_cache tc = {0};
     int n_workers = 0;
     ksiss_prom_opts_init(&c.prom_opts);
+#ifdef __GLIBC__
+    /* Two malloc arenas instead of one per thread: the informer and worker
+     * threads otherwise each keep the peak of their own parsing. */
+    mallopt(M_ARENA_MAX, 2);
+#endif
 
     ksiss_diags d;
     ksiss_diags_init(&d);
@@ -879,7 +893,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         if (inf_cm)
             inf_svc = ksiss_kube_informer_start(c.kube, &is, &err);
         ksiss_kube_informer_opts ir = {.res = &KSISS_KUBE_KNATIVE_REVISIONS, .ns = c.ns,
-                                       .transform = ksiss_kube_transform_common};
+                                       .transform = ksiss_kube_transform_revision};
         if (inf_svc)
             inf_revs = ksiss_kube_informer_start(c.kube, &ir, &err);
         ksiss_kube_informer_opts in_ = {.res = &KSISS_KUBE_NODES, .transform = ksiss_kube_transform_node};
@@ -938,7 +952,14 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         }
         /* The caches as of now: copied, indexed and the inventory
          * recomputed only when something changed since the last tick. */
-        tick_cache_refresh(&c, &tc, cfg, inf_svc, inf_pods, inf_nodes, inf_revs);
+        bool rebuilt = tick_cache_refresh(&c, &tc, cfg, inf_svc, inf_pods, inf_nodes, inf_revs);
+#ifdef __GLIBC__
+        /* Give the pages of released snapshots back to the system. */
+        if (rebuilt)
+            malloc_trim(0);
+#else
+        (void)rebuilt;
+#endif
         snapshot *s = ksiss_xcalloc(1, sizeof(*s));
         s->refs = 1;
         s->c = &c;

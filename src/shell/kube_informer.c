@@ -75,9 +75,7 @@ static void replace_cache(ksiss_kube_informer *inf, json_t *items)
     size_t i;
     json_t *it;
     json_array_foreach(items, i, it) {
-        if (inf->transform && json_is_object(it))
-            inf->transform(it);
-        char *key = object_key(it);
+        char *key = object_key(it);     /* items come trimmed by the LIST (relist) */
         if (key)
             json_object_set(fresh, key, it);
         free(key);
@@ -215,7 +213,7 @@ static bool stopping(ksiss_kube_informer *inf)
 /* Lists; returns 0 or -1 (error recorded). */
 static int relist(ksiss_kube_informer *inf)
 {
-    ksiss_kube_list_opts lo = {inf->label_selector, inf->field_selector, 500};
+    ksiss_kube_list_opts lo = {inf->label_selector, inf->field_selector, 500, inf->transform};
     json_t *items = NULL;
     char *rv = NULL;
     ksiss_kube_error err = {0};
@@ -473,7 +471,13 @@ void ksiss_kube_transform_pod(json_t *obj)
                                             NULL};
     static const char *const container_keys[] = {"name", "resources", "restartPolicy", NULL};
     static const char *const status_keys[] = {"phase", NULL};
+    static const char *const meta_keys[] = {"name", "namespace", "uid", "resourceVersion", "deletionTimestamp",
+                                            "labels", NULL};
+    static const char *const label_keys[] = {"serving.knative.dev/service", NULL};
     ksiss_kube_transform_common(obj);
+    json_t *md = json_object_get(obj, "metadata");
+    keep_only(md, meta_keys);
+    keep_only(json_object_get(md, "labels"), label_keys);
     json_t *spec = json_object_get(obj, "spec");
     keep_only(spec, spec_keys);
     size_t i;
@@ -489,4 +493,28 @@ void ksiss_kube_transform_node(json_t *obj)
 {
     ksiss_kube_transform_common(obj);
     json_object_del(json_object_get(obj, "status"), "images");
+}
+
+void ksiss_kube_transform_revision(json_t *obj)
+{
+    static const char *const meta_keys[] = {"name", "namespace", "uid", "resourceVersion", "generation",
+                                            "labels", "annotations", "deletionTimestamp", NULL};
+    static const char *const label_keys[] = {"serving.knative.dev/service", NULL};
+    static const char *const ann_keys[] = {"autoscaling.knative.dev/min-scale", "autoscaling.knative.dev/max-scale",
+                                           "ksiss.dev/tier", NULL};
+    static const char *const spec_keys[] = {"containers", NULL};
+    static const char *const status_keys[] = {"conditions", "actualReplicas", "desiredReplicas", NULL};
+    static const char *const cond_keys[] = {"type", "status", "reason", "message", NULL};
+    ksiss_kube_transform_common(obj);
+    json_t *md = json_object_get(obj, "metadata");
+    keep_only(md, meta_keys);
+    keep_only(json_object_get(md, "labels"), label_keys);
+    keep_only(json_object_get(md, "annotations"), ann_keys);
+    keep_only(json_object_get(obj, "spec"), spec_keys);
+    json_t *st = json_object_get(obj, "status");
+    keep_only(st, status_keys);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(st, "conditions"), i, c)
+        keep_only(c, cond_keys);
 }
