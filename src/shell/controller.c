@@ -950,6 +950,17 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             sleep_ms_interruptible(c.interval_ms, stop);
             continue;
         }
+        /* Pods and Revisions from their caches only: until both have
+         * listed, evaluating would mean a LIST per service (thousands of
+         * requests at once), so the tick waits for them. */
+        if (!ksiss_kube_informer_synced(inf_pods) || !ksiss_kube_informer_synced(inf_revs)) {
+            char *e1 = ksiss_kube_informer_last_error(inf_pods), *e2 = ksiss_kube_informer_last_error(inf_revs);
+            logkv("info", "waiting for the pod and revision caches", "pods_error", e1, "revisions_error", e2, NULL);
+            free(e1);
+            free(e2);
+            sleep_ms_interruptible(c.interval_ms < 1000 ? c.interval_ms : 1000, stop);
+            continue;
+        }
         /* The caches as of now: copied, indexed and the inventory
          * recomputed only when something changed since the last tick. */
         bool rebuilt = tick_cache_refresh(&c, &tc, cfg, inf_svc, inf_pods, inf_nodes, inf_revs);
