@@ -191,7 +191,10 @@ run_size() {
     decisions() { curl -s --max-time 20 "$EXP" | msum /dev/stdin ksiss_decisions_total; }
     decided_at_least() { sleep 2; [ "$(decisions)" -ge "$1" ]; }
     local limit=$(( 300 + N / 20 ))
-    until_true $limit decided_at_least "$N" || { tail -5 "$R/ksiss.log" >&2; die "ksiss did not decide for all $N services within ${limit}s ($R/ksiss.log)"; }
+    if ! until_true $limit decided_at_least "$N"; then
+        product_failed "$N" "$R" "$kpid" "not every service decided within ${limit}s of the start ($(decisions) decisions)"
+        return 0
+    fi
     local first_ms; first_ms=$(now_ms)
     local startup_cpu; startup_cpu=$(cpu_ticks "$kpid")
     local startup_hwm; startup_hwm=$(status_kb "$kpid" VmHWM)
@@ -215,13 +218,23 @@ run_size() {
     curl -s "$EXP" > "$R/exporter-1.txt"
     curl -s "$PROM/metrics" > "$R/prom-self-1.txt"
     d1=$(msum "$R/exporter-1.txt" ksiss_decisions_total)
-    kill -0 "$kpid" 2>/dev/null || die "ksiss exited during the steady window ($R/ksiss.log)"
+    if ! kill -0 "$kpid" 2>/dev/null; then
+        product_failed "$N" "$R" "$kpid" "ksiss exited during the steady window"
+        return 0
+    fi
     local ticks; ticks=$(awk -v a="$w0" -v b="$w1" -v i="$INTERVAL" 'BEGIN{printf "%.3f", (b-a)/1000/i}')
     local api0 api1 q0 q1 pq0 pq1 qe0 qe1
     api0=$(msum "$R/exporter-0.txt" ksiss_kubernetes_requests_total); api1=$(msum "$R/exporter-1.txt" ksiss_kubernetes_requests_total)
     q0=$(msum "$R/exporter-0.txt" ksiss_prometheus_query_duration_seconds_count); q1=$(msum "$R/exporter-1.txt" ksiss_prometheus_query_duration_seconds_count)
     qe0=$(msum "$R/exporter-0.txt" ksiss_prometheus_query_errors_total); qe1=$(msum "$R/exporter-1.txt" ksiss_prometheus_query_errors_total)
     pq0=$(msum "$R/prom-self-0.txt" prometheus_http_requests_total 'handler="/api/v1/query"'); pq1=$(msum "$R/prom-self-1.txt" prometheus_http_requests_total 'handler="/api/v1/query"')
+    # mean tick duration, where the controller exports it (ksiss_tick_duration_seconds)
+    local tick_mean=n/a ts0 ts1 tc0 tc1
+    if grep -q '^ksiss_tick_duration_seconds_count' "$R/exporter-1.txt"; then
+        ts0=$(awk '$1 ~ /^ksiss_tick_duration_seconds_sum/ {print $NF}' "$R/exporter-0.txt"); ts1=$(awk '$1 ~ /^ksiss_tick_duration_seconds_sum/ {print $NF}' "$R/exporter-1.txt")
+        tc0=$(msum "$R/exporter-0.txt" ksiss_tick_duration_seconds_count); tc1=$(msum "$R/exporter-1.txt" ksiss_tick_duration_seconds_count)
+        [ "$tc1" -gt "$tc0" ] && tick_mean=$(awk -v a="${ts0:-0}" -v b="$ts1" -v n=$((tc1 - tc0)) 'BEGIN{printf "%.2f", (b-a)/n}')
+    fi
     local verbs
     verbs=$(for v in list get watch patch create update delete; do
                 x0=$(msum "$R/exporter-0.txt" ksiss_kubernetes_requests_total "verb=\"$v\""); x1=$(msum "$R/exporter-1.txt" ksiss_kubernetes_requests_total "verb=\"$v\"")
@@ -248,17 +261,29 @@ run_size() {
     awk -v N="$N" -v P="$PODS" -v ticks="$ticks" -v c="$((c1 - c0))" -v hz="$HZ" -v iv="$INTERVAL" \
         -v sc="$startup_cpu" -v sw="$(( first_ms - start_ms ))" -v shwm="$startup_hwm" -v rss="$rss" -v hwm="$hwm" -v phwm="$peak_hwm" \
         -v api="$((api1 - api0))" -v q="$((q1 - q0))" -v qe="$((qe1 - qe0))" -v pq="$((pq1 - pq0))" -v dd="$((d1 - d0))" -v sk="$((s1 - s0))" \
-        -v ac="$((a1 - a0))" -v pc="$((p1 - p0))" -v verbs="$verbs" \
+        -v ac="$((a1 - a0))" -v pc="$((p1 - p0))" -v verbs="$verbs" -v tm_s="$tick_mean" \
         -v lm="$(lv decision_median_ms)" -v lx="$(lv decision_max_ms)" -v tm="$(lv total_median_ms)" -v tx="$(lv total_max_ms)" \
         -v ln="$(lv measured)" -v ls="$(lv samples)" -v acted="$acted" -v pop="$populate_s" -v run="$running_s" \
         -v tcpu="$TARGET_CPU_PCT" -v trss="$TARGET_RSS_MB" -v commit="$COMMIT" 'BEGIN {
         cpt = c / hz / ticks; pct = cpt / iv * 100; mb = rss / 1024; hmb = hwm / 1024; pmb = phwm / 1024
-        printf "size=%d pods=%d commit=%s ticks=%.2f cpu_s_per_tick=%.3f cpu_pct=%.2f rss_mb=%.1f hwm_mb=%.1f peak_hwm_mb=%.1f startup_s=%.1f startup_cpu_s=%.2f startup_hwm_mb=%.1f api_per_tick=%.1f api_verbs=\"%s\" prom_queries_per_tick=%.1f prom_errors_per_tick=%.1f prom_server_queries_per_tick=%.1f decisions_per_tick=%.1f skipped_per_tick=%.1f apiserver_cpu_pct=%.1f prometheus_cpu_pct=%.1f latency_samples=%s latency_measured=%s decision_median_ms=%s decision_max_ms=%s total_median_ms=%s total_max_ms=%s acted=%d populate_s=%d pods_running_s=%d cpu_verdict=%s rss_verdict=%s\n",
+        printf "size=%d pods=%d commit=%s ticks=%.2f cpu_s_per_tick=%.3f cpu_pct=%.2f rss_mb=%.1f hwm_mb=%.1f peak_hwm_mb=%.1f startup_s=%.1f startup_cpu_s=%.2f startup_hwm_mb=%.1f api_per_tick=%.1f api_verbs=\"%s\" prom_queries_per_tick=%.1f prom_errors_per_tick=%.1f prom_server_queries_per_tick=%.1f decisions_per_tick=%.1f tick_mean_s=%s skipped_per_tick=%.1f apiserver_cpu_pct=%.1f prometheus_cpu_pct=%.1f latency_samples=%s latency_measured=%s decision_median_ms=%s decision_max_ms=%s total_median_ms=%s total_max_ms=%s acted=%d populate_s=%d pods_running_s=%d cpu_verdict=%s rss_verdict=%s tick_verdict=%s\n",
             N, P, commit, ticks, cpt, pct, mb, hmb, pmb, sw / 1000, sc / hz, shwm / 1024, api / ticks, verbs, q / ticks, qe / ticks, pq / ticks,
-            dd / ticks, sk / ticks, ac / hz / ticks / iv * 100, pc / hz / ticks / iv * 100, ls, ln, lm, lx, tm, tx, acted, pop, run,
-            pct < tcpu ? "PASS" : "MISS", pmb < trss ? "PASS" : "MISS"
+            dd / ticks, tm_s, sk / ticks, ac / hz / ticks / iv * 100, pc / hz / ticks / iv * 100, ls, ln, lm, lx, tm, tx, acted, pop, run,
+            (pct < tcpu) ? "PASS" : "MISS", (pmb < trss) ? "PASS" : "MISS", (dd / ticks >= 0.99 * N) ? "PASS" : "MISS"
     }' | tee -a "$RESULTS.rows" > "$R/result.txt"
     log "result: $(cat "$R/result.txt")"
+    stop_all
+}
+
+# product_failed N RUNDIR PID WHY: the controller (not the harness) failed:
+# a row that says so (MISS), the end of its log, and on to the next size.
+product_failed() {
+    local alive=running
+    kill -0 "$3" 2>/dev/null || { wait "$3" 2>/dev/null; alive="exited with status $?"; }
+    echo "size=$1 pods=$PODS commit=$COMMIT tick_verdict=MISS cpu_verdict=MISS rss_verdict=MISS peak_hwm_mb=$(awk 'END{printf "%.1f", $4/1024}' "$2/samples.txt") failure=\"$4 (ksiss $alive; log $2/ksiss.log)\"" \
+        | tee -a "$RESULTS.rows" > "$2/result.txt"
+    log "FAILED (the controller, not the harness): $4; ksiss $alive; last log lines:"
+    tail -5 "$2/ksiss.log" | cut -c1-300
     stop_all
 }
 
@@ -283,13 +308,14 @@ field() { echo "$1" | grep -o "$2=[^ ]*" | head -1 | cut -d= -f2 | tr -d '"'; }
             "$(field "$row" api_per_tick)" "$(field "$row" prom_queries_per_tick)" "$(field "$row" decisions_per_tick)" \
             "$(field "$row" decision_median_ms)/$(field "$row" decision_max_ms) ms" \
             "$(field "$row" total_median_ms)/$(field "$row" total_max_ms) ms" \
-            "CPU $(field "$row" cpu_verdict), RSS $(field "$row" rss_verdict)"
+            "all decided $(field "$row" tick_verdict), CPU $(field "$row" cpu_verdict), RSS $(field "$row" rss_verdict)"
     done < "$RESULTS.rows"
     echo
     echo "API requests per tick by verb, Prometheus, apiserver:"
     while read -r row; do
-        echo "  $(field "$row" size): $(echo "$row" | grep -o 'api_verbs="[^"]*"' | cut -d'"' -f2); Prometheus saw $(field "$row" prom_server_queries_per_tick) queries/tick, errors $(field "$row" prom_errors_per_tick)/tick; skipped services $(field "$row" skipped_per_tick)/tick; apiserver $(field "$row" apiserver_cpu_pct)% and Prometheus $(field "$row" prometheus_cpu_pct)% of a core; latency samples $(field "$row" latency_measured)/$(field "$row" latency_samples); populate $(field "$row" populate_s)s, pods Running after $(field "$row" pods_running_s)s"
+        echo "  $(field "$row" size): $(echo "$row" | grep -o 'api_verbs="[^"]*"' | cut -d'"' -f2); Prometheus saw $(field "$row" prom_server_queries_per_tick) queries/tick, errors $(field "$row" prom_errors_per_tick)/tick; skipped services $(field "$row" skipped_per_tick)/tick; mean tick $(field "$row" tick_mean_s) s; apiserver $(field "$row" apiserver_cpu_pct)% and Prometheus $(field "$row" prometheus_cpu_pct)% of a core; latency samples $(field "$row" latency_measured)/$(field "$row" latency_samples); populate $(field "$row" populate_s)s, pods Running after $(field "$row" pods_running_s)s"
     done < "$RESULTS.rows"
+    grep -o 'size=[0-9]* .*failure="[^"]*"' "$RESULTS.rows" | sed 's/^size=\([0-9]*\) .*failure=/  \1 FAILED: /'
     echo "(raw rows: $RESULTS.rows; per size: $OUT/scale-N/)"
 } | tee "$RESULTS"
 exit 0
