@@ -82,7 +82,6 @@ for f in service revision podautoscaler pod node; do
 done
 mkdir -p "$OUT"
 RESULTS=$OUT/scale.txt
-: > "$RESULTS.rows"
 COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- src 2>/dev/null || COMMIT="$COMMIT+dirty"
 
@@ -119,6 +118,18 @@ run_size() {
         kill -KILL -- "-$p" 2>/dev/null
     done
     log "cluster up (apiserver $KSISS_APISERVER); Knative controller, autoscaler, statpusher, kingress-patcher stopped"
+    # Without the Knative controller nothing writes these CRDs' status but
+    # us: dropping their status subresource lets populate POST each object
+    # with its status (3 requests per service fewer; BENCH_INLINE_STATUS=0
+    # keeps the subresource and PATCHes /status). K-SISS never writes status.
+    local inline=
+    if [ "${BENCH_INLINE_STATUS:-1}" = 1 ]; then
+        for n in services.serving.knative.dev revisions.serving.knative.dev podautoscalers.autoscaling.internal.knative.dev; do
+            kc get crd "$n" -o json | jq 'del(.spec.versions[].subresources.status) | del(.metadata.managedFields)' \
+                | kc replace -f - >/dev/null || die "cannot drop the status subresource of $n"
+        done
+        inline=--inline-status
+    fi
     kc create namespace "$NS" >/dev/null || die "cannot create namespace $NS"
     kc apply -f deploy/clusterrole.yaml -f tests/bench/rbac.yaml >/dev/null || die "cannot apply RBAC"
 
@@ -126,7 +137,7 @@ run_size() {
     local t=$(date +%s)
     "$TOOL" populate --server "$KSISS_APISERVER" --ca "$KSISS_CA_FILE" --token-file "$KSISS_ADMIN_TOKEN_FILE" \
         --templates tests/bench/templates --namespace "$NS" --prefix "$PREFIX" --services "$N" --pods "$PODS" \
-        --pods-out "$R/pods.txt" --threads "${BENCH_POPULATE_THREADS:-8}" > "$R/populate.log" 2>&1 \
+        --pods-out "$R/pods.txt" --threads "${BENCH_POPULATE_THREADS:-16}" $inline > "$R/populate.log" 2>&1 \
         || { tail -20 "$R/populate.log" >&2; die "populate failed ($R/populate.log)"; }
     local populate_s=$(( $(date +%s) - t ))
     log "$(tail -1 "$R/populate.log")"
@@ -215,6 +226,7 @@ run_size() {
     w1=$(now_ms); c1=$(cpu_ticks "$kpid"); a1=$(cpu_ticks "$api_pid"); p1=$(cpu_ticks "$prom_pid")
     s1=$(grep -c 'previous tick still running' "$R/ksiss.log")
     rss=$(status_kb "$kpid" VmRSS); hwm=$(status_kb "$kpid" VmHWM)
+    local load; load=$(cut -d' ' -f1 /proc/loadavg)   # the machine is shared: say how busy it was
     curl -s "$EXP" > "$R/exporter-1.txt"
     curl -s "$PROM/metrics" > "$R/prom-self-1.txt"
     d1=$(msum "$R/exporter-1.txt" ksiss_decisions_total)
@@ -261,15 +273,15 @@ run_size() {
     awk -v N="$N" -v P="$PODS" -v ticks="$ticks" -v c="$((c1 - c0))" -v hz="$HZ" -v iv="$INTERVAL" \
         -v sc="$startup_cpu" -v sw="$(( first_ms - start_ms ))" -v shwm="$startup_hwm" -v rss="$rss" -v hwm="$hwm" -v phwm="$peak_hwm" \
         -v api="$((api1 - api0))" -v q="$((q1 - q0))" -v qe="$((qe1 - qe0))" -v pq="$((pq1 - pq0))" -v dd="$((d1 - d0))" -v sk="$((s1 - s0))" \
-        -v ac="$((a1 - a0))" -v pc="$((p1 - p0))" -v verbs="$verbs" -v tm_s="$tick_mean" \
+        -v ac="$((a1 - a0))" -v pc="$((p1 - p0))" -v verbs="$verbs" -v tm_s="$tick_mean" -v load="$load" \
         -v lm="$(lv decision_median_ms)" -v lx="$(lv decision_max_ms)" -v tm="$(lv total_median_ms)" -v tx="$(lv total_max_ms)" \
         -v ln="$(lv measured)" -v ls="$(lv samples)" -v acted="$acted" -v pop="$populate_s" -v run="$running_s" \
         -v tcpu="$TARGET_CPU_PCT" -v trss="$TARGET_RSS_MB" -v commit="$COMMIT" 'BEGIN {
         cpt = c / hz / ticks; pct = cpt / iv * 100; mb = rss / 1024; hmb = hwm / 1024; pmb = phwm / 1024
-        printf "size=%d pods=%d commit=%s ticks=%.2f cpu_s_per_tick=%.3f cpu_pct=%.2f rss_mb=%.1f hwm_mb=%.1f peak_hwm_mb=%.1f startup_s=%.1f startup_cpu_s=%.2f startup_hwm_mb=%.1f api_per_tick=%.1f api_verbs=\"%s\" prom_queries_per_tick=%.1f prom_errors_per_tick=%.1f prom_server_queries_per_tick=%.1f decisions_per_tick=%.1f tick_mean_s=%s skipped_per_tick=%.1f apiserver_cpu_pct=%.1f prometheus_cpu_pct=%.1f latency_samples=%s latency_measured=%s decision_median_ms=%s decision_max_ms=%s total_median_ms=%s total_max_ms=%s acted=%d populate_s=%d pods_running_s=%d cpu_verdict=%s rss_verdict=%s tick_verdict=%s\n",
+        printf "size=%d pods=%d commit=%s ticks=%.2f cpu_s_per_tick=%.3f cpu_pct=%.2f rss_mb=%.1f hwm_mb=%.1f peak_hwm_mb=%.1f startup_s=%.1f startup_cpu_s=%.2f startup_hwm_mb=%.1f api_per_tick=%.1f api_verbs=\"%s\" prom_queries_per_tick=%.1f prom_errors_per_tick=%.1f prom_server_queries_per_tick=%.1f decisions_per_tick=%.1f tick_mean_s=%s skipped_per_tick=%.1f apiserver_cpu_pct=%.1f prometheus_cpu_pct=%.1f latency_samples=%s latency_measured=%s decision_median_ms=%s decision_max_ms=%s total_median_ms=%s total_max_ms=%s acted=%d populate_s=%d pods_running_s=%d cpu_verdict=%s rss_verdict=%s tick_verdict=%s loadavg=%s\n",
             N, P, commit, ticks, cpt, pct, mb, hmb, pmb, sw / 1000, sc / hz, shwm / 1024, api / ticks, verbs, q / ticks, qe / ticks, pq / ticks,
             dd / ticks, tm_s, sk / ticks, ac / hz / ticks / iv * 100, pc / hz / ticks / iv * 100, ls, ln, lm, lx, tm, tx, acted, pop, run,
-            (pct < tcpu) ? "PASS" : "MISS", (pmb < trss) ? "PASS" : "MISS", (dd / ticks >= 0.99 * N) ? "PASS" : "MISS"
+            (pct < tcpu) ? "PASS" : "MISS", (pmb < trss) ? "PASS" : "MISS", (dd / ticks >= 0.99 * N) ? "PASS" : "MISS", load
     }' | tee -a "$RESULTS.rows" > "$R/result.txt"
     log "result: $(cat "$R/result.txt")"
     stop_all
@@ -289,14 +301,9 @@ product_failed() {
 
 free_port() { "$ROOT/$BUILD/tests/prom_tool" free-port 2>/dev/null || python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
 
-for N in $SIZES; do
-    case $N in ''|*[!0-9]*) die "size \"$N\": expected a number of services";; esac
-    run_size "$N"
-done
-
 # ---- the table ------------------------------------------------------------
 field() { echo "$1" | grep -o "$2=[^ ]*" | head -1 | cut -d= -f2 | tr -d '"'; }
-{
+print_table() {
     echo "K-SISS scale benchmark, commit $COMMIT, $(date -u +%Y-%m-%dT%H:%MZ), ${INTERVAL}s ticks, $PODS pods per service, $TICKS steady ticks"
     echo "target: 10000 services per 10 s tick using < ${TARGET_CPU_PCT}% of one core and < ${TARGET_RSS_MB} MB RSS"
     printf '%-8s %-10s %-8s %-9s %-9s %-9s %-14s %-10s %-10s %-10s %-16s %-16s %s\n' \
@@ -313,9 +320,25 @@ field() { echo "$1" | grep -o "$2=[^ ]*" | head -1 | cut -d= -f2 | tr -d '"'; }
     echo
     echo "API requests per tick by verb, Prometheus, apiserver:"
     while read -r row; do
-        echo "  $(field "$row" size): $(echo "$row" | grep -o 'api_verbs="[^"]*"' | cut -d'"' -f2); Prometheus saw $(field "$row" prom_server_queries_per_tick) queries/tick, errors $(field "$row" prom_errors_per_tick)/tick; skipped services $(field "$row" skipped_per_tick)/tick; mean tick $(field "$row" tick_mean_s) s; apiserver $(field "$row" apiserver_cpu_pct)% and Prometheus $(field "$row" prometheus_cpu_pct)% of a core; latency samples $(field "$row" latency_measured)/$(field "$row" latency_samples); populate $(field "$row" populate_s)s, pods Running after $(field "$row" pods_running_s)s"
+        echo "  $(field "$row" size): $(echo "$row" | grep -o 'api_verbs="[^"]*"' | cut -d'"' -f2); Prometheus saw $(field "$row" prom_server_queries_per_tick) queries/tick, errors $(field "$row" prom_errors_per_tick)/tick; skipped services $(field "$row" skipped_per_tick)/tick; mean tick $(field "$row" tick_mean_s) s; apiserver $(field "$row" apiserver_cpu_pct)% and Prometheus $(field "$row" prometheus_cpu_pct)% of a core; latency samples $(field "$row" latency_measured)/$(field "$row" latency_samples); populate $(field "$row" populate_s)s, pods Running after $(field "$row" pods_running_s)s; load average $(field "$row" loadavg) on $(nproc) cores"
     done < "$RESULTS.rows"
     grep -o 'size=[0-9]* .*failure="[^"]*"' "$RESULTS.rows" | sed 's/^size=\([0-9]*\) .*failure=/  \1 FAILED: /'
     echo "(raw rows: $RESULTS.rows; per size: $OUT/scale-N/)"
-} | tee "$RESULTS"
-exit 0
+}
+
+main() {
+    local N
+    if [ "${1:-}" = --table ]; then    # the table again, from $RESULTS.rows
+        print_table
+        return 0
+    fi
+    : > "$RESULTS.rows"
+    for N in $SIZES; do
+        case $N in ''|*[!0-9]*) die "size \"$N\": expected a number of services";; esac
+        run_size "$N"
+    done
+    print_table | tee "$RESULTS"
+    return 0
+}
+# The whole file is parsed before anything runs (editing it during a run is safe).
+main "$@"; exit $?

@@ -24,6 +24,7 @@ typedef struct {
     long n_services, first, pods, pods_per_node, slices_per_node, n_nodes;
     json_t *svc, *rev, *pa, *pod, *node;
     char **pod_names;           /* [(i - first) * pods + k], for --pods-out */
+    bool inline_status;         /* the CRDs have no status subresource: POST with status */
     long next;                  /* next service index to do (atomic) */
     long done, failed;          /* atomic */
     int64_t t0;
@@ -172,6 +173,18 @@ static json_t *take_status(json_t *o)
 
 /* ---------------------------------------------------------- one service --- */
 
+/* create() with the status: in the POST itself when the CRD has no status
+ * subresource (--inline-status), else through /status. */
+static int create_with_status(populate *p, bench_conn *bc, const char *coll, const char *name, json_t *body,
+                              json_t *status)
+{
+    if (p->inline_status && status) {
+        json_object_set(body, "status", status);
+        return create(bc, coll, name, body, NULL);
+    }
+    return create(bc, coll, name, body, status);
+}
+
 static int one_service(populate *p, bench_conn *bc, long i)
 {
     char name[128];
@@ -186,7 +199,7 @@ static int one_service(populate *p, bench_conn *bc, long i)
     json_t *st = take_status(svc);
     set_scale_annotations(obj(obj(obj(obj(svc, "spec"), "template"), "metadata"), "annotations"), p->pods);
     coll = ksiss_xasprintf("%s/services", base_kn);
-    bad |= create(bc, coll, name, svc, st);
+    bad |= create_with_status(p, bc, coll, name, svc, st);
     free(coll);
     json_decref(svc);
     json_decref(st);
@@ -203,7 +216,7 @@ static int one_service(populate *p, bench_conn *bc, long i)
     const char *rev_name = json_string_value(json_object_get(json_object_get(rev, "metadata"), "name"));
     char *rev_name_c = ksiss_xstrdup(rev_name ? rev_name : name);
     coll = ksiss_xasprintf("%s/revisions", base_kn);
-    bad |= create(bc, coll, rev_name_c, rev, st);
+    bad |= create_with_status(p, bc, coll, rev_name_c, rev, st);
     free(coll);
     json_decref(rev);
     json_decref(st);
@@ -218,7 +231,7 @@ static int one_service(populate *p, bench_conn *bc, long i)
         json_object_set_new(st, "desiredScale", json_integer(p->pods));
     }
     coll = ksiss_xasprintf("/apis/autoscaling.internal.knative.dev/v1alpha1/namespaces/%s/podautoscalers", p->ns);
-    bad |= create(bc, coll, rev_name_c, pa, st);
+    bad |= create_with_status(p, bc, coll, rev_name_c, pa, st);
     free(coll);
     json_decref(pa);
     json_decref(st);
@@ -360,12 +373,16 @@ int bench_populate(int argc, char **argv)
     p.slices_per_node = bench_arg_long(argc, argv, "--slices-per-node", 56);
     long threads = bench_arg_long(argc, argv, "--threads", 8);
     const char *pods_out = bench_arg(argc, argv, "--pods-out");
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], "--inline-status"))
+            p.inline_status = true;
     if (!p.api.server || !p.ns || !p.prefix || !dir || p.n_services < 1 || p.pods < 1 || p.pods > 20 ||
         p.pods_per_node < 1 || p.slices_per_node < p.pods_per_node || threads < 1 || threads > 64) {
         fprintf(stderr, "usage: ksiss-bench populate --server URL [--ca FILE] [--token-file FILE] --templates DIR\n"
                         "         --namespace NS --prefix NAME --services N [--first 1] [--pods 2]\n"
                         "         [--pods-per-node 50] [--slices-per-node 56 (>= pods per node)] [--threads 8]\n"
-                        "         [--pods-out FILE (lines SERVICE POD...)]\n");
+                        "         [--pods-out FILE (lines SERVICE POD...)]\n"
+                        "         [--inline-status (the Knative CRDs' status subresource was removed)]\n");
         return 2;
     }
     char *err = NULL;
