@@ -5,6 +5,7 @@
 #include "core/promql.h"
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -332,7 +333,8 @@ fail:
     return NULL;
 }
 
-static bool str_has_pod(const char *q, const token *k)
+/* Whether string token k holds placeholder ph (outside escapes). */
+static bool str_has_ph(const char *q, const token *k, int ph)
 {
     size_t len;
     for (size_t j = k->start + 1; j + 1 < k->start + k->len; j++) {
@@ -340,7 +342,7 @@ static bool str_has_pod(const char *q, const token *k)
             j++;
             continue;
         }
-        if (placeholder_at(q + j, &len) == PH_POD && j + len < k->start + k->len)
+        if (placeholder_at(q + j, &len) == ph && j + len < k->start + k->len)
             return true;
     }
     return false;
@@ -348,20 +350,35 @@ static bool str_has_pod(const char *q, const token *k)
 
 bool ksiss_promql_uses_pod(const char *query)
 {
+    return (ksiss_promql_placeholders(query) & KSISS_PROMQL_PH_POD) != 0;
+}
+
+unsigned ksiss_promql_placeholders(const char *query)
+{
     tokens t = {0};
     char *err = NULL;
-    bool uses = false;
+    unsigned mask = 0;
     if (lex(query, &t, &err) < 0) {
         /* Unlexable: decide on the text; the fill will report the error. */
         free(err);
         free(t.v);
-        return strstr(query, "%s") || strstr(query, "{pod}");
+        for (int ph = 0; ph < PH_COUNT; ph++)
+            if (strstr(query, ph_names[ph]))
+                mask |= 1u << ph;
+        if (strstr(query, "%s"))
+            mask |= KSISS_PROMQL_PH_POD;
+        return mask;
     }
-    for (size_t i = 0; i < t.n && !uses; i++)
-        uses = (t.v[i].kind == TK_PH && t.v[i].ph == PH_POD) ||
-               (t.v[i].kind == TK_STR && str_has_pod(query, &t.v[i]));
+    for (size_t i = 0; i < t.n; i++) {
+        if (t.v[i].kind == TK_PH)
+            mask |= 1u << t.v[i].ph;
+        else if (t.v[i].kind == TK_STR)
+            for (int ph = 0; ph < PH_COUNT; ph++)
+                if (str_has_ph(query, &t.v[i], ph))
+                    mask |= 1u << ph;
+    }
     free(t.v);
-    return uses;
+    return mask;
 }
 
 /* ---- batching ---- */
@@ -411,14 +428,21 @@ typedef struct {
     size_t *match;      /* matching paren/brace index, (size_t)-1 otherwise */
     char **replace;     /* replacement text per token (owned), or NULL */
     char **after;       /* text appended after a token (owned), or NULL */
-    char *label;        /* the pod label name L (owned) */
+    int key;            /* the keyed placeholder (PH_POD for pods) */
+    const char *what;   /* its name in messages: "pod", "service", "revision" */
+    char *label;        /* the keyed label name L (owned) */
     char *why;          /* reason not batchable (owned) */
 } batch_ctx;
 
-static int refuse(batch_ctx *c, const char *fmt, const char *arg)
+static int refuse(batch_ctx *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int refuse(batch_ctx *c, const char *fmt, ...)
 {
-    if (!c->why)
-        c->why = ksiss_xasprintf(fmt, arg);
+    if (!c->why) {
+        va_list ap;
+        va_start(ap, fmt);
+        c->why = ksiss_xvasprintf(fmt, ap);
+        va_end(ap);
+    }
     return 0;
 }
 
@@ -446,24 +470,23 @@ static int find_matchers(batch_ctx *c)
             c->match[stack[depth]] = i;
             c->match[i] = stack[depth];
             braces -= open == '{';
-        } else if (k->kind == TK_PH && k->ph == PH_POD) {
-            rc = refuse(c, "the pod placeholder appears outside a string (%s)", "not a label matcher");
+        } else if (k->kind == TK_PH && k->ph == c->key) {
+            rc = refuse(c, "the %s placeholder appears outside a string (not a label matcher)", c->what);
             break;
-        } else if (k->kind == TK_STR && str_has_pod(q, k)) {
+        } else if (k->kind == TK_STR && str_has_ph(q, k, c->key)) {
             size_t op = prev_tok(t, i), name = op == (size_t)-1 ? op : prev_tok(t, op);
-            size_t inner = k->len - 2;
-            bool whole = (inner == 2 && !strncmp(q + k->start + 1, "%s", 2)) ||
-                         (inner == 5 && !strncmp(q + k->start + 1, "{pod}", 5));
+            size_t inner = k->len - 2, plen = 0;
+            bool whole = placeholder_at(q + k->start + 1, &plen) == c->key && plen == inner;
             if (!braces || !whole || op == (size_t)-1 || !tok_is(q, &t->v[op], TK_PUNCT, "=") ||
                 name == (size_t)-1 || t->v[name].kind != TK_IDENT) {
-                rc = refuse(c, "the pod placeholder is not the whole value of an equality matcher like %s",
-                            "pod=\"%s\"");
+                rc = refuse(c, "the %s placeholder is not the whole value of an equality matcher like "
+                            "pod=\"%%s\" or service=\"{service}\"", c->what);
                 break;
             }
             char *lab = ksiss_xstrndup(q + t->v[name].start, t->v[name].len);
             if (c->label && strcmp(c->label, lab)) {
                 free(lab);
-                rc = refuse(c, "the pod placeholder is matched against different labels (%s)", c->label);
+                rc = refuse(c, "the %s placeholder is matched against different labels (%s)", c->what, c->label);
                 break;
             }
             if (!c->label)
@@ -496,7 +519,7 @@ static int check_shape(batch_ctx *c)
             for (size_t j = i + 1; j < close; j++)
                 has = has || (c->replace[j] && t->v[j].kind == TK_STR);
             if (!has)
-                return refuse(c, "a series selector has no %s matcher", "pod");
+                return refuse(c, "a series selector has no %s matcher", c->what);
             i = close;
             continue;
         }
@@ -513,11 +536,11 @@ static int check_shape(batch_ctx *c)
             if (tok_is_word(q, k, "by") && !has)
                 c->replace[close] = ksiss_xasprintf("%s%s)", list_empty(t, nx, close) ? "" : ", ", L);
             else if (tok_is_word(q, k, "without") && has)
-                return refuse(c, "an aggregation drops the pod label (without (%s))", L);
+                return refuse(c, "an aggregation drops the %s label (without (%s))", c->what, L);
             else if (tok_is_word(q, k, "on") && !has)
-                return refuse(c, "a binary operation matches on labels without the pod label %s", L);
+                return refuse(c, "a binary operation matches on labels without the %s label %s", c->what, L);
             else if (tok_is_word(q, k, "ignoring") && has)
-                return refuse(c, "a binary operation ignores the pod label %s", L);
+                return refuse(c, "a binary operation ignores the %s label %s", c->what, L);
             i = close;
             continue;
         }
@@ -542,7 +565,7 @@ static int check_shape(batch_ctx *c)
         if (n && tok_is(q, n, TK_PUNCT, "{"))
             continue;   /* metric name; its braces are checked next */
         char *name = ksiss_xstrndup(q + k->start, k->len);
-        refuse(c, "the series selector %s has no pod matcher", name);
+        refuse(c, "the series selector %s has no %s matcher", name, c->what);
         free(name);
         return 0;
     }
@@ -567,7 +590,16 @@ int ksiss_promql_batch(const char *query, const ksiss_promql_vars *v,
                        const char *const *pods, size_t n_pods,
                        char **out_query, char **out_label, char **why_not)
 {
-    batch_ctx c = {.q = query};
+    return ksiss_promql_batch_keyed(query, v, KSISS_PROMQL_PH_POD, pods, n_pods, out_query, out_label, why_not);
+}
+
+int ksiss_promql_batch_keyed(const char *query, const ksiss_promql_vars *v, unsigned key,
+                             const char *const *values, size_t n_values,
+                             char **out_query, char **out_label, char **why_not)
+{
+    int ph = key == KSISS_PROMQL_PH_POD ? PH_POD : key == KSISS_PROMQL_PH_SERVICE ? PH_SERVICE
+           : key == KSISS_PROMQL_PH_REVISION ? PH_REVISION : -1;
+    batch_ctx c = {.q = query, .key = ph, .what = ph >= 0 ? var_label[ph] : "?"};
     char *err = NULL;
     int rc;
     *out_query = NULL;
@@ -578,14 +610,19 @@ int ksiss_promql_batch(const char *query, const ksiss_promql_vars *v,
         free(c.t.v);
         return -1;
     }
+    if (ph < 0) {
+        *why_not = ksiss_xstrdup("only the pod, service or revision placeholder can key a batch");
+        free(c.t.v);
+        return -1;
+    }
     c.match = ksiss_xcalloc(c.t.n + 1, sizeof(*c.match));
     c.replace = ksiss_xcalloc(c.t.n + 1, sizeof(*c.replace));
     c.after = ksiss_xcalloc(c.t.n + 1, sizeof(*c.after));
     rc = find_matchers(&c);
     if (rc == 1 && !c.label)
-        rc = refuse(&c, "the query has no pod placeholder%s", "");
-    if (rc == 1 && n_pods == 0)
-        rc = refuse(&c, "no pods to read%s", "");
+        rc = refuse(&c, "the query has no %s placeholder", c.what);
+    if (rc == 1 && n_values == 0)
+        rc = refuse(&c, "no %ss to read", c.what);
     if (rc == 1)
         rc = check_shape(&c);
     if (rc != 1) {
@@ -598,8 +635,8 @@ int ksiss_promql_batch(const char *query, const ksiss_promql_vars *v,
     ksiss_sb_init(&alt, 0);
     ksiss_sb_init(&sb, 0);
     ksiss_sb_putc(&alt, '"');
-    for (size_t p = 0; p < n_pods; p++) {
-        char *e = ksiss_promql_escape(pods[p], true);
+    for (size_t p = 0; p < n_values; p++) {
+        char *e = ksiss_promql_escape(values[p], true);
         if (p)
             ksiss_sb_putc(&alt, '|');
         ksiss_sb_puts(&alt, e);
@@ -607,7 +644,12 @@ int ksiss_promql_batch(const char *query, const ksiss_promql_vars *v,
     }
     ksiss_sb_putc(&alt, '"');
     ksiss_promql_vars nopod = *v;
-    nopod.pod = NULL;
+    if (ph == PH_POD)
+        nopod.pod = NULL;
+    else if (ph == PH_SERVICE)
+        nopod.service = NULL;
+    else
+        nopod.revision = NULL;
     for (size_t i = 0; i < c.t.n; i++) {
         emit_gap(&sb, query, &c.t, i);
         if (c.replace[i] && c.t.v[i].kind == TK_STR)

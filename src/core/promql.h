@@ -21,6 +21,16 @@ typedef struct {
     const char *revision;
 } ksiss_promql_vars;
 
+/* Placeholder bits, as returned by ksiss_promql_placeholders. */
+#define KSISS_PROMQL_PH_POD       1u
+#define KSISS_PROMQL_PH_SERVICE   2u
+#define KSISS_PROMQL_PH_NAMESPACE 4u
+#define KSISS_PROMQL_PH_REVISION  8u
+
+/* Which placeholders the query uses outside comments (inside strings or
+ * bare), as a mask of KSISS_PROMQL_PH_* bits. */
+unsigned ksiss_promql_placeholders(const char *query);
+
 /* True when the query uses the pod placeholder (`%s` or `{pod}`) anywhere
  * outside comments: such a query is read per pod. */
 bool ksiss_promql_uses_pod(const char *query);
@@ -60,6 +70,16 @@ char *ksiss_promql_fill(const char *query, const ksiss_promql_vars *v, char **er
 int ksiss_promql_batch(const char *query, const ksiss_promql_vars *v,
                        const char *const *pods, size_t n_pods,
                        char **out_query, char **out_label, char **why_not);
+
+/* The same rewrite keyed on another placeholder, for batching ACROSS
+ * services: `key` is one KSISS_PROMQL_PH_* bit (POD, SERVICE or REVISION);
+ * the rules above apply with that placeholder in place of the pod's, and
+ * its matchers become `L=~"<v1>|<v2>|..."` over `values` (regex-escaped).
+ * The other placeholders are filled from v, whose field for the key is
+ * ignored. ksiss_promql_batch(...) is this with key POD. Same returns. */
+int ksiss_promql_batch_keyed(const char *query, const ksiss_promql_vars *v, unsigned key,
+                             const char *const *values, size_t n_values,
+                             char **out_query, char **out_label, char **why_not);
 
 /* Escapes s for a "..." PromQL string literal (without the quotes) or, when
  * regex is true, so that the RE2 regex matches s literally. Caller frees. */

@@ -15,6 +15,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #include "cli/cli.h"
 #include "core/inventory.h"
@@ -22,6 +25,7 @@
 #include "core/util.h"
 #include "shell/events.h"
 #include "shell/exporter.h"
+#include "shell/controller_pool.h"
 #include "shell/leader.h"
 
 static const int default_steps[] = {10, 50, 100};
@@ -127,29 +131,66 @@ static const json_t *jp(const json_t *o, const char *a, const char *b, const cha
 /* ------------------------------------------------------- the controller --- */
 
 /* A parsed configuration with its own catalogue (the parser may extend
- * it; ladders borrow from it). Shared by workers: reference counted. */
+ * it; ladders borrow from it). Shared by jobs: reference counted. */
 typedef struct {
     int refs;
     ksiss_catalog cat;
     ksiss_config cfg;
 } cfg_bundle;
 
-/* What one tick's workers share (reference counted). */
+/* The GPU inventory and its free units: recomputed only when a Node or a
+ * Pod changed or the configuration (its catalogue) is another; shared by
+ * the snapshots of the ticks that use it. */
 typedef struct {
     int refs;
-    cfg_bundle *cfg;
-    bool has_inventory;
     ksiss_inventory inv;
     ksiss_free_gpu *free;
     size_t n_free;
-    json_t *services;       /* the Knative Services of this tick (watch cache snapshot) */
-    json_t *pods;           /* every pod of this tick (watch cache snapshot), NULL when not synced */
+} inv_bundle;
+
+typedef struct controller controller;
+
+/* What one tick's jobs share (reference counted: the tick's dispatch, each
+ * job and each batched query hold one; the last frees it). */
+typedef struct {
+    int refs;
+    controller *c;
+    cfg_bundle *cfg;
+    inv_bundle *inv;        /* NULL: inventory not known */
+    json_t *services;       /* the Knative Services of this tick (watch cache) */
+    json_t *pods_by_svc;    /* service name -> its pods (managed namespace); NULL: not synced, list them */
+    json_t *revs_by_svc;    /* service name -> its Revisions; NULL: not synced, list them */
+    json_t *none;           /* an empty array, for a service with no pods / Revisions cached */
+    ksiss_prom_batch *batch;    /* this tick's queries batched across services */
     int64_t now_ms;
+    double t0_s;            /* monotonic start of the tick */
 } snapshot;
 
-typedef struct worker worker;
-
+/* A managed service across ticks. */
 typedef struct {
+    char *name;
+    ksiss_history history;  /* touched only by the service's job in flight */
+    bool busy;              /* a job in flight; under c->mu */
+    bool seen;              /* managed at this tick (main thread only) */
+    bool by_prefix;         /* main thread only */
+} svc_state;
+
+/* One service's evaluation in one tick: queued on the pool once the
+ * batched queries it takes part in have answered. */
+typedef struct {
+    snapshot *s;
+    svc_state *st;
+    const ksiss_service_cfg *svc;
+    const json_t *service;      /* borrowed from s->services */
+    const json_t *pods;         /* borrowed from s: this service's pods; NULL: list them */
+    const json_t *revisions;    /* borrowed from s: its Revisions; NULL: list them */
+    ksiss_prom_share *shares;   /* svc->n_metrics + 1 (the load's is last) */
+    const ksiss_prom_share **use;   /* svc->n_metrics: the batched ones, NULL: query them */
+    bool load_shared;
+    int pending;                /* batched queries still to answer, + 1 until dispatched (atomic) */
+} job;
+
+struct controller {
     pthread_mutex_t mu;
     const ksiss_controller_opts *o;
     ksiss_env env;
@@ -161,24 +202,19 @@ typedef struct {
     const int *steps;
     size_t n_steps;
     int64_t interval_ms;
-    worker *workers;
-} controller;
-
-struct worker {
-    controller *c;
-    char *name;
-    pthread_t th;
-    bool has_thread;
-    bool busy;              /* under c->mu */
-    ksiss_history history;  /* touched only by the worker thread while busy */
-    ksiss_prom *prom;
-    snapshot *snap;         /* the current job's */
-    const ksiss_service_cfg *svc;
-    const json_t *service;  /* this job's Service, borrowed from snap->services */
-    bool by_prefix;
-    bool seen;              /* managed at this tick (main thread only) */
-    worker *next;
+    ksiss_pool *pool;
+    ksiss_prom **proms;     /* one Prometheus client per pool thread */
+    int n_proms;
+    size_t batch_keys;      /* names per batched query; 0: no batching across services */
+    ksiss_strmap *states;   /* service name -> svc_state */
 };
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 static void cfg_unref(controller *c, cfg_bundle *b)
 {
@@ -194,33 +230,59 @@ static void cfg_unref(controller *c, cfg_bundle *b)
     }
 }
 
-static void snap_unref(controller *c, snapshot *s)
+static void inv_unref(controller *c, inv_bundle *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&c->mu);
+    int left = --b->refs;
+    pthread_mutex_unlock(&c->mu);
+    if (left == 0) {
+        ksiss_inventory_free(&b->inv);
+        free(b->free);
+        free(b);
+    }
+}
+
+static void snap_unref(snapshot *s)
 {
     if (!s)
         return;
+    controller *c = s->c;
     pthread_mutex_lock(&c->mu);
     int left = --s->refs;
     pthread_mutex_unlock(&c->mu);
     if (left == 0) {
+        /* The last service of the tick is done. */
+        ksiss_metrics_observe(c->reg, KSISS_M_TICK_DURATION, NULL, mono_s() - s->t0_s);
         cfg_unref(c, s->cfg);
-        if (s->has_inventory)
-            ksiss_inventory_free(&s->inv);
+        inv_unref(c, s->inv);
         json_decref(s->services);
-        json_decref(s->pods);
-        free(s->free);
+        json_decref(s->pods_by_svc);
+        json_decref(s->revs_by_svc);
+        json_decref(s->none);
+        ksiss_prom_batch_free(s->batch);
         free(s);
     }
 }
 
+static void snap_ref(snapshot *s)
+{
+    pthread_mutex_lock(&s->c->mu);
+    s->refs++;
+    pthread_mutex_unlock(&s->c->mu);
+}
+
 static long long free_units_for(const snapshot *s, const ksiss_tier *t)
 {
-    if (!t || !s->has_inventory)
+    if (!t || !s->inv)
         return -1;
     long long n = 0;
-    for (size_t i = 0; i < s->n_free; i++)
-        if (!strcmp(s->free[i].resource, t->resource) &&
-            (!s->free[i].gpu_model || !t->gpu_model || !strcmp(s->free[i].gpu_model, t->gpu_model)))
-            n += s->free[i].free_units;
+    for (size_t i = 0; i < s->inv->n_free; i++) {
+        const ksiss_free_gpu *f = &s->inv->free[i];
+        if (!strcmp(f->resource, t->resource) && (!f->gpu_model || !t->gpu_model || !strcmp(f->gpu_model, t->gpu_model)))
+            n += f->free_units;
+    }
     return n;
 }
 
@@ -265,15 +327,19 @@ static int service_event(void *ud, const json_t *service, const char *type, cons
     return rc;
 }
 
-static void worker_tick(worker *w)
+/* One service's tick: evaluate, decide, advance its transition one step. */
+static void job_run(job *j, ksiss_prom *prom)
 {
-    controller *c = w->c;
-    snapshot *s = w->snap;
+    snapshot *s = j->s;
+    controller *c = s->c;
+    svc_state *w = j->st;
     const ksiss_catalog *cat = &s->cfg->cat;
     char *bo_tier = NULL;
     ksiss_eval_in in = {
-        .kube = c->kube, .prom = w->prom, .reg = c->reg, .cat = cat, .svc = w->svc, .ns = c->ns,
-        .name = w->name, .service = w->service, .all_pods = s->pods, .free = s->has_inventory ? s->free : NULL, .n_free = s->has_inventory ? s->n_free : 0,
+        .kube = c->kube, .prom = prom, .reg = c->reg, .cat = cat, .svc = j->svc, .ns = c->ns,
+        .name = w->name, .service = j->service, .all_pods = j->pods, .all_revisions = j->revisions,
+        .shares = j->use, .load_share = j->load_shared ? &j->shares[j->svc->n_metrics] : NULL,
+        .free = s->inv ? s->inv->free : NULL, .n_free = s->inv ? s->inv->n_free : 0,
         .history = &w->history, .now_ms = s->now_ms, .interval_ms = c->interval_ms,
     };
     ksiss_eval ev;
@@ -317,7 +383,7 @@ static void worker_tick(worker *w)
         }
     }
     ksiss_tr_input tin = {
-        .service = ev.view.service, .revisions = ev.view.revisions, .cat = cat, .gpu_model = w->svc->gpu_model,
+        .service = ev.view.service, .revisions = ev.view.revisions, .cat = cat, .gpu_model = j->svc->gpu_model,
         .target_tier = target_tier, .target_replicas = target_replicas, .reason = reason,
         .free_target_units = free_units_for(s, target_tier), .traffic_steps = c->steps,
         .n_traffic_steps = c->n_steps,
@@ -333,12 +399,33 @@ static void worker_tick(worker *w)
         ksiss_eval_free(&ev);
         return;
     }
+    /* A Revision is deleted only on a decision taken again on the
+     * Service and Revisions read from the API now (controller.h). */
+    const json_t *act_on = ev.view.service;
+    ksiss_knative_view fresh = {0};
+    if (plan.n > 0 && ksiss_controller_plan_deletes(&plan) && !c->o->dry_run) {
+        char *cached = ksiss_xstrdup(plan.summary);
+        if (ksiss_controller_recheck_delete(c->kube, c->ns, w->name, &tin, &plan, &fresh, &err) != 0) {
+            logkv("warn", "not deleting: no fresh read; nothing done this tick", "service", w->name, "error", err,
+                  NULL);
+            free(err);
+            free(cached);
+            ksiss_tr_plan_free(&plan);
+            ksiss_eval_free(&ev);
+            return;
+        }
+        if (!ksiss_controller_plan_deletes(&plan))
+            logkv("info", "re-read before deleting a revision changed the step", "service", w->name, "cached",
+                  cached, "now", plan.summary, NULL);
+        free(cached);
+        act_on = fresh.service;
+    }
     if (plan.n > 0) {
         if (c->o->dry_run) {
             logkv("info", "dry-run: would act", "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step",
                  plan.summary, NULL);
         } else {
-            ksiss_apply_rc rc = ksiss_knative_apply(c->kube, service_event, c, c->ns, ev.view.service, &plan, &err);
+            ksiss_apply_rc rc = ksiss_knative_apply(c->kube, service_event, c, c->ns, act_on, &plan, &err);
             logkv(rc == KSISS_APPLY_FAILED ? "error" : "info",
                  rc == KSISS_APPLY_DONE ? "acted" : rc == KSISS_APPLY_CONFLICT ? "conflict" : "action failed",
                  "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step", plan.summary, "error", err,
@@ -350,89 +437,168 @@ static void worker_tick(worker *w)
              plan.summary, NULL);
     }
     ksiss_tr_plan_free(&plan);
+    ksiss_knative_view_free(&fresh);
     ksiss_eval_free(&ev);
 }
 
-static void *worker_main(void *arg)
+static void job_free(job *j)
 {
-    worker *w = arg;
-    worker_tick(w);
-    snap_unref(w->c, w->snap);
-    w->snap = NULL;
-    pthread_mutex_lock(&w->c->mu);
-    w->busy = false;
-    pthread_mutex_unlock(&w->c->mu);
-    return NULL;
+    snapshot *s = j->s;
+    controller *c = s->c;
+    if (j->shares)
+        for (size_t i = 0; i <= j->svc->n_metrics; i++)
+            ksiss_prom_share_clear(&j->shares[i]);
+    free(j->shares);
+    free(j->use);
+    pthread_mutex_lock(&c->mu);
+    j->st->busy = false;
+    pthread_mutex_unlock(&c->mu);
+    free(j);
+    snap_unref(s);
 }
 
-static worker *worker_get(controller *c, const char *name)
+static void job_task(void *arg, int worker, bool cancelled)
 {
-    for (worker *w = c->workers; w; w = w->next)
-        if (!strcmp(w->name, name))
-            return w;
-    worker *w = ksiss_xcalloc(1, sizeof(*w));
-    w->c = c;
-    w->name = ksiss_xstrdup(name);
-    ksiss_history_init(&w->history);
-    char *err = NULL;
-    w->prom = ksiss_prom_new(&c->prom_opts, &err);
-    if (!w->prom) {
-        logkv("error", "prometheus client", "service", name, "error", err, NULL);
-        free(err);
+    job *j = arg;
+    controller *c = j->s->c;
+    if (!cancelled)
+        job_run(j, c->proms[worker]);
+    job_free(j);
+}
+
+/* Drops one hold on the job; the last one queues it. */
+static void job_release(void *owner)
+{
+    job *j = owner;
+    if (__atomic_sub_fetch(&j->pending, 1, __ATOMIC_ACQ_REL) == 0)
+        ksiss_pool_submit(j->s->c->pool, job_task, j);
+}
+
+typedef struct {
+    snapshot *s;
+    size_t i;
+} chunk_arg;
+
+static void chunk_task(void *arg, int worker, bool cancelled)
+{
+    chunk_arg *a = arg;
+    controller *c = a->s->c;
+    ksiss_prom_batch_run(a->s->batch, a->i, c->proms[worker], c->reg, cancelled);
+    snap_unref(a->s);
+    free(a);
+}
+
+/* Offers the service's metric queries (and its load query) to the tick's
+ * batch; those taken are read once for every service sharing them. */
+static void job_offer_queries(controller *c, job *j)
+{
+    size_t n = j->svc->n_metrics;
+    j->shares = ksiss_xcalloc(n + 1, sizeof(*j->shares));
+    j->use = ksiss_xcalloc(n ? n : 1, sizeof(*j->use));
+    if (!c->batch_keys)
+        return;
+    /* The pods and revision exactly as the evaluation will see them (the
+     * same cached objects, no request here). */
+    ksiss_knative_view v = {0};
+    size_t n_pods = 0;
+    const char **pods = NULL;
+    if (j->pods && ksiss_knative_read_cached(NULL, c->ns, j->st->name, j->service, j->pods, j->s->none, &v, NULL) ==
+                       KSISS_KUBE_OK)
+        pods = ksiss_knative_running_pods(&v, &n_pods);
+    ksiss_promql_vars vars = {
+        .service = j->st->name, .namespace_name = c->ns,
+        .revision = json_string_value(jp(j->service, "status", "latestReadyRevisionName", NULL)),
+    };
+    for (size_t i = 0; i < n; i++) {
+        if (ksiss_prom_batch_add(j->s->batch, j->svc->metrics[i].query, &vars, pods, n_pods, &j->shares[i], j)) {
+            j->use[i] = &j->shares[i];
+            j->pending++;
+        }
     }
-    w->next = c->workers;
-    c->workers = w;
-    return w;
-}
-
-static void worker_join(worker *w)
-{
-    if (w->has_thread) {
-        pthread_join(w->th, NULL);
-        w->has_thread = false;
+    if (j->svc->has_load && ksiss_prom_batch_add(j->s->batch, j->svc->load.query, &vars, NULL, 0, &j->shares[n], j)) {
+        j->load_shared = true;
+        j->pending++;
     }
+    free((void *)pods);
+    ksiss_knative_view_free(&v);
 }
 
-static void workers_free(controller *c)
+static void state_free(svc_state *st)
 {
-    worker *w = c->workers;
-    while (w) {
-        worker *next = w->next;
-        worker_join(w);
-        ksiss_history_free(&w->history);
-        ksiss_prom_free(w->prom);
-        free(w->name);
-        free(w);
-        w = next;
-    }
-    c->workers = NULL;
+    ksiss_history_free(&st->history);
+    free(st->name);
+    free(st);
 }
 
-/* Drops the workers (history, metrics) of services no longer managed
+typedef struct {
+    controller *c;
+    char **gone;
+    size_t n, cap;
+} forget_ctx;
+
+static void collect_unseen(const char *key, void *value, void *ud)
+{
+    forget_ctx *f = ud;
+    svc_state *st = value;
+    pthread_mutex_lock(&f->c->mu);
+    bool busy = st->busy;
+    pthread_mutex_unlock(&f->c->mu);
+    if (st->seen || busy) {
+        st->seen = false;
+        return;
+    }
+    if (f->n == f->cap) {
+        f->cap = f->cap ? f->cap * 2 : 16;
+        f->gone = ksiss_xrealloc(f->gone, f->cap * sizeof(*f->gone));
+    }
+    f->gone[f->n++] = ksiss_xstrdup(key);
+}
+
+/* Drops the state (history, metrics) of services no longer managed
  * (deleted, ignored, or gone from the configuration), once idle; clears
  * the `seen` marks for the next tick. */
-static void workers_forget_unseen(controller *c)
+static void states_forget_unseen(controller *c)
 {
-    worker **link = &c->workers;
-    while (*link) {
-        worker *w = *link;
-        pthread_mutex_lock(&c->mu);
-        bool busy = w->busy;
-        pthread_mutex_unlock(&c->mu);
-        if (w->seen || busy) {
-            w->seen = false;
-            link = &w->next;
-            continue;
-        }
-        *link = w->next;
-        worker_join(w);
-        logkv("info", "service no longer managed", "service", w->name, NULL);
-        ksiss_metrics_remove_service(c->reg, c->ns, w->name);
-        ksiss_history_free(&w->history);
-        ksiss_prom_free(w->prom);
-        free(w->name);
-        free(w);
+    forget_ctx f = {.c = c};
+    ksiss_strmap_each(c->states, collect_unseen, &f);
+    for (size_t i = 0; i < f.n; i++) {
+        svc_state *st = ksiss_strmap_del(c->states, f.gone[i]);
+        logkv("info", "service no longer managed", "service", st->name, NULL);
+        ksiss_metrics_remove_service(c->reg, c->ns, st->name);
+        state_free(st);
+        free(f.gone[i]);
     }
+    free(f.gone);
+}
+
+static void state_free_cb(const char *key, void *value, void *ud)
+{
+    (void)key;
+    (void)ud;
+    state_free(value);
+}
+
+/* service name -> JSON array of the objects of `objs` in namespace ns
+ * that carry its serving.knative.dev/service label (new reference). */
+static json_t *index_by_service(const json_t *objs, const char *ns)
+{
+    json_t *idx = json_object();
+    size_t i;
+    json_t *o;
+    json_array_foreach(objs, i, o) {
+        const json_t *md = json_object_get(o, "metadata");
+        const char *ons = json_string_value(json_object_get(md, "namespace"));
+        const char *svc = json_string_value(json_object_get(json_object_get(md, "labels"), KSISS_LABEL_SERVICE));
+        if (!ons || !svc || strcmp(ons, ns))
+            continue;
+        json_t *arr = json_object_get(idx, svc);
+        if (!arr) {
+            arr = json_array();
+            json_object_set_new(idx, svc, arr);
+        }
+        json_array_append(arr, o);
+    }
+    return idx;
 }
 
 /* Parses the ConfigMap object; returns a new bundle or NULL (logged, and
@@ -504,6 +670,120 @@ static void kube_hook(void *ud, const char *verb, long code)
     ksiss_metrics_add(ud, KSISS_M_KUBE_REQUESTS_TOTAL, KSISS_LABELS(verb, buf), 1);
 }
 
+/* KSISS_PROM_BATCH_SIZE: names per query batched across services (0
+ * turns batching across services off). Returns -1 with *err when invalid. */
+static int batch_keys_from_env(const char *value, size_t *out, char **err)
+{
+    *out = KSISS_PROM_DEFAULT_BATCH_KEYS;
+    if (!value || !*value)
+        return 0;
+    int64_t n;
+    if (ksiss_parse_int64(value, &n) != 0 || n < 0 || n > 100000) {
+        *err = ksiss_xasprintf("KSISS_PROM_BATCH_SIZE=\"%s\": want a number of names per query in 0..100000 "
+                               "(0: no batching across services)", value);
+        return -1;
+    }
+    *out = (size_t)n;
+    return 0;
+}
+
+/* What the loop keeps between ticks so that unchanged caches are not
+ * copied, indexed or recomputed again. */
+typedef struct {
+    uint64_t svc_gen, pod_gen, node_gen, rev_gen;
+    bool have_svc, have_pods, have_revs, have_inv;
+    json_t *services;       /* last Services snapshot */
+    json_t *pods_by_svc;    /* last pod index */
+    json_t *revs_by_svc;    /* last Revision index */
+    inv_bundle *inv;        /* last inventory */
+    const cfg_bundle *inv_cfg;  /* the configuration it was computed with */
+} tick_cache;
+
+static void tick_cache_free(controller *c, tick_cache *tc)
+{
+    json_decref(tc->services);
+    json_decref(tc->pods_by_svc);
+    json_decref(tc->revs_by_svc);
+    inv_unref(c, tc->inv);
+    memset(tc, 0, sizeof(*tc));
+}
+
+/* Brings the cached views up to date with the informers; returns true when
+ * something was rebuilt (old snapshots were released). */
+static bool tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, ksiss_kube_informer *inf_svc,
+                               ksiss_kube_informer *inf_pods, ksiss_kube_informer *inf_nodes,
+                               ksiss_kube_informer *inf_revs)
+{
+    bool rebuilt = false;
+    uint64_t g = ksiss_kube_informer_generation(inf_svc);
+    if (!tc->have_svc || g != tc->svc_gen) {
+        rebuilt = true;
+        json_decref(tc->services);
+        tc->services = ksiss_kube_informer_snapshot(inf_svc);
+        tc->svc_gen = g;
+        tc->have_svc = true;
+    }
+    if (ksiss_kube_informer_synced(inf_revs)) {
+        g = ksiss_kube_informer_generation(inf_revs);
+        if (!tc->have_revs || g != tc->rev_gen) {
+            rebuilt = true;
+            json_t *revs = ksiss_kube_informer_snapshot(inf_revs);
+            json_decref(tc->revs_by_svc);
+            tc->revs_by_svc = index_by_service(revs, c->ns);
+            json_decref(revs);
+            tc->rev_gen = g;
+            tc->have_revs = true;
+        }
+    }
+    if (!ksiss_kube_informer_synced(inf_pods))
+        return rebuilt;
+    uint64_t gp = ksiss_kube_informer_generation(inf_pods);
+    bool pods_changed = !tc->have_pods || gp != tc->pod_gen;
+    json_t *pods = NULL;
+    if (pods_changed) {
+        rebuilt = true;
+        pods = ksiss_kube_informer_snapshot(inf_pods);
+        json_decref(tc->pods_by_svc);
+        tc->pods_by_svc = index_by_service(pods, c->ns);
+        tc->pod_gen = gp;
+        tc->have_pods = true;
+    }
+    if (ksiss_kube_informer_synced(inf_nodes)) {
+        uint64_t gn = ksiss_kube_informer_generation(inf_nodes);
+        if (pods_changed || !tc->have_inv || gn != tc->node_gen || tc->inv_cfg != cfg) {
+            if (!pods)
+                pods = ksiss_kube_informer_snapshot(inf_pods);
+            json_t *nodes = ksiss_kube_informer_snapshot(inf_nodes);
+            inv_bundle *b = ksiss_xcalloc(1, sizeof(*b));
+            b->refs = 1;
+            if (ksiss_inventory_compute(&cfg->cat, nodes, pods, &b->inv) == 0) {
+                size_t n = ksiss_inventory_free_gpus(&b->inv, NULL, 0);
+                b->free = ksiss_xcalloc(n ? n : 1, sizeof(*b->free));
+                b->n_free = ksiss_inventory_free_gpus(&b->inv, b->free, n);
+                for (size_t i = 0; i < b->inv.n_entries; i++) {
+                    const ksiss_inventory_entry *e = &b->inv.entries[i];
+                    const char *model = e->gpu_model ? e->gpu_model : "unknown";
+                    ksiss_metrics_set(c->reg, KSISS_M_GPU_FREE, KSISS_LABELS(model, e->resource), (double)e->free);
+                    ksiss_metrics_set(c->reg, KSISS_M_GPU_ALLOCATABLE, KSISS_LABELS(model, e->resource),
+                                      (double)e->allocatable);
+                }
+                inv_unref(c, tc->inv);
+                tc->inv = b;
+            } else {
+                free(b);
+                inv_unref(c, tc->inv);
+                tc->inv = NULL;
+            }
+            json_decref(nodes);
+            tc->node_gen = gn;
+            tc->inv_cfg = cfg;
+            tc->have_inv = true;
+        }
+    }
+    json_decref(pods);
+    return rebuilt;
+}
+
 int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *stop)
 {
     controller c;
@@ -512,16 +792,24 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     c.o = o;
     c.steps = o->traffic_steps ? o->traffic_steps : default_steps;
     c.n_steps = o->traffic_steps ? o->n_traffic_steps : sizeof(default_steps) / sizeof(default_steps[0]);
+    c.states = ksiss_strmap_new();
     int exit_code = KSISS_EXIT_RUNTIME;
     ksiss_kube_config kc = {0};
     ksiss_exporter *exp = NULL;
     ksiss_leader *leader = NULL;
-    ksiss_kube_informer *inf_cm = NULL, *inf_svc = NULL, *inf_nodes = NULL, *inf_pods = NULL;
+    ksiss_kube_informer *inf_cm = NULL, *inf_svc = NULL, *inf_nodes = NULL, *inf_pods = NULL, *inf_revs = NULL;
     cfg_bundle *cfg = NULL;
     uint64_t cm_gen = 0;
     char *err = NULL;
     char *cm_selector = NULL;
+    tick_cache tc = {0};
+    int n_workers = 0;
     ksiss_prom_opts_init(&c.prom_opts);
+#ifdef __GLIBC__
+    /* Two malloc arenas instead of one per thread: the informer and worker
+     * threads otherwise each keep the peak of their own parsing. */
+    mallopt(M_ARENA_MAX, 2);
+#endif
 
     ksiss_diags d;
     ksiss_diags_init(&d);
@@ -536,6 +824,11 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     }
     ksiss_diags_free(&d);
     c.interval_ms = o->interval_ms > 0 ? o->interval_ms : c.env.interval_ms;
+    n_workers = ksiss_pool_threads_from_env(getenv("KSISS_WORKERS"), &err);
+    if (n_workers < 0 || batch_keys_from_env(getenv("KSISS_PROM_BATCH_SIZE"), &c.batch_keys, &err) != 0) {
+        logkv("error", "invalid environment", "problem", err, NULL);
+        goto out;
+    }
     if (ksiss_prom_opts_from_env(&c.prom_opts, env_get, NULL, &err) != 0) {
         logkv("error", "invalid Prometheus settings", "error", err, NULL);
         goto out;
@@ -550,12 +843,22 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         free(c.prom_opts.url);
         c.prom_opts.url = norm;
     }
+    c.proms = ksiss_xcalloc((size_t)n_workers, sizeof(*c.proms));
+    for (int i = 0; i < n_workers; i++) {
+        c.proms[i] = ksiss_prom_new(&c.prom_opts, &err);
+        if (!c.proms[i]) {
+            logkv("error", "prometheus client", "error", err, NULL);
+            goto out;
+        }
+        c.n_proms = i + 1;
+    }
     if (ksiss_kube_config_load(&kc, o->kubeconfig, NULL, &err) != 0) {
         logkv("error", "no Kubernetes configuration", "error", err, NULL);
         goto out;
     }
     c.ns = ksiss_xstrdup(o->namespace_name ? o->namespace_name : c.env.namespace_name);
     c.reg = ksiss_metrics_new();
+    ksiss_metrics_set(c.reg, KSISS_M_WORKERS, NULL, n_workers);
     ksiss_kube_options ko = {.hook = kube_hook, .hook_ud = c.reg};
     c.kube = ksiss_kube_new(&kc, &ko, &err);
     if (!c.kube) {
@@ -581,15 +884,22 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     }
     cm_selector = ksiss_xasprintf("metadata.name=%s", c.env.config_map_name);
     {
-        ksiss_kube_informer_opts io = {.res = &KSISS_KUBE_CONFIGMAPS, .ns = c.ns, .field_selector = cm_selector};
+        /* Objects are trimmed on arrival to what the controller reads. */
+        ksiss_kube_informer_opts io = {.res = &KSISS_KUBE_CONFIGMAPS, .ns = c.ns, .field_selector = cm_selector,
+                                       .transform = ksiss_kube_transform_common};
         inf_cm = ksiss_kube_informer_start(c.kube, &io, &err);
-        ksiss_kube_informer_opts is = {.res = &KSISS_KUBE_KNATIVE_SERVICES, .ns = c.ns};
+        ksiss_kube_informer_opts is = {.res = &KSISS_KUBE_KNATIVE_SERVICES, .ns = c.ns,
+                                       .transform = ksiss_kube_transform_common};
         if (inf_cm)
             inf_svc = ksiss_kube_informer_start(c.kube, &is, &err);
-        ksiss_kube_informer_opts in_ = {.res = &KSISS_KUBE_NODES};
+        ksiss_kube_informer_opts ir = {.res = &KSISS_KUBE_KNATIVE_REVISIONS, .ns = c.ns,
+                                       .transform = ksiss_kube_transform_revision};
         if (inf_svc)
+            inf_revs = ksiss_kube_informer_start(c.kube, &ir, &err);
+        ksiss_kube_informer_opts in_ = {.res = &KSISS_KUBE_NODES, .transform = ksiss_kube_transform_node};
+        if (inf_revs)
             inf_nodes = ksiss_kube_informer_start(c.kube, &in_, &err);
-        ksiss_kube_informer_opts ip = {.res = &KSISS_KUBE_PODS};
+        ksiss_kube_informer_opts ip = {.res = &KSISS_KUBE_PODS, .transform = ksiss_kube_transform_pod};
         if (inf_nodes)
             inf_pods = ksiss_kube_informer_start(c.kube, &ip, &err);
         if (!inf_pods) {
@@ -597,11 +907,19 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             goto out;
         }
     }
+    c.pool = ksiss_pool_new(n_workers, &err);
+    if (!c.pool) {
+        logkv("error", "worker pool", "error", err, NULL);
+        goto out;
+    }
     {
-        char iv[32];
+        char iv[32], nw[16], bk[24];
         snprintf(iv, sizeof(iv), "%" PRId64 "ms", c.interval_ms);
+        snprintf(nw, sizeof(nw), "%d", n_workers);
+        snprintf(bk, sizeof(bk), "%zu", c.batch_keys);
         logkv("info", "started", "namespace", c.ns, "configmap", c.env.config_map_name, "interval", iv, "dry_run",
-             o->dry_run ? "true" : "false", "kubernetes", kc.source, NULL);
+             o->dry_run ? "true" : "false", "kubernetes", kc.source, "workers", nw, "prometheus_batch_size", bk,
+             NULL);
     }
     ksiss_exporter_set_ready(exp, true);
 
@@ -632,39 +950,50 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             sleep_ms_interruptible(c.interval_ms, stop);
             continue;
         }
-        /* What this tick's workers share. */
+        /* Pods and Revisions from their caches only: until both have
+         * listed, evaluating would mean a LIST per service (thousands of
+         * requests at once), so the tick waits for them. */
+        if (!ksiss_kube_informer_synced(inf_pods) || !ksiss_kube_informer_synced(inf_revs)) {
+            char *e1 = ksiss_kube_informer_last_error(inf_pods), *e2 = ksiss_kube_informer_last_error(inf_revs);
+            logkv("info", "waiting for the pod and revision caches", "pods_error", e1, "revisions_error", e2, NULL);
+            free(e1);
+            free(e2);
+            sleep_ms_interruptible(c.interval_ms < 1000 ? c.interval_ms : 1000, stop);
+            continue;
+        }
+        /* The caches as of now: copied, indexed and the inventory
+         * recomputed only when something changed since the last tick. */
+        bool rebuilt = tick_cache_refresh(&c, &tc, cfg, inf_svc, inf_pods, inf_nodes, inf_revs);
+#ifdef __GLIBC__
+        /* Give the pages of released snapshots back to the system. */
+        if (rebuilt)
+            malloc_trim(0);
+#else
+        (void)rebuilt;
+#endif
         snapshot *s = ksiss_xcalloc(1, sizeof(*s));
         s->refs = 1;
+        s->c = &c;
         s->now_ms = t0;
+        s->t0_s = mono_s();
         pthread_mutex_lock(&c.mu);
         cfg->refs++;
+        if (tc.inv)
+            tc.inv->refs++;
         pthread_mutex_unlock(&c.mu);
         s->cfg = cfg;
-        if (ksiss_kube_informer_synced(inf_nodes) && ksiss_kube_informer_synced(inf_pods)) {
-            json_t *nodes = ksiss_kube_informer_snapshot(inf_nodes);
-            json_t *pods = ksiss_kube_informer_snapshot(inf_pods);
-            if (ksiss_inventory_compute(&cfg->cat, nodes, pods, &s->inv) == 0) {
-                s->has_inventory = true;
-                size_t n = ksiss_inventory_free_gpus(&s->inv, NULL, 0);
-                s->free = ksiss_xcalloc(n ? n : 1, sizeof(*s->free));
-                s->n_free = ksiss_inventory_free_gpus(&s->inv, s->free, n);
-                for (size_t i = 0; i < s->inv.n_entries; i++) {
-                    const ksiss_inventory_entry *e = &s->inv.entries[i];
-                    const char *model = e->gpu_model ? e->gpu_model : "unknown";
-                    ksiss_metrics_set(c.reg, KSISS_M_GPU_FREE, KSISS_LABELS(model, e->resource), (double)e->free);
-                    ksiss_metrics_set(c.reg, KSISS_M_GPU_ALLOCATABLE, KSISS_LABELS(model, e->resource),
-                                      (double)e->allocatable);
-                }
-            }
-            json_decref(nodes);
-            s->pods = pods; /* also the workers' pods: no LIST per service */
-        }
-        /* One worker per managed service; a busy one is skipped, not waited for. */
-        json_t *svcs = ksiss_kube_informer_snapshot(inf_svc);
-        s->services = svcs; /* owned by the snapshot; workers borrow their Service */
+        s->inv = tc.inv;
+        s->services = json_incref(tc.services);
+        s->pods_by_svc = json_incref(tc.pods_by_svc);
+        s->revs_by_svc = json_incref(tc.revs_by_svc);
+        s->none = json_array();
+        s->batch = ksiss_prom_batch_new(c.batch_keys, job_release);
+        /* One job per managed service; a busy one is skipped, not waited for. */
+        job **jobs = ksiss_xcalloc(json_array_size(s->services) + 1, sizeof(*jobs));
+        size_t n_jobs = 0, skipped = 0;
         size_t i;
         json_t *sv;
-        json_array_foreach(svcs, i, sv) {
+        json_array_foreach(s->services, i, sv) {
             const char *name = json_string_value(jp(sv, "metadata", "name", NULL));
             bool by_prefix;
             const char *skip;
@@ -676,42 +1005,65 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
                     logkv("info", "ignored (IGNORE_LIST)", "service", name, "pattern", skip, NULL);
                 continue;
             }
-            worker *w = worker_get(&c, name);
-            w->seen = true;
+            svc_state *st = ksiss_strmap_get(c.states, name);
+            if (!st) {
+                st = ksiss_xcalloc(1, sizeof(*st));
+                st->name = ksiss_xstrdup(name);
+                ksiss_history_init(&st->history);
+                ksiss_strmap_put(c.states, name, st);
+            }
+            st->seen = true;
             pthread_mutex_lock(&c.mu);
-            bool busy = w->busy;
+            bool busy = st->busy;
             pthread_mutex_unlock(&c.mu);
             if (busy) {
                 logkv("warn", "previous tick still running: skipped this tick", "service", name, NULL);
+                skipped++;
                 continue;
             }
-            if (!w->prom)
-                continue;
-            worker_join(w);
-            if (by_prefix && !w->by_prefix)
+            if (by_prefix && !st->by_prefix)
                 logkv("info", "configuration matched by the original's prefix rule", "service", name, "key",
                      sc->name, NULL);
-            w->svc = sc;
-            w->service = sv;
-            w->by_prefix = by_prefix;
+            st->by_prefix = by_prefix;
+            job *j = ksiss_xcalloc(1, sizeof(*j));
+            j->s = s;
+            j->st = st;
+            j->svc = sc;
+            j->service = sv;
+            if (s->pods_by_svc) {
+                j->pods = json_object_get(s->pods_by_svc, name);
+                if (!j->pods)
+                    j->pods = s->none;
+            }
+            if (s->revs_by_svc) {
+                j->revisions = json_object_get(s->revs_by_svc, name);
+                if (!j->revisions)
+                    j->revisions = s->none;
+            }
+            j->pending = 1;     /* held until dispatched below */
             pthread_mutex_lock(&c.mu);
             s->refs++;
-            w->busy = true;
+            st->busy = true;
             pthread_mutex_unlock(&c.mu);
-            w->snap = s;
-            if (pthread_create(&w->th, NULL, worker_main, w) != 0) {
-                logkv("error", "cannot start a worker thread", "service", name, NULL);
-                pthread_mutex_lock(&c.mu);
-                w->busy = false;
-                pthread_mutex_unlock(&c.mu);
-                w->snap = NULL;
-                snap_unref(&c, s);
-                continue;
-            }
-            w->has_thread = true;
+            job_offer_queries(&c, j);
+            jobs[n_jobs++] = j;
         }
-        snap_unref(&c, s);
-        workers_forget_unseen(&c);
+        /* The batched queries first, then each job once its answers are in. */
+        size_t n_chunks = ksiss_prom_batch_seal(s->batch);
+        for (size_t k = 0; k < n_chunks; k++) {
+            chunk_arg *a = ksiss_xcalloc(1, sizeof(*a));
+            a->s = s;
+            a->i = k;
+            snap_ref(s);
+            ksiss_pool_submit(c.pool, chunk_task, a);
+        }
+        for (size_t k = 0; k < n_jobs; k++)
+            job_release(jobs[k]);
+        free(jobs);
+        snap_unref(s);
+        ksiss_metrics_set(c.reg, KSISS_M_TICK_SERVICES, KSISS_LABELS("evaluated"), (double)n_jobs);
+        ksiss_metrics_set(c.reg, KSISS_M_TICK_SERVICES, KSISS_LABELS("skipped"), (double)skipped);
+        states_forget_unseen(&c);
         int64_t spent = wall_ms() - t0;
         sleep_ms_interruptible(c.interval_ms - spent, stop);
     }
@@ -719,9 +1071,15 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     exit_code = KSISS_EXIT_OK;
 out:
     free(err);
-    workers_free(&c);   /* waits for the workers in flight (each bounded by its timeouts) */
+    /* Jobs running finish (each bounded by its timeouts); queued ones are
+     * cancelled. */
+    ksiss_pool_free(c.pool);
+    ksiss_strmap_each(c.states, state_free_cb, NULL);
+    ksiss_strmap_free(c.states);
+    tick_cache_free(&c, &tc);
     ksiss_kube_informer_stop(inf_cm);
     ksiss_kube_informer_stop(inf_svc);
+    ksiss_kube_informer_stop(inf_revs);
     ksiss_kube_informer_stop(inf_nodes);
     ksiss_kube_informer_stop(inf_pods);
     if (leader)
@@ -732,6 +1090,9 @@ out:
         ksiss_events_free(c.events);
     ksiss_kube_free(c.kube);
     ksiss_kube_config_free(&kc);
+    for (int i = 0; i < c.n_proms; i++)
+        ksiss_prom_free(c.proms[i]);
+    free(c.proms);
     ksiss_metrics_free(c.reg);
     ksiss_prom_opts_free(&c.prom_opts);
     ksiss_env_free(&c.env);

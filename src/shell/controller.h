@@ -75,6 +75,21 @@ void ksiss_controller_deployment(const ksiss_catalog *cat, const char *gpu_model
  * history fields: *tier (caller frees) and *until_ms; *tier NULL when none. */
 void ksiss_controller_backoff(const json_t *service, int64_t now_ms, char **tier, int64_t *until_ms);
 
+/* True when the plan deletes a Revision. */
+bool ksiss_controller_plan_deletes(const ksiss_tr_plan *p);
+
+/* Deleting a Revision is the one step that cannot be undone, so it is
+ * never decided on watch caches alone (they may lag): before a plan that
+ * deletes one is applied, the Service and its Revisions are read from the
+ * API (k) and the step is decided again on them (tin: the input the plan
+ * was computed from; its service and revisions are replaced by the fresh
+ * ones in a copy). Returns 0 with *plan replaced by the fresh plan and
+ * *fresh holding the objects read (apply the plan to fresh->service; free
+ * with ksiss_knative_view_free), or -1 with *err (caller frees): nothing
+ * must be applied then. */
+int ksiss_controller_recheck_delete(ksiss_kube *k, const char *ns, const char *name, const ksiss_tr_input *tin,
+                                    ksiss_tr_plan *plan, ksiss_knative_view *fresh, char **err);
+
 /* ---- one service's evaluation (controller and explain) ---- */
 
 typedef struct {
@@ -86,7 +101,11 @@ typedef struct {
     const char *ns;
     const char *name;               /* the Knative Service */
     const json_t *service;          /* the Service from the watch cache (borrowed), NULL: read it */
-    const json_t *all_pods;         /* pods from the watch cache (borrowed, any namespace), NULL: list them */
+    const json_t *all_pods;         /* pods from the watch cache (borrowed, any service), NULL: list them */
+    const json_t *all_revisions;    /* Revisions from the watch cache (borrowed, any service), NULL: list them */
+    const ksiss_prom_share *const *shares;  /* svc->n_metrics entries: a metric's share of a query batched
+                                               across services, NULL entries (or NULL): query it here */
+    const ksiss_prom_share *load_share;     /* the load query's share, NULL: query it here */
     const ksiss_free_gpu *free;     /* NULL/0: unknown */
     size_t n_free;
     const ksiss_history *history;   /* may be NULL */

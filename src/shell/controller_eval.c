@@ -129,12 +129,40 @@ void ksiss_eval_free(ksiss_eval *e)
     memset(e, 0, sizeof(*e));
 }
 
+/* The load reading from its samples: their sum, when finite and >= 0. */
+static void take_load(const ksiss_promql_sample *s, size_t n, ksiss_eval *out)
+{
+    if (n == 0) {
+        out->load_why = ksiss_xstrdup("load query: empty result");
+        return;
+    }
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += s[i].value;
+    if (isfinite(sum) && sum >= 0) {
+        out->load.present = true;
+        out->load.value = sum;
+    } else {
+        out->load_why = ksiss_xstrdup("load query: not a finite non-negative number");
+    }
+}
+
 static void read_load(const ksiss_eval_in *in, const ksiss_promql_vars *vars, ksiss_eval *out)
 {
     out->load.present = false;
     out->load.value = NAN;
     out->load.observed_at_ms = in->now_ms;
     char *err = NULL;
+    if (in->load_share) {
+        /* Read in a query batched across services: same steps, same samples. */
+        if (!in->load_share->ok)
+            out->load_why = ksiss_xasprintf("load query: %s",
+                                            in->load_share->error ? in->load_share->error : "failed");
+        else
+            take_load(in->load_share->samples, in->load_share->n, out);
+        out->load.why_missing = out->load_why;
+        return;
+    }
     char *q = ksiss_promql_fill(in->svc->load.query, vars, &err);
     if (!q) {
         out->load_why = ksiss_xasprintf("load query: %s", err);
@@ -143,18 +171,12 @@ static void read_load(const ksiss_eval_in *in, const ksiss_promql_vars *vars, ks
         ksiss_prom_result r;
         if (ksiss_prom_query(in->prom, q, NULL, in->reg, &r) != 0) {
             out->load_why = ksiss_xasprintf("load query: %s", r.error ? r.error : "failed");
-        } else if (r.n == 0) {
-            out->load_why = ksiss_xstrdup("load query: empty result");
         } else {
-            double sum = 0;
+            ksiss_promql_sample *ss = ksiss_xcalloc(r.n ? r.n : 1, sizeof(*ss));
             for (size_t i = 0; i < r.n; i++)
-                sum += r.samples[i].value;
-            if (isfinite(sum) && sum >= 0) {
-                out->load.present = true;
-                out->load.value = sum;
-            } else {
-                out->load_why = ksiss_xstrdup("load query: not a finite non-negative number");
-            }
+                ss[i] = (ksiss_promql_sample){NULL, r.samples[i].value};
+            take_load(ss, r.n, out);
+            free(ss);
         }
         ksiss_prom_result_free(&r);
         free(q);
@@ -166,7 +188,8 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
 {
     memset(out, 0, sizeof(*out));
     ksiss_kube_error ke = {0};
-    if (ksiss_knative_read_cached(in->kube, in->ns, in->name, in->service, in->all_pods, &out->view, &ke) !=
+    if (ksiss_knative_read_cached(in->kube, in->ns, in->name, in->service, in->all_pods, in->all_revisions,
+                                  &out->view, &ke) !=
         KSISS_KUBE_OK) {
         out->error = ksiss_xasprintf("cannot read service %s/%s: %s", in->ns, in->name,
                                      ke.message ? ke.message : ksiss_kube_rc_name(ke.rc));
@@ -190,7 +213,8 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
     out->n_readings = in->svc->n_metrics;
     out->readings = ksiss_xcalloc(out->n_readings ? out->n_readings : 1, sizeof(*out->readings));
     out->obs = ksiss_xcalloc(out->n_readings ? out->n_readings : 1, sizeof(*out->obs));
-    ksiss_prom_read_service(in->prom, in->svc, &vars, out->pods, out->n_pods, in->now_ms, in->reg, out->readings);
+    ksiss_prom_read_service_shared(in->prom, in->svc, &vars, out->pods, out->n_pods, in->shares, in->now_ms, in->reg,
+                                   out->readings);
     if (in->reg)
         ksiss_prom_export_readings(in->reg, in->ns, in->svc, out->readings, out->pods);
     for (size_t i = 0; i < out->n_readings; i++)
@@ -223,3 +247,43 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
     return 0;
 }
 
+
+/* ------------------------------------------------ re-read before delete --- */
+
+bool ksiss_controller_plan_deletes(const ksiss_tr_plan *p)
+{
+    for (size_t i = 0; i < p->n; i++)
+        if (p->v[i].kind == KSISS_TRA_DELETE_REVISION)
+            return true;
+    return false;
+}
+
+int ksiss_controller_recheck_delete(ksiss_kube *k, const char *ns, const char *name, const ksiss_tr_input *tin,
+                                    ksiss_tr_plan *plan, ksiss_knative_view *fresh, char **err)
+{
+    *err = NULL;
+    ksiss_kube_error ke = {0};
+    json_t *no_pods = json_array();     /* pods play no part in the step */
+    int rc = ksiss_knative_read_cached(k, ns, name, NULL, no_pods, NULL, fresh, &ke);
+    json_decref(no_pods);
+    if (rc != KSISS_KUBE_OK) {
+        *err = ksiss_xasprintf("cannot re-read service %s/%s and its revisions before deleting a revision: %s", ns,
+                               name, ke.message ? ke.message : ksiss_kube_rc_name(ke.rc));
+        ksiss_kube_error_clear(&ke);
+        return -1;
+    }
+    ksiss_tr_input again = *tin;
+    again.service = fresh->service;
+    again.revisions = fresh->revisions;
+    ksiss_tr_plan p;
+    char *terr = NULL;
+    if (ksiss_transition_step(&again, &p, &terr) != 0) {
+        *err = ksiss_xasprintf("service %s/%s: %s", ns, name, terr);
+        free(terr);
+        ksiss_knative_view_free(fresh);
+        return -1;
+    }
+    ksiss_tr_plan_free(plan);
+    *plan = p;
+    return 0;
+}

@@ -34,7 +34,8 @@ static bool pod_terminated(const json_t *pod)
            (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")));
 }
 
-/* True when `pod` is in `ns` and carries serving.knative.dev/service=name. */
+/* True when `pod` (or a Revision) is in `ns` and carries
+ * serving.knative.dev/service=name. */
 static bool pod_of_service(const json_t *pod, const char *ns, const char *name)
 {
     const json_t *md = json_object_get(pod, "metadata");
@@ -44,7 +45,8 @@ static bool pod_of_service(const json_t *pod, const char *ns, const char *name)
 }
 
 int ksiss_knative_read_cached(ksiss_kube *k, const char *ns, const char *name, const json_t *service,
-                              const json_t *all_pods, ksiss_knative_view *out, ksiss_kube_error *err)
+                              const json_t *all_pods, const json_t *all_revisions, ksiss_knative_view *out,
+                              ksiss_kube_error *err)
 {
     memset(out, 0, sizeof(*out));
     int rc = KSISS_KUBE_OK;
@@ -56,7 +58,16 @@ int ksiss_knative_read_cached(ksiss_kube *k, const char *ns, const char *name, c
         return rc;
     char *selector = ksiss_xasprintf("%s=%s", KSISS_LABEL_SERVICE, name);
     ksiss_kube_list_opts lo = {.label_selector = selector};
-    rc = ksiss_kube_list(k, &KSISS_KUBE_KNATIVE_REVISIONS, ns, &lo, &out->revisions, NULL, err);
+    if (all_revisions) {
+        out->revisions = json_array();
+        size_t i;
+        json_t *r;
+        json_array_foreach(all_revisions, i, r)
+            if (pod_of_service(r, ns, name))
+                json_array_append(out->revisions, r);
+    } else {
+        rc = ksiss_kube_list(k, &KSISS_KUBE_KNATIVE_REVISIONS, ns, &lo, &out->revisions, NULL, err);
+    }
     json_t *listed = NULL;
     if (rc == KSISS_KUBE_OK && !all_pods)
         rc = ksiss_kube_list(k, &KSISS_KUBE_PODS, ns, &lo, &listed, NULL, err);
@@ -79,7 +90,7 @@ int ksiss_knative_read_cached(ksiss_kube *k, const char *ns, const char *name, c
 int ksiss_knative_read(ksiss_kube *k, const char *ns, const char *name, ksiss_knative_view *out,
                        ksiss_kube_error *err)
 {
-    return ksiss_knative_read_cached(k, ns, name, NULL, NULL, out, err);
+    return ksiss_knative_read_cached(k, ns, name, NULL, NULL, NULL, out, err);
 }
 
 const char **ksiss_knative_running_pods(const ksiss_knative_view *v, size_t *n)

@@ -31,15 +31,18 @@ typedef struct {
  * empty. */
 int ksiss_knative_read(ksiss_kube *k, const char *ns, const char *name, ksiss_knative_view *out,
                        ksiss_kube_error *err);
-/* The same, taking the Service and the pods from watch caches when the
- * caller has them: `service` (the Service object) and `all_pods` (a JSON
- * array of pods, any namespace) are borrowed, either may be NULL to read it
- * from the API. Revisions are always listed fresh. A cached Service may lag
- * a little; every write made from it carries its resourceVersion, so a
- * stale copy costs a 409 and a re-read at the next tick, never an
- * overwrite. */
+/* The same, taking the objects from watch caches when the caller has
+ * them: `service` (the Service object), `all_pods` and `all_revisions`
+ * (JSON arrays of pods / Revisions, any service or namespace: those of
+ * this service are picked by namespace and label) are borrowed; each may
+ * be NULL to read it from the API. A cached object may lag a little; every
+ * write made from the Service carries its resourceVersion, so a stale copy
+ * costs a 409 and a re-read at the next tick, never an overwrite; and the
+ * controller re-reads the Service and its Revisions from the API before
+ * deleting a Revision (controller.c). k may be NULL when nothing is read. */
 int ksiss_knative_read_cached(ksiss_kube *k, const char *ns, const char *name, const json_t *service,
-                              const json_t *all_pods, ksiss_knative_view *out, ksiss_kube_error *err);
+                              const json_t *all_pods, const json_t *all_revisions, ksiss_knative_view *out,
+                              ksiss_kube_error *err);
 void ksiss_knative_view_free(ksiss_knative_view *v);
 
 /* Names of the pods in v->pods that are Running (borrowed from v; caller

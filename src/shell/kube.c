@@ -980,8 +980,18 @@ int ksiss_kube_list(ksiss_kube *k, const ksiss_kube_resource *res, const char *n
             free(rv);
             return KSISS_KUBE_E_DECODE;
         }
-        if (json_is_array(its))
+        if (json_is_array(its)) {
+            if (opts && opts->transform) {
+                /* Trimmed page by page: a whole list of untrimmed objects
+                 * is never held at once. */
+                size_t i;
+                json_t *it;
+                json_array_foreach(its, i, it)
+                    if (json_is_object(it))
+                        opts->transform(it);
+            }
             json_array_extend(all, its);
+        }
         free(cont);
         cont = NULL;
         const char *c = json_string_value(json_object_get(meta, "continue"));

@@ -174,6 +174,7 @@ typedef struct {
     const char *label_selector;     /* NULL = none */
     const char *field_selector;     /* NULL = none */
     long page_size;                 /* limit per page; 0 = 500 */
+    void (*transform)(json_t *item);    /* NULL = none; applied to each item as its page arrives */
 } ksiss_kube_list_opts;
 
 /* LIST across all pages (limit/continue; an expired continue token (410)
@@ -235,6 +236,33 @@ typedef enum {
  * mark a key dirty, do not call the API from here. */
 typedef void (*ksiss_kube_informer_fn)(void *ud, ksiss_kube_event_type type, const json_t *obj);
 
+/* Trims an object on arrival, before it is cached (client-go's
+ * TransformFunc): runs on the informer thread on an object nobody else
+ * holds yet; may delete fields, must keep every field a reader uses (and
+ * metadata.name, namespace, resourceVersion). */
+typedef void (*ksiss_kube_informer_transform)(json_t *obj);
+
+/* Ready-made transforms (kube_informer.c says what each keeps):
+ * - common: drops metadata.managedFields and the
+ *   kubectl.kubernetes.io/last-applied-configuration annotation;
+ * - pod: keeps of metadata only name, namespace, uid, resourceVersion,
+ *   deletionTimestamp and the serving.knative.dev/service label; of spec
+ *   only nodeName, nodeSelector, overhead, and containers'/initContainers'
+ *   name, resources and restartPolicy; of status only phase (what
+ *   inventory.c and knative.c read);
+ * - node: common, and drops status.images (the biggest part of a Node). */
+void ksiss_kube_transform_common(json_t *obj);
+void ksiss_kube_transform_pod(json_t *obj);
+void ksiss_kube_transform_node(json_t *obj);
+/* - revision (Knative): keeps of metadata name, namespace, uid,
+ *   resourceVersion, generation, deletionTimestamp, the
+ *   serving.knative.dev/service label and the min-scale, max-scale and
+ *   ksiss.dev/tier annotations; of spec the containers (whole: a rollback
+ *   puts them back in the template); of status the conditions (type,
+ *   status, reason, message), actualReplicas and desiredReplicas (what
+ *   transition.c and controller_eval.c read). */
+void ksiss_kube_transform_revision(json_t *obj);
+
 typedef struct {
     const ksiss_kube_resource *res;
     const char *ns;                 /* NULL = all namespaces */
@@ -243,6 +271,7 @@ typedef struct {
     ksiss_kube_informer_fn on_change;   /* may be NULL */
     void *ud;
     int64_t watch_timeout_s;        /* server-side timeoutSeconds per watch, default 300 */
+    ksiss_kube_informer_transform transform;    /* NULL: objects cached whole */
 } ksiss_kube_informer_opts;
 
 typedef struct ksiss_kube_informer ksiss_kube_informer;

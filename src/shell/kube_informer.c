@@ -20,6 +20,7 @@ struct ksiss_kube_informer {
     char *ns, *label_selector, *field_selector;
     ksiss_kube_informer_fn on_change;
     void *ud;
+    ksiss_kube_informer_transform transform;
     int64_t watch_timeout_s;
     pthread_t th;
     int stop;                       /* atomic */
@@ -74,7 +75,7 @@ static void replace_cache(ksiss_kube_informer *inf, json_t *items)
     size_t i;
     json_t *it;
     json_array_foreach(items, i, it) {
-        char *key = object_key(it);
+        char *key = object_key(it);     /* items come trimmed by the LIST (relist) */
         if (key)
             json_object_set(fresh, key, it);
         free(key);
@@ -149,6 +150,8 @@ static int handle_event(ksiss_kube_informer *inf, const char *line, size_t len)
         }
         rc = -1;
     } else if (!strcmp(type, "ADDED") || !strcmp(type, "MODIFIED") || !strcmp(type, "DELETED")) {
+        if (inf->transform)
+            inf->transform(obj);
         char *key = object_key(obj);
         if (key) {
             bool del = !strcmp(type, "DELETED");
@@ -210,7 +213,7 @@ static bool stopping(ksiss_kube_informer *inf)
 /* Lists; returns 0 or -1 (error recorded). */
 static int relist(ksiss_kube_informer *inf)
 {
-    ksiss_kube_list_opts lo = {inf->label_selector, inf->field_selector, 500};
+    ksiss_kube_list_opts lo = {inf->label_selector, inf->field_selector, 500, inf->transform};
     json_t *items = NULL;
     char *rv = NULL;
     ksiss_kube_error err = {0};
@@ -352,6 +355,7 @@ ksiss_kube_informer *ksiss_kube_informer_start(ksiss_kube *k, const ksiss_kube_i
     inf->label_selector = ksiss_xstrdup(opts->label_selector);
     inf->field_selector = ksiss_xstrdup(opts->field_selector);
     inf->on_change = opts->on_change;
+    inf->transform = opts->transform;
     inf->ud = opts->ud;
     inf->watch_timeout_s = opts->watch_timeout_s > 0 ? opts->watch_timeout_s : 300;
     inf->cache = json_object();
@@ -433,4 +437,84 @@ char *ksiss_kube_informer_last_error(ksiss_kube_informer *inf)
     char *e = ksiss_xstrdup(inf->last_err);
     pthread_mutex_unlock(&inf->mu);
     return e;
+}
+
+/* ------------------------------------------------------------ transforms --- */
+
+void ksiss_kube_transform_common(json_t *obj)
+{
+    json_t *md = json_object_get(obj, "metadata");
+    json_object_del(md, "managedFields");
+    json_object_del(json_object_get(md, "annotations"), "kubectl.kubernetes.io/last-applied-configuration");
+}
+
+/* Keeps only the listed keys of object o (NULL-terminated list). */
+static void keep_only(json_t *o, const char *const *keys)
+{
+    if (!json_is_object(o))
+        return;
+    const char *k;
+    json_t *v;
+    void *tmp;
+    json_object_foreach_safe(o, tmp, k, v) {
+        bool keep = false;
+        for (const char *const *p = keys; *p && !keep; p++)
+            keep = !strcmp(*p, k);
+        if (!keep)
+            json_object_del(o, k);
+    }
+}
+
+void ksiss_kube_transform_pod(json_t *obj)
+{
+    static const char *const spec_keys[] = {"nodeName", "nodeSelector", "overhead", "containers", "initContainers",
+                                            NULL};
+    static const char *const container_keys[] = {"name", "resources", "restartPolicy", NULL};
+    static const char *const status_keys[] = {"phase", NULL};
+    static const char *const meta_keys[] = {"name", "namespace", "uid", "resourceVersion", "deletionTimestamp",
+                                            "labels", NULL};
+    static const char *const label_keys[] = {"serving.knative.dev/service", NULL};
+    ksiss_kube_transform_common(obj);
+    json_t *md = json_object_get(obj, "metadata");
+    keep_only(md, meta_keys);
+    keep_only(json_object_get(md, "labels"), label_keys);
+    json_t *spec = json_object_get(obj, "spec");
+    keep_only(spec, spec_keys);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(spec, "containers"), i, c)
+        keep_only(c, container_keys);
+    json_array_foreach(json_object_get(spec, "initContainers"), i, c)
+        keep_only(c, container_keys);
+    keep_only(json_object_get(obj, "status"), status_keys);
+}
+
+void ksiss_kube_transform_node(json_t *obj)
+{
+    ksiss_kube_transform_common(obj);
+    json_object_del(json_object_get(obj, "status"), "images");
+}
+
+void ksiss_kube_transform_revision(json_t *obj)
+{
+    static const char *const meta_keys[] = {"name", "namespace", "uid", "resourceVersion", "generation",
+                                            "labels", "annotations", "deletionTimestamp", NULL};
+    static const char *const label_keys[] = {"serving.knative.dev/service", NULL};
+    static const char *const ann_keys[] = {"autoscaling.knative.dev/min-scale", "autoscaling.knative.dev/max-scale",
+                                           "ksiss.dev/tier", NULL};
+    static const char *const spec_keys[] = {"containers", NULL};
+    static const char *const status_keys[] = {"conditions", "actualReplicas", "desiredReplicas", NULL};
+    static const char *const cond_keys[] = {"type", "status", "reason", "message", NULL};
+    ksiss_kube_transform_common(obj);
+    json_t *md = json_object_get(obj, "metadata");
+    keep_only(md, meta_keys);
+    keep_only(json_object_get(md, "labels"), label_keys);
+    keep_only(json_object_get(md, "annotations"), ann_keys);
+    keep_only(json_object_get(obj, "spec"), spec_keys);
+    json_t *st = json_object_get(obj, "status");
+    keep_only(st, status_keys);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(st, "conditions"), i, c)
+        keep_only(c, cond_keys);
 }

@@ -1,10 +1,13 @@
 /* metrics.c: the metrics registry and the table of every exported metric
- * (see metrics.h and metrics_names.h). One mutex guards the registry; the
- * number of series is small (a few per service), so lookups are linear. */
+ * (see metrics.h and metrics_names.h). One mutex guards the registry. With
+ * thousands of services a family holds tens of thousands of series, so
+ * each family is hashed twice: by all its labels (set/add/get/remove) and
+ * by its first two (namespace, service: ksiss_metrics_remove_if_group). */
 #include "shell/metrics.h"
 
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +23,7 @@
 
 static const double transition_buckets[] = {5, 10, 30, 60, 120, 300, 600, 1200, 1800};
 static const double query_buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+static const double tick_buckets[] = {0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
 
 #define NB(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -78,19 +82,80 @@ const ksiss_metric_def ksiss_metric_defs[KSISS_M_COUNT] = {
     [KSISS_M_LEGACY_GPU_RESOURCE] = {"KubeComp_gpu_resource", KSISS_MT_GAUGE,
         "The original K-SISS gauge: MIG slice count (g) of a revision's GPU tier, kept for dashboards.",
         {"revision", NULL}, NULL, 0},
+    [KSISS_M_PROM_QUERIES_TOTAL] = {"ksiss_prometheus_queries_total", KSISS_MT_COUNTER,
+        "Prometheus instant queries sent (a query batched across services counts once).",
+        {NULL}, NULL, 0},
+    [KSISS_M_TICK_DURATION] = {"ksiss_tick_duration_seconds", KSISS_MT_HISTOGRAM,
+        "Duration of a control-loop tick, from its start until the last of its services was evaluated and acted on.",
+        {NULL}, tick_buckets, NB(tick_buckets)},
+    [KSISS_M_TICK_SERVICES] = {"ksiss_tick_services", KSISS_MT_GAUGE,
+        "Managed services at the last tick, by state (evaluated; skipped: still in flight from an earlier tick).",
+        {"state", NULL}, NULL, 0},
+    [KSISS_M_WORKERS] = {"ksiss_workers", KSISS_MT_GAUGE,
+        "Worker threads evaluating services (KSISS_WORKERS).",
+        {NULL}, NULL, 0},
 };
+
+#define NONE ((size_t)-1)
 
 typedef struct {
     char **labels;
     double value;       /* gauge/counter value, histogram sum */
     double *counts;     /* histogram: per bucket (not cumulative) */
     double count;
+    uint64_t h, g;      /* hash of all labels, of the first two */
+    size_t next, gnext; /* next series in the same bucket of each hash */
 } series;
 
 typedef struct {
     series *v;
     size_t n, cap;
+    size_t *heads, *gheads; /* nb buckets each: first series, NONE when empty */
+    size_t nb;
 } family;
+
+static uint64_t hash_labels(const char *const *labels, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;   /* FNV-1a, a 0x1f between labels */
+    for (size_t j = 0; j < n; j++) {
+        for (const unsigned char *p = (const unsigned char *)labels[j]; *p; p++) {
+            h ^= *p;
+            h *= 1099511628211ull;
+        }
+        h ^= 0x1f;
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+/* Rebuilds both bucket arrays for nb buckets. */
+static void rehash(family *f, size_t nb)
+{
+    free(f->heads);
+    free(f->gheads);
+    f->nb = nb;
+    f->heads = ksiss_xmalloc(nb * sizeof(*f->heads));
+    f->gheads = ksiss_xmalloc(nb * sizeof(*f->gheads));
+    for (size_t b = 0; b < nb; b++)
+        f->heads[b] = f->gheads[b] = NONE;
+    for (size_t i = 0; i < f->n; i++) {
+        series *s = &f->v[i];
+        s->next = f->heads[s->h & (nb - 1)];
+        f->heads[s->h & (nb - 1)] = i;
+        s->gnext = f->gheads[s->g & (nb - 1)];
+        f->gheads[s->g & (nb - 1)] = i;
+    }
+}
+
+/* The link (a bucket head or a series' next) that holds index i. */
+static size_t *link_of(family *f, size_t i, bool group)
+{
+    const series *s = &f->v[i];
+    size_t *l = group ? &f->gheads[s->g & (f->nb - 1)] : &f->heads[s->h & (f->nb - 1)];
+    while (*l != i && *l != NONE)
+        l = group ? &f->v[*l].gnext : &f->v[*l].next;
+    return l;
+}
 
 struct ksiss_metrics {
     pthread_mutex_t lock;
@@ -128,7 +193,10 @@ static series *find(ksiss_metrics *m, ksiss_metric_id id, const char *const *lab
     const ksiss_metric_def *d = &ksiss_metric_defs[id];
     family *f = &m->fam[id];
     size_t nl = n_labels(d);
-    for (size_t i = 0; i < f->n; i++) {
+    uint64_t h = hash_labels(labels, nl);
+    for (size_t i = f->nb ? f->heads[h & (f->nb - 1)] : NONE; i != NONE; i = f->v[i].next) {
+        if (f->v[i].h != h)
+            continue;
         size_t j = 0;
         while (j < nl && !strcmp(f->v[i].labels[j], labels[j]))
             j++;
@@ -141,11 +209,22 @@ static series *find(ksiss_metrics *m, ksiss_metric_id id, const char *const *lab
         f->cap = f->cap ? f->cap * 2 : 8;
         f->v = ksiss_xrealloc(f->v, f->cap * sizeof(*f->v));
     }
-    series *s = &f->v[f->n++];
+    size_t idx = f->n++;
+    series *s = &f->v[idx];
     memset(s, 0, sizeof(*s));
     s->labels = ksiss_xcalloc(nl ? nl : 1, sizeof(char *));
     for (size_t j = 0; j < nl; j++)
         s->labels[j] = ksiss_xstrdup(labels[j]);
+    s->h = h;
+    s->g = hash_labels(labels, nl < 2 ? nl : 2);
+    if (f->n > f->nb) {
+        rehash(f, f->nb ? f->nb * 2 : 16);
+    } else {
+        s->next = f->heads[h & (f->nb - 1)];
+        f->heads[h & (f->nb - 1)] = idx;
+        s->gnext = f->gheads[s->g & (f->nb - 1)];
+        f->gheads[s->g & (f->nb - 1)] = idx;
+    }
     if (d->type == KSISS_MT_HISTOGRAM)
         s->counts = ksiss_xcalloc(d->n_buckets ? d->n_buckets : 1, sizeof(double));
     return s;
@@ -171,6 +250,8 @@ void ksiss_metrics_free(ksiss_metrics *m)
         for (size_t i = 0; i < m->fam[id].n; i++)
             series_free(&m->fam[id].v[i], nl);
         free(m->fam[id].v);
+        free(m->fam[id].heads);
+        free(m->fam[id].gheads);
     }
     pthread_mutex_destroy(&m->lock);
     free(m);
@@ -234,12 +315,21 @@ int ksiss_metrics_get(ksiss_metrics *m, ksiss_metric_id id, const char *const *l
     return s ? 0 : -1;
 }
 
-/* Removes series i of family id. Lock held. */
+/* Removes series i of family id; the last series moves into its place.
+ * Lock held. */
 static void drop_series(ksiss_metrics *m, ksiss_metric_id id, size_t i)
 {
     family *f = &m->fam[id];
+    size_t last = f->n - 1;
+    *link_of(f, i, false) = f->v[i].next;
+    *link_of(f, i, true) = f->v[i].gnext;
     series_free(&f->v[i], n_labels(&ksiss_metric_defs[id]));
-    f->v[i] = f->v[--f->n];
+    if (i != last) {
+        *link_of(f, last, false) = i;
+        *link_of(f, last, true) = i;
+        f->v[i] = f->v[last];
+    }
+    f->n--;
 }
 
 int ksiss_metrics_remove(ksiss_metrics *m, ksiss_metric_id id, const char *const *labels)
@@ -269,6 +359,36 @@ size_t ksiss_metrics_remove_if(ksiss_metrics *m, ksiss_metric_id id,
         } else {
             i++;
         }
+    }
+    pthread_mutex_unlock(&m->lock);
+    return removed;
+}
+
+size_t ksiss_metrics_remove_if_group(ksiss_metrics *m, ksiss_metric_id id, const char *label0, const char *label1,
+                                     bool (*drop)(const char *const *labels, void *ud), void *ud)
+{
+    size_t removed = 0;
+    if ((unsigned)id >= KSISS_M_COUNT || n_labels(&ksiss_metric_defs[id]) < 2 || !label0 || !label1)
+        return 0;
+    const char *const first[2] = {label0, label1};
+    uint64_t g = hash_labels(first, 2);
+    pthread_mutex_lock(&m->lock);
+    family *f = &m->fam[id];
+    size_t i = f->nb ? f->gheads[g & (f->nb - 1)] : NONE;
+    while (i != NONE) {
+        series *s = &f->v[i];
+        size_t next = s->gnext;
+        if (s->g == g && !strcmp(s->labels[0], label0) && !strcmp(s->labels[1], label1) &&
+            drop((const char *const *)s->labels, ud)) {
+            /* The last series moves into i: if it is still to visit in
+             * this chain, visit it next (at its new index). */
+            size_t last = f->n - 1;
+            drop_series(m, id, i);
+            removed++;
+            if (next == last)
+                next = i;
+        }
+        i = next;
     }
     pthread_mutex_unlock(&m->lock);
     return removed;

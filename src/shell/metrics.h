@@ -43,6 +43,12 @@ int ksiss_metrics_remove(ksiss_metrics *m, ksiss_metric_id id, const char *const
 size_t ksiss_metrics_remove_if(ksiss_metrics *m, ksiss_metric_id id,
                                bool (*drop)(const char *const *labels, void *ud), void *ud);
 
+/* The same, visiting only the series whose first two labels are label0
+ * and label1 (e.g. namespace and service): a hash lookup, not a scan of
+ * the whole family. Metrics with fewer than two labels: nothing done. */
+size_t ksiss_metrics_remove_if_group(ksiss_metrics *m, ksiss_metric_id id, const char *label0, const char *label1,
+                                     bool (*drop)(const char *const *labels, void *ud), void *ud);
+
 /* Removes every series, of every metric, whose label `service` equals
  * service and (when namespace_name is not NULL) whose `namespace` equals
  * it: call when a service disappears. Returns how many were removed. */

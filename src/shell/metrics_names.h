@@ -43,6 +43,10 @@ typedef enum {
     KSISS_M_LEADER,                     /* gauge 0/1 {} */
     KSISS_M_BUILD_INFO,                 /* gauge 1 {version,revision} */
     KSISS_M_LEGACY_GPU_RESOURCE,        /* gauge KubeComp_gpu_resource{revision} (the original's) */
+    KSISS_M_PROM_QUERIES_TOTAL,         /* counter {} */
+    KSISS_M_TICK_DURATION,              /* histogram {}: tick start to its last service done */
+    KSISS_M_TICK_SERVICES,              /* gauge {state="evaluated|skipped"} at the last tick */
+    KSISS_M_WORKERS,                    /* gauge {}: worker threads */
     KSISS_M_COUNT
 } ksiss_metric_id;
 

@@ -103,6 +103,7 @@ typedef struct {
     bool failed;                /* a request failed (error, timeout, refused query, bad result) */
     char *error;                /* failed: "metric NAME: cause" */
     bool batched;               /* the pods were read with one batched query */
+    bool shared;                /* read from a query batched across services (ksiss_prom_batch) */
     int requests;               /* HTTP requests made */
     char *query;                /* the (last) query sent, NULL when none */
 } ksiss_metric_reading;
@@ -118,6 +119,65 @@ size_t ksiss_prom_read_service(ksiss_prom *c, const ksiss_service_cfg *svc, cons
                                const char *const *pods, size_t n_pods, int64_t now_ms, ksiss_metrics *reg,
                                ksiss_metric_reading *out);
 void ksiss_metric_readings_free(ksiss_metric_reading *r, size_t n);
+
+/* ---- batching across services (docs/prometheus.md) ----
+ *
+ * When many services share a metric query whose only per-service
+ * placeholder is the service, the revision or the pods, each in the
+ * equality matchers of one label, one query per distinct query text reads
+ * them all: the matchers become `L=~"a|b|..."` (names regex-escaped),
+ * aggregations get `by (L)` (src/core/promql.c), and the answer is split
+ * by label L. Queries without any per-service placeholder are sent once
+ * and shared as they are. At most max_keys names go into one query; more
+ * services make more queries. Any other shape is read per service. */
+
+/* One service's share of a batched answer. Owned by the caller
+ * (ksiss_prom_batch_add zeroes it; free with ksiss_prom_share_clear);
+ * `samples` points into the batch, which must outlive the share's use. */
+typedef struct {
+    bool ok;                    /* false: the batched query failed (error says why) */
+    const char *error;          /* borrowed from the batch */
+    ksiss_promql_sample *samples;   /* this service's samples (pod: value of label L) */
+    size_t n;
+} ksiss_prom_share;
+
+void ksiss_prom_share_clear(ksiss_prom_share *s);
+
+typedef struct ksiss_prom_batch ksiss_prom_batch;
+
+/* Called once per share filled by ksiss_prom_batch_run (from the thread
+ * that runs it), with the owner given to ksiss_prom_batch_add. */
+typedef void (*ksiss_prom_batch_done_fn)(void *owner);
+
+/* max_keys: names per query at most (0: KSISS_PROM_DEFAULT_BATCH_KEYS). */
+#define KSISS_PROM_DEFAULT_BATCH_KEYS 500
+ksiss_prom_batch *ksiss_prom_batch_new(size_t max_keys, ksiss_prom_batch_done_fn done);
+/* Frees the batch and its answers (shares pointing into it go stale). */
+void ksiss_prom_batch_free(ksiss_prom_batch *b);
+
+/* Offers one reading of one service: `query` (borrowed until the batch is
+ * freed), vars (copied), its Running pods (copied). Returns true when the
+ * batch takes it: *share (borrowed, must stay valid) will be filled and
+ * done(owner) called when its query has run; false when it must be read
+ * per service (shape not batchable, no pods, no revision, the batch
+ * sealed). */
+bool ksiss_prom_batch_add(ksiss_prom_batch *b, const char *query, const ksiss_promql_vars *vars,
+                          const char *const *pods, size_t n_pods, ksiss_prom_share *share, void *owner);
+
+/* No more adds; returns the number of queries to run (indexes 0..n-1). */
+size_t ksiss_prom_batch_seal(ksiss_prom_batch *b);
+
+/* Runs query i with client c (one client per thread), fills the shares
+ * of its services and calls done for each. cancelled: fills them as
+ * failed without sending anything. Distinct i may run concurrently. */
+void ksiss_prom_batch_run(ksiss_prom_batch *b, size_t i, ksiss_prom *c, ksiss_metrics *reg, bool cancelled);
+
+/* ksiss_prom_read_service, taking the metrics with shares[i] != NULL from
+ * those shares instead of querying (shares may be NULL: none). The result
+ * is the one the service's own queries would give on the same data. */
+size_t ksiss_prom_read_service_shared(ksiss_prom *c, const ksiss_service_cfg *svc, const ksiss_promql_vars *vars,
+                                      const char *const *pods, size_t n_pods, const ksiss_prom_share *const *shares,
+                                      int64_t now_ms, ksiss_metrics *reg, ksiss_metric_reading *out);
 
 /* Publishes readings in reg: ksiss_metric_value, _pod_value, _slo,
  * _pressure_ratio and _missing for each metric of svc. A missing value

@@ -252,13 +252,15 @@ if until_true 60 bash -c "grep 'msg=decision' '$TMP/a.log' | tail -1 | grep -q '
 else
     ko "no metric data reached the autoscaler within 60 s" "$(grep 'msg=decision' "$TMP/a.log" | tail -1)"
 fi
+# The tier and its free slices before the ConfigMap that allows the move
+# is applied: the next tick may start the move before a read after it.
+OLD_RES=$(gpu_resource)
+APORT=$(cat "$TMP/a.port")
+FREE_OLD0=$(metric "$APORT" ksiss_gpu_free "resource=\"$OLD_RES\"")
 kc apply -f "$TMP/cm-legacy.yaml" >/dev/null
 
 # ---- 2. high latency: up, with SIGKILL during the transition --------------
 log "scenario 2: high latency, original's ConfigMap format"
-OLD_RES=$(gpu_resource)
-APORT=$(cat "$TMP/a.port")
-FREE_OLD0=$(metric "$APORT" ksiss_gpu_free "resource=\"$OLD_RES\"")
 if until_true 120 bash -c "[ -n \"\$(kc get ksvc $SVC -n $NS -o jsonpath='{.metadata.annotations.ksiss\.dev/transition}' 2>/dev/null)\" ]"; then
     ok "high latency starts a tier change ($(phase))"
 else

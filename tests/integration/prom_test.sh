@@ -4,6 +4,8 @@
 # directory, scraping every second two stand-in inference servers (pods a
 # and b, tests/integration/fake_inference.c) and the K-SISS exporter, then
 # checks that `ksiss query` reads the right numbers for real PromQL, that
+# queries batched across services give every service the readings of its
+# own queries (hostile names included), that
 # Prometheus ingests every K-SISS metric with the exported value, and that
 # a rejected query, a server that never answers and a stopped Prometheus
 # each give a clear error and missing data, never a hang or a zero.
@@ -144,6 +146,16 @@ scrape_configs:
         labels: {pod: $POD_A, namespace: ml}
       - targets: ["127.0.0.1:$BPORT"]
         labels: {pod: $POD_B, namespace: ml}
+  - job_name: cross
+    static_configs:
+      - targets: ["127.0.0.1:$APORT"]
+        labels: {pod: svc1-a, service: svc1, revision: svc1-00001, namespace: cross}
+      - targets: ["127.0.0.1:$BPORT"]
+        labels: {pod: svc1-b, service: svc1, revision: svc1-00001, namespace: cross}
+      - targets: ["127.0.0.1:$APORT"]
+        labels: {pod: odd-a, service: odd.name, revision: odd.name-00001, namespace: cross}
+      - targets: ["127.0.0.1:$BPORT"]
+        labels: {pod: oddx-b, service: oddxname, revision: oddxname-00001, namespace: cross}
   - job_name: ksiss
     static_configs:
       - targets: ["127.0.0.1:$KPORT"]
@@ -238,6 +250,10 @@ expect_near "throughput direction higher: pressure slo/value" "$J" metrics.3.pre
 expect_eq "throughput direction is higher" "$J" metrics.3.direction higher
 "${QUERY[@]}" --prometheus "$PROM" >"$TMP/q.txt" 2>&1
 check "text output lists pods and batching" contains "$TMP/q.txt" "pod $POD_B: 0.9"
+
+# ---- batching across services: one query per template, same readings ----
+if "$TOOL" cross-batch "$PROM" >"$TMP/cross.txt" 2>&1; then ok "batched across services: $(tail -1 "$TMP/cross.txt")"
+else ko "batched across services gives each service its own queries' readings" "$(grep FAIL "$TMP/cross.txt" | head -5)"; fi
 
 # ---- the exporter, scraped by the same Prometheus ----
 timeout 300 "$KSISS" query --config "$CFG" --service gpt2 --pods "$POD_A,$POD_B" --namespace ml \

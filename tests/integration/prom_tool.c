@@ -9,6 +9,10 @@
  *   prom_tool compare-export EXPORTER PROM JOB
  *                                            every series on EXPORTER/metrics must be in
  *                                            Prometheus (job JOB) with the same value
+ *   prom_tool cross-batch PROM               reads the services of job "cross" (see
+ *                                            prom_test.sh) per service and batched across
+ *                                            services (ksiss_prom_batch): same readings,
+ *                                            fewer queries
  * Processes it starts stop on SIGTERM/SIGINT. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -290,6 +294,138 @@ static int cmd_compare_export(const char *exporter, const char *prom_url, const 
     return fail || !pass ? 1 : 0;
 }
 
+/* ---- batching across services against the real Prometheus ---- */
+
+typedef struct {
+    const char *name, *revision;
+    const char *pods[2];
+    size_t n_pods;
+} cross_service;
+
+/* Targets of job "cross" in prom_test.sh: server a as svc1-a (svc1) and as
+ * odd-a (odd.name), server b as svc1-b (svc1) and as oddx-b (oddxname):
+ * "odd.name" unescaped would match "oddxname" too. */
+static const cross_service cross_services[] = {
+    {"svc1", "svc1-00001", {"svc1-a", "svc1-b"}, 2},
+    {"odd.name", "odd.name-00001", {"odd-a"}, 1},
+    {"oddxname", "oddxname-00001", {"oddx-b"}, 1},
+    {"idle", "idle-00001", {NULL}, 0},
+};
+#define N_CROSS (sizeof(cross_services) / sizeof(cross_services[0]))
+
+static ksiss_metric_cfg cross_metric(const char *name, const char *query, ksiss_aggregate agg)
+{
+    return (ksiss_metric_cfg){.name = (char *)name, .query = (char *)query, .slo = 1, .scale_up_factor = 1.5,
+                              .scale_down_factor = 0.5, .direction = KSISS_LOWER_IS_BETTER, .aggregate = agg};
+}
+
+static void count_done(void *owner)
+{
+    (*(int *)owner)++;
+}
+
+static int cmd_cross_batch(const char *prom_url)
+{
+    ksiss_metric_cfg m[] = {
+        cross_metric("running", "sum(vllm:num_requests_running{job=\"cross\",service=\"{service}\"})", KSISS_AGG_SUM),
+        cross_metric("ttft_p90", "histogram_quantile(0.9, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket"
+                                 "{job=\"cross\",service=\"{service}\"}[15s])))", KSISS_AGG_MAX),
+        cross_metric("running_pod", "sum by (pod) (vllm:num_requests_running{job=\"cross\",pod=\"%s\"})", KSISS_AGG_AVG),
+        cross_metric("waiting", "avg(vllm:num_requests_waiting{job=\"cross\",revision=\"{revision}\"})", KSISS_AGG_MAX),
+        cross_metric("prefix", "sum(vllm:num_requests_running{job=\"cross\",service=~\"{service}.*\"})", KSISS_AGG_SUM),
+        cross_metric("tokens", "sum(rate(vllm:generation_tokens_total{job=\"cross\"}[15s]))", KSISS_AGG_SUM),
+    };
+    const size_t nm = sizeof(m) / sizeof(m[0]);
+    /* What the series hold: running a=3 b=5, waiting a=1 b=0. */
+    const double want_running[N_CROSS] = {8, 3, 5, NAN};
+    const double want_waiting[N_CROSS] = {0.5, 1, 0, NAN};
+    ksiss_prom_opts o;
+    ksiss_prom_opts_init(&o);
+    char *err = NULL;
+    o.url = ksiss_prom_normalize_url(prom_url, &err);
+    ksiss_prom *c = o.url ? ksiss_prom_new(&o, &err) : NULL;
+    ksiss_prom_opts_free(&o);
+    if (!c) {
+        fprintf(stderr, "cross-batch: %s\n", err);
+        return 1;
+    }
+    ksiss_metrics *reg = ksiss_metrics_new();
+    ksiss_metric_reading own[N_CROSS][6], shared[N_CROSS][6];
+    ksiss_prom_share shares[N_CROSS][6];
+    const ksiss_prom_share *use[N_CROSS][6];
+    ksiss_service_cfg cfg[N_CROSS];
+    ksiss_promql_vars vars[N_CROSS];
+    double q0, q1, q2;
+    ksiss_metrics_get(reg, KSISS_M_PROM_QUERIES_TOTAL, NULL, &q0);
+    for (size_t s = 0; s < N_CROSS; s++) {
+        cfg[s] = (ksiss_service_cfg){.name = (char *)cross_services[s].name, .metrics = m, .n_metrics = nm};
+        vars[s] = (ksiss_promql_vars){.service = cross_services[s].name, .namespace_name = "ml",
+                                      .revision = cross_services[s].revision};
+        ksiss_prom_read_service(c, &cfg[s], &vars[s], cross_services[s].pods, cross_services[s].n_pods, 0, reg,
+                                own[s]);
+    }
+    ksiss_metrics_get(reg, KSISS_M_PROM_QUERIES_TOTAL, NULL, &q1);
+    int done = 0, taken = 0;
+    ksiss_prom_batch *b = ksiss_prom_batch_new(0, count_done);
+    for (size_t s = 0; s < N_CROSS; s++)
+        for (size_t i = 0; i < nm; i++) {
+            bool t = ksiss_prom_batch_add(b, m[i].query, &vars[s], cross_services[s].pods, cross_services[s].n_pods,
+                                          &shares[s][i], &done);
+            use[s][i] = t ? &shares[s][i] : NULL;
+            taken += t;
+        }
+    size_t nq = ksiss_prom_batch_seal(b);
+    for (size_t q = 0; q < nq; q++)
+        ksiss_prom_batch_run(b, q, c, reg, false);
+    for (size_t s = 0; s < N_CROSS; s++)
+        ksiss_prom_read_service_shared(c, &cfg[s], &vars[s], cross_services[s].pods, cross_services[s].n_pods, use[s],
+                                       0, reg, shared[s]);
+    ksiss_metrics_get(reg, KSISS_M_PROM_QUERIES_TOTAL, NULL, &q2);
+    int fail = done != taken;
+    if (fail)
+        printf("FAIL %d shares filled, %d taken\n", done, taken);
+    for (size_t s = 0; s < N_CROSS; s++) {
+        for (size_t i = 0; i < nm; i++) {
+            const ksiss_metric_reading *a = &own[s][i], *x = &shared[s][i];
+            /* Rates move between two evaluations a few ms apart: 1e-6. */
+            double tol = i == 1 || i == 5 ? 1e-6 * fabs(a->obs.value) : 0;
+            bool same = a->obs.present == x->obs.present &&
+                        (!a->obs.present || fabs(a->obs.value - x->obs.value) <= tol) &&
+                        (a->why == NULL) == (x->why == NULL) && (!a->why || !strcmp(a->why, x->why)) &&
+                        a->n_pods == x->n_pods;
+            for (size_t p = 0; same && p < a->n_pods; p++)
+                same = a->pods[p].present == x->pods[p].present &&
+                       (!a->pods[p].present || a->pods[p].value == x->pods[p].value);
+            if (!same) {
+                printf("FAIL %s/%s: per service %s %g (%s), batched %s %g (%s)\n", cross_services[s].name, m[i].name,
+                       a->obs.present ? "present" : "missing", a->obs.value, a->why ? a->why : "", x->obs.present ?
+                       "present" : "missing", x->obs.value, x->why ? x->why : "");
+                fail = 1;
+            }
+        }
+        double wr = want_running[s], ww = want_waiting[s];
+        const ksiss_metric_reading *r = &shared[s][0], *w = &shared[s][3];
+        if (isnan(wr) ? r->obs.present : !(r->obs.present && r->obs.value == wr)) {
+            printf("FAIL %s/running: got %g, want %g\n", cross_services[s].name, r->obs.value, wr);
+            fail = 1;
+        }
+        if (isnan(ww) ? w->obs.present : !(w->obs.present && w->obs.value == ww)) {
+            printf("FAIL %s/waiting: got %g, want %g\n", cross_services[s].name, w->obs.value, ww);
+            fail = 1;
+        }
+        ksiss_metric_readings_free(own[s], nm);
+        ksiss_metric_readings_free(shared[s], nm);
+        for (size_t i = 0; i < nm; i++)
+            ksiss_prom_share_clear(&shares[s][i]);
+    }
+    printf("%s %zu services x %zu metrics: same readings; %.0f queries per service, %.0f batched (%zu batched queries)\n",
+           fail ? "FAIL" : "ok", N_CROSS, nm, q1 - q0, q2 - q1, nq);
+    ksiss_prom_batch_free(b);
+    ksiss_metrics_free(reg);
+    ksiss_prom_free(c);
+    return fail;
+}
+
 int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -329,9 +465,12 @@ int main(int argc, char **argv)
         rc = cmd_export_sample(argv[2]);
     } else if (!strcmp(cmd, "compare-export") && argc == 5) {
         rc = cmd_compare_export(argv[2], argv[3], argv[4]);
+    } else if (!strcmp(cmd, "cross-batch") && argc == 3) {
+        rc = cmd_cross_batch(argv[2]);
     } else {
         fprintf(stderr, "usage: prom_tool free-port | hang PORT_FILE | get URL | json FILE PATH |\n"
-                        "       export-sample ADDR | compare-export EXPORTER_URL PROM_URL JOB\n");
+                        "       export-sample ADDR | compare-export EXPORTER_URL PROM_URL JOB |\n"
+                        "       cross-batch PROM_URL\n");
     }
     curl_global_cleanup();
     return rc;

@@ -255,7 +255,7 @@ static void test_read_cached_lists_only_revisions_and_filters_cached_pods(void *
     assert_non_null(pods);
     ksiss_knative_view v;
     ksiss_kube_error e = {0};
-    assert_int_equal(ksiss_knative_read_cached(f->k, "default", "llama3-8b", svc, pods, &v, &e), KSISS_KUBE_OK);
+    assert_int_equal(ksiss_knative_read_cached(f->k, "default", "llama3-8b", svc, pods, NULL, &v, &e), KSISS_KUBE_OK);
     assert_ptr_equal(v.service, svc);
     assert_int_equal(json_array_size(v.revisions), 1);
     size_t n;
@@ -269,6 +269,38 @@ static void test_read_cached_lists_only_revisions_and_filters_cached_pods(void *
     assert_non_null(strstr(f->fs->reqs[0].url, "/revisions"));
     ksiss_knative_view_free(&v);
     json_decref(pods);
+    json_decref(svc);
+}
+
+static void test_read_from_watch_caches_sends_no_request_and_picks_the_services_revisions(void **state)
+{
+    fx *f = *state;
+    json_t *svc = json_pack("{s:{s:s,s:s,s:s}}", "metadata", "name", "llama3-8b", "namespace", "default",
+                            "resourceVersion", "7");
+    json_error_t je;
+    json_t *revs = json_loads(
+        "[{\"metadata\":{\"name\":\"llama3-8b-00001\",\"namespace\":\"default\","
+        "\"labels\":{\"serving.knative.dev/service\":\"llama3-8b\"}}},"
+        "{\"metadata\":{\"name\":\"llama3-70b-00001\",\"namespace\":\"default\","
+        "\"labels\":{\"serving.knative.dev/service\":\"llama3-70b\"}}},"
+        "{\"metadata\":{\"name\":\"llama3-8b-00009\",\"namespace\":\"prod\","
+        "\"labels\":{\"serving.knative.dev/service\":\"llama3-8b\"}}},"
+        "{\"metadata\":{\"name\":\"llama3-8b-00002\",\"namespace\":\"default\","
+        "\"labels\":{\"serving.knative.dev/service\":\"llama3-8b\"}}}]", 0, &je);
+    assert_non_null(revs);
+    json_t *pods = json_array();
+    ksiss_knative_view v;
+    ksiss_kube_error e = {0};
+    assert_int_equal(ksiss_knative_read_cached(f->k, "default", "llama3-8b", svc, pods, revs, &v, &e), KSISS_KUBE_OK);
+    assert_int_equal(json_array_size(v.revisions), 2);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(v.revisions, 0), "metadata"),
+                                                          "name")), "llama3-8b-00001");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_array_get(v.revisions, 1), "metadata"),
+                                                          "name")), "llama3-8b-00002");
+    assert_int_equal(fake_count(f->fs), 0);
+    ksiss_knative_view_free(&v);
+    json_decref(pods);
+    json_decref(revs);
     json_decref(svc);
 }
 
@@ -297,6 +329,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_cached_lists_only_revisions_and_filters_cached_pods, setup, teardown),
         cmocka_unit_test_setup_teardown(test_read_of_a_missing_service_is_not_found, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_read_from_watch_caches_sends_no_request_and_picks_the_services_revisions,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -223,7 +223,7 @@ static void test_list_follows_continue_tokens_across_pages(void **state)
              "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"100\",\"continue\":\"tok2\"},"
              "\"items\":[{\"metadata\":{\"name\":\"a\"}},{\"metadata\":{\"name\":\"b\"}}]}",
              NULL);
-    ksiss_kube_list_opts lo = {"app=llm", NULL, 2};
+    ksiss_kube_list_opts lo = {.label_selector = "app=llm", .page_size = 2};
     json_t *items = NULL;
     char *rv = NULL;
     assert_int_equal(ksiss_kube_list(f->k, &KSISS_KUBE_PODS, "ml", &lo, &items, &rv, NULL), KSISS_KUBE_OK);

@@ -217,6 +217,57 @@ static void test_remove_drops_one_series(void **state)
     assert_int_equal(ksiss_metrics_get(m, KSISS_M_LEGACY_GPU_RESOURCE, KSISS_LABELS("gpt2-00001"), &v), -1);
 }
 
+static bool pod_odd(const char *const *labels, void *ud)
+{
+    (void)ud;
+    size_t n = strlen(labels[3]);
+    return (labels[3][n - 1] - '0') % 2 == 1;
+}
+
+/* Thousands of services: every series stays reachable by its labels
+ * through growth and removals (the registry's hash index), and a group
+ * removal touches only the service it names. */
+static void test_many_series_stay_findable_through_growth_and_removals(void **state)
+{
+    ksiss_metrics *m = *state;
+    char svc[32], pod[32];
+    for (int s = 0; s < 3000; s++) {
+        snprintf(svc, sizeof(svc), "svc-%d", s);
+        for (int p = 0; p < 4; p++) {
+            snprintf(pod, sizeof(pod), "svc-%d-pod-%d", s, p);
+            assert_int_equal(ksiss_metrics_set(m, KSISS_M_METRIC_POD_VALUE, KSISS_LABELS("ml", svc, "q", pod), s * 10 + p), 0);
+        }
+    }
+    /* svc-7: drop the odd pods only */
+    assert_int_equal(ksiss_metrics_remove_if_group(m, KSISS_M_METRIC_POD_VALUE, "ml", "svc-7", pod_odd, NULL), 2);
+    assert_int_equal(ksiss_metrics_remove_if_group(m, KSISS_M_METRIC_POD_VALUE, "other", "svc-7", pod_odd, NULL), 0);
+    /* every 3rd service vanishes */
+    for (int s = 0; s < 3000; s += 3) {
+        snprintf(svc, sizeof(svc), "svc-%d", s);
+        assert_int_equal(ksiss_metrics_remove_service(m, "ml", svc), 4);
+    }
+    for (int s = 0; s < 3000; s++) {
+        snprintf(svc, sizeof(svc), "svc-%d", s);
+        for (int p = 0; p < 4; p++) {
+            snprintf(pod, sizeof(pod), "svc-%d-pod-%d", s, p);
+            double v = -1;
+            int rc = ksiss_metrics_get(m, KSISS_M_METRIC_POD_VALUE, KSISS_LABELS("ml", svc, "q", pod), &v);
+            bool gone = s % 3 == 0 || (s == 7 && p % 2 == 1);
+            if (gone ? rc != -1 : (rc != 0 || v != s * 10 + p))
+                fail_msg("%s: rc %d value %g", pod, rc, v);
+        }
+    }
+    /* set after removals updates the one series, adds none */
+    assert_int_equal(ksiss_metrics_set(m, KSISS_M_METRIC_POD_VALUE, KSISS_LABELS("ml", "svc-8", "q", "svc-8-pod-1"), 5), 0);
+    char *text = ksiss_metrics_render(m);
+    size_t n = 0;
+    for (const char *p = text; (p = strstr(p, "ksiss_metric_pod_value{")); p++)
+        n++;
+    assert_int_equal(n, 2000 * 4 - 2);
+    assert_contains(text, "pod=\"svc-8-pod-1\"} 5\n");
+    free(text);
+}
+
 /* ---- exporter over HTTP ---- */
 
 typedef struct {
@@ -368,6 +419,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_labelled_histogram_puts_le_last, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_vanished_service_loses_all_its_series, setup, teardown),
         cmocka_unit_test_setup_teardown(test_remove_drops_one_series, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_many_series_stay_findable_through_growth_and_removals, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exporter_serves_metrics_in_text_format, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exporter_readiness_follows_the_process, setup, teardown),
         cmocka_unit_test_setup_teardown(test_port_only_address_listens_on_loopback_too, setup, teardown),

@@ -394,6 +394,104 @@ static void test_pod_values_are_aggregated_over_present_pods(void **state)
     }
 }
 
+/* ---- batching across services ---- */
+
+static void test_placeholder_mask_names_every_placeholder_used(void **state)
+{
+    (void)state;
+    assert_int_equal(ksiss_promql_placeholders("sum(x)"), 0);
+    assert_int_equal(ksiss_promql_placeholders("x{pod=\"%s\"}"), KSISS_PROMQL_PH_POD);
+    assert_int_equal(ksiss_promql_placeholders("x{service=\"{service}\",namespace=\"{namespace}\"}"),
+                     KSISS_PROMQL_PH_SERVICE | KSISS_PROMQL_PH_NAMESPACE);
+    assert_int_equal(ksiss_promql_placeholders("x{revision={revision}} # {pod} in a comment"),
+                     KSISS_PROMQL_PH_REVISION);
+}
+
+typedef struct {
+    const char *query;
+    unsigned key;
+    int rc;
+    const char *want;       /* rc 1: the query; rc 0: part of the reason */
+    const char *label;
+} keyed_case;
+
+static const keyed_case keyed_cases[] = {
+    {"sum(rate(requests_total{service=\"{service}\",namespace=\"{namespace}\"}[1m]))", KSISS_PROMQL_PH_SERVICE, 1,
+     "sum by (service)(rate(requests_total{service=~\"llama|mistral\",namespace=\"ml\"}[1m]))", "service"},
+    {"histogram_quantile(0.95, sum by (le) (rate(ttft_bucket{revision_name=\"{revision}\"}[1m])))",
+     KSISS_PROMQL_PH_REVISION, 1,
+     "histogram_quantile(0.95, sum by (le, revision_name) (rate(ttft_bucket{revision_name=~\"llama|mistral\"}[1m])))",
+     "revision_name"},
+    {"vllm:num_requests_waiting{service=\"{service}\"}", KSISS_PROMQL_PH_SERVICE, 1,
+     "vllm:num_requests_waiting{service=~\"llama|mistral\"}", "service"},
+    {"sum(a{service=\"{service}\"}) / sum(b{service=\"{service}\"})", KSISS_PROMQL_PH_SERVICE, 1,
+     "sum by (service)(a{service=~\"llama|mistral\"}) / sum by (service)(b{service=~\"llama|mistral\"})", "service"},
+    /* not batched across services */
+    {"sum(x{pod=~\"{service}-.*\"})", KSISS_PROMQL_PH_SERVICE, 0, "equality matcher", NULL},
+    {"sum(x{service=\"{service}\"}) / sum(y)", KSISS_PROMQL_PH_SERVICE, 0, "selector y has no service matcher", NULL},
+    {"max without (service) (x{service=\"{service}\"})", KSISS_PROMQL_PH_SERVICE, 0, "drops the service label", NULL},
+    {"x{service=\"{service}\"} or y{app=\"{service}\"}", KSISS_PROMQL_PH_SERVICE, 0, "different labels", NULL},
+    {"topk(1, x{service=\"{service}\"})", KSISS_PROMQL_PH_SERVICE, 0, "topk", NULL},
+    {"sum(x{pod=\"%s\"})", KSISS_PROMQL_PH_SERVICE, 0, "no service placeholder", NULL},
+};
+
+static void test_each_query_shape_is_batched_across_services_or_falls_back_with_a_reason(void **state)
+{
+    (void)state;
+    const char *names[] = {"llama", "mistral"};
+    ksiss_promql_vars v = {.namespace_name = "ml"};
+    for (size_t i = 0; i < N_(keyed_cases); i++) {
+        const keyed_case *c = &keyed_cases[i];
+        char *q = NULL, *label = NULL, *why = NULL;
+        int rc = ksiss_promql_batch_keyed(c->query, &v, c->key, names, 2, &q, &label, &why);
+        if (rc != c->rc)
+            fail_msg("%s: rc %d, want %d (%s)", c->query, rc, c->rc, why ? why : q);
+        if (rc == 1) {
+            if (strcmp(q, c->want))
+                fail_msg("%s:\n  got  %s\n  want %s", c->query, q, c->want);
+            assert_string_equal(label, c->label);
+        } else if (!why || !strstr(why, c->want)) {
+            fail_msg("%s: reason '%s' does not mention '%s'", c->query, why ? why : "(none)", c->want);
+        }
+        free(q);
+        free(label);
+        free(why);
+    }
+}
+
+static void test_hostile_service_names_never_change_a_batched_query(void **state)
+{
+    (void)state;
+    const char *names[] = {"a.b", "x\"}) or vector(1) #", "e|f\\", "`"};
+    ksiss_promql_vars v = {.namespace_name = "ml"};
+    char *q = NULL, *label = NULL, *why = NULL;
+    assert_int_equal(ksiss_promql_batch_keyed("sum(rate(r{service=\"{service}\",namespace=\"{namespace}\"}[1m]))", &v,
+                                              KSISS_PROMQL_PH_SERVICE, names, 4, &q, &label, &why), 1);
+    char *s = shape_of(q);
+    assert_string_equal(s, "sum by ( service ) ( rate ( r { service =~ str , namespace = str } [1m] ) )");
+    char *lit = NULL;
+    assert_int_equal(ksiss_promql_string_at(q, 0, &lit), 0);
+    assert_string_equal(lit, "a\\.b|x\"\\}\\) or vector\\(1\\) #|e\\|f\\\\|`");
+    free(lit);
+    free(s);
+    free(q);
+    free(label);
+    free(why);
+}
+
+static void test_keyed_batch_refuses_the_namespace_as_key(void **state)
+{
+    (void)state;
+    const char *names[] = {"ml"};
+    ksiss_promql_vars v = {0};
+    char *q = NULL, *label = NULL, *why = NULL;
+    assert_int_equal(ksiss_promql_batch_keyed("x{namespace=\"{namespace}\"}", &v, KSISS_PROMQL_PH_NAMESPACE, names, 1,
+                                              &q, &label, &why), -1);
+    assert_null(q);
+    assert_non_null(why);
+    free(why);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -412,6 +510,10 @@ int main(void)
         cmocka_unit_test(test_batch_of_an_unterminated_query_is_an_error),
         cmocka_unit_test(test_samples_are_spread_over_pods),
         cmocka_unit_test(test_pod_values_are_aggregated_over_present_pods),
+        cmocka_unit_test(test_placeholder_mask_names_every_placeholder_used),
+        cmocka_unit_test(test_each_query_shape_is_batched_across_services_or_falls_back_with_a_reason),
+        cmocka_unit_test(test_hostile_service_names_never_change_a_batched_query),
+        cmocka_unit_test(test_keyed_batch_refuses_the_namespace_as_key),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,65 @@
+/* controller_pool.h: what the control loop needs to evaluate thousands of
+ * services per tick with a handful of threads: a bounded worker pool fed by
+ * a FIFO queue (tasks never block the submitter), and a string-keyed hash
+ * map for the per-service state (name -> state in O(1), not a list scan). */
+#ifndef KSISS_CONTROLLER_POOL_H
+#define KSISS_CONTROLLER_POOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* Worker threads when KSISS_WORKERS is not set, and the most accepted. */
+#define KSISS_DEFAULT_WORKERS 4
+#define KSISS_MAX_WORKERS 64
+
+/* ---- worker pool ---- */
+
+/* A task: runs on one of the pool's threads; `worker` is that thread's
+ * index in 0..n_threads-1 (for per-thread resources such as a Prometheus
+ * client). `cancelled` is true when the pool is shutting down: the task
+ * must then only release what it holds (no I/O) and return. */
+typedef void (*ksiss_pool_fn)(void *arg, int worker, bool cancelled);
+
+typedef struct ksiss_pool ksiss_pool;
+
+/* Starts n_threads (1..KSISS_MAX_WORKERS) threads. NULL with *err (caller
+ * frees) when a thread cannot be started. */
+ksiss_pool *ksiss_pool_new(int n_threads, char **err);
+
+/* Queues fn(arg) behind the tasks already queued; never blocks on the
+ * tasks (only on the queue's lock). May be called from a task. During
+ * shutdown the task still runs, with cancelled = true. */
+void ksiss_pool_submit(ksiss_pool *p, ksiss_pool_fn fn, void *arg);
+
+/* Tasks queued or running now. */
+size_t ksiss_pool_pending(ksiss_pool *p);
+
+int ksiss_pool_threads(const ksiss_pool *p);
+
+/* Stops: the tasks running finish, every task still queued (also those
+ * submitted meanwhile) runs with cancelled = true, then the threads are
+ * joined and everything freed. NULL ok. */
+void ksiss_pool_free(ksiss_pool *p);
+
+/* Parses KSISS_WORKERS ("8"); NULL or "" -> the default. Returns the
+ * count, or -1 with *err (caller frees) for anything but an integer in
+ * 1..KSISS_MAX_WORKERS. */
+int ksiss_pool_threads_from_env(const char *value, char **err);
+
+/* ---- string map ---- */
+
+/* Keys are copied; values are borrowed pointers (the caller owns them). */
+typedef struct ksiss_strmap ksiss_strmap;
+
+ksiss_strmap *ksiss_strmap_new(void);
+void ksiss_strmap_free(ksiss_strmap *m);    /* frees the keys, not the values */
+void *ksiss_strmap_get(const ksiss_strmap *m, const char *key);
+/* Sets key to value (replacing any previous value, which is returned). */
+void *ksiss_strmap_put(ksiss_strmap *m, const char *key, void *value);
+/* Removes key; returns its value or NULL. */
+void *ksiss_strmap_del(ksiss_strmap *m, const char *key);
+size_t ksiss_strmap_size(const ksiss_strmap *m);
+/* Calls fn for every entry (any order); fn must not change the map. */
+void ksiss_strmap_each(const ksiss_strmap *m, void (*fn)(const char *key, void *value, void *ud), void *ud);
+
+#endif
