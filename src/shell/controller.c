@@ -143,6 +143,7 @@ typedef struct {
  * the snapshots of the ticks that use it. */
 typedef struct {
     int refs;
+    cfg_bundle *cfg;        /* the configuration whose catalogue the inventory borrows model names from (a ref) */
     ksiss_inventory inv;
     ksiss_free_gpu *free;
     size_t n_free;
@@ -240,6 +241,7 @@ static void inv_unref(controller *c, inv_bundle *b)
     if (left == 0) {
         ksiss_inventory_free(&b->inv);
         free(b->free);
+        cfg_unref(c, b->cfg);
         free(b);
     }
 }
@@ -756,6 +758,13 @@ static bool tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
             json_t *nodes = ksiss_kube_informer_snapshot(inf_nodes);
             inv_bundle *b = ksiss_xcalloc(1, sizeof(*b));
             b->refs = 1;
+            /* The inventory borrows the catalogue's model names: it keeps
+             * the configuration alive (and its address unique while
+             * compared with inv_cfg). */
+            pthread_mutex_lock(&c->mu);
+            cfg->refs++;
+            pthread_mutex_unlock(&c->mu);
+            b->cfg = cfg;
             if (ksiss_inventory_compute(&cfg->cat, nodes, pods, &b->inv) == 0) {
                 size_t n = ksiss_inventory_free_gpus(&b->inv, NULL, 0);
                 b->free = ksiss_xcalloc(n ? n : 1, sizeof(*b->free));
@@ -770,7 +779,7 @@ static bool tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
                 inv_unref(c, tc->inv);
                 tc->inv = b;
             } else {
-                free(b);
+                inv_unref(c, b);
                 inv_unref(c, tc->inv);
                 tc->inv = NULL;
             }

@@ -387,8 +387,10 @@ static int cmd_cross_batch(const char *prom_url)
     for (size_t s = 0; s < N_CROSS; s++) {
         for (size_t i = 0; i < nm; i++) {
             const ksiss_metric_reading *a = &own[s][i], *x = &shared[s][i];
-            /* Rates move between two evaluations a few ms apart: 1e-6. */
-            double tol = i == 1 || i == 5 ? 1e-6 * fabs(a->obs.value) : 0;
+            /* Rates move between two evaluations a few ms apart (a new
+             * scrape may land in between): 1e-3 relative; the gauges
+             * must be equal exactly. */
+            double tol = i == 1 || i == 5 ? 1e-3 * fabs(a->obs.value) : 0;
             bool same = a->obs.present == x->obs.present &&
                         (!a->obs.present || fabs(a->obs.value - x->obs.value) <= tol) &&
                         (a->why == NULL) == (x->why == NULL) && (!a->why || !strcmp(a->why, x->why)) &&
