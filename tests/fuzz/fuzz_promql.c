@@ -346,12 +346,16 @@ static char *join_pipe(const char *const *v, size_t n)
     return s;
 }
 
+/* The pod label is one identifier token of the template (':' included: a
+ * template that names a label with ':' is refused by Prometheus itself, a
+ * missing reading, never another series). */
 static bool is_label_name(const char *s)
 {
-    if (!s || !(s[0] == '_' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
+    if (!s || !(s[0] == '_' || s[0] == ':' || (s[0] >= 'a' && s[0] <= 'z') || (s[0] >= 'A' && s[0] <= 'Z')))
         return false;
     for (; *s; s++)
-        if (!(*s == '_' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9')))
+        if (!(*s == '_' || *s == ':' || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+              (*s >= '0' && *s <= '9')))
             return false;
     return true;
 }
