@@ -40,8 +40,8 @@ TEST_TARGETS += integration-asan
 integration-valgrind: $(BUILD)/ksiss $(PROM_ITEST_BINS) $(SEC_ITEST_BINS)
 	@BUILD=$(BUILD) tests/integration/valgrind_suite.sh tests/integration/security_test.sh
 
-LONGRUN_TICKS ?= 2400
-LONGRUN_INTERVAL ?= 150ms
+LONGRUN_TICKS ?= 2000
+LONGRUN_INTERVAL ?= 120ms
 
 e2e-longrun: $(BUILD)/ksiss $(PROM_ITEST_BINS)
 	@BUILD=$(BUILD) LONGRUN_TICKS=$(LONGRUN_TICKS) LONGRUN_INTERVAL=$(LONGRUN_INTERVAL) tests/e2e/longrun.sh
