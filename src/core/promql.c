@@ -294,8 +294,9 @@ static int emit_filled(ksiss_strbuf *sb, const char *q, const tokens *t, size_t 
     if (k->kind == TK_STR)
         return fill_string(sb, q, k, v, string_is_regex(q, t, i), err);
     if (k->kind == TK_PH) {
+        /* after =~ / !~ the new literal is a regex: escape it like one */
         ksiss_sb_putc(sb, '"');
-        int rc = put_value(sb, v, k->ph, '"', false, err);
+        int rc = put_value(sb, v, k->ph, '"', string_is_regex(q, t, i), err);
         ksiss_sb_putc(sb, '"');
         return rc;
     }

@@ -554,6 +554,19 @@ ksiss_kube *ksiss_kube_new(const ksiss_kube_config *cfg, const ksiss_kube_option
         struct stat st;
         if (stat(k->cfg.token_file, &st) == 0)
             k->token_mtime = st.st_mtim;
+        if (!k->cfg.token) {
+            /* A kubeconfig's tokenFile is read now: the first requests
+             * must not go out anonymous (an API server with anonymous auth
+             * answers them 403, not the 401 that forces a re-read). */
+            char *e = NULL;
+            k->cfg.token = ksiss_kube__read_small_file(k->cfg.token_file, true, &e);
+            if (!k->cfg.token || !*k->cfg.token) {
+                fprintf(stderr, "level=warn msg=\"cannot read the Kubernetes token: %s\"\n", e ? e : "empty file");
+                free(k->cfg.token);
+                k->cfg.token = NULL;
+            }
+            free(e);
+        }
     }
     if (k->cfg.insecure_skip_tls_verify)
         fprintf(stderr,

@@ -431,6 +431,25 @@ static void test_rotated_token_file_is_picked_up(void **state)
     unlink(path);
 }
 
+/* A kubeconfig with only tokenFile: the very first request carries it (an
+ * anonymous request is answered 403 by API servers with anonymous auth,
+ * which forces no re-read). */
+static void test_token_file_alone_is_sent_on_the_first_request(void **state)
+{
+    fx *f = *state;
+    char path[] = "/tmp/ksiss-token-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, "from-file\n", 10), 10);
+    close(fd);
+    ksiss_kube *k = client_for(f, NULL, path);
+    fake_add(f->fs, "GET", "/api/v1/nodes/n", 200, "{}", NULL);
+    assert_int_equal(ksiss_kube_get(k, &KSISS_KUBE_NODES, NULL, "n", NULL, NULL), KSISS_KUBE_OK);
+    assert_string_equal(f->fs->reqs[0].auth, "Bearer from-file");
+    ksiss_kube_free(k);
+    unlink(path);
+}
+
 static void test_401_rereads_the_token_once_then_reports(void **state)
 {
     fx *f = *state;
@@ -687,6 +706,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_sends_preconditions_and_propagation_policy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unreachable_server_is_a_transport_error_after_retries, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rotated_token_file_is_picked_up, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_file_alone_is_sent_on_the_first_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_401_rereads_the_token_once_then_reports, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_arguments_are_refused_without_a_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requests_are_counted_in_the_exporter_registry, setup, teardown),

@@ -154,6 +154,17 @@ static void test_regex_matcher_value_is_escaped_to_match_literally(void **state)
     free(q);
 }
 
+/* A placeholder outside quotes after =~ becomes a regex literal too: a pod
+ * named ".*" must not select every pod (found by fuzz_promql). */
+static void test_unquoted_placeholder_after_regex_match_is_regex_escaped(void **state)
+{
+    (void)state;
+    ksiss_promql_vars v = {.pod = ".*", .revision = "a|b"};
+    char *q = fill_ok("x{pod=~%s, rev!~{revision}}", &v);
+    assert_string_equal(q, "x{pod=~\"\\\\.\\\\*\", rev!~\"a\\\\|b\"}");
+    free(q);
+}
+
 static void test_backquote_in_a_raw_string_value_is_refused(void **state)
 {
     (void)state;
@@ -501,6 +512,7 @@ int main(void)
         cmocka_unit_test(test_placeholders_in_comments_are_left_alone),
         cmocka_unit_test(test_hostile_names_never_change_the_query_structure),
         cmocka_unit_test(test_regex_matcher_value_is_escaped_to_match_literally),
+        cmocka_unit_test(test_unquoted_placeholder_after_regex_match_is_regex_escaped),
         cmocka_unit_test(test_backquote_in_a_raw_string_value_is_refused),
         cmocka_unit_test(test_unknown_placeholder_value_is_an_error_naming_it),
         cmocka_unit_test(test_unterminated_string_is_an_error),

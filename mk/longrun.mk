@@ -1,0 +1,49 @@
+# mk/longrun.mk: memory checks beyond the unit tests (issue 8, "Memory";
+# docs/operations.md "Security" and "Memory").
+#   make integration-asan   the Prometheus and security integration suites
+#                           again, with every program built with ASan+UBSan
+#                           (leaks at exit, invalid accesses and undefined
+#                           behaviour fail the checks); part of `make test`
+#   make integration-valgrind
+#                           the security suite with every `ksiss` it starts
+#                           under valgrind memcheck (tests/integration/
+#                           valgrind_suite.sh; 64 processes, ~5 min on 2
+#                           shared cores, so by hand, not in `make test`).
+#                           prom_test.sh works the same way
+#                           (valgrind_suite.sh tests/integration/prom_test.sh)
+#                           but one of its waits is bounded at 5 s, which
+#                           valgrind's slowdown exceeds
+#   make e2e-longrun        `ksiss run` on the local control plane for
+#                           thousands of ticks at a short interval, with
+#                           churn, sampling its RSS: fails on growth after
+#                           warm-up (tests/e2e/longrun.sh); part of `make e2e`
+.PHONY: integration-asan integration-valgrind e2e-longrun
+
+SAN_OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Reports go to files (every process of the suites: ksiss and the stand-ins),
+# so a leak or error fails the target even where a suite does not look at
+# that process's exit status or stderr.
+SAN_LOGS := $(CURDIR)/build/asan/san-logs
+
+integration-asan:
+	@rm -rf $(SAN_LOGS); mkdir -p $(SAN_LOGS)
+	@ASAN_OPTIONS=detect_leaks=1:log_path=$(SAN_LOGS)/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$(SAN_LOGS)/ubsan \
+	  $(MAKE) --no-print-directory BUILD=build/asan OPT="$(SAN_OPT)" \
+	  LDFLAGS="-fsanitize=address,undefined" integration-prom integration-security; rc=$$?; \
+	  if [ -n "$$(ls $(SAN_LOGS))" ]; then for f in $(SAN_LOGS)/*; do echo "--- $$f"; head -40 "$$f"; done; \
+	    echo "FAIL integration-asan: sanitizer reports (above)"; exit 1; fi; \
+	  echo "PASS integration-asan: no sanitizer report from any process"; exit $$rc
+
+TEST_TARGETS += integration-asan
+
+integration-valgrind: $(BUILD)/ksiss $(PROM_ITEST_BINS) $(SEC_ITEST_BINS)
+	@BUILD=$(BUILD) tests/integration/valgrind_suite.sh tests/integration/security_test.sh
+
+LONGRUN_TICKS ?= 2000
+LONGRUN_INTERVAL ?= 120ms
+
+e2e-longrun: $(BUILD)/ksiss $(PROM_ITEST_BINS)
+	@BUILD=$(BUILD) LONGRUN_TICKS=$(LONGRUN_TICKS) LONGRUN_INTERVAL=$(LONGRUN_INTERVAL) tests/e2e/longrun.sh
+
+E2E_TARGETS += e2e-longrun
