@@ -318,10 +318,15 @@ int ksiss_prom_parse_response(const char *body, size_t len, long http_status, co
         const char *emsg = json_string_value(json_object_get(root, "error"));
         char *m = printable(emsg ? emsg : "no error message", strlen(emsg ? emsg : "no error message"), 1000);
         char *et = printable(etype ? etype : "no errorType", strlen(etype ? etype : "no errorType"), 200);
-        rc = fail(out, http_status >= 200 && http_status < 300 && !status ? KSISS_PROM_REASON_RESPONSE
-                                                                             : KSISS_PROM_REASON_PROMETHEUS,
-                  ksiss_xasprintf("Prometheus refused the query (HTTP %ld, %s): %s", http_status,
-                                  et, m));
+        /* A 401/403 is about credentials even when its body is an API
+         * error object (Prometheus behind an auth proxy, or its own
+         * basic auth): counted as `auth`, with the hint. */
+        bool auth = http_status == 401 || http_status == 403;
+        rc = fail(out, auth ? KSISS_PROM_REASON_AUTH
+                            : http_status >= 200 && http_status < 300 && !status ? KSISS_PROM_REASON_RESPONSE
+                                                                                 : KSISS_PROM_REASON_PROMETHEUS,
+                  ksiss_xasprintf("Prometheus refused the query (HTTP %ld, %s%s): %s", http_status, et,
+                                  auth ? "; check the bearer token or basic auth credentials" : "", m));
         free(et);
         free(m);
         goto out;
