@@ -85,36 +85,7 @@ start_prometheus "$TMP/prometheus.yml" "$PPORT" || die setup "Prometheus not rea
 PIDS+=($!)
 
 # ---- the service and the ConfigMap, as a user writes them ------------------
-cat > "$TMP/gpt2.yaml" <<Y
-apiVersion: serving.knative.dev/v1
-kind: Service
-metadata: {name: $SVC, namespace: $NS}
-spec:
-  template:
-    metadata:
-      annotations:
-        # What Knative's webhook would default (the local control plane has
-        # none): without it the KPA ignores the PodAutoscaler and no
-        # revision ever becomes Ready.
-        autoscaling.knative.dev/class: kpa.autoscaling.knative.dev
-        autoscaling.knative.dev/min-scale: "1"
-        autoscaling.knative.dev/max-scale: "1"
-    spec:
-      containerConcurrency: 0
-      timeoutSeconds: 300
-      enableServiceLinks: false
-      containers:
-      - name: user-container
-        image: dev.local/ksiss/fake-llm:v1
-        ports: [{name: http1, containerPort: 8080}]
-        readinessProbe: {successThreshold: 1, tcpSocket: {port: 0}}
-        env: [{name: MODEL, value: gpt2}]
-        resources:
-          requests: {cpu: 100m, memory: 128Mi, nvidia.com/mig-1g.10gb: "1"}
-          limits: {nvidia.com/mig-1g.10gb: "1"}
-  traffic:
-  - {latestRevision: true, percent: 100}
-Y
+ksvc_manifest "$SVC" MODEL=gpt2 > "$TMP/gpt2.yaml"
 # The original's format, unchanged (COMPATIBILITY.md).
 cat > "$TMP/cm-legacy.yaml" <<'Y'
 apiVersion: v1
