@@ -38,62 +38,14 @@ PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 NS=ksiss-e2e
 SVC=gpt2
 KCA=$KUBECONFIG_AUTOSCALER
-pass=0
-fail=0
-PIDS=()
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ksiss-e2e-act.XXXXXX") || exit 1
-T0=$(date +%s)
-log() { echo "[actuation +$(( $(date +%s) - T0 ))s] $*"; }
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1${2:+: $2}"; fail=$((fail + 1)); }
-finish() { echo "$pass passed, $fail failed"; [ "$fail" -eq 0 ]; exit $?; }
-die() { ko "$1" "$2"; finish; }
-
-stop_pid() {    # SIGTERM, up to 10 s, then SIGKILL
-    local p=$1 i
-    kill "$p" 2>/dev/null || return 0
-    for i in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
-    kill -9 "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-    return 0
-}
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do stop_pid "$p"; done
-    [ -n "${KEEP:-}" ] && { echo "kept $TMP"; return; }
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# until_true SECONDS CMD...: polls CMD every 0.5 s; returns its last status
-until_true() {
-    local max=$1 end; shift; end=$(( $(date +%s) + max ))
-    while :; do
-        "$@" >/dev/null 2>&1 && return 0
-        [ "$(date +%s)" -lt $end ] || return 1
-        sleep 0.5
-    done
-}
-j() { kc get "$@" 2>/dev/null; }
+. "$ROOT/tests/lib/suite.sh"
+suite_init actuation ksiss-e2e-act
 export -f kc    # for the `bash -c` conditions below
 export KUBECTL KUBECONFIG_ADMIN
-svc_json() { j ksvc "$SVC" -n "$NS" -o "jsonpath=$1"; }
-phase() { svc_json '{.metadata.annotations.ksiss\.dev/transition}' | grep -o '"phase":"[a-z-]*"' | cut -d'"' -f4; }
-gpu_resource() { svc_json '{.spec.template.spec.containers[0].resources.limits}' | grep -o 'nvidia.com/[a-z0-9.*-]*' | head -1; }
-revisions() { j rev -n "$NS" -l "serving.knative.dev/service=$SVC" -o 'jsonpath={.items[*].metadata.name}'; }
-svc_ready() { [ "$(svc_json '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
-settled() {     # no transition, one revision, Ready, all traffic on it
-    [ -z "$(phase)" ] && svc_ready || return 1
-    local revs; revs=$(revisions)
-    [ "$(echo $revs | wc -w)" -eq 1 ] || return 1
-    [ "$(svc_json '{.status.traffic[0].revisionName}')" = "$revs" ] && [ "$(svc_json '{.status.traffic[0].percent}')" = 100 ]
-}
 rank_of() { "$KSISS" tiers --gpu H100-80GB 2>/dev/null | awk -v r="$1" '$2 == r {print $1; exit}'; }
 metric() {      # metric PORT NAME LABELMATCH -> value of the first matching series
     "$TOOL" get "http://127.0.0.1:$1/metrics" 2>/dev/null | grep "^$2{" | grep -- "$3" | head -1 | awk '{print $2}'
 }
-events_with() { j events -n "$NS" -o 'jsonpath={range .items[*]}{.reason}{"\n"}{end}' | grep -c "^$1\$"; }
 
 # ---- the cluster, RBAC, namespace ---------------------------------------
 [ -x "$KSISS" ] && [ -x "$WATCH" ] && [ -x "$FAKE" ] && [ -x "$TOOL" ] || die setup "build first: make $BUILD/ksiss (the e2e-actuation target does)"
@@ -111,23 +63,13 @@ case $can in no*) can=no;; esac
 # ---- Prometheus scraping the stand-in, one target per pod ------------------
 echo "tgi_count_rate 10" > "$TMP/inference.state"
 echo "tgi_mean 0.3" >> "$TMP/inference.state"
-"$FAKE" --state "$TMP/inference.state" --port-file "$TMP/fake.port" >"$TMP/fake.log" 2>&1 &
-PIDS+=($!)
-until_true 10 test -s "$TMP/fake.port" || die setup "the stand-in inference server did not start"
+start_fake fake "$TMP/inference.state"
+wait_file "$TMP/fake.port" 10 || die setup "the stand-in inference server did not start"
 FPORT=$(cat "$TMP/fake.port")
 PPORT=$("$TOOL" free-port)
 echo '[]' > "$TMP/targets.json"
-cat > "$TMP/prometheus.yml" <<EOF
-global: {scrape_interval: 1s, scrape_timeout: 1s}
-scrape_configs:
-  - job_name: inference
-    file_sd_configs: [{files: ["$TMP/targets.json"], refresh_interval: 1s}]
-EOF
-"$PROMETHEUS" --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom-data" \
-    --web.listen-address="127.0.0.1:$PPORT" --log.level=warn >"$TMP/prometheus.log" 2>&1 &
-PIDS+=($!)
-until_true 30 "$TOOL" get "http://127.0.0.1:$PPORT/-/ready" || die setup "Prometheus not ready within 30 s"
-PROM=http://127.0.0.1:$PPORT
+file_sd_config "$TMP/targets.json" > "$TMP/prometheus.yml"
+start_prometheus "$TMP/prometheus.yml" "$PPORT" || die setup "Prometheus not ready within 30 s"
 # The pods of the service as scrape targets (label pod = the pod's name):
 # the stand-in plays every pod. Off until scenario 2 (no data first).
 (
@@ -135,9 +77,7 @@ PROM=http://127.0.0.1:$PPORT
         if [ -e "$TMP/targets.on" ]; then
             pods=$(j pods -n "$NS" -l "serving.knative.dev/service=$SVC" --field-selector=status.phase=Running \
                    -o 'jsonpath={.items[*].metadata.name}')
-            out="["; sep=""
-            for p in $pods; do out="$out$sep{\"targets\":[\"127.0.0.1:$FPORT\"],\"labels\":{\"pod\":\"$p\"}}"; sep=","; done
-            echo "$out]" > "$TMP/targets.tmp" && mv "$TMP/targets.tmp" "$TMP/targets.json"
+            pod_targets "$FPORT" $pods > "$TMP/targets.tmp" && mv "$TMP/targets.tmp" "$TMP/targets.json"
         fi
         sleep 1
     done
@@ -145,36 +85,7 @@ PROM=http://127.0.0.1:$PPORT
 PIDS+=($!)
 
 # ---- the service and the ConfigMap, as a user writes them ------------------
-cat > "$TMP/gpt2.yaml" <<Y
-apiVersion: serving.knative.dev/v1
-kind: Service
-metadata: {name: $SVC, namespace: $NS}
-spec:
-  template:
-    metadata:
-      annotations:
-        # What Knative's webhook would default (the local control plane has
-        # none): without it the KPA ignores the PodAutoscaler and no
-        # revision ever becomes Ready.
-        autoscaling.knative.dev/class: kpa.autoscaling.knative.dev
-        autoscaling.knative.dev/min-scale: "1"
-        autoscaling.knative.dev/max-scale: "1"
-    spec:
-      containerConcurrency: 0
-      timeoutSeconds: 300
-      enableServiceLinks: false
-      containers:
-      - name: user-container
-        image: dev.local/ksiss/fake-llm:v1
-        ports: [{name: http1, containerPort: 8080}]
-        readinessProbe: {successThreshold: 1, tcpSocket: {port: 0}}
-        env: [{name: MODEL, value: gpt2}]
-        resources:
-          requests: {cpu: 100m, memory: 128Mi, nvidia.com/mig-1g.10gb: "1"}
-          limits: {nvidia.com/mig-1g.10gb: "1"}
-  traffic:
-  - {latestRevision: true, percent: 100}
-Y
+ksvc_manifest "$SVC" MODEL=gpt2 > "$TMP/gpt2.yaml"
 # The original's format, unchanged (COMPATIBILITY.md).
 cat > "$TMP/cm-legacy.yaml" <<'Y'
 apiVersion: v1

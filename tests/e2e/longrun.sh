@@ -37,55 +37,12 @@ SLACK_KIB=${LONGRUN_SLACK_KIB:-1024}
 MAX_SECONDS=${LONGRUN_MAX_SECONDS:-600}
 NS=ksiss-longrun
 KCA=$KUBECONFIG_AUTOSCALER
-pass=0
-fail=0
-PIDS=()
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ksiss-e2e-longrun.XXXXXX") || exit 1
-T0=$(date +%s)
-log() { echo "[longrun +$(($(date +%s) - T0))s] $*"; }
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1${2:+: $2}"; fail=$((fail + 1)); }
-finish() {
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-    exit $?
-}
-die() {
-    ko "$1" "$2"
-    finish
-}
-stop_pid() {    # SIGTERM, up to 10 s, then SIGKILL
-    local p=$1 i
-    kill "$p" 2>/dev/null || return 0
-    for i in $(seq 1 100); do
-        kill -0 "$p" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-    return 0
-}
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do stop_pid "$p"; done
+. "$ROOT/tests/lib/suite.sh"
+suite_init longrun ksiss-e2e-longrun
+suite_on_exit() {
     kc delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1
     kc delete clusterrolebinding ksiss-longrun-autoscaler --ignore-not-found >/dev/null 2>&1
-    [ -n "${KEEP:-}" ] && { echo "kept $TMP"; return; }
-    rm -rf "$TMP"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-until_true() {  # until_true SECONDS CMD...: polls CMD every 0.5 s
-    local max=$1 end
-    shift
-    end=$(($(date +%s) + max))
-    while :; do
-        "$@" >/dev/null 2>&1 && return 0
-        [ "$(date +%s)" -lt $end ] || return 1
-        sleep 0.5
-    done
-}
-j() { kc get "$@" 2>/dev/null; }
 # Ticks of the control loop, counted on lr-a: each tick either starts its
 # worker (a decision line) or skips it because the previous one is still
 # running (on a loaded machine a worker can take longer than the interval).
@@ -124,66 +81,24 @@ Y
 
 # ---- Prometheus scraping the stand-in, one target per Running pod ----------
 printf 'tgi_count_rate 10\ntgi_mean 0.3\ntgi_queue 1\n' >"$TMP/inference.state"
-"$FAKE" --state "$TMP/inference.state" --port-file "$TMP/fake.port" >"$TMP/fake.log" 2>&1 &
-PIDS+=($!)
-until_true 10 test -s "$TMP/fake.port" || die setup "the stand-in inference server did not start"
+start_fake fake "$TMP/inference.state"
+wait_file "$TMP/fake.port" 10 || die setup "the stand-in inference server did not start"
 FPORT=$(cat "$TMP/fake.port")
 PPORT=$("$TOOL" free-port)
 echo '[]' >"$TMP/targets.json"
-cat >"$TMP/prometheus.yml" <<EOF
-global: {scrape_interval: 1s, scrape_timeout: 1s}
-scrape_configs:
-  - job_name: inference
-    file_sd_configs: [{files: ["$TMP/targets.json"], refresh_interval: 1s}]
-EOF
-"$PROMETHEUS" --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/prom-data" \
-    --web.listen-address="127.0.0.1:$PPORT" --log.level=warn >"$TMP/prometheus.log" 2>&1 &
-PIDS+=($!)
-until_true 30 "$TOOL" get "http://127.0.0.1:$PPORT/-/ready" || die setup "Prometheus not ready within 30 s"
-PROM=http://127.0.0.1:$PPORT
+file_sd_config "$TMP/targets.json" >"$TMP/prometheus.yml"
+start_prometheus "$TMP/prometheus.yml" "$PPORT" || die setup "Prometheus not ready within 30 s"
 (
     while :; do
         pods=$(j pods -n "$NS" --field-selector=status.phase=Running -o 'jsonpath={.items[*].metadata.name}')
-        out="["
-        sep=""
-        for p in $pods; do
-            out="$out$sep{\"targets\":[\"127.0.0.1:$FPORT\"],\"labels\":{\"pod\":\"$p\"}}"
-            sep=","
-        done
-        echo "$out]" >"$TMP/targets.tmp" && mv "$TMP/targets.tmp" "$TMP/targets.json"
+        pod_targets "$FPORT" $pods >"$TMP/targets.tmp" && mv "$TMP/targets.tmp" "$TMP/targets.json"
         sleep 2
     done
 ) &
 PIDS+=($!)
 
 # ---- services and the ConfigMap -------------------------------------------
-ksvc() {        # ksvc NAME: a Knative Service on one 1g MIG slice
-    cat <<Y
-apiVersion: serving.knative.dev/v1
-kind: Service
-metadata: {name: $1, namespace: $NS}
-spec:
-  template:
-    metadata:
-      annotations:
-        autoscaling.knative.dev/class: kpa.autoscaling.knative.dev
-        autoscaling.knative.dev/min-scale: "1"
-        autoscaling.knative.dev/max-scale: "1"
-    spec:
-      containerConcurrency: 0
-      enableServiceLinks: false
-      containers:
-      - name: user-container
-        image: dev.local/ksiss/fake-llm:v1
-        ports: [{name: http1, containerPort: 8080}]
-        readinessProbe: {successThreshold: 1, tcpSocket: {port: 0}}
-        resources:
-          requests: {cpu: 100m, memory: 128Mi, nvidia.com/mig-1g.10gb: "1"}
-          limits: {nvidia.com/mig-1g.10gb: "1"}
-  traffic:
-  - {latestRevision: true, percent: 100}
-Y
-}
+ksvc() { ksvc_manifest "$1"; }    # ksvc NAME: a Knative Service on one 1g MIG slice
 RATIO='increase(tgi_request_mean_time_per_token_duration_sum{pod="%s"}[1m])/increase(tgi_request_mean_time_per_token_duration_count{pod="%s"}[1m])'
 # cm VARIANT: 0 = the original's format, 1 = another SLO in the extended
 # format, 2 = invalid (must be refused, the last good one kept)

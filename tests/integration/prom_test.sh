@@ -19,47 +19,8 @@ FAKE=$BUILD/tests/fake_inference
 TOOL=$BUILD/tests/prom_tool
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 
-pass=0
-fail=0
-PIDS=()
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ksiss-prom-test.XXXXXX") || exit 1
-
-stop_pid() {    # SIGTERM, up to 10 s, then SIGKILL
-    local p=$1 i
-    kill "$p" 2>/dev/null || return 0
-    for i in $(seq 1 100); do
-        kill -0 "$p" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-    return 0
-}
-
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do stop_pid "$p"; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1${2:+: $2}"; fail=$((fail + 1)); }
-check() {       # check NAME COMMAND...: PASS when the command succeeds
-    local name=$1
-    shift
-    if "$@"; then ok "$name"; else ko "$name"; fi
-}
-finish() {
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-    exit $?
-}
-die() {
-    ko "$1" "$2"
-    finish
-}
+. "$(dirname "$0")/../lib/suite.sh"
+suite_init prom ksiss-prom-test
 
 # near VALUE WANT RELTOL: |VALUE-WANT| <= RELTOL*|WANT| (VALUE must be a number)
 near() {
@@ -79,15 +40,6 @@ expect_eq() {   # expect_eq NAME FILE PATH WANT
     local v
     v=$(jget "$2" "$3")
     if [ "$v" = "$4" ]; then ok "$1"; else ko "$1" "got '$v', want '$4'"; fi
-}
-contains() { grep -qF -- "$2" "$1"; }
-wait_file() {   # wait_file FILE SECONDS
-    local i
-    for i in $(seq 1 $(($2 * 10))); do
-        [ -s "$1" ] && return 0
-        sleep 0.1
-    done
-    return 1
 }
 now_ms() { date +%s%3N; }
 
@@ -119,10 +71,8 @@ tgi_count_rate 20
 tgi_mean 0.06
 tgi_queue 0
 EOF
-"$FAKE" --state "$TMP/a.state" --port-file "$TMP/a.port" >"$TMP/a.log" 2>&1 &
-PIDS+=($!)
-"$FAKE" --state "$TMP/b.state" --port-file "$TMP/b.port" >"$TMP/b.log" 2>&1 &
-PIDS+=($!)
+start_fake a "$TMP/a.state"
+start_fake b "$TMP/b.state"
 wait_file "$TMP/a.port" 10 && wait_file "$TMP/b.port" 10 || die "setup" "the stand-in inference servers did not start"
 APORT=$(cat "$TMP/a.port")
 BPORT=$(cat "$TMP/b.port")
@@ -163,18 +113,8 @@ scrape_configs:
     static_configs:
       - targets: ["127.0.0.1:$SPORT"]
 EOF
-"$PROMETHEUS" --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/data" \
-    --web.listen-address="127.0.0.1:$PPORT" --log.level=warn >"$TMP/prometheus.log" 2>&1 &
-PROM_PID=$!
-PIDS+=($PROM_PID)
-PROM=http://127.0.0.1:$PPORT
-ready=0
-for i in $(seq 1 300); do
-    if "$TOOL" get "$PROM/-/ready" >/dev/null 2>&1; then ready=1; break; fi
-    kill -0 $PROM_PID 2>/dev/null || break
-    sleep 0.1
-done
-[ $ready = 1 ] || { cat "$TMP/prometheus.log"; die "setup" "Prometheus did not become ready within 30 s"; }
+start_prometheus "$TMP/prometheus.yml" "$PPORT" ||
+    { cat "$TMP/prometheus.log"; die "setup" "Prometheus did not become ready within 30 s"; }
 ok "Prometheus $("$PROMETHEUS" --version 2>&1 | head -1 | awk '{print $3}') ready on 127.0.0.1:$PPORT"
 
 # ---- the user's configuration ----

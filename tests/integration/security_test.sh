@@ -31,51 +31,9 @@ TOOL=$BUILD/tests/prom_tool
 SEC=$BUILD/tests/sec_tool
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 
-pass=0
-fail=0
-PIDS=()
-TMP=$(mktemp -d "${TMPDIR:-/tmp}/ksiss-sec-test.XXXXXX") || exit 1
-
-stop_pid() {    # SIGTERM, up to 10 s, then SIGKILL
-    local p=$1 i
-    kill "$p" 2>/dev/null || return 0
-    for i in $(seq 1 100); do
-        kill -0 "$p" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$p" 2>/dev/null
-    wait "$p" 2>/dev/null
-    return 0
-}
-cleanup() {
-    local p
-    for p in "${PIDS[@]}"; do stop_pid "$p"; done
-    rm -rf "$TMP"
-}
-trap cleanup EXIT
-[ -n "${KEEP_TMP:-}" ] && trap 'for p in "${PIDS[@]}"; do stop_pid "$p"; done; echo "kept $TMP"' EXIT
-trap 'exit 130' INT TERM
-
-ok() { echo "PASS $1"; pass=$((pass + 1)); }
-ko() { echo "FAIL $1${2:+: $2}"; fail=$((fail + 1)); }
-finish() {
-    echo "$pass passed, $fail failed"
-    [ "$fail" -eq 0 ]
-    exit $?
-}
-die() {
-    ko "$1" "$2"
-    finish
-}
-contains() { grep -qF -- "$2" "$1"; }
-wait_file() {   # wait_file FILE SECONDS
-    local i
-    for i in $(seq 1 $(($2 * 10))); do
-        [ -s "$1" ] && return 0
-        sleep 0.1
-    done
-    return 1
-}
+# KEEP_TMP=1 keeps the temporary directory (tests/lib/suite.sh)
+. "$(dirname "$0")/../lib/suite.sh"
+suite_init security ksiss-sec-test
 # status HOST PORT METHOD PATH: the HTTP status code, or "none"
 status() {
     timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1
@@ -388,26 +346,15 @@ PPORT=$("$TOOL" free-port)
 } >"$TMP/prometheus.yml"
 for i in "${!HOSTILE[@]}"; do
     printf 'waiting %d\n' $((101 + i)) >"$TMP/h$i.state"
-    "$FAKE" --state "$TMP/h$i.state" --port-file "$TMP/h$i.port" >"$TMP/h$i.log" 2>&1 &
-    PIDS+=($!)
+    start_fake "h$i" "$TMP/h$i.state"
 done
 for i in "${!HOSTILE[@]}"; do
     wait_file "$TMP/h$i.port" 10 || die "setup" "stand-in inference server $i did not start"
     printf '      - targets: ["127.0.0.1:%s"]\n        labels: {pod: %s, namespace: %s}\n' \
         "$(cat "$TMP/h$i.port")" "$(yq "${HOSTILE[$i]}")" "$(yq "$NS_HOSTILE")" >>"$TMP/prometheus.yml"
 done
-"$PROMETHEUS" --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/data" \
-    --web.listen-address="127.0.0.1:$PPORT" --log.level=warn >"$TMP/prometheus.log" 2>&1 &
-PROM_PID=$!
-PIDS+=($PROM_PID)
-PROM=http://127.0.0.1:$PPORT
-ready=0
-for i in $(seq 1 300); do
-    if "$TOOL" get "$PROM/-/ready" >/dev/null 2>&1; then ready=1; break; fi
-    kill -0 $PROM_PID 2>/dev/null || break
-    sleep 0.1
-done
-[ $ready = 1 ] || { cat "$TMP/prometheus.log"; die "setup" "Prometheus did not become ready within 30 s"; }
+start_prometheus "$TMP/prometheus.yml" "$PPORT" ||
+    { cat "$TMP/prometheus.log"; die "setup" "Prometheus did not become ready within 30 s"; }
 
 cat >"$TMP/hostile.yaml" <<'EOF'
 apiVersion: v1

@@ -28,14 +28,10 @@
 #include "core/util.h"
 #include "shell/metrics.h"
 #include "shell/prom.h"
+#include "support/test_http.h"
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
-#if MHD_VERSION < 0x00097002
-#define MHD_RESULT int
-#else
-#define MHD_RESULT enum MHD_Result
-#endif
 
 /* ---- the stand-in API server ---- */
 
@@ -59,52 +55,19 @@ static MHD_RESULT fake_handle(void *cls, struct MHD_Connection *c, const char *u
     (void)url;
     (void)method;
     (void)version;
-    ksiss_strbuf *in = *con_cls;
-    if (!in) {
-        in = ksiss_xcalloc(1, sizeof(*in));
-        ksiss_sb_init(in, 0);
-        *con_cls = in;
+    const char *form = test_http_body(con_cls, upload, upload_size);
+    if (!form)
         return MHD_YES;
-    }
-    if (*upload_size) {
-        ksiss_sb_append(in, upload, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
     pthread_mutex_lock(&fake.lock);
     fake.requests++;
     free(fake.last_query);
-    fake.last_query = NULL;
-    const char *form = ksiss_sb_str(in);
-    if (ksiss_str_has_prefix(form, "query=")) {
-        int n = 0;
-        char *dec = curl_easy_unescape(NULL, form + 6, 0, &n);
-        fake.last_query = ksiss_xstrndup(dec, (size_t)n);
-        curl_free(dec);
-    }
+    fake.last_query = test_http_form_query(form);
     free(fake.last_auth);
     fake.last_auth = ksiss_xstrdup(MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization"));
     char *body = ksiss_xstrdup(fake.body ? fake.body : "");
     unsigned status = fake.status;
     pthread_mutex_unlock(&fake.lock);
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    MHD_RESULT rc = MHD_queue_response(c, status, r);
-    MHD_destroy_response(r);
-    return rc;
-}
-
-static void fake_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-    (void)cls;
-    (void)c;
-    (void)toe;
-    ksiss_strbuf *in = *con_cls;
-    if (in) {
-        ksiss_sb_free(in);
-        free(in);
-    }
-    *con_cls = NULL;
+    return test_http_reply_json(c, status, body);
 }
 
 static void fake_answer(unsigned status, const char *body)
@@ -120,19 +83,8 @@ static void fake_answer(unsigned status, const char *body)
 static int fake_start(void **state)
 {
     (void)state;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    fake.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, fake_handle, NULL,
-                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                              MHD_OPTION_NOTIFY_COMPLETED, fake_done, NULL, MHD_OPTION_END);
-    if (!fake.d)
-        return -1;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(fake.d, MHD_DAEMON_INFO_LISTEN_FD);
-    struct sockaddr_in b;
-    socklen_t bl = sizeof(b);
-    getsockname(info->listen_fd, (struct sockaddr *)&b, &bl);
-    fake.port = ntohs(b.sin_port);
-    return 0;
+    fake.d = test_http_start(fake_handle, NULL, &fake.port);
+    return fake.d ? 0 : -1;
 }
 
 static int fake_stop(void **state)

@@ -15,24 +15,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <arpa/inet.h>
 #include <cmocka.h>
 #include <curl/curl.h>
 #include <jansson.h>
 #include <microhttpd.h>
-#include <netinet/in.h>
 #include <pthread.h>
-#include <sys/socket.h>
 
 #include "core/promql.h"
 #include "core/util.h"
 #include "shell/prom.h"
+#include "support/test_http.h"
 
-#if MHD_VERSION < 0x00097002
-#define MHD_RESULT int
-#else
-#define MHD_RESULT enum MHD_Result
-#endif
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -160,26 +153,10 @@ static MHD_RESULT fake_handle(void *cls, struct MHD_Connection *c, const char *u
     (void)url;
     (void)method;
     (void)version;
-    ksiss_strbuf *in = *con_cls;
-    if (!in) {
-        in = ksiss_xcalloc(1, sizeof(*in));
-        ksiss_sb_init(in, 0);
-        *con_cls = in;
+    const char *form = test_http_body(con_cls, upload, upload_size);
+    if (!form)
         return MHD_YES;
-    }
-    if (*upload_size) {
-        ksiss_sb_append(in, upload, *upload_size);
-        *upload_size = 0;
-        return MHD_YES;
-    }
-    const char *form = ksiss_sb_str(in);
-    char *query = NULL;
-    if (ksiss_str_has_prefix(form, "query=")) {
-        int n = 0;
-        char *dec = curl_easy_unescape(NULL, form + 6, 0, &n);
-        query = ksiss_xstrndup(dec, (size_t)n);
-        curl_free(dec);
-    }
+    char *query = test_http_form_query(form);
     pthread_mutex_lock(&fake.lock);
     fake.requests++;
     bool fail = fake.fail;
@@ -187,42 +164,14 @@ static MHD_RESULT fake_handle(void *cls, struct MHD_Connection *c, const char *u
     int status = 503;
     char *body = fail ? ksiss_xstrdup("overloaded") : evaluate(query ? query : "", &status);
     free(query);
-    struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), body, MHD_RESPMEM_MUST_FREE);
-    MHD_add_response_header(r, "Content-Type", "application/json");
-    MHD_RESULT rc = MHD_queue_response(c, (unsigned)status, r);
-    MHD_destroy_response(r);
-    return rc;
-}
-
-static void fake_done(void *cls, struct MHD_Connection *c, void **con_cls, enum MHD_RequestTerminationCode toe)
-{
-    (void)cls;
-    (void)c;
-    (void)toe;
-    ksiss_strbuf *in = *con_cls;
-    if (in) {
-        ksiss_sb_free(in);
-        free(in);
-    }
-    *con_cls = NULL;
+    return test_http_reply_json(c, (unsigned)status, body);
 }
 
 static int fake_start(void **state)
 {
     (void)state;
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = 0};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    fake.d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD, 0, NULL, NULL, fake_handle, NULL,
-                              MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_NOTIFY_COMPLETED, fake_done,
-                              NULL, MHD_OPTION_END);
-    if (!fake.d)
-        return -1;
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(fake.d, MHD_DAEMON_INFO_LISTEN_FD);
-    struct sockaddr_in b;
-    socklen_t bl = sizeof(b);
-    getsockname(info->listen_fd, (struct sockaddr *)&b, &bl);
-    fake.port = ntohs(b.sin_port);
-    return 0;
+    fake.d = test_http_start(fake_handle, NULL, &fake.port);
+    return fake.d ? 0 : -1;
 }
 
 static int fake_stop(void **state)

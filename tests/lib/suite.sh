@@ -1,0 +1,191 @@
+# tests/lib/suite.sh: what the shell test suites share (sourced, never run):
+# PASS/FAIL counters and the summary line, logging with the suite's name,
+# bounded waits, tracking and stopping of the processes a suite starts, and
+# the launchers of a real Prometheus and of the stand-in inference server
+# (tests/integration/fake_inference.c), plus the Knative Service look-ups of
+# the end-to-end suites (those need kc from tests/cluster/common.sh).
+#
+# A suite calls `suite_init NAME TMPTAG` first: it sets pass=0, fail=0,
+# PIDS=(), T0, the temporary directory TMP (${TMPDIR:-/tmp}/TMPTAG.XXXXXX)
+# and the traps: on exit every process in PIDS is stopped, then the suite's
+# own suite_on_exit runs if it defines one, then TMP is removed (kept, and
+# its path printed, when KEEP or KEEP_TMP is set); INT/TERM exit 130.
+# Output format: "PASS name", "FAIL name: why", "N passed, M failed".
+
+# suite_init NAME TMPTAG
+suite_init() {
+    SUITE=$1
+    pass=0
+    fail=0
+    PIDS=()
+    TMP=$(mktemp -d "${TMPDIR:-/tmp}/$2.XXXXXX") || exit 1
+    T0=$(date +%s)
+    trap suite_cleanup EXIT
+    trap 'exit 130' INT TERM
+}
+suite_cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do stop_pid "$p"; done
+    declare -F suite_on_exit >/dev/null && suite_on_exit
+    if [ -n "${KEEP:-}${KEEP_TMP:-}" ]; then echo "kept $TMP"; else rm -rf "$TMP"; fi
+}
+
+log() { echo "[$SUITE +$(($(date +%s) - T0))s] $*"; }
+ok() { echo "PASS $1"; pass=$((pass + 1)); }
+ko() { echo "FAIL $1${2:+: $2}"; fail=$((fail + 1)); }
+check() {       # check NAME COMMAND...: PASS when the command succeeds
+    local name=$1
+    shift
+    if "$@"; then ok "$name"; else ko "$name"; fi
+}
+finish() {      # the summary line; exits 1 when a check failed
+    echo "$pass passed, $fail failed"
+    [ "$fail" -eq 0 ]
+    exit $?
+}
+die() {         # die NAME WHY: one more failure, then finish
+    ko "$1" "$2"
+    finish
+}
+
+stop_pid() {    # SIGTERM, up to 10 s, then SIGKILL
+    local p=$1 i
+    kill "$p" 2>/dev/null || return 0
+    for i in $(seq 1 100); do
+        kill -0 "$p" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$p" 2>/dev/null
+    wait "$p" 2>/dev/null
+    return 0
+}
+
+# until_true SECONDS CMD...: polls CMD (output discarded) every 0.5 s until
+# it succeeds or SECONDS have passed; returns 0 when it succeeded
+until_true() {
+    local max=$1 end
+    shift
+    end=$(($(date +%s) + max))
+    while :; do
+        "$@" >/dev/null 2>&1 && return 0
+        [ "$(date +%s)" -lt $end ] || return 1
+        sleep 0.5
+    done
+}
+wait_file() {   # wait_file FILE SECONDS: until FILE is not empty
+    local i
+    for i in $(seq 1 $(($2 * 10))); do
+        [ -s "$1" ] && return 0
+        sleep 0.1
+    done
+    return 1
+}
+contains() { grep -qF -- "$2" "$1"; }   # contains FILE TEXT
+
+# start_fake NAME STATE: the stand-in inference server ($FAKE) serving the
+# values of the state file STATE; its port goes to $TMP/NAME.port (wait for
+# it with wait_file), its output to $TMP/NAME.log
+start_fake() {
+    "$FAKE" --state "$2" --port-file "$TMP/$1.port" >"$TMP/$1.log" 2>&1 &
+    PIDS+=($!)
+}
+
+# start_prometheus CONFIG PORT: a real Prometheus ($PROMETHEUS) on
+# 127.0.0.1:PORT with CONFIG, data in $TMP/prom-data, log appended to
+# $TMP/prometheus.log; sets PROM_PID and PROM (its URL). Returns 0 once
+# /-/ready answers (asked with $TOOL), 1 if it exits or is not ready
+# within 30 s. Called again with the same arguments it restarts on the
+# same port with the same data.
+start_prometheus() {
+    local end=$(($(date +%s) + 30))
+    "$PROMETHEUS" --config.file="$1" --storage.tsdb.path="$TMP/prom-data" \
+        --web.listen-address="127.0.0.1:$2" --log.level=warn >>"$TMP/prometheus.log" 2>&1 &
+    PROM_PID=$!
+    PIDS+=($PROM_PID)
+    PROM=http://127.0.0.1:$2
+    while :; do
+        "$TOOL" get "$PROM/-/ready" >/dev/null 2>&1 && return 0
+        kill -0 "$PROM_PID" 2>/dev/null || return 1
+        [ "$(date +%s)" -lt $end ] || return 1
+        sleep 0.1
+    done
+}
+
+# file_sd_config TARGETS_FILE: a Prometheus configuration (on stdout) with
+# one job, inference, scraping every second the targets listed in
+# TARGETS_FILE (file_sd, re-read every second)
+file_sd_config() {
+    cat <<EOF
+global: {scrape_interval: 1s, scrape_timeout: 1s}
+scrape_configs:
+  - job_name: inference
+    file_sd_configs: [{files: ["$1"], refresh_interval: 1s}]
+EOF
+}
+# pod_targets PORT POD...: file_sd JSON (on stdout): one target per POD,
+# all 127.0.0.1:PORT (the stand-in plays every pod), labelled pod=POD
+pod_targets() {
+    local port=$1 out="[" sep="" p
+    shift
+    for p in "$@"; do
+        out="$out$sep{\"targets\":[\"127.0.0.1:$port\"],\"labels\":{\"pod\":\"$p\"}}"
+        sep=","
+    done
+    echo "$out]"
+}
+
+# ---- Knative Service look-ups (end-to-end suites: kc, NS, SVC set) --------
+j() { kc get "$@" 2>/dev/null; }
+svc_json() { j ksvc "$SVC" -n "$NS" -o "jsonpath=$1"; }
+transition() { svc_json '{.metadata.annotations.ksiss\.dev/transition}'; }
+phase() { transition | grep -o '"phase":"[a-z-]*"' | cut -d'"' -f4; }
+gpu_resource() { svc_json '{.spec.template.spec.containers[0].resources.limits}' | grep -o 'nvidia.com/[a-z0-9.*-]*' | head -1; }
+revisions() { j rev -n "$NS" -l "serving.knative.dev/service=$SVC" -o 'jsonpath={.items[*].metadata.name}'; }
+svc_ready() { [ "$(svc_json '{.status.conditions[?(@.type=="Ready")].status}')" = True ]; }
+settled() {     # no transition, one revision, Ready, all traffic on it
+    [ -z "$(transition)" ] && svc_ready || return 1
+    local revs
+    revs=$(revisions)
+    [ "$(echo $revs | wc -w)" -eq 1 ] || return 1
+    [ "$(svc_json '{.status.traffic[0].revisionName}')" = "$revs" ] && [ "$(svc_json '{.status.traffic[0].percent}')" = 100 ]
+}
+events_with() { j events -n "$NS" -o 'jsonpath={range .items[*]}{.reason}{"\n"}{end}' | grep -c "^$1\$"; }
+
+# ksvc_manifest NAME [ENVNAME=VALUE]: a Knative Service (on stdout) in
+# namespace $NS as a user writes it, with every field Knative's webhook
+# would default set explicitly (the local control plane has none: without
+# the class annotation the KPA ignores the PodAutoscaler and no revision
+# ever becomes Ready): one instance of the stand-in image on one
+# nvidia.com/mig-1g.10gb slice, all traffic on the latest revision; with
+# ENVNAME=VALUE the container has that one environment variable.
+ksvc_manifest() {
+    local env=""
+    [ -n "${2:-}" ] && env="
+        env: [{name: ${2%%=*}, value: ${2#*=}}]"
+    cat <<Y
+apiVersion: serving.knative.dev/v1
+kind: Service
+metadata: {name: $1, namespace: $NS}
+spec:
+  template:
+    metadata:
+      annotations:
+        autoscaling.knative.dev/class: kpa.autoscaling.knative.dev
+        autoscaling.knative.dev/min-scale: "1"
+        autoscaling.knative.dev/max-scale: "1"
+    spec:
+      containerConcurrency: 0
+      timeoutSeconds: 300
+      enableServiceLinks: false
+      containers:
+      - name: user-container
+        image: dev.local/ksiss/fake-llm:v1
+        ports: [{name: http1, containerPort: 8080}]
+        readinessProbe: {successThreshold: 1, tcpSocket: {port: 0}}$env
+        resources:
+          requests: {cpu: 100m, memory: 128Mi, nvidia.com/mig-1g.10gb: "1"}
+          limits: {nvidia.com/mig-1g.10gb: "1"}
+  traffic:
+  - {latestRevision: true, percent: 100}
+Y
+}
