@@ -17,6 +17,10 @@ BUILD=${BUILD:-build}
 KSISS=$BUILD/ksiss
 FAKE=$BUILD/tests/fake_inference
 TOOL=$BUILD/tests/prom_tool
+# Bounds on waits for `ksiss` scale by this factor (valgrind_suite.sh runs
+# every ksiss under valgrind and sets it to 10); 1 otherwise.
+SLOW=${KSISS_TEST_SLOWDOWN:-1}
+case $SLOW in ''|*[!0-9]*|0) echo "KSISS_TEST_SLOWDOWN must be a positive integer, not '$SLOW'"; exit 2;; esac
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 
 . "$(dirname "$0")/../lib/suite.sh"
@@ -203,7 +207,7 @@ PIDS+=($SERVE_PID)
 "$TOOL" export-sample "127.0.0.1:$SPORT" >"$TMP/sample.log" 2>&1 &
 PIDS+=($!)
 up_both=0
-for i in $(seq 1 300); do
+for i in $(seq 1 $((300 * SLOW))); do
     n=0
     for job in ksiss ksiss-sample; do
         "$TOOL" get "$PROM/api/v1/query?query=up%7Bjob%3D%22$job%22%7D" >"$TMP/up.json" 2>/dev/null &&
@@ -253,7 +257,7 @@ took=$(($(now_ms) - t0))
 if [ $rc = 1 ] && contains "$TMP/hang.err" "no answer from http://127.0.0.1:" && contains "$TMP/hang.err" "within 1000 ms"; then
     ok "a server that never answers: exit 1 after the timeout (${took} ms for 4 metrics), message names the cause"
 else ko "a server that never answers" "rc $rc after ${took} ms: $(cat "$TMP/hang.err")"; fi
-if [ $took -lt 15000 ]; then ok "a server that never answers never hangs the command"; else ko "a server that never answers never hangs the command" "${took} ms"; fi
+if [ $took -lt $((15000 * SLOW)) ]; then ok "a server that never answers never hangs the command"; else ko "a server that never answers never hangs the command" "${took} ms"; fi
 for k in 0 1 2 3; do expect_eq "no answer: metric $k is missing (null), not zero" "$TMP/hang.json" "metrics.$k.value" null; done
 
 stop_pid $PROM_PID
@@ -273,7 +277,7 @@ timeout 60 "$KSISS" query --config "$CFG" --service gpt2 --pods "$POD_A,$POD_B" 
 S2=$!
 PIDS+=($S2)
 got_metrics=0
-for i in $(seq 1 50); do
+for i in $(seq 1 $((50 * SLOW))); do
     if "$TOOL" get "http://127.0.0.1:$DPORT/metrics" >"$TMP/down.metrics" 2>/dev/null &&
         grep -q 'ksiss_prometheus_query_errors_total{reason="connect"} [1-9]' "$TMP/down.metrics"; then got_metrics=1; break; fi
     sleep 0.1
@@ -284,8 +288,8 @@ if [ $got_metrics = 1 ] && grep -q 'ksiss_metric_missing{namespace="ml",service=
 else ko "exporter with Prometheus down" "$(grep -E 'missing|errors_total|metric_value' "$TMP/down.metrics" | head -5)"; fi
 stop_pid $S2
 kill -TERM $SERVE_PID 2>/dev/null
-for i in $(seq 1 50); do kill -0 $SERVE_PID 2>/dev/null || break; sleep 0.1; done
-if kill -0 $SERVE_PID 2>/dev/null; then ko "ksiss query --serve stops on SIGTERM" "still running after 5 s"
+for i in $(seq 1 $((50 * SLOW))); do kill -0 $SERVE_PID 2>/dev/null || break; sleep 0.1; done
+if kill -0 $SERVE_PID 2>/dev/null; then ko "ksiss query --serve stops on SIGTERM" "still running after $((5 * SLOW)) s"
 else wait $SERVE_PID; rc=$?; if [ $rc = 0 ]; then ok "ksiss query --serve stops on SIGTERM with exit 0"; else ko "ksiss query --serve stops on SIGTERM" "rc $rc"; fi; fi
 
 finish
