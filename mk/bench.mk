@@ -12,7 +12,7 @@
 BENCH_SRC := $(wildcard tests/bench/*.c)
 BENCH_OBJ := $(BENCH_SRC:%.c=$(BUILD)/%.o)
 
-$(BUILD)/tests/ksiss-bench: $(BENCH_OBJ) $(BUILD)/libksiss.a
+$(BUILD)/tests/ksiss-bench: $(BENCH_OBJ) $(BUILD)/tests/integration/serve_port.o $(BUILD)/libksiss.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

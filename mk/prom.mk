@@ -7,7 +7,8 @@
 PROM_ITEST_BINS := $(BUILD)/tests/fake_inference $(BUILD)/tests/prom_tool
 EXTRA_BINS += $(PROM_ITEST_BINS)
 
-$(BUILD)/tests/fake_inference: $(BUILD)/tests/integration/fake_inference.o $(BUILD)/libksiss.a
+$(BUILD)/tests/fake_inference: $(BUILD)/tests/integration/fake_inference.o $(BUILD)/tests/integration/serve_port.o \
+                                $(BUILD)/libksiss.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

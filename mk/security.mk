@@ -10,7 +10,7 @@
 SEC_ITEST_BINS := $(BUILD)/tests/sec_tool
 EXTRA_BINS += $(SEC_ITEST_BINS)
 
-$(BUILD)/tests/sec_tool: $(BUILD)/tests/integration/sec_tool.o
+$(BUILD)/tests/sec_tool: $(BUILD)/tests/integration/sec_tool.o $(BUILD)/tests/integration/serve_port.o
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 

@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "bench.h"
+#include "../integration/serve_port.h"
 
 #if MHD_VERSION < 0x00097002
 #define MHD_RESULT int
@@ -54,14 +55,6 @@ typedef struct {
     double tokens_rate, obs_rate, t0;
     pthread_mutex_t mu;
 } source;
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
 
 static double mono_s(void)
 {
@@ -225,28 +218,13 @@ int bench_source(int argc, char **argv)
         fprintf(stderr, "source: cannot listen on 127.0.0.1\n");
         return 1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
-    struct sockaddr_in b;
-    socklen_t bl = sizeof(b);
-    getsockname(info->listen_fd, (struct sockaddr *)&b, &bl);
-    struct sigaction act = {.sa_handler = on_signal};
-    sigemptyset(&act.sa_mask);
-    sigaction(SIGINT, &act, NULL);
-    sigaction(SIGTERM, &act, NULL);
-    char *tmp = ksiss_xasprintf("%s.tmp", port_file);
-    FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "%d\n", ntohs(b.sin_port)) < 0 || fclose(f) != 0 || rename(tmp, port_file) != 0) {
-        fprintf(stderr, "source: cannot write %s\n", port_file);
+    unsigned port = 0;
+    if (itest_publish_port(d, port_file, "source", &port) != 0) {
         MHD_stop_daemon(d);
-        free(tmp);
         return 1;
     }
-    free(tmp);
-    fprintf(stderr, "source: %zu services on 127.0.0.1:%d\n", s.n, ntohs(b.sin_port));
-    while (!stop) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100000000L};
-        nanosleep(&ts, NULL);
-    }
+    fprintf(stderr, "source: %zu services on 127.0.0.1:%u\n", s.n, port);
+    itest_wait_for_signal();
     MHD_stop_daemon(d);
     for (size_t i = 0; i < s.n; i++) {
         for (size_t k = 0; k < s.v[i].n_pods; k++)

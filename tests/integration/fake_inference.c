@@ -28,6 +28,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "serve_port.h"
 
 #if MHD_VERSION < 0x00097002
 #define MHD_RESULT int
@@ -47,14 +48,6 @@ typedef struct {
     double last_s;
     double gen_tokens, ttft_count, ttft_sum, tgi_count, tgi_sum;
 } server;
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
 
 static double now_s(void)
 {
@@ -173,27 +166,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "fake_inference: cannot listen\n");
         return 1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
-    struct sockaddr_in b;
-    socklen_t bl = sizeof(b);
-    getsockname(info->listen_fd, (struct sockaddr *)&b, &bl);
-    struct sigaction act = {.sa_handler = on_signal};
-    sigemptyset(&act.sa_mask);
-    sigaction(SIGINT, &act, NULL);
-    sigaction(SIGTERM, &act, NULL);
-    char *tmp = ksiss_xasprintf("%s.tmp", port_file);
-    FILE *f = fopen(tmp, "w");
-    if (!f || fprintf(f, "%d\n", ntohs(b.sin_port)) < 0 || fclose(f) != 0 || rename(tmp, port_file) != 0) {
-        fprintf(stderr, "fake_inference: cannot write %s\n", port_file);
+    if (itest_publish_port(d, port_file, "fake_inference", NULL) != 0) {
         MHD_stop_daemon(d);
-        free(tmp);
         return 1;
     }
-    free(tmp);
-    while (!stop) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = 100000000L};
-        nanosleep(&ts, NULL);
-    }
+    itest_wait_for_signal();
     MHD_stop_daemon(d);
     return 0;
 }

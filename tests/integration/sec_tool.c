@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "serve_port.h"
+
 #if MHD_VERSION < 0x00097002
 #define MHD_RESULT int
 #else
@@ -44,14 +46,6 @@ typedef struct {
     FILE *log;
     pthread_mutex_t mu;
 } server;
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
 
 /* Reads a whole small file (a PEM); NULL on error. Caller frees. */
 static char *slurp(const char *path)
@@ -178,28 +172,11 @@ static int serve(int argc, char **argv)
         fprintf(stderr, "sec_tool serve: cannot listen on %s\n", addr);
         return 1;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_LISTEN_FD);
-    struct sockaddr_in b;
-    socklen_t bl = sizeof(b);
-    if (!info || getsockname(info->listen_fd, (struct sockaddr *)&b, &bl) != 0) {
-        fprintf(stderr, "sec_tool serve: no bound port\n");
+    if (itest_publish_port(d, port_file, "sec_tool serve", NULL) != 0) {
+        MHD_stop_daemon(d);
         return 1;
     }
-    struct sigaction act = {.sa_handler = on_signal};
-    sigemptyset(&act.sa_mask);
-    sigaction(SIGINT, &act, NULL);
-    sigaction(SIGTERM, &act, NULL);
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp", port_file);
-    FILE *pf = fopen(tmp, "w");
-    if (!pf || fprintf(pf, "%u\n", (unsigned)ntohs(b.sin_port)) < 0 || fclose(pf) != 0 || rename(tmp, port_file)) {
-        fprintf(stderr, "sec_tool serve: cannot write %s\n", port_file);
-        return 1;
-    }
-    while (!stop) {
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = 50000000L};
-        nanosleep(&ts, NULL);
-    }
+    itest_wait_for_signal();
     MHD_stop_daemon(d);
     fclose(s.log);
     free(cert_pem);
