@@ -216,58 +216,60 @@ static bool pod_terminated(const json_t *pod)
     return phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
 }
 
-int ksiss_inventory_compute(const ksiss_catalog *cat, const json_t *nodes, const json_t *pods, ksiss_inventory *out)
+/* The first node (in the order given) named name, or NULL. */
+static ksiss_inventory_node *node_named(const ksiss_inventory_builder *b, const char *name, size_t *idx)
 {
+    const ksiss_inventory *inv = b->inv;
+    size_t lo = 0, hi = inv->n_nodes;
+    while (lo < hi) {       /* lower bound by (name, index) */
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(b->by_name[mid].name, name) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == inv->n_nodes || strcmp(b->by_name[lo].name, name) != 0)
+        return NULL;
+    *idx = b->by_name[lo].idx;
+    return &inv->nodes[*idx];
+}
+
+static int cmp_node_name(const void *a, const void *b)
+{
+    const ksiss_inventory_node_ref *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : (x->idx < y->idx ? -1 : x->idx > y->idx);
+}
+
+int ksiss_inventory_begin(ksiss_inventory_builder *b, const ksiss_catalog *cat, const json_t *nodes,
+                          ksiss_inventory *out)
+{
+    memset(b, 0, sizeof *b);
     memset(out, 0, sizeof *out);
-    if ((nodes && !json_is_array(nodes)) || (pods && !json_is_array(pods)))
+    b->cat = cat;
+    b->inv = out;
+    if (nodes && !json_is_array(nodes))
         return -1;
     size_t nn = nodes ? json_array_size(nodes) : 0;
     out->nodes = ksiss_xcalloc(nn ? nn : 1, sizeof *out->nodes);
-    const ksiss_tier **single = ksiss_xcalloc(nn ? nn : 1, sizeof *single);
+    b->single = ksiss_xcalloc(nn ? nn : 1, sizeof *b->single);
     for (size_t i = 0; i < nn; i++) {
         const json_t *node = json_array_get(nodes, i);
         if (!json_is_object(node)) {
             warn(out, "node list item %zu is not an object; skipped", i);
             continue;
         }
-        read_node(cat, node, &out->nodes[out->n_nodes], &single[out->n_nodes], out);
+        read_node(cat, node, &out->nodes[out->n_nodes], &b->single[out->n_nodes], out);
         out->n_nodes++;
     }
-
-    /* Requests of bound pods, per node. */
-    size_t i;
-    const json_t *pod;
-    json_array_foreach(pods, i, pod) {
-        if (!json_is_object(pod) || pod_terminated(pod))
-            continue;
-        const char *node_name = str_at(pod, "spec", "nodeName");
-        if (!node_name || !*node_name)
-            continue;
-        for (size_t k = 0; k < out->n_nodes; k++) {
-            ksiss_inventory_node *n = &out->nodes[k];
-            if (strcmp(n->name, node_name) != 0)
-                continue;
-            /* Every GPU resource the node has, under the pod's spelling. */
-            for (size_t r = 0; r < n->n_res; r++) {
-                const char *asked = n->res[r].resource;
-                long long u = ksiss_pod_request(pod, asked);
-                if (single[k] && !strcmp(asked, single[k]->resource)) {
-                    long long g = ksiss_pod_request(pod, "nvidia.com/gpu");
-                    u = (u < 0 || g < 0) ? -1 : add_sat(u, g);
-                }
-                if (u < 0) {
-                    warn(out, "pod %s/%s: request for %s is not a whole number; ignored",
-                         str_at(pod, "metadata", "namespace") ? str_at(pod, "metadata", "namespace") : "",
-                         str_at(pod, "metadata", "name") ? str_at(pod, "metadata", "name") : "?", asked);
-                    continue;
-                }
-                n->res[r].requested = add_sat(n->res[r].requested, u);
-            }
-            break;
-        }
-    }
-
-    /* Totals over usable nodes of a known model. */
+    /* Node indexes sorted by (name, index): a pod finds the first node of
+     * its name by binary search. */
+    b->by_name = ksiss_xcalloc(out->n_nodes ? out->n_nodes : 1, sizeof *b->by_name);
+    for (size_t i = 0; i < out->n_nodes; i++)
+        b->by_name[i] = (ksiss_inventory_node_ref){out->nodes[i].name, i};
+    if (out->n_nodes > 1)
+        qsort(b->by_name, out->n_nodes, sizeof *b->by_name, cmp_node_name);
+    /* Every usable node of a known model offers its resources. */
     for (size_t k = 0; k < out->n_nodes; k++) {
         ksiss_inventory_node *n = &out->nodes[k];
         if (!n->ready || !n->schedulable || !n->gpu_model)
@@ -275,32 +277,68 @@ int ksiss_inventory_compute(const ksiss_catalog *cat, const json_t *nodes, const
         for (size_t r = 0; r < n->n_res; r++) {
             ksiss_inventory_entry *e = entry(out, n->gpu_model, n->res[r].resource);
             e->allocatable = add_sat(e->allocatable, n->res[r].allocatable);
-            e->requested = add_sat(e->requested, n->res[r].requested);
         }
     }
+    return 0;
+}
 
+void ksiss_inventory_add_pod(ksiss_inventory_builder *b, const json_t *pod)
+{
+    ksiss_inventory *out = b->inv;
+    if (!json_is_object(pod))
+        return;
+    const char *phase = str_at(pod, "status", "phase");
+    const char *node_name = str_at(pod, "spec", "nodeName");
+    if (node_name && *node_name) {
+        /* A bound, non-terminated pod: its requests on its node. */
+        size_t k;
+        ksiss_inventory_node *n = pod_terminated(pod) ? NULL : node_named(b, node_name, &k);
+        if (!n)
+            return;
+        bool usable = n->ready && n->schedulable && n->gpu_model;
+        /* Every GPU resource the node has, under the pod's spelling. */
+        for (size_t r = 0; r < n->n_res; r++) {
+            const char *asked = n->res[r].resource;
+            long long u = ksiss_pod_request(pod, asked);
+            if (b->single[k] && !strcmp(asked, b->single[k]->resource)) {
+                long long g = ksiss_pod_request(pod, "nvidia.com/gpu");
+                u = (u < 0 || g < 0) ? -1 : add_sat(u, g);
+            }
+            if (u < 0) {
+                warn(out, "pod %s/%s: request for %s is not a whole number; ignored",
+                     str_at(pod, "metadata", "namespace") ? str_at(pod, "metadata", "namespace") : "",
+                     str_at(pod, "metadata", "name") ? str_at(pod, "metadata", "name") : "?", asked);
+                continue;
+            }
+            n->res[r].requested = add_sat(n->res[r].requested, u);
+            if (usable) {
+                ksiss_inventory_entry *e = entry(out, n->gpu_model, asked);
+                e->requested = add_sat(e->requested, u);
+            }
+        }
+        return;
+    }
     /* Pending unbound pods claim units: against the model their
      * nodeSelector names, or (unknown where they will land) against every
      * model offering the resource, which is the cautious reading. */
-    json_array_foreach(pods, i, pod) {
-        if (!json_is_object(pod))
+    if (!phase || strcmp(phase, "Pending") != 0)
+        return;
+    const char *sel = json_string_value(
+        json_object_get(json_object_get(json_object_get(pod, "spec"), "nodeSelector"), "nvidia.com/gpu.product"));
+    const ksiss_gpu_model *sel_model = sel ? ksiss_catalog_find_model(b->cat, sel) : NULL;
+    for (size_t e = 0; e < out->n_entries; e++) {
+        ksiss_inventory_entry *en = &out->entries[e];
+        if (sel && (!sel_model || strcmp(sel_model->name, en->gpu_model) != 0))
             continue;
-        const char *phase = str_at(pod, "status", "phase");
-        const char *node_name = str_at(pod, "spec", "nodeName");
-        if (!phase || strcmp(phase, "Pending") != 0 || (node_name && *node_name))
-            continue;
-        const char *sel = json_string_value(
-            json_object_get(json_object_get(json_object_get(pod, "spec"), "nodeSelector"), "nvidia.com/gpu.product"));
-        const ksiss_gpu_model *sel_model = sel ? ksiss_catalog_find_model(cat, sel) : NULL;
-        for (size_t e = 0; e < out->n_entries; e++) {
-            ksiss_inventory_entry *en = &out->entries[e];
-            if (sel && (!sel_model || strcmp(sel_model->name, en->gpu_model) != 0))
-                continue;
-            long long u = ksiss_pod_request(pod, en->resource);
-            if (u > 0)
-                en->pending = add_sat(en->pending, u);
-        }
+        long long u = ksiss_pod_request(pod, en->resource);
+        if (u > 0)
+            en->pending = add_sat(en->pending, u);
     }
+}
+
+void ksiss_inventory_end(ksiss_inventory_builder *b)
+{
+    ksiss_inventory *out = b->inv;
     for (size_t e = 0; e < out->n_entries; e++) {
         ksiss_inventory_entry *en = &out->entries[e];
         long long f = en->allocatable - en->requested - en->pending;
@@ -308,7 +346,25 @@ int ksiss_inventory_compute(const ksiss_catalog *cat, const json_t *nodes, const
     }
     if (out->n_entries > 1)
         qsort(out->entries, out->n_entries, sizeof *out->entries, cmp_entry);
-    free(single);
+    free(b->single);
+    free(b->by_name);
+    memset(b, 0, sizeof *b);
+}
+
+int ksiss_inventory_compute(const ksiss_catalog *cat, const json_t *nodes, const json_t *pods, ksiss_inventory *out)
+{
+    if (pods && !json_is_array(pods)) {
+        memset(out, 0, sizeof *out);
+        return -1;
+    }
+    ksiss_inventory_builder b;
+    if (ksiss_inventory_begin(&b, cat, nodes, out) != 0)
+        return -1;
+    size_t i;
+    const json_t *pod;
+    json_array_foreach(pods, i, pod)
+        ksiss_inventory_add_pod(&b, pod);
+    ksiss_inventory_end(&b);
     return 0;
 }
 

@@ -61,6 +61,28 @@ int ksiss_inventory_compute(const ksiss_catalog *cat, const json_t *nodes, const
                             ksiss_inventory *out);
 void ksiss_inventory_free(ksiss_inventory *inv);
 
+/* The same computation one pod at a time, for callers that never hold
+ * every Pod as JSON at once: begin with the nodes (-1 when nodes is not an
+ * array; nothing is allocated then and end is not needed), add each pod
+ * (borrowed; any order, each once), end. ksiss_inventory_compute is
+ * begin + add each + end. */
+typedef struct {
+    const char *name;
+    size_t idx;
+} ksiss_inventory_node_ref;
+
+typedef struct {
+    const ksiss_catalog *cat;
+    ksiss_inventory *inv;
+    const ksiss_tier **single;          /* per node: its single-strategy MIG slice, or NULL */
+    ksiss_inventory_node_ref *by_name;  /* the nodes sorted by (name, index) */
+} ksiss_inventory_builder;
+
+int ksiss_inventory_begin(ksiss_inventory_builder *b, const ksiss_catalog *cat, const json_t *nodes,
+                          ksiss_inventory *out);
+void ksiss_inventory_add_pod(ksiss_inventory_builder *b, const json_t *pod);
+void ksiss_inventory_end(ksiss_inventory_builder *b);
+
 /* Writes up to `max` ksiss_free_gpu entries (strings borrowed from inv and
  * the catalogue) and returns how many there are in all. */
 size_t ksiss_inventory_free_gpus(const ksiss_inventory *inv, ksiss_free_gpu *out, size_t max);

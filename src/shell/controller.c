@@ -151,6 +151,93 @@ typedef struct {
 
 typedef struct controller controller;
 
+/* Cached records of one kind (kube_object.h), taken from an informer when
+ * it changed and shared by the snapshots of the ticks that use them;
+ * grouped by the serving.knative.dev/service label (in the managed
+ * namespace) for pods and Revisions. */
+typedef struct {
+    ksiss_kobj **v;         /* borrowed from the index's list */
+    size_t n;
+} kobj_group;
+
+typedef struct {
+    int refs;               /* atomic */
+    ksiss_kobj_list objs;
+    ksiss_strmap *by_svc;   /* service name -> kobj_group *; NULL: not grouped */
+} obj_index;
+
+static const kobj_group no_objects = {NULL, 0};
+
+static void free_group(const char *key, void *value, void *ud)
+{
+    (void)key;
+    (void)ud;
+    kobj_group *g = value;
+    free(g->v);
+    free(g);
+}
+
+static void index_unref(obj_index *x)
+{
+    if (!x || __atomic_sub_fetch(&x->refs, 1, __ATOMIC_ACQ_REL) != 0)
+        return;
+    if (x->by_svc) {
+        ksiss_strmap_each(x->by_svc, free_group, NULL);
+        ksiss_strmap_free(x->by_svc);
+    }
+    ksiss_kobj_list_free(&x->objs);
+    free(x);
+}
+
+static obj_index *index_ref(obj_index *x)
+{
+    if (x)
+        __atomic_add_fetch(&x->refs, 1, __ATOMIC_RELAXED);
+    return x;
+}
+
+/* The records of an informer; grouped by service (those in namespace ns
+ * carrying the label) when group is set. */
+static obj_index *index_new(ksiss_kube_informer *inf, const char *ns, bool group)
+{
+    obj_index *x = ksiss_xcalloc(1, sizeof(*x));
+    x->refs = 1;
+    x->objs = ksiss_kube_informer_objects(inf);
+    if (!group)
+        return x;
+    x->by_svc = ksiss_strmap_new();
+    for (size_t i = 0; i < x->objs.n; i++) {
+        ksiss_kobj *o = x->objs.v[i];
+        if (!o->service || !o->ns || strcmp(o->ns, ns) != 0)
+            continue;
+        kobj_group *g = ksiss_strmap_get(x->by_svc, o->service);
+        if (!g) {
+            g = ksiss_xcalloc(1, sizeof(*g));
+            ksiss_strmap_put(x->by_svc, o->service, g);
+        }
+        g->v = ksiss_xrealloc(g->v, (g->n + 1) * sizeof(*g->v));
+        g->v[g->n++] = o;
+    }
+    return x;
+}
+
+static const kobj_group *index_group(const obj_index *x, const char *service)
+{
+    if (!x)
+        return NULL;
+    const kobj_group *g = ksiss_strmap_get(x->by_svc, service);
+    return g ? g : &no_objects;
+}
+
+/* The group's objects parsed into a new JSON array; NULL for no group. */
+static json_t *group_parse(const kobj_group *g)
+{
+    if (!g)
+        return NULL;
+    ksiss_kobj_list l = {g->v, g->n};
+    return ksiss_kobj_list_parse(&l);
+}
+
 /* What one tick's jobs share (reference counted: the tick's dispatch, each
  * job and each batched query hold one; the last frees it). */
 typedef struct {
@@ -158,10 +245,9 @@ typedef struct {
     controller *c;
     cfg_bundle *cfg;
     inv_bundle *inv;        /* NULL: inventory not known */
-    json_t *services;       /* the Knative Services of this tick (watch cache) */
-    json_t *pods_by_svc;    /* service name -> its pods (managed namespace); NULL: not synced, list them */
-    json_t *revs_by_svc;    /* service name -> its Revisions; NULL: not synced, list them */
-    json_t *none;           /* an empty array, for a service with no pods / Revisions cached */
+    obj_index *services;    /* the Knative Services of this tick (watch cache) */
+    obj_index *pods;        /* grouped by service (managed namespace); NULL: not synced, list them */
+    obj_index *revs;        /* the Revisions grouped by service; NULL: not synced, list them */
     ksiss_prom_batch *batch;    /* this tick's queries batched across services */
     int64_t now_ms;
     double t0_s;            /* monotonic start of the tick */
@@ -182,12 +268,14 @@ typedef struct {
     snapshot *s;
     svc_state *st;
     const ksiss_service_cfg *svc;
-    const json_t *service;      /* borrowed from s->services */
-    const json_t *pods;         /* borrowed from s: this service's pods; NULL: list them */
-    const json_t *revisions;    /* borrowed from s: its Revisions; NULL: list them */
+    ksiss_kobj *service;        /* borrowed from s->services */
+    const kobj_group *pods;     /* borrowed from s: this service's pods; NULL: list them */
+    const kobj_group *revisions;    /* borrowed from s: its Revisions; NULL: list them */
     ksiss_prom_share *shares;   /* svc->n_metrics + 1 (the load's is last) */
     const ksiss_prom_share **use;   /* svc->n_metrics: the batched ones, NULL: query them */
     bool load_shared;
+    const char **running;       /* its Running pods' names (borrowed from the records); NULL: list them */
+    size_t n_running;
     int pending;                /* batched queries still to answer, + 1 until dispatched (atomic) */
 } job;
 
@@ -259,10 +347,9 @@ static void snap_unref(snapshot *s)
         ksiss_metrics_observe(c->reg, KSISS_M_TICK_DURATION, NULL, mono_s() - s->t0_s);
         cfg_unref(c, s->cfg);
         inv_unref(c, s->inv);
-        json_decref(s->services);
-        json_decref(s->pods_by_svc);
-        json_decref(s->revs_by_svc);
-        json_decref(s->none);
+        index_unref(s->services);
+        index_unref(s->pods);
+        index_unref(s->revs);
         ksiss_prom_batch_free(s->batch);
         free(s);
     }
@@ -330,7 +417,7 @@ static int service_event(void *ud, const json_t *service, const char *type, cons
 }
 
 /* One service's tick: evaluate, decide, advance its transition one step. */
-static void job_run(job *j, ksiss_prom *prom)
+static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json_t *revisions)
 {
     snapshot *s = j->s;
     controller *c = s->c;
@@ -339,7 +426,8 @@ static void job_run(job *j, ksiss_prom *prom)
     char *bo_tier = NULL;
     ksiss_eval_in in = {
         .kube = c->kube, .prom = prom, .reg = c->reg, .cat = cat, .svc = j->svc, .ns = c->ns,
-        .name = w->name, .service = j->service, .all_pods = j->pods, .all_revisions = j->revisions,
+        .name = w->name, .service = service, .running_pods = j->running, .n_running_pods = j->n_running,
+        .all_revisions = revisions,
         .shares = j->use, .load_share = j->load_shared ? &j->shares[j->svc->n_metrics] : NULL,
         .free = s->inv ? s->inv->free : NULL, .n_free = s->inv ? s->inv->n_free : 0,
         .history = &w->history, .now_ms = s->now_ms, .interval_ms = c->interval_ms,
@@ -401,14 +489,17 @@ static void job_run(job *j, ksiss_prom *prom)
         ksiss_eval_free(&ev);
         return;
     }
-    /* A Revision is deleted only on a decision taken again on the
-     * Service and Revisions read from the API now (controller.h). */
+    /* Nothing is written on a decision taken on watch caches alone: they
+     * may lag, and they keep trimmed objects (kube_informer.c) while a
+     * write copies whole ones. The step is decided again on the Service
+     * and Revisions read from the API now, and that plan is applied to
+     * them (controller.h). */
     const json_t *act_on = ev.view.service;
     ksiss_knative_view fresh = {0};
-    if (plan.n > 0 && ksiss_controller_plan_deletes(&plan) && !c->o->dry_run) {
+    if (plan.n > 0 && !c->o->dry_run) {
         char *cached = ksiss_xstrdup(plan.summary);
-        if (ksiss_controller_recheck_delete(c->kube, c->ns, w->name, &tin, &plan, &fresh, &err) != 0) {
-            logkv("warn", "not deleting: no fresh read; nothing done this tick", "service", w->name, "error", err,
+        if (ksiss_controller_recheck(c->kube, c->ns, w->name, &tin, &plan, &fresh, &err) != 0) {
+            logkv("warn", "not acting: no fresh read; nothing done this tick", "service", w->name, "error", err,
                   NULL);
             free(err);
             free(cached);
@@ -416,9 +507,9 @@ static void job_run(job *j, ksiss_prom *prom)
             ksiss_eval_free(&ev);
             return;
         }
-        if (!ksiss_controller_plan_deletes(&plan))
-            logkv("info", "re-read before deleting a revision changed the step", "service", w->name, "cached",
-                  cached, "now", plan.summary, NULL);
+        if (strcmp(cached, plan.summary ? plan.summary : "") != 0)
+            logkv("info", "re-read before acting changed the step", "service", w->name, "cached", cached, "now",
+                  plan.summary, NULL);
         free(cached);
         act_on = fresh.service;
     }
@@ -443,6 +534,20 @@ static void job_run(job *j, ksiss_prom *prom)
     ksiss_eval_free(&ev);
 }
 
+static void job_run(job *j, ksiss_prom *prom)
+{
+    /* This service's objects as JSON, for this job only: the caches keep
+     * compact text (kube_object.h). */
+    json_t *service = ksiss_kobj_parse(j->service);
+    json_t *revisions = group_parse(j->revisions);
+    if (!service)
+        logkv("error", "service not evaluated", "service", j->st->name, "error", "cached object unreadable", NULL);
+    else
+        job_eval(j, prom, service, revisions);
+    json_decref(service);
+    json_decref(revisions);
+}
+
 static void job_free(job *j)
 {
     snapshot *s = j->s;
@@ -452,6 +557,7 @@ static void job_free(job *j)
             ksiss_prom_share_clear(&j->shares[i]);
     free(j->shares);
     free(j->use);
+    free(j->running);
     pthread_mutex_lock(&c->mu);
     j->st->busy = false;
     pthread_mutex_unlock(&c->mu);
@@ -497,19 +603,21 @@ static void job_offer_queries(controller *c, job *j)
     size_t n = j->svc->n_metrics;
     j->shares = ksiss_xcalloc(n + 1, sizeof(*j->shares));
     j->use = ksiss_xcalloc(n ? n : 1, sizeof(*j->use));
+    /* The Running pods by name from the records' fields (what
+     * ksiss_knative_read_cached + ksiss_knative_running_pods would give,
+     * in the same order): the evaluation reads no pod object. */
+    if (j->pods) {
+        j->running = ksiss_xcalloc(j->pods->n ? j->pods->n : 1, sizeof(*j->running));
+        for (size_t i = 0; i < j->pods->n; i++)
+            if (j->pods->v[i]->phase && !strcmp(j->pods->v[i]->phase, "Running"))
+                j->running[j->n_running++] = j->pods->v[i]->name;
+    }
     if (!c->batch_keys)
         return;
-    /* The pods and revision exactly as the evaluation will see them (the
-     * same cached objects, no request here). */
-    ksiss_knative_view v = {0};
-    size_t n_pods = 0;
-    const char **pods = NULL;
-    if (j->pods && ksiss_knative_read_cached(NULL, c->ns, j->st->name, j->service, j->pods, j->s->none, &v, NULL) ==
-                       KSISS_KUBE_OK)
-        pods = ksiss_knative_running_pods(&v, &n_pods);
+    const char **pods = j->running;
+    size_t n_pods = j->n_running;
     ksiss_promql_vars vars = {
-        .service = j->st->name, .namespace_name = c->ns,
-        .revision = json_string_value(jp(j->service, "status", "latestReadyRevisionName", NULL)),
+        .service = j->st->name, .namespace_name = c->ns, .revision = j->service->ready_revision,
     };
     for (size_t i = 0; i < n; i++) {
         if (ksiss_prom_batch_add(j->s->batch, j->svc->metrics[i].query, &vars, pods, n_pods, &j->shares[i], j)) {
@@ -521,8 +629,6 @@ static void job_offer_queries(controller *c, job *j)
         j->load_shared = true;
         j->pending++;
     }
-    free((void *)pods);
-    ksiss_knative_view_free(&v);
 }
 
 static void state_free(svc_state *st)
@@ -578,29 +684,6 @@ static void state_free_cb(const char *key, void *value, void *ud)
     (void)key;
     (void)ud;
     state_free(value);
-}
-
-/* service name -> JSON array of the objects of `objs` in namespace ns
- * that carry its serving.knative.dev/service label (new reference). */
-static json_t *index_by_service(const json_t *objs, const char *ns)
-{
-    json_t *idx = json_object();
-    size_t i;
-    json_t *o;
-    json_array_foreach(objs, i, o) {
-        const json_t *md = json_object_get(o, "metadata");
-        const char *ons = json_string_value(json_object_get(md, "namespace"));
-        const char *svc = json_string_value(json_object_get(json_object_get(md, "labels"), KSISS_LABEL_SERVICE));
-        if (!ons || !svc || strcmp(ons, ns))
-            continue;
-        json_t *arr = json_object_get(idx, svc);
-        if (!arr) {
-            arr = json_array();
-            json_object_set_new(idx, svc, arr);
-        }
-        json_array_append(arr, o);
-    }
-    return idx;
 }
 
 /* Parses the ConfigMap object; returns a new bundle or NULL (logged, and
@@ -694,18 +777,18 @@ static int batch_keys_from_env(const char *value, size_t *out, char **err)
 typedef struct {
     uint64_t svc_gen, pod_gen, node_gen, rev_gen;
     bool have_svc, have_pods, have_revs, have_inv;
-    json_t *services;       /* last Services snapshot */
-    json_t *pods_by_svc;    /* last pod index */
-    json_t *revs_by_svc;    /* last Revision index */
+    obj_index *services;    /* last Services */
+    obj_index *pods;        /* last pods, grouped */
+    obj_index *revs;        /* last Revisions, grouped */
     inv_bundle *inv;        /* last inventory */
     const cfg_bundle *inv_cfg;  /* the configuration it was computed with */
 } tick_cache;
 
 static void tick_cache_free(controller *c, tick_cache *tc)
 {
-    json_decref(tc->services);
-    json_decref(tc->pods_by_svc);
-    json_decref(tc->revs_by_svc);
+    index_unref(tc->services);
+    index_unref(tc->pods);
+    index_unref(tc->revs);
     inv_unref(c, tc->inv);
     memset(tc, 0, sizeof(*tc));
 }
@@ -720,8 +803,8 @@ static bool tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
     uint64_t g = ksiss_kube_informer_generation(inf_svc);
     if (!tc->have_svc || g != tc->svc_gen) {
         rebuilt = true;
-        json_decref(tc->services);
-        tc->services = ksiss_kube_informer_snapshot(inf_svc);
+        index_unref(tc->services);
+        tc->services = index_new(inf_svc, c->ns, false);
         tc->svc_gen = g;
         tc->have_svc = true;
     }
@@ -729,10 +812,8 @@ static bool tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
         g = ksiss_kube_informer_generation(inf_revs);
         if (!tc->have_revs || g != tc->rev_gen) {
             rebuilt = true;
-            json_t *revs = ksiss_kube_informer_snapshot(inf_revs);
-            json_decref(tc->revs_by_svc);
-            tc->revs_by_svc = index_by_service(revs, c->ns);
-            json_decref(revs);
+            index_unref(tc->revs);
+            tc->revs = index_new(inf_revs, c->ns, true);
             tc->rev_gen = g;
             tc->have_revs = true;
         }
@@ -741,20 +822,16 @@ static bool tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
         return rebuilt;
     uint64_t gp = ksiss_kube_informer_generation(inf_pods);
     bool pods_changed = !tc->have_pods || gp != tc->pod_gen;
-    json_t *pods = NULL;
     if (pods_changed) {
         rebuilt = true;
-        pods = ksiss_kube_informer_snapshot(inf_pods);
-        json_decref(tc->pods_by_svc);
-        tc->pods_by_svc = index_by_service(pods, c->ns);
+        index_unref(tc->pods);
+        tc->pods = index_new(inf_pods, c->ns, true);
         tc->pod_gen = gp;
         tc->have_pods = true;
     }
     if (ksiss_kube_informer_synced(inf_nodes)) {
         uint64_t gn = ksiss_kube_informer_generation(inf_nodes);
         if (pods_changed || !tc->have_inv || gn != tc->node_gen || tc->inv_cfg != cfg) {
-            if (!pods)
-                pods = ksiss_kube_informer_snapshot(inf_pods);
             json_t *nodes = ksiss_kube_informer_snapshot(inf_nodes);
             inv_bundle *b = ksiss_xcalloc(1, sizeof(*b));
             b->refs = 1;
@@ -765,7 +842,17 @@ static bool tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
             cfg->refs++;
             pthread_mutex_unlock(&c->mu);
             b->cfg = cfg;
-            if (ksiss_inventory_compute(&cfg->cat, nodes, pods, &b->inv) == 0) {
+            /* One pod parsed at a time: every Pod is never held as JSON. */
+            ksiss_inventory_builder ib;
+            int irc = ksiss_inventory_begin(&ib, &cfg->cat, nodes, &b->inv);
+            for (size_t i = 0; irc == 0 && i < tc->pods->objs.n; i++) {
+                json_t *pod = ksiss_kobj_parse(tc->pods->objs.v[i]);
+                ksiss_inventory_add_pod(&ib, pod);
+                json_decref(pod);
+            }
+            if (irc == 0)
+                ksiss_inventory_end(&ib);
+            if (irc == 0) {
                 size_t n = ksiss_inventory_free_gpus(&b->inv, NULL, 0);
                 b->free = ksiss_xcalloc(n ? n : 1, sizeof(*b->free));
                 b->n_free = ksiss_inventory_free_gpus(&b->inv, b->free, n);
@@ -789,7 +876,6 @@ static bool tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
             tc->have_inv = true;
         }
     }
-    json_decref(pods);
     return rebuilt;
 }
 
@@ -895,10 +981,10 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     {
         /* Objects are trimmed on arrival to what the controller reads. */
         ksiss_kube_informer_opts io = {.res = &KSISS_KUBE_CONFIGMAPS, .ns = c.ns, .field_selector = cm_selector,
-                                       .transform = ksiss_kube_transform_common};
+                                       .transform = ksiss_kube_transform_service};
         inf_cm = ksiss_kube_informer_start(c.kube, &io, &err);
         ksiss_kube_informer_opts is = {.res = &KSISS_KUBE_KNATIVE_SERVICES, .ns = c.ns,
-                                       .transform = ksiss_kube_transform_common};
+                                       .transform = ksiss_kube_transform_service};
         if (inf_cm)
             inf_svc = ksiss_kube_informer_start(c.kube, &is, &err);
         ksiss_kube_informer_opts ir = {.res = &KSISS_KUBE_KNATIVE_REVISIONS, .ns = c.ns,
@@ -992,18 +1078,16 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         pthread_mutex_unlock(&c.mu);
         s->cfg = cfg;
         s->inv = tc.inv;
-        s->services = json_incref(tc.services);
-        s->pods_by_svc = json_incref(tc.pods_by_svc);
-        s->revs_by_svc = json_incref(tc.revs_by_svc);
-        s->none = json_array();
+        s->services = index_ref(tc.services);
+        s->pods = index_ref(tc.pods);
+        s->revs = index_ref(tc.revs);
         s->batch = ksiss_prom_batch_new(c.batch_keys, job_release);
         /* One job per managed service; a busy one is skipped, not waited for. */
-        job **jobs = ksiss_xcalloc(json_array_size(s->services) + 1, sizeof(*jobs));
+        job **jobs = ksiss_xcalloc(s->services->objs.n + 1, sizeof(*jobs));
         size_t n_jobs = 0, skipped = 0;
-        size_t i;
-        json_t *sv;
-        json_array_foreach(s->services, i, sv) {
-            const char *name = json_string_value(jp(sv, "metadata", "name", NULL));
+        for (size_t i = 0; i < s->services->objs.n; i++) {
+            ksiss_kobj *sv = s->services->objs.v[i];
+            const char *name = sv->name;
             bool by_prefix;
             const char *skip;
             if (!name)
@@ -1039,16 +1123,8 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             j->st = st;
             j->svc = sc;
             j->service = sv;
-            if (s->pods_by_svc) {
-                j->pods = json_object_get(s->pods_by_svc, name);
-                if (!j->pods)
-                    j->pods = s->none;
-            }
-            if (s->revs_by_svc) {
-                j->revisions = json_object_get(s->revs_by_svc, name);
-                if (!j->revisions)
-                    j->revisions = s->none;
-            }
+            j->pods = index_group(s->pods, name);
+            j->revisions = index_group(s->revs, name);
             j->pending = 1;     /* held until dispatched below */
             pthread_mutex_lock(&c.mu);
             s->refs++;

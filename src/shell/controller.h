@@ -78,16 +78,16 @@ void ksiss_controller_backoff(const json_t *service, int64_t now_ms, char **tier
 /* True when the plan deletes a Revision. */
 bool ksiss_controller_plan_deletes(const ksiss_tr_plan *p);
 
-/* Deleting a Revision is the one step that cannot be undone, so it is
- * never decided on watch caches alone (they may lag): before a plan that
- * deletes one is applied, the Service and its Revisions are read from the
- * API (k) and the step is decided again on them (tin: the input the plan
- * was computed from; its service and revisions are replaced by the fresh
- * ones in a copy). Returns 0 with *plan replaced by the fresh plan and
- * *fresh holding the objects read (apply the plan to fresh->service; free
- * with ksiss_knative_view_free), or -1 with *err (caller frees): nothing
- * must be applied then. */
-int ksiss_controller_recheck_delete(ksiss_kube *k, const char *ns, const char *name, const ksiss_tr_input *tin,
+/* Nothing is written on watch caches alone: they may lag, and they hold
+ * trimmed objects while a write copies whole ones. Before a plan is
+ * applied, the Service and its Revisions are read from the API (k) and the
+ * step is decided again on them (tin: the input the plan was computed
+ * from; its service and revisions are replaced by the fresh ones in a
+ * copy). Returns 0 with *plan replaced by the fresh plan and *fresh
+ * holding the objects read (apply the plan to fresh->service; free with
+ * ksiss_knative_view_free), or -1 with *err (caller frees): nothing must
+ * be applied then. */
+int ksiss_controller_recheck(ksiss_kube *k, const char *ns, const char *name, const ksiss_tr_input *tin,
                                     ksiss_tr_plan *plan, ksiss_knative_view *fresh, char **err);
 
 /* ---- one service's evaluation (controller and explain) ---- */
@@ -102,6 +102,9 @@ typedef struct {
     const char *name;               /* the Knative Service */
     const json_t *service;          /* the Service from the watch cache (borrowed), NULL: read it */
     const json_t *all_pods;         /* pods from the watch cache (borrowed, any service), NULL: list them */
+    const char *const *running_pods;    /* when set, the service's Running pods by name (borrowed; from the
+                                           pod cache's records), and all_pods is not read */
+    size_t n_running_pods;
     const json_t *all_revisions;    /* Revisions from the watch cache (borrowed, any service), NULL: list them */
     const ksiss_prom_share *const *shares;  /* svc->n_metrics entries: a metric's share of a query batched
                                                across services, NULL entries (or NULL): query it here */

@@ -188,8 +188,11 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
 {
     memset(out, 0, sizeof(*out));
     ksiss_kube_error ke = {0};
-    if (ksiss_knative_read_cached(in->kube, in->ns, in->name, in->service, in->all_pods, in->all_revisions,
-                                  &out->view, &ke) !=
+    json_t *no_pods = in->running_pods ? json_array() : NULL;
+    int rc = ksiss_knative_read_cached(in->kube, in->ns, in->name, in->service,
+                                       no_pods ? no_pods : in->all_pods, in->all_revisions, &out->view, &ke);
+    json_decref(no_pods);
+    if (rc !=
         KSISS_KUBE_OK) {
         out->error = ksiss_xasprintf("cannot read service %s/%s: %s", in->ns, in->name,
                                      ke.message ? ke.message : ksiss_kube_rc_name(ke.rc));
@@ -207,7 +210,13 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
         }
     }
     ksiss_controller_deployment(in->cat, in->svc->gpu_model, svc, out->view.revisions, &out->current, &out->tier_why);
-    out->pods = ksiss_knative_running_pods(&out->view, &out->n_pods);
+    if (in->running_pods) {
+        out->pods = ksiss_xcalloc(in->n_running_pods ? in->n_running_pods : 1, sizeof(*out->pods));
+        memcpy((void *)out->pods, in->running_pods, in->n_running_pods * sizeof(*out->pods));
+        out->n_pods = in->n_running_pods;
+    } else {
+        out->pods = ksiss_knative_running_pods(&out->view, &out->n_pods);
+    }
     const char *revision = json_string_value(jp(svc, "status", "latestReadyRevisionName", NULL));
     ksiss_promql_vars vars = {.service = in->name, .namespace_name = in->ns, .revision = revision};
     out->n_readings = in->svc->n_metrics;
@@ -258,7 +267,7 @@ bool ksiss_controller_plan_deletes(const ksiss_tr_plan *p)
     return false;
 }
 
-int ksiss_controller_recheck_delete(ksiss_kube *k, const char *ns, const char *name, const ksiss_tr_input *tin,
+int ksiss_controller_recheck(ksiss_kube *k, const char *ns, const char *name, const ksiss_tr_input *tin,
                                     ksiss_tr_plan *plan, ksiss_knative_view *fresh, char **err)
 {
     *err = NULL;
@@ -267,7 +276,7 @@ int ksiss_controller_recheck_delete(ksiss_kube *k, const char *ns, const char *n
     int rc = ksiss_knative_read_cached(k, ns, name, NULL, no_pods, NULL, fresh, &ke);
     json_decref(no_pods);
     if (rc != KSISS_KUBE_OK) {
-        *err = ksiss_xasprintf("cannot re-read service %s/%s and its revisions before deleting a revision: %s", ns,
+        *err = ksiss_xasprintf("cannot re-read service %s/%s and its revisions before acting: %s", ns,
                                name, ke.message ? ke.message : ksiss_kube_rc_name(ke.rc));
         ksiss_kube_error_clear(&ke);
         return -1;

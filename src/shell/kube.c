@@ -972,6 +972,8 @@ int ksiss_kube_list(ksiss_kube *k, const ksiss_kube_resource *res, const char *n
             free(cont);
             cont = NULL;
             json_array_clear(all);
+            if (opts && opts->each && opts->restart)
+                opts->restart(opts->each_ud);
             if (err)
                 ksiss_kube_error_clear(err);
             continue;
@@ -1003,7 +1005,14 @@ int ksiss_kube_list(ksiss_kube *k, const ksiss_kube_resource *res, const char *n
                     if (json_is_object(it))
                         opts->transform(it);
             }
-            json_array_extend(all, its);
+            if (opts && opts->each) {
+                size_t i;
+                json_t *it;
+                json_array_foreach(its, i, it)
+                    opts->each(opts->each_ud, it);
+            } else {
+                json_array_extend(all, its);
+            }
         }
         free(cont);
         cont = NULL;

@@ -17,6 +17,8 @@
 
 #include <jansson.h>
 
+#include "shell/kube_object.h"
+
 /* ------------------------------------------------------------------ */
 /* Client configuration                                                */
 
@@ -175,6 +177,13 @@ typedef struct {
     const char *field_selector;     /* NULL = none */
     long page_size;                 /* limit per page; 0 = 500 */
     void (*transform)(json_t *item);    /* NULL = none; applied to each item as its page arrives */
+    /* NULL = items collected into *items. Else each item (after transform,
+     * borrowed) goes to each() as its page arrives, *items stays an empty
+     * array, and restart() is called when an expired continue token
+     * restarts the list (forget what each() was given). */
+    void (*each)(void *ud, json_t *item);
+    void (*restart)(void *ud);
+    void *each_ud;
 } ksiss_kube_list_opts;
 
 /* LIST across all pages (limit/continue; an expired continue token (410)
@@ -257,11 +266,22 @@ void ksiss_kube_transform_node(json_t *obj);
 /* - revision (Knative): keeps of metadata name, namespace, uid,
  *   resourceVersion, generation, deletionTimestamp, the
  *   serving.knative.dev/service label and the min-scale, max-scale and
- *   ksiss.dev/tier annotations; of spec the containers (whole: a rollback
- *   puts them back in the template); of status the conditions (type,
- *   status, reason, message), actualReplicas and desiredReplicas (what
- *   transition.c and controller_eval.c read). */
+ *   ksiss.dev/tier annotations; of spec the containers' name and
+ *   resources; of status the conditions (type, status, reason, message),
+ *   actualReplicas and desiredReplicas (what transition.c and
+ *   controller_eval.c read to decide);
+ * - service (Knative): keeps of metadata name, namespace, uid,
+ *   resourceVersion, generation, deletionTimestamp and the annotations
+ *   (common-trimmed); of spec the traffic and the template's metadata and
+ *   its containers' name and resources; of status the conditions (type,
+ *   status, reason, message), observedGeneration, latestReadyRevisionName,
+ *   latestCreatedRevisionName and traffic.
+ * These two drop what a write copies (a rollback puts a Revision's whole
+ * containers back in the template, a tier change copies the template's):
+ * nothing is ever written from a cached object, every write is decided
+ * again on the objects read from the API (ksiss_controller_recheck). */
 void ksiss_kube_transform_revision(json_t *obj);
+void ksiss_kube_transform_service(json_t *obj);
 
 typedef struct {
     const ksiss_kube_resource *res;
@@ -292,12 +312,19 @@ bool ksiss_kube_informer_synced(ksiss_kube_informer *inf);
 /* Counter bumped at every cache change: a cheap "anything new?" check. */
 uint64_t ksiss_kube_informer_generation(ksiss_kube_informer *inf);
 
-/* A snapshot of the cache: a new JSON array (caller json_decref()s) whose
- * items are shared, read-only objects (never modify them). */
+/* The cache keeps each object as a compact record (kube_object.h), not a
+ * JSON tree. The records, sorted by key, each with a reference of its own
+ * (free with ksiss_kobj_list_free): what the control loop indexes without
+ * parsing anything. */
+ksiss_kobj_list ksiss_kube_informer_objects(ksiss_kube_informer *inf);
+
+/* A snapshot of the cache parsed back: a new JSON array of new objects
+ * sorted by key (caller json_decref()s). Costs a parse of every object:
+ * for small caches (ConfigMaps, tests). */
 json_t *ksiss_kube_informer_snapshot(ksiss_kube_informer *inf);
 
-/* One cached object by namespace/name (ns NULL or "" for cluster-scoped):
- * a new reference to a shared read-only object, or NULL. */
+/* One cached object by namespace/name (ns NULL or "" for cluster-scoped),
+ * parsed: a new object the caller owns, or NULL. */
 json_t *ksiss_kube_informer_get(ksiss_kube_informer *inf, const char *ns, const char *name);
 
 /* Last error the informer met (list/watch failure), or NULL when the last

@@ -13,6 +13,8 @@
 #include "shell/kube_internal.h"
 
 #define WATCH_ERROR_BODY_MAX (64u << 10)
+/* Objects per LIST page: one page is held as JSON at a time. */
+#define KSISS_INFORMER_PAGE 250
 
 struct ksiss_kube_informer {
     ksiss_kube *k;
@@ -26,7 +28,7 @@ struct ksiss_kube_informer {
     int stop;                       /* atomic */
 
     pthread_mutex_t mu;             /* guards the fields below */
-    json_t *cache;                  /* key -> object (objects never modified once stored) */
+    ksiss_kobj_map cache;           /* key -> compact record (records never modified once stored) */
     bool synced;
     uint64_t gen;
     char *last_err;
@@ -43,18 +45,6 @@ struct ksiss_kube_informer {
     char *watch_err;                /* ERROR event / undecodable line */
 };
 
-static char *object_key(const json_t *obj)
-{
-    json_t *meta = json_object_get(obj, "metadata");
-    const char *name = json_string_value(json_object_get(meta, "name"));
-    const char *ns = json_string_value(json_object_get(meta, "namespace"));
-    if (!name || !*name)
-        return NULL;
-    if (ns && *ns)
-        return ksiss_xasprintf("%s/%s", ns, name);
-    return ksiss_xstrdup(name);
-}
-
 static void set_last_error(ksiss_kube_informer *inf, const char *msg)
 {
     pthread_mutex_lock(&inf->mu);
@@ -69,45 +59,51 @@ static void notify(ksiss_kube_informer *inf, ksiss_kube_event_type t, const json
         inf->on_change(inf->ud, t, obj);
 }
 
-/* Replaces the cache by a fresh list, telling on_change what changed. */
-static void replace_cache(ksiss_kube_informer *inf, json_t *items)
+static void notify_kobj(ksiss_kube_informer *inf, ksiss_kube_event_type t, const ksiss_kobj *o)
 {
-    json_t *fresh = json_object();
-    size_t i;
-    json_t *it;
-    json_array_foreach(items, i, it) {
-        char *key = object_key(it);     /* items come trimmed by the LIST (relist) */
-        if (key)
-            json_object_set(fresh, key, it);
-        free(key);
-    }
+    if (!inf->on_change)
+        return;
+    json_t *obj = ksiss_kobj_parse(o);
+    if (obj)
+        inf->on_change(inf->ud, t, obj);
+    json_decref(obj);
+}
+
+static bool same_rv(const ksiss_kobj *a, const ksiss_kobj *b)
+{
+    return a->rv && b->rv && !strcmp(a->rv, b->rv);
+}
+
+/* Replaces the cache by a fresh list (taken), telling on_change what
+ * changed. */
+static void replace_cache(ksiss_kube_informer *inf, ksiss_kobj_map *fresh)
+{
     pthread_mutex_lock(&inf->mu);
-    json_t *old = inf->cache;
-    inf->cache = fresh;
-    json_incref(fresh);
+    ksiss_kobj_map old = inf->cache;
+    inf->cache = *fresh;
+    memset(fresh, 0, sizeof(*fresh));
     inf->synced = true;
     inf->gen++;
     pthread_mutex_unlock(&inf->mu);
 
-    const char *key;
-    json_t *v;
-    json_object_foreach(old, key, v) {
-        if (!json_object_get(fresh, key))
-            notify(inf, KSISS_KUBE_DELETED, v);
-    }
-    json_object_foreach(fresh, key, v) {
-        json_t *was = json_object_get(old, key);
-        if (!was) {
-            notify(inf, KSISS_KUBE_ADDED, v);
-        } else {
-            const char *a = json_string_value(json_object_get(json_object_get(was, "metadata"), "resourceVersion"));
-            const char *b = json_string_value(json_object_get(json_object_get(v, "metadata"), "resourceVersion"));
-            if (!a || !b || strcmp(a, b) != 0)
-                notify(inf, KSISS_KUBE_MODIFIED, v);
+    if (inf->on_change) {
+        /* Only this thread writes the cache: reading it unlocked is safe. */
+        ksiss_kobj_list was_l = ksiss_kobj_map_list(&old);
+        for (size_t i = 0; i < was_l.n; i++)
+            if (!ksiss_kobj_map_get(&inf->cache, was_l.v[i]->key))
+                notify_kobj(inf, KSISS_KUBE_DELETED, was_l.v[i]);
+        ksiss_kobj_list_free(&was_l);
+        ksiss_kobj_list now = ksiss_kobj_map_list(&inf->cache);
+        for (size_t i = 0; i < now.n; i++) {
+            const ksiss_kobj *was = ksiss_kobj_map_get(&old, now.v[i]->key);
+            if (!was)
+                notify_kobj(inf, KSISS_KUBE_ADDED, now.v[i]);
+            else if (!same_rv(was, now.v[i]))
+                notify_kobj(inf, KSISS_KUBE_MODIFIED, now.v[i]);
         }
+        ksiss_kobj_list_free(&now);
     }
-    json_decref(old);
-    json_decref(fresh);
+    ksiss_kobj_map_clear(&old);
 }
 
 static void set_rv_from(ksiss_kube_informer *inf, const json_t *obj)
@@ -155,21 +151,19 @@ static int handle_event(ksiss_kube_informer *inf, const char *line, size_t len)
         inf->events++;
         if (inf->transform)
             inf->transform(obj);
-        char *key = object_key(obj);
-        if (key) {
+        ksiss_kobj *o = ksiss_kobj_new(obj);
+        if (o) {
             bool del = !strcmp(type, "DELETED");
             pthread_mutex_lock(&inf->mu);
-            bool existed = json_object_get(inf->cache, key) != NULL;
-            if (del)
-                json_object_del(inf->cache, key);
-            else
-                json_object_set(inf->cache, key, obj);
+            ksiss_kobj *old = del ? ksiss_kobj_map_del(&inf->cache, o->key) : ksiss_kobj_map_put(&inf->cache, o);
             inf->gen++;
             pthread_mutex_unlock(&inf->mu);
-            notify(inf, del ? KSISS_KUBE_DELETED : existed ? KSISS_KUBE_MODIFIED : KSISS_KUBE_ADDED, obj);
+            notify(inf, del ? KSISS_KUBE_DELETED : old ? KSISS_KUBE_MODIFIED : KSISS_KUBE_ADDED, obj);
+            ksiss_kobj_unref(old);
+            if (del)
+                ksiss_kobj_unref(o);
         }
         set_rv_from(inf, obj);
-        free(key);
     }
     json_decref(ev);
     return rc;
@@ -213,10 +207,25 @@ static bool stopping(ksiss_kube_informer *inf)
     return __atomic_load_n(&inf->stop, __ATOMIC_ACQUIRE) != 0;
 }
 
-/* Lists; returns 0 or -1 (error recorded). */
+static void relist_each(void *ud, json_t *item)
+{
+    ksiss_kobj *o = json_is_object(item) ? ksiss_kobj_new(item) : NULL;
+    if (o)
+        ksiss_kobj_unref(ksiss_kobj_map_put(ud, o));
+}
+
+static void relist_restart(void *ud)
+{
+    ksiss_kobj_map_clear(ud);
+}
+
+/* Lists; returns 0 or -1 (error recorded). Each page is turned into
+ * records as it arrives: the whole list is never held as JSON. */
 static int relist(ksiss_kube_informer *inf)
 {
-    ksiss_kube_list_opts lo = {inf->label_selector, inf->field_selector, 500, inf->transform};
+    ksiss_kobj_map fresh = {0};
+    ksiss_kube_list_opts lo = {inf->label_selector, inf->field_selector, KSISS_INFORMER_PAGE, inf->transform,
+                               relist_each, relist_restart, &fresh};
     json_t *items = NULL;
     char *rv = NULL;
     ksiss_kube_error err = {0};
@@ -226,9 +235,10 @@ static int relist(ksiss_kube_informer *inf)
         fprintf(stderr, "level=warn msg=\"informer %s: list failed: %s\"\n", inf->res.resource,
                 err.message ? err.message : "?");
         ksiss_kube_error_clear(&err);
+        ksiss_kobj_map_clear(&fresh);
         return -1;
     }
-    replace_cache(inf, items);
+    replace_cache(inf, &fresh);
     json_decref(items);
     free(inf->rv);
     inf->rv = rv;
@@ -374,12 +384,10 @@ ksiss_kube_informer *ksiss_kube_informer_start(ksiss_kube *k, const ksiss_kube_i
     inf->transform = opts->transform;
     inf->ud = opts->ud;
     inf->watch_timeout_s = opts->watch_timeout_s > 0 ? opts->watch_timeout_s : 300;
-    inf->cache = json_object();
     pthread_mutex_init(&inf->mu, NULL);
     if (pthread_create(&inf->th, NULL, informer_main, inf) != 0) {
         *err = ksiss_xasprintf("informer %s: cannot start a thread", inf->res.resource);
         pthread_mutex_destroy(&inf->mu);
-        json_decref(inf->cache);
         free(inf->ns);
         free(inf->label_selector);
         free(inf->field_selector);
@@ -396,7 +404,7 @@ void ksiss_kube_informer_stop(ksiss_kube_informer *inf)
     __atomic_store_n(&inf->stop, 1, __ATOMIC_RELEASE);
     pthread_join(inf->th, NULL);
     pthread_mutex_destroy(&inf->mu);
-    json_decref(inf->cache);
+    ksiss_kobj_map_clear(&inf->cache);
     free(inf->last_err);
     free(inf->rv);
     free(inf->watch_err);
@@ -422,16 +430,19 @@ uint64_t ksiss_kube_informer_generation(ksiss_kube_informer *inf)
     return g;
 }
 
+ksiss_kobj_list ksiss_kube_informer_objects(ksiss_kube_informer *inf)
+{
+    pthread_mutex_lock(&inf->mu);
+    ksiss_kobj_list l = ksiss_kobj_map_list(&inf->cache);
+    pthread_mutex_unlock(&inf->mu);
+    return l;
+}
+
 json_t *ksiss_kube_informer_snapshot(ksiss_kube_informer *inf)
 {
-    json_t *arr = json_array();
-    pthread_mutex_lock(&inf->mu);
-    const char *key;
-    json_t *v;
-    json_object_foreach(inf->cache, key, v) {
-        json_array_append(arr, v);
-    }
-    pthread_mutex_unlock(&inf->mu);
+    ksiss_kobj_list l = ksiss_kube_informer_objects(inf);
+    json_t *arr = ksiss_kobj_list_parse(&l);
+    ksiss_kobj_list_free(&l);
     return arr;
 }
 
@@ -441,9 +452,11 @@ json_t *ksiss_kube_informer_get(ksiss_kube_informer *inf, const char *ns, const 
         return NULL;
     char *key = ns && *ns ? ksiss_xasprintf("%s/%s", ns, name) : ksiss_xstrdup(name);
     pthread_mutex_lock(&inf->mu);
-    json_t *v = json_incref(json_object_get(inf->cache, key));
+    ksiss_kobj *o = ksiss_kobj_ref(ksiss_kobj_map_get(&inf->cache, key));
     pthread_mutex_unlock(&inf->mu);
     free(key);
+    json_t *v = ksiss_kobj_parse(o);
+    ksiss_kobj_unref(o);
     return v;
 }
 
@@ -519,6 +532,7 @@ void ksiss_kube_transform_revision(json_t *obj)
     static const char *const ann_keys[] = {"autoscaling.knative.dev/min-scale", "autoscaling.knative.dev/max-scale",
                                            "ksiss.dev/tier", NULL};
     static const char *const spec_keys[] = {"containers", NULL};
+    static const char *const container_keys[] = {"name", "resources", NULL};
     static const char *const status_keys[] = {"conditions", "actualReplicas", "desiredReplicas", NULL};
     static const char *const cond_keys[] = {"type", "status", "reason", "message", NULL};
     ksiss_kube_transform_common(obj);
@@ -527,10 +541,41 @@ void ksiss_kube_transform_revision(json_t *obj)
     keep_only(json_object_get(md, "labels"), label_keys);
     keep_only(json_object_get(md, "annotations"), ann_keys);
     keep_only(json_object_get(obj, "spec"), spec_keys);
-    json_t *st = json_object_get(obj, "status");
-    keep_only(st, status_keys);
     size_t i;
     json_t *c;
+    json_array_foreach(json_object_get(json_object_get(obj, "spec"), "containers"), i, c)
+        keep_only(c, container_keys);
+    json_t *st = json_object_get(obj, "status");
+    keep_only(st, status_keys);
+    json_array_foreach(json_object_get(st, "conditions"), i, c)
+        keep_only(c, cond_keys);
+}
+
+void ksiss_kube_transform_service(json_t *obj)
+{
+    static const char *const meta_keys[] = {"name", "namespace", "uid", "resourceVersion", "generation",
+                                            "annotations", "deletionTimestamp", NULL};
+    static const char *const spec_keys[] = {"template", "traffic", NULL};
+    static const char *const template_keys[] = {"metadata", "spec", NULL};
+    static const char *const pod_spec_keys[] = {"containers", NULL};
+    static const char *const container_keys[] = {"name", "resources", NULL};
+    static const char *const status_keys[] = {"conditions", "observedGeneration", "latestReadyRevisionName",
+                                              "latestCreatedRevisionName", "traffic", NULL};
+    static const char *const cond_keys[] = {"type", "status", "reason", "message", NULL};
+    ksiss_kube_transform_common(obj);
+    keep_only(json_object_get(obj, "metadata"), meta_keys);
+    json_t *spec = json_object_get(obj, "spec");
+    keep_only(spec, spec_keys);
+    json_t *tmpl = json_object_get(spec, "template");
+    keep_only(tmpl, template_keys);
+    json_t *ps = json_object_get(tmpl, "spec");
+    keep_only(ps, pod_spec_keys);
+    size_t i;
+    json_t *c;
+    json_array_foreach(json_object_get(ps, "containers"), i, c)
+        keep_only(c, container_keys);
+    json_t *st = json_object_get(obj, "status");
+    keep_only(st, status_keys);
     json_array_foreach(json_object_get(st, "conditions"), i, c)
         keep_only(c, cond_keys);
 }

@@ -1,5 +1,5 @@
 /* test_controller_recheck.c: a Revision is never deleted on watch-cache data
- * alone (ksiss_controller_recheck_delete, src/shell/controller_eval.c).
+ * alone (ksiss_controller_recheck, src/shell/controller_eval.c).
  * The cached Service says the route moved all traffic to the new Revision,
  * so the cached plan deletes the old one; the step is decided again on the
  * Service and Revisions the API (a scripted stand-in on loopback) returns
@@ -138,7 +138,7 @@ static void test_delete_confirmed_by_the_api_goes_ahead_on_the_fresh_objects(voi
     ksiss_tr_input in = input_for(f);
     ksiss_knative_view fresh = {0};
     char *err = NULL;
-    assert_int_equal(ksiss_controller_recheck_delete(f->k, "default", "llama3-8b", &in, &p, &fresh, &err), 0);
+    assert_int_equal(ksiss_controller_recheck(f->k, "default", "llama3-8b", &in, &p, &fresh, &err), 0);
     assert_true(ksiss_controller_plan_deletes(&p));
     bool deletes_old = false;
     for (size_t i = 0; i < p.n; i++)
@@ -165,7 +165,7 @@ static void test_stale_cache_never_deletes_a_revision_that_still_serves_traffic(
     ksiss_tr_input in = input_for(f);
     ksiss_knative_view fresh = {0};
     char *err = NULL;
-    assert_int_equal(ksiss_controller_recheck_delete(f->k, "default", "llama3-8b", &in, &p, &fresh, &err), 0);
+    assert_int_equal(ksiss_controller_recheck(f->k, "default", "llama3-8b", &in, &p, &fresh, &err), 0);
     assert_false(ksiss_controller_plan_deletes(&p));
     assert_non_null(strstr(p.summary, "waiting for the route"));
     ksiss_knative_view_free(&fresh);
@@ -183,8 +183,8 @@ static void test_no_fresh_read_means_nothing_is_applied(void **state)
     ksiss_tr_input in = input_for(f);
     ksiss_knative_view fresh = {0};
     char *err = NULL;
-    assert_int_equal(ksiss_controller_recheck_delete(f->k, "default", "llama3-8b", &in, &p, &fresh, &err), -1);
-    assert_non_null(strstr(err, "before deleting a revision"));
+    assert_int_equal(ksiss_controller_recheck(f->k, "default", "llama3-8b", &in, &p, &fresh, &err), -1);
+    assert_non_null(strstr(err, "before acting"));
     assert_null(fresh.service);
     free(err);
     ksiss_tr_plan_free(&p);

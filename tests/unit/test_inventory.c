@@ -249,6 +249,74 @@ static void test_pending_pod_pinned_to_a_model_claims_only_that_model(void **sta
     json_decref(pods);
 }
 
+/* The inventory built one pod at a time, in any order (pending pods first,
+ * reversed), is the one computed from the whole list. */
+static void test_pod_at_a_time_in_any_order_gives_the_same_inventory(void **state)
+{
+    fixture *f = *state;
+    const json_t *pods = json_object_get(f->pods, "items");
+    size_t n = json_array_size(pods);
+    for (int order = 0; order < 2; order++) {
+        ksiss_inventory inv;
+        ksiss_inventory_builder b;
+        assert_int_equal(ksiss_inventory_begin(&b, &f->cat, json_object_get(f->nodes, "items"), &inv), 0);
+        for (size_t i = 0; i < n; i++)
+            ksiss_inventory_add_pod(&b, json_array_get(pods, order == 0 ? n - 1 - i : i));
+        ksiss_inventory_end(&b);
+        assert_int_equal(inv.n_entries, f->inv.n_entries);
+        assert_true(inv.n_entries > 0);
+        for (size_t k = 0; k < inv.n_entries; k++) {
+            assert_string_equal(inv.entries[k].gpu_model, f->inv.entries[k].gpu_model);
+            assert_string_equal(inv.entries[k].resource, f->inv.entries[k].resource);
+            assert_true(inv.entries[k].allocatable == f->inv.entries[k].allocatable);
+            assert_true(inv.entries[k].requested == f->inv.entries[k].requested);
+            assert_true(inv.entries[k].pending == f->inv.entries[k].pending);
+            assert_true(inv.entries[k].free == f->inv.entries[k].free);
+        }
+        for (size_t k = 0; k < inv.n_nodes; k++)
+            for (size_t r = 0; r < inv.nodes[k].n_res; r++)
+                assert_true(inv.nodes[k].res[r].requested == f->inv.nodes[k].res[r].requested);
+        ksiss_inventory_free(&inv);
+    }
+    /* Not an array of nodes: refused, nothing to free. */
+    ksiss_inventory inv;
+    ksiss_inventory_builder b;
+    json_t *bad = json_object();
+    assert_int_equal(ksiss_inventory_begin(&b, &f->cat, bad, &inv), -1);
+    assert_int_equal(inv.n_nodes, 0);
+    json_decref(bad);
+}
+
+/* Two nodes of the same name: a bound pod counts on the first one only. */
+static void test_pod_counts_on_the_first_node_of_its_name(void **state)
+{
+    (void)state;
+    ksiss_catalog cat;
+    ksiss_catalog_builtin(&cat);
+    json_t *nodes = json_loads("[{\"metadata\":{\"name\":\"n\",\"labels\":{\"nvidia.com/gpu.product\":\"NVIDIA-H100-80GB-HBM3\"}},"
+                               "\"status\":{\"allocatable\":{\"nvidia.com/gpu\":\"8\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}},"
+                               "{\"metadata\":{\"name\":\"n\",\"labels\":{\"nvidia.com/gpu.product\":\"NVIDIA-H100-80GB-HBM3\"}},"
+                               "\"status\":{\"allocatable\":{\"nvidia.com/gpu\":\"8\"},\"conditions\":[{\"type\":\"Ready\",\"status\":\"True\"}]}}]",
+                               0, NULL);
+    json_t *pods = json_loads("[{\"metadata\":{\"name\":\"p\"},\"spec\":{\"nodeName\":\"n\",\"containers\":[{\"name\":\"c\","
+                              "\"resources\":{\"requests\":{\"nvidia.com/gpu\":\"3\"}}}]},\"status\":{\"phase\":\"Running\"}}]",
+                              0, NULL);
+    assert_non_null(nodes);
+    assert_non_null(pods);
+    ksiss_inventory inv;
+    assert_int_equal(ksiss_inventory_compute(&cat, nodes, pods, &inv), 0);
+    assert_int_equal(inv.n_nodes, 2);
+    assert_true(inv.nodes[0].res[0].requested == 3);
+    assert_true(inv.nodes[1].res[0].requested == 0);
+    assert_int_equal(inv.n_entries, 1);
+    assert_true(inv.entries[0].allocatable == 16);
+    assert_true(inv.entries[0].free == 13);
+    ksiss_inventory_free(&inv);
+    json_decref(nodes);
+    json_decref(pods);
+    ksiss_catalog_free(&cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -264,6 +332,8 @@ int main(void)
         cmocka_unit_test(test_pod_request_follows_the_kubernetes_rule),
         cmocka_unit_test_setup_teardown(test_odd_objects_are_skipped_not_fatal, setup, teardown),
         cmocka_unit_test_setup_teardown(test_pending_pod_pinned_to_a_model_claims_only_that_model, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_pod_at_a_time_in_any_order_gives_the_same_inventory, setup, teardown),
+        cmocka_unit_test(test_pod_counts_on_the_first_node_of_its_name),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

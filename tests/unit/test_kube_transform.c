@@ -144,14 +144,17 @@ static void test_common_transform_leaves_other_objects_whole(void **state)
     json_decref(svc);
 }
 
+/* The same step: phase, summary, actions, their revisions and messages.
+ * Patches are not compared: a write copies whole containers, which the
+ * caches trim, and so is always planned again on objects read from the
+ * API (ksiss_controller_recheck) before it is sent. */
 static void plans_equal(const char *what, const ksiss_tr_plan *a, const ksiss_tr_plan *b)
 {
     if (a->n != b->n || a->phase != b->phase || strcmp(a->summary ? a->summary : "", b->summary ? b->summary : ""))
         fail_msg("%s: '%s' (%zu actions) vs trimmed '%s' (%zu)", what, a->summary, a->n, b->summary, b->n);
     for (size_t i = 0; i < a->n; i++) {
         assert_int_equal(a->v[i].kind, b->v[i].kind);
-        if (a->v[i].patch && !json_equal(a->v[i].patch, b->v[i].patch))
-            fail_msg("%s: action %zu patches differ", what, i);
+        assert_true(!a->v[i].patch == !b->v[i].patch);
         if (a->v[i].revision)
             assert_string_equal(a->v[i].revision, b->v[i].revision);
         if (a->v[i].message)
@@ -160,9 +163,9 @@ static void plans_equal(const char *what, const ksiss_tr_plan *a, const ksiss_tr
 }
 
 /* Every transition step and the current deployment come out the same from
- * trimmed Revisions: waiting, shifting, rolling back (the old Revision's
- * containers go back into the template), for each Ready state. */
-static void test_transitions_are_the_same_from_trimmed_revisions(void **state)
+ * the trimmed Service and Revisions: waiting, shifting, rolling back, for
+ * each Ready state. */
+static void test_transitions_are_the_same_from_trimmed_objects(void **state)
 {
     (void)state;
     static const int steps[] = {10, 50, 100};
@@ -190,6 +193,9 @@ static void test_transitions_are_the_same_from_trimmed_revisions(void **state)
                 json_t *r;
                 json_array_foreach(trimmed, i, r)
                     ksiss_kube_transform_revision(r);
+                json_t *tsvc = json_deep_copy(svc);
+                ksiss_kube_transform_service(tsvc);
+                assert_true(json_dumpb(tsvc, NULL, 0, JSON_COMPACT) < json_dumpb(svc, NULL, 0, JSON_COMPACT));
                 const ksiss_tier *target = ksiss_catalog_tier(&cat, "H100-80GB", "mig-2g.20gb");
                 ksiss_tr_input in = {
                     .service = svc, .revisions = revs, .cat = &cat, .target_tier = target, .target_replicas = 2,
@@ -198,6 +204,7 @@ static void test_transitions_are_the_same_from_trimmed_revisions(void **state)
                 };
                 ksiss_tr_input tin = in;
                 tin.revisions = trimmed;
+                tin.service = tsvc;
                 ksiss_tr_plan a, b;
                 char *ea = NULL, *eb = NULL;
                 int ra = ksiss_transition_step(&in, &a, &ea), rb = ksiss_transition_step(&tin, &b, &eb);
@@ -214,7 +221,7 @@ static void test_transitions_are_the_same_from_trimmed_revisions(void **state)
                 ksiss_deployment da, db;
                 char *wa = NULL, *wb = NULL;
                 ksiss_controller_deployment(&cat, "H100-80GB", svc, revs, &da, &wa);
-                ksiss_controller_deployment(&cat, "H100-80GB", svc, trimmed, &db, &wb);
+                ksiss_controller_deployment(&cat, "H100-80GB", tsvc, trimmed, &db, &wb);
                 assert_ptr_equal(da.tier, db.tier);
                 assert_int_equal(da.replicas_ready, db.replicas_ready);
                 assert_int_equal(da.replicas_starting, db.replicas_starting);
@@ -222,6 +229,7 @@ static void test_transitions_are_the_same_from_trimmed_revisions(void **state)
                 free(wb);
                 free(what);
                 json_decref(trimmed);
+                json_decref(tsvc);
                 json_decref(revs);
                 json_decref(svc);
             }
@@ -271,7 +279,7 @@ int main(void)
         cmocka_unit_test(test_inventory_is_the_same_from_trimmed_nodes_and_pods),
         cmocka_unit_test(test_common_transform_leaves_other_objects_whole),
         cmocka_unit_test(test_list_trims_every_page_as_it_arrives),
-        cmocka_unit_test(test_transitions_are_the_same_from_trimmed_revisions),
+        cmocka_unit_test(test_transitions_are_the_same_from_trimmed_objects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,68 @@
+/* kube_object.h: an API object as the informer caches keep it: its compact
+ * JSON text in one allocation with the few fields the control loop reads
+ * for every object every tick (key, name, labels it indexes by, phase),
+ * so that a cache of 10,000s of objects costs their text, not a tree of
+ * JSON values; the tree is parsed back only where one object is needed. */
+#ifndef KSISS_KUBE_OBJECT_H
+#define KSISS_KUBE_OBJECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <jansson.h>
+
+typedef struct {
+    int refs;                   /* atomic; the object is read-only once made */
+    const char *key;            /* "namespace/name", or "name" when cluster-scoped */
+    const char *ns;             /* metadata.namespace, NULL when cluster-scoped */
+    const char *name;           /* metadata.name */
+    const char *rv;             /* metadata.resourceVersion, NULL when absent */
+    const char *service;        /* label serving.knative.dev/service, NULL when absent */
+    const char *phase;          /* status.phase (pods), NULL when absent */
+    const char *ready_revision; /* status.latestReadyRevisionName (Knative Services), NULL when absent */
+    size_t len;                 /* of text, without its NUL */
+    char text[];                /* compact JSON, then the strings above */
+} ksiss_kobj;
+
+/* Makes the record of obj (borrowed), refs = 1; NULL when obj has no
+ * metadata.name or cannot be serialised. */
+ksiss_kobj *ksiss_kobj_new(const json_t *obj);
+
+ksiss_kobj *ksiss_kobj_ref(ksiss_kobj *o);      /* NULL ok; returns o */
+void ksiss_kobj_unref(ksiss_kobj *o);           /* NULL ok */
+
+/* The object as JSON (a new reference the caller owns and may modify),
+ * or NULL (o NULL, or its text does not parse, which cannot happen for a
+ * record made by ksiss_kobj_new). */
+json_t *ksiss_kobj_parse(const ksiss_kobj *o);
+
+/* n records with one reference each (what informer listings return). */
+typedef struct {
+    ksiss_kobj **v;
+    size_t n;
+} ksiss_kobj_list;
+
+void ksiss_kobj_list_free(ksiss_kobj_list *l);  /* drops each reference; zeroes l */
+
+/* A JSON array of the parsed objects of l, in order (new reference). */
+json_t *ksiss_kobj_list_parse(const ksiss_kobj_list *l);
+
+/* A set of records keyed by their key (open addressing; the map holds one
+ * reference to each record it contains). */
+typedef struct {
+    ksiss_kobj **slots;
+    size_t cap;                 /* a power of two, or 0 */
+    size_t n;
+} ksiss_kobj_map;
+
+void ksiss_kobj_map_clear(ksiss_kobj_map *m);   /* drops every record; the map is empty and reusable */
+ksiss_kobj *ksiss_kobj_map_get(const ksiss_kobj_map *m, const char *key);     /* borrowed, or NULL */
+/* Stores o (taking the caller's reference) in place of the record with
+ * the same key, whose reference is returned (NULL when none). */
+ksiss_kobj *ksiss_kobj_map_put(ksiss_kobj_map *m, ksiss_kobj *o);
+/* Removes the record with key and returns its reference, or NULL. */
+ksiss_kobj *ksiss_kobj_map_del(ksiss_kobj_map *m, const char *key);
+/* The records sorted by key, each with a new reference. */
+ksiss_kobj_list ksiss_kobj_map_list(const ksiss_kobj_map *m);
+
+#endif

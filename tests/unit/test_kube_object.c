@@ -1,0 +1,146 @@
+/* test_kube_object.c: the informer caches' compact records
+ * (src/shell/kube_object.c): fields taken on arrival, the text parsed
+ * back to the same object, and the record map (put, replace, delete with
+ * colliding probe runs, sorted listing). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <jansson.h>
+
+#include "core/util.h"
+#include "shell/kube_object.h"
+#include "support/test_support.h"
+
+static ksiss_kobj *mk(const char *ns, const char *name, const char *rv)
+{
+    json_t *o = json_pack("{s:{s:s,s:s}}", "metadata", "name", name, "resourceVersion", rv);
+    if (ns)
+        json_object_set_new(json_object_get(o, "metadata"), "namespace", json_string(ns));
+    ksiss_kobj *k = ksiss_kobj_new(o);
+    json_decref(o);
+    return k;
+}
+
+static void test_record_keeps_the_fields_and_parses_back_equal(void **state)
+{
+    (void)state;
+    json_t *pod = json_loads("{\"metadata\":{\"name\":\"p-1\",\"namespace\":\"ml\",\"resourceVersion\":\"42\","
+                             "\"labels\":{\"serving.knative.dev/service\":\"llama\"}},"
+                             "\"spec\":{\"nodeName\":\"n\"},\"status\":{\"phase\":\"Running\","
+                             "\"latestReadyRevisionName\":\"llama-00002\"},\"x\":\"\\u00e9\\\"\"}",
+                             0, NULL);
+    assert_non_null(pod);
+    ksiss_kobj *o = ksiss_kobj_new(pod);
+    assert_non_null(o);
+    assert_string_equal(o->key, "ml/p-1");
+    assert_string_equal(o->ns, "ml");
+    assert_string_equal(o->name, "p-1");
+    assert_string_equal(o->rv, "42");
+    assert_string_equal(o->service, "llama");
+    assert_string_equal(o->phase, "Running");
+    assert_string_equal(o->ready_revision, "llama-00002");
+    assert_int_equal(o->len, strlen(o->text));
+    json_t *back = ksiss_kobj_parse(o);
+    assert_true(json_equal(back, pod));
+    json_decref(back);
+    ksiss_kobj_unref(o);
+    json_decref(pod);
+
+    /* Cluster-scoped, no labels or status: key is the name, the rest NULL. */
+    json_t *node = json_pack("{s:{s:s}}", "metadata", "name", "gpu-1");
+    o = ksiss_kobj_new(node);
+    assert_string_equal(o->key, "gpu-1");
+    assert_null(o->ns);
+    assert_null(o->rv);
+    assert_null(o->service);
+    assert_null(o->phase);
+    assert_null(o->ready_revision);
+    ksiss_kobj_unref(o);
+    json_decref(node);
+
+    /* No name (or an empty one, or not an object): no record. */
+    json_t *bad = json_pack("{s:{s:s}}", "metadata", "name", "");
+    assert_null(ksiss_kobj_new(bad));
+    json_decref(bad);
+    bad = json_pack("{s:{s:i}}", "metadata", "name", 3);
+    assert_null(ksiss_kobj_new(bad));
+    json_decref(bad);
+    bad = json_string("x");
+    assert_null(ksiss_kobj_new(bad));
+    json_decref(bad);
+    assert_null(ksiss_kobj_parse(NULL));
+}
+
+static void test_map_puts_replaces_deletes_and_lists_sorted(void **state)
+{
+    (void)state;
+    ksiss_kobj_map m = {0};
+    assert_null(ksiss_kobj_map_get(&m, "a"));
+    assert_null(ksiss_kobj_map_del(&m, "a"));
+    enum { N = 3000 };
+    char name[32];
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "svc-%05d", (i * 7919) % N);
+        assert_null(ksiss_kobj_map_put(&m, mk("ns", name, "1")));
+    }
+    assert_int_equal(m.n, N);
+    assert_true(m.n * 4 <= m.cap * 3);
+    /* Replace: the old record comes back, the map keeps the new one. */
+    ksiss_kobj *old = ksiss_kobj_map_put(&m, mk("ns", "svc-00010", "2"));
+    assert_non_null(old);
+    assert_string_equal(old->rv, "1");
+    ksiss_kobj_unref(old);
+    assert_string_equal(ksiss_kobj_map_get(&m, "ns/svc-00010")->rv, "2");
+    assert_int_equal(m.n, N);
+    /* Delete every third: the others stay reachable whatever probe runs
+     * the holes were in. */
+    for (int i = 0; i < N; i += 3) {
+        snprintf(name, sizeof name, "ns/svc-%05d", i);
+        ksiss_kobj *d = ksiss_kobj_map_del(&m, name);
+        assert_non_null(d);
+        assert_string_equal(d->key, name);
+        ksiss_kobj_unref(d);
+        assert_null(ksiss_kobj_map_get(&m, name));
+    }
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "ns/svc-%05d", i);
+        ksiss_kobj *g = ksiss_kobj_map_get(&m, name);
+        if (i % 3 == 0)
+            assert_null(g);
+        else
+            assert_non_null(g);
+    }
+    ksiss_kobj_list l = ksiss_kobj_map_list(&m);
+    assert_int_equal(l.n, m.n);
+    assert_int_equal(l.n, N - (N + 2) / 3);
+    for (size_t i = 1; i < l.n; i++)
+        assert_true(strcmp(l.v[i - 1]->key, l.v[i]->key) < 0);
+    /* The listing holds its own references: clearing the map keeps them. */
+    ksiss_kobj_map_clear(&m);
+    assert_int_equal(m.n, 0);
+    assert_string_equal(l.v[0]->key, "ns/svc-00001");
+    json_t *arr = ksiss_kobj_list_parse(&l);
+    assert_int_equal(json_array_size(arr), l.n);
+    json_decref(arr);
+    ksiss_kobj_list_free(&l);
+    assert_int_equal(l.n, 0);
+    /* A cleared map is reusable. */
+    assert_null(ksiss_kobj_map_put(&m, mk(NULL, "z", "1")));
+    assert_non_null(ksiss_kobj_map_get(&m, "z"));
+    ksiss_kobj_map_clear(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_record_keeps_the_fields_and_parses_back_equal),
+        cmocka_unit_test(test_map_puts_replaces_deletes_and_lists_sorted),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
