@@ -443,6 +443,7 @@ static void test_low_latency_scales_down_only_after_stabilization(void **state)
     assert_string_equal(d.reason_code, "underutilized");
     assert_true(d.tier->decode_rel < tier_named(&f, "mig-3g.40gb")->decode_rel);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -461,6 +462,7 @@ static void test_missing_data_never_scales_down(void **state)
     assert_string_equal(d.reason_code, "missing_data");
     assert_true(h.missing_since_ms == 1000000);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -481,6 +483,7 @@ static void test_a_breach_inside_the_window_restarts_it(void **state)
     int k = ticks_until_action(&f, &h, "mig-3g.40gb", 1, low, MISSING, 100, &now, &d);
     assert_int_equal(k, (int)(KSISS_DEFAULT_STABILIZATION_DOWN_MS / 10000) + 1);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -511,6 +514,7 @@ static void test_up_cooldown_holds_second_step_unless_panic(void **state)
     assert_int_equal(d.action, KSISS_UP);
     assert_string_equal(d.tier->name, "gpu*2");
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -600,10 +604,11 @@ static void test_history_ring_keeps_latest(void **state)
     for (int i = 0; i < KSISS_HISTORY_MAX + 10; i++)
         ksiss_history_record(&h, &d, NAN, i * 1000);
     assert_int_equal(h.n, KSISS_HISTORY_MAX);
-    assert_int_equal(h.recos[h.head].at_ms, 10 * 1000);
+    assert_int_equal(ksiss_history_at(&h, 0)->at_ms, 10 * 1000);
     d.action = KSISS_OUT;
     ksiss_history_record(&h, &d, NAN, 999999);
     assert_int_equal(h.last_up_ms, 999999);
+    ksiss_history_free(&h);
 }
 
 /* Runs one tick with `load` and `values` at *now_ms on (tier, ready,
@@ -647,6 +652,7 @@ static void test_rising_load_trend_scales_out_before_the_load_exceeds_capacity(v
     /* 730 + 3 x 30 = 820 tokens/s, / 1000 / 0.8 */
     assert_true(fabs(d.required_capacity - 1.025) < 1e-6);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -672,6 +678,7 @@ static void test_falling_load_trend_never_lowers_the_need(void **state)
     assert_int_equal(d.replicas, 3);
     assert_true(fabs(d.required_capacity - 1.25) < 1e-6);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -711,6 +718,7 @@ static void test_feedback_waits_for_new_capacity_to_settle(void **state)
     assert_int_equal(d.action, KSISS_OUT);
     assert_int_equal(d.replicas, 4);    /* 1.0 x 1.6 */
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -734,6 +742,7 @@ static void test_breach_under_load_adds_capacity_to_drain_the_backlog(void **sta
     assert_string_equal(d.reason_code, "slo_breach");
     assert_true(fabs(d.required_capacity - 1.625) < 1e-6);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -759,6 +768,7 @@ static void test_backlog_drain_is_not_asked_again_while_new_capacity_settles(voi
     assert_string_equal(d.reason_code, "capacity_starting");
     assert_true(fabs(d.required_capacity - 1.3) < 1e-6);    /* max(1.0 x 1.3, 1.25) */
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -849,6 +859,7 @@ static void test_trend_through_huge_readings_stays_finite(void **state)
     assert_true(isfinite(d.required_capacity));
     assert_true(fabs(d.required_capacity / (1.3e307 / 1000 / 0.8) - 1) < 1e-9);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -890,6 +901,7 @@ static void test_tier_change_down_waits_two_windows(void **state)
     assert_string_equal(d.tier->name, "mig-3g.40gb");
     assert_int_equal(d.replicas, 1);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -917,6 +929,7 @@ static void test_a_peak_within_two_windows_holds_a_tier_change_down(void **state
     assert_int_equal(d.action, KSISS_DOWN);
     assert_string_equal(d.tier->name, "mig-3g.40gb");
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -943,6 +956,7 @@ static void test_scale_in_waits_one_window_then_tier_change_two(void **state)
     assert_int_equal(d.action, KSISS_DOWN);
     assert_string_equal(d.tier->name, "mig-3g.40gb");
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -1003,7 +1017,7 @@ static void test_a_breach_remembers_the_breaching_capacity_not_the_feedback_gues
     for (int k = 1; k <= 8; k++) {
         one_tick(&f, &h, "mig-3g.40gb", k <= 5 ? 1 : 3, k <= 5 ? 2 : 0, breach, 300, &now, &d);
         assert_int_equal(d.action, KSISS_HOLD);
-        assert_true(fabs(h.recos[(h.head + h.n - 1) % KSISS_HISTORY_MAX].capacity - 0.625) < 1e-9);
+        assert_true(fabs(ksiss_history_at(&h, h.n - 1)->capacity - 0.625) < 1e-9);
     }
     one_tick(&f, &h, "mig-3g.40gb", 3, 0, fine, 300, &now, &d);
     assert_int_equal(d.action, KSISS_IN);
@@ -1018,6 +1032,7 @@ static void test_a_breach_remembers_the_breaching_capacity_not_the_feedback_gues
     assert_int_equal(d.action, KSISS_IN);
     assert_int_equal(d.replicas, 1);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -1037,8 +1052,9 @@ static void test_a_breach_without_load_remembers_the_feedback_need(void **state)
     one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, MISSING, &now, &d);
     assert_int_equal(d.action, KSISS_OUT);
     assert_int_equal(d.replicas, 3);
-    assert_true(fabs(h.recos[h.head].capacity - 1.5) < 1e-9);
+    assert_true(fabs(ksiss_history_at(&h, 0)->capacity - 1.5) < 1e-9);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -1061,13 +1077,14 @@ static void test_trend_ignores_readings_taken_during_a_breach(void **state)
     for (int k = 0; k < 12; k++) {
         one_tick(&f, &h, "mig-3g.40gb", 8, 0, breach, 0 + 100 * k, &now, &d);
         assert_int_equal(d.action, KSISS_HOLD);
-        assert_true(h.recos[(h.head + h.n - 1) % KSISS_HISTORY_MAX].slo_breach);
+        assert_true(ksiss_history_at(&h, h.n - 1)->slo_breach);
     }
     one_tick(&f, &h, "mig-3g.40gb", 2, 0, fine, 1000, &now, &d);
     assert_int_equal(d.action, KSISS_OUT);
     assert_int_equal(d.replicas, 3);
     assert_true(fabs(d.required_capacity - 1.25) < 1e-9);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
