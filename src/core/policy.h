@@ -140,9 +140,9 @@ size_t ksiss_history_capacity(const ksiss_service_cfg *svc, int64_t interval_ms)
 void ksiss_history_init(ksiss_history *h);
 /* Sets the ring's capacity to `cap` (0 or more than KSISS_HISTORY_MAX:
  * KSISS_HISTORY_MAX), keeping the newest min(n, cap) entries in order.
- * Meant to be called every tick with ksiss_history_capacity() (the
- * configuration can change at run time); no-op, and no allocation, when
- * the capacity is unchanged. Entries dropped by a shrink are gone: a later
+ * Meant to be called every tick, before the policy decides, with
+ * ksiss_history_capacity() (the configuration can change at run time);
+ * no-op, and no allocation, when the capacity is unchanged. Entries dropped by a shrink are gone: a later
  * grow waits for the longer window to be seen again. */
 void ksiss_history_reserve(ksiss_history *h, size_t cap);
 /* Remembers the decision taken at now_ms (appends its recommendation,
