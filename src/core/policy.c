@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/policy_baselines.h"
 #include "core/policy_impl.h"
 #include "core/util.h"
 
@@ -78,6 +79,10 @@
  * 0.976 with two, 1.016 with three). Fewer instances of the same tier wait
  * one window only: removing an instance costs nothing. */
 #define TIER_DOWN_WINDOW_MULT 2
+/* History sizing (ksiss_history_capacity): entries beyond the longest
+ * window, for ticks that come a little early, and the least capacity. */
+#define HISTORY_MARGIN 2
+#define HISTORY_MIN 4
 #define EPS 1e-9
 
 /* ---- shared helpers ---- */
@@ -119,24 +124,86 @@ long long ksiss_free_units(const ksiss_policy_input *in, const ksiss_tier *tier)
     return sum;
 }
 
+/* Entries one window of window_ms needs at a tick of interval_ms (both
+ * > 0): ceil(window / interval) + 1, so that the first and the last span
+ * the window; SIZE_MAX when that is more than the ring may hold. */
+static size_t entries_for_window(int64_t window_ms, int64_t interval_ms)
+{
+    if (window_ms <= 0)
+        return 0;
+    int64_t ticks = window_ms / interval_ms + (window_ms % interval_ms != 0);
+    return ticks >= KSISS_HISTORY_MAX ? SIZE_MAX : (size_t)ticks + 1;
+}
+
+size_t ksiss_history_capacity(const ksiss_service_cfg *svc, int64_t interval_ms)
+{
+    if (!svc || interval_ms <= 0)
+        return KSISS_HISTORY_MAX;
+    /* Every window a policy reads the history over. Leaving one out
+     * silently changes decisions: keep this list in step with the readers
+     * (stabilized, settled_serving_capacity, trend_load here; window_mean
+     * and panic_seen in policy_horizontal.c). */
+    int64_t down = svc->stabilization_down_ms;
+    int64_t tier_down = down > INT64_MAX / TIER_DOWN_WINDOW_MULT ? INT64_MAX : TIER_DOWN_WINDOW_MULT * down;
+    const int64_t windows[] = {
+        svc->stabilization_up_ms,   /* stabilized(), scale-up */
+        down,                       /* stabilized(), scale-down */
+        tier_down,                  /* stabilized(), tier change down */
+        FEEDBACK_SETTLE_MS,         /* settled_serving_capacity() */
+        TREND_WINDOW_MS,            /* trend_load() */
+        KSISS_KPA_STABLE_WINDOW_MS, /* horizontal: window_mean(), panic_seen() */
+        KSISS_KPA_PANIC_WINDOW_MS,  /* horizontal: window_mean() */
+    };
+    size_t need = 0;
+    for (size_t i = 0; i < sizeof(windows) / sizeof(windows[0]); i++) {
+        size_t e = entries_for_window(windows[i], interval_ms);
+        if (e > need)
+            need = e;
+    }
+    if (need > KSISS_HISTORY_MAX - HISTORY_MARGIN)
+        return KSISS_HISTORY_MAX;
+    need += HISTORY_MARGIN;
+    return need < HISTORY_MIN ? HISTORY_MIN : need;
+}
+
 void ksiss_history_init(ksiss_history *h)
 {
     memset(h, 0, sizeof(*h));
+    h->recos = NULL;
     h->last_up_ms = INT64_MIN;
     h->last_down_ms = INT64_MIN;
     h->missing_since_ms = INT64_MIN;
     h->backoff_until_ms = INT64_MIN;
 }
 
+void ksiss_history_reserve(ksiss_history *h, size_t cap)
+{
+    if (cap == 0 || cap > KSISS_HISTORY_MAX)
+        cap = KSISS_HISTORY_MAX;
+    if (cap == h->cap)
+        return;
+    ksiss_reco *recos = ksiss_xcalloc(cap, sizeof(*recos));
+    size_t keep = h->n < cap ? h->n : cap;
+    for (size_t i = 0; i < keep; i++)
+        recos[i] = *ksiss_history_at(h, h->n - keep + i);
+    free(h->recos);
+    h->recos = recos;
+    h->cap = cap;
+    h->n = keep;
+    h->head = 0;
+}
+
 void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load, int64_t now_ms)
 {
+    if (h->cap == 0)
+        ksiss_history_reserve(h, KSISS_HISTORY_MAX);
     size_t idx;
-    if (h->n < KSISS_HISTORY_MAX) {
-        idx = (h->head + h->n) % KSISS_HISTORY_MAX;
+    if (h->n < h->cap) {
+        idx = (h->head + h->n) % h->cap;
         h->n++;
     } else {
         idx = h->head;
-        h->head = (h->head + 1) % KSISS_HISTORY_MAX;
+        h->head = (h->head + 1) % h->cap;
     }
     h->recos[idx].at_ms = now_ms;
     h->recos[idx].capacity = d->has_remembered_need ? d->remembered_need : d->required_capacity;
@@ -157,8 +224,9 @@ void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load
 
 void ksiss_history_free(ksiss_history *h)
 {
+    free(h->recos);
     free(h->backoff_tier);
-    h->backoff_tier = NULL;
+    ksiss_history_init(h);
 }
 
 void ksiss_decision_clear(ksiss_decision *d)
@@ -343,8 +411,10 @@ static void apply(ksiss_decision *out, const ctx *c, const candidate *k)
 
 /* Max (down) or min (up) of the needs recorded within `window_ms`,
  * together with `now_need`. *covered tells whether the history reaches
- * back over the whole window (or is as long as it can be): after a restart
- * nothing scales down before a full window has been seen. */
+ * back over the whole window (or is as long as it can be: a full ring,
+ * which ksiss_history_capacity sizes to reach back over every window, or
+ * to KSISS_HISTORY_MAX entries when ticks are too short for that): after a
+ * restart nothing scales down before a full window has been seen. */
 static double stabilized(const ksiss_policy_input *in, double now_need, int64_t window_ms, bool take_max,
                          bool *covered)
 {
@@ -353,10 +423,10 @@ static double stabilized(const ksiss_policy_input *in, double now_need, int64_t 
     *covered = window_ms <= 0;
     if (!h || window_ms <= 0)
         return v;
-    if (h->n == KSISS_HISTORY_MAX || (h->n > 0 && h->recos[h->head].at_ms <= in->now_ms - window_ms))
+    if ((h->cap > 0 && h->n == h->cap) || (h->n > 0 && ksiss_history_at(h, 0)->at_ms <= in->now_ms - window_ms))
         *covered = true;
     for (size_t i = 0; i < h->n; i++) {
-        const ksiss_reco *r = &h->recos[(h->head + i) % KSISS_HISTORY_MAX];
+        const ksiss_reco *r = ksiss_history_at(h, i);
         if (r->at_ms < in->now_ms - window_ms || r->at_ms > in->now_ms || !isfinite(r->capacity))
             continue;
         v = take_max ? fmax(v, r->capacity) : fmin(v, r->capacity);
@@ -370,7 +440,7 @@ static double settled_serving_capacity(const ksiss_policy_input *in, double now_
     double v = now_serving;
     const ksiss_history *h = in->history;
     for (size_t i = 0; h && i < h->n; i++) {
-        const ksiss_reco *r = &h->recos[(h->head + i) % KSISS_HISTORY_MAX];
+        const ksiss_reco *r = ksiss_history_at(h, i);
         if (r->at_ms >= in->now_ms - FEEDBACK_SETTLE_MS && r->at_ms <= in->now_ms && r->serving_capacity > 0)
             v = fmin(v, r->serving_capacity);
     }
@@ -441,7 +511,7 @@ static double trend_load(const ksiss_policy_input *in, double load_now)
     /* Times relative to now, in seconds, keep the sums well conditioned. */
     double n = 1, sx = 0, sy = load_now, sxx = 0, sxy = 0, oldest = 0;
     for (size_t i = 0; i < h->n; i++) {
-        const ksiss_reco *r = &h->recos[(h->head + i) % KSISS_HISTORY_MAX];
+        const ksiss_reco *r = ksiss_history_at(h, i);
         if (r->at_ms < in->now_ms - TREND_WINDOW_MS || r->at_ms >= in->now_ms || !isfinite(r->load) || r->load < 0 ||
             r->slo_breach)
             continue;

@@ -37,8 +37,10 @@ typedef struct {
 } ksiss_free_gpu;
 
 /* Recommendations and actions remembered between ticks (HPA-style
- * stabilization, cooldowns, trend). Fixed size: it holds our own numbers,
- * never outside data. */
+ * stabilization, cooldowns, trend). The ring holds our own numbers, never
+ * outside data; its capacity is sized to the longest window the policies
+ * read for the service (ksiss_history_capacity), at most
+ * KSISS_HISTORY_MAX entries, so 10,000 services do not each hold 10 KB. */
 #define KSISS_HISTORY_MAX 256
 typedef struct {
     int64_t at_ms;
@@ -49,7 +51,8 @@ typedef struct {
 } ksiss_reco;
 
 typedef struct {
-    ksiss_reco recos[KSISS_HISTORY_MAX];    /* ring buffer */
+    ksiss_reco *recos;          /* ring buffer of cap entries (owned; NULL while cap is 0) */
+    size_t cap;                 /* 0: not reserved yet (the first record reserves KSISS_HISTORY_MAX) */
     size_t n;
     size_t head;                /* index of the oldest entry */
     int64_t last_up_ms;         /* INT64_MIN: never */
@@ -58,6 +61,12 @@ typedef struct {
     char *backoff_tier;         /* tier name refused after a rollback (owned), or NULL */
     int64_t backoff_until_ms;
 } ksiss_history;
+
+/* The i-th oldest entry (i < h->n). */
+static inline const ksiss_reco *ksiss_history_at(const ksiss_history *h, size_t i)
+{
+    return &h->recos[(h->head + i) % h->cap];
+}
 
 typedef struct {
     const ksiss_service_cfg *svc;
@@ -117,10 +126,30 @@ double ksiss_tier_capacity(const ksiss_tier *tier, ksiss_throughput_kind kind);
 /* Units of `tier` free in `in` (sums matching entries). */
 long long ksiss_free_units(const ksiss_policy_input *in, const ksiss_tier *tier);
 
+/* Entries of history that cover the longest window any policy reads for
+ * `svc` (stabilization up, down and TIER_DOWN_WINDOW_MULT x down, the
+ * feedback's settle window, the trend's window, the KPA baseline's stable
+ * and panic windows) at one entry per tick of interval_ms, plus a margin
+ * of 2 for ticks that come a little early: at least 4, at most
+ * KSISS_HISTORY_MAX. A full ring of that many entries reaches back over
+ * every window, so "full" may stand for "covered". KSISS_HISTORY_MAX when
+ * svc is NULL or interval_ms <= 0. Pure. */
+size_t ksiss_history_capacity(const ksiss_service_cfg *svc, int64_t interval_ms);
+
+/* An empty history: no entries, capacity 0, nothing allocated. */
 void ksiss_history_init(ksiss_history *h);
+/* Sets the ring's capacity to `cap` (0 or more than KSISS_HISTORY_MAX:
+ * KSISS_HISTORY_MAX), keeping the newest min(n, cap) entries in order.
+ * Meant to be called every tick, before the policy decides, with
+ * ksiss_history_capacity() (the configuration can change at run time);
+ * no-op, and no allocation, when the capacity is unchanged. Entries dropped by a shrink are gone: a later
+ * grow waits for the longer window to be seen again. */
+void ksiss_history_reserve(ksiss_history *h, size_t cap);
 /* Remembers the decision taken at now_ms (appends its recommendation,
- * updates cooldown clocks when it acted). */
+ * dropping the oldest when the ring is full; updates cooldown clocks when
+ * it acted). A history never reserved gets KSISS_HISTORY_MAX entries. */
 void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load, int64_t now_ms);
+/* Frees the entries and the backoff tier; leaves an empty history (init). */
 void ksiss_history_free(ksiss_history *h);
 
 void ksiss_decision_clear(ksiss_decision *d);

@@ -944,6 +944,9 @@ static double world_run(world *w, ksiss_decide_fn decide, double t0)
     long scrape_k = (long)ceil(t0 / scr);
     ksiss_history hist;
     ksiss_history_init(&hist);
+    /* Sized as the controller is to size it (the windows at the tick),
+     * so a window the sizing missed shows here as a moved result. */
+    ksiss_history_reserve(&hist, ksiss_history_capacity(svc, o->interval_ms));
     ksiss_observation *obs = ksiss_xcalloc(svc->n_metrics ? svc->n_metrics : 1, sizeof(*obs));
     ksiss_free_gpu *freev = ksiss_xcalloc(o->cluster->n ? o->cluster->n : 1, sizeof(*freev));
     double *buf = NULL;

@@ -15,6 +15,7 @@
 
 #include "core/config.h"
 #include "core/policy.h"
+#include "core/policy_baselines.h"
 #include "core/tiers.h"
 #include "core/util.h"
 
@@ -443,6 +444,7 @@ static void test_low_latency_scales_down_only_after_stabilization(void **state)
     assert_string_equal(d.reason_code, "underutilized");
     assert_true(d.tier->decode_rel < tier_named(&f, "mig-3g.40gb")->decode_rel);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -461,6 +463,7 @@ static void test_missing_data_never_scales_down(void **state)
     assert_string_equal(d.reason_code, "missing_data");
     assert_true(h.missing_since_ms == 1000000);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -481,6 +484,7 @@ static void test_a_breach_inside_the_window_restarts_it(void **state)
     int k = ticks_until_action(&f, &h, "mig-3g.40gb", 1, low, MISSING, 100, &now, &d);
     assert_int_equal(k, (int)(KSISS_DEFAULT_STABILIZATION_DOWN_MS / 10000) + 1);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -511,6 +515,7 @@ static void test_up_cooldown_holds_second_step_unless_panic(void **state)
     assert_int_equal(d.action, KSISS_UP);
     assert_string_equal(d.tier->name, "gpu*2");
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -600,10 +605,11 @@ static void test_history_ring_keeps_latest(void **state)
     for (int i = 0; i < KSISS_HISTORY_MAX + 10; i++)
         ksiss_history_record(&h, &d, NAN, i * 1000);
     assert_int_equal(h.n, KSISS_HISTORY_MAX);
-    assert_int_equal(h.recos[h.head].at_ms, 10 * 1000);
+    assert_int_equal(ksiss_history_at(&h, 0)->at_ms, 10 * 1000);
     d.action = KSISS_OUT;
     ksiss_history_record(&h, &d, NAN, 999999);
     assert_int_equal(h.last_up_ms, 999999);
+    ksiss_history_free(&h);
 }
 
 /* Runs one tick with `load` and `values` at *now_ms on (tier, ready,
@@ -647,6 +653,7 @@ static void test_rising_load_trend_scales_out_before_the_load_exceeds_capacity(v
     /* 730 + 3 x 30 = 820 tokens/s, / 1000 / 0.8 */
     assert_true(fabs(d.required_capacity - 1.025) < 1e-6);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -672,6 +679,7 @@ static void test_falling_load_trend_never_lowers_the_need(void **state)
     assert_int_equal(d.replicas, 3);
     assert_true(fabs(d.required_capacity - 1.25) < 1e-6);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -711,6 +719,7 @@ static void test_feedback_waits_for_new_capacity_to_settle(void **state)
     assert_int_equal(d.action, KSISS_OUT);
     assert_int_equal(d.replicas, 4);    /* 1.0 x 1.6 */
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -734,6 +743,7 @@ static void test_breach_under_load_adds_capacity_to_drain_the_backlog(void **sta
     assert_string_equal(d.reason_code, "slo_breach");
     assert_true(fabs(d.required_capacity - 1.625) < 1e-6);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -759,6 +769,7 @@ static void test_backlog_drain_is_not_asked_again_while_new_capacity_settles(voi
     assert_string_equal(d.reason_code, "capacity_starting");
     assert_true(fabs(d.required_capacity - 1.3) < 1e-6);    /* max(1.0 x 1.3, 1.25) */
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -849,6 +860,7 @@ static void test_trend_through_huge_readings_stays_finite(void **state)
     assert_true(isfinite(d.required_capacity));
     assert_true(fabs(d.required_capacity / (1.3e307 / 1000 / 0.8) - 1) < 1e-9);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -890,6 +902,7 @@ static void test_tier_change_down_waits_two_windows(void **state)
     assert_string_equal(d.tier->name, "mig-3g.40gb");
     assert_int_equal(d.replicas, 1);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -917,6 +930,7 @@ static void test_a_peak_within_two_windows_holds_a_tier_change_down(void **state
     assert_int_equal(d.action, KSISS_DOWN);
     assert_string_equal(d.tier->name, "mig-3g.40gb");
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -943,6 +957,7 @@ static void test_scale_in_waits_one_window_then_tier_change_two(void **state)
     assert_int_equal(d.action, KSISS_DOWN);
     assert_string_equal(d.tier->name, "mig-3g.40gb");
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -1003,7 +1018,7 @@ static void test_a_breach_remembers_the_breaching_capacity_not_the_feedback_gues
     for (int k = 1; k <= 8; k++) {
         one_tick(&f, &h, "mig-3g.40gb", k <= 5 ? 1 : 3, k <= 5 ? 2 : 0, breach, 300, &now, &d);
         assert_int_equal(d.action, KSISS_HOLD);
-        assert_true(fabs(h.recos[(h.head + h.n - 1) % KSISS_HISTORY_MAX].capacity - 0.625) < 1e-9);
+        assert_true(fabs(ksiss_history_at(&h, h.n - 1)->capacity - 0.625) < 1e-9);
     }
     one_tick(&f, &h, "mig-3g.40gb", 3, 0, fine, 300, &now, &d);
     assert_int_equal(d.action, KSISS_IN);
@@ -1018,6 +1033,7 @@ static void test_a_breach_remembers_the_breaching_capacity_not_the_feedback_gues
     assert_int_equal(d.action, KSISS_IN);
     assert_int_equal(d.replicas, 1);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -1037,8 +1053,9 @@ static void test_a_breach_without_load_remembers_the_feedback_need(void **state)
     one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, MISSING, &now, &d);
     assert_int_equal(d.action, KSISS_OUT);
     assert_int_equal(d.replicas, 3);
-    assert_true(fabs(h.recos[h.head].capacity - 1.5) < 1e-9);
+    assert_true(fabs(ksiss_history_at(&h, 0)->capacity - 1.5) < 1e-9);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
 }
 
@@ -1061,14 +1078,448 @@ static void test_trend_ignores_readings_taken_during_a_breach(void **state)
     for (int k = 0; k < 12; k++) {
         one_tick(&f, &h, "mig-3g.40gb", 8, 0, breach, 0 + 100 * k, &now, &d);
         assert_int_equal(d.action, KSISS_HOLD);
-        assert_true(h.recos[(h.head + h.n - 1) % KSISS_HISTORY_MAX].slo_breach);
+        assert_true(ksiss_history_at(&h, h.n - 1)->slo_breach);
     }
     one_tick(&f, &h, "mig-3g.40gb", 2, 0, fine, 1000, &now, &d);
     assert_int_equal(d.action, KSISS_OUT);
     assert_int_equal(d.replicas, 3);
     assert_true(fabs(d.required_capacity - 1.25) < 1e-9);
     ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
     free_fixture(&f);
+}
+
+/* ---- the history's size (ksiss_history_capacity, ksiss_history_reserve) ---- */
+
+/* A service whose windows are given in seconds, parsed as a user writes them. */
+static void load_windows(fixture *f, const char *windows_yaml, bool with_load)
+{
+    char *yaml = ksiss_xasprintf("svc: |\n"
+                                 "  metrics:\n"
+                                 "    - name: ttft_p95\n"
+                                 "      query: q\n"
+                                 "      slo: 1.0\n"
+                                 "%s"
+                                 "  tiers: [mig-3g.40gb, mig-7g.80gb]\n"
+                                 "  maxReplicas: 4\n"
+                                 "%s",
+                                 with_load ? "  load:\n    query: l\n    perGpu: 1000\n" : "", windows_yaml);
+    load_config(f, yaml);
+    free(yaml);
+}
+
+/* Entries that reach back over a window of window_ms at a tick of
+ * interval_ms: the first and the last of them span at least the window. */
+static size_t entries_spanning(int64_t window_ms, int64_t interval_ms)
+{
+    return (size_t)((window_ms + interval_ms - 1) / interval_ms) + 1;
+}
+
+/* The tier change down reads 2 x the down window: a 600 s down window at a
+ * 10 s tick needs 1200 s of history, 121 entries (+2 margin), not the 61
+ * the down window alone would ask. */
+static void test_history_capacity_covers_the_tier_down_window(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_windows(&f, "  stabilization: {down: 600s}\n", false);
+    size_t cap = ksiss_history_capacity(&f.cfg.services[0], 10000);
+    assert_true(cap >= entries_spanning(2 * 600000, 10000));
+    assert_int_equal(cap, 121 + 2);
+    free_fixture(&f);
+}
+
+/* The scale-up stabilization window (min over it): 2000 s at 10 s. */
+static void test_history_capacity_covers_the_up_window(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_windows(&f, "  stabilization: {up: 2000s, down: 0s}\n", false);
+    size_t cap = ksiss_history_capacity(&f.cfg.services[0], 10000);
+    assert_true(cap >= entries_spanning(2000000, 10000));
+    assert_int_equal(cap, 201 + 2);
+    free_fixture(&f);
+}
+
+/* No stabilization at all: the feedback's settle window (180 s, the least
+ * serving capacity under a breach) is the longest; the trend's (120 s) and
+ * the KPA baseline's (60 s) are shorter and covered by it. */
+static void test_history_capacity_covers_the_feedback_settle_window(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_windows(&f, "  stabilization: {up: 0s, down: 0s}\n", true);
+    size_t cap = ksiss_history_capacity(&f.cfg.services[0], 10000);
+    assert_true(cap >= entries_spanning(180000, 10000));
+    assert_true(cap >= entries_spanning(120000, 10000));   /* trend */
+    assert_true(cap >= entries_spanning(KSISS_KPA_STABLE_WINDOW_MS, 10000));
+    assert_int_equal(cap, 19 + 2);
+    free_fixture(&f);
+}
+
+/* Table: every window of the service fits in cap - margin entries, whatever
+ * the tick; ticks too short for that get the most the ring may hold; a
+ * tick that does not divide the window rounds up; nonsense ticks get the
+ * most; the floor holds for a tick longer than every window. */
+static void test_history_capacity_table(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *windows;
+        bool load;
+        int64_t interval_ms;
+        size_t want;
+    } cases[] = {
+        {"", false, 10000, 61 + 2},                            /* defaults, no load: down 300 s, tier 600 s */
+        {"", true, 10000, 37 + 2},                             /* defaults with load: down 180 s, tier 360 s */
+        {"", true, 30000, 13 + 2},                             /* same at a 30 s tick */
+        {"", true, 7000, 52 + 1 + 2},                          /* 360 / 7 = 51.4: 52 ticks, 53 entries */
+        {"", true, 1000, KSISS_HISTORY_MAX},                   /* 361 entries: more than the ring holds */
+        {"", false, 2400, 251 + 2},                            /* 600 / 2.4: 251 + 2 still fits ... */
+        {"", false, 2300, KSISS_HISTORY_MAX},                  /* ... 262 + 2 does not */
+        {"  stabilization: {up: 0s, down: 0s}\n", false, 3600000, 4},   /* floor */
+        {"", false, 0, KSISS_HISTORY_MAX},
+        {"", false, -10000, KSISS_HISTORY_MAX},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        fixture f;
+        memset(&f, 0, sizeof(f));
+        load_windows(&f, cases[i].windows, cases[i].load);
+        const ksiss_service_cfg *svc = &f.cfg.services[0];
+        size_t cap = ksiss_history_capacity(svc, cases[i].interval_ms);
+        if (cap != cases[i].want)
+            fail_msg("case %zu (interval %lld ms): capacity %zu, want %zu", i, (long long)cases[i].interval_ms, cap,
+                     cases[i].want);
+        if (cap < KSISS_HISTORY_MAX && cases[i].interval_ms > 0) {
+            int64_t span = (int64_t)(cap - 1 - 2) * cases[i].interval_ms;   /* without the margin */
+            assert_true(span >= 2 * svc->stabilization_down_ms);
+            assert_true(span >= svc->stabilization_up_ms);
+            assert_true(span >= 180000);
+        }
+        free_fixture(&f);
+    }
+    assert_int_equal(ksiss_history_capacity(NULL, 10000), KSISS_HISTORY_MAX);
+}
+
+/* Windows near INT64_MAX (2 x down overflows) give the most, not a wrap. */
+static void test_history_capacity_of_huge_windows_does_not_overflow(void **state)
+{
+    (void)state;
+    ksiss_service_cfg svc;
+    memset(&svc, 0, sizeof(svc));
+    svc.stabilization_down_ms = INT64_MAX / 2 + 1;
+    assert_int_equal(ksiss_history_capacity(&svc, 10000), KSISS_HISTORY_MAX);
+    assert_int_equal(ksiss_history_capacity(&svc, 1), KSISS_HISTORY_MAX);
+    svc.stabilization_down_ms = 0;
+    svc.stabilization_up_ms = INT64_MAX;
+    assert_int_equal(ksiss_history_capacity(&svc, INT64_MAX), 4);   /* one tick spans it */
+    assert_int_equal(ksiss_history_capacity(&svc, 10000), KSISS_HISTORY_MAX);
+}
+
+static void record_at(ksiss_history *h, int64_t at_ms)
+{
+    ksiss_decision d = {.action = KSISS_HOLD, .required_capacity = (double)at_ms, .reason_code = "within_slo"};
+    ksiss_history_record(h, &d, NAN, at_ms);
+}
+
+/* The entries, oldest first, must be at_ms first, first+1, ... */
+static void assert_entries(const ksiss_history *h, size_t n, int64_t first)
+{
+    assert_int_equal(h->n, n);
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(ksiss_history_at(h, i)->at_ms, first + (int64_t)i);
+        assert_true(ksiss_history_at(h, i)->capacity == (double)(first + (int64_t)i));
+    }
+}
+
+static void test_history_reserve_shrinking_keeps_the_newest_in_order(void **state)
+{
+    (void)state;
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_history_reserve(&h, 8);
+    for (int64_t t = 1; t <= 11; t++)   /* wrapped: head is not 0 */
+        record_at(&h, t);
+    assert_int_not_equal(h.head, 0);
+    assert_entries(&h, 8, 4);
+    ksiss_history_reserve(&h, 5);
+    assert_int_equal(h.cap, 5);
+    assert_entries(&h, 5, 7);
+    record_at(&h, 12);
+    assert_entries(&h, 5, 8);
+    ksiss_history_free(&h);
+}
+
+static void test_history_reserve_growing_keeps_every_entry(void **state)
+{
+    (void)state;
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_history_reserve(&h, 4);
+    for (int64_t t = 1; t <= 6; t++)
+        record_at(&h, t);
+    assert_entries(&h, 4, 3);
+    ksiss_history_reserve(&h, 16);
+    assert_int_equal(h.cap, 16);
+    assert_entries(&h, 4, 3);
+    for (int64_t t = 7; t <= 18; t++)
+        record_at(&h, t);
+    assert_entries(&h, 16, 3);      /* nothing dropped until the new capacity is full */
+    record_at(&h, 19);
+    assert_entries(&h, 16, 4);
+    ksiss_history_free(&h);
+}
+
+/* Same capacity: nothing moves, nothing is allocated; 0 and too much mean
+ * the most the ring may hold. */
+static void test_history_reserve_unchanged_is_a_no_op(void **state)
+{
+    (void)state;
+    ksiss_history h;
+    ksiss_history_init(&h);
+    assert_null(h.recos);
+    assert_int_equal(h.cap, 0);
+    ksiss_history_reserve(&h, 6);
+    for (int64_t t = 1; t <= 9; t++)
+        record_at(&h, t);
+    const ksiss_reco *before = h.recos;
+    size_t head = h.head;
+    ksiss_history_reserve(&h, 6);
+    assert_ptr_equal(h.recos, before);
+    assert_int_equal(h.head, head);
+    assert_entries(&h, 6, 4);
+    ksiss_history_reserve(&h, 0);
+    assert_int_equal(h.cap, KSISS_HISTORY_MAX);
+    assert_entries(&h, 6, 4);
+    ksiss_history_reserve(&h, KSISS_HISTORY_MAX + 1000);
+    assert_int_equal(h.cap, KSISS_HISTORY_MAX);
+    ksiss_history_free(&h);
+    assert_null(h.recos);
+    assert_int_equal(h.cap, 0);
+    assert_int_equal(h.n, 0);
+    /* a freed history is an empty one and records again */
+    record_at(&h, 100);
+    assert_entries(&h, 1, 100);
+    ksiss_history_free(&h);
+}
+
+/* A caller that never reserves (an older controller) gets the old ring. */
+static void test_history_record_on_an_unreserved_ring_takes_the_most(void **state)
+{
+    (void)state;
+    ksiss_history h;
+    ksiss_history_init(&h);
+    record_at(&h, 1);
+    assert_int_equal(h.cap, KSISS_HISTORY_MAX);
+    for (int64_t t = 2; t <= KSISS_HISTORY_MAX + 3; t++)
+        record_at(&h, t);
+    assert_entries(&h, KSISS_HISTORY_MAX, 4);
+    ksiss_history_free(&h);
+}
+
+/* A history with nothing in it has not seen any window, reserved or not:
+ * low latency on the first tick holds (cap 0 == n 0 must not read as a full
+ * ring). */
+static void test_an_empty_history_never_counts_as_a_full_window(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, ORIGINAL_GPT2);
+    double low[MAXM] = {0.05};
+    for (int reserved = 0; reserved < 2; reserved++) {
+        ksiss_history h;
+        ksiss_history_init(&h);
+        if (reserved)
+            ksiss_history_reserve(&h, ksiss_history_capacity(&f.cfg.services[0], 10000));
+        tick_input t;
+        build_input(&f, &t, "mig-3g.40gb", 1, 0, low, MISSING, PLENTY, 1000000, &h);
+        ksiss_decision d;
+        assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+        assert_int_equal(d.action, KSISS_HOLD);
+        assert_string_equal(d.reason_code, "stabilizing");
+        ksiss_decision_clear(&d);
+        free(t.free_buf);
+        ksiss_history_free(&h);
+    }
+    free_fixture(&f);
+}
+
+/* ---- a sized ring decides as the 256 one did ---- */
+
+/* A reading per tick: `alt` on ticks [alt_from, alt_to), else base + slope x tick. */
+typedef struct {
+    double base, slope, alt;
+    int alt_from, alt_to;
+} reading;
+
+static double reading_at(const reading *r, int k)
+{
+    return k >= r->alt_from && k < r->alt_to ? r->alt : r->base + r->slope * k;
+}
+
+typedef struct {
+    const char *name;
+    const char *const *yaml;    /* the address of one of the YAML texts above */
+    const char *policy;
+    const char *tier;
+    int replicas;
+    int ticks;
+    reading value, load;
+    ksiss_action want_action;
+    int want_nth;               /* the want_nth move of want_action (1: the first) ... */
+    int want_move_tick;         /* ... is at this tick */
+} sequence_case;
+
+/* Tier change down is the longest window (2 x 300 s): a load peak at tick
+ * 3 keeps 7g until it is 600 s old (tick 64). */
+static const char *LOAD_3G_7G_DOWN_300 =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: q\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  load:\n"
+    "    query: l\n"
+    "    perGpu: 1000\n"
+    "    targetUtilization: 0.8\n"
+    "  tiers: [mig-3g.40gb, mig-7g.80gb]\n"
+    "  maxReplicas: 4\n"
+    "  stabilization: {down: 300s}\n"
+    "  cooldown: {down: 0s}\n";
+
+/* Scale-up stabilization is the longest window (300 s): a load step at
+ * tick 40 scales out once the last low need is older than 300 s (tick 70). */
+static const char *LOAD_3G_UP_300 =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: q\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  load:\n"
+    "    query: l\n"
+    "    perGpu: 1000\n"
+    "    targetUtilization: 0.8\n"
+    "  tiers: [mig-3g.40gb]\n"
+    "  maxReplicas: 8\n"
+    "  stabilization: {up: 300s, down: 0s}\n";
+
+static const sequence_case SEQUENCES[] = {
+    /* 7g x1 at 300 tokens/s (a 3g slice covers it), 700 at tick 3: the
+     * tier change down waits until the peak is 2 x 300 s old, tick 64. */
+    {"tier change down after two windows", &LOAD_3G_7G_DOWN_300, "ksiss", "mig-7g.80gb", 1, 90,
+     {0.2, 0, 0.2, 0, 0}, {300, 0, 700, 3, 4}, KSISS_DOWN, 1, 64},
+    /* 300 -> 1200 tokens/s at tick 40: out once the last low need has left
+     * the 300 s up window, tick 70. */
+    {"scale out after the up window", &LOAD_3G_UP_300, "ksiss", "mig-3g.40gb", 2, 90,
+     {0.7, 0, 0.7, 0, 0}, {300, 0, 1200, 40, 1000}, KSISS_OUT, 1, 70},
+    /* A lasting breach (1.6x): out at tick 0, the second instance serves
+     * from tick 6; the second out waits until the one-instance ticks are
+     * 180 s old, tick 24. */
+    {"feedback waits for capacity to settle", &PRESSURE_3G, "ksiss", "mig-3g.40gb", 1, 60,
+     {1.6, 0, 1.6, 0, 0}, {MISSING, 0, MISSING, 0, 0}, KSISS_OUT, 2, 24},
+    /* Low latency, within the band at tick 20: the default 300 s window
+     * starts over; the first step down is when tick 20 has left it, 51. */
+    {"step down without load after the default window", &ORIGINAL_GPT2, "ksiss", "mig-3g.40gb", 1, 150,
+     {0.05, 0, 0.6, 20, 21}, {MISSING, 0, MISSING, 0, 0}, KSISS_DOWN, 1, 51},
+    /* Load climbing 30 tokens/s a tick: the trend scales out at tick 11
+     * (test_rising_load_trend_scales_out_before_the_load_exceeds_capacity). */
+    {"rising load trend", &LOAD_3G, "ksiss", "mig-3g.40gb", 2, 60,
+     {0.7, 0, 0.7, 0, 0}, {400, 30, 1000, 30, 60}, KSISS_OUT, 1, 11},
+    /* The KPA baseline: a 2.5x burst at ticks 30-32 panics out at once,
+     * then its windows bring the count back down. */
+    {"horizontal panic and scale in", &HORIZONTAL_3G, "horizontal", "mig-3g.40gb", 2, 90,
+     {0.3, 0, 2.5, 30, 33}, {MISSING, 0, MISSING, 0, 0}, KSISS_OUT, 1, 30},
+};
+
+#define COLD_TICKS 5
+
+/* Runs the case with two histories side by side, one sized as the
+ * controller sizes it (reserved every tick) and one of KSISS_HISTORY_MAX:
+ * every tick's decision must be the same (action, target, reason). The
+ * deployment follows the decisions: new instances of the same tier start
+ * for COLD_TICKS ticks, everything else takes effect at once. */
+static void run_sequence(const sequence_case *c)
+{
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, *c->yaml);
+    const ksiss_service_cfg *svc = &f.cfg.services[0];
+    const ksiss_policy *pol = ksiss_policy_find(c->policy);
+    assert_non_null(pol);
+    ksiss_history sized, full;
+    ksiss_history_init(&sized);
+    ksiss_history_init(&full);
+    ksiss_history_reserve(&full, KSISS_HISTORY_MAX);
+    const char *tier = c->tier;
+    int ready = c->replicas, starting = 0, ready_in = 0;
+    int64_t now = 1000000;
+    int moved_at = -1, moves = 0;
+    for (int k = 0; k < c->ticks; k++, now += 10000) {
+        ksiss_history_reserve(&sized, ksiss_history_capacity(svc, 10000));
+        double values[MAXM] = {reading_at(&c->value, k)};
+        double load = reading_at(&c->load, k);
+        tick_input ts, tf;
+        build_input(&f, &ts, tier, ready, starting, values, load, PLENTY, now, &sized);
+        build_input(&f, &tf, tier, ready, starting, values, load, PLENTY, now, &full);
+        ksiss_decision ds, df;
+        assert_int_equal(pol->decide(&ts.in, &ds), 0);
+        assert_int_equal(pol->decide(&tf.in, &df), 0);
+        if (ds.action != df.action || ds.tier != df.tier || ds.replicas != df.replicas ||
+            strcmp(ds.reason_code, df.reason_code) != 0 || strcmp(ds.reason, df.reason) != 0)
+            fail_msg("%s, tick %d (history of %zu): %s %s x%d [%s] %s\n  with %d entries: %s %s x%d [%s] %s", c->name,
+                     k, sized.cap, ksiss_action_name(ds.action), ds.tier ? ds.tier->name : "-", ds.replicas,
+                     ds.reason_code, ds.reason, KSISS_HISTORY_MAX, ksiss_action_name(df.action),
+                     df.tier ? df.tier->name : "-", df.replicas, df.reason_code, df.reason);
+        if (ds.action == c->want_action && ++moves == c->want_nth)
+            moved_at = k;
+        ksiss_history_record(&sized, &ds, load, now);
+        ksiss_history_record(&full, &df, load, now);
+        if (ready_in > 0 && --ready_in == 0) {
+            ready += starting;
+            starting = 0;
+        }
+        if (ds.action != KSISS_HOLD) {
+            int total = ready + starting;
+            if (ds.tier != ts.in.current.tier) {
+                tier = ds.tier->name;
+                ready = ds.replicas;
+                starting = 0;
+            } else if (ds.replicas > total) {
+                starting += ds.replicas - total;
+                ready_in = COLD_TICKS;
+            } else {
+                ready = ds.replicas - starting > 0 ? ds.replicas - starting : 0;
+            }
+        }
+        ksiss_decision_clear(&ds);
+        ksiss_decision_clear(&df);
+        free(ts.free_buf);
+        free(tf.free_buf);
+    }
+    /* The case means something only if the sized ring wrapped. */
+    if (!(sized.cap < KSISS_HISTORY_MAX && (size_t)c->ticks > sized.cap))
+        fail_msg("%s: history of %zu entries over %d ticks never wrapped", c->name, sized.cap, c->ticks);
+    if (moved_at != c->want_move_tick)
+        fail_msg("%s: %s number %d at tick %d, want %d", c->name, ksiss_action_name(c->want_action), c->want_nth,
+                 moved_at, c->want_move_tick);
+    ksiss_history_free(&sized);
+    ksiss_history_free(&full);
+    free_fixture(&f);
+}
+
+static void test_a_sized_history_decides_as_the_full_one(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < sizeof(SEQUENCES) / sizeof(SEQUENCES[0]); i++)
+        run_sequence(&SEQUENCES[i]);
 }
 
 int main(void)
@@ -1099,6 +1550,17 @@ int main(void)
         cmocka_unit_test(test_a_breach_remembers_the_breaching_capacity_not_the_feedback_guess),
         cmocka_unit_test(test_a_breach_without_load_remembers_the_feedback_need),
         cmocka_unit_test(test_trend_ignores_readings_taken_during_a_breach),
+        cmocka_unit_test(test_history_capacity_covers_the_tier_down_window),
+        cmocka_unit_test(test_history_capacity_covers_the_up_window),
+        cmocka_unit_test(test_history_capacity_covers_the_feedback_settle_window),
+        cmocka_unit_test(test_history_capacity_table),
+        cmocka_unit_test(test_history_capacity_of_huge_windows_does_not_overflow),
+        cmocka_unit_test(test_history_reserve_shrinking_keeps_the_newest_in_order),
+        cmocka_unit_test(test_history_reserve_growing_keeps_every_entry),
+        cmocka_unit_test(test_history_reserve_unchanged_is_a_no_op),
+        cmocka_unit_test(test_history_record_on_an_unreserved_ring_takes_the_most),
+        cmocka_unit_test(test_an_empty_history_never_counts_as_a_full_window),
+        cmocka_unit_test(test_a_sized_history_decides_as_the_full_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
