@@ -24,7 +24,7 @@ RUN make -j"$(nproc)" build GIT_REV="${GIT_REV}"
 FROM ${DEBIAN_IMAGE}
 # Every shared library build/ksiss links against must come from one of these
 # packages or their dependencies (scripts/image-build-steps.sh checks it with ldd).
-ARG RUNTIME_PACKAGES="libyaml-0-2 libjansson4 libcurl4 libmicrohttpd12 ca-certificates"
+ARG RUNTIME_PACKAGES="libyaml-0-2 libjansson4 libcurl4 libmicrohttpd12 zlib1g ca-certificates"
 LABEL org.opencontainers.image.title="ksiss" org.opencontainers.image.description="GPU-aware autoscaler for LLM inference services on Kubernetes + Knative"
 RUN apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${RUNTIME_PACKAGES} && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/ksiss /usr/local/bin/ksiss

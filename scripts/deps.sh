@@ -3,7 +3,7 @@
 # installs only what is missing. Usage: scripts/deps.sh [build|test|all]
 set -euo pipefail
 what=${1:-all}
-build_pkgs="build-essential pkg-config libyaml-dev libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev"
+build_pkgs="build-essential pkg-config libyaml-dev libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev"
 test_pkgs="libcmocka-dev valgrind prometheus clang libclang-rt-14-dev openssl iproute2 procps curl gnuplot-nox"
 case "$what" in
   build) pkgs="$build_pkgs" ;;

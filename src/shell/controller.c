@@ -94,9 +94,10 @@ static void logkv(const char *level, const char *msg, ...)
         put_value(&sb, v);
     }
     va_end(ap);
+    ksiss_sb_putc(&sb, '\n');
+    /* One write per line (stderr is unbuffered: fprintf would make two). */
     pthread_mutex_lock(&log_mu);
-    fprintf(stderr, "%s\n", ksiss_sb_str(&sb));
-    fflush(stderr);
+    fwrite(sb.buf, 1, sb.len, stderr);
     pthread_mutex_unlock(&log_mu);
     ksiss_sb_free(&sb);
 }
@@ -161,30 +162,26 @@ typedef struct {
 } kobj_group;
 
 typedef struct {
+    const char *service;    /* borrowed from a record */
+    kobj_group g;
+} svc_group;
+
+typedef struct {
     int refs;               /* atomic */
     ksiss_kobj_list objs;
-    ksiss_strmap *by_svc;   /* service name -> kobj_group *; NULL: not grouped */
+    ksiss_kobj **by_svc;    /* the grouped records, ordered by (service, key); NULL: not grouped */
+    svc_group *groups;      /* one per service, ordered by service name */
+    size_t n_groups;
 } obj_index;
 
 static const kobj_group no_objects = {NULL, 0};
-
-static void free_group(const char *key, void *value, void *ud)
-{
-    (void)key;
-    (void)ud;
-    kobj_group *g = value;
-    free(g->v);
-    free(g);
-}
 
 static void index_unref(obj_index *x)
 {
     if (!x || __atomic_sub_fetch(&x->refs, 1, __ATOMIC_ACQ_REL) != 0)
         return;
-    if (x->by_svc) {
-        ksiss_strmap_each(x->by_svc, free_group, NULL);
-        ksiss_strmap_free(x->by_svc);
-    }
+    free(x->by_svc);
+    free(x->groups);
     ksiss_kobj_list_free(&x->objs);
     free(x);
 }
@@ -196,8 +193,16 @@ static obj_index *index_ref(obj_index *x)
     return x;
 }
 
+static int cmp_by_service(const void *a, const void *b)
+{
+    const ksiss_kobj *x = *(ksiss_kobj *const *)a, *y = *(ksiss_kobj *const *)b;
+    int c = strcmp(x->service, y->service);
+    return c ? c : strcmp(x->key, y->key);
+}
+
 /* The records of an informer; grouped by service (those in namespace ns
- * carrying the label) when group is set. */
+ * carrying the label) when group is set: two flat arrays, no allocation
+ * per service. */
 static obj_index *index_new(ksiss_kube_informer *inf, const char *ns, bool group)
 {
     obj_index *x = ksiss_xcalloc(1, sizeof(*x));
@@ -205,28 +210,41 @@ static obj_index *index_new(ksiss_kube_informer *inf, const char *ns, bool group
     x->objs = ksiss_kube_informer_objects(inf);
     if (!group)
         return x;
-    x->by_svc = ksiss_strmap_new();
+    size_t n = 0;
+    x->by_svc = ksiss_xcalloc(x->objs.n ? x->objs.n : 1, sizeof(*x->by_svc));
     for (size_t i = 0; i < x->objs.n; i++) {
         ksiss_kobj *o = x->objs.v[i];
-        if (!o->service || !o->ns || strcmp(o->ns, ns) != 0)
-            continue;
-        kobj_group *g = ksiss_strmap_get(x->by_svc, o->service);
-        if (!g) {
-            g = ksiss_xcalloc(1, sizeof(*g));
-            ksiss_strmap_put(x->by_svc, o->service, g);
+        if (o->service && o->ns && !strcmp(o->ns, ns))
+            x->by_svc[n++] = o;
+    }
+    if (n > 1)
+        qsort(x->by_svc, n, sizeof(*x->by_svc), cmp_by_service);
+    size_t cap = 0;
+    for (size_t i = 0; i < n;) {
+        size_t k = i + 1;
+        while (k < n && !strcmp(x->by_svc[k]->service, x->by_svc[i]->service))
+            k++;
+        if (x->n_groups == cap) {
+            cap = cap ? cap * 2 : 64;
+            x->groups = ksiss_xrealloc(x->groups, cap * sizeof(*x->groups));
         }
-        g->v = ksiss_xrealloc(g->v, (g->n + 1) * sizeof(*g->v));
-        g->v[g->n++] = o;
+        x->groups[x->n_groups++] = (svc_group){x->by_svc[i]->service, {x->by_svc + i, k - i}};
+        i = k;
     }
     return x;
+}
+
+static int cmp_group(const void *key, const void *elem)
+{
+    return strcmp(key, ((const svc_group *)elem)->service);
 }
 
 static const kobj_group *index_group(const obj_index *x, const char *service)
 {
     if (!x)
         return NULL;
-    const kobj_group *g = ksiss_strmap_get(x->by_svc, service);
-    return g ? g : &no_objects;
+    const svc_group *g = x->n_groups ? bsearch(service, x->groups, x->n_groups, sizeof(*x->groups), cmp_group) : NULL;
+    return g ? &g->g : &no_objects;
 }
 
 /* The group's objects parsed into a new JSON array; NULL for no group. */
@@ -352,6 +370,11 @@ static void snap_unref(snapshot *s)
         index_unref(s->revs);
         ksiss_prom_batch_free(s->batch);
         free(s);
+#ifdef __GLIBC__
+        /* The tick's transient memory (answers, parsed objects) goes back
+         * to the system instead of staying in the arenas' free lists. */
+        malloc_trim(0);
+#endif
     }
 }
 
@@ -424,6 +447,9 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
     svc_state *w = j->st;
     const ksiss_catalog *cat = &s->cfg->cat;
     char *bo_tier = NULL;
+    /* The history as long as this service's windows at this tick need
+     * (its configuration may have changed since the last tick). */
+    ksiss_history_reserve(&w->history, ksiss_history_capacity(j->svc, c->interval_ms));
     ksiss_eval_in in = {
         .kube = c->kube, .prom = prom, .reg = c->reg, .cat = cat, .svc = j->svc, .ns = c->ns,
         .name = w->name, .service = service, .running_pods = j->running, .n_running_pods = j->n_running,
@@ -1059,13 +1085,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         /* The caches as of now: copied, indexed and the inventory
          * recomputed only when something changed since the last tick. */
         bool rebuilt = tick_cache_refresh(&c, &tc, cfg, inf_svc, inf_pods, inf_nodes, inf_revs);
-#ifdef __GLIBC__
-        /* Give the pages of released snapshots back to the system. */
-        if (rebuilt)
-            malloc_trim(0);
-#else
-        (void)rebuilt;
-#endif
+        (void)rebuilt;      /* released snapshots go back at the tick's end (snap_unref) */
         snapshot *s = ksiss_xcalloc(1, sizeof(*s));
         s->refs = 1;
         s->c = &c;

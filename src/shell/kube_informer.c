@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/tiers.h"
 #include "core/util.h"
 #include "shell/kube.h"
 #include "shell/kube_internal.h"
@@ -29,6 +30,7 @@ struct ksiss_kube_informer {
 
     pthread_mutex_t mu;             /* guards the fields below */
     ksiss_kobj_map cache;           /* key -> compact record (records never modified once stored) */
+    ksiss_kobj_packer packer;       /* informer thread only */
     bool synced;
     uint64_t gen;
     char *last_err;
@@ -151,7 +153,7 @@ static int handle_event(ksiss_kube_informer *inf, const char *line, size_t len)
         inf->events++;
         if (inf->transform)
             inf->transform(obj);
-        ksiss_kobj *o = ksiss_kobj_new(obj);
+        ksiss_kobj *o = ksiss_kobj_pack(&inf->packer, obj);
         if (o) {
             bool del = !strcmp(type, "DELETED");
             pthread_mutex_lock(&inf->mu);
@@ -207,25 +209,32 @@ static bool stopping(ksiss_kube_informer *inf)
     return __atomic_load_n(&inf->stop, __ATOMIC_ACQUIRE) != 0;
 }
 
+typedef struct {
+    ksiss_kube_informer *inf;
+    ksiss_kobj_map fresh;
+} relist_ctx;
+
 static void relist_each(void *ud, json_t *item)
 {
-    ksiss_kobj *o = json_is_object(item) ? ksiss_kobj_new(item) : NULL;
+    relist_ctx *r = ud;
+    ksiss_kobj *o = json_is_object(item) ? ksiss_kobj_pack(&r->inf->packer, item) : NULL;
     if (o)
-        ksiss_kobj_unref(ksiss_kobj_map_put(ud, o));
+        ksiss_kobj_unref(ksiss_kobj_map_put(&r->fresh, o));
 }
 
 static void relist_restart(void *ud)
 {
-    ksiss_kobj_map_clear(ud);
+    relist_ctx *r = ud;
+    ksiss_kobj_map_clear(&r->fresh);
 }
 
 /* Lists; returns 0 or -1 (error recorded). Each page is turned into
  * records as it arrives: the whole list is never held as JSON. */
 static int relist(ksiss_kube_informer *inf)
 {
-    ksiss_kobj_map fresh = {0};
+    relist_ctx r = {inf, {0}};
     ksiss_kube_list_opts lo = {inf->label_selector, inf->field_selector, KSISS_INFORMER_PAGE, inf->transform,
-                               relist_each, relist_restart, &fresh};
+                               relist_each, relist_restart, &r};
     json_t *items = NULL;
     char *rv = NULL;
     ksiss_kube_error err = {0};
@@ -235,10 +244,10 @@ static int relist(ksiss_kube_informer *inf)
         fprintf(stderr, "level=warn msg=\"informer %s: list failed: %s\"\n", inf->res.resource,
                 err.message ? err.message : "?");
         ksiss_kube_error_clear(&err);
-        ksiss_kobj_map_clear(&fresh);
+        ksiss_kobj_map_clear(&r.fresh);
         return -1;
     }
-    replace_cache(inf, &fresh);
+    replace_cache(inf, &r.fresh);
     json_decref(items);
     free(inf->rv);
     inf->rv = rv;
@@ -405,6 +414,7 @@ void ksiss_kube_informer_stop(ksiss_kube_informer *inf)
     pthread_join(inf->th, NULL);
     pthread_mutex_destroy(&inf->mu);
     ksiss_kobj_map_clear(&inf->cache);
+    ksiss_kobj_packer_free(&inf->packer);
     free(inf->last_err);
     free(inf->rv);
     free(inf->watch_err);
@@ -494,27 +504,80 @@ static void keep_only(json_t *o, const char *const *keys)
     }
 }
 
+/* Keeps only the GPU resources (ksiss_is_gpu_resource) of a resource list. */
+static void keep_gpu_keys(json_t *o)
+{
+    const char *k;
+    json_t *v;
+    void *tmp;
+    if (json_is_object(o))
+        json_object_foreach_safe(o, tmp, k, v)
+            if (!ksiss_is_gpu_resource(k))
+                json_object_del(o, k);
+}
+
+/* Keeps of each container its name and its GPU requests and limits
+ * (tier and transition decisions read no other resource; a write copies
+ * the whole containers of an object read from the API). */
+static void gpu_resources_only(json_t *containers)
+{
+    static const char *const container_keys[] = {"name", "resources", NULL};
+    static const char *const resource_keys[] = {"requests", "limits", NULL};
+    size_t i;
+    json_t *c;
+    json_array_foreach(containers, i, c) {
+        keep_only(c, container_keys);
+        json_t *r = json_object_get(c, "resources");
+        keep_only(r, resource_keys);
+        for (const char *const *k = resource_keys; *k; k++) {
+            json_t *l = json_object_get(r, *k);
+            keep_gpu_keys(l);
+            if (json_is_object(l) && json_object_size(l) == 0)
+                json_object_del(r, *k);
+        }
+    }
+}
+
+/* Keeps of each container its name, its GPU requests and limits, and its
+ * restartPolicy; drops the containers that ask for no GPU (they count 0
+ * in every sum and maximum the inventory takes). */
+static void trim_containers(json_t *list)
+{
+    static const char *const container_keys[] = {"name", "resources", "restartPolicy", NULL};
+    static const char *const resource_keys[] = {"requests", "limits", NULL};
+    for (size_t i = json_array_size(list); i-- > 0;) {
+        json_t *c = json_array_get(list, i);
+        keep_only(c, container_keys);
+        json_t *r = json_object_get(c, "resources");
+        keep_only(r, resource_keys);
+        keep_gpu_keys(json_object_get(r, "requests"));
+        keep_gpu_keys(json_object_get(r, "limits"));
+        if (!json_object_size(json_object_get(r, "requests")) && !json_object_size(json_object_get(r, "limits")))
+            json_array_remove(list, i);
+    }
+}
+
 void ksiss_kube_transform_pod(json_t *obj)
 {
     static const char *const spec_keys[] = {"nodeName", "nodeSelector", "overhead", "containers", "initContainers",
                                             NULL};
-    static const char *const container_keys[] = {"name", "resources", "restartPolicy", NULL};
+    static const char *const selector_keys[] = {"nvidia.com/gpu.product", NULL};
     static const char *const status_keys[] = {"phase", NULL};
-    static const char *const meta_keys[] = {"name", "namespace", "uid", "resourceVersion", "deletionTimestamp",
-                                            "labels", NULL};
+    static const char *const meta_keys[] = {"name", "namespace", "resourceVersion", "deletionTimestamp", "labels",
+                                            NULL};
     static const char *const label_keys[] = {"serving.knative.dev/service", NULL};
     ksiss_kube_transform_common(obj);
+    json_object_del(obj, "apiVersion");
+    json_object_del(obj, "kind");
     json_t *md = json_object_get(obj, "metadata");
     keep_only(md, meta_keys);
     keep_only(json_object_get(md, "labels"), label_keys);
     json_t *spec = json_object_get(obj, "spec");
     keep_only(spec, spec_keys);
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(spec, "containers"), i, c)
-        keep_only(c, container_keys);
-    json_array_foreach(json_object_get(spec, "initContainers"), i, c)
-        keep_only(c, container_keys);
+    keep_only(json_object_get(spec, "nodeSelector"), selector_keys);
+    keep_gpu_keys(json_object_get(spec, "overhead"));
+    trim_containers(json_object_get(spec, "containers"));
+    trim_containers(json_object_get(spec, "initContainers"));
     keep_only(json_object_get(obj, "status"), status_keys);
 }
 
@@ -522,6 +585,20 @@ void ksiss_kube_transform_node(json_t *obj)
 {
     ksiss_kube_transform_common(obj);
     json_object_del(json_object_get(obj, "status"), "images");
+}
+
+/* Keeps only the Ready condition (the one transition.c reads), and of it
+ * the listed keys. */
+static void keep_ready_condition(json_t *conds, const char *const *keys)
+{
+    for (size_t i = json_array_size(conds); i-- > 0;) {
+        json_t *c = json_array_get(conds, i);
+        const char *t = json_string_value(json_object_get(c, "type"));
+        if (!t || strcmp(t, "Ready") != 0)
+            json_array_remove(conds, i);
+        else
+            keep_only(c, keys);
+    }
 }
 
 void ksiss_kube_transform_revision(json_t *obj)
@@ -532,7 +609,6 @@ void ksiss_kube_transform_revision(json_t *obj)
     static const char *const ann_keys[] = {"autoscaling.knative.dev/min-scale", "autoscaling.knative.dev/max-scale",
                                            "ksiss.dev/tier", NULL};
     static const char *const spec_keys[] = {"containers", NULL};
-    static const char *const container_keys[] = {"name", "resources", NULL};
     static const char *const status_keys[] = {"conditions", "actualReplicas", "desiredReplicas", NULL};
     static const char *const cond_keys[] = {"type", "status", "reason", "message", NULL};
     ksiss_kube_transform_common(obj);
@@ -541,14 +617,12 @@ void ksiss_kube_transform_revision(json_t *obj)
     keep_only(json_object_get(md, "labels"), label_keys);
     keep_only(json_object_get(md, "annotations"), ann_keys);
     keep_only(json_object_get(obj, "spec"), spec_keys);
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(json_object_get(obj, "spec"), "containers"), i, c)
-        keep_only(c, container_keys);
+    gpu_resources_only(json_object_get(json_object_get(obj, "spec"), "containers"));
     json_t *st = json_object_get(obj, "status");
     keep_only(st, status_keys);
-    json_array_foreach(json_object_get(st, "conditions"), i, c)
-        keep_only(c, cond_keys);
+    keep_ready_condition(json_object_get(st, "conditions"), cond_keys);
+    json_object_del(obj, "apiVersion");
+    json_object_del(obj, "kind");
 }
 
 void ksiss_kube_transform_service(json_t *obj)
@@ -558,11 +632,11 @@ void ksiss_kube_transform_service(json_t *obj)
     static const char *const spec_keys[] = {"template", "traffic", NULL};
     static const char *const template_keys[] = {"metadata", "spec", NULL};
     static const char *const pod_spec_keys[] = {"containers", NULL};
-    static const char *const container_keys[] = {"name", "resources", NULL};
-    static const char *const status_keys[] = {"conditions", "observedGeneration", "latestReadyRevisionName",
+    static const char *const status_keys[] = {"observedGeneration", "latestReadyRevisionName",
                                               "latestCreatedRevisionName", "traffic", NULL};
-    static const char *const cond_keys[] = {"type", "status", "reason", "message", NULL};
     ksiss_kube_transform_common(obj);
+    json_object_del(obj, "apiVersion");
+    json_object_del(obj, "kind");
     keep_only(json_object_get(obj, "metadata"), meta_keys);
     json_t *spec = json_object_get(obj, "spec");
     keep_only(spec, spec_keys);
@@ -570,12 +644,6 @@ void ksiss_kube_transform_service(json_t *obj)
     keep_only(tmpl, template_keys);
     json_t *ps = json_object_get(tmpl, "spec");
     keep_only(ps, pod_spec_keys);
-    size_t i;
-    json_t *c;
-    json_array_foreach(json_object_get(ps, "containers"), i, c)
-        keep_only(c, container_keys);
-    json_t *st = json_object_get(obj, "status");
-    keep_only(st, status_keys);
-    json_array_foreach(json_object_get(st, "conditions"), i, c)
-        keep_only(c, cond_keys);
+    gpu_resources_only(json_object_get(ps, "containers"));
+    keep_only(json_object_get(obj, "status"), status_keys);
 }

@@ -14,7 +14,47 @@ static const char *sget(const json_t *o, const char *a, const char *b)
     return json_string_value(v);
 }
 
-ksiss_kobj *ksiss_kobj_new(const json_t *obj)
+/* Raw deflate with an 8 KiB window: the dictionary (an object of the same
+ * kind, a few KiB) and the object both fit in it. */
+#define PACK_WBITS (-13)
+
+struct ksiss_kdict {
+    int refs;                   /* atomic */
+    size_t len;
+    unsigned char data[];
+};
+
+static void kdict_unref(ksiss_kdict *d)
+{
+    if (d && __atomic_sub_fetch(&d->refs, 1, __ATOMIC_ACQ_REL) == 0)
+        free(d);
+}
+
+/* Deflates text with the packer's dictionary into out (of size cap);
+ * returns the compressed size, or 0 when that fails or saves nothing. */
+static size_t pack(ksiss_kobj_packer *pk, const char *text, size_t len, unsigned char *out, size_t cap)
+{
+    z_stream *z = &pk->z;
+    if (!pk->ready) {
+        memset(z, 0, sizeof(*z));
+        if (deflateInit2(z, 6, Z_DEFLATED, PACK_WBITS, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            return 0;
+        pk->ready = true;
+    } else if (deflateReset(z) != Z_OK) {
+        return 0;
+    }
+    if (deflateSetDictionary(z, pk->dict->data, (uInt)pk->dict->len) != Z_OK)
+        return 0;
+    z->next_in = (Bytef *)text;
+    z->avail_in = (uInt)len;
+    z->next_out = out;
+    z->avail_out = (uInt)cap;
+    if (deflate(z, Z_FINISH) != Z_STREAM_END || z->total_out >= len)
+        return 0;
+    return z->total_out;
+}
+
+static ksiss_kobj *make(ksiss_kobj_packer *pk, const json_t *obj)
 {
     const char *name = sget(obj, "metadata", "name");
     if (!name || !*name)
@@ -28,25 +68,52 @@ ksiss_kobj *ksiss_kobj_new(const json_t *obj)
     const char *phase = sget(obj, "status", "phase");
     const char *ready = sget(obj, "status", "latestReadyRevisionName");
     size_t len = json_dumpb(obj, NULL, 0, JSON_COMPACT);
-    if (len == 0)
+    if (len == 0 || len > UINT32_MAX / 2)
         return NULL;
-    const char *strs[] = {ns, name, rv, svc, phase, ready};
+    char *text = ksiss_xmalloc(len + 1);
+    if (json_dumpb(obj, text, len, JSON_COMPACT) != len) {
+        free(text);
+        return NULL;
+    }
+    text[len] = '\0';
+    /* Packed against a dictionary: the first object the packer saw. */
+    unsigned char *z = NULL;
+    size_t zlen = 0;
+    if (pk) {
+        if (!pk->dict) {
+            pk->dict = ksiss_xmalloc(sizeof(*pk->dict) + len);
+            pk->dict->refs = 1;
+            pk->dict->len = len;
+            memcpy(pk->dict->data, text, len);
+        }
+        size_t cap = deflateBound(NULL, (uLong)len) + 64;
+        z = ksiss_xmalloc(cap);
+        zlen = pack(pk, text, len, z, cap);
+    }
+    const void *stored = zlen ? (const void *)z : (const void *)text;
+    size_t n_stored = zlen ? zlen : len + 1;
+    /* The name is the key's tail; the others are copied after it. */
+    const char *strs[] = {ns, rv, svc, phase, ready};
     size_t extra = (ns ? strlen(ns) + 1 : 0) + strlen(name) + 1;      /* the key */
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
         extra += strs[i] ? strlen(strs[i]) + 1 : 0;
-    ksiss_kobj *o = ksiss_xmalloc(sizeof(*o) + len + 1 + extra);
+    ksiss_kobj *o = ksiss_xmalloc(sizeof(*o) + n_stored + extra);
     memset(o, 0, sizeof(*o));
     o->refs = 1;
-    if (json_dumpb(obj, o->text, len, JSON_COMPACT) != len) {
-        free(o);
-        return NULL;
-    }
-    o->text[len] = '\0';
     o->len = len;
-    char *p = o->text + len + 1;
+    o->stored = n_stored;
+    memcpy(o->text, stored, n_stored);
+    if (zlen) {
+        o->dict = pk->dict;
+        __atomic_add_fetch(&pk->dict->refs, 1, __ATOMIC_RELAXED);
+    }
+    free(z);
+    free(text);
+    char *p = o->text + n_stored;
     o->key = p;
     p += ns ? (size_t)sprintf(p, "%s/%s", ns, name) + 1 : (size_t)sprintf(p, "%s", name) + 1;
-    const char **dst[] = {&o->ns, &o->name, &o->rv, &o->service, &o->phase, &o->ready_revision};
+    o->name = p - 1 - strlen(name);
+    const char **dst[] = {&o->ns, &o->rv, &o->service, &o->phase, &o->ready_revision};
     for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
         if (!strs[i])
             continue;
@@ -58,6 +125,24 @@ ksiss_kobj *ksiss_kobj_new(const json_t *obj)
     return o;
 }
 
+ksiss_kobj *ksiss_kobj_new(const json_t *obj)
+{
+    return make(NULL, obj);
+}
+
+ksiss_kobj *ksiss_kobj_pack(ksiss_kobj_packer *pk, const json_t *obj)
+{
+    return make(pk, obj);
+}
+
+void ksiss_kobj_packer_free(ksiss_kobj_packer *pk)
+{
+    if (pk->ready)
+        deflateEnd(&pk->z);
+    kdict_unref(pk->dict);
+    memset(pk, 0, sizeof(*pk));
+}
+
 ksiss_kobj *ksiss_kobj_ref(ksiss_kobj *o)
 {
     if (o)
@@ -67,15 +152,51 @@ ksiss_kobj *ksiss_kobj_ref(ksiss_kobj *o)
 
 void ksiss_kobj_unref(ksiss_kobj *o)
 {
-    if (o && __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0)
+    if (o && __atomic_sub_fetch(&o->refs, 1, __ATOMIC_ACQ_REL) == 0) {
+        kdict_unref(o->dict);
         free(o);
+    }
+}
+
+char *ksiss_kobj_text(const ksiss_kobj *o)
+{
+    if (!o)
+        return NULL;
+    char *t = ksiss_xmalloc(o->len + 1);
+    if (!o->dict) {
+        memcpy(t, o->text, o->len + 1);
+        return t;
+    }
+    z_stream z;
+    memset(&z, 0, sizeof(z));
+    bool ok = inflateInit2(&z, PACK_WBITS) == Z_OK;
+    if (ok) {
+        ok = inflateSetDictionary(&z, o->dict->data, (uInt)o->dict->len) == Z_OK;
+        z.next_in = (Bytef *)o->text;
+        z.avail_in = (uInt)o->stored;
+        z.next_out = (Bytef *)t;
+        z.avail_out = (uInt)o->len;
+        ok = ok && inflate(&z, Z_FINISH) == Z_STREAM_END && z.total_out == o->len;
+        inflateEnd(&z);
+    }
+    if (!ok) {
+        free(t);
+        return NULL;
+    }
+    t[o->len] = '\0';
+    return t;
 }
 
 json_t *ksiss_kobj_parse(const ksiss_kobj *o)
 {
     if (!o)
         return NULL;
-    return json_loadb(o->text, o->len, 0, NULL);
+    if (!o->dict)
+        return json_loadb(o->text, o->len, 0, NULL);
+    char *t = ksiss_kobj_text(o);
+    json_t *j = t ? json_loadb(t, o->len, 0, NULL) : NULL;
+    free(t);
+    return j;
 }
 
 void ksiss_kobj_list_free(ksiss_kobj_list *l)

@@ -136,11 +136,52 @@ static void test_map_puts_replaces_deletes_and_lists_sorted(void **state)
     ksiss_kobj_map_clear(&m);
 }
 
+/* Packed records: the same JSON back, far smaller when the objects are of
+ * a kind; one dictionary (the first object) shared by every record, alive
+ * while a record holds it. */
+static void test_packed_records_parse_back_equal_and_are_small(void **state)
+{
+    (void)state;
+    json_t *svc = test_load_json(NULL, "tests/data/knative/service.json");
+    assert_non_null(svc);
+    ksiss_kobj_packer pk = {0};
+    ksiss_kobj *first = ksiss_kobj_pack(&pk, svc);
+    assert_non_null(first);
+    json_t *other = json_deep_copy(svc);
+    json_object_set_new(json_object_get(other, "metadata"), "name", json_string("another-service"));
+    json_object_set_new(json_object_get(other, "metadata"), "resourceVersion", json_string("987654"));
+    ksiss_kobj *o = ksiss_kobj_pack(&pk, other);
+    assert_non_null(o);
+    assert_non_null(o->dict);
+    assert_ptr_equal(o->dict, first->dict);
+    assert_true(o->stored * 4 < o->len);        /* a like object packs to under a quarter */
+    assert_string_equal(o->name, "another-service");
+    assert_string_equal(o->rv, "987654");
+    char *text = ksiss_kobj_text(o);
+    assert_non_null(text);
+    assert_int_equal(strlen(text), o->len);
+    json_t *back = ksiss_kobj_parse(o);
+    assert_true(json_equal(back, other));
+    json_decref(back);
+    free(text);
+    /* The packer and the first record gone, the dictionary lives on in o. */
+    ksiss_kobj_packer_free(&pk);
+    ksiss_kobj_unref(first);
+    back = ksiss_kobj_parse(o);
+    assert_true(json_equal(back, other));
+    json_decref(back);
+    ksiss_kobj_unref(o);
+
+    json_decref(other);
+    json_decref(svc);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_keeps_the_fields_and_parses_back_equal),
         cmocka_unit_test(test_map_puts_replaces_deletes_and_lists_sorted),
+        cmocka_unit_test(test_packed_records_parse_back_equal_and_are_small),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -38,7 +38,9 @@ static const char *const full_pod =
     "\"containers\":[{\"name\":\"user-container\",\"image\":\"vllm:latest\",\"env\":[{\"name\":\"A\",\"value\":\"b\"}],"
     "\"resources\":{\"requests\":{\"nvidia.com/mig-3g.40gb\":\"1\"},\"limits\":{\"nvidia.com/mig-3g.40gb\":\"1\"}}}],"
     "\"initContainers\":[{\"name\":\"init\",\"image\":\"x\",\"restartPolicy\":\"Always\","
-    "\"resources\":{\"requests\":{\"cpu\":\"1\"}}}]},"
+    "\"resources\":{\"requests\":{\"cpu\":\"1\"}}},"
+    "{\"name\":\"gpu-init\",\"restartPolicy\":\"Always\","
+    "\"resources\":{\"requests\":{\"cpu\":\"1\",\"nvidia.com/mig-3g.40gb\":\"1\"}}}]},"
     "\"status\":{\"phase\":\"Running\",\"conditions\":[{\"type\":\"Ready\"}],\"containerStatuses\":[{\"name\":\"c\"}]}}";
 
 static void test_pod_transform_keeps_what_readers_use_and_drops_the_rest(void **state)
@@ -62,8 +64,13 @@ static void test_pod_transform_keeps_what_readers_use_and_drops_the_rest(void **
     assert_null(json_object_get(c, "image"));
     assert_null(json_object_get(c, "env"));
     assert_non_null(json_object_get(json_object_get(c, "resources"), "requests"));
+    /* Of the resources only GPUs stay; a container asking for none goes. */
+    assert_null(json_object_get(json_object_get(json_object_get(c, "resources"), "requests"), "cpu"));
+    assert_int_equal(json_array_size(json_object_get(spec, "initContainers")), 1);
     json_t *ic = json_array_get(json_object_get(spec, "initContainers"), 0);
+    assert_string_equal(json_string_value(json_object_get(ic, "name")), "gpu-init");
     assert_string_equal(json_string_value(json_object_get(ic, "restartPolicy")), "Always");
+    assert_null(json_object_get(json_object_get(json_object_get(ic, "resources"), "requests"), "cpu"));
     json_t *st = json_object_get(pod, "status");
     assert_string_equal(json_string_value(json_object_get(st, "phase")), "Running");
     assert_null(json_object_get(st, "conditions"));
