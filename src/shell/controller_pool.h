@@ -46,20 +46,6 @@ void ksiss_pool_free(ksiss_pool *p);
  * 1..KSISS_MAX_WORKERS. */
 int ksiss_pool_threads_from_env(const char *value, char **err);
 
-/* ---- string map ---- */
-
-/* Keys are copied; values are borrowed pointers (the caller owns them). */
-typedef struct ksiss_strmap ksiss_strmap;
-
-ksiss_strmap *ksiss_strmap_new(void);
-void ksiss_strmap_free(ksiss_strmap *m);    /* frees the keys, not the values */
-void *ksiss_strmap_get(const ksiss_strmap *m, const char *key);
-/* Sets key to value (replacing any previous value, which is returned). */
-void *ksiss_strmap_put(ksiss_strmap *m, const char *key, void *value);
-/* Removes key; returns its value or NULL. */
-void *ksiss_strmap_del(ksiss_strmap *m, const char *key);
-size_t ksiss_strmap_size(const ksiss_strmap *m);
-/* Calls fn for every entry (any order); fn must not change the map. */
-void ksiss_strmap_each(const ksiss_strmap *m, void (*fn)(const char *key, void *value, void *ud), void *ud);
+#include "shell/strmap.h"
 
 #endif

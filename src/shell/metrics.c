@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "shell/strmap.h"
 
 #ifndef KSISS_VERSION
 #define KSISS_VERSION "0.0.0"
@@ -99,7 +100,7 @@ const ksiss_metric_def ksiss_metric_defs[KSISS_M_COUNT] = {
 #define NONE ((size_t)-1)
 
 typedef struct {
-    char **labels;
+    const char *labels[KSISS_METRIC_MAX_LABELS];    /* shared strings of the registry's pool */
     double value;       /* gauge/counter value, histogram sum */
     double *counts;     /* histogram: per bucket (not cumulative) */
     double count;
@@ -160,7 +161,26 @@ static size_t *link_of(family *f, size_t i, bool group)
 struct ksiss_metrics {
     pthread_mutex_t lock;
     family fam[KSISS_M_COUNT];
+    ksiss_strmap *pool;     /* label value -> its series count: each value stored once, shared */
 };
+
+/* The pool's copy of v, one more series holding it. Lock held. */
+static const char *intern(ksiss_metrics *m, const char *v)
+{
+    uintptr_t refs = (uintptr_t)ksiss_strmap_get(m->pool, v);
+    ksiss_strmap_put(m->pool, v, (void *)(refs + 1));
+    return ksiss_strmap_key(m->pool, v);
+}
+
+/* One series fewer holds v; the last one frees it. Lock held. */
+static void release(ksiss_metrics *m, const char *v)
+{
+    uintptr_t refs = (uintptr_t)ksiss_strmap_get(m->pool, v);
+    if (refs > 1)
+        ksiss_strmap_put(m->pool, v, (void *)(refs - 1));
+    else
+        ksiss_strmap_del(m->pool, v);   /* frees the string v points to */
+}
 
 static size_t n_labels(const ksiss_metric_def *d)
 {
@@ -170,11 +190,10 @@ static size_t n_labels(const ksiss_metric_def *d)
     return n;
 }
 
-static void series_free(series *s, size_t nl)
+static void series_free(ksiss_metrics *m, series *s, size_t nl)
 {
     for (size_t i = 0; i < nl; i++)
-        free(s->labels[i]);
-    free(s->labels);
+        release(m, s->labels[i]);
     free(s->counts);
 }
 
@@ -212,9 +231,8 @@ static series *find(ksiss_metrics *m, ksiss_metric_id id, const char *const *lab
     size_t idx = f->n++;
     series *s = &f->v[idx];
     memset(s, 0, sizeof(*s));
-    s->labels = ksiss_xcalloc(nl ? nl : 1, sizeof(char *));
     for (size_t j = 0; j < nl; j++)
-        s->labels[j] = ksiss_xstrdup(labels[j]);
+        s->labels[j] = intern(m, labels[j]);
     s->h = h;
     s->g = hash_labels(labels, nl < 2 ? nl : 2);
     if (f->n > f->nb) {
@@ -233,6 +251,7 @@ static series *find(ksiss_metrics *m, ksiss_metric_id id, const char *const *lab
 ksiss_metrics *ksiss_metrics_new(void)
 {
     ksiss_metrics *m = ksiss_xcalloc(1, sizeof(*m));
+    m->pool = ksiss_strmap_new();
     pthread_mutex_init(&m->lock, NULL);
     for (int id = 0; id < KSISS_M_COUNT; id++)
         if (n_labels(&ksiss_metric_defs[id]) == 0)
@@ -248,11 +267,12 @@ void ksiss_metrics_free(ksiss_metrics *m)
     for (int id = 0; id < KSISS_M_COUNT; id++) {
         size_t nl = n_labels(&ksiss_metric_defs[id]);
         for (size_t i = 0; i < m->fam[id].n; i++)
-            series_free(&m->fam[id].v[i], nl);
+            series_free(m, &m->fam[id].v[i], nl);
         free(m->fam[id].v);
         free(m->fam[id].heads);
         free(m->fam[id].gheads);
     }
+    ksiss_strmap_free(m->pool);
     pthread_mutex_destroy(&m->lock);
     free(m);
 }
@@ -323,7 +343,7 @@ static void drop_series(ksiss_metrics *m, ksiss_metric_id id, size_t i)
     size_t last = f->n - 1;
     *link_of(f, i, false) = f->v[i].next;
     *link_of(f, i, true) = f->v[i].gnext;
-    series_free(&f->v[i], n_labels(&ksiss_metric_defs[id]));
+    series_free(m, &f->v[i], n_labels(&ksiss_metric_defs[id]));
     if (i != last) {
         *link_of(f, last, false) = i;
         *link_of(f, last, true) = i;
@@ -525,4 +545,12 @@ char *ksiss_metrics_render(ksiss_metrics *m)
     }
     pthread_mutex_unlock(&m->lock);
     return ksiss_sb_take(&sb);
+}
+
+size_t ksiss_metrics_label_values(ksiss_metrics *m)
+{
+    pthread_mutex_lock(&m->lock);
+    size_t n = ksiss_strmap_size(m->pool);
+    pthread_mutex_unlock(&m->lock);
+    return n;
 }

@@ -54,6 +54,10 @@ size_t ksiss_metrics_remove_if_group(ksiss_metrics *m, ksiss_metric_id id, const
  * it: call when a service disappears. Returns how many were removed. */
 size_t ksiss_metrics_remove_service(ksiss_metrics *m, const char *namespace_name, const char *service);
 
+/* Distinct label values the registry stores (each once, shared by every
+ * series that has it; freed with the last one). */
+size_t ksiss_metrics_label_values(ksiss_metrics *m);
+
 /* The whole registry in the text format 0.0.4. Caller frees. */
 char *ksiss_metrics_render(ksiss_metrics *m);
 

@@ -403,12 +403,37 @@ static void test_a_port_in_use_is_refused(void **state)
     ksiss_exporter_stop(e);
 }
 
+/* A label value is stored once however many series carry it, and goes
+ * with the last of them. */
+static void test_label_values_are_shared_and_freed_with_their_series(void **state)
+{
+    (void)state;
+    ksiss_metrics *m = ksiss_metrics_new();
+    size_t base = ksiss_metrics_label_values(m);
+    char svc[32];
+    for (int i = 0; i < 100; i++) {
+        snprintf(svc, sizeof svc, "svc-%03d", i);
+        ksiss_metrics_set(m, KSISS_M_SERVICE_REPLICAS, KSISS_LABELS("ns", svc, "ready"), 2);
+        ksiss_metrics_set(m, KSISS_M_SERVICE_REPLICAS, KSISS_LABELS("ns", svc, "starting"), 0);
+        ksiss_metrics_set(m, KSISS_M_TRANSITIONS_IN_FLIGHT, KSISS_LABELS("ns", svc), 0);
+    }
+    /* 100 names + "ns" + "ready" + "starting", not 500 copies. */
+    assert_int_equal(ksiss_metrics_label_values(m), base + 103);
+    for (int i = 0; i < 100; i++) {
+        snprintf(svc, sizeof svc, "svc-%03d", i);
+        assert_int_equal(ksiss_metrics_remove_service(m, "ns", svc), 3);
+    }
+    assert_int_equal(ksiss_metrics_label_values(m), base);
+    ksiss_metrics_free(m);
+}
+
 int main(void)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_every_metric_has_help_and_type_lines, setup, teardown),
         cmocka_unit_test(test_metric_names_follow_the_conventions),
+        cmocka_unit_test(test_label_values_are_shared_and_freed_with_their_series),
         cmocka_unit_test_setup_teardown(test_unlabelled_series_exist_from_the_start, setup, teardown),
         cmocka_unit_test_setup_teardown(test_gauge_set_and_counter_add_render_their_values, setup, teardown),
         cmocka_unit_test_setup_teardown(test_operations_of_the_wrong_type_are_refused, setup, teardown),
