@@ -182,10 +182,15 @@ void ksiss_history_reserve(ksiss_history *h, size_t cap)
         cap = KSISS_HISTORY_MAX;
     if (cap == h->cap)
         return;
-    ksiss_reco *recos = ksiss_xcalloc(cap, sizeof(*recos));
+    ksiss_reco_slot *recos = ksiss_xcalloc(1, cap * sizeof(*recos) + (cap + 7) / 8);
+    unsigned char *bits = (unsigned char *)(recos + cap);
     size_t keep = h->n < cap ? h->n : cap;
-    for (size_t i = 0; i < keep; i++)
-        recos[i] = *ksiss_history_at(h, h->n - keep + i);
+    for (size_t i = 0; i < keep; i++) {
+        ksiss_reco r = ksiss_history_at(h, h->n - keep + i);
+        recos[i] = (ksiss_reco_slot){r.at_ms, r.capacity, r.load, r.serving_capacity};
+        if (r.slo_breach)
+            bits[i / 8] |= (unsigned char)(1u << (i % 8));
+    }
     free(h->recos);
     h->recos = recos;
     h->cap = cap;
@@ -205,11 +210,13 @@ void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load
         idx = h->head;
         h->head = (h->head + 1) % h->cap;
     }
-    h->recos[idx].at_ms = now_ms;
-    h->recos[idx].capacity = d->has_remembered_need ? d->remembered_need : d->required_capacity;
-    h->recos[idx].load = load;
-    h->recos[idx].serving_capacity = d->serving_capacity;
-    h->recos[idx].slo_breach = d->slo_breach;
+    h->recos[idx] = (ksiss_reco_slot){now_ms, d->has_remembered_need ? d->remembered_need : d->required_capacity,
+                                      load, d->serving_capacity};
+    unsigned char *bits = (unsigned char *)(h->recos + h->cap);
+    if (d->slo_breach)
+        bits[idx / 8] |= (unsigned char)(1u << (idx % 8));
+    else
+        bits[idx / 8] &= (unsigned char)~(1u << (idx % 8));
     if (d->action == KSISS_UP || d->action == KSISS_OUT)
         h->last_up_ms = now_ms;
     else if (d->action == KSISS_DOWN || d->action == KSISS_IN)
@@ -423,10 +430,10 @@ static double stabilized(const ksiss_policy_input *in, double now_need, int64_t 
     *covered = window_ms <= 0;
     if (!h || window_ms <= 0)
         return v;
-    if ((h->cap > 0 && h->n == h->cap) || (h->n > 0 && ksiss_history_at(h, 0)->at_ms <= in->now_ms - window_ms))
+    if ((h->cap > 0 && h->n == h->cap) || (h->n > 0 && ksiss_history_at(h, 0).at_ms <= in->now_ms - window_ms))
         *covered = true;
     for (size_t i = 0; i < h->n; i++) {
-        const ksiss_reco *r = ksiss_history_at(h, i);
+        const ksiss_reco rv = ksiss_history_at(h, i), *r = &rv;
         if (r->at_ms < in->now_ms - window_ms || r->at_ms > in->now_ms || !isfinite(r->capacity))
             continue;
         v = take_max ? fmax(v, r->capacity) : fmin(v, r->capacity);
@@ -440,7 +447,7 @@ static double settled_serving_capacity(const ksiss_policy_input *in, double now_
     double v = now_serving;
     const ksiss_history *h = in->history;
     for (size_t i = 0; h && i < h->n; i++) {
-        const ksiss_reco *r = ksiss_history_at(h, i);
+        const ksiss_reco rv = ksiss_history_at(h, i), *r = &rv;
         if (r->at_ms >= in->now_ms - FEEDBACK_SETTLE_MS && r->at_ms <= in->now_ms && r->serving_capacity > 0)
             v = fmin(v, r->serving_capacity);
     }
@@ -511,7 +518,7 @@ static double trend_load(const ksiss_policy_input *in, double load_now)
     /* Times relative to now, in seconds, keep the sums well conditioned. */
     double n = 1, sx = 0, sy = load_now, sxx = 0, sxy = 0, oldest = 0;
     for (size_t i = 0; i < h->n; i++) {
-        const ksiss_reco *r = ksiss_history_at(h, i);
+        const ksiss_reco rv = ksiss_history_at(h, i), *r = &rv;
         if (r->at_ms < in->now_ms - TREND_WINDOW_MS || r->at_ms >= in->now_ms || !isfinite(r->load) || r->load < 0 ||
             r->slo_breach)
             continue;

@@ -50,8 +50,16 @@ typedef struct {
     bool slo_breach;            /* an SLO was breached then: the load reading was not demand */
 } ksiss_reco;
 
+/* How the ring stores an entry: the flag apart (a bit each), so an entry
+ * takes 32 bytes instead of 40. */
 typedef struct {
-    ksiss_reco *recos;          /* ring buffer of cap entries (owned; NULL while cap is 0) */
+    int64_t at_ms;
+    double capacity, load, serving_capacity;
+} ksiss_reco_slot;
+
+typedef struct {
+    ksiss_reco_slot *recos;     /* ring buffer of cap entries, then cap bits of slo_breach (one allocation,
+                                   owned; NULL while cap is 0) */
     size_t cap;                 /* 0: not reserved yet (the first record reserves KSISS_HISTORY_MAX) */
     size_t n;
     size_t head;                /* index of the oldest entry */
@@ -63,9 +71,13 @@ typedef struct {
 } ksiss_history;
 
 /* The i-th oldest entry (i < h->n). */
-static inline const ksiss_reco *ksiss_history_at(const ksiss_history *h, size_t i)
+static inline ksiss_reco ksiss_history_at(const ksiss_history *h, size_t i)
 {
-    return &h->recos[(h->head + i) % h->cap];
+    size_t k = (h->head + i) % h->cap;
+    const ksiss_reco_slot *s = &h->recos[k];
+    const unsigned char *bits = (const unsigned char *)(h->recos + h->cap);
+    ksiss_reco r = {s->at_ms, s->capacity, s->load, s->serving_capacity, (bits[k / 8] >> (k % 8)) & 1};
+    return r;
 }
 
 typedef struct {

@@ -19,7 +19,7 @@ static double window_mean(const ksiss_policy_input *in, double now_demand, int64
     const ksiss_history *h = in->history;
     if (h) {
         for (size_t i = 0; i < h->n; i++) {
-            const ksiss_reco *r = ksiss_history_at(h, i);
+            const ksiss_reco rv = ksiss_history_at(h, i), *r = &rv;
             if (r->at_ms > in->now_ms - window_ms && r->at_ms < in->now_ms && isfinite(r->capacity)) {
                 sum += r->capacity;
                 n++;
@@ -38,7 +38,7 @@ static bool panic_seen(const ksiss_policy_input *in, double ready_cap)
     if (!h || !(ready_cap > 0))
         return false;
     for (size_t i = 0; i < h->n; i++) {
-        const ksiss_reco *r = ksiss_history_at(h, i);
+        const ksiss_reco rv = ksiss_history_at(h, i), *r = &rv;
         if (r->at_ms > in->now_ms - KSISS_KPA_STABLE_WINDOW_MS && r->at_ms < in->now_ms &&
             isfinite(r->capacity) && r->capacity >= KSISS_KPA_PANIC_THRESHOLD * ready_cap)
             return true;

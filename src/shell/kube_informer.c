@@ -15,7 +15,7 @@
 
 #define WATCH_ERROR_BODY_MAX (64u << 10)
 /* Objects per LIST page: one page is held as JSON at a time. */
-#define KSISS_INFORMER_PAGE 250
+#define KSISS_INFORMER_PAGE 100
 
 struct ksiss_kube_informer {
     ksiss_kube *k;

@@ -36,8 +36,8 @@ static void test_inventory_follows_the_node_and_pod_lists(void **state)
     fake_server *fs = fake_start();
     char *nodes = slurp("tests/data/kube/nodes.json");
     char *pods = slurp("tests/data/kube/pods.json");
-    fake_add(fs, "GET", "/api/v1/nodes?limit=250", 200, nodes, NULL);
-    fake_add(fs, "GET", "/api/v1/pods?fieldSelector=status.phase!=Succeeded,status.phase!=Failed&limit=250", 200, pods,
+    fake_add(fs, "GET", "/api/v1/nodes?limit=100", 200, nodes, NULL);
+    fake_add(fs, "GET", "/api/v1/pods?fieldSelector=status.phase!=Succeeded,status.phase!=Failed&limit=100", 200, pods,
              NULL);
     char *server = ksiss_xasprintf("http://127.0.0.1:%u", fs->port);
     ksiss_kube_config cfg = {.server = server, .namespace = "default", .source = "test"};

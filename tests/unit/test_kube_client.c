@@ -552,7 +552,7 @@ static bool wait_requests(fake_server *fs, size_t n)
 static void test_informer_lists_watches_follows_bookmarks_and_relists_on_410(void **state)
 {
     fx *f = *state;
-    fake_add(f->fs, "GET", "/api/v1/nodes?limit=250", 200,
+    fake_add(f->fs, "GET", "/api/v1/nodes?limit=100", 200,
              "{\"kind\":\"NodeList\",\"metadata\":{\"resourceVersion\":\"10\"},\"items\":["
              "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"8\"}},"
              "{\"metadata\":{\"name\":\"b\",\"resourceVersion\":\"9\"}}]}",
@@ -568,7 +568,7 @@ static void test_informer_lists_watches_follows_bookmarks_and_relists_on_410(voi
              "{\"type\":\"ERROR\",\"object\":{\"kind\":\"Status\",\"message\":\"too old resource version: 20 (30)\","
              "\"reason\":\"Expired\",\"code\":410}}\n",
              NULL);
-    fake_add(f->fs, "GET", "/api/v1/nodes?limit=250", 200,
+    fake_add(f->fs, "GET", "/api/v1/nodes?limit=100", 200,
              "{\"kind\":\"NodeList\",\"metadata\":{\"resourceVersion\":\"30\"},\"items\":["
              "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"12\"}},"
              "{\"metadata\":{\"name\":\"d\",\"resourceVersion\":\"29\"}}]}",
@@ -620,16 +620,16 @@ static void test_informer_refuses_an_oversized_event_and_relists(void **state)
     for (int i = 0; i < 1000; i++)
         ksiss_sb_putc(&big, 'x');
     ksiss_sb_puts(&big, "\"}}\n");
-    fake_add(f->fs, "GET", "/api/v1/nodes?limit=250", 200, "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}",
+    fake_add(f->fs, "GET", "/api/v1/nodes?limit=100", 200, "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}",
              NULL);
     fake_add(f->fs, "GET", "/api/v1/nodes?resourceVersion=1&watch=1", 200, ksiss_sb_str(&big), NULL);
-    fake_add(f->fs, "GET", "/api/v1/nodes?limit=250", 200, "{\"metadata\":{\"resourceVersion\":\"2\"},\"items\":[]}",
+    fake_add(f->fs, "GET", "/api/v1/nodes?limit=100", 200, "{\"metadata\":{\"resourceVersion\":\"2\"},\"items\":[]}",
              NULL);
     ksiss_kube_informer_opts o = {.res = &KSISS_KUBE_NODES};
     ksiss_kube_informer *inf = ksiss_kube_informer_start(f->k, &o, &e);
     assert_true(wait_requests(f->fs, 3));
     ksiss_kube_informer_stop(inf);
-    assert_non_null(strstr(f->fs->reqs[2].url, "limit=250"));   /* relisted */
+    assert_non_null(strstr(f->fs->reqs[2].url, "limit=100"));   /* relisted */
     ksiss_sb_free(&big);
 }
 
@@ -642,7 +642,7 @@ static void test_informer_backs_off_when_every_watch_is_gone(void **state)
 {
     fx *f = *state;
     for (int i = 0; i < 40; i++) {
-        fake_add(f->fs, "GET", "/api/v1/nodes?limit=250", 200,
+        fake_add(f->fs, "GET", "/api/v1/nodes?limit=100", 200,
                  "{\"metadata\":{\"resourceVersion\":\"5\"},\"items\":[]}", NULL);
         fake_add(f->fs, "GET", "/api/v1/nodes?resourceVersion=5&watch=1", 410,
                  "{\"kind\":\"Status\",\"reason\":\"Expired\",\"code\":410,\"message\":\"too old resource version\"}",
@@ -659,7 +659,7 @@ static void test_informer_backs_off_when_every_watch_is_gone(void **state)
     ksiss_kube_informer_stop(inf);
     size_t lists = 0;
     for (size_t i = 0; i < n; i++)
-        if (strstr(f->fs->reqs[i].url, "limit=250"))
+        if (strstr(f->fs->reqs[i].url, "limit=100"))
             lists++;
     if (lists > 4)
         fail_msg("%zu lists in 1.5 s of 410s: relisting without a delay", lists);
@@ -669,7 +669,7 @@ static void test_informer_backs_off_when_every_watch_is_gone(void **state)
 static void test_informer_stop_does_not_wait_for_a_quiet_watch(void **state)
 {
     fx *f = *state;
-    fake_add(f->fs, "GET", "/api/v1/nodes?limit=250", 200, "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}",
+    fake_add(f->fs, "GET", "/api/v1/nodes?limit=100", 200, "{\"metadata\":{\"resourceVersion\":\"1\"},\"items\":[]}",
              NULL);
     /* The watch answers nothing for 3 s (a quiet cluster). */
     fake_add_delayed(f->fs, "GET", "/api/v1/nodes?resourceVersion=1&watch=1", 200, "", 3000);

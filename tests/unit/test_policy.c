@@ -605,7 +605,7 @@ static void test_history_ring_keeps_latest(void **state)
     for (int i = 0; i < KSISS_HISTORY_MAX + 10; i++)
         ksiss_history_record(&h, &d, NAN, i * 1000);
     assert_int_equal(h.n, KSISS_HISTORY_MAX);
-    assert_int_equal(ksiss_history_at(&h, 0)->at_ms, 10 * 1000);
+    assert_int_equal(ksiss_history_at(&h, 0).at_ms, 10 * 1000);
     d.action = KSISS_OUT;
     ksiss_history_record(&h, &d, NAN, 999999);
     assert_int_equal(h.last_up_ms, 999999);
@@ -1018,7 +1018,7 @@ static void test_a_breach_remembers_the_breaching_capacity_not_the_feedback_gues
     for (int k = 1; k <= 8; k++) {
         one_tick(&f, &h, "mig-3g.40gb", k <= 5 ? 1 : 3, k <= 5 ? 2 : 0, breach, 300, &now, &d);
         assert_int_equal(d.action, KSISS_HOLD);
-        assert_true(fabs(ksiss_history_at(&h, h.n - 1)->capacity - 0.625) < 1e-9);
+        assert_true(fabs(ksiss_history_at(&h, h.n - 1).capacity - 0.625) < 1e-9);
     }
     one_tick(&f, &h, "mig-3g.40gb", 3, 0, fine, 300, &now, &d);
     assert_int_equal(d.action, KSISS_IN);
@@ -1053,7 +1053,7 @@ static void test_a_breach_without_load_remembers_the_feedback_need(void **state)
     one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, MISSING, &now, &d);
     assert_int_equal(d.action, KSISS_OUT);
     assert_int_equal(d.replicas, 3);
-    assert_true(fabs(ksiss_history_at(&h, 0)->capacity - 1.5) < 1e-9);
+    assert_true(fabs(ksiss_history_at(&h, 0).capacity - 1.5) < 1e-9);
     ksiss_decision_clear(&d);
     ksiss_history_free(&h);
     free_fixture(&f);
@@ -1078,7 +1078,7 @@ static void test_trend_ignores_readings_taken_during_a_breach(void **state)
     for (int k = 0; k < 12; k++) {
         one_tick(&f, &h, "mig-3g.40gb", 8, 0, breach, 0 + 100 * k, &now, &d);
         assert_int_equal(d.action, KSISS_HOLD);
-        assert_true(ksiss_history_at(&h, h.n - 1)->slo_breach);
+        assert_true(ksiss_history_at(&h, h.n - 1).slo_breach);
     }
     one_tick(&f, &h, "mig-3g.40gb", 2, 0, fine, 1000, &now, &d);
     assert_int_equal(d.action, KSISS_OUT);
@@ -1230,8 +1230,8 @@ static void assert_entries(const ksiss_history *h, size_t n, int64_t first)
 {
     assert_int_equal(h->n, n);
     for (size_t i = 0; i < n; i++) {
-        assert_int_equal(ksiss_history_at(h, i)->at_ms, first + (int64_t)i);
-        assert_true(ksiss_history_at(h, i)->capacity == (double)(first + (int64_t)i));
+        assert_int_equal(ksiss_history_at(h, i).at_ms, first + (int64_t)i);
+        assert_true(ksiss_history_at(h, i).capacity == (double)(first + (int64_t)i));
     }
 }
 
@@ -1285,7 +1285,7 @@ static void test_history_reserve_unchanged_is_a_no_op(void **state)
     ksiss_history_reserve(&h, 6);
     for (int64_t t = 1; t <= 9; t++)
         record_at(&h, t);
-    const ksiss_reco *before = h.recos;
+    const ksiss_reco_slot *before = h.recos;
     size_t head = h.head;
     ksiss_history_reserve(&h, 6);
     assert_ptr_equal(h.recos, before);
