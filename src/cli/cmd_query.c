@@ -351,7 +351,7 @@ static size_t read_once(ksiss_prom *c, const ksiss_service_cfg *svc, const ksiss
 {
     size_t missing = ksiss_prom_read_service(c, svc, vars, (const char *const *)pods, n_pods, wall_ms(), reg, r);
     if (reg)
-        ksiss_prom_export_readings(reg, vars->namespace_name, svc, r, (const char *const *)pods);
+        ksiss_prom_export_readings(reg, vars->namespace_name, vars->service, svc, r, (const char *const *)pods);
     for (size_t i = 0; report && i < svc->n_metrics; i++) {
         if (r[i].obs.present)
             continue;

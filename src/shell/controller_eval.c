@@ -225,7 +225,7 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
     ksiss_prom_read_service_shared(in->prom, in->svc, &vars, out->pods, out->n_pods, in->shares, in->now_ms, in->reg,
                                    out->readings);
     if (in->reg)
-        ksiss_prom_export_readings(in->reg, in->ns, in->svc, out->readings, out->pods);
+        ksiss_prom_export_readings(in->reg, in->ns, in->name, in->svc, out->readings, out->pods);
     for (size_t i = 0; i < out->n_readings; i++)
         out->obs[i] = out->readings[i].obs;
     if (in->svc->has_load)

@@ -180,11 +180,14 @@ size_t ksiss_prom_read_service_shared(ksiss_prom *c, const ksiss_service_cfg *sv
                                       int64_t now_ms, ksiss_metrics *reg, ksiss_metric_reading *out);
 
 /* Publishes readings in reg: ksiss_metric_value, _pod_value, _slo,
- * _pressure_ratio and _missing for each metric of svc. A missing value
+ * _pressure_ratio and _missing for each metric of svc, labelled with the
+ * Knative service's name `service` (not svc->name: one configuration entry
+ * may manage many services, by the original's prefix rule). A missing value
  * removes the value and pressure series (no stale numbers) and sets
  * ksiss_metric_missing to 1; pod series of pods no longer in `pods` are
  * removed. */
-void ksiss_prom_export_readings(ksiss_metrics *reg, const char *namespace_name, const ksiss_service_cfg *svc,
-                                const ksiss_metric_reading *r, const char *const *pods);
+void ksiss_prom_export_readings(ksiss_metrics *reg, const char *namespace_name, const char *service,
+                                const ksiss_service_cfg *svc, const ksiss_metric_reading *r,
+                                const char *const *pods);
 
 #endif

@@ -601,7 +601,7 @@ static void test_readings_are_exported_and_missing_values_withdrawn(void **state
     ksiss_metric_reading r;
     fake_answer(200, VEC("{\"metric\":{\"pod\":\"llama-1\"},\"value\":[1,\"3\"]}"));
     ksiss_prom_read_service(c, &svc, &v, pods, 1, 0, reg, &r);
-    ksiss_prom_export_readings(reg, "ml", &svc, &r, pods);
+    ksiss_prom_export_readings(reg, "ml", "llama", &svc, &r, pods);
     ksiss_metric_readings_free(&r, 1);
     double x = 0;
     const char *const *l = KSISS_LABELS("ml", "llama", "queue");
@@ -613,7 +613,7 @@ static void test_readings_are_exported_and_missing_values_withdrawn(void **state
     assert_true(x == 3);
     fake_answer(200, VEC());
     ksiss_prom_read_service(c, &svc, &v, pods, 1, 0, reg, &r);
-    ksiss_prom_export_readings(reg, "ml", &svc, &r, pods);
+    ksiss_prom_export_readings(reg, "ml", "llama", &svc, &r, pods);
     ksiss_metric_readings_free(&r, 1);
     assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_VALUE, l, &x), -1);
     assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_PRESSURE_RATIO, l, &x), -1);
@@ -638,14 +638,14 @@ static void test_series_of_pods_that_are_gone_are_removed(void **state)
     fake_answer(200, VEC("{\"metric\":{\"pod\":\"llama-1\"},\"value\":[1,\"3\"]},"
                          "{\"metric\":{\"pod\":\"llama-2\"},\"value\":[1,\"4\"]}"));
     ksiss_prom_read_service(c, &svc, &v, before, 2, 0, reg, &r);
-    ksiss_prom_export_readings(reg, "ml", &svc, &r, before);
+    ksiss_prom_export_readings(reg, "ml", "llama", &svc, &r, before);
     ksiss_metric_readings_free(&r, 1);
     /* another service's pod series must stay */
     ksiss_metrics_set(reg, KSISS_M_METRIC_POD_VALUE, KSISS_LABELS("ml", "gpt2", "queue", "llama-1"), 9);
     const char *after[] = {"llama-2", "llama-3"};
     fake_answer(200, VEC("{\"metric\":{\"pod\":\"llama-3\"},\"value\":[1,\"5\"]}"));
     ksiss_prom_read_service(c, &svc, &v, after, 2, 0, reg, &r);
-    ksiss_prom_export_readings(reg, "ml", &svc, &r, after);
+    ksiss_prom_export_readings(reg, "ml", "llama", &svc, &r, after);
     ksiss_metric_readings_free(&r, 1);
     double x;
     assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_POD_VALUE, KSISS_LABELS("ml", "llama", "queue", "llama-1"), &x), -1);
@@ -653,6 +653,44 @@ static void test_series_of_pods_that_are_gone_are_removed(void **state)
     assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_POD_VALUE, KSISS_LABELS("ml", "llama", "queue", "llama-3"), &x), 0);
     assert_true(x == 5);
     assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_POD_VALUE, KSISS_LABELS("ml", "gpt2", "queue", "llama-1"), &x), 0);
+    ksiss_metrics_free(reg);
+    ksiss_prom_free(c);
+}
+
+/* One configuration entry managing several services (the original's
+ * prefix rule): each service gets its own series, under its own name. */
+static void test_readings_are_exported_under_the_service_not_the_config_entry(void **state)
+{
+    (void)state;
+    ksiss_metric_cfg m = metric("queue", "q{pod=\"%s\"}", 2, KSISS_AGG_MAX);
+    ksiss_service_cfg svc = {.name = "bench", .metrics = &m, .n_metrics = 1};
+    ksiss_prom *c = fake_client();
+    ksiss_metrics *reg = ksiss_metrics_new();
+    ksiss_metric_reading r;
+    const char *a_pods[] = {"bench-a-1"}, *b_pods[] = {"bench-b-1"};
+    ksiss_promql_vars va = {.service = "bench-a"}, vb = {.service = "bench-b"};
+    fake_answer(200, VEC("{\"metric\":{\"pod\":\"bench-a-1\"},\"value\":[1,\"3\"]}"));
+    ksiss_prom_read_service(c, &svc, &va, a_pods, 1, 0, reg, &r);
+    ksiss_prom_export_readings(reg, "ml", "bench-a", &svc, &r, a_pods);
+    ksiss_metric_readings_free(&r, 1);
+    fake_answer(200, VEC("{\"metric\":{\"pod\":\"bench-b-1\"},\"value\":[1,\"1\"]}"));
+    ksiss_prom_read_service(c, &svc, &vb, b_pods, 1, 0, reg, &r);
+    ksiss_prom_export_readings(reg, "ml", "bench-b", &svc, &r, b_pods);
+    ksiss_metric_readings_free(&r, 1);
+    double x = 0;
+    assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_VALUE, KSISS_LABELS("ml", "bench-a", "queue"), &x), 0);
+    assert_true(x == 3);
+    assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_VALUE, KSISS_LABELS("ml", "bench-b", "queue"), &x), 0);
+    assert_true(x == 1);
+    assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_VALUE, KSISS_LABELS("ml", "bench", "queue"), &x), -1);
+    /* b's export did not take a's pod series away */
+    assert_int_equal(
+        ksiss_metrics_get(reg, KSISS_M_METRIC_POD_VALUE, KSISS_LABELS("ml", "bench-a", "queue", "bench-a-1"), &x), 0);
+    assert_true(x == 3);
+    /* and a forgotten service takes its series with it */
+    assert_true(ksiss_metrics_remove_service(reg, "ml", "bench-a") >= 4);
+    assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_SLO, KSISS_LABELS("ml", "bench-a", "queue"), &x), -1);
+    assert_int_equal(ksiss_metrics_get(reg, KSISS_M_METRIC_SLO, KSISS_LABELS("ml", "bench-b", "queue"), &x), 0);
     ksiss_metrics_free(reg);
     ksiss_prom_free(c);
 }
@@ -680,6 +718,7 @@ int main(void)
         cmocka_unit_test(test_per_pod_metric_without_pods_sends_nothing),
         cmocka_unit_test(test_readings_are_exported_and_missing_values_withdrawn),
         cmocka_unit_test(test_series_of_pods_that_are_gone_are_removed),
+        cmocka_unit_test(test_readings_are_exported_under_the_service_not_the_config_entry),
     };
     int rc = cmocka_run_group_tests(tests, fake_start, fake_stop);
     curl_global_cleanup();
