@@ -54,6 +54,9 @@ int ksiss_parse_duration_ms(const char *s, int64_t *out_ms);
 char *ksiss_format_duration(int64_t ms);
 
 bool ksiss_str_has_prefix(const char *s, const char *prefix);
+
+/* FNV-1a hash of a NUL-terminated string (for hash tables). */
+uint64_t ksiss_str_hash(const char *s);
 bool ksiss_str_has_suffix(const char *s, const char *suffix);
 
 #endif

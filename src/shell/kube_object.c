@@ -226,11 +226,7 @@ json_t *ksiss_kobj_list_parse(const ksiss_kobj_list *l)
 
 static size_t key_hash(const char *s)
 {
-    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ull;
-    }
+    uint64_t h = ksiss_str_hash(s);
     return (size_t)(h ^ (h >> 29));
 }
 

@@ -19,16 +19,6 @@ struct ksiss_strmap {
     size_t n;
 };
 
-static uint64_t hash_str(const char *s)
-{
-    uint64_t h = 1469598103934665603ull;   /* FNV-1a */
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        h ^= *p;
-        h *= 1099511628211ull;
-    }
-    return h;
-}
-
 ksiss_strmap *ksiss_strmap_new(void)
 {
     ksiss_strmap *m = ksiss_xcalloc(1, sizeof(*m));
@@ -56,7 +46,7 @@ void ksiss_strmap_free(ksiss_strmap *m)
 
 static entry **slot_of(const ksiss_strmap *m, const char *key)
 {
-    entry **link = &m->buckets[hash_str(key) & (m->n_buckets - 1)];
+    entry **link = &m->buckets[ksiss_str_hash(key) & (m->n_buckets - 1)];
     while (*link && strcmp((*link)->key, key))
         link = &(*link)->next;
     return link;
@@ -76,7 +66,7 @@ static void grow(ksiss_strmap *m)
         entry *e = m->buckets[i];
         while (e) {
             entry *next = e->next;
-            size_t j = hash_str(e->key) & (nb - 1);
+            size_t j = ksiss_str_hash(e->key) & (nb - 1);
             e->next = b[j];
             b[j] = e;
             e = next;
