@@ -75,9 +75,6 @@ void ksiss_controller_deployment(const ksiss_catalog *cat, const char *gpu_model
  * history fields: *tier (caller frees) and *until_ms; *tier NULL when none. */
 void ksiss_controller_backoff(const json_t *service, int64_t now_ms, char **tier, int64_t *until_ms);
 
-/* True when the plan deletes a Revision. */
-bool ksiss_controller_plan_deletes(const ksiss_tr_plan *p);
-
 /* Nothing is written on watch caches alone: they may lag, and they hold
  * trimmed objects while a write copies whole ones. Before a plan is
  * applied, the Service and its Revisions are read from the API (k) and the

@@ -257,15 +257,7 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
 }
 
 
-/* ------------------------------------------------ re-read before delete --- */
-
-bool ksiss_controller_plan_deletes(const ksiss_tr_plan *p)
-{
-    for (size_t i = 0; i < p->n; i++)
-        if (p->v[i].kind == KSISS_TRA_DELETE_REVISION)
-            return true;
-    return false;
-}
+/* ------------------------------------------------ re-read before acting --- */
 
 int ksiss_controller_recheck(ksiss_kube *k, const char *ns, const char *name, const ksiss_tr_input *tin,
                                     ksiss_tr_plan *plan, ksiss_knative_view *fresh, char **err)

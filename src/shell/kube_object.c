@@ -128,11 +128,6 @@ static ksiss_kobj *make(ksiss_kobj_packer *pk, const json_t *obj)
     return o;
 }
 
-ksiss_kobj *ksiss_kobj_new(const json_t *obj)
-{
-    return make(NULL, obj);
-}
-
 ksiss_kobj *ksiss_kobj_pack(ksiss_kobj_packer *pk, const json_t *obj)
 {
     return make(pk, obj);

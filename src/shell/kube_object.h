@@ -43,16 +43,15 @@ typedef struct {
 
 void ksiss_kobj_packer_free(ksiss_kobj_packer *pk);
 
-/* As ksiss_kobj_new, packed with pk (unpacked when packing saves nothing). */
+/* Makes the record of obj (borrowed), refs = 1, its text packed with pk
+ * (kept as plain JSON when pk is NULL or packing saves nothing); NULL when
+ * obj has no metadata.name or cannot be serialised. */
 ksiss_kobj *ksiss_kobj_pack(ksiss_kobj_packer *pk, const json_t *obj);
 
 /* The record's JSON text (caller frees), or NULL when it cannot be
  * unpacked (a corrupt record: cannot happen for one made here). */
 char *ksiss_kobj_text(const ksiss_kobj *o);
 
-/* Makes the record of obj (borrowed), refs = 1; NULL when obj has no
- * metadata.name or cannot be serialised. */
-ksiss_kobj *ksiss_kobj_new(const json_t *obj);
 
 ksiss_kobj *ksiss_kobj_ref(ksiss_kobj *o);      /* NULL ok; returns o */
 void ksiss_kobj_unref(ksiss_kobj *o);           /* NULL ok */

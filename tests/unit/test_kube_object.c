@@ -22,7 +22,7 @@ static ksiss_kobj *mk(const char *ns, const char *name, const char *rv)
     json_t *o = json_pack("{s:{s:s,s:s}}", "metadata", "name", name, "resourceVersion", rv);
     if (ns)
         json_object_set_new(json_object_get(o, "metadata"), "namespace", json_string(ns));
-    ksiss_kobj *k = ksiss_kobj_new(o);
+    ksiss_kobj *k = ksiss_kobj_pack(NULL, o);
     json_decref(o);
     return k;
 }
@@ -36,7 +36,7 @@ static void test_record_keeps_the_fields_and_parses_back_equal(void **state)
                              "\"latestReadyRevisionName\":\"llama-00002\"},\"x\":\"\\u00e9\\\"\"}",
                              0, NULL);
     assert_non_null(pod);
-    ksiss_kobj *o = ksiss_kobj_new(pod);
+    ksiss_kobj *o = ksiss_kobj_pack(NULL, pod);
     assert_non_null(o);
     assert_string_equal(o->key, "ml/p-1");
     assert_string_equal(o->ns, "ml");
@@ -54,7 +54,7 @@ static void test_record_keeps_the_fields_and_parses_back_equal(void **state)
 
     /* Cluster-scoped, no labels or status: key is the name, the rest NULL. */
     json_t *node = json_pack("{s:{s:s}}", "metadata", "name", "gpu-1");
-    o = ksiss_kobj_new(node);
+    o = ksiss_kobj_pack(NULL, node);
     assert_string_equal(o->key, "gpu-1");
     assert_null(o->ns);
     assert_null(o->rv);
@@ -66,13 +66,13 @@ static void test_record_keeps_the_fields_and_parses_back_equal(void **state)
 
     /* No name (or an empty one, or not an object): no record. */
     json_t *bad = json_pack("{s:{s:s}}", "metadata", "name", "");
-    assert_null(ksiss_kobj_new(bad));
+    assert_null(ksiss_kobj_pack(NULL, bad));
     json_decref(bad);
     bad = json_pack("{s:{s:i}}", "metadata", "name", 3);
-    assert_null(ksiss_kobj_new(bad));
+    assert_null(ksiss_kobj_pack(NULL, bad));
     json_decref(bad);
     bad = json_string("x");
-    assert_null(ksiss_kobj_new(bad));
+    assert_null(ksiss_kobj_pack(NULL, bad));
     json_decref(bad);
     assert_null(ksiss_kobj_parse(NULL));
 }
