@@ -41,6 +41,55 @@ static MHD_RESULT reply(struct MHD_Connection *c, unsigned status, const char *t
     return rc;
 }
 
+/* /metrics, streamed a family at a time (ksiss_metrics_render_family). */
+typedef struct {
+    ksiss_metrics *reg;
+    int next;                   /* the next family to render */
+    ksiss_strbuf buf;           /* the rendered family being sent */
+    size_t off;                 /* how much of buf has gone */
+} metrics_stream;
+
+static ssize_t metrics_read(void *cls, uint64_t pos, char *out, size_t max)
+{
+    (void)pos;
+    metrics_stream *m = cls;
+    while (m->off == m->buf.len) {
+        if (m->next >= KSISS_M_COUNT)
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        m->buf.len = 0;
+        m->off = 0;
+        ksiss_metrics_render_family(m->reg, m->next++, &m->buf);
+    }
+    size_t n = m->buf.len - m->off < max ? m->buf.len - m->off : max;
+    memcpy(out, m->buf.buf + m->off, n);
+    m->off += n;
+    return (ssize_t)n;
+}
+
+static void metrics_done(void *cls)
+{
+    metrics_stream *m = cls;
+    ksiss_sb_free(&m->buf);
+    free(m);
+}
+
+static MHD_RESULT reply_metrics(struct MHD_Connection *c, ksiss_metrics *reg)
+{
+    metrics_stream *m = ksiss_xcalloc(1, sizeof(*m));
+    m->reg = reg;
+    ksiss_sb_init(&m->buf, 0);
+    struct MHD_Response *r =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 64 * 1024, metrics_read, m, metrics_done);
+    if (!r) {
+        metrics_done(m);
+        return MHD_NO;
+    }
+    MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+    MHD_RESULT rc = MHD_queue_response(c, MHD_HTTP_OK, r);
+    MHD_destroy_response(r);
+    return rc;
+}
+
 static MHD_RESULT handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                          const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
@@ -55,7 +104,7 @@ static MHD_RESULT handle(void *cls, struct MHD_Connection *c, const char *url, c
     if (strcmp(method, "GET") && strcmp(method, "HEAD"))
         return reply(c, MHD_HTTP_METHOD_NOT_ALLOWED, "text/plain", "only GET\n", false);
     if (!strcmp(url, "/metrics"))
-        return reply(c, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", ksiss_metrics_render(e->reg), true);
+        return reply_metrics(c, e->reg);
     if (!strcmp(url, "/healthz"))
         return reply(c, MHD_HTTP_OK, "text/plain", "ok\n", false);
     if (!strcmp(url, "/readyz")) {

@@ -516,37 +516,43 @@ static void put_sample(ksiss_strbuf *sb, const ksiss_metric_def *d, const char *
     ksiss_sb_printf(sb, " %s\n", num);
 }
 
-char *ksiss_metrics_render(ksiss_metrics *m)
+void ksiss_metrics_render_family(ksiss_metrics *m, int id, ksiss_strbuf *sb)
 {
     static const char *const type_names[] = {"gauge", "counter", "histogram"};
-    ksiss_strbuf sb;
-    ksiss_sb_init(&sb, 0);
+    if (id < 0 || id >= KSISS_M_COUNT)
+        return;
+    const ksiss_metric_def *d = &ksiss_metric_defs[id];
     pthread_mutex_lock(&m->lock);
-    for (int id = 0; id < KSISS_M_COUNT; id++) {
-        const ksiss_metric_def *d = &ksiss_metric_defs[id];
-        const family *f = &m->fam[id];
-        ksiss_sb_printf(&sb, "# HELP %s ", d->name);
-        put_help(&sb, d->help);
-        ksiss_sb_printf(&sb, "\n# TYPE %s %s\n", d->name, type_names[d->type]);
-        for (size_t i = 0; i < f->n; i++) {
-            const series *s = &f->v[i];
-            if (d->type != KSISS_MT_HISTOGRAM) {
-                put_sample(&sb, d, "", s, NULL, s->value);
-                continue;
-            }
-            double cum = 0;
-            char le[64];
-            for (size_t b = 0; b < d->n_buckets; b++) {
-                cum += s->counts[b];
-                ksiss_metrics_format_value(d->buckets[b], le, sizeof(le));
-                put_sample(&sb, d, "_bucket", s, le, cum);
-            }
-            put_sample(&sb, d, "_bucket", s, "+Inf", s->count);
-            put_sample(&sb, d, "_sum", s, NULL, s->value);
-            put_sample(&sb, d, "_count", s, NULL, s->count);
+    const family *f = &m->fam[id];
+    ksiss_sb_printf(sb, "# HELP %s ", d->name);
+    put_help(sb, d->help);
+    ksiss_sb_printf(sb, "\n# TYPE %s %s\n", d->name, type_names[d->type]);
+    for (size_t i = 0; i < f->n; i++) {
+        const series *s = &f->v[i];
+        if (d->type != KSISS_MT_HISTOGRAM) {
+            put_sample(sb, d, "", s, NULL, s->value);
+            continue;
         }
+        double cum = 0;
+        char le[64];
+        for (size_t b = 0; b < d->n_buckets; b++) {
+            cum += s->counts[b];
+            ksiss_metrics_format_value(d->buckets[b], le, sizeof(le));
+            put_sample(sb, d, "_bucket", s, le, cum);
+        }
+        put_sample(sb, d, "_bucket", s, "+Inf", s->count);
+        put_sample(sb, d, "_sum", s, NULL, s->value);
+        put_sample(sb, d, "_count", s, NULL, s->count);
     }
     pthread_mutex_unlock(&m->lock);
+}
+
+char *ksiss_metrics_render(ksiss_metrics *m)
+{
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    for (int id = 0; id < KSISS_M_COUNT; id++)
+        ksiss_metrics_render_family(m, id, &sb);
     return ksiss_sb_take(&sb);
 }
 

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/util.h"
+
 #include "shell/metrics_names.h"
 
 typedef struct ksiss_metrics ksiss_metrics;
@@ -60,6 +62,12 @@ size_t ksiss_metrics_label_values(ksiss_metrics *m);
 
 /* The whole registry in the text format 0.0.4. Caller frees. */
 char *ksiss_metrics_render(ksiss_metrics *m);
+
+/* Appends one family (id in 0..KSISS_M_COUNT-1; others append nothing) to
+ * sb, under the registry's lock for that family only: the exporter streams
+ * /metrics a family at a time instead of holding the whole text (tens of
+ * MB at 10,000 services) and the lock for all of it. */
+void ksiss_metrics_render_family(ksiss_metrics *m, int id, ksiss_strbuf *sb);
 
 /* Writes v as the text format writes sample values (NaN, +Inf, -Inf,
  * shortest round-tripping decimal otherwise) into buf of size >= 32. */

@@ -325,10 +325,21 @@ static void test_exporter_serves_metrics_in_text_format(void **state)
     ksiss_metrics *m = *state;
     ksiss_exporter *e = start_exporter(m);
     ksiss_metrics_set(m, KSISS_M_LEADER, NULL, 1);
+    /* Enough series that the streamed body spans many 64 KiB blocks. */
+    char svc[32];
+    for (int i = 0; i < 6000; i++) {
+        snprintf(svc, sizeof svc, "service-%04d", i);
+        ksiss_metrics_set(m, KSISS_M_SERVICE_REPLICAS, KSISS_LABELS("ns", svc, "ready"), i);
+    }
     http_reply r = http_get(ksiss_exporter_port(e), "/metrics");
     assert_int_equal(r.status, 200);
     assert_string_equal(r.type, "text/plain; version=0.0.4; charset=utf-8");
     assert_contains(ksiss_sb_str(&r.body), "\nksiss_leader 1\n");
+    /* Streamed a family at a time, it is exactly the rendered text. */
+    char *whole = ksiss_metrics_render(m);
+    assert_true(strlen(whole) > 3 * 64 * 1024);
+    assert_string_equal(ksiss_sb_str(&r.body), whole);
+    free(whole);
     reply_free(&r);
     ksiss_exporter_stop(e);
 }
