@@ -819,16 +819,14 @@ static void tick_cache_free(controller *c, tick_cache *tc)
     memset(tc, 0, sizeof(*tc));
 }
 
-/* Brings the cached views up to date with the informers; returns true when
- * something was rebuilt (old snapshots were released). */
-static bool tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, ksiss_kube_informer *inf_svc,
+/* Brings the cached views up to date with the informers (what is replaced
+ * goes back to the system at the tick's end, snap_unref). */
+static void tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, ksiss_kube_informer *inf_svc,
                                ksiss_kube_informer *inf_pods, ksiss_kube_informer *inf_nodes,
                                ksiss_kube_informer *inf_revs)
 {
-    bool rebuilt = false;
     uint64_t g = ksiss_kube_informer_generation(inf_svc);
     if (!tc->have_svc || g != tc->svc_gen) {
-        rebuilt = true;
         index_unref(tc->services);
         tc->services = index_new(inf_svc, c->ns, false);
         tc->svc_gen = g;
@@ -837,19 +835,17 @@ static bool tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
     if (ksiss_kube_informer_synced(inf_revs)) {
         g = ksiss_kube_informer_generation(inf_revs);
         if (!tc->have_revs || g != tc->rev_gen) {
-            rebuilt = true;
-            index_unref(tc->revs);
+                index_unref(tc->revs);
             tc->revs = index_new(inf_revs, c->ns, true);
             tc->rev_gen = g;
             tc->have_revs = true;
         }
     }
     if (!ksiss_kube_informer_synced(inf_pods))
-        return rebuilt;
+        return;
     uint64_t gp = ksiss_kube_informer_generation(inf_pods);
     bool pods_changed = !tc->have_pods || gp != tc->pod_gen;
     if (pods_changed) {
-        rebuilt = true;
         index_unref(tc->pods);
         tc->pods = index_new(inf_pods, c->ns, true);
         tc->pod_gen = gp;
@@ -902,7 +898,6 @@ static bool tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
             tc->have_inv = true;
         }
     }
-    return rebuilt;
 }
 
 int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *stop)
@@ -1084,8 +1079,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         }
         /* The caches as of now: copied, indexed and the inventory
          * recomputed only when something changed since the last tick. */
-        bool rebuilt = tick_cache_refresh(&c, &tc, cfg, inf_svc, inf_pods, inf_nodes, inf_revs);
-        (void)rebuilt;      /* released snapshots go back at the tick's end (snap_unref) */
+        tick_cache_refresh(&c, &tc, cfg, inf_svc, inf_pods, inf_nodes, inf_revs);
         snapshot *s = ksiss_xcalloc(1, sizeof(*s));
         s->refs = 1;
         s->c = &c;
