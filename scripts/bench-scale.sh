@@ -20,7 +20,10 @@
 #   5. `ksiss-bench latency`: BENCH_LATENCY_SAMPLES services switched into an
 #      SLO breach; metric available in Prometheus -> patch seen on a watch;
 #   6. stops everything it started and the cluster (BENCH_KEEP_CLUSTER=1
-#      keeps the last one).
+#      keeps the last one). BENCH_HOLD=1 keeps the cluster, the objects,
+#      the source and Prometheus after step 5 and measures $BUILD/ksiss
+#      again (4-5, a new row) each time $BUILD/bench/scale-N/again is
+#      created, until scale-N/stop is (populating 10,000 takes ~25 min).
 # Prints a table with PASS/MISS against the target (10,000 services per
 # 10 s tick, < 10% of one core, < 64 MB RSS). Exit 0 unless the harness
 # itself failed (it is a benchmark, not a test). Results: $BENCH_OUT
@@ -184,6 +187,25 @@ run_size() {
     until_true 120 have_rates || die "Prometheus has no rates for all $N services after 120 s"
     log "Prometheus on $PROM has every series and rate (p95 TTFT of $PREFIX-00001: $(promq "histogram_quantile(0.95, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket{service=\"$PREFIX-00001\"}[1m])))") s)"
 
+    # ---- 4-6: measured once, or (BENCH_HOLD=1) again on request -------
+    local round=1
+    while :; do
+        measure_round || return 0
+        [ -n "${BENCH_HOLD:-}" ] || break
+        rm -f "$R/again" "$R/stop"
+        log "holding $N services, Prometheus $PROM: rebuild, then 'touch $R/again' to measure $BUILD/ksiss again, 'touch $R/stop' to stop"
+        while [ ! -e "$R/again" ] && [ ! -e "$R/stop" ]; do sleep 2; done
+        [ -e "$R/stop" ] && break
+        round=$((round + 1))
+    done
+    stop_all
+}
+
+# measure_round: steps 4-6 for run_size (its locals are in scope); 1 when
+# the controller failed (a row that says so has been written, all stopped)
+measure_round() {
+    COMMIT=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
+    git diff --quiet HEAD -- src 2>/dev/null || COMMIT="$COMMIT+dirty"
     # ---- 4. ksiss run --------------------------------------------------
     local kport; kport=$(free_port) || die "no free port"
     local EXP=http://127.0.0.1:$kport/metrics
@@ -204,7 +226,7 @@ run_size() {
     local limit=$(( 300 + N / 20 ))
     if ! until_true $limit decided_at_least "$N"; then
         product_failed "$N" "$R" "$kpid" "not every service decided within ${limit}s of the start ($(decisions) decisions)"
-        return 0
+        return 1
     fi
     local first_ms; first_ms=$(now_ms)
     local startup_cpu; startup_cpu=$(cpu_ticks "$kpid")
@@ -232,7 +254,7 @@ run_size() {
     d1=$(msum "$R/exporter-1.txt" ksiss_decisions_total)
     if ! kill -0 "$kpid" 2>/dev/null; then
         product_failed "$N" "$R" "$kpid" "ksiss exited during the steady window"
-        return 0
+        return 1
     fi
     local ticks; ticks=$(awk -v a="$w0" -v b="$w1" -v i="$INTERVAL" 'BEGIN{printf "%.3f", (b-a)/1000/i}')
     local api0 api1 q0 q1 pq0 pq1 qe0 qe1
@@ -257,7 +279,8 @@ run_size() {
     # ---- 5. decision latency ---------------------------------------------
     local list="" i idx
     for i in $(seq 1 "$SAMPLES"); do
-        idx=$(( i * N / (SAMPLES + 1) )); [ "$idx" -ge 1 ] || idx=1
+        # later rounds (BENCH_HOLD) take services the earlier ones did not move
+        idx=$(( i * N / (SAMPLES + 1) + round - 1 )); [ "$idx" -ge 1 ] || idx=1
         list="$list${list:+,}$(printf '%s-%05d' "$PREFIX" "$idx")"
     done
     "$TOOL" latency --server "$KSISS_APISERVER" --ca "$KSISS_CA_FILE" --token-file "$KSISS_ADMIN_TOKEN_FILE" \
@@ -286,7 +309,6 @@ run_size() {
             (pct < tcpu) ? "PASS" : "MISS", (pmb < trss) ? "PASS" : "MISS", (dd / wt >= 0.99 * N) ? "PASS" : "MISS", load
     }' | tee -a "$RESULTS.rows" > "$R/result.txt"
     log "result: $(cat "$R/result.txt")"
-    stop_all
 }
 
 # product_failed N RUNDIR PID WHY: the controller (not the harness) failed:
