@@ -135,6 +135,7 @@ static const json_t *jp(const json_t *o, const char *a, const char *b, const cha
  * it; ladders borrow from it). Shared by jobs: reference counted. */
 typedef struct {
     int refs;
+    uint64_t gen;           /* this load's number (1, 2, ...: never reused) */
     ksiss_catalog cat;
     ksiss_config cfg;
 } cfg_bundle;
@@ -271,10 +272,25 @@ typedef struct {
     double t0_s;            /* monotonic start of the tick */
 } snapshot;
 
+/* A service's deployment as read from its Service and Revisions, kept
+ * while they are unchanged (the same records: held here, so never
+ * another object at the same address) under the same configuration, and
+ * reused instead of parsing them again (ksiss_controller_reusable). Most
+ * services hold most ticks: their objects are not parsed at all. */
+typedef struct {
+    ksiss_kobj *service;    /* a reference, NULL: nothing kept */
+    ksiss_kobj *rev_one;    /* n_revs == 1: the Revision (a reference) */
+    ksiss_kobj **revs;      /* n_revs > 1: references */
+    size_t n_revs;
+    uint64_t cfg_gen;
+    ksiss_deployment current;   /* its tier borrowed from that configuration's catalogue */
+} reading_memo;
+
 /* A managed service across ticks. */
 typedef struct {
     char *name;
     ksiss_history history;  /* touched only by the service's job in flight */
+    reading_memo memo;      /* likewise */
     bool busy;              /* a job in flight; under c->mu */
     bool seen;              /* managed at this tick (main thread only) */
     bool by_prefix;         /* main thread only */
@@ -313,6 +329,7 @@ struct controller {
     ksiss_prom **proms;     /* one Prometheus client per pool thread */
     int n_proms;
     size_t batch_keys;      /* names per batched query; 0: no batching across services */
+    uint64_t cfg_loads;     /* configurations loaded so far (main thread) */
     ksiss_strmap *states;   /* service name -> svc_state */
 };
 
@@ -398,13 +415,62 @@ static long long free_units_for(const snapshot *s, const ksiss_tier *t)
     return n;
 }
 
+static void memo_clear(reading_memo *m)
+{
+    ksiss_kobj_unref(m->service);
+    ksiss_kobj_unref(m->rev_one);
+    for (size_t i = 0; m->n_revs > 1 && i < m->n_revs; i++)
+        ksiss_kobj_unref(m->revs[i]);
+    free(m->revs);
+    memset(m, 0, sizeof(*m));
+}
+
+static ksiss_kobj *const *memo_revs(const reading_memo *m)
+{
+    return m->n_revs == 1 ? &m->rev_one : m->revs;
+}
+
+/* The kept reading of this job's service, when its records and its
+ * configuration are those it was read from; NULL otherwise. */
+static const ksiss_deployment *memo_get(const job *j)
+{
+    const reading_memo *m = &j->st->memo;
+    if (!m->service || m->service != j->service || !j->revisions || m->n_revs != j->revisions->n ||
+        m->cfg_gen != j->s->cfg->gen)
+        return NULL;
+    ksiss_kobj *const *v = memo_revs(m);
+    for (size_t i = 0; i < m->n_revs; i++)
+        if (v[i] != j->revisions->v[i])
+            return NULL;
+    return &m->current;
+}
+
+static void memo_keep(job *j, const ksiss_deployment *current)
+{
+    reading_memo *m = &j->st->memo;
+    memo_clear(m);
+    if (!j->revisions)
+        return;
+    m->service = ksiss_kobj_ref(j->service);
+    m->n_revs = j->revisions->n;
+    if (m->n_revs == 1) {
+        m->rev_one = ksiss_kobj_ref(j->revisions->v[0]);
+    } else if (m->n_revs > 1) {
+        m->revs = ksiss_xcalloc(m->n_revs, sizeof(*m->revs));
+        for (size_t i = 0; i < m->n_revs; i++)
+            m->revs[i] = ksiss_kobj_ref(j->revisions->v[i]);
+    }
+    m->cfg_gen = j->s->cfg->gen;
+    m->current = *current;
+}
+
 static void export_service(controller *c, const char *name, const ksiss_eval *ev)
 {
     const char *ns = c->ns;
     const ksiss_tier *t = ev->current.tier;
     if (t) {
         ksiss_metrics_set(c->reg, KSISS_M_SERVICE_TIER_INFO, KSISS_LABELS(ns, name, t->name, t->resource), 1);
-        const char *rev = json_string_value(jp(ev->view.service, "status", "latestReadyRevisionName", NULL));
+        const char *rev = ev->revision;
         int g = 0, mem = 0;
         bool me = false;
         double slices = t->count;
@@ -439,8 +505,12 @@ static int service_event(void *ud, const json_t *service, const char *type, cons
     return rc;
 }
 
-/* One service's tick: evaluate, decide, advance its transition one step. */
-static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json_t *revisions)
+/* One service's tick: evaluate, decide, advance its transition one step.
+ * service and revisions: the service's objects parsed from the caches, or
+ * NULL with `known`, the reading kept from an earlier tick (they are
+ * parsed here only if the decision is to act). */
+static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json_t *revisions,
+                     const ksiss_deployment *known)
 {
     snapshot *s = j->s;
     controller *c = s->c;
@@ -457,6 +527,7 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
         .shares = j->use, .load_share = j->load_shared ? &j->shares[j->svc->n_metrics] : NULL,
         .free = s->inv ? s->inv->free : NULL, .n_free = s->inv ? s->inv->n_free : 0,
         .history = &w->history, .now_ms = s->now_ms, .interval_ms = c->interval_ms,
+        .known = known, .known_revision = known ? j->service->ready_revision : NULL,
     };
     ksiss_eval ev;
     if (ksiss_controller_evaluate(&in, &ev) != 0 && !ev.view.service) {
@@ -464,9 +535,11 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
         ksiss_eval_free(&ev);
         return;
     }
-    /* The backoff recorded in the Service feeds the policy's history. */
-    int64_t until;
-    ksiss_controller_backoff(ev.view.service, s->now_ms, &bo_tier, &until);
+    /* The backoff recorded in the Service feeds the policy's history (a
+     * kept reading has none). */
+    int64_t until = INT64_MIN;
+    if (!known)
+        ksiss_controller_backoff(ev.view.service, s->now_ms, &bo_tier, &until);
     free(w->history.backoff_tier);
     w->history.backoff_tier = bo_tier;
     w->history.backoff_until_ms = until;
@@ -498,8 +571,31 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
             return;
         }
     }
+    /* With no transition in flight, a hold is "nothing to do" for the
+     * transition step (step_idle): a kept reading needs no objects then.
+     * Any other decision reads them. */
+    json_t *parsed_service = NULL, *parsed_revisions = NULL;
+    if (known) {
+        if (!target_tier && target_replicas == 0) {
+            ksiss_eval_free(&ev);
+            return;
+        }
+        parsed_service = ksiss_kobj_parse(j->service);
+        parsed_revisions = group_parse(j->revisions);
+        if (!parsed_service) {
+            logkv("error", "service not acted on", "service", w->name, "error", "cached object unreadable", NULL);
+            json_decref(parsed_revisions);
+            ksiss_eval_free(&ev);
+            return;
+        }
+        service = parsed_service;
+        revisions = parsed_revisions;
+    } else {
+        service = ev.view.service;
+        revisions = ev.view.revisions;
+    }
     ksiss_tr_input tin = {
-        .service = ev.view.service, .revisions = ev.view.revisions, .cat = cat, .gpu_model = j->svc->gpu_model,
+        .service = service, .revisions = revisions, .cat = cat, .gpu_model = j->svc->gpu_model,
         .target_tier = target_tier, .target_replicas = target_replicas, .reason = reason,
         .free_target_units = free_units_for(s, target_tier), .traffic_steps = c->steps,
         .n_traffic_steps = c->n_steps,
@@ -512,15 +608,20 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
     if (ksiss_transition_step(&tin, &plan, &err) != 0) {
         logkv("error", "transition refused", "service", w->name, "error", err, NULL);
         free(err);
+        json_decref(parsed_service);
+        json_decref(parsed_revisions);
         ksiss_eval_free(&ev);
         return;
     }
+    /* Read once, reused while unchanged (an action changes them). */
+    if (!known && plan.n == 0 && ksiss_controller_reusable(service, &ev.current))
+        memo_keep(j, &ev.current);
     /* Nothing is written on a decision taken on watch caches alone: they
      * may lag, and they keep trimmed objects (kube_informer.c) while a
      * write copies whole ones. The step is decided again on the Service
      * and Revisions read from the API now, and that plan is applied to
      * them (controller.h). */
-    const json_t *act_on = ev.view.service;
+    const json_t *act_on = service;
     ksiss_knative_view fresh = {0};
     if (plan.n > 0 && !c->o->dry_run) {
         char *cached = ksiss_xstrdup(plan.summary);
@@ -530,6 +631,8 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
             free(err);
             free(cached);
             ksiss_tr_plan_free(&plan);
+            json_decref(parsed_service);
+            json_decref(parsed_revisions);
             ksiss_eval_free(&ev);
             return;
         }
@@ -557,11 +660,19 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
     }
     ksiss_tr_plan_free(&plan);
     ksiss_knative_view_free(&fresh);
+    json_decref(parsed_service);
+    json_decref(parsed_revisions);
     ksiss_eval_free(&ev);
 }
 
 static void job_run(job *j, ksiss_prom *prom)
 {
+    const ksiss_deployment *known = memo_get(j);
+    if (known) {
+        job_eval(j, prom, NULL, NULL, known);
+        return;
+    }
+    memo_clear(&j->st->memo);
     /* This service's objects as JSON, for this job only: the caches keep
      * compact text (kube_object.h). */
     json_t *service = ksiss_kobj_parse(j->service);
@@ -569,7 +680,7 @@ static void job_run(job *j, ksiss_prom *prom)
     if (!service)
         logkv("error", "service not evaluated", "service", j->st->name, "error", "cached object unreadable", NULL);
     else
-        job_eval(j, prom, service, revisions);
+        job_eval(j, prom, service, revisions, NULL);
     json_decref(service);
     json_decref(revisions);
 }
@@ -659,6 +770,7 @@ static void job_offer_queries(controller *c, job *j)
 
 static void state_free(svc_state *st)
 {
+    memo_clear(&st->memo);
     ksiss_history_free(&st->history);
     free(st->name);
     free(st);
@@ -718,6 +830,7 @@ static cfg_bundle *load_configmap(controller *c, const json_t *cm)
 {
     cfg_bundle *b = ksiss_xcalloc(1, sizeof(*b));
     b->refs = 1;
+    b->gen = ++c->cfg_loads;
     ksiss_catalog_builtin(&b->cat);
     ksiss_diags d;
     ksiss_diags_init(&d);

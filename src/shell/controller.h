@@ -111,6 +111,12 @@ typedef struct {
     const ksiss_history *history;   /* may be NULL */
     int64_t now_ms;
     int64_t interval_ms;
+    /* When set, the service's deployment as read at an earlier tick from
+     * the same Service and Revisions, unchanged since and found reusable
+     * then (ksiss_controller_reusable): they are not read again and the
+     * view stays empty. running_pods must be set with it. */
+    const ksiss_deployment *known;
+    const char *known_revision;     /* with known: its status.latestReadyRevisionName (borrowed) */
 } ksiss_eval_in;
 
 typedef struct {
@@ -123,6 +129,7 @@ typedef struct {
     ksiss_observation load;
     char *load_why;                 /* owned text behind load.why_missing */
     ksiss_deployment current;
+    const char *revision;           /* status.latestReadyRevisionName (borrowed from view or in), or NULL */
     char *tier_why;                 /* why current.tier is NULL */
     bool has_state;
     ksiss_tr_state state;           /* the transition in flight when has_state */
@@ -136,6 +143,13 @@ typedef struct {
  * or -1 (out->error says why; nothing must be changed then). Always free
  * with ksiss_eval_free. */
 int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out);
+
+/* Whether the deployment read from this Service (and its Revisions) may be
+ * reused, without reading them again, at later ticks while they are
+ * unchanged: nothing in the reading depends on the time or a transition
+ * (no transition or backoff annotation) and the tier is known. For such a
+ * service a hold is a no-op for the transition step too. */
+bool ksiss_controller_reusable(const json_t *service, const ksiss_deployment *current);
 void ksiss_eval_free(ksiss_eval *e);
 
 #endif

@@ -184,16 +184,27 @@ static void read_load(const ksiss_eval_in *in, const ksiss_promql_vars *vars, ks
     out->load.why_missing = out->load_why;
 }
 
-int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
+bool ksiss_controller_reusable(const json_t *service, const ksiss_deployment *current)
 {
-    memset(out, 0, sizeof(*out));
+    return current->tier && !current->transition_in_flight && !ksiss_tr_annotation(service, KSISS_ANN_TRANSITION) &&
+           !ksiss_tr_annotation(service, KSISS_ANN_BACKOFF);
+}
+
+/* The objects' part of the evaluation: view, transition state, current
+ * deployment, revision name (from the caches or the API, or known). */
+static int read_objects(const ksiss_eval_in *in, ksiss_eval *out)
+{
+    if (in->known) {
+        out->current = *in->known;
+        out->revision = in->known_revision;
+        return 0;
+    }
     ksiss_kube_error ke = {0};
     json_t *no_pods = in->running_pods ? json_array() : NULL;
     int rc = ksiss_knative_read_cached(in->kube, in->ns, in->name, in->service,
                                        no_pods ? no_pods : in->all_pods, in->all_revisions, &out->view, &ke);
     json_decref(no_pods);
-    if (rc !=
-        KSISS_KUBE_OK) {
+    if (rc != KSISS_KUBE_OK) {
         out->error = ksiss_xasprintf("cannot read service %s/%s: %s", in->ns, in->name,
                                      ke.message ? ke.message : ksiss_kube_rc_name(ke.rc));
         ksiss_kube_error_clear(&ke);
@@ -210,6 +221,15 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
         }
     }
     ksiss_controller_deployment(in->cat, in->svc->gpu_model, svc, out->view.revisions, &out->current, &out->tier_why);
+    out->revision = json_string_value(jp(svc, "status", "latestReadyRevisionName", NULL));
+    return 0;
+}
+
+int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (read_objects(in, out) != 0)
+        return -1;
     if (in->running_pods) {
         out->pods = ksiss_xcalloc(in->n_running_pods ? in->n_running_pods : 1, sizeof(*out->pods));
         memcpy((void *)out->pods, in->running_pods, in->n_running_pods * sizeof(*out->pods));
@@ -217,8 +237,7 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
     } else {
         out->pods = ksiss_knative_running_pods(&out->view, &out->n_pods);
     }
-    const char *revision = json_string_value(jp(svc, "status", "latestReadyRevisionName", NULL));
-    ksiss_promql_vars vars = {.service = in->name, .namespace_name = in->ns, .revision = revision};
+    ksiss_promql_vars vars = {.service = in->name, .namespace_name = in->ns, .revision = out->revision};
     out->n_readings = in->svc->n_metrics;
     out->readings = ksiss_xcalloc(out->n_readings ? out->n_readings : 1, sizeof(*out->readings));
     out->obs = ksiss_xcalloc(out->n_readings ? out->n_readings : 1, sizeof(*out->obs));

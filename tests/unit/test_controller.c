@@ -1,7 +1,8 @@
 /* test_controller.c: the pure helpers of the control loop
  * (src/shell/controller_eval.c): traffic-step settings, the current
  * deployment read from Knative objects written like the API returns them
- * (tests/data/knative/), and the backoff annotation fed to the policy. */
+ * (tests/data/knative/), the backoff annotation fed to the policy, and a
+ * reading kept across ticks (reusable, and deciding as the objects do). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,7 +14,9 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "core/config.h"
 #include "shell/controller.h"
+#include "shell/prom.h"
 #include "core/util.h"
 #include "support/test_support.h"
 
@@ -153,6 +156,118 @@ static void test_backoff_picks_the_latest_unexpired_tier(void **state)
     }
 }
 
+static void test_reading_is_reusable_only_when_settled_and_known(void **state)
+{
+    (void)state;
+    ksiss_catalog cat;
+    ksiss_catalog_builtin(&cat);
+    json_t *revs = test_load_json("tests/data/knative", "revisions.json");
+    static const struct {
+        const char *file, *annotation, *resource;
+        bool reusable;
+    } cases[] = {
+        {"service.json", NULL, NULL, true},
+        {"service-wait-ready.json", NULL, NULL, false},     /* a transition in flight */
+        {"service.json", KSISS_ANN_BACKOFF, NULL, false},   /* depends on the time */
+        {"service.json", KSISS_ANN_TRANSITION, NULL, false},
+        {"service.json", NULL, "nvidia.com/mig-5g.99gb", false},   /* tier unknown */
+    };
+    for (size_t i = 0; i < N_(cases); i++) {
+        json_t *svc = test_load_json("tests/data/knative", cases[i].file);
+        json_t *r = json_deep_copy(revs);
+        if (cases[i].annotation)
+            json_object_set_new(json_object_get(json_object_get(svc, "metadata"), "annotations"),
+                                cases[i].annotation, json_string("{}"));
+        if (cases[i].resource) {
+            json_t *c = json_array_get(json_object_get(json_object_get(json_array_get(r, 0), "spec"), "containers"), 1);
+            json_t *res = json_object_get(c, "resources");
+            json_object_set_new(res, "limits", json_pack("{s:s}", cases[i].resource, "1"));
+            json_object_set_new(res, "requests", json_pack("{s:s}", cases[i].resource, "1"));
+        }
+        ksiss_deployment d;
+        char *why = NULL;
+        ksiss_controller_deployment(&cat, NULL, svc, r, &d, &why);
+        if (ksiss_controller_reusable(svc, &d) != cases[i].reusable)
+            fail_msg("case %zu (%s, %s, %s): reusable %d, want %d", i, cases[i].file,
+                     cases[i].annotation ? cases[i].annotation : "-", cases[i].resource ? cases[i].resource : "-",
+                     !cases[i].reusable, cases[i].reusable);
+        free(why);
+        json_decref(r);
+        json_decref(svc);
+    }
+    json_decref(revs);
+    ksiss_catalog_free(&cat);
+}
+
+static const char *ONE_SERVICE =
+    "llama3-8b: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: histogram_quantile(0.95, sum by (le) (rate(ttft_bucket{service=\"{service}\"}[1m])))\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n";
+
+/* The same evaluation twice, from the objects and from the reading kept
+ * from them: the same deployment, revision and decision, and the second
+ * reads no object (no API client, no cached objects given). */
+static void test_evaluation_on_a_kept_reading_decides_as_on_the_objects(void **state)
+{
+    (void)state;
+    ksiss_catalog cat;
+    ksiss_config cfg;
+    ksiss_diags dg;
+    ksiss_diags_init(&dg);
+    assert_int_equal(ksiss_catalog_builtin(&cat), 0);
+    assert_int_equal(ksiss_config_parse(ONE_SERVICE, strlen(ONE_SERVICE), "test.yaml", NULL, &cat, &cfg, &dg), 0);
+    ksiss_diags_free(&dg);
+    json_t *svc = test_load_json("tests/data/knative", "service.json");
+    json_t *revs = test_load_json("tests/data/knative", "revisions.json");
+    const char *pods[] = {"llama3-8b-00001-deployment-abc"};
+    ksiss_free_gpu free_gpus[] = {{"nvidia.com/mig-2g.20gb", NULL, 4}, {"nvidia.com/mig-3g.40gb", NULL, 4}};
+    static const double values[] = {2.0, 0.8, 0.1};    /* breach, within, idle */
+    int up = 0;
+    for (size_t i = 0; i < N_(values); i++) {
+        ksiss_promql_sample sample = {NULL, values[i]};
+        ksiss_prom_share share = {.ok = true, .samples = &sample, .n = 1};
+        const ksiss_prom_share *shares[] = {&share};
+        ksiss_eval_in in = {
+            .cat = &cat, .svc = &cfg.services[0], .ns = "default", .name = "llama3-8b", .service = svc,
+            .running_pods = pods, .n_running_pods = 1, .all_revisions = revs, .shares = shares,
+            .free = free_gpus, .n_free = N_(free_gpus), .now_ms = 1000000, .interval_ms = 10000,
+        };
+        ksiss_eval a, b;
+        assert_int_equal(ksiss_controller_evaluate(&in, &a), 0);
+        assert_true(ksiss_controller_reusable(a.view.service, &a.current));
+        ksiss_eval_in kept = in;
+        kept.service = NULL;
+        kept.all_revisions = NULL;
+        kept.known = &a.current;
+        kept.known_revision = "llama3-8b-00001";
+        assert_int_equal(ksiss_controller_evaluate(&kept, &b), 0);
+        assert_null(b.view.service);
+        assert_string_equal(a.revision, "llama3-8b-00001");
+        assert_string_equal(b.revision, a.revision);
+        assert_ptr_equal(b.current.tier, a.current.tier);
+        assert_int_equal(b.current.replicas_ready, a.current.replicas_ready);
+        assert_true(a.decided && b.decided);
+        if (a.decision.action != b.decision.action || a.decision.tier != b.decision.tier ||
+            a.decision.replicas != b.decision.replicas || strcmp(a.decision.reason, b.decision.reason) != 0)
+            fail_msg("value %g: from the objects %s %s x%d (%s), kept %s %s x%d (%s)", values[i],
+                     ksiss_action_name(a.decision.action), a.decision.tier ? a.decision.tier->name : "-",
+                     a.decision.replicas, a.decision.reason, ksiss_action_name(b.decision.action),
+                     b.decision.tier ? b.decision.tier->name : "-", b.decision.replicas, b.decision.reason);
+        up += a.decision.action == KSISS_UP;
+        ksiss_eval_free(&a);
+        ksiss_eval_free(&b);
+    }
+    assert_int_equal(up, 1);    /* the breach moves up: the comparison covers an action */
+    json_decref(svc);
+    json_decref(revs);
+    ksiss_config_free(&cfg);
+    ksiss_catalog_free(&cat);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -161,6 +276,8 @@ int main(void)
         cmocka_unit_test(test_deployment_during_a_transition_is_the_old_tier_and_in_flight),
         cmocka_unit_test(test_unknown_gpu_resource_leaves_the_tier_unknown_with_a_reason),
         cmocka_unit_test(test_backoff_picks_the_latest_unexpired_tier),
+        cmocka_unit_test(test_reading_is_reusable_only_when_settled_and_known),
+        cmocka_unit_test(test_evaluation_on_a_kept_reading_decides_as_on_the_objects),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
