@@ -934,6 +934,16 @@ static void tick_cache_free(controller *c, tick_cache *tc)
 
 /* Brings the cached views up to date with the informers (what is replaced
  * goes back to the system at the tick's end, snap_unref). */
+/* ksiss_cache_objects and ksiss_cache_bytes of a watch cache. */
+static void export_cache(controller *c, const char *resource, const ksiss_kobj_list *l)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < l->n; i++)
+        bytes += ksiss_kobj_size(l->v[i]);
+    ksiss_metrics_set(c->reg, KSISS_M_CACHE_OBJECTS, KSISS_LABELS(resource), (double)l->n);
+    ksiss_metrics_set(c->reg, KSISS_M_CACHE_BYTES, KSISS_LABELS(resource), (double)bytes);
+}
+
 static void tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, ksiss_kube_informer *inf_svc,
                                ksiss_kube_informer *inf_pods, ksiss_kube_informer *inf_nodes,
                                ksiss_kube_informer *inf_revs)
@@ -942,14 +952,16 @@ static void tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
     if (!tc->have_svc || g != tc->svc_gen) {
         index_unref(tc->services);
         tc->services = index_new(inf_svc, c->ns, false);
+        export_cache(c, "services", &tc->services->objs);
         tc->svc_gen = g;
         tc->have_svc = true;
     }
     if (ksiss_kube_informer_synced(inf_revs)) {
         g = ksiss_kube_informer_generation(inf_revs);
         if (!tc->have_revs || g != tc->rev_gen) {
-                index_unref(tc->revs);
+            index_unref(tc->revs);
             tc->revs = index_new(inf_revs, c->ns, true);
+            export_cache(c, "revisions", &tc->revs->objs);
             tc->rev_gen = g;
             tc->have_revs = true;
         }
@@ -961,13 +973,17 @@ static void tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
     if (pods_changed) {
         index_unref(tc->pods);
         tc->pods = index_new(inf_pods, c->ns, true);
+        export_cache(c, "pods", &tc->pods->objs);
         tc->pod_gen = gp;
         tc->have_pods = true;
     }
     if (ksiss_kube_informer_synced(inf_nodes)) {
         uint64_t gn = ksiss_kube_informer_generation(inf_nodes);
         if (pods_changed || !tc->have_inv || gn != tc->node_gen || tc->inv_cfg != cfg) {
-            json_t *nodes = ksiss_kube_informer_snapshot(inf_nodes);
+            ksiss_kobj_list node_objs = ksiss_kube_informer_objects(inf_nodes);
+            export_cache(c, "nodes", &node_objs);
+            json_t *nodes = ksiss_kobj_list_parse(&node_objs);
+            ksiss_kobj_list_free(&node_objs);
             inv_bundle *b = ksiss_xcalloc(1, sizeof(*b));
             b->refs = 1;
             /* The inventory borrows the catalogue's model names: it keeps

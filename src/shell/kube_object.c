@@ -128,6 +128,18 @@ static ksiss_kobj *make(ksiss_kobj_packer *pk, const json_t *obj)
     return o;
 }
 
+size_t ksiss_kobj_size(const ksiss_kobj *o)
+{
+    /* The strings follow the text, the key first and the others in this
+     * order when present (make): the last one present ends the record. */
+    const char *last = o->key;
+    const char *const later[] = {o->ns, o->rv, o->service, o->phase, o->ready_revision};
+    for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
+        if (later[i] && later[i] > last)
+            last = later[i];
+    return (size_t)(last + strlen(last) + 1 - (const char *)o);
+}
+
 ksiss_kobj *ksiss_kobj_pack(ksiss_kobj_packer *pk, const json_t *obj)
 {
     return make(pk, obj);

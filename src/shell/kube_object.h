@@ -61,6 +61,9 @@ void ksiss_kobj_unref(ksiss_kobj *o);           /* NULL ok */
  * record made by ksiss_kobj_new). */
 json_t *ksiss_kobj_parse(const ksiss_kobj *o);
 
+/* Bytes the record takes (its one allocation), for accounting. */
+size_t ksiss_kobj_size(const ksiss_kobj *o);
+
 /* n records with one reference each (what informer listings return). */
 typedef struct {
     ksiss_kobj **v;

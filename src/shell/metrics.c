@@ -95,6 +95,12 @@ const ksiss_metric_def ksiss_metric_defs[KSISS_M_COUNT] = {
     [KSISS_M_WORKERS] = {"ksiss_workers", KSISS_MT_GAUGE,
         "Worker threads evaluating services (KSISS_WORKERS).",
         {NULL}, NULL, 0},
+    [KSISS_M_CACHE_OBJECTS] = {"ksiss_cache_objects", KSISS_MT_GAUGE,
+        "Objects in a watch cache (services, revisions, pods, nodes), as of the last tick that read it.",
+        {"resource", NULL}, NULL, 0},
+    [KSISS_M_CACHE_BYTES] = {"ksiss_cache_bytes", KSISS_MT_GAUGE,
+        "Bytes taken by the records of a watch cache (compact trimmed objects, kube_object.h).",
+        {"resource", NULL}, NULL, 0},
 };
 
 /* Series indexes and hashes are 32-bit, and a series' labels (as many as

@@ -47,6 +47,8 @@ typedef enum {
     KSISS_M_TICK_DURATION,              /* histogram {}: tick start to its last service done */
     KSISS_M_TICK_SERVICES,              /* gauge {state="evaluated|skipped"} at the last tick */
     KSISS_M_WORKERS,                    /* gauge {}: worker threads */
+    KSISS_M_CACHE_OBJECTS,              /* gauge {resource}: objects in a watch cache */
+    KSISS_M_CACHE_BYTES,                /* gauge {resource}: bytes its records take */
     KSISS_M_COUNT
 } ksiss_metric_id;
 

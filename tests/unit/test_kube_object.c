@@ -46,6 +46,10 @@ static void test_record_keeps_the_fields_and_parses_back_equal(void **state)
     assert_string_equal(o->phase, "Running");
     assert_string_equal(o->ready_revision, "llama-00002");
     assert_int_equal(o->len, strlen(o->text));
+    /* Its size covers the header, the text and every string, exactly. */
+    size_t size = ksiss_kobj_size(o);
+    assert_int_equal(size, sizeof(*o) + o->stored + strlen("ml/p-1") + 1 + strlen("ml") + 1 + strlen("42") + 1 +
+                               strlen("llama") + 1 + strlen("Running") + 1 + strlen("llama-00002") + 1);
     json_t *back = ksiss_kobj_parse(o);
     assert_true(json_equal(back, pod));
     json_decref(back);
@@ -61,6 +65,7 @@ static void test_record_keeps_the_fields_and_parses_back_equal(void **state)
     assert_null(o->service);
     assert_null(o->phase);
     assert_null(o->ready_revision);
+    assert_int_equal(ksiss_kobj_size(o), sizeof(*o) + o->stored + strlen("gpu-1") + 1);
     ksiss_kobj_unref(o);
     json_decref(node);
 
