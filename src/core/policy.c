@@ -52,6 +52,14 @@
  * tick's load-based check does not scale straight back up (HPA keeps a 10%
  * tolerance for the same reason). */
 #define DOWN_HEADROOM 1.15
+/* Fewer instances of the same tier (scale-in) keep HPA's 10% tolerance
+ * above the load need instead of DOWN_HEADROOM: an instance removed too
+ * early is added back while the others keep serving (one cold start, no
+ * double occupancy), whereas a tier change down rolls every instance.
+ * On the Azure trace this lets 4g x2 step to 4g x1 at minute 38 rather
+ * than wait for a tier change to 3g x2 (0.976 -> 0.929 GPU-hours with the
+ * tie-break below); at 1.12 or more the step comes too late to matter. */
+#define IN_HEADROOM 1.10
 /* Moving to another tier costs a cold start of every instance and double
  * occupancy while it rolls: a candidate on another tier must be cheaper by
  * this share of the current cost to beat one on the current tier. */
@@ -378,6 +386,18 @@ static bool better(const ctx *c, const candidate *a, const candidate *b)
         return true;
     if (ea > eb + EPS)
         return false;
+    /* Two tier changes at the same cost: the smaller instances (3g x2
+     * rather than 7g x1). The way back down from them is an instance
+     * fewer (one window, no cold start) instead of another tier change
+     * (two windows, every instance cold-started, both tiers held while it
+     * rolls), and the way up an instance more; llm-d's variant autoscaler
+     * and Melange likewise add and remove capacity at the granularity of
+     * the cheapest variant. */
+    if (a->tier != c->cur_tier && b->tier != c->cur_tier && a->tier != b->tier) {
+        double pa = ksiss_tier_capacity(a->tier, c->kind), pb = ksiss_tier_capacity(b->tier, c->kind);
+        if (fabs(pa - pb) > EPS)
+            return pa < pb;
+    }
     int ca = change_size(c, a), cb = change_size(c, b);
     if (ca != cb)
         return ca < cb;
@@ -611,7 +631,11 @@ static const candidate *pick_up(const ctx *c, const candidate *cands, size_t n, 
  * still covers `need` (NAN: one step down, see below); a tier change must
  * also cover `need_tier` (the longer window's need) and save
  * TIER_CHANGE_MIN_SAVING. */
-static const candidate *pick_down(const ctx *c, const candidate *cands, size_t n, double need, double need_tier)
+/* need and need_tier carry DOWN_HEADROOM; a candidate on the current tier
+ * (fewer instances) must cover need x in_scale (IN_HEADROOM / DOWN_HEADROOM
+ * with a load signal, 1 without). */
+static const candidate *pick_down(const ctx *c, const candidate *cands, size_t n, double need, double need_tier,
+                                  double in_scale)
 {
     const candidate *best = NULL;
     for (size_t i = 0; i < n; i++) {
@@ -627,7 +651,8 @@ static const candidate *pick_down(const ctx *c, const candidate *cands, size_t n
             if (!best || k->capacity > best->capacity + EPS ||
                 (fabs(k->capacity - best->capacity) <= EPS && better(c, k, best)))
                 best = k;
-        } else if (k->capacity + EPS >= (k->tier != c->cur_tier ? fmax(need, need_tier) : need) && better(c, k, best)) {
+        } else if (k->capacity + EPS >= (k->tier != c->cur_tier ? fmax(need, need_tier) : need * in_scale) &&
+                   better(c, k, best)) {
             best = k;
         }
     }
@@ -797,7 +822,7 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
         double need_now = isnan(need_load) ? NAN : need_load * DOWN_HEADROOM;
         const candidate *step = NULL;
         if (isnan(need_now)) {
-            step = pick_down(&c, cands, n, NAN, NAN);
+            step = pick_down(&c, cands, n, NAN, NAN, 1.0);
             if (!step) {
                 const ksiss_metric_cfg *bm = &svc->metrics[mv.worst];
                 set_reason(out, "at_min", "every metric below its scale-down threshold (worst %s = %.4g, %.2fx its SLO %.4g); "
@@ -850,13 +875,14 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
         } else if (want + EPS >= c.cap_total) {
             set_reason(out, "stabilizing", "%s; highest need over the %llds stabilization window is %.2f GPU, current %.2f: holding",
                        what, (long long)(svc->stabilization_down_ms / 1000), want, c.cap_total);
-        } else if ((pick = pick_down(&c, cands, n, isnan(need_load) ? NAN : want, isnan(need_load) ? NAN : want_tier)) != NULL &&
+        } else if ((pick = pick_down(&c, cands, n, isnan(need_load) ? NAN : want, isnan(need_load) ? NAN : want_tier,
+                                     isnan(need_load) ? 1.0 : IN_HEADROOM / DOWN_HEADROOM)) != NULL &&
                    (!isnan(need_load) || pick->capacity + EPS >= want)) {
             apply(out, &c, pick);
             set_reason(out, "underutilized", "%s; need %.2f GPU over the window, capacity %.2f: %s %s x%d (capacity %.2f, cost %.3f -> %.3f)",
                        what, want, c.cap_total, ksiss_action_name(out->action), pick->tier->name, pick->replicas,
                        pick->capacity, c.cur_cost, pick->cost);
-        } else if (!isnan(need_load) && (pick = pick_down(&c, cands, n, want, want)) != NULL) {
+        } else if (!isnan(need_load) && (pick = pick_down(&c, cands, n, want, want, IN_HEADROOM / DOWN_HEADROOM)) != NULL) {
             /* Only a tier change would do, and the longer window still
              * holds a higher need (or has not been seen in full yet). */
             pick = NULL;
