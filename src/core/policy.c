@@ -73,6 +73,15 @@
 #define TREND_WINDOW_MS 120000
 #define TREND_MIN_SPAN_MS 60000
 #define TREND_HORIZON_MS 30000
+/* A tier change up must also cover the load the line predicts this far
+ * ahead (a cold start: the example's 60 s, KPA's and AIBrix's tens of
+ * seconds to minutes): it cold-starts every instance and holds both tiers
+ * while it rolls, so a tier that the rising load outgrows before it is
+ * ready only leads to a second tier change. Adding instances of the
+ * current tier keeps TREND_HORIZON_MS: what it adds stays when more is
+ * added. (Azure trace: 3g x1 -> 4g x1 at 100 s, -> 3g x2 at 220 s
+ * becomes 3g x1 -> 3g x2 at 100 s; 0.929 -> 0.923 GPU-hours.) */
+#define TIER_UP_HORIZON_MS 60000
 /* Pressure-only step down (no load signal): every metric's pressure scaled
  * by the capacity lost (HPA's ratio rule) must stay below this share of its
  * scale-up threshold; latency grows faster than in proportion near
@@ -527,10 +536,10 @@ static metric_view view_metrics(const ksiss_policy_input *in)
     return v;
 }
 
-/* The load predicted TREND_HORIZON_MS ahead by a line fitted to the
- * recorded loads of the last TREND_WINDOW_MS and `load_now`; `load_now`
- * itself when the line falls or there is too little history. */
-static double trend_load(const ksiss_policy_input *in, double load_now)
+/* The load predicted horizon_ms ahead by a line fitted to the recorded
+ * loads of the last TREND_WINDOW_MS and `load_now`; `load_now` itself when
+ * the line falls or there is too little history. */
+static double trend_load(const ksiss_policy_input *in, double load_now, int64_t horizon_ms)
 {
     const ksiss_history *h = in->history;
     if (!h || !isfinite(load_now))
@@ -557,12 +566,13 @@ static double trend_load(const ksiss_policy_input *in, double load_now)
     if (!(slope > 0))
         return load_now;
     double at_now = (sy - slope * sx) / n;
-    double predicted = at_now + slope * (double)TREND_HORIZON_MS / 1000.0;
+    double predicted = at_now + slope * (double)horizon_ms / 1000.0;
     return isfinite(predicted) ? fmax(load_now, predicted) : load_now;
 }
 
-/* Load-based need in GPU equivalents, or NAN when no usable load. */
-static double load_need(const ksiss_policy_input *in, double *load_out, bool with_trend)
+/* Load-based need in GPU equivalents, or NAN when no usable load; with
+ * the trend horizon_ms ahead when horizon_ms > 0. */
+static double load_need(const ksiss_policy_input *in, double *load_out, int64_t horizon_ms)
 {
     const ksiss_service_cfg *svc = in->svc;
     *load_out = NAN;
@@ -574,7 +584,7 @@ static double load_need(const ksiss_policy_input *in, double *load_out, bool wit
         return NAN;
     double util = svc->load.target_utilization > 0 ? svc->load.target_utilization : KSISS_DEFAULT_TARGET_UTILIZATION;
     *load_out = in->load.value;
-    return (with_trend ? trend_load(in, in->load.value) : in->load.value) / svc->load.per_gpu / util;
+    return (horizon_ms > 0 ? trend_load(in, in->load.value, horizon_ms) : in->load.value) / svc->load.per_gpu / util;
 }
 
 static const char *metric_name(const ksiss_service_cfg *svc, int i)
@@ -582,10 +592,12 @@ static const char *metric_name(const ksiss_service_cfg *svc, int i)
     return i >= 0 && (size_t)i < svc->n_metrics ? svc->metrics[i].name : "?";
 }
 
-/* Candidate selection for more capacity. Returns the chosen candidate or
- * NULL; *blocked names the cheapest covering candidate that did not fit. */
-static const candidate *pick_up(const ctx *c, const candidate *cands, size_t n, double need, bool same_tier_first,
-                                const candidate **blocked)
+/* Candidate selection for more capacity: the cheapest that covers need
+ * (a candidate on another tier also need_tier, unless NAN). Returns the
+ * chosen candidate or NULL; *blocked names the cheapest covering
+ * candidate that did not fit. */
+static const candidate *pick_up(const ctx *c, const candidate *cands, size_t n, double need, double need_tier,
+                                bool same_tier_first, const candidate **blocked)
 {
     const candidate *best = NULL, *largest = NULL;
     *blocked = NULL;
@@ -613,12 +625,14 @@ static const candidate *pick_up(const ctx *c, const candidate *cands, size_t n, 
         const candidate *k = &cands[i];
         if (k->capacity <= c->cap_total + EPS)
             continue;   /* not more capacity */
+        /* another tier must also cover need_tier (when given) */
+        double nk = k->tier != c->cur_tier && isfinite(need_tier) ? fmax(need, need_tier) : need;
         if (!k->feasible) {
-            if (k->capacity + EPS >= need && better(c, k, *blocked))
+            if (k->capacity + EPS >= nk && better(c, k, *blocked))
                 *blocked = k;
             continue;
         }
-        if (k->capacity + EPS >= need && better(c, k, best))
+        if (k->capacity + EPS >= nk && better(c, k, best))
             best = k;
         if (!largest || k->capacity > largest->capacity + EPS ||
             (fabs(k->capacity - largest->capacity) <= EPS && better(c, k, largest)))
@@ -696,7 +710,10 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
     /* The trend raises the proactive and the scale-down need; under a
      * breach the load reading is still climbing towards a step it has
      * only partly seen, and the feedback already sizes for it. */
-    double need_load = load_need(in, &load, !mv.breach);
+    double need_load = load_need(in, &load, mv.breach ? 0 : TREND_HORIZON_MS);
+    /* What a tier change up must cover (TIER_UP_HORIZON_MS); NAN under a
+     * breach, where the feedback sizes the step. */
+    double need_tier_up = mv.breach ? NAN : load_need(in, &load, TIER_UP_HORIZON_MS);
     /* With a load signal, the need remembered for stabilization is the
      * load's (with the scale-down headroom), also on ticks that hold: the
      * current capacity is not a need, and recording it would keep every
@@ -797,7 +814,7 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
                    !(mv.breach && mv.worst_p > PANIC_MULTIPLE * wm->scale_up_factor)) {
             set_reason(out, "cooldown", "%s; last scale-up %llds ago, up cooldown %llds: holding", what,
                        (long long)((in->now_ms - in->history->last_up_ms) / 1000), (long long)(svc->cooldown_up_ms / 1000));
-        } else if ((pick = pick_up(&c, cands, n, want, mv.breach, &blocked)) != NULL) {
+        } else if ((pick = pick_up(&c, cands, n, want, need_tier_up, mv.breach, &blocked)) != NULL) {
             apply(out, &c, pick);
             bool full = pick->capacity + EPS >= want;
             set_reason(out, why_code, "%s; capacity %.2f GPU, need %.2f: %s %s x%d (capacity %.2f, cost %.3f)%s%s%s",

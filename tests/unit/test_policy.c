@@ -1036,6 +1036,52 @@ static void test_equal_cost_tier_changes_prefer_the_smaller_instances(void **sta
     free_fixture(&f);
 }
 
+/* A tier change up must cover the load predicted a cold start (60 s)
+ * ahead, more instances of the current tier half of that: prompt tokens
+ * rising by 5/s on 3g x1 (0.51 GPU of prefill), at 400 tokens/s the line
+ * predicts 550 in 30 s (more than 0.51) and 700 in 60 s (more than a 4g
+ * slice's 0.62): 3g x2 (out), not 4g x1 (old rule: up to 4g x1, which the
+ * load outgrows before it is ready). */
+static void test_a_tier_change_up_covers_the_load_a_cold_start_ahead(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, PREFILL_3G_4G_7G);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double fine[MAXM] = {0.7};
+    int k;
+    for (k = 0; k < 12; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", 1, 0, fine, 100 + 50 * k, &now, &d);
+        if (d.action != KSISS_HOLD)
+            break;
+    }
+    assert_int_equal(k, 6);
+    assert_string_equal(d.reason_code, "load_increase");
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_string_equal(d.tier->name, "mig-3g.40gb");
+    assert_int_equal(d.replicas, 2);
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    /* a flat load that one 4g slice covers still moves to it */
+    ksiss_history_init(&h);
+    for (k = 0; k < 12; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", 1, 0, fine, 550, &now, &d);
+        if (d.action != KSISS_HOLD)
+            break;
+    }
+    assert_int_equal(k, 0);
+    assert_int_equal(d.action, KSISS_UP);
+    assert_string_equal(d.tier->name, "mig-4g.40gb");
+    assert_int_equal(d.replicas, 1);
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    free_fixture(&f);
+}
+
 /* A tier change's direction is that of the total capacity: 7g x1 (1.0 GPU
  * of prefill) to 4g x2 (1.24) is up, 3g x2 (1.02) to 4g x1 (0.62) down. */
 static void test_tier_change_direction_follows_total_capacity(void **state)
@@ -1638,6 +1684,7 @@ int main(void)
         cmocka_unit_test(test_a_sized_history_decides_as_the_full_one),
         cmocka_unit_test(test_scale_in_keeps_less_headroom_than_a_tier_change_down),
         cmocka_unit_test(test_equal_cost_tier_changes_prefer_the_smaller_instances),
+        cmocka_unit_test(test_a_tier_change_up_covers_the_load_a_cold_start_ahead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
