@@ -18,7 +18,10 @@
  * not demand then). Among the allowed tiers and
  * replica counts that hold the model and fit the free GPUs, it picks the
  * cheapest that covers the need (more instances of the current tier first
- * under a breach); on a tie, the one with fewer changes. */
+ * under a breach; a tier change up also covers the trend a cold start
+ * ahead); on a tie between tier changes, the smaller instances, otherwise
+ * the one with fewer changes. Fewer instances of the same tier keep HPA's
+ * 10% tolerance above the load need, a tier change down 15%. */
 #include "core/policy.h"
 
 #include <math.h>
