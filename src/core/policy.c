@@ -56,7 +56,9 @@
  * tolerance for the same reason). */
 #define DOWN_HEADROOM 1.15
 /* Fewer instances of the same tier (scale-in) keep HPA's 10% tolerance
- * above the load need instead of DOWN_HEADROOM: an instance removed too
+ * (kube-controller-manager --horizontal-pod-autoscaler-tolerance, 0.1 by
+ * default; per direction since KEP-4951) above the load need instead of
+ * DOWN_HEADROOM: an instance removed too
  * early is added back while the others keep serving (one cold start, no
  * double occupancy), whereas a tier change down rolls every instance.
  * On the Azure trace this lets 4g x2 step to 4g x1 at minute 38 rather
