@@ -961,6 +961,127 @@ static void test_scale_in_waits_one_window_then_tier_change_two(void **state)
     free_fixture(&f);
 }
 
+/* Scale-in keeps HPA's 10% tolerance above the load need, a tier change
+ * down 15%: at 360 generated tokens/s (0.45 GPU at 80%; x1.10 = 0.495,
+ * x1.15 = 0.5175) one 3g slice (0.5 of decode) takes over from two after
+ * one window, while
+ * a 7g slice never moves down to that same 3g slice (old rule: 3g x2 held
+ * too, at_min). */
+static void test_scale_in_keeps_less_headroom_than_a_tier_change_down(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G_7G_WINDOW);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double loads[40];
+    for (int k = 0; k < 40; k++)
+        loads[k] = 360;
+    assert_int_equal(ticks_until_move(&f, &h, "mig-3g.40gb", 2, loads, 40, &now, &d), 6);
+    assert_int_equal(d.action, KSISS_IN);
+    assert_string_equal(d.tier->name, "mig-3g.40gb");
+    assert_int_equal(d.replicas, 1);
+    ksiss_history_free(&h);
+    ksiss_history_init(&h);
+    assert_int_equal(ticks_until_move(&f, &h, "mig-7g.80gb", 1, loads, 40, &now, &d), 40);
+    assert_string_equal(d.reason_code, "at_min");
+    /* within 15% headroom (340: 0.489) the tier change does happen */
+    for (int k = 0; k < 40; k++)
+        loads[k] = 340;
+    ksiss_history_free(&h);
+    ksiss_history_init(&h);
+    assert_int_equal(ticks_until_move(&f, &h, "mig-7g.80gb", 1, loads, 40, &now, &d), 12);
+    assert_int_equal(d.action, KSISS_DOWN);
+    assert_string_equal(d.tier->name, "mig-3g.40gb");
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    free_fixture(&f);
+}
+
+/* Two tier changes at the same cost: the smaller instances. From 4g x1
+ * (0.62 GPU of prefill), 700 prompt tokens/s (0.7 GPU) is covered by
+ * 3g x2 (1.02) and 7g x1 (1.0), both cost 1.0: 3g x2, so that the way
+ * down is an instance fewer (old rule: 7g x1, the smaller replica change). */
+static void test_equal_cost_tier_changes_prefer_the_smaller_instances(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, PREFILL_3G_4G_7G);
+    tick_input t;
+    ksiss_decision d = {0};
+    double fine[MAXM] = {0.7};
+    const char *free_spec = "nvidia.com/mig-3g.40gb=4,nvidia.com/mig-4g.40gb=4,nvidia.com/mig-7g.80gb=2";
+    build_input(&f, &t, "mig-4g.40gb", 1, 0, fine, 700, free_spec, 1000000, NULL);
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    free(t.free_buf);
+    assert_string_equal(d.reason_code, "load_increase");
+    assert_int_equal(d.action, KSISS_UP);
+    assert_string_equal(d.tier->name, "mig-3g.40gb");
+    assert_int_equal(d.replicas, 2);
+    ksiss_decision_clear(&d);
+    /* not a tie: 1100 tokens/s is covered by 4g x2 (1.24, cost 1.143,
+     * same tier), 3g x3 (1.53, 1.5) and 7g x2 (2.0, 2.0): the cheapest,
+     * whatever its instances */
+    build_input(&f, &t, "mig-4g.40gb", 1, 0, fine, 1100, free_spec, 1000000, NULL);
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    free(t.free_buf);
+    assert_string_equal(d.tier->name, "mig-4g.40gb");
+    assert_int_equal(d.replicas, 2);
+    assert_int_equal(d.action, KSISS_OUT);
+    ksiss_decision_clear(&d);
+    free_fixture(&f);
+}
+
+/* A tier change up must cover the load predicted a cold start (60 s)
+ * ahead, more instances of the current tier half of that: prompt tokens
+ * rising by 5/s on 3g x1 (0.51 GPU of prefill), at 400 tokens/s the line
+ * predicts 550 in 30 s (more than 0.51) and 700 in 60 s (more than a 4g
+ * slice's 0.62): 3g x2 (out), not 4g x1 (old rule: up to 4g x1, which the
+ * load outgrows before it is ready). */
+static void test_a_tier_change_up_covers_the_load_a_cold_start_ahead(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, PREFILL_3G_4G_7G);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double fine[MAXM] = {0.7};
+    int k;
+    for (k = 0; k < 12; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", 1, 0, fine, 100 + 50 * k, &now, &d);
+        if (d.action != KSISS_HOLD)
+            break;
+    }
+    assert_int_equal(k, 6);
+    assert_string_equal(d.reason_code, "load_increase");
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_string_equal(d.tier->name, "mig-3g.40gb");
+    assert_int_equal(d.replicas, 2);
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    /* a flat load that one 4g slice covers still moves to it */
+    ksiss_history_init(&h);
+    for (k = 0; k < 12; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", 1, 0, fine, 550, &now, &d);
+        if (d.action != KSISS_HOLD)
+            break;
+    }
+    assert_int_equal(k, 0);
+    assert_int_equal(d.action, KSISS_UP);
+    assert_string_equal(d.tier->name, "mig-4g.40gb");
+    assert_int_equal(d.replicas, 1);
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    free_fixture(&f);
+}
+
 /* A tier change's direction is that of the total capacity: 7g x1 (1.0 GPU
  * of prefill) to 4g x2 (1.24) is up, 3g x2 (1.02) to 4g x1 (0.62) down. */
 static void test_tier_change_direction_follows_total_capacity(void **state)
@@ -1561,6 +1682,9 @@ int main(void)
         cmocka_unit_test(test_history_record_on_an_unreserved_ring_takes_the_most),
         cmocka_unit_test(test_an_empty_history_never_counts_as_a_full_window),
         cmocka_unit_test(test_a_sized_history_decides_as_the_full_one),
+        cmocka_unit_test(test_scale_in_keeps_less_headroom_than_a_tier_change_down),
+        cmocka_unit_test(test_equal_cost_tier_changes_prefer_the_smaller_instances),
+        cmocka_unit_test(test_a_tier_change_up_covers_the_load_a_cold_start_ahead),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
