@@ -194,11 +194,16 @@ static obj_index *index_ref(obj_index *x)
     return x;
 }
 
+static const char *obj_service(const ksiss_kobj *o)
+{
+    return ksiss_kobj_str(o, KSISS_KOBJ_SERVICE);
+}
+
 static int cmp_by_service(const void *a, const void *b)
 {
     const ksiss_kobj *x = *(ksiss_kobj *const *)a, *y = *(ksiss_kobj *const *)b;
-    int c = strcmp(x->service, y->service);
-    return c ? c : strcmp(x->key, y->key);
+    int c = strcmp(obj_service(x), obj_service(y));
+    return c ? c : strcmp(ksiss_kobj_key(x), ksiss_kobj_key(y));
 }
 
 /* The records of an informer; grouped by service (those in namespace ns
@@ -215,7 +220,8 @@ static obj_index *index_new(ksiss_kube_informer *inf, const char *ns, bool group
     x->by_svc = ksiss_xcalloc(x->objs.n ? x->objs.n : 1, sizeof(*x->by_svc));
     for (size_t i = 0; i < x->objs.n; i++) {
         ksiss_kobj *o = x->objs.v[i];
-        if (o->service && o->ns && !strcmp(o->ns, ns))
+        const char *ons = ksiss_kobj_str(o, KSISS_KOBJ_NS);
+        if (obj_service(o) && ons && !strcmp(ons, ns))
             x->by_svc[n++] = o;
     }
     if (n > 1)
@@ -223,13 +229,13 @@ static obj_index *index_new(ksiss_kube_informer *inf, const char *ns, bool group
     size_t cap = 0;
     for (size_t i = 0; i < n;) {
         size_t k = i + 1;
-        while (k < n && !strcmp(x->by_svc[k]->service, x->by_svc[i]->service))
+        while (k < n && !strcmp(obj_service(x->by_svc[k]), obj_service(x->by_svc[i])))
             k++;
         if (x->n_groups == cap) {
             cap = cap ? cap * 2 : 64;
             x->groups = ksiss_xrealloc(x->groups, cap * sizeof(*x->groups));
         }
-        x->groups[x->n_groups++] = (svc_group){x->by_svc[i]->service, {x->by_svc + i, k - i}};
+        x->groups[x->n_groups++] = (svc_group){obj_service(x->by_svc[i]), {x->by_svc + i, k - i}};
         i = k;
     }
     return x;
@@ -527,7 +533,7 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
         .shares = j->use, .load_share = j->load_shared ? &j->shares[j->svc->n_metrics] : NULL,
         .free = s->inv ? s->inv->free : NULL, .n_free = s->inv ? s->inv->n_free : 0,
         .history = &w->history, .now_ms = s->now_ms, .interval_ms = c->interval_ms,
-        .known = known, .known_revision = known ? j->service->ready_revision : NULL,
+        .known = known, .known_revision = known ? ksiss_kobj_str(j->service, KSISS_KOBJ_READY_REVISION) : NULL,
     };
     ksiss_eval ev;
     if (ksiss_controller_evaluate(&in, &ev) != 0 && !ev.view.service) {
@@ -745,16 +751,19 @@ static void job_offer_queries(controller *c, job *j)
      * in the same order): the evaluation reads no pod object. */
     if (j->pods) {
         j->running = ksiss_xcalloc(j->pods->n ? j->pods->n : 1, sizeof(*j->running));
-        for (size_t i = 0; i < j->pods->n; i++)
-            if (j->pods->v[i]->phase && !strcmp(j->pods->v[i]->phase, "Running"))
-                j->running[j->n_running++] = j->pods->v[i]->name;
+        for (size_t i = 0; i < j->pods->n; i++) {
+            const char *phase = ksiss_kobj_str(j->pods->v[i], KSISS_KOBJ_PHASE);
+            if (phase && !strcmp(phase, "Running"))
+                j->running[j->n_running++] = ksiss_kobj_str(j->pods->v[i], KSISS_KOBJ_NAME);
+        }
     }
     if (!c->batch_keys)
         return;
     const char **pods = j->running;
     size_t n_pods = j->n_running;
     ksiss_promql_vars vars = {
-        .service = j->st->name, .namespace_name = c->ns, .revision = j->service->ready_revision,
+        .service = j->st->name, .namespace_name = c->ns,
+        .revision = ksiss_kobj_str(j->service, KSISS_KOBJ_READY_REVISION),
     };
     for (size_t i = 0; i < n; i++) {
         if (ksiss_prom_batch_add(j->s->batch, j->svc->metrics[i].query, &vars, pods, n_pods, &j->shares[i], j)) {
@@ -1230,7 +1239,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         size_t n_jobs = 0, skipped = 0;
         for (size_t i = 0; i < s->services->objs.n; i++) {
             ksiss_kobj *sv = s->services->objs.v[i];
-            const char *name = sv->name;
+            const char *name = ksiss_kobj_str(sv, KSISS_KOBJ_NAME);
             bool by_prefix;
             const char *skip;
             if (!name)

@@ -73,7 +73,8 @@ static void notify_kobj(ksiss_kube_informer *inf, ksiss_kube_event_type t, const
 
 static bool same_rv(const ksiss_kobj *a, const ksiss_kobj *b)
 {
-    return a->rv && b->rv && !strcmp(a->rv, b->rv);
+    const char *ra = ksiss_kobj_str(a, KSISS_KOBJ_RV), *rb = ksiss_kobj_str(b, KSISS_KOBJ_RV);
+    return ra && rb && !strcmp(ra, rb);
 }
 
 /* Replaces the cache by a fresh list (taken), telling on_change what
@@ -92,12 +93,12 @@ static void replace_cache(ksiss_kube_informer *inf, ksiss_kobj_map *fresh)
         /* Only this thread writes the cache: reading it unlocked is safe. */
         ksiss_kobj_list was_l = ksiss_kobj_map_list(&old);
         for (size_t i = 0; i < was_l.n; i++)
-            if (!ksiss_kobj_map_get(&inf->cache, was_l.v[i]->key))
+            if (!ksiss_kobj_map_get(&inf->cache, ksiss_kobj_key(was_l.v[i])))
                 notify_kobj(inf, KSISS_KUBE_DELETED, was_l.v[i]);
         ksiss_kobj_list_free(&was_l);
         ksiss_kobj_list now = ksiss_kobj_map_list(&inf->cache);
         for (size_t i = 0; i < now.n; i++) {
-            const ksiss_kobj *was = ksiss_kobj_map_get(&old, now.v[i]->key);
+            const ksiss_kobj *was = ksiss_kobj_map_get(&old, ksiss_kobj_key(now.v[i]));
             if (!was)
                 notify_kobj(inf, KSISS_KUBE_ADDED, now.v[i]);
             else if (!same_rv(was, now.v[i]))
@@ -157,7 +158,8 @@ static int handle_event(ksiss_kube_informer *inf, const char *line, size_t len)
         if (o) {
             bool del = !strcmp(type, "DELETED");
             pthread_mutex_lock(&inf->mu);
-            ksiss_kobj *old = del ? ksiss_kobj_map_del(&inf->cache, o->key) : ksiss_kobj_map_put(&inf->cache, o);
+            ksiss_kobj *old =
+                del ? ksiss_kobj_map_del(&inf->cache, ksiss_kobj_key(o)) : ksiss_kobj_map_put(&inf->cache, o);
             inf->gen++;
             pthread_mutex_unlock(&inf->mu);
             notify(inf, del ? KSISS_KUBE_DELETED : old ? KSISS_KUBE_MODIFIED : KSISS_KUBE_ADDED, obj);

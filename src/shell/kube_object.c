@@ -95,16 +95,24 @@ static ksiss_kobj *make(ksiss_kobj_packer *pk, const json_t *obj)
     }
     const void *stored = zlen ? (const void *)z : (const void *)text;
     size_t n_stored = zlen ? zlen : len + 1;
-    /* The name is the key's tail; the others are copied after it. */
-    const char *strs[] = {ns, rv, svc, phase, ready};
+    /* The key first, its tail is the name; the others are copied after it,
+     * found by 16-bit offsets (names, labels and versions are short: a
+     * record whose strings would not fit is refused). */
+    const char *strs[KSISS_KOBJ_NSTR] = {[KSISS_KOBJ_NS] = ns, [KSISS_KOBJ_RV] = rv, [KSISS_KOBJ_SERVICE] = svc,
+                                         [KSISS_KOBJ_PHASE] = phase, [KSISS_KOBJ_READY_REVISION] = ready};
     size_t extra = (ns ? strlen(ns) + 1 : 0) + strlen(name) + 1;      /* the key */
-    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
+    for (size_t i = 0; i < KSISS_KOBJ_NSTR; i++)
         extra += strs[i] ? strlen(strs[i]) + 1 : 0;
+    if (extra >= KSISS_KOBJ_ABSENT) {
+        free(z);
+        free(text);
+        return NULL;
+    }
     ksiss_kobj *o = ksiss_xmalloc(sizeof(*o) + n_stored + extra);
     memset(o, 0, sizeof(*o));
     o->refs = 1;
-    o->len = len;
-    o->stored = n_stored;
+    o->len = (uint32_t)len;
+    o->stored = (uint32_t)n_stored;
     memcpy(o->text, stored, n_stored);
     if (zlen) {
         o->dict = pk->dict;
@@ -112,17 +120,19 @@ static ksiss_kobj *make(ksiss_kobj_packer *pk, const json_t *obj)
     }
     free(z);
     free(text);
-    char *p = o->text + n_stored;
-    o->key = p;
+    char *base = o->text + n_stored, *p = base;
     p += ns ? (size_t)sprintf(p, "%s/%s", ns, name) + 1 : (size_t)sprintf(p, "%s", name) + 1;
-    o->name = p - 1 - strlen(name);
-    const char **dst[] = {&o->ns, &o->rv, &o->service, &o->phase, &o->ready_revision};
-    for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++) {
-        if (!strs[i])
+    o->off[KSISS_KOBJ_NAME] = (uint16_t)(p - 1 - strlen(name) - base);
+    for (size_t i = 0; i < KSISS_KOBJ_NSTR; i++) {
+        if (i == KSISS_KOBJ_NAME)
             continue;
+        if (!strs[i]) {
+            o->off[i] = KSISS_KOBJ_ABSENT;
+            continue;
+        }
         size_t l = strlen(strs[i]);
         memcpy(p, strs[i], l + 1);
-        *dst[i] = p;
+        o->off[i] = (uint16_t)(p - base);
         p += l + 1;
     }
     return o;
@@ -130,13 +140,14 @@ static ksiss_kobj *make(ksiss_kobj_packer *pk, const json_t *obj)
 
 size_t ksiss_kobj_size(const ksiss_kobj *o)
 {
-    /* The strings follow the text, the key first and the others in this
-     * order when present (make): the last one present ends the record. */
-    const char *last = o->key;
-    const char *const later[] = {o->ns, o->rv, o->service, o->phase, o->ready_revision};
-    for (size_t i = 0; i < sizeof(later) / sizeof(later[0]); i++)
-        if (later[i] && later[i] > last)
-            last = later[i];
+    /* The strings follow the text, the key first (make): the one furthest
+     * from it ends the record. */
+    const char *last = ksiss_kobj_key(o);
+    for (int i = 0; i < KSISS_KOBJ_NSTR; i++) {
+        const char *s = ksiss_kobj_str(o, (ksiss_kobj_field)i);
+        if (s && s > last)
+            last = s;
+    }
     return (size_t)(last + strlen(last) + 1 - (const char *)o);
 }
 
@@ -241,7 +252,7 @@ static size_t key_hash(const char *s)
 static size_t slot_of(const ksiss_kobj_map *m, const char *key)
 {
     size_t mask = m->cap - 1, i = key_hash(key) & mask;
-    while (m->slots[i] && strcmp(m->slots[i]->key, key))
+    while (m->slots[i] && strcmp(ksiss_kobj_key(m->slots[i]), key))
         i = (i + 1) & mask;
     return i;
 }
@@ -267,7 +278,7 @@ static void grow(ksiss_kobj_map *m)
                              m->cap ? m->cap * 2 : 16, m->n};
     for (size_t i = 0; i < m->cap; i++)
         if (m->slots[i])
-            bigger.slots[slot_of(&bigger, m->slots[i]->key)] = m->slots[i];
+            bigger.slots[slot_of(&bigger, ksiss_kobj_key(m->slots[i]))] = m->slots[i];
     free(m->slots);
     *m = bigger;
 }
@@ -276,7 +287,7 @@ ksiss_kobj *ksiss_kobj_map_put(ksiss_kobj_map *m, ksiss_kobj *o)
 {
     if ((m->n + 1) * 4 > m->cap * 3)      /* load factor at most 3/4 */
         grow(m);
-    size_t i = slot_of(m, o->key);
+    size_t i = slot_of(m, ksiss_kobj_key(o));
     ksiss_kobj *old = m->slots[i];
     m->slots[i] = o;
     if (!old)
@@ -297,7 +308,7 @@ ksiss_kobj *ksiss_kobj_map_del(ksiss_kobj_map *m, const char *key)
     /* Backward-shift deletion: pull later entries of the probe run into
      * the hole when their home slot does not lie between it and them. */
     for (size_t j = (i + 1) & mask; m->slots[j]; j = (j + 1) & mask) {
-        size_t home = key_hash(m->slots[j]->key) & mask;
+        size_t home = key_hash(ksiss_kobj_key(m->slots[j])) & mask;
         bool between = i <= j ? (i < home && home <= j) : (i < home || home <= j);
         if (!between) {
             m->slots[i] = m->slots[j];
@@ -310,7 +321,7 @@ ksiss_kobj *ksiss_kobj_map_del(ksiss_kobj_map *m, const char *key)
 
 static int cmp_key(const void *a, const void *b)
 {
-    return strcmp((*(ksiss_kobj *const *)a)->key, (*(ksiss_kobj *const *)b)->key);
+    return strcmp(ksiss_kobj_key(*(ksiss_kobj *const *)a), ksiss_kobj_key(*(ksiss_kobj *const *)b));
 }
 
 ksiss_kobj_list ksiss_kobj_map_list(const ksiss_kobj_map *m)

@@ -8,27 +8,49 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 #include <zlib.h>
 
 typedef struct ksiss_kdict ksiss_kdict;     /* a packing dictionary (reference counted) */
 
+/* The strings a record keeps besides its key (ksiss_kobj_str). */
+typedef enum {
+    KSISS_KOBJ_NS,              /* metadata.namespace, NULL when cluster-scoped */
+    KSISS_KOBJ_NAME,            /* metadata.name */
+    KSISS_KOBJ_RV,              /* metadata.resourceVersion, NULL when absent */
+    KSISS_KOBJ_SERVICE,         /* label serving.knative.dev/service, NULL when absent */
+    KSISS_KOBJ_PHASE,           /* status.phase (pods), NULL when absent */
+    KSISS_KOBJ_READY_REVISION,  /* status.latestReadyRevisionName (Knative Services), NULL when absent */
+    KSISS_KOBJ_NSTR
+} ksiss_kobj_field;
+
+#define KSISS_KOBJ_ABSENT UINT16_MAX
+
+/* A 32-byte header (tens of thousands of records): the strings are found
+ * by 16-bit offsets from the end of the text, the key at offset 0. */
 typedef struct {
     int refs;                   /* atomic; the object is read-only once made */
-    const char *key;            /* "namespace/name", or "name" when cluster-scoped */
-    const char *ns;             /* metadata.namespace, NULL when cluster-scoped */
-    const char *name;           /* metadata.name */
-    const char *rv;             /* metadata.resourceVersion, NULL when absent */
-    const char *service;        /* label serving.knative.dev/service, NULL when absent */
-    const char *phase;          /* status.phase (pods), NULL when absent */
-    const char *ready_revision; /* status.latestReadyRevisionName (Knative Services), NULL when absent */
+    uint32_t len;               /* of the JSON, without its NUL */
+    uint32_t stored;            /* bytes of text */
+    uint16_t off[KSISS_KOBJ_NSTR];  /* each string's offset after the key, KSISS_KOBJ_ABSENT: none */
     ksiss_kdict *dict;          /* NULL: text is the JSON itself (NUL-terminated); else text is that JSON
                                    deflated against this dictionary */
-    size_t len;                 /* of the JSON, without its NUL */
-    size_t stored;              /* bytes of text */
-    char text[];                /* the JSON (packed or not), then the strings above */
+    char text[];                /* the JSON (packed or not), then the key and the strings present */
 } ksiss_kobj;
+
+/* "namespace/name", or "name" when cluster-scoped. */
+static inline const char *ksiss_kobj_key(const ksiss_kobj *o)
+{
+    return o->text + o->stored;
+}
+
+/* One of the strings (ksiss_kobj_field), or NULL when absent. */
+static inline const char *ksiss_kobj_str(const ksiss_kobj *o, ksiss_kobj_field f)
+{
+    return o->off[f] == KSISS_KOBJ_ABSENT ? NULL : o->text + o->stored + o->off[f];
+}
 
 /* Packs records of one kind (one informer thread): raw deflate against a
  * dictionary, the first object it packed. Objects of a kind differ in

@@ -38,13 +38,13 @@ static void test_record_keeps_the_fields_and_parses_back_equal(void **state)
     assert_non_null(pod);
     ksiss_kobj *o = ksiss_kobj_pack(NULL, pod);
     assert_non_null(o);
-    assert_string_equal(o->key, "ml/p-1");
-    assert_string_equal(o->ns, "ml");
-    assert_string_equal(o->name, "p-1");
-    assert_string_equal(o->rv, "42");
-    assert_string_equal(o->service, "llama");
-    assert_string_equal(o->phase, "Running");
-    assert_string_equal(o->ready_revision, "llama-00002");
+    assert_string_equal(ksiss_kobj_key(o), "ml/p-1");
+    assert_string_equal(ksiss_kobj_str(o, KSISS_KOBJ_NS), "ml");
+    assert_string_equal(ksiss_kobj_str(o, KSISS_KOBJ_NAME), "p-1");
+    assert_string_equal(ksiss_kobj_str(o, KSISS_KOBJ_RV), "42");
+    assert_string_equal(ksiss_kobj_str(o, KSISS_KOBJ_SERVICE), "llama");
+    assert_string_equal(ksiss_kobj_str(o, KSISS_KOBJ_PHASE), "Running");
+    assert_string_equal(ksiss_kobj_str(o, KSISS_KOBJ_READY_REVISION), "llama-00002");
     assert_int_equal(o->len, strlen(o->text));
     /* Its size covers the header, the text and every string, exactly. */
     size_t size = ksiss_kobj_size(o);
@@ -59,12 +59,12 @@ static void test_record_keeps_the_fields_and_parses_back_equal(void **state)
     /* Cluster-scoped, no labels or status: key is the name, the rest NULL. */
     json_t *node = json_pack("{s:{s:s}}", "metadata", "name", "gpu-1");
     o = ksiss_kobj_pack(NULL, node);
-    assert_string_equal(o->key, "gpu-1");
-    assert_null(o->ns);
-    assert_null(o->rv);
-    assert_null(o->service);
-    assert_null(o->phase);
-    assert_null(o->ready_revision);
+    assert_string_equal(ksiss_kobj_key(o), "gpu-1");
+    assert_null(ksiss_kobj_str(o, KSISS_KOBJ_NS));
+    assert_null(ksiss_kobj_str(o, KSISS_KOBJ_RV));
+    assert_null(ksiss_kobj_str(o, KSISS_KOBJ_SERVICE));
+    assert_null(ksiss_kobj_str(o, KSISS_KOBJ_PHASE));
+    assert_null(ksiss_kobj_str(o, KSISS_KOBJ_READY_REVISION));
     assert_int_equal(ksiss_kobj_size(o), sizeof(*o) + o->stored + strlen("gpu-1") + 1);
     ksiss_kobj_unref(o);
     json_decref(node);
@@ -99,9 +99,9 @@ static void test_map_puts_replaces_deletes_and_lists_sorted(void **state)
     /* Replace: the old record comes back, the map keeps the new one. */
     ksiss_kobj *old = ksiss_kobj_map_put(&m, mk("ns", "svc-00010", "2"));
     assert_non_null(old);
-    assert_string_equal(old->rv, "1");
+    assert_string_equal(ksiss_kobj_str(old, KSISS_KOBJ_RV), "1");
     ksiss_kobj_unref(old);
-    assert_string_equal(ksiss_kobj_map_get(&m, "ns/svc-00010")->rv, "2");
+    assert_string_equal(ksiss_kobj_str(ksiss_kobj_map_get(&m, "ns/svc-00010"), KSISS_KOBJ_RV), "2");
     assert_int_equal(m.n, N);
     /* Delete every third: the others stay reachable whatever probe runs
      * the holes were in. */
@@ -109,7 +109,7 @@ static void test_map_puts_replaces_deletes_and_lists_sorted(void **state)
         snprintf(name, sizeof name, "ns/svc-%05d", i);
         ksiss_kobj *d = ksiss_kobj_map_del(&m, name);
         assert_non_null(d);
-        assert_string_equal(d->key, name);
+        assert_string_equal(ksiss_kobj_key(d), name);
         ksiss_kobj_unref(d);
         assert_null(ksiss_kobj_map_get(&m, name));
     }
@@ -125,11 +125,11 @@ static void test_map_puts_replaces_deletes_and_lists_sorted(void **state)
     assert_int_equal(l.n, m.n);
     assert_int_equal(l.n, N - (N + 2) / 3);
     for (size_t i = 1; i < l.n; i++)
-        assert_true(strcmp(l.v[i - 1]->key, l.v[i]->key) < 0);
+        assert_true(strcmp(ksiss_kobj_key(l.v[i - 1]), ksiss_kobj_key(l.v[i])) < 0);
     /* The listing holds its own references: clearing the map keeps them. */
     ksiss_kobj_map_clear(&m);
     assert_int_equal(m.n, 0);
-    assert_string_equal(l.v[0]->key, "ns/svc-00001");
+    assert_string_equal(ksiss_kobj_key(l.v[0]), "ns/svc-00001");
     json_t *arr = ksiss_kobj_list_parse(&l);
     assert_int_equal(json_array_size(arr), l.n);
     json_decref(arr);
@@ -160,8 +160,8 @@ static void test_packed_records_parse_back_equal_and_are_small(void **state)
     assert_non_null(o->dict);
     assert_ptr_equal(o->dict, first->dict);
     assert_true(o->stored * 4 < o->len);        /* a like object packs to under a quarter */
-    assert_string_equal(o->name, "another-service");
-    assert_string_equal(o->rv, "987654");
+    assert_string_equal(ksiss_kobj_str(o, KSISS_KOBJ_NAME), "another-service");
+    assert_string_equal(ksiss_kobj_str(o, KSISS_KOBJ_RV), "987654");
     char *text = ksiss_kobj_text(o);
     assert_non_null(text);
     assert_int_equal(strlen(text), o->len);
