@@ -251,40 +251,61 @@ int ksiss_inventory_begin(ksiss_inventory_builder *b, const ksiss_catalog *cat, 
     if (nodes && !json_is_array(nodes))
         return -1;
     size_t nn = nodes ? json_array_size(nodes) : 0;
-    out->nodes = ksiss_xcalloc(nn ? nn : 1, sizeof *out->nodes);
-    b->single = ksiss_xcalloc(nn ? nn : 1, sizeof *b->single);
+    b->cap = nn ? nn : 1;
+    out->nodes = ksiss_xcalloc(b->cap, sizeof *out->nodes);
+    b->single = ksiss_xcalloc(b->cap, sizeof *b->single);
     for (size_t i = 0; i < nn; i++) {
         const json_t *node = json_array_get(nodes, i);
         if (!json_is_object(node)) {
             warn(out, "node list item %zu is not an object; skipped", i);
             continue;
         }
-        read_node(cat, node, &out->nodes[out->n_nodes], &b->single[out->n_nodes], out);
-        out->n_nodes++;
+        ksiss_inventory_add_node(b, node);
     }
-    /* Node indexes sorted by (name, index): a pod finds the first node of
-     * its name by binary search. */
+    return 0;
+}
+
+void ksiss_inventory_add_node(ksiss_inventory_builder *b, const json_t *node)
+{
+    ksiss_inventory *out = b->inv;
+    if (!json_is_object(node) || b->by_name)     /* after the first pod: refused (the index is made) */
+        return;
+    if (out->n_nodes == b->cap) {
+        b->cap *= 2;
+        out->nodes = ksiss_xrealloc(out->nodes, b->cap * sizeof *out->nodes);
+        b->single = ksiss_xrealloc(b->single, b->cap * sizeof *b->single);
+    }
+    ksiss_inventory_node *n = &out->nodes[out->n_nodes];
+    memset(n, 0, sizeof *n);
+    b->single[out->n_nodes] = NULL;
+    read_node(b->cat, node, n, &b->single[out->n_nodes], out);
+    out->n_nodes++;
+    /* A usable node of a known model offers its resources. */
+    if (!n->ready || !n->schedulable || !n->gpu_model)
+        return;
+    for (size_t r = 0; r < n->n_res; r++) {
+        ksiss_inventory_entry *e = entry(out, n->gpu_model, n->res[r].resource);
+        e->allocatable = add_sat(e->allocatable, n->res[r].allocatable);
+    }
+}
+
+/* Node indexes sorted by (name, index): a pod finds the first node of its
+ * name by binary search. Made once, before the first pod. */
+static void index_nodes(ksiss_inventory_builder *b)
+{
+    ksiss_inventory *out = b->inv;
     b->by_name = ksiss_xcalloc(out->n_nodes ? out->n_nodes : 1, sizeof *b->by_name);
     for (size_t i = 0; i < out->n_nodes; i++)
         b->by_name[i] = (ksiss_inventory_node_ref){out->nodes[i].name, i};
     if (out->n_nodes > 1)
         qsort(b->by_name, out->n_nodes, sizeof *b->by_name, cmp_node_name);
-    /* Every usable node of a known model offers its resources. */
-    for (size_t k = 0; k < out->n_nodes; k++) {
-        ksiss_inventory_node *n = &out->nodes[k];
-        if (!n->ready || !n->schedulable || !n->gpu_model)
-            continue;
-        for (size_t r = 0; r < n->n_res; r++) {
-            ksiss_inventory_entry *e = entry(out, n->gpu_model, n->res[r].resource);
-            e->allocatable = add_sat(e->allocatable, n->res[r].allocatable);
-        }
-    }
-    return 0;
 }
 
 void ksiss_inventory_add_pod(ksiss_inventory_builder *b, const json_t *pod)
 {
     ksiss_inventory *out = b->inv;
+    if (!b->by_name)
+        index_nodes(b);
     if (!json_is_object(pod))
         return;
     const char *phase = str_at(pod, "status", "phase");

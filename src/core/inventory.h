@@ -61,11 +61,12 @@ int ksiss_inventory_compute(const ksiss_catalog *cat, const json_t *nodes, const
                             ksiss_inventory *out);
 void ksiss_inventory_free(ksiss_inventory *inv);
 
-/* The same computation one pod at a time, for callers that never hold
- * every Pod as JSON at once: begin with the nodes (-1 when nodes is not an
- * array; nothing is allocated then and end is not needed), add each pod
- * (borrowed; any order, each once), end. ksiss_inventory_compute is
- * begin + add each + end. */
+/* The same computation one object at a time, for callers that never hold
+ * every Node or Pod as JSON at once: begin with the nodes (a JSON array,
+ * or NULL; -1 when not an array: nothing is allocated then and end is not
+ * needed), add more nodes one by one (borrowed), then each pod (borrowed;
+ * any order, each once; no node may be added after the first pod), end.
+ * ksiss_inventory_compute is begin + add each pod + end. */
 typedef struct {
     const char *name;
     size_t idx;
@@ -75,11 +76,13 @@ typedef struct {
     const ksiss_catalog *cat;
     ksiss_inventory *inv;
     const ksiss_tier **single;          /* per node: its single-strategy MIG slice, or NULL */
-    ksiss_inventory_node_ref *by_name;  /* the nodes sorted by (name, index) */
+    ksiss_inventory_node_ref *by_name;  /* the nodes sorted by (name, index), made at the first pod */
+    size_t cap;                         /* nodes and single allocated */
 } ksiss_inventory_builder;
 
 int ksiss_inventory_begin(ksiss_inventory_builder *b, const ksiss_catalog *cat, const json_t *nodes,
                           ksiss_inventory *out);
+void ksiss_inventory_add_node(ksiss_inventory_builder *b, const json_t *node);
 void ksiss_inventory_add_pod(ksiss_inventory_builder *b, const json_t *pod);
 void ksiss_inventory_end(ksiss_inventory_builder *b);
 

@@ -991,8 +991,6 @@ static void tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
         if (pods_changed || !tc->have_inv || gn != tc->node_gen || tc->inv_cfg != cfg) {
             ksiss_kobj_list node_objs = ksiss_kube_informer_objects(inf_nodes);
             export_cache(c, "nodes", &node_objs);
-            json_t *nodes = ksiss_kobj_list_parse(&node_objs);
-            ksiss_kobj_list_free(&node_objs);
             inv_bundle *b = ksiss_xcalloc(1, sizeof(*b));
             b->refs = 1;
             /* The inventory borrows the catalogue's model names: it keeps
@@ -1002,9 +1000,16 @@ static void tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
             cfg->refs++;
             pthread_mutex_unlock(&c->mu);
             b->cfg = cfg;
-            /* One pod parsed at a time: every Pod is never held as JSON. */
+            /* One object parsed at a time: every Node or Pod is never held
+             * as JSON (400 Nodes would be ~4 MB of JSON values). */
             ksiss_inventory_builder ib;
-            int irc = ksiss_inventory_begin(&ib, &cfg->cat, nodes, &b->inv);
+            int irc = ksiss_inventory_begin(&ib, &cfg->cat, NULL, &b->inv);
+            for (size_t i = 0; irc == 0 && i < node_objs.n; i++) {
+                json_t *node = ksiss_kobj_parse(node_objs.v[i]);
+                ksiss_inventory_add_node(&ib, node);
+                json_decref(node);
+            }
+            ksiss_kobj_list_free(&node_objs);
             for (size_t i = 0; irc == 0 && i < tc->pods->objs.n; i++) {
                 json_t *pod = ksiss_kobj_parse(tc->pods->objs.v[i]);
                 ksiss_inventory_add_pod(&ib, pod);
@@ -1030,7 +1035,6 @@ static void tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
                 inv_unref(c, tc->inv);
                 tc->inv = NULL;
             }
-            json_decref(nodes);
             tc->node_gen = gn;
             tc->inv_cfg = cfg;
             tc->have_inv = true;

@@ -259,7 +259,10 @@ typedef void (*ksiss_kube_informer_transform)(json_t *obj);
  *   only nodeName, nodeSelector, overhead, and containers'/initContainers'
  *   name, resources and restartPolicy; of status only phase (what
  *   inventory.c and knative.c read);
- * - node: common, and drops status.images (the biggest part of a Node). */
+ * - node: keeps of metadata name, uid, resourceVersion, labels and
+ *   deletionTimestamp; of spec unschedulable; of status the GPU
+ *   resources of allocatable and the Ready condition's type and status
+ *   (what inventory.c reads): a heartbeat changes nothing that is kept. */
 void ksiss_kube_transform_common(json_t *obj);
 void ksiss_kube_transform_pod(json_t *obj);
 void ksiss_kube_transform_node(json_t *obj);
@@ -309,7 +312,9 @@ void ksiss_kube_informer_stop(ksiss_kube_informer *inf);
 /* True once the first LIST filled the cache. */
 bool ksiss_kube_informer_synced(ksiss_kube_informer *inf);
 
-/* Counter bumped at every cache change: a cheap "anything new?" check. */
+/* Counter bumped at every cache change (an object added or deleted, or its
+ * kept content changed; not an update of its resourceVersion alone): a
+ * cheap "anything new?" check. */
 uint64_t ksiss_kube_informer_generation(ksiss_kube_informer *inf);
 
 /* The cache keeps each object as a compact record (kube_object.h), not a

@@ -160,7 +160,11 @@ static int handle_event(ksiss_kube_informer *inf, const char *line, size_t len)
             pthread_mutex_lock(&inf->mu);
             ksiss_kobj *old =
                 del ? ksiss_kobj_map_del(&inf->cache, ksiss_kobj_key(o)) : ksiss_kobj_map_put(&inf->cache, o);
-            inf->gen++;
+            /* An update that changed only the resourceVersion (a node's
+             * heartbeat, a status field the transform drops) is nothing
+             * new to the readers of the cache. */
+            if (del || !old || !ksiss_kobj_same_content(old, o))
+                inf->gen++;
             pthread_mutex_unlock(&inf->mu);
             notify(inf, del ? KSISS_KUBE_DELETED : old ? KSISS_KUBE_MODIFIED : KSISS_KUBE_ADDED, obj);
             ksiss_kobj_unref(old);
@@ -583,10 +587,23 @@ void ksiss_kube_transform_pod(json_t *obj)
     keep_only(json_object_get(obj, "status"), status_keys);
 }
 
+static void keep_ready_condition(json_t *conds, const char *const *keys);
+
 void ksiss_kube_transform_node(json_t *obj)
 {
+    static const char *const meta_keys[] = {"name", "uid", "resourceVersion", "labels", "deletionTimestamp", NULL};
+    static const char *const spec_keys[] = {"unschedulable", NULL};
+    static const char *const status_keys[] = {"allocatable", "conditions", NULL};
+    static const char *const cond_keys[] = {"type", "status", NULL};
     ksiss_kube_transform_common(obj);
-    json_object_del(json_object_get(obj, "status"), "images");
+    json_object_del(obj, "apiVersion");
+    json_object_del(obj, "kind");
+    keep_only(json_object_get(obj, "metadata"), meta_keys);
+    keep_only(json_object_get(obj, "spec"), spec_keys);
+    json_t *st = json_object_get(obj, "status");
+    keep_only(st, status_keys);
+    keep_gpu_keys(json_object_get(st, "allocatable"));
+    keep_ready_condition(json_object_get(st, "conditions"), cond_keys);
 }
 
 /* Keeps only the Ready condition (the one transition.c reads), and of it

@@ -70,14 +70,27 @@ static ksiss_kobj *make(ksiss_kobj_packer *pk, const json_t *obj)
         json_object_get(json_object_get(json_object_get(obj, "metadata"), "labels"), KSISS_LABEL_SERVICE));
     const char *phase = sget(obj, "status", "phase");
     const char *ready = sget(obj, "status", "latestReadyRevisionName");
-    size_t len = json_dumpb(obj, NULL, 0, JSON_COMPACT);
-    if (len == 0 || len > UINT32_MAX / 2)
-        return NULL;
-    char *text = ksiss_xmalloc(len + 1);
-    if (json_dumpb(obj, text, len, JSON_COMPACT) != len) {
-        free(text);
-        return NULL;
+    /* The text leaves the resourceVersion out (the record keeps it apart,
+     * and ksiss_kobj_parse puts it back): an update that changed nothing
+     * else packs to the same bytes (ksiss_kobj_same_content). Shallow
+     * copies: the object given is not touched. */
+    json_t *top = NULL;
+    if (rv) {
+        top = json_copy((json_t *)obj);
+        json_t *md = json_copy(json_object_get(obj, "metadata"));
+        json_object_del(md, "resourceVersion");
+        json_object_set_new(top, "metadata", md);
     }
+    const json_t *dumped = top ? top : obj;
+    size_t len = json_dumpb(dumped, NULL, 0, JSON_COMPACT);
+    char *text = len == 0 || len > UINT32_MAX / 2 ? NULL : ksiss_xmalloc(len + 1);
+    if (text && json_dumpb(dumped, text, len, JSON_COMPACT) != len) {
+        free(text);
+        text = NULL;
+    }
+    json_decref(top);
+    if (!text)
+        return NULL;
     text[len] = '\0';
     /* Packed against a dictionary: the first object the packer saw. */
     unsigned char *z = NULL;
@@ -212,12 +225,24 @@ json_t *ksiss_kobj_parse(const ksiss_kobj *o)
 {
     if (!o)
         return NULL;
-    if (!o->dict)
-        return json_loadb(o->text, o->len, 0, NULL);
-    char *t = ksiss_kobj_text(o);
-    json_t *j = t ? json_loadb(t, o->len, 0, NULL) : NULL;
-    free(t);
+    json_t *j;
+    if (!o->dict) {
+        j = json_loadb(o->text, o->len, 0, NULL);
+    } else {
+        char *t = ksiss_kobj_text(o);
+        j = t ? json_loadb(t, o->len, 0, NULL) : NULL;
+        free(t);
+    }
+    const char *rv = ksiss_kobj_str(o, KSISS_KOBJ_RV);
+    json_t *md = json_object_get(j, "metadata");
+    if (rv && json_is_object(md))
+        json_object_set_new(md, "resourceVersion", json_string(rv));
     return j;
+}
+
+bool ksiss_kobj_same_content(const ksiss_kobj *a, const ksiss_kobj *b)
+{
+    return a->dict == b->dict && a->len == b->len && a->stored == b->stored && !memcmp(a->text, b->text, a->stored);
 }
 
 void ksiss_kobj_list_free(ksiss_kobj_list *l)

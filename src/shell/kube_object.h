@@ -70,18 +70,23 @@ void ksiss_kobj_packer_free(ksiss_kobj_packer *pk);
  * obj has no metadata.name or cannot be serialised. */
 ksiss_kobj *ksiss_kobj_pack(ksiss_kobj_packer *pk, const json_t *obj);
 
-/* The record's JSON text (caller frees), or NULL when it cannot be
- * unpacked (a corrupt record: cannot happen for one made here). */
+/* The record's JSON text (caller frees), without metadata.resourceVersion
+ * (kept apart), or NULL when it cannot be unpacked (a corrupt record:
+ * cannot happen for one made here). */
 char *ksiss_kobj_text(const ksiss_kobj *o);
 
 
 ksiss_kobj *ksiss_kobj_ref(ksiss_kobj *o);      /* NULL ok; returns o */
 void ksiss_kobj_unref(ksiss_kobj *o);           /* NULL ok */
 
-/* The object as JSON (a new reference the caller owns and may modify),
- * or NULL (o NULL, or its text does not parse, which cannot happen for a
- * record made by ksiss_kobj_new). */
+/* The object as JSON, its resourceVersion put back (a new reference the
+ * caller owns and may modify), or NULL (o NULL, or its text does not
+ * parse, which cannot happen for a record made by ksiss_kobj_pack). */
 json_t *ksiss_kobj_parse(const ksiss_kobj *o);
+
+/* Whether two records hold the same object content (their text, which
+ * leaves the resourceVersion out), packed against the same dictionary. */
+bool ksiss_kobj_same_content(const ksiss_kobj *a, const ksiss_kobj *b);
 
 /* Bytes the record takes (its one allocation), for accounting. */
 size_t ksiss_kobj_size(const ksiss_kobj *o);

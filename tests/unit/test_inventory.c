@@ -250,16 +250,26 @@ static void test_pending_pod_pinned_to_a_model_claims_only_that_model(void **sta
 }
 
 /* The inventory built one pod at a time, in any order (pending pods first,
- * reversed), is the one computed from the whole list. */
+ * reversed), and with the nodes added one at a time too, is the one
+ * computed from the whole lists. */
 static void test_pod_at_a_time_in_any_order_gives_the_same_inventory(void **state)
 {
     fixture *f = *state;
     const json_t *pods = json_object_get(f->pods, "items");
     size_t n = json_array_size(pods);
-    for (int order = 0; order < 2; order++) {
+    const json_t *nodes = json_object_get(f->nodes, "items");
+    assert_true(json_array_size(nodes) > 1);
+    for (int order = 0; order < 3; order++) {
         ksiss_inventory inv;
         ksiss_inventory_builder b;
-        assert_int_equal(ksiss_inventory_begin(&b, &f->cat, json_object_get(f->nodes, "items"), &inv), 0);
+        if (order < 2) {
+            assert_int_equal(ksiss_inventory_begin(&b, &f->cat, nodes, &inv), 0);
+        } else {
+            assert_int_equal(ksiss_inventory_begin(&b, &f->cat, NULL, &inv), 0);
+            for (size_t i = 0; i < json_array_size(nodes); i++)
+                ksiss_inventory_add_node(&b, json_array_get(nodes, i));
+        }
+        assert_int_equal(inv.n_nodes, json_array_size(nodes));
         for (size_t i = 0; i < n; i++)
             ksiss_inventory_add_pod(&b, json_array_get(pods, order == 0 ? n - 1 - i : i));
         ksiss_inventory_end(&b);

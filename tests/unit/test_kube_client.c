@@ -604,6 +604,55 @@ static void test_informer_lists_watches_follows_bookmarks_and_relists_on_410(voi
     assert_non_null(strstr(f->fs->reqs[1].url, "timeoutSeconds=60"));
 }
 
+/* An update of the resourceVersion alone (a heartbeat) is not a change of
+ * the cache: the generation moves for the list and the label change
+ * only; on_change hears of both updates, and the cache holds the latest
+ * resourceVersion. */
+static void test_informer_generation_ignores_updates_of_the_resource_version_alone(void **state)
+{
+    fx *f = *state;
+    fake_add(f->fs, "GET", "/api/v1/nodes?limit=100", 200,
+             "{\"metadata\":{\"resourceVersion\":\"10\"},\"items\":["
+             "{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"8\",\"labels\":{\"x\":\"1\"}}}]}",
+             NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes?resourceVersion=10&watch=1&allowWatchBookmarks=true", 200,
+             "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"11\","
+             "\"labels\":{\"x\":\"1\"}}}}\n"
+             "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"12\","
+             "\"labels\":{\"x\":\"2\"}}}}\n"
+             "{\"type\":\"MODIFIED\",\"object\":{\"metadata\":{\"name\":\"a\",\"resourceVersion\":\"13\","
+             "\"labels\":{\"x\":\"2\"}}}}\n",
+             NULL);
+    evlog l = {PTHREAD_MUTEX_INITIALIZER, NULL};
+    ksiss_kube_informer_opts o = {.res = &KSISS_KUBE_NODES, .on_change = on_change, .ud = &l, .watch_timeout_s = 60};
+    char *err = NULL;
+    ksiss_kube_informer *inf = ksiss_kube_informer_start(f->k, &o, &err);
+    assert_non_null(inf);
+    const char *rv = NULL;
+    json_t *a = NULL;
+    for (int i = 0; i < 500; i++) {
+        json_decref(a);
+        a = ksiss_kube_informer_get(inf, NULL, "a");
+        rv = json_string_value(json_object_get(json_object_get(a, "metadata"), "resourceVersion"));
+        if (rv && !strcmp(rv, "13"))
+            break;
+        struct timespec ts = {0, 10 * 1000000L};
+        nanosleep(&ts, NULL);
+    }
+    assert_non_null(rv);
+    assert_string_equal(rv, "13");
+    assert_string_equal(json_string_value(json_object_get(json_object_get(json_object_get(a, "metadata"), "labels"),
+                                                          "x")),
+                        "2");
+    json_decref(a);
+    assert_int_equal(ksiss_kube_informer_generation(inf), 2);  /* the list, then x=2 */
+    ksiss_kube_informer_stop(inf);
+    pthread_mutex_lock(&l.mu);
+    assert_string_equal(l.log, "ADDED a, MODIFIED a, MODIFIED a, MODIFIED a");
+    pthread_mutex_unlock(&l.mu);
+    free(l.log);
+}
+
 static void test_informer_refuses_an_oversized_event_and_relists(void **state)
 {
     fx *f = *state;
@@ -711,6 +760,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_bad_arguments_are_refused_without_a_request, setup, teardown),
         cmocka_unit_test_setup_teardown(test_requests_are_counted_in_the_exporter_registry, setup, teardown),
         cmocka_unit_test_setup_teardown(test_informer_lists_watches_follows_bookmarks_and_relists_on_410, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_informer_generation_ignores_updates_of_the_resource_version_alone, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_informer_refuses_an_oversized_event_and_relists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_informer_backs_off_when_every_watch_is_gone, setup, teardown),

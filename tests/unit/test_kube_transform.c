@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "core/inventory.h"
+#include "shell/kube_object.h"
 #include "core/transition.h"
 #include "shell/controller.h"
 #include "core/tiers.h"
@@ -128,6 +129,16 @@ static void test_inventory_is_the_same_from_trimmed_nodes_and_pods(void **state)
         some_requested = some_requested || a.entries[k].requested > 0;
     }
     assert_true(some_requested);
+    assert_int_equal(a.n_nodes, b.n_nodes);
+    for (size_t k = 0; k < a.n_nodes; k++) {
+        assert_string_equal(a.nodes[k].name, b.nodes[k].name);
+        assert_true(a.nodes[k].ready == b.nodes[k].ready);
+        assert_true(a.nodes[k].schedulable == b.nodes[k].schedulable);
+        assert_true(a.nodes[k].gpu_model == b.nodes[k].gpu_model);
+        assert_int_equal(a.nodes[k].replicas, b.nodes[k].replicas);
+        assert_int_equal(a.nodes[k].n_res, b.nodes[k].n_res);
+    }
+    assert_int_equal(a.n_warnings, b.n_warnings);
     ksiss_inventory_free(&a);
     ksiss_inventory_free(&b);
     json_decref(tn);
@@ -135,6 +146,60 @@ static void test_inventory_is_the_same_from_trimmed_nodes_and_pods(void **state)
     json_decref(nodes);
     json_decref(pods);
     ksiss_catalog_free(&cat);
+}
+
+/* A node's heartbeat (new resourceVersion, condition times, a non-GPU
+ * allocatable) packs to the same content once trimmed; its Ready status
+ * or a GPU count does not. */
+static void test_a_node_heartbeat_is_no_change_of_content(void **state)
+{
+    (void)state;
+    json_t *nodes = test_load_json(NULL, "tests/data/kube/nodes.json");
+    json_t *base = json_deep_copy(json_array_get(json_object_get(nodes, "items"), 0));
+    json_t *st = json_object_get(base, "status");
+    json_object_set_new(st, "conditions",
+                        json_pack("[{s:s,s:s,s:s},{s:s,s:s,s:s,s:s}]", "type", "MemoryPressure", "status", "False",
+                                  "lastHeartbeatTime", "2026-12-02T00:00:00Z", "type", "Ready", "status", "True",
+                                  "lastHeartbeatTime", "2026-12-02T00:00:00Z", "reason", "KubeletReady"));
+    json_object_set_new(json_object_get(st, "allocatable"), "cpu", json_string("64"));
+    json_object_set_new(json_object_get(base, "metadata"), "resourceVersion", json_string("100"));
+    json_t *beat = json_deep_copy(base), *down = json_deep_copy(base), *gpus = json_deep_copy(base);
+    json_object_set_new(json_object_get(beat, "metadata"), "resourceVersion", json_string("101"));
+    json_t *bc = json_object_get(json_object_get(beat, "status"), "conditions");
+    json_object_set_new(json_array_get(bc, 0), "lastHeartbeatTime", json_string("2026-12-02T00:00:40Z"));
+    json_object_set_new(json_array_get(bc, 1), "lastHeartbeatTime", json_string("2026-12-02T00:00:40Z"));
+    json_object_set_new(json_object_get(json_object_get(beat, "status"), "allocatable"), "cpu", json_string("63"));
+    json_object_set_new(json_array_get(json_object_get(json_object_get(down, "status"), "conditions"), 1), "status",
+                        json_string("False"));
+    const char *gk = NULL;
+    json_t *gv;
+    json_object_foreach(json_object_get(json_object_get(gpus, "status"), "allocatable"), gk, gv)
+        if (ksiss_is_gpu_resource(gk))
+            break;
+    assert_non_null(gk);
+    json_object_set_new(json_object_get(json_object_get(gpus, "status"), "allocatable"), gk, json_string("99"));
+    json_t *v[] = {base, beat, down, gpus};
+    ksiss_kobj_packer pk = {0};
+    ksiss_kobj *r[4];
+    for (size_t i = 0; i < 4; i++) {
+        ksiss_kube_transform_node(v[i]);
+        r[i] = ksiss_kobj_pack(&pk, v[i]);
+        assert_non_null(r[i]);
+    }
+    assert_true(ksiss_kobj_same_content(r[0], r[1]));
+    assert_string_equal(ksiss_kobj_str(r[1], KSISS_KOBJ_RV), "101");
+    assert_false(ksiss_kobj_same_content(r[0], r[2]));
+    assert_false(ksiss_kobj_same_content(r[0], r[3]));
+    /* Parsed back, the record has its own resourceVersion. */
+    json_t *back = ksiss_kobj_parse(r[1]);
+    assert_true(json_equal(back, beat));
+    json_decref(back);
+    for (size_t i = 0; i < 4; i++) {
+        ksiss_kobj_unref(r[i]);
+        json_decref(v[i]);
+    }
+    ksiss_kobj_packer_free(&pk);
+    json_decref(nodes);
 }
 
 static void test_common_transform_leaves_other_objects_whole(void **state)
@@ -284,6 +349,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pod_transform_keeps_what_readers_use_and_drops_the_rest),
         cmocka_unit_test(test_inventory_is_the_same_from_trimmed_nodes_and_pods),
+        cmocka_unit_test(test_a_node_heartbeat_is_no_change_of_content),
         cmocka_unit_test(test_common_transform_leaves_other_objects_whole),
         cmocka_unit_test(test_list_trims_every_page_as_it_arrives),
         cmocka_unit_test(test_transitions_are_the_same_from_trimmed_objects),
