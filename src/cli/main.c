@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cli.h"
+#include "shell/json_arena.h"
 
 typedef struct {
     const char *name;
@@ -33,6 +34,8 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* jansson's allocator set before any thread or value exists. */
+    ksiss_json_arena_install();
     if (argc < 2) {
         usage(stderr);
         return KSISS_EXIT_USAGE;

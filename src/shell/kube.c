@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "core/util.h"
+#include "shell/json_arena.h"
 #include "shell/kube_internal.h"
 #include "shell/kubeconfig.h"
 
@@ -955,6 +956,11 @@ int ksiss_kube_list(ksiss_kube *k, const ksiss_kube_resource *res, const char *n
     json_t *all = json_array();
     char *cont = NULL;
     char *rv = NULL;
+    /* Pages handed to opts->each are dropped page by page: their JSON
+     * values live in a scope of their own (json_arena.h), so the records
+     * made from them are not interleaved with a page's worth of holes. */
+    bool scoped = opts && opts->each;
+    ksiss_json_arena arena;
     for (;;) {
         char *url = ksiss_kube__list_url(res, ns, ls, fs, page, cont, NULL, false, 0);
         if (!url) {
@@ -963,9 +969,16 @@ int ksiss_kube_list(ksiss_kube *k, const ksiss_kube_resource *res, const char *n
             free(rv);
             return bad_path(res, ns, NULL, err);
         }
+        if (scoped)
+            ksiss_json_arena_begin(&arena);
         json_t *body = NULL;
         int rc = ksiss_kube__request(k, "LIST", "GET", url, NULL, NULL, &body, err);
         free(url);
+        if (scoped && rc != KSISS_KUBE_OK) {
+            json_decref(body);
+            body = NULL;
+            ksiss_json_arena_end(&arena);
+        }
         if (rc == KSISS_KUBE_E_GONE && cont && !restarted) {
             /* The continue token expired mid-list: start over once. */
             restarted = true;
@@ -990,6 +1003,8 @@ int ksiss_kube_list(ksiss_kube *k, const ksiss_kube_resource *res, const char *n
             ksiss_kube__set_error(err, KSISS_KUBE_E_DECODE, 200, "LIST %s: \"items\" is not an array",
                                   res->resource);
             json_decref(body);
+            if (scoped)
+                ksiss_json_arena_end(&arena);
             json_decref(all);
             free(cont);
             free(rv);
@@ -1025,6 +1040,8 @@ int ksiss_kube_list(ksiss_kube *k, const ksiss_kube_resource *res, const char *n
         if (c && *c)
             cont = ksiss_xstrdup(c);
         json_decref(body);
+        if (scoped)
+            ksiss_json_arena_end(&arena);
         if (!cont)
             break;
     }

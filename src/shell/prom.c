@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/util.h"
+#include "shell/json_arena.h"
 #include "shell/metrics_names.h"
 
 #define DEFAULT_URL "http://prometheus-kube-prometheus-prometheus.monitoring.svc.cluster.local:9090/api/v1/query"
@@ -287,8 +288,23 @@ static char *series_text(json_t *metric)
     return ksiss_sb_take(&sb);
 }
 
+static int parse_response(const char *body, size_t len, long http_status, const char *pod_label,
+                          ksiss_prom_result *out);
+
 int ksiss_prom_parse_response(const char *body, size_t len, long http_status, const char *pod_label,
                               ksiss_prom_result *out)
+{
+    /* The answer's tree (hundreds of KB for a query batched across 500
+     * services) is dropped here: out holds copies only. */
+    ksiss_json_arena a;
+    ksiss_json_arena_begin(&a);
+    int rc = parse_response(body, len, http_status, pod_label, out);
+    ksiss_json_arena_end(&a);
+    return rc;
+}
+
+static int parse_response(const char *body, size_t len, long http_status, const char *pod_label,
+                          ksiss_prom_result *out)
 {
     memset(out, 0, sizeof(*out));
     out->http_status = http_status;
