@@ -204,12 +204,14 @@ void ksiss_history_reserve(ksiss_history *h, size_t cap)
         cap = KSISS_HISTORY_MAX;
     if (cap == h->cap)
         return;
-    ksiss_reco_slot *recos = ksiss_xcalloc(1, cap * sizeof(*recos) + (cap + 7) / 8);
-    unsigned char *bits = (unsigned char *)(recos + cap);
+    ksiss_reco_slot *recos = ksiss_xcalloc(1, cap * (sizeof(*recos) + sizeof(uint32_t)) + (cap + 7) / 8);
+    uint32_t *off = (uint32_t *)(recos + cap);
+    unsigned char *bits = (unsigned char *)(off + cap);
     size_t keep = h->n < cap ? h->n : cap;
     for (size_t i = 0; i < keep; i++) {
         ksiss_reco r = ksiss_history_at(h, h->n - keep + i);
-        recos[i] = (ksiss_reco_slot){r.at_ms, r.capacity, r.load, r.serving_capacity};
+        recos[i] = (ksiss_reco_slot){r.capacity, r.load, r.serving_capacity};
+        off[i] = (uint32_t)(r.at_ms - h->base_ms);  /* the kept entries keep the base */
         if (r.slo_breach)
             bits[i / 8] |= (unsigned char)(1u << (i % 8));
     }
@@ -220,10 +222,37 @@ void ksiss_history_reserve(ksiss_history *h, size_t cap)
     h->head = 0;
 }
 
+/* Makes at_ms representable: the base moves to the earliest of the
+ * entries and at_ms. When they span 2^32 ms (~49 days: a clock step) or
+ * more, the entries are dropped. */
+static void history_rebase(ksiss_history *h, int64_t at_ms)
+{
+    uint32_t *off = (uint32_t *)(h->recos + h->cap);
+    if (h->n > 0 && at_ms >= h->base_ms && (uint64_t)at_ms - (uint64_t)h->base_ms <= UINT32_MAX)
+        return;
+    int64_t lo = at_ms, hi = at_ms;
+    for (size_t i = 0; i < h->n; i++) {
+        int64_t t = h->base_ms + off[(h->head + i) % h->cap];
+        lo = t < lo ? t : lo;
+        hi = t > hi ? t : hi;
+    }
+    if ((uint64_t)hi - (uint64_t)lo > UINT32_MAX) {
+        h->n = 0;
+        h->head = 0;
+        lo = at_ms;
+    }
+    for (size_t i = 0; i < h->n; i++) {
+        size_t k = (h->head + i) % h->cap;
+        off[k] = (uint32_t)(h->base_ms + off[k] - lo);
+    }
+    h->base_ms = lo;
+}
+
 void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load, int64_t now_ms)
 {
     if (h->cap == 0)
         ksiss_history_reserve(h, KSISS_HISTORY_MAX);
+    history_rebase(h, now_ms);
     size_t idx;
     if (h->n < h->cap) {
         idx = (h->head + h->n) % h->cap;
@@ -232,9 +261,11 @@ void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load
         idx = h->head;
         h->head = (h->head + 1) % h->cap;
     }
-    h->recos[idx] = (ksiss_reco_slot){now_ms, d->has_remembered_need ? d->remembered_need : d->required_capacity,
-                                      load, d->serving_capacity};
-    unsigned char *bits = (unsigned char *)(h->recos + h->cap);
+    h->recos[idx] = (ksiss_reco_slot){d->has_remembered_need ? d->remembered_need : d->required_capacity, load,
+                                      d->serving_capacity};
+    uint32_t *off = (uint32_t *)(h->recos + h->cap);
+    off[idx] = (uint32_t)(now_ms - h->base_ms);
+    unsigned char *bits = (unsigned char *)(off + h->cap);
     if (d->slo_breach)
         bits[idx / 8] |= (unsigned char)(1u << (idx % 8));
     else

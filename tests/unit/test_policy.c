@@ -1374,6 +1374,32 @@ static void test_history_reserve_shrinking_keeps_the_newest_in_order(void **stat
     ksiss_history_free(&h);
 }
 
+/* Times are kept exactly (32-bit offsets from a base that follows them):
+ * from a wall-clock epoch, across a clock stepped back, and a step of
+ * more than 49 days (2^32 ms) starts the history over. */
+static void test_history_times_are_exact_and_a_huge_clock_step_starts_over(void **state)
+{
+    (void)state;
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_history_reserve(&h, 8);
+    ksiss_decision d = {.action = KSISS_HOLD, .required_capacity = 0.5, .reason_code = "within_slo"};
+    const int64_t t0 = 1796179259134;   /* 2026-12-02 */
+    const int64_t times[] = {t0, t0 + 10000, t0 + 20001, t0 + 15000 /* stepped back */, t0 - 3600000 /* an hour */};
+    for (size_t i = 0; i < 5; i++)
+        ksiss_history_record(&h, &d, (double)i, times[i]);
+    assert_int_equal(h.n, 5);
+    for (size_t i = 0; i < 5; i++) {
+        assert_int_equal(ksiss_history_at(&h, i).at_ms, times[i]);
+        assert_true(ksiss_history_at(&h, i).load == (double)i);
+    }
+    ksiss_history_record(&h, &d, 9, t0 + (INT64_C(50) * 24 * 3600 * 1000));
+    assert_int_equal(h.n, 1);
+    assert_int_equal(ksiss_history_at(&h, 0).at_ms, t0 + (INT64_C(50) * 24 * 3600 * 1000));
+    assert_true(ksiss_history_at(&h, 0).load == 9);
+    ksiss_history_free(&h);
+}
+
 static void test_history_reserve_growing_keeps_every_entry(void **state)
 {
     (void)state;
@@ -1678,6 +1704,7 @@ int main(void)
         cmocka_unit_test(test_history_capacity_of_huge_windows_does_not_overflow),
         cmocka_unit_test(test_history_reserve_shrinking_keeps_the_newest_in_order),
         cmocka_unit_test(test_history_reserve_growing_keeps_every_entry),
+        cmocka_unit_test(test_history_times_are_exact_and_a_huge_clock_step_starts_over),
         cmocka_unit_test(test_history_reserve_unchanged_is_a_no_op),
         cmocka_unit_test(test_history_record_on_an_unreserved_ring_takes_the_most),
         cmocka_unit_test(test_an_empty_history_never_counts_as_a_full_window),
