@@ -188,11 +188,13 @@ starts() {
     ko "$1: no tier change started within 60 s" "$(grep 'msg=decision' "$TMP/$CUR.log" | tail -1)"
     return 1
 }
-# cm_poke: a harmless ConfigMap change; the autoscaler's ConfigMap watch must see it
+# cm_poke: a harmless ConfigMap change the autoscaler's ConfigMap watch must see: an
+# annotation (what its cache keeps; a label or the resourceVersion alone is no change
+# to it, docs/kubernetes.md)
 POKE=0
 cm_seen() {
     local what=$1 n t; POKE=$((POKE + 1)); n=$(grep -c 'msg="configuration loaded"' "$TMP/$CUR.log"); t=$(date +%s)
-    kc label configmap autoscaler-config -n "$NS" "faults.ksiss.dev/poke=p$POKE" --overwrite >/dev/null
+    kc annotate configmap autoscaler-config -n "$NS" "faults.ksiss.dev/poke=p$POKE" --overwrite >/dev/null
     if until_true "$RECOVER_S" bash -c "[ \$(grep -c 'msg=\"configuration loaded\"' '$TMP/$CUR.log') -gt $n ]"; then
         ok "$what: a ConfigMap change reaches the autoscaler's watch $(( $(date +%s) - t ))s after it is made (bound ${RECOVER_S}s)"
     else
