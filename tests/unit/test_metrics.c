@@ -435,6 +435,19 @@ static void test_label_values_are_shared_and_freed_with_their_series(void **stat
         assert_int_equal(ksiss_metrics_remove_service(m, "ns", svc), 3);
     }
     assert_int_equal(ksiss_metrics_label_values(m), base);
+    /* Values freed, new ones (reusing their numbers) render as themselves,
+     * next to a series that kept its values throughout. */
+    ksiss_metrics_set(m, KSISS_M_GPU_FREE, KSISS_LABELS("H100-80GB", "nvidia.com/mig-1g.10gb"), 3);
+    for (int i = 0; i < 100; i++) {
+        snprintf(svc, sizeof svc, "new-%03d", i);
+        ksiss_metrics_set(m, KSISS_M_TRANSITIONS_IN_FLIGHT, KSISS_LABELS("other", svc), i);
+    }
+    assert_int_equal(ksiss_metrics_label_values(m), base + 103);
+    char *text = ksiss_metrics_render(m);
+    assert_non_null(strstr(text, "ksiss_transitions_in_flight{namespace=\"other\",service=\"new-042\"} 42\n"));
+    assert_non_null(strstr(text, "ksiss_gpu_free{gpu_model=\"H100-80GB\",resource=\"nvidia.com/mig-1g.10gb\"} 3\n"));
+    assert_null(strstr(text, "svc-0"));
+    free(text);
     ksiss_metrics_free(m);
 }
 
