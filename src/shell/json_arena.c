@@ -10,7 +10,7 @@
 
 #include "shell/json_arena.h"
 
-#define CHUNK_BYTES (256 * 1024)
+#define CHUNK_BYTES (1024 * 1024)     /* a few per LIST page: frees check few ranges */
 #define ALIGN 16
 
 struct ksiss_json_arena_chunk {
@@ -31,18 +31,28 @@ static void *arena_malloc(size_t n)
     if (n > SIZE_MAX / 2)
         return NULL;
     n = (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
-    ksiss_json_arena_chunk *c = a->chunks;
+    /* The chunks in use are a->chunks up to a->cur; after a reset the
+     * next ones are reused before any new one is mapped. */
+    ksiss_json_arena_chunk *c = a->cur;
+    while (c && c->size - c->used < n && c->next)
+        c = c->next;
     if (!c || c->size - c->used < n) {
         size_t want = sizeof(*c) + n > CHUNK_BYTES ? sizeof(*c) + n : CHUNK_BYTES;
         void *m = mmap(NULL, want, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m == MAP_FAILED)
             return malloc(n);   /* freed by free() below: it is in no chunk */
-        c = m;
-        c->size = want - sizeof(*c);
-        c->used = 0;
-        c->next = a->chunks;
-        a->chunks = c;
+        ksiss_json_arena_chunk *nc = m;
+        a->mapped += want;
+        nc->size = want - sizeof(*nc);
+        nc->used = 0;
+        nc->next = NULL;
+        if (c)
+            c->next = nc;
+        else
+            a->chunks = nc;
+        c = nc;
     }
+    a->cur = c;
     void *p = c->data + c->used;
     c->used += n;
     a->bytes += n;
@@ -78,9 +88,18 @@ void ksiss_json_arena_begin(ksiss_json_arena *a)
 {
     ksiss_json_arena_install();
     a->chunks = NULL;
+    a->cur = NULL;
+    a->mapped = 0;
     a->bytes = 0;
     a->outer = current;
     current = a;
+}
+
+void ksiss_json_arena_reset(ksiss_json_arena *a)
+{
+    for (ksiss_json_arena_chunk *c = a->chunks; c; c = c->next)
+        c->used = 0;
+    a->cur = a->chunks;
 }
 
 void ksiss_json_arena_end(ksiss_json_arena *a)

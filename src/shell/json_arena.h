@@ -12,9 +12,11 @@
 typedef struct ksiss_json_arena_chunk ksiss_json_arena_chunk;
 
 typedef struct ksiss_json_arena {
-    ksiss_json_arena_chunk *chunks;
+    ksiss_json_arena_chunk *chunks;     /* in the order they were mapped */
+    ksiss_json_arena_chunk *cur;        /* the one allocations come from */
     struct ksiss_json_arena *outer;     /* the scope this one is nested in, or NULL */
     size_t bytes;                       /* handed out so far */
+    size_t mapped;                      /* bytes of the chunks mapped */
 } ksiss_json_arena;
 
 /* Makes jansson allocate through this module (once per process; begin
@@ -28,5 +30,10 @@ void ksiss_json_arena_install(void);
  * Scopes nest. */
 void ksiss_json_arena_begin(ksiss_json_arena *a);
 void ksiss_json_arena_end(ksiss_json_arena *a);
+
+/* Every value of the scope is dead (as at end): its memory is reused by
+ * the next values, without giving it back and faulting it in again (one
+ * LIST's pages, one after the other). */
+void ksiss_json_arena_reset(ksiss_json_arena *a);
 
 #endif

@@ -957,27 +957,30 @@ int ksiss_kube_list(ksiss_kube *k, const ksiss_kube_resource *res, const char *n
     char *cont = NULL;
     char *rv = NULL;
     /* Pages handed to opts->each are dropped page by page: their JSON
-     * values live in a scope of their own (json_arena.h), so the records
-     * made from them are not interleaved with a page's worth of holes. */
+     * values live in a scope of their own (json_arena.h), reset after each
+     * page and given back at the end, so the records made from them are
+     * not interleaved with a page's worth of holes. */
     bool scoped = opts && opts->each;
     ksiss_json_arena arena;
+    if (scoped)
+        ksiss_json_arena_begin(&arena);
     for (;;) {
         char *url = ksiss_kube__list_url(res, ns, ls, fs, page, cont, NULL, false, 0);
         if (!url) {
+            if (scoped)
+                ksiss_json_arena_end(&arena);
             json_decref(all);
             free(cont);
             free(rv);
             return bad_path(res, ns, NULL, err);
         }
-        if (scoped)
-            ksiss_json_arena_begin(&arena);
         json_t *body = NULL;
         int rc = ksiss_kube__request(k, "LIST", "GET", url, NULL, NULL, &body, err);
         free(url);
         if (scoped && rc != KSISS_KUBE_OK) {
             json_decref(body);
             body = NULL;
-            ksiss_json_arena_end(&arena);
+            ksiss_json_arena_reset(&arena);
         }
         if (rc == KSISS_KUBE_E_GONE && cont && !restarted) {
             /* The continue token expired mid-list: start over once. */
@@ -992,6 +995,8 @@ int ksiss_kube_list(ksiss_kube *k, const ksiss_kube_resource *res, const char *n
             continue;
         }
         if (rc != KSISS_KUBE_OK) {
+            if (scoped)
+                ksiss_json_arena_end(&arena);
             json_decref(all);
             free(cont);
             free(rv);
@@ -1041,10 +1046,12 @@ int ksiss_kube_list(ksiss_kube *k, const ksiss_kube_resource *res, const char *n
             cont = ksiss_xstrdup(c);
         json_decref(body);
         if (scoped)
-            ksiss_json_arena_end(&arena);
+            ksiss_json_arena_reset(&arena);
         if (!cont)
             break;
     }
+    if (scoped)
+        ksiss_json_arena_end(&arena);
     *items = all;
     if (resource_version)
         *resource_version = rv;

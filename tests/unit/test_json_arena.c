@@ -1,8 +1,8 @@
 /* test_json_arena.c: scoped bump allocation of jansson values
  * (src/shell/json_arena.c): values made in a scope work and go with it,
  * values made outside may be freed inside (and the reverse order of
- * nesting), large values get a chunk of their own, and outside any scope
- * jansson allocates as before. */
+ * nesting), large values get a chunk of their own, a reset scope reuses
+ * its memory, and outside any scope jansson allocates as before. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -82,6 +82,32 @@ static void test_scopes_nest_and_large_values_get_their_own_chunk(void **state)
     json_decref(after);
 }
 
+/* A reset scope reuses its chunks for the next values (a LIST's pages one
+ * after the other): nothing new is mapped for a page like the last. */
+static void test_a_reset_scope_reuses_its_memory(void **state)
+{
+    (void)state;
+    ksiss_json_arena a;
+    ksiss_json_arena_begin(&a);
+    size_t mapped = 0;
+    for (int page = 0; page < 3; page++) {
+        json_t *arr = json_array();
+        for (int i = 0; i < 20000; i++)     /* ~2 MB of values: several chunks */
+            json_array_append_new(arr, json_pack("{s:i, s:s}", "i", i, "name", "object-with-a-name"));
+        assert_int_equal(json_integer_value(json_object_get(json_array_get(arr, 19999), "i")), 19999);
+        if (page == 0)
+            mapped = a.mapped;
+        else
+            assert_int_equal(a.mapped, mapped);    /* nothing new mapped: the chunks reused */
+        assert_true(mapped > 1024 * 1024);
+        json_decref(arr);
+        ksiss_json_arena_reset(&a);
+        assert_ptr_equal(a.cur, a.chunks);
+    }
+    ksiss_json_arena_end(&a);
+    assert_null(a.chunks);
+}
+
 int main(void)
 {
     ksiss_json_arena_install();
@@ -89,6 +115,7 @@ int main(void)
         cmocka_unit_test(test_values_of_a_scope_are_usable_until_its_end),
         cmocka_unit_test(test_values_from_outside_are_freed_normally_inside),
         cmocka_unit_test(test_scopes_nest_and_large_values_get_their_own_chunk),
+        cmocka_unit_test(test_a_reset_scope_reuses_its_memory),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
