@@ -330,11 +330,11 @@ field() { echo "$1" | grep -o "$2=[^ ]*" | head -1 | cut -d= -f2 | tr -d '"'; }
 print_table() {
     echo "K-SISS scale benchmark, commit $COMMIT, $(date -u +%Y-%m-%dT%H:%MZ), ${INTERVAL}s ticks, $PODS pods per service, $TICKS steady ticks"
     echo "target: 10000 services per 10 s tick using < ${TARGET_CPU_PCT}% of one core and < ${TARGET_RSS_MB} MB RSS"
-    printf '%-8s %-10s %-8s %-9s %-9s %-9s %-14s %-10s %-10s %-10s %-16s %-16s %s\n' \
-        services "CPU s/tick" "% core" "RSS MB" "peak MB" "startup" "startup CPU s" "API/tick" "prom/tick" "decided" "latency med/max" "end-to-end" "verdict"
+    printf '%-8s %-13s %-10s %-8s %-9s %-9s %-9s %-14s %-10s %-10s %-10s %-16s %-16s %s\n' \
+        services commit "CPU s/tick" "% core" "RSS MB" "peak MB" "startup" "startup CPU s" "API/tick" "prom/tick" "decided" "latency med/max" "end-to-end" "verdict"
     while read -r row; do
-        printf '%-8s %-10s %-8s %-9s %-9s %-9s %-14s %-10s %-10s %-10s %-16s %-16s %s\n' \
-            "$(field "$row" size)" "$(field "$row" cpu_s_per_tick)" "$(field "$row" cpu_pct)" "$(field "$row" rss_mb)" \
+        printf '%-8s %-13s %-10s %-8s %-9s %-9s %-9s %-14s %-10s %-10s %-10s %-16s %-16s %s\n' \
+            "$(field "$row" size)" "$(field "$row" commit)" "$(field "$row" cpu_s_per_tick)" "$(field "$row" cpu_pct)" "$(field "$row" rss_mb)" \
             "$(field "$row" peak_hwm_mb)" "$(field "$row" startup_s)s" "$(field "$row" startup_cpu_s)" \
             "$(field "$row" api_per_tick)" "$(field "$row" prom_queries_per_tick)" "$(field "$row" decisions_per_tick)" \
             "$(field "$row" decision_median_ms)/$(field "$row" decision_max_ms) ms" \
