@@ -1001,6 +1001,23 @@ static void test_scale_in_keeps_less_headroom_than_a_tier_change_down(void **sta
     free_fixture(&f);
 }
 
+/* One tick of the ksiss policy from (tier, ready) with metric values and a
+ * load, no history: asserts the action, tier and instances decided. */
+static void expect_move(const fixture *f, const char *tier, int ready, const double *values, double load,
+                        const char *free_spec, ksiss_action action, const char *to_tier, int replicas)
+{
+    tick_input t;
+    ksiss_decision d = {0};
+    build_input(f, &t, tier, ready, 0, values, load, free_spec, 1000000, NULL);
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    free(t.free_buf);
+    if (d.action != action || !d.tier || strcmp(d.tier->name, to_tier) != 0 || d.replicas != replicas)
+        fail_msg("from %s x%d at load %g: %s %s x%d (%s), want %s %s x%d", tier, ready, load,
+                 ksiss_action_name(d.action), d.tier ? d.tier->name : "-", d.replicas, d.reason,
+                 ksiss_action_name(action), to_tier, replicas);
+    ksiss_decision_clear(&d);
+}
+
 /* Two tier changes at the same cost: the smaller instances. From 4g x1
  * (0.62 GPU of prefill), 700 prompt tokens/s (0.7 GPU) is covered by
  * 3g x2 (1.02) and 7g x1 (1.0), both cost 1.0: 3g x2, so that the way
@@ -1019,20 +1036,12 @@ static void test_equal_cost_tier_changes_prefer_the_smaller_instances(void **sta
     assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
     free(t.free_buf);
     assert_string_equal(d.reason_code, "load_increase");
-    assert_int_equal(d.action, KSISS_UP);
-    assert_string_equal(d.tier->name, "mig-3g.40gb");
-    assert_int_equal(d.replicas, 2);
     ksiss_decision_clear(&d);
+    expect_move(&f, "mig-4g.40gb", 1, fine, 700, free_spec, KSISS_UP, "mig-3g.40gb", 2);
     /* not a tie: 1100 tokens/s is covered by 4g x2 (1.24, cost 1.143,
      * same tier), 3g x3 (1.53, 1.5) and 7g x2 (2.0, 2.0): the cheapest,
      * whatever its instances */
-    build_input(&f, &t, "mig-4g.40gb", 1, 0, fine, 1100, free_spec, 1000000, NULL);
-    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
-    free(t.free_buf);
-    assert_string_equal(d.tier->name, "mig-4g.40gb");
-    assert_int_equal(d.replicas, 2);
-    assert_int_equal(d.action, KSISS_OUT);
-    ksiss_decision_clear(&d);
+    expect_move(&f, "mig-4g.40gb", 1, fine, 1100, free_spec, KSISS_OUT, "mig-4g.40gb", 2);
     free_fixture(&f);
 }
 
@@ -1090,26 +1099,12 @@ static void test_tier_change_direction_follows_total_capacity(void **state)
     fixture f;
     memset(&f, 0, sizeof(f));
     load_config(&f, PREFILL_3G_4G_7G);
-    tick_input t;
-    ksiss_decision d = {0};
     double fine[MAXM] = {0.7}, low[MAXM] = {0.2};
     /* 1100 prompt tokens/s at 100%: 1.1 GPU; 4g x2 is the cheapest cover */
     const char *free_spec = "nvidia.com/mig-3g.40gb=4,nvidia.com/mig-4g.40gb=4,nvidia.com/mig-7g.80gb=2";
-    build_input(&f, &t, "mig-7g.80gb", 1, 0, fine, 1100, free_spec, 1000000, NULL);
-    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
-    free(t.free_buf);
-    assert_string_equal(d.tier->name, "mig-4g.40gb");
-    assert_int_equal(d.replicas, 2);
-    assert_int_equal(d.action, KSISS_UP);
-    ksiss_decision_clear(&d);
+    expect_move(&f, "mig-7g.80gb", 1, fine, 1100, free_spec, KSISS_UP, "mig-4g.40gb", 2);
     /* 500 tokens/s (0.575 GPU with headroom): one 4g slice covers it, one 3g does not */
-    build_input(&f, &t, "mig-3g.40gb", 2, 0, low, 500, free_spec, 1000000, NULL);
-    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
-    free(t.free_buf);
-    assert_string_equal(d.tier->name, "mig-4g.40gb");
-    assert_int_equal(d.replicas, 1);
-    assert_int_equal(d.action, KSISS_DOWN);
-    ksiss_decision_clear(&d);
+    expect_move(&f, "mig-3g.40gb", 2, low, 500, free_spec, KSISS_DOWN, "mig-4g.40gb", 1);
     free_fixture(&f);
 }
 
