@@ -511,6 +511,21 @@ static int service_event(void *ud, const json_t *service, const char *type, cons
     return rc;
 }
 
+/* This job's Service and Revisions as JSON, for this job only (the caches
+ * keep compact text, kube_object.h); false (logged, nothing parsed kept)
+ * when the Service's record cannot be read back. */
+static bool parse_objects(const job *j, const char *what, json_t **service, json_t **revisions)
+{
+    *service = ksiss_kobj_parse(j->service);
+    *revisions = group_parse(j->revisions);
+    if (*service)
+        return true;
+    logkv("error", what, "service", j->st->name, "error", "cached object unreadable", NULL);
+    json_decref(*revisions);
+    *revisions = NULL;
+    return false;
+}
+
 /* One service's tick: evaluate, decide, advance its transition one step.
  * service and revisions: the service's objects parsed from the caches, or
  * NULL with `known`, the reading kept from an earlier tick (they are
@@ -586,11 +601,7 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
             ksiss_eval_free(&ev);
             return;
         }
-        parsed_service = ksiss_kobj_parse(j->service);
-        parsed_revisions = group_parse(j->revisions);
-        if (!parsed_service) {
-            logkv("error", "service not acted on", "service", w->name, "error", "cached object unreadable", NULL);
-            json_decref(parsed_revisions);
+        if (!parse_objects(j, "service not acted on", &parsed_service, &parsed_revisions)) {
             ksiss_eval_free(&ev);
             return;
         }
@@ -679,14 +690,10 @@ static void job_run(job *j, ksiss_prom *prom)
         return;
     }
     memo_clear(&j->st->memo);
-    /* This service's objects as JSON, for this job only: the caches keep
-     * compact text (kube_object.h). */
-    json_t *service = ksiss_kobj_parse(j->service);
-    json_t *revisions = group_parse(j->revisions);
-    if (!service)
-        logkv("error", "service not evaluated", "service", j->st->name, "error", "cached object unreadable", NULL);
-    else
-        job_eval(j, prom, service, revisions, NULL);
+    json_t *service, *revisions;
+    if (!parse_objects(j, "service not evaluated", &service, &revisions))
+        return;
+    job_eval(j, prom, service, revisions, NULL);
     json_decref(service);
     json_decref(revisions);
 }
@@ -951,8 +958,6 @@ static void tick_cache_free(controller *c, tick_cache *tc)
     memset(tc, 0, sizeof(*tc));
 }
 
-/* Brings the cached views up to date with the informers (what is replaced
- * goes back to the system at the tick's end, snap_unref). */
 /* ksiss_cache_objects and ksiss_cache_bytes of a watch cache. */
 static void export_cache(controller *c, const char *resource, const ksiss_kobj_list *l)
 {
@@ -963,6 +968,8 @@ static void export_cache(controller *c, const char *resource, const ksiss_kobj_l
     ksiss_metrics_set(c->reg, KSISS_M_CACHE_BYTES, KSISS_LABELS(resource), (double)bytes);
 }
 
+/* Brings the cached views up to date with the informers (what is replaced
+ * goes back to the system at the tick's end, snap_unref). */
 static void tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, ksiss_kube_informer *inf_svc,
                                ksiss_kube_informer *inf_pods, ksiss_kube_informer *inf_nodes,
                                ksiss_kube_informer *inf_revs)
@@ -1191,7 +1198,6 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     }
     ksiss_exporter_set_ready(exp, true);
 
-    bool synced_once = false;   /* the pod and revision caches have listed */
     for (int tick = 0; !*stop && (o->max_ticks <= 0 || tick < o->max_ticks); tick++) {
         int64_t t0 = wall_ms();
         /* Configuration: re-read when the ConfigMap changed. */
@@ -1230,15 +1236,6 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             sleep_ms_interruptible(c.interval_ms < 1000 ? c.interval_ms : 1000, stop);
             continue;
         }
-#ifdef __GLIBC__
-        /* The first LISTs' pages (JSON of 100 objects each) were freed in
-         * the informer threads' arenas, which the workers do not allocate
-         * from: given back before the first tick, they do not add to its
-         * peak (at 10,000 services, ~20 MB). */
-        if (!synced_once)
-            malloc_trim(0);
-#endif
-        synced_once = true;
         /* The caches as of now: copied, indexed and the inventory
          * recomputed only when something changed since the last tick. */
         tick_cache_refresh(&c, &tc, cfg, inf_svc, inf_pods, inf_nodes, inf_revs);
