@@ -25,6 +25,7 @@
 #include "core/util.h"
 #include "shell/events.h"
 #include "shell/exporter.h"
+#include "shell/inventory_records.h"
 #include "shell/controller_pool.h"
 #include "shell/leader.h"
 
@@ -1017,23 +1018,8 @@ static void tick_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, k
             cfg->refs++;
             pthread_mutex_unlock(&c->mu);
             b->cfg = cfg;
-            /* One object parsed at a time: every Node or Pod is never held
-             * as JSON (400 Nodes would be ~4 MB of JSON values). */
-            ksiss_inventory_builder ib;
-            int irc = ksiss_inventory_begin(&ib, &cfg->cat, NULL, &b->inv);
-            for (size_t i = 0; irc == 0 && i < node_objs.n; i++) {
-                json_t *node = ksiss_kobj_parse(node_objs.v[i]);
-                ksiss_inventory_add_node(&ib, node);
-                json_decref(node);
-            }
+            int irc = ksiss_inventory_from_records(&cfg->cat, &node_objs, &tc->pods->objs, &b->inv);
             ksiss_kobj_list_free(&node_objs);
-            for (size_t i = 0; irc == 0 && i < tc->pods->objs.n; i++) {
-                json_t *pod = ksiss_kobj_parse(tc->pods->objs.v[i]);
-                ksiss_inventory_add_pod(&ib, pod);
-                json_decref(pod);
-            }
-            if (irc == 0)
-                ksiss_inventory_end(&ib);
             if (irc == 0) {
                 size_t n = ksiss_inventory_free_gpus(&b->inv, NULL, 0);
                 b->free = ksiss_xcalloc(n ? n : 1, sizeof(*b->free));

@@ -20,7 +20,7 @@
 #include "core/inventory.h"
 #include "core/util.h"
 #include "shell/events.h"
-#include "shell/inventory_watch.h"
+#include "shell/inventory_records.h"
 #include "shell/kube.h"
 #include "shell/leader.h"
 
@@ -404,15 +404,20 @@ static void test_live_inventory_matches_a_fresh_list(void **state)
     ksiss_catalog cat;
     ksiss_catalog_builtin(&cat);
     char *err = NULL;
-    ksiss_inventory_watch *w = ksiss_inventory_watch_start(K, &err);
-    assert_non_null(w);
-    const ksiss_inventory *inv = NULL;
-    for (int i = 0; i < 200 && !inv; i++) {
-        inv = ksiss_inventory_watch_get(w, &cat, NULL);
-        if (!inv)
-            sleep_ms(50);
-    }
-    assert_non_null(inv);
+    /* The controller's informers (controller.c) and its computation. */
+    ksiss_kube_informer_opts no = {.res = &KSISS_KUBE_NODES, .transform = ksiss_kube_transform_node};
+    ksiss_kube_informer_opts po = {.res = &KSISS_KUBE_PODS, .transform = ksiss_kube_transform_pod};
+    ksiss_kube_informer *in = ksiss_kube_informer_start(K, &no, &err);
+    ksiss_kube_informer *ip = ksiss_kube_informer_start(K, &po, &err);
+    assert_non_null(in);
+    assert_non_null(ip);
+    for (int i = 0; i < 200 && !(ksiss_kube_informer_synced(in) && ksiss_kube_informer_synced(ip)); i++)
+        sleep_ms(50);
+    assert_true(ksiss_kube_informer_synced(in) && ksiss_kube_informer_synced(ip));
+    ksiss_kobj_list nl = ksiss_kube_informer_objects(in), pl = ksiss_kube_informer_objects(ip);
+    ksiss_inventory live;
+    assert_int_equal(ksiss_inventory_from_records(&cat, &nl, &pl, &live), 0);
+    const ksiss_inventory *inv = &live;
     json_t *nodes = NULL, *pods = NULL;
     assert_int_equal(ksiss_kube_list(K, &KSISS_KUBE_NODES, NULL, NULL, &nodes, NULL, NULL), KSISS_KUBE_OK);
     assert_int_equal(ksiss_kube_list(K, &KSISS_KUBE_PODS, NULL, NULL, &pods, NULL, NULL), KSISS_KUBE_OK);
@@ -431,7 +436,11 @@ static void test_live_inventory_matches_a_fresh_list(void **state)
     ksiss_inventory_free(&fresh);
     json_decref(nodes);
     json_decref(pods);
-    ksiss_inventory_watch_stop(w);
+    ksiss_inventory_free(&live);
+    ksiss_kobj_list_free(&nl);
+    ksiss_kobj_list_free(&pl);
+    ksiss_kube_informer_stop(in);
+    ksiss_kube_informer_stop(ip);
     ksiss_catalog_free(&cat);
 }
 
