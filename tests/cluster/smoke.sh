@@ -25,36 +25,8 @@ cond() { # cond KIND NAME TYPE -> status of condition TYPE
 }
 is_ready() { [ "$(cond "$1" "$2" Ready)" = True ]; }
 
-# ksvc NAME IMAGE_TAG RESOURCE COUNT: a Knative Service as a user would write
-# it, with every field the (absent) webhook would default set explicitly.
-ksvc() {
-  cat <<Y
-apiVersion: serving.knative.dev/v1
-kind: Service
-metadata: {name: $1, namespace: $NS}
-spec:
-  template:
-    metadata:
-      annotations:
-        autoscaling.knative.dev/class: kpa.autoscaling.knative.dev
-        autoscaling.knative.dev/min-scale: "1"
-        autoscaling.knative.dev/max-scale: "1"
-    spec:
-      containerConcurrency: 0
-      timeoutSeconds: 300
-      enableServiceLinks: false
-      containers:
-      - name: user-container
-        image: dev.local/ksiss/fake-llm:$2
-        ports: [{name: http1, containerPort: 8080}]
-        readinessProbe: {successThreshold: 1, tcpSocket: {port: 0}}
-        resources:
-          requests: {cpu: 100m, memory: 128Mi, $3: "$4"}
-          limits: {$3: "$4"}
-  traffic:
-  - {latestRevision: true, percent: 100}
-Y
-}
+# ksvc NAME IMAGE_TAG RESOURCE COUNT: a Knative Service in $NS (ksvc_yaml).
+ksvc() { ksvc_yaml "$1" "$NS" "$2" "$3" "$4"; }
 
 kc get --raw /readyz >/dev/null 2>&1 || { echo "FAIL: no cluster answers (run make cluster-up)"; echo "0 passed, 1 failed"; exit 1; }
 kc delete namespace "$NS" --ignore-not-found --wait=true --timeout=60s >/dev/null 2>&1

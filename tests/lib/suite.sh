@@ -151,41 +151,7 @@ settled() {     # no transition, one revision, Ready, all traffic on it
 }
 events_with() { j events -n "$NS" -o 'jsonpath={range .items[*]}{.reason}{"\n"}{end}' | grep -c "^$1\$"; }
 
-# ksvc_manifest NAME [ENVNAME=VALUE]: a Knative Service (on stdout) in
-# namespace $NS as a user writes it, with every field Knative's webhook
-# would default set explicitly (the local control plane has none: without
-# the class annotation the KPA ignores the PodAutoscaler and no revision
-# ever becomes Ready): one instance of the stand-in image on one
-# nvidia.com/mig-1g.10gb slice, all traffic on the latest revision; with
-# ENVNAME=VALUE the container has that one environment variable.
-ksvc_manifest() {
-    local env=""
-    [ -n "${2:-}" ] && env="
-        env: [{name: ${2%%=*}, value: ${2#*=}}]"
-    cat <<Y
-apiVersion: serving.knative.dev/v1
-kind: Service
-metadata: {name: $1, namespace: $NS}
-spec:
-  template:
-    metadata:
-      annotations:
-        autoscaling.knative.dev/class: kpa.autoscaling.knative.dev
-        autoscaling.knative.dev/min-scale: "1"
-        autoscaling.knative.dev/max-scale: "1"
-    spec:
-      containerConcurrency: 0
-      timeoutSeconds: 300
-      enableServiceLinks: false
-      containers:
-      - name: user-container
-        image: dev.local/ksiss/fake-llm:v1
-        ports: [{name: http1, containerPort: 8080}]
-        readinessProbe: {successThreshold: 1, tcpSocket: {port: 0}}$env
-        resources:
-          requests: {cpu: 100m, memory: 128Mi, nvidia.com/mig-1g.10gb: "1"}
-          limits: {nvidia.com/mig-1g.10gb: "1"}
-  traffic:
-  - {latestRevision: true, percent: 100}
-Y
-}
+# ksvc_manifest NAME [ENVNAME=VALUE]: a Knative Service in namespace $NS
+# (ksvc_yaml of tests/cluster/common.sh): one instance of the stand-in image
+# on one nvidia.com/mig-1g.10gb slice.
+ksvc_manifest() { ksvc_yaml "$1" "$NS" v1 nvidia.com/mig-1g.10gb 1 "${2:-}"; }
