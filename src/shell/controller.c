@@ -298,6 +298,7 @@ typedef struct {
     char *name;
     ksiss_history history;  /* touched only by the service's job in flight */
     reading_memo memo;      /* likewise */
+    ksiss_decision_logged logged;   /* likewise: the last decision logged */
     bool busy;              /* a job in flight; under c->mu */
     bool seen;              /* managed at this tick (main thread only) */
     bool by_prefix;         /* main thread only */
@@ -336,6 +337,7 @@ struct controller {
     ksiss_prom **proms;     /* one Prometheus client per pool thread */
     int n_proms;
     size_t batch_keys;      /* names per batched query; 0: no batching across services */
+    ksiss_decision_log_mode decision_log;   /* KSISS_DECISION_LOG */
     uint64_t cfg_loads;     /* configurations loaded so far (main thread) */
     ksiss_strmap *states;   /* service name -> svc_state */
 };
@@ -571,12 +573,14 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
     const char *reason = NULL;
     if (ev.decided) {
         ksiss_decision *d = &ev.decision;
-        char rep[24], pres[32];
-        snprintf(rep, sizeof(rep), "%d", d->replicas);
-        snprintf(pres, sizeof(pres), "%.3g", d->pressure);
-        logkv("info", "decision", "service", w->name, "namespace", c->ns, "decision", ksiss_action_name(d->action),
-             "tier", d->tier ? d->tier->name : NULL, "replicas", rep, "pressure", pres, "reason_code",
-             d->reason_code, "reason", d->reason, "config_match", w->by_prefix ? "legacy-prefix" : NULL, NULL);
+        if (ksiss_decision_log_due(c->decision_log, &w->logged, d, s->now_ms)) {
+            char rep[24], pres[32];
+            snprintf(rep, sizeof(rep), "%d", d->replicas);
+            snprintf(pres, sizeof(pres), "%.3g", d->pressure);
+            logkv("info", "decision", "service", w->name, "namespace", c->ns, "decision", ksiss_action_name(d->action),
+                  "tier", d->tier ? d->tier->name : NULL, "replicas", rep, "pressure", pres, "reason_code",
+                  d->reason_code, "reason", d->reason, "config_match", w->by_prefix ? "legacy-prefix" : NULL, NULL);
+        }
         ksiss_metrics_add(c->reg, KSISS_M_DECISIONS_TOTAL,
                           KSISS_LABELS(c->ns, w->name, ksiss_action_name(d->action),
                                        d->reason_code ? d->reason_code : "unknown"), 1);
@@ -1086,7 +1090,8 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     ksiss_diags_free(&d);
     c.interval_ms = o->interval_ms > 0 ? o->interval_ms : c.env.interval_ms;
     n_workers = ksiss_pool_threads_from_env(getenv("KSISS_WORKERS"), &err);
-    if (n_workers < 0 || batch_keys_from_env(getenv("KSISS_PROM_BATCH_SIZE"), &c.batch_keys, &err) != 0) {
+    if (n_workers < 0 || batch_keys_from_env(getenv("KSISS_PROM_BATCH_SIZE"), &c.batch_keys, &err) != 0 ||
+        ksiss_decision_log_from_env(getenv("KSISS_DECISION_LOG"), &c.decision_log, &err) != 0) {
         logkv("error", "invalid environment", "problem", err, NULL);
         goto out;
     }

@@ -58,6 +58,42 @@ int ksiss_parse_traffic_steps(const char *text, int **out, size_t *n, char **err
 
 /* ---- pure helpers (tested in tests/unit/test_controller.c) ---- */
 
+/* Which decisions `ksiss run` writes to its log (KSISS_DECISION_LOG): at
+ * 10,000 services a line per service per tick would be ~1,000 lines a
+ * second of holds; every decision is counted in ksiss_decisions_total
+ * either way. */
+typedef enum {
+    KSISS_DECISION_LOG_CHANGES,     /* actions, and holds that differ from the last line (default) */
+    KSISS_DECISION_LOG_ALL,         /* every decision of every tick */
+} ksiss_decision_log_mode;
+
+/* Parses KSISS_DECISION_LOG: "changes" (also when unset or empty) or
+ * "all". Returns 0, or -1 and *err (caller frees). */
+int ksiss_decision_log_from_env(const char *value, ksiss_decision_log_mode *out, char **err);
+
+/* A hold that changes nothing is logged again after this long, so that
+ * the log alone still shows every service alive. */
+#define KSISS_DECISION_LOG_HEARTBEAT_MS (10 * 60 * 1000)
+
+/* The last decision logged for a service (zero-initialised: none yet). */
+typedef struct {
+    bool any;
+    int64_t at_ms;
+    ksiss_action action;
+    int replicas;
+    char reason_code[32];
+    char tier[64];
+} ksiss_decision_logged;
+
+/* Whether decision d, made at now_ms, gets a log line: under
+ * KSISS_DECISION_LOG_ALL always; otherwise every action, the first
+ * decision, a hold whose reason code, tier or instance count differs from
+ * the last line logged, and a hold when nothing was logged for
+ * KSISS_DECISION_LOG_HEARTBEAT_MS (or the clock went back). When it says
+ * yes, *last becomes d. */
+bool ksiss_decision_log_due(ksiss_decision_log_mode mode, ksiss_decision_logged *last, const ksiss_decision *d,
+                            int64_t now_ms);
+
 /* The configuration entry managing the Knative Service `name`: NULL when
  * ignored (IGNORE_LIST; *skip names the entry) or not configured.
  * *by_prefix says the original's prefix rule matched (log it). */

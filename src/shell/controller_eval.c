@@ -307,3 +307,51 @@ int ksiss_controller_recheck(ksiss_kube *k, const char *ns, const char *name, co
     *plan = p;
     return 0;
 }
+
+int ksiss_decision_log_from_env(const char *value, ksiss_decision_log_mode *out, char **err)
+{
+    *out = KSISS_DECISION_LOG_CHANGES;
+    if (!value || !*value || !strcmp(value, "changes"))
+        return 0;
+    if (!strcmp(value, "all")) {
+        *out = KSISS_DECISION_LOG_ALL;
+        return 0;
+    }
+    *err = ksiss_xasprintf("KSISS_DECISION_LOG=\"%s\": want \"changes\" (log actions, and holds that differ from "
+                           "the last line logged) or \"all\" (every decision of every tick)", value);
+    return -1;
+}
+
+/* Copies src into a fixed field, cut to fit (NULL: empty). */
+static void copy_field(char *dst, size_t size, const char *src)
+{
+    snprintf(dst, size, "%s", src ? src : "");
+}
+
+static bool same_field(const char *field, size_t size, const char *v)
+{
+    char buf[64];
+    copy_field(buf, size < sizeof(buf) ? size : sizeof(buf), v);
+    return !strcmp(field, buf);
+}
+
+bool ksiss_decision_log_due(ksiss_decision_log_mode mode, ksiss_decision_logged *last, const ksiss_decision *d,
+                            int64_t now_ms)
+{
+    const char *tier = d->tier ? d->tier->name : NULL;
+    bool due = mode == KSISS_DECISION_LOG_ALL || !last->any || d->action != KSISS_HOLD ||
+               last->action != d->action || last->replicas != d->replicas ||
+               !same_field(last->reason_code, sizeof(last->reason_code), d->reason_code) ||
+               !same_field(last->tier, sizeof(last->tier), tier) || now_ms < last->at_ms ||
+               now_ms - last->at_ms >= KSISS_DECISION_LOG_HEARTBEAT_MS;
+    if (!due)
+        return false;
+    last->any = true;
+    last->at_ms = now_ms;
+    last->action = d->action;
+    last->replicas = d->replicas;
+    copy_field(last->reason_code, sizeof(last->reason_code), d->reason_code);
+    copy_field(last->tier, sizeof(last->tier), tier);
+    return true;
+}
+

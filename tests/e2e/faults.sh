@@ -56,9 +56,6 @@ export -f kc    # for the `bash -c` conditions below
 export KUBECTL KUBECONFIG_ADMIN
 in_flight() { [ -n "$(transition)" ]; }
 settled_on() { settled && [ "$(gpu_resource)" = "nvidia.com/$1" ]; }
-metric_sum() {  # metric_sum PORT NAME LABELMATCH: sum over the matching series
-    "$TOOL" get "http://127.0.0.1:$1/metrics" 2>/dev/null | grep "^$2{" | grep -- "$3" | awk '{s += $2} END {print s + 0}'
-}
 faults_of() { grep -c "fault=$1 " "$TMP/proxy.log"; }
 
 # ---- the cluster, RBAC, namespace ---------------------------------------
@@ -149,7 +146,8 @@ start_ksiss() {
     local name=$1; shift
     local port; port=$("$TOOL" free-port)
     echo "$port" > "$TMP/$name.port"
-    KUBECONFIG="$TMP/kubeconfig-proxy" NAMESPACE=$NS PROMETHEUS_URL=$PROM METRICS_SCRAPE_INTERVAL=2 \
+    # KSISS_DECISION_LOG=all: the checks read every tick's decision from the log.
+    KUBECONFIG="$TMP/kubeconfig-proxy" NAMESPACE=$NS PROMETHEUS_URL=$PROM METRICS_SCRAPE_INTERVAL=2 KSISS_DECISION_LOG=all \
         "$KSISS" run --listen "127.0.0.1:$port" --lease-name ksiss-faults --ready-timeout 90s \
         --traffic-steps 10,50,100 "$@" >>"$TMP/$name.log" 2>&1 &
     CUR=$name; CUR_PID=$!; CUR_PORT=$port

@@ -138,7 +138,8 @@ VG=()
 # small LONGRUN_TICKS); its leak report at exit is checked below.
 [ -n "${LONGRUN_VALGRIND:-}" ] && VG=(valgrind -q --leak-check=full --errors-for-leak-kinds=definite,indirect
     --show-leak-kinds=definite,indirect --log-file="$TMP/valgrind.log")
-KUBECONFIG="$KCA" NAMESPACE=$NS PROMETHEUS_URL=$PROM METRICS_SCRAPE_INTERVAL=$INTERVAL \
+# KSISS_DECISION_LOG=all: the ticks are counted on the log's decision lines.
+KUBECONFIG="$KCA" NAMESPACE=$NS PROMETHEUS_URL=$PROM METRICS_SCRAPE_INTERVAL=$INTERVAL KSISS_DECISION_LOG=all \
     "${VG[@]}" "$KSISS" run --listen "127.0.0.1:$KPORT" --lease-namespace "$NS" --lease-name ksiss-longrun \
     >"$TMP/ksiss.log" 2>&1 &
 KPID=$!

@@ -151,6 +151,13 @@ settled() {     # no transition, one revision, Ready, all traffic on it
 }
 events_with() { j events -n "$NS" -o 'jsonpath={range .items[*]}{.reason}{"\n"}{end}' | grep -c "^$1\$"; }
 
+# metric_sum PORT NAME LABELMATCH: the sum of NAME's series on the exporter
+# at 127.0.0.1:PORT whose labels contain LABELMATCH ("" for all); 0 when
+# none or no answer (needs TOOL, the suite's prom_tool).
+metric_sum() {
+    "$TOOL" get "http://127.0.0.1:$1/metrics" 2>/dev/null | grep "^$2{" | grep -- "$3" | awk '{s += $2} END {print s + 0}'
+}
+
 # ksvc_manifest NAME [ENVNAME=VALUE]: a Knative Service in namespace $NS
 # (ksvc_yaml of tests/cluster/common.sh): one instance of the stand-in image
 # on one nvidia.com/mig-1g.10gb slice.

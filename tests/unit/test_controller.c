@@ -268,6 +268,77 @@ static void test_evaluation_on_a_kept_reading_decides_as_on_the_objects(void **s
     ksiss_catalog_free(&cat);
 }
 
+static void test_decision_log_setting_is_changes_or_all(void **state)
+{
+    (void)state;
+    ksiss_decision_log_mode m = KSISS_DECISION_LOG_ALL;
+    char *err = NULL;
+    assert_int_equal(ksiss_decision_log_from_env(NULL, &m, &err), 0);
+    assert_int_equal(m, KSISS_DECISION_LOG_CHANGES);
+    m = KSISS_DECISION_LOG_ALL;
+    assert_int_equal(ksiss_decision_log_from_env("", &m, &err), 0);
+    assert_int_equal(m, KSISS_DECISION_LOG_CHANGES);
+    assert_int_equal(ksiss_decision_log_from_env("changes", &m, &err), 0);
+    assert_int_equal(m, KSISS_DECISION_LOG_CHANGES);
+    assert_int_equal(ksiss_decision_log_from_env("all", &m, &err), 0);
+    assert_int_equal(m, KSISS_DECISION_LOG_ALL);
+    assert_null(err);
+    const char *bad[] = {"ALL", "verbose", "all ", "1"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        assert_int_equal(ksiss_decision_log_from_env(bad[i], &m, &err), -1);
+        assert_non_null(err);
+        assert_non_null(strstr(err, "KSISS_DECISION_LOG"));
+        assert_non_null(strstr(err, bad[i]));
+        free(err);
+        err = NULL;
+    }
+}
+
+static void test_decision_log_keeps_actions_and_changed_holds(void **state)
+{
+    (void)state;
+    ksiss_tier t3 = {.name = "mig-3g.40gb"}, t4 = {.name = "mig-4g.40gb"};
+    ksiss_decision hold = {.action = KSISS_HOLD, .tier = &t3, .replicas = 2, .reason_code = "within_slo"};
+    ksiss_decision_logged last = {0};
+    int64_t t = 1000000;
+    const ksiss_decision_log_mode C = KSISS_DECISION_LOG_CHANGES;
+    /* The first decision, then the same hold tick after tick: one line. */
+    assert_true(ksiss_decision_log_due(C, &last, &hold, t));
+    for (int i = 1; i < 59; i++)
+        assert_false(ksiss_decision_log_due(C, &last, &hold, t + i * 10000));
+    /* Another reason, tier or instance count: a line, once. */
+    ksiss_decision other = hold;
+    other.reason_code = "stabilizing";
+    assert_true(ksiss_decision_log_due(C, &last, &other, t + 590000));
+    assert_false(ksiss_decision_log_due(C, &last, &other, t + 600000));
+    other.replicas = 3;
+    assert_true(ksiss_decision_log_due(C, &last, &other, t + 610000));
+    other.tier = &t4;
+    assert_true(ksiss_decision_log_due(C, &last, &other, t + 620000));
+    assert_false(ksiss_decision_log_due(C, &last, &other, t + 630000));
+    other.tier = NULL;
+    other.reason_code = NULL;
+    assert_true(ksiss_decision_log_due(C, &last, &other, t + 640000));
+    assert_false(ksiss_decision_log_due(C, &last, &other, t + 650000));
+    /* Every action is logged, even the same one twice. */
+    ksiss_decision up = {.action = KSISS_UP, .tier = &t4, .replicas = 2, .reason_code = "load_increase"};
+    assert_true(ksiss_decision_log_due(C, &last, &up, t + 660000));
+    assert_true(ksiss_decision_log_due(C, &last, &up, t + 670000));
+    /* A hold after an action with the same fields is a change. */
+    ksiss_decision hold4 = {.action = KSISS_HOLD, .tier = &t4, .replicas = 2, .reason_code = "load_increase"};
+    assert_true(ksiss_decision_log_due(C, &last, &hold4, t + 680000));
+    /* Nothing new for the heartbeat's length: logged again, and a clock
+     * that went back is not trusted to mean "just logged". */
+    int64_t at = t + 680000;
+    assert_false(ksiss_decision_log_due(C, &last, &hold4, at + KSISS_DECISION_LOG_HEARTBEAT_MS - 1));
+    assert_true(ksiss_decision_log_due(C, &last, &hold4, at + KSISS_DECISION_LOG_HEARTBEAT_MS));
+    assert_false(ksiss_decision_log_due(C, &last, &hold4, at + KSISS_DECISION_LOG_HEARTBEAT_MS + 10000));
+    assert_true(ksiss_decision_log_due(C, &last, &hold4, t));
+    /* "all": every decision. */
+    for (int i = 1; i < 5; i++)
+        assert_true(ksiss_decision_log_due(KSISS_DECISION_LOG_ALL, &last, &hold4, t + i * 10000));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -278,6 +349,8 @@ int main(void)
         cmocka_unit_test(test_backoff_picks_the_latest_unexpired_tier),
         cmocka_unit_test(test_reading_is_reusable_only_when_settled_and_known),
         cmocka_unit_test(test_evaluation_on_a_kept_reading_decides_as_on_the_objects),
+        cmocka_unit_test(test_decision_log_setting_is_changes_or_all),
+        cmocka_unit_test(test_decision_log_keeps_actions_and_changed_holds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
