@@ -339,6 +339,27 @@ static bool revision_failed(const json_t *revision)
     return revision && streq(condition_status(revision, "Ready"), "False");
 }
 
+/* How long (>= 0) a new revision has been Ready=False at now_ms: since its
+ * Ready condition's lastTransitionTime, counted from started_ms at the earliest
+ * (a time before the transition began, one that does not parse, or none,
+ * all count from its start: a clock behind ours cannot shorten the grace). */
+static int64_t failing_for_ms(const json_t *revision, int64_t now_ms, int64_t started_ms)
+{
+    const json_t *conds = jpath(revision, "status", "conditions", NULL);
+    int64_t since = started_ms;
+    size_t i;
+    json_t *c;
+    json_array_foreach(conds, i, c)
+        if (streq(jstr(c, "type", NULL, NULL), "Ready")) {
+            const char *t = jstr(c, "lastTransitionTime", NULL, NULL);
+            int64_t at;
+            if (t && ksiss_parse_utc_time(t, t + strlen(t), &at) == 0 && at > since)
+                since = at;
+            break;
+        }
+    return now_ms > since ? now_ms - since : 0;  /* a time ahead of ours: just now */
+}
+
 const json_t *ksiss_tr_find_revision(const json_t *revisions, const char *name)
 {
     size_t i;
@@ -811,9 +832,20 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
     case KSISS_TR_SHIFT:
         if (!to_ready) {
             bool timed_out = waited_ms > in->ready_timeout_ms;
-            if (s->phase == KSISS_TR_WAIT_READY && !revision_failed(to) && !timed_out) {
-                set_summary(p, "waiting for revision %s (%s) to be Ready: %" PRId64 "s of %" PRId64 "s", s->to_rev,
-                            s->to_tier, waited_ms / 1000, in->ready_timeout_ms / 1000);
+            /* Ready=False while waiting is a failure once it has lasted
+             * KSISS_TR_FAIL_GRACE_MS: Knative reports transient scheduling
+             * errors that way too (a bind the scheduler retries after an API
+             * server restart) and clears them once the pod runs. */
+            int64_t failing_ms = revision_failed(to) ? failing_for_ms(to, in->now_ms, s->started_at_ms) : -1;
+            if (s->phase == KSISS_TR_WAIT_READY && failing_ms < KSISS_TR_FAIL_GRACE_MS && !timed_out) {
+                if (failing_ms >= 0)
+                    set_summary(p, "waiting for revision %s (%s): Ready is False for %" PRId64 "s (%s); rolled back if "
+                                "it stays so for %ds: %" PRId64 "s of %" PRId64 "s", s->to_rev, s->to_tier,
+                                failing_ms / 1000, ready_message(to), KSISS_TR_FAIL_GRACE_MS / 1000, waited_ms / 1000,
+                                in->ready_timeout_ms / 1000);
+                else
+                    set_summary(p, "waiting for revision %s (%s) to be Ready: %" PRId64 "s of %" PRId64 "s", s->to_rev,
+                                s->to_tier, waited_ms / 1000, in->ready_timeout_ms / 1000);
                 return 0;
             }
             if (!from_ready) {

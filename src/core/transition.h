@@ -29,6 +29,11 @@
 #define KSISS_ANN_MIN_SCALE  "autoscaling.knative.dev/min-scale"
 #define KSISS_ANN_MAX_SCALE  "autoscaling.knative.dev/max-scale"
 #define KSISS_LABEL_SERVICE  "serving.knative.dev/service"
+/* A new revision that reports Ready=False while it is awaited is given up
+ * (rolled back) once that has lasted this long by its condition's
+ * lastTransitionTime, or at the ready deadline if that comes first:
+ * Knative also reports transient scheduling errors as Ready=False. */
+#define KSISS_TR_FAIL_GRACE_MS 30000
 
 typedef enum {
     KSISS_TR_IDLE = 0,      /* no transition in flight */

@@ -2,6 +2,7 @@
  * and duration parsing (see util.h). */
 #include "core/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -232,4 +233,76 @@ uint64_t ksiss_str_hash(const char *s)
         h *= 1099511628211ull;
     }
     return h;
+}
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+ * days_from_civil), so no libc time zone or clock is involved. */
+static int64_t days_from_civil(int64_t y, int m, int dd)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + dd - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+/* Reads exactly n digits at *p. */
+static int digits(const char **p, const char *end, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (*p >= end || !isdigit((unsigned char)**p))
+            return -1;
+        v = v * 10 + (**p - '0');
+        (*p)++;
+    }
+    *out = v;
+    return 0;
+}
+
+static int is_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+int ksiss_parse_utc_time(const char *s, const char *end, int64_t *ms)
+{
+    static const int mdays[] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    const char *p = s;
+    int y, mo, dd, h, mi, se;
+    if (digits(&p, end, 4, &y) || p >= end || *p++ != '-' || digits(&p, end, 2, &mo) ||
+        p >= end || *p++ != '-' || digits(&p, end, 2, &dd) || p >= end ||
+        (*p != ' ' && *p != 'T'))
+        return -1;
+    p++;
+    if (digits(&p, end, 2, &h) || p >= end || *p++ != ':' || digits(&p, end, 2, &mi) ||
+        p >= end || *p++ != ':' || digits(&p, end, 2, &se))
+        return -1;
+    if (mo < 1 || mo > 12 || dd < 1 || h > 23 || mi > 59 || se > 60)
+        return -1;
+    int dim = mdays[mo - 1] + (mo == 2 && is_leap(y));
+    if (dd > dim)
+        return -1;
+    int frac_ms = 0, nfrac = 0;
+    if (p < end && *p == '.') {
+        p++;
+        while (p < end && isdigit((unsigned char)*p)) {
+            if (nfrac < 3)
+                frac_ms = frac_ms * 10 + (*p - '0');
+            nfrac++;
+            p++;
+        }
+        if (nfrac == 0)
+            return -1;
+        for (int i = nfrac; i < 3; i++)
+            frac_ms *= 10;
+    }
+    if (p < end && *p == 'Z')
+        p++;
+    if (p != end)
+        return -1;
+    int64_t days = days_from_civil(y, mo, dd);
+    *ms = ((days * 24 + h) * 60 + mi) * 60000 + (int64_t)se * 1000 + frac_ms;
+    return 0;
 }

@@ -50,6 +50,11 @@ int ksiss_parse_int64(const char *s, int64_t *out);
  * seconds ("10", "2.5"). Negative, NaN, overflowing or unknown units are
  * refused. Returns 0 and sets *out_ms, or -1. */
 int ksiss_parse_duration_ms(const char *s, int64_t *out_ms);
+/* A UTC time "YYYY-MM-DD HH:MM:SS[.fraction][Z]" (or 'T' between date and
+ * time: RFC 3339 as Kubernetes writes it, "2026-12-02T04:23:36Z") in
+ * [s, end), whole, to milliseconds since the epoch; no libc time zone or
+ * clock is involved. Returns 0, or -1 when it is not one. */
+int ksiss_parse_utc_time(const char *s, const char *end, int64_t *ms);
 /* Writes a duration as the shortest of "1h", "5m", "30s", "500ms" forms. */
 char *ksiss_format_duration(int64_t ms);
 

@@ -270,7 +270,8 @@ void ksiss_kube_transform_node(json_t *obj);
  *   resourceVersion, generation, deletionTimestamp, the
  *   serving.knative.dev/service label and the min-scale, max-scale and
  *   ksiss.dev/tier annotations; of spec the containers' name and
- *   resources; of status the conditions (type, status, reason, message),
+ *   resources; of status the conditions (type, status, reason, message,
+ *   lastTransitionTime: transition.c times a Ready=False),
  *   actualReplicas and desiredReplicas (what transition.c and
  *   controller_eval.c read to decide);
  * - service (Knative): keeps of metadata name, namespace, uid,

@@ -629,7 +629,7 @@ void ksiss_kube_transform_revision(json_t *obj)
                                            "ksiss.dev/tier", NULL};
     static const char *const spec_keys[] = {"containers", NULL};
     static const char *const status_keys[] = {"conditions", "actualReplicas", "desiredReplicas", NULL};
-    static const char *const cond_keys[] = {"type", "status", "reason", "message", NULL};
+    static const char *const cond_keys[] = {"type", "status", "reason", "message", "lastTransitionTime", NULL};
     ksiss_kube_transform_common(obj);
     json_t *md = json_object_get(obj, "metadata");
     keep_only(md, meta_keys);

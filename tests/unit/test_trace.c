@@ -334,9 +334,32 @@ static void test_bundled_azure_trace_parses_completely(void **state)
     ksiss_sb_free(&sb);
 }
 
+static void test_utc_times_as_kubernetes_writes_them(void **state)
+{
+    (void)state;
+    int64_t ms;
+    const char *t = "2023-11-14T22:13:20Z";
+    assert_int_equal(ksiss_parse_utc_time(t, t + strlen(t), &ms), 0);
+    assert_true(ms == 1700000000000LL);
+    t = "2023-11-14T22:13:50.5Z";
+    assert_int_equal(ksiss_parse_utc_time(t, t + strlen(t), &ms), 0);
+    assert_true(ms == 1700000030500LL);
+    t = "1970-01-01T00:00:00Z";
+    assert_int_equal(ksiss_parse_utc_time(t, t + strlen(t), &ms), 0);
+    assert_true(ms == 0);
+    t = "2024-02-29T12:00:00Z";
+    assert_int_equal(ksiss_parse_utc_time(t, t + strlen(t), &ms), 0);
+    assert_true(ms == 1709208000000LL);
+    static const char *const bad[] = {"", "yesterday", "2023-11-14", "2023-11-14T22:13Z", "2023-02-29T00:00:00Z",
+                                      "2023-11-14T22:13:20+01:00", "2023-11-14T22:13:20.Z", "2023-11-14T22:13:20Zx"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        assert_int_equal(ksiss_parse_utc_time(bad[i], bad[i] + strlen(bad[i]), &ms), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_utc_times_as_kubernetes_writes_them),
         cmocka_unit_test(test_azure_csv_parses_with_last_line_lacking_newline),
         cmocka_unit_test(test_csv_timestamps_cross_midnight_and_month_end),
         cmocka_unit_test(test_csv_columns_found_by_header_name),

@@ -442,7 +442,8 @@ static const scenario scenarios[] = {
     {"new revision Ready after two ticks: traffic 10 -> 50 -> 100, old deleted", 2, false, -1, 1, OUT_COMPLETED},
     {"new revision Ready at once", 0, false, -1, 1, OUT_COMPLETED},
     {"new revision never Ready: rolled back after the deadline", -1, false, -1, 1, OUT_ROLLED_BACK},
-    {"new revision fails (Ready=False): rolled back at once", -1, true, -1, 1, OUT_ROLLED_BACK},
+    {"new revision fails (Ready=False): rolled back once that has lasted the grace", -1, true, -1, 1, OUT_ROLLED_BACK},
+    {"new revision Ready=False for a tick (a retried bind), then Ready: no rollback", 2, true, -1, 1, OUT_COMPLETED},
     {"new revision stops being Ready while traffic moves: rolled back", 1, false, 1, 1, OUT_ROLLED_BACK},
     {"three instances: rolling, one instance at a time", 1, false, -1, 3, OUT_COMPLETED},
     {"three instances, new revision never Ready: rolled back", -1, false, -1, 3, OUT_ROLLED_BACK},
@@ -732,6 +733,7 @@ typedef struct {
     const char *new_ready;      /* Ready status of llama3-8b-ks1 in the revision list, or NULL: not created */
     ksiss_tr_phase phase_after;
     int warnings;
+    const char *ready_since;    /* its Ready condition's lastTransitionTime, or NULL: none */
 } resume_case;
 
 static void test_restart_resumes_or_rolls_back_from_annotations(void **state)
@@ -739,16 +741,32 @@ static void test_restart_resumes_or_rolls_back_from_annotations(void **state)
     (void)state;
     static const resume_case cases[] = {
         {"waiting, new revision Ready: first traffic step", "service-wait-ready.json", 1700000020000LL, "True",
-         KSISS_TR_SHIFT, 0},
+         KSISS_TR_SHIFT, 0, NULL},
         {"waiting, still within the deadline: keep waiting", "service-wait-ready.json", 1700000020000LL, "Unknown",
-         KSISS_TR_WAIT_READY, 0},
+         KSISS_TR_WAIT_READY, 0, NULL},
         {"waiting, deadline passed while nobody ran: roll back", "service-wait-ready.json", 1700000900000LL, "Unknown",
-         KSISS_TR_ROLLBACK, 1},
+         KSISS_TR_ROLLBACK, 1, NULL},
         {"waiting, revision never created and deadline passed: roll back", "service-wait-ready.json",
-         1700000900000LL, NULL, KSISS_TR_ROLLBACK, 1},
-        {"shifting at 50%, new Ready: 100%", "service-shift.json", 1700000050000LL, "True", KSISS_TR_CLEANUP, 0},
+         1700000900000LL, NULL, KSISS_TR_ROLLBACK, 1, NULL},
+        {"shifting at 50%, new Ready: 100%", "service-shift.json", 1700000050000LL, "True", KSISS_TR_CLEANUP, 0, NULL},
         {"shifting at 50%, new failed: roll back", "service-shift.json", 1700000050000LL, "False", KSISS_TR_ROLLBACK,
-         1},
+         1, NULL},
+        /* The transition started at 1700000000000 (2023-11-14T22:13:20Z);
+         * Ready=False is given up after KSISS_TR_FAIL_GRACE_MS (30 s). */
+        {"waiting, Ready=False for 10 s: keep waiting", "service-wait-ready.json", 1700000060000LL, "False",
+         KSISS_TR_WAIT_READY, 0, "2023-11-14T22:14:10Z"},
+        {"waiting, Ready=False for 55 s: roll back", "service-wait-ready.json", 1700000060000LL, "False",
+         KSISS_TR_ROLLBACK, 1, "2023-11-14T22:13:25Z"},
+        {"waiting, Ready=False for 29.5 s (fractional time): keep waiting", "service-wait-ready.json", 1700000060000LL,
+         "False", KSISS_TR_WAIT_READY, 0, "2023-11-14T22:13:50.500Z"},
+        {"waiting, Ready=False without a time, 20 s after the start: keep waiting", "service-wait-ready.json",
+         1700000020000LL, "False", KSISS_TR_WAIT_READY, 0, NULL},
+        {"waiting, Ready=False without a time, 40 s after the start: roll back", "service-wait-ready.json",
+         1700000040000LL, "False", KSISS_TR_ROLLBACK, 1, NULL},
+        {"waiting, Ready=False since before the start (a clock behind): counted from the start", "service-wait-ready.json",
+         1700000020000LL, "False", KSISS_TR_WAIT_READY, 0, "2023-11-14T20:00:00Z"},
+        {"waiting, Ready=False since an unreadable time, 60 s after the start: roll back", "service-wait-ready.json",
+         1700000060000LL, "False", KSISS_TR_ROLLBACK, 1, "yesterday"},
     };
     for (size_t i = 0; i < N_(cases); i++) {
         const resume_case *c = &cases[i];
@@ -758,6 +776,9 @@ static void test_restart_resumes_or_rolls_back_from_annotations(void **state)
             json_t *r = json_deep_copy(json_array_get(revs, 0));
             json_object_set_new(json_object_get(r, "metadata"), "name", json_string("llama3-8b-ks1"));
             set_ready(r, c->new_ready);
+            if (c->ready_since)
+                json_object_set_new(json_array_get(json_object_get(json_object_get(r, "status"), "conditions"), 0),
+                                    "lastTransitionTime", json_string(c->ready_since));
             json_array_append_new(revs, r);
         }
         ksiss_tr_input in = {
