@@ -102,6 +102,20 @@ start() {
   setsid ip netns exec "$KSISS_NETNS" "$@" >"$D/logs/$n.log" 2>&1 < /dev/null &
   echo $! > "$D/pids/$n.pid"
 }
+# start_restarting NAME CMD...: like start, but CMD is started again 1 s
+# after it exits, as the kubelet restarts a crashed pod of a Deployment or
+# a static pod: Knative v0.42.2's autoscaler panics on a Lease tombstone
+# (cache.DeletedFinalStateUnknown) when its watch relists after a
+# kube-apiserver restart, which the fault suite does on purpose. Each
+# restart is a line in the component's log. The pid file holds the loop's
+# shell (its process group is what down.sh stops).
+start_restarting() {
+  local n=$1; shift
+  setsid ip netns exec "$KSISS_NETNS" bash -c 'n=$1; shift
+    while :; do "$@"; rc=$?; echo "[up.sh] $n exited ($rc) at $(date -u +%FT%TZ); restarting in 1 s"; sleep 1; done' \
+    restarting "$n" "$@" >"$D/logs/$n.log" 2>&1 < /dev/null &
+  echo $! > "$D/pids/$n.pid"
+}
 # wait_for WHAT SECONDS CMD...: polls CMD until it succeeds
 wait_for() {
   local what=$1 max=$2 i=0; shift 2
@@ -136,16 +150,16 @@ echo $! > "$D/pids/nsfwd.pid"
 wait_for "kube-apiserver (via nsfwd 127.0.0.1:$KSISS_APISERVER_PORT)" 90 kc get --raw /readyz
 log "server version: $(kc version -o json 2>/dev/null | sed -n 's/.*"gitVersion": "\(v[^"]*\)".*/\1/p' | tail -1)"
 
-start kube-controller-manager "$B/kube-controller-manager" --kubeconfig "$KUBECONFIG_ADMIN" \
+start_restarting kube-controller-manager "$B/kube-controller-manager" --kubeconfig "$KUBECONFIG_ADMIN" \
   --authentication-kubeconfig "$KUBECONFIG_ADMIN" --authorization-kubeconfig "$KUBECONFIG_ADMIN" \
   --leader-elect=false --bind-address 127.0.0.1 --secure-port 10257 \
   --service-account-private-key-file "$P/sa.key" --root-ca-file "$P/ca.crt" \
   --use-service-account-credentials=false --controllers '*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller' \
   --concurrent-deployment-syncs 10 --concurrent-replicaset-syncs 10 --concurrent-gc-syncs 10
-start kube-scheduler "$B/kube-scheduler" --kubeconfig "$KUBECONFIG_ADMIN" \
+start_restarting kube-scheduler "$B/kube-scheduler" --kubeconfig "$KUBECONFIG_ADMIN" \
   --authentication-kubeconfig "$KUBECONFIG_ADMIN" --authorization-kubeconfig "$KUBECONFIG_ADMIN" \
   --leader-elect=false --bind-address 127.0.0.1 --secure-port 10259
-start kwok "$B/kwok" --kubeconfig "$KUBECONFIG_ADMIN" \
+start_restarting kwok "$B/kwok" --kubeconfig "$KUBECONFIG_ADMIN" \
   --manage-all-nodes=false --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
   --config "$KSISS_CACHE/kwok-stages-v$KWOK_VERSION.yaml" --node-lease-duration-seconds 40 \
   --cidr 10.244.0.0/16 --node-ip 10.255.255.1 --server-address 127.0.0.1:10247
@@ -173,11 +187,11 @@ wait_for "Knative CRDs established" 60 kc wait --for condition=established --tim
   crd/services.serving.knative.dev crd/revisions.serving.knative.dev crd/podautoscalers.autoscaling.internal.knative.dev \
   crd/ingresses.networking.internal.knative.dev crd/serverlessservices.networking.internal.knative.dev
 KNENV=(env SYSTEM_NAMESPACE=knative-serving METRICS_DOMAIN=knative.dev/serving)
-start knative-controller "${KNENV[@]}" POD_NAME=controller-0 PROFILING_PORT=18008 \
+start_restarting knative-controller "${KNENV[@]}" POD_NAME=controller-0 PROFILING_PORT=18008 \
   "$B/knative-controller" --kubeconfig "$KUBECONFIG_ADMIN"
-start knative-autoscaler "${KNENV[@]}" POD_NAME=autoscaler-0 POD_IP=10.255.255.3 PROFILING_PORT=18009 \
+start_restarting knative-autoscaler "${KNENV[@]}" POD_NAME=autoscaler-0 POD_IP=10.255.255.3 PROFILING_PORT=18009 \
   "$B/knative-autoscaler" --kubeconfig "$KUBECONFIG_ADMIN"
-start ksiss-statpusher "$B/ksiss-statpusher" --kubeconfig "$KUBECONFIG_ADMIN" --autoscaler ws://127.0.0.1:8080
+start_restarting ksiss-statpusher "$B/ksiss-statpusher" --kubeconfig "$KUBECONFIG_ADMIN" --autoscaler ws://127.0.0.1:8080
 start kingress-patcher env KUBECONFIG="$KUBECONFIG_ADMIN" KUBECTL="$KUBECTL" "$HERE/kingress-patcher.sh"
 
 # The autoscaler publishes POD_IP in the Endpoints of its bucket Service and
