@@ -922,7 +922,38 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
             return 0;
         }
         {
+            /* The user's traffic form back: the last step pinned the new
+             * revision by name when the Service's status did not report it
+             * as the latest Ready one yet (Knative updates it a moment after
+             * the Revision), and nothing else would ever undo that. Any
+             * Ready latest revision other than the deleted old one will do
+             * (the user may have made a newer one). */
+            bool to_latest = false;
+            if (s->traffic_latest) {
+                bool latest = false;
+                const char *lr = jstr(in->service, "status", "latestReadyRevisionName", NULL);
+                if (!traffic_owned(in->service, NULL, &latest) || !latest) {
+                    if (lr && !streq(lr, s->from_rev) &&
+                        ksiss_tr_revision_ready(ksiss_tr_find_revision(in->revisions, lr))) {
+                        to_latest = true;
+                    } else if (in->now_ms - s->phase_at_ms <= in->ready_timeout_ms) {
+                        set_summary(p, "waiting for Knative to report %s as the latest Ready revision before the "
+                                    "traffic follows the latest revision again (latest Ready: %s)", s->to_rev,
+                                    lr ? lr : "none");
+                        return 0;
+                    } else {
+                        plan_event(p, true, "TrafficLeftPinned",
+                                   ksiss_xasprintf("%s: Knative did not report %s as the latest Ready revision "
+                                                   "within %" PRId64 "s; its traffic stays pinned to it by name "
+                                                   "(set spec.traffic to latestRevision: true to follow new "
+                                                   "revisions again)", c->svc, s->to_rev,
+                                                   in->ready_timeout_ms / 1000));
+                    }
+                }
+            }
             json_t *patch = plan_patch(p, in->service);
+            if (to_latest)
+                patch_traffic_latest(patch);
             patch_state(patch, NULL);
             plan_event(p, false, "TierChanged",
                        ksiss_xasprintf("%s now runs on %s (revision %s, %d instance%s), was %s: %s", c->svc,

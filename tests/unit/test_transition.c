@@ -56,6 +56,10 @@ typedef struct {
     char *last_event_reason;
     int max_instances;      /* most scale-bound instances summed over revisions */
     int conflicts;
+    int status_lag;         /* ticks the Service's status takes to report a Ready revision as the latest Ready
+                               one (Knative: a moment after the Revision); -1 never */
+    char *lag_rev;          /* the created revision being counted */
+    int lag_ticks;
 } world;
 
 static void violate(world *w, const char *fmt, ...)
@@ -158,8 +162,15 @@ static void knative_reconcile(world *w)
         json_object_set_new(json_object_get(r, "status"), "actualReplicas", json_integer(ready ? bounds_of(r) : 0));
     }
     const char *created = sget(status, "latestCreatedRevisionName", NULL);
-    if (ksiss_tr_revision_ready(rev_by_name(w, created)))
-        json_object_set_new(status, "latestReadyRevisionName", json_string(created));
+    if (created && ksiss_tr_revision_ready(rev_by_name(w, created))) {
+        if (!w->lag_rev || strcmp(w->lag_rev, created)) {
+            free(w->lag_rev);
+            w->lag_rev = ksiss_xstrdup(created);
+            w->lag_ticks = 0;
+        }
+        if (w->status_lag >= 0 && w->lag_ticks++ >= w->status_lag)
+            json_object_set_new(status, "latestReadyRevisionName", json_string(created));
+    }
     /* Route: status.traffic mirrors spec.traffic. */
     const char *latest = sget(status, "latestReadyRevisionName", NULL);
     json_t *st = json_array();
@@ -313,6 +324,7 @@ static void world_free(world *w)
     json_decref(w->revs);
     free(w->violation);
     free(w->last_event_reason);
+    free(w->lag_rev);
 }
 
 static const int steps_10_50_100[] = {10, 50, 100};
@@ -398,6 +410,11 @@ static void assert_outcome_events(world *w, outcome o, bool check_events)
         assert_string_equal(template_gpu(w), "nvidia.com/mig-2g.20gb");
         assert_int_equal(ksiss_tr_status_percent(w->svc, only), 100);
         assert_int_equal(w->warnings, 0);
+        /* The user had latestRevision: true (tests/data/knative/service.json). */
+        const json_t *tr = json_object_get(json_object_get(w->svc, "spec"), "traffic");
+        assert_int_equal(json_array_size(tr), 1);
+        assert_true(json_is_true(json_object_get(json_array_get(tr, 0), "latestRevision")));
+        assert_null(json_object_get(json_array_get(tr, 0), "revisionName"));
     } else {
         assert_string_equal(only, "llama3-8b-00001");
         assert_string_equal(template_gpu(w), "nvidia.com/mig-1g.10gb");
@@ -462,6 +479,37 @@ static void test_scenarios_reach_their_outcome_keeping_invariants(void **state)
         assert_outcome(&w, s->expect);
         world_free(&w);
     }
+}
+
+/* Knative reports the new revision as the latest Ready one only a few
+ * ticks after it is Ready: the last traffic step pins it by name, and the
+ * cleanup gives the traffic back to latestRevision once the status has
+ * caught up; if it never does, the change completes after the deadline,
+ * pinned, with a Warning Event. */
+static void test_traffic_follows_the_latest_revision_again_when_the_status_lags(void **state)
+{
+    (void)state;
+    world w;
+    world_init(&w, 1, false, -1);
+    w.status_lag = 4;
+    run(&w, "mig-2g.20gb", 1, -1, 0);
+    assert_outcome(&w, OUT_COMPLETED);
+    world_free(&w);
+
+    world_init(&w, 1, false, -1);
+    w.status_lag = -1;
+    run(&w, "mig-2g.20gb", 1, -1, 0);
+    if (w.violations)
+        fail_msg("%d invariant violation(s), first: %s", w.violations, w.violation);
+    assert_int_equal(json_array_size(w.revs), 1);
+    const char *only = sget(json_array_get(w.revs, 0), "metadata", "name");
+    assert_string_not_equal(only, "llama3-8b-00001");
+    const json_t *tr = json_object_get(json_object_get(w.svc, "spec"), "traffic");
+    assert_int_equal(json_array_size(tr), 1);
+    assert_string_equal(sget(json_array_get(tr, 0), "revisionName", NULL), only);
+    assert_int_equal(w.warnings, 1);
+    assert_string_equal(w.last_event_reason, "TierChanged");
+    world_free(&w);
 }
 
 static void test_crash_at_every_step_still_completes_or_rolls_back(void **state)
@@ -855,6 +903,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scenarios_reach_their_outcome_keeping_invariants),
+        cmocka_unit_test(test_traffic_follows_the_latest_revision_again_when_the_status_lags),
         cmocka_unit_test(test_crash_at_every_step_still_completes_or_rolls_back),
         cmocka_unit_test(test_rolling_change_uses_at_most_one_extra_instance),
         cmocka_unit_test(test_new_tier_goes_on_the_gpu_container_keeping_other_resources),
