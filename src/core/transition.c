@@ -984,8 +984,19 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
         {
             json_t *patch = plan_patch(p, in->service);
             patch_state(patch, NULL);
-            if (s->traffic_latest && streq(jstr(in->service, "status", "latestReadyRevisionName", NULL), s->from_rev))
-                patch_traffic_latest(patch);
+            if (s->traffic_latest) {
+                /* Pinned is the safe choice otherwise: Knative may still
+                 * name the failed (deleted) revision as the latest Ready. */
+                const char *lr = jstr(in->service, "status", "latestReadyRevisionName", NULL);
+                if (streq(lr, s->from_rev))
+                    patch_traffic_latest(patch);
+                else
+                    plan_event(p, true, "TrafficLeftPinned",
+                               ksiss_xasprintf("%s: rolled back to %s, but Knative reports %s as the latest Ready "
+                                               "revision; its traffic stays pinned to %s by name (set spec.traffic "
+                                               "to latestRevision: true to follow new revisions again)", c->svc,
+                                               s->from_rev, lr ? lr : "no revision", s->from_rev));
+            }
             set_summary(p, "rollback to %s complete", s->from_rev);
             p->phase = KSISS_TR_IDLE;
             p->in_flight = false;

@@ -512,6 +512,62 @@ static void test_traffic_follows_the_latest_revision_again_when_the_status_lags(
     world_free(&w);
 }
 
+/* A rollback's last step gives the traffic back to latestRevision: true
+ * when Knative names the old revision as the latest Ready one; when it
+ * still names the failed (deleted) one, the traffic stays pinned to the old
+ * revision, with a Warning Event. */
+static void test_rollback_gives_back_latest_only_when_it_names_the_old_revision(void **state)
+{
+    (void)state;
+    static const char *const latest_ready[] = {"llama3-8b-00001", "llama3-8b-ks1"};
+    for (size_t i = 0; i < N_(latest_ready); i++) {
+        json_t *svc = test_load_json("tests/data/knative", "service-shift.json");
+        json_t *revs = test_load_json("tests/data/knative", "revisions.json");
+        json_t *ann = json_object_get(json_object_get(svc, "metadata"), "annotations");
+        json_object_set_new(ann, KSISS_ANN_TRANSITION,
+                            json_string("{\"from\":\"llama3-8b-00001\",\"fromReplicas\":1,\"fromTier\":\"mig-1g.10gb\","
+                                        "\"phase\":\"rollback\",\"phaseAt\":1700000000000,\"reason\":\"x\",\"replicas\":1,"
+                                        "\"startedAt\":1700000000000,\"step\":1,\"to\":\"llama3-8b-ks1\","
+                                        "\"toTier\":\"mig-2g.20gb\",\"trafficLatest\":true}"));
+        json_object_set_new(json_object_get(svc, "spec"), "traffic",
+                            json_pack("[{s:s,s:i}]", "revisionName", "llama3-8b-00001", "percent", 100));
+        json_object_set_new(json_object_get(svc, "status"), "latestReadyRevisionName", json_string(latest_ready[i]));
+        assert_true(ksiss_tr_revision_ready(ksiss_tr_find_revision(revs, "llama3-8b-00001")));
+        assert_null(ksiss_tr_find_revision(revs, "llama3-8b-ks1"));
+        ksiss_tr_input in = {
+            .service = svc, .revisions = revs, .cat = &cat, .traffic_steps = steps_10_50_100,
+            .n_traffic_steps = N_(steps_10_50_100), .ready_timeout_ms = 300000, .backoff_ms = 600000,
+            .now_ms = 1700000060000LL,
+        };
+        ksiss_tr_plan p;
+        char *err = NULL;
+        if (ksiss_transition_step(&in, &p, &err) != 0)
+            fail_msg("%s", err);
+        assert_int_equal(p.phase, KSISS_TR_IDLE);
+        const json_t *traffic = NULL;
+        int pinned = 0;
+        for (size_t j = 0; j < p.n; j++) {
+            if (p.v[j].kind == KSISS_TRA_PATCH_SERVICE)
+                traffic = json_object_get(json_object_get(p.v[j].patch, "spec"), "traffic");
+            if (p.v[j].kind == KSISS_TRA_EVENT && !strcmp(p.v[j].event_reason, "TrafficLeftPinned")) {
+                assert_true(p.v[j].warning);
+                pinned++;
+            }
+        }
+        if (i == 0) {
+            assert_non_null(traffic);
+            assert_true(json_is_true(json_object_get(json_array_get(traffic, 0), "latestRevision")));
+            assert_int_equal(pinned, 0);
+        } else {
+            assert_null(traffic);   /* left as it is: pinned to the old revision */
+            assert_int_equal(pinned, 1);
+        }
+        ksiss_tr_plan_free(&p);
+        json_decref(svc);
+        json_decref(revs);
+    }
+}
+
 static void test_crash_at_every_step_still_completes_or_rolls_back(void **state)
 {
     (void)state;
@@ -904,6 +960,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_scenarios_reach_their_outcome_keeping_invariants),
         cmocka_unit_test(test_traffic_follows_the_latest_revision_again_when_the_status_lags),
+        cmocka_unit_test(test_rollback_gives_back_latest_only_when_it_names_the_old_revision),
         cmocka_unit_test(test_crash_at_every_step_still_completes_or_rolls_back),
         cmocka_unit_test(test_rolling_change_uses_at_most_one_extra_instance),
         cmocka_unit_test(test_new_tier_goes_on_the_gpu_container_keeping_other_resources),
