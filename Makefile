@@ -51,6 +51,17 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
 
+# The two objects that print the version and commit are rebuilt when
+# either changes (an incremental build kept the commit they were compiled
+# at): the stamp is rewritten only when its text differs.
+VERSION_STAMP := $(BUILD)/version.stamp
+$(VERSION_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(VERSION) $(GIT_REV)' | cmp -s - $@ || echo '$(VERSION) $(GIT_REV)' > $@
+$(BUILD)/src/shell/metrics.o $(BUILD)/src/cli/cli_common.o: $(VERSION_STAMP)
+.PHONY: FORCE
+FORCE:
+
 $(BUILD)/libksiss.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	$(AR) rcs $@ $^
