@@ -302,7 +302,8 @@ const ksiss_tier *ksiss_tr_service_tier(const json_t *service, const ksiss_catal
     return ksiss_catalog_tier_for_resource(cat, gpu_model, res, n, err);
 }
 
-static const char *condition_status(const json_t *obj, const char *type)
+/* The condition of `type` in obj's status.conditions, or NULL. */
+static const json_t *condition(const json_t *obj, const char *type)
 {
     const json_t *conds = jpath(obj, "status", "conditions", NULL);
     size_t i;
@@ -311,8 +312,13 @@ static const char *condition_status(const json_t *obj, const char *type)
         return NULL;
     json_array_foreach(conds, i, c)
         if (streq(jstr(c, "type", NULL, NULL), type))
-            return jstr(c, "status", NULL, NULL);
+            return c;
     return NULL;
+}
+
+static const char *condition_status(const json_t *obj, const char *type)
+{
+    return jstr(condition(obj, type), "status", NULL, NULL);
 }
 
 bool ksiss_tr_revision_ready(const json_t *revision)
@@ -323,15 +329,10 @@ bool ksiss_tr_revision_ready(const json_t *revision)
 /* The Ready condition's reason and message, for people; borrowed or static. */
 static const char *ready_message(const json_t *revision)
 {
-    const json_t *conds = jpath(revision, "status", "conditions", NULL);
-    size_t i;
-    json_t *c;
-    json_array_foreach(conds, i, c)
-        if (streq(jstr(c, "type", NULL, NULL), "Ready")) {
-            const char *m = jstr(c, "message", NULL, NULL);
-            return m ? m : jstr(c, "reason", NULL, NULL) ? jstr(c, "reason", NULL, NULL) : "Ready is False";
-        }
-    return "Ready is False";
+    const json_t *c = condition(revision, "Ready");
+    const char *m = jstr(c, "message", NULL, NULL);
+    const char *r = jstr(c, "reason", NULL, NULL);
+    return m ? m : r ? r : "Ready is False";
 }
 
 static bool revision_failed(const json_t *revision)
@@ -345,18 +346,10 @@ static bool revision_failed(const json_t *revision)
  * all count from its start: a clock behind ours cannot shorten the grace). */
 static int64_t failing_for_ms(const json_t *revision, int64_t now_ms, int64_t started_ms)
 {
-    const json_t *conds = jpath(revision, "status", "conditions", NULL);
-    int64_t since = started_ms;
-    size_t i;
-    json_t *c;
-    json_array_foreach(conds, i, c)
-        if (streq(jstr(c, "type", NULL, NULL), "Ready")) {
-            const char *t = jstr(c, "lastTransitionTime", NULL, NULL);
-            int64_t at;
-            if (t && ksiss_parse_utc_time(t, t + strlen(t), &at) == 0 && at > since)
-                since = at;
-            break;
-        }
+    const char *t = jstr(condition(revision, "Ready"), "lastTransitionTime", NULL, NULL);
+    int64_t since = started_ms, at;
+    if (t && ksiss_parse_utc_time(t, t + strlen(t), &at) == 0 && at > since)
+        since = at;
     return now_ms > since ? now_ms - since : 0;  /* a time ahead of ours: just now */
 }
 

@@ -1162,12 +1162,10 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
                                        .transform = ksiss_kube_transform_revision};
         if (inf_svc)
             inf_revs = ksiss_kube_informer_start(c.kube, &ir, &err);
-        ksiss_kube_informer_opts in_ = {.res = &KSISS_KUBE_NODES, .transform = ksiss_kube_transform_node};
         if (inf_revs)
-            inf_nodes = ksiss_kube_informer_start(c.kube, &in_, &err);
-        ksiss_kube_informer_opts ip = {.res = &KSISS_KUBE_PODS, .transform = ksiss_kube_transform_pod};
+            inf_nodes = ksiss_kube_informer_start(c.kube, &KSISS_INVENTORY_NODES_INFORMER, &err);
         if (inf_nodes)
-            inf_pods = ksiss_kube_informer_start(c.kube, &ip, &err);
+            inf_pods = ksiss_kube_informer_start(c.kube, &KSISS_INVENTORY_PODS_INFORMER, &err);
         if (!inf_pods) {
             logkv("error", "watch", "error", err, NULL);
             goto out;

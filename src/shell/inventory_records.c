@@ -4,6 +4,11 @@
 
 #include <jansson.h>
 
+const ksiss_kube_informer_opts KSISS_INVENTORY_NODES_INFORMER = {.res = &KSISS_KUBE_NODES,
+                                                                 .transform = ksiss_kube_transform_node};
+const ksiss_kube_informer_opts KSISS_INVENTORY_PODS_INFORMER = {.res = &KSISS_KUBE_PODS,
+                                                                .transform = ksiss_kube_transform_pod};
+
 int ksiss_inventory_from_records(const ksiss_catalog *cat, const ksiss_kobj_list *nodes,
                                  const ksiss_kobj_list *pods, ksiss_inventory *out)
 {

@@ -6,7 +6,14 @@
 
 #include "core/inventory.h"
 #include "core/tiers.h"
+#include "shell/kube.h"
 #include "shell/kube_object.h"
+
+/* The informers the inventory's records come from, as the control loop
+ * starts them: Nodes and Pods cluster-wide (Pods of every phase: the
+ * Knative view reads them too), trimmed by ksiss_kube_transform_node/_pod. */
+extern const ksiss_kube_informer_opts KSISS_INVENTORY_NODES_INFORMER;
+extern const ksiss_kube_informer_opts KSISS_INVENTORY_PODS_INFORMER;
 
 /* The inventory of `nodes` and `pods` (borrowed; pods of every namespace,
  * terminated ones included: they hold nothing). Each record is parsed,

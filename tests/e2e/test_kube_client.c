@@ -404,11 +404,9 @@ static void test_live_inventory_matches_a_fresh_list(void **state)
     ksiss_catalog cat;
     ksiss_catalog_builtin(&cat);
     char *err = NULL;
-    /* The controller's informers (controller.c) and its computation. */
-    ksiss_kube_informer_opts no = {.res = &KSISS_KUBE_NODES, .transform = ksiss_kube_transform_node};
-    ksiss_kube_informer_opts po = {.res = &KSISS_KUBE_PODS, .transform = ksiss_kube_transform_pod};
-    ksiss_kube_informer *in = ksiss_kube_informer_start(K, &no, &err);
-    ksiss_kube_informer *ip = ksiss_kube_informer_start(K, &po, &err);
+    /* The controller's informers (KSISS_INVENTORY_*_INFORMER) and its computation. */
+    ksiss_kube_informer *in = ksiss_kube_informer_start(K, &KSISS_INVENTORY_NODES_INFORMER, &err);
+    ksiss_kube_informer *ip = ksiss_kube_informer_start(K, &KSISS_INVENTORY_PODS_INFORMER, &err);
     assert_non_null(in);
     assert_non_null(ip);
     for (int i = 0; i < 200 && !(ksiss_kube_informer_synced(in) && ksiss_kube_informer_synced(ip)); i++)

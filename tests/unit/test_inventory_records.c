@@ -117,11 +117,9 @@ static void test_live_informers_give_the_inventory_of_the_lists(void **state)
     assert_non_null(k);
     ksiss_catalog cat;
     ksiss_catalog_builtin(&cat);
-    /* The controller's informer options (controller.c). */
-    ksiss_kube_informer_opts no = {.res = &KSISS_KUBE_NODES, .transform = ksiss_kube_transform_node};
-    ksiss_kube_informer_opts po = {.res = &KSISS_KUBE_PODS, .transform = ksiss_kube_transform_pod};
-    ksiss_kube_informer *in = ksiss_kube_informer_start(k, &no, &err);
-    ksiss_kube_informer *ip = ksiss_kube_informer_start(k, &po, &err);
+    /* The controller's informers (KSISS_INVENTORY_*_INFORMER) and its computation. */
+    ksiss_kube_informer *in = ksiss_kube_informer_start(k, &KSISS_INVENTORY_NODES_INFORMER, &err);
+    ksiss_kube_informer *ip = ksiss_kube_informer_start(k, &KSISS_INVENTORY_PODS_INFORMER, &err);
     assert_non_null(in);
     assert_non_null(ip);
     for (int i = 0; i < 1000 && !(ksiss_kube_informer_synced(in) && ksiss_kube_informer_synced(ip)); i++) {
