@@ -799,10 +799,13 @@ static void start_rollback(ctx *c, ksiss_tr_state *s, const json_t *from, char *
     json_object_set_new(pann, KSISS_ANN_MAX_SCALE, s->from_max_scale ? json_string(s->from_max_scale) : json_null());
     json_object_set(jobj(ptmpl, "spec"), "containers", (json_t *)jpath(from, "spec", "containers", NULL));
     patch_traffic(patch, s->from_rev, NULL, 0);
-    plan_event(p, true, "TierChangeRolledBack",
-               ksiss_xasprintf("rolled back %s from %s to %s (revision %s): %s; %s not tried again for %" PRId64 "s",
-                               c->svc, s->to_tier, s->from_tier ? s->from_tier : s->from_rev, s->to_rev, why,
-                               s->to_tier, in->backoff_ms / 1000));
+    /* Said now (the failure, while it is news) and again when the rollback
+     * completes (TierChangeRolledBack): a crash between this patch and this
+     * Event loses it, and the completion is a later step. */
+    plan_event(p, true, "TierChangeFailed",
+               ksiss_xasprintf("moving %s from %s to %s failed (revision %s): %s; rolling back to revision %s",
+                               c->svc, s->from_tier ? s->from_tier : s->from_rev, s->to_tier, s->to_rev, why,
+                               s->from_rev));
     set_summary(p, "roll back to %s: %s", s->from_rev, why);
     p->phase = KSISS_TR_ROLLBACK;
     p->in_flight = true;
@@ -990,6 +993,13 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
                                                "to latestRevision: true to follow new revisions again)", c->svc,
                                                s->from_rev, lr ? lr : "no revision", s->from_rev));
             }
+            int64_t until = ksiss_tr_backoff_until(in->service, s->to_tier);
+            plan_event(p, true, "TierChangeRolledBack",
+                       ksiss_xasprintf("rolled back %s from %s to %s (revision %s deleted): %s; %s not tried again "
+                                       "for %" PRId64 "s", c->svc, s->to_tier,
+                                       s->from_tier ? s->from_tier : s->from_rev, s->to_rev,
+                                       s->reason ? s->reason : "the new revision failed", s->to_tier,
+                                       until > in->now_ms ? (until - in->now_ms + 999) / 1000 : 0));
             set_summary(p, "rollback to %s complete", s->from_rev);
             p->phase = KSISS_TR_IDLE;
             p->in_flight = false;

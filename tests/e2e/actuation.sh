@@ -331,7 +331,8 @@ until_true 60 settled
 [ "$(revisions)" = "$REVB" ] && [ "$(gpu_resource)" = nvidia.com/mig-1g.10gb ] \
     && ok "traffic stayed on $REVB, the failed revision is deleted, the template is back on mig-1g.10gb" \
     || ko "state after rollback" "revisions $(revisions), resource $(gpu_resource)"
-[ "$(events_with TierChangeRolledBack)" -ge 1 ] && ok "Warning Event TierChangeRolledBack on the service" || ko "no rollback Event"
+[ "$(events_with TierChangeFailed)" -ge 1 ] && ok "Warning Event TierChangeFailed on the service (the rollback starts)" || ko "no TierChangeFailed Event"
+[ "$(events_with TierChangeRolledBack)" -ge 1 ] && ok "Warning Event TierChangeRolledBack on the service (the rollback is complete)" || ko "no rollback Event"
 grep -q 'roll back to' "$TMP/e.log" && ok "a log line says why ($(grep -o 'step="roll back to[^"]*"' "$TMP/e.log" | head -1))" || ko "no rollback log line"
 GENB=$(svc_json '{.metadata.generation}')
 sleep 10
