@@ -624,6 +624,40 @@ typedef struct {
     ksiss_tr_plan *p;
 } ctx;
 
+/* The new revision, Ready once and now serving part or all of the traffic
+ * (SHIFT, CLEANUP), is not Ready. Ready=False is a failure: rolled back at
+ * once. Unknown (or no condition) is Knative still deciding: its autoscaler
+ * restarting marks a serving revision so for a moment (seen after an API
+ * server restart). That gets KSISS_TR_FAIL_GRACE_MS from the condition's
+ * last transition (never before `since_ms`, when the traffic last moved),
+ * the traffic held where it is. Returns true while holding, with the
+ * plan's summary set. */
+static bool unready_grace(ctx *c, const ksiss_tr_state *s, const json_t *to, int64_t since_ms)
+{
+    if (!to || revision_failed(to))
+        return false;
+    int64_t unready_ms = failing_for_ms(to, c->in->now_ms, since_ms);
+    if (unready_ms >= KSISS_TR_FAIL_GRACE_MS)
+        return false;
+    const char *why = jstr(condition(to, "Ready"), "message", NULL, NULL);
+    if (!why)
+        why = jstr(condition(to, "Ready"), "reason", NULL, NULL);
+    set_summary(c->p, "revision %s (%s) serves %d%% and its Ready is Unknown for %" PRId64 "s (%s): traffic held "
+                "where it is; rolled back if it stays so for %ds", s->to_rev, s->to_tier,
+                ksiss_tr_status_percent(c->in->service, s->to_rev), unready_ms / 1000, why ? why : "no reason given",
+                KSISS_TR_FAIL_GRACE_MS / 1000);
+    return true;
+}
+
+/* Why a revision that was Ready is a reason to roll back now. */
+static char *stopped_ready_why(const ksiss_tr_state *s, const json_t *to)
+{
+    if (revision_failed(to))
+        return ksiss_xasprintf("revision %s stopped being Ready: %s", s->to_rev, ready_message(to));
+    return ksiss_xasprintf("revision %s stopped being Ready (Ready is not True for %ds)", s->to_rev,
+                           KSISS_TR_FAIL_GRACE_MS / 1000);
+}
+
 static int traffic_percent_for(const ksiss_tr_input *in, const ksiss_tr_state *s, int step)
 {
     if (s->replicas > 1) {
@@ -848,10 +882,12 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
                 set_summary(p, "hold: neither %s nor %s is Ready; traffic left where it is", s->from_rev, s->to_rev);
                 return 0;
             }
+            if (s->phase == KSISS_TR_SHIFT && unready_grace(c, s, to, s->phase_at_ms))
+                return 0;
             char *why = !to ? ksiss_xasprintf("revision %s was not created within %" PRId64 "s", s->to_rev,
                                               in->ready_timeout_ms / 1000)
+                      : s->phase == KSISS_TR_SHIFT ? stopped_ready_why(s, to)
                       : revision_failed(to) ? ksiss_xasprintf("revision %s failed: %s", s->to_rev, ready_message(to))
-                      : s->phase == KSISS_TR_SHIFT ? ksiss_xasprintf("revision %s stopped being Ready", s->to_rev)
                       : ksiss_xasprintf("revision %s not Ready within %" PRId64 "s", s->to_rev,
                                         in->ready_timeout_ms / 1000);
             start_rollback(c, s, from, why);
@@ -899,7 +935,8 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
     case KSISS_TR_CLEANUP:
         if (!to_ready) {
             if (from_ready) {
-                start_rollback(c, s, from, ksiss_xasprintf("revision %s stopped being Ready", s->to_rev));
+                if (!unready_grace(c, s, to, s->phase_at_ms))
+                    start_rollback(c, s, from, stopped_ready_why(s, to));
                 return 0;
             }
             set_summary(p, "hold: revision %s is not Ready and %s cannot take the traffic back", s->to_rev,

@@ -49,6 +49,8 @@ typedef struct {
     int ready_after;        /* ticks after creation a new revision becomes Ready; -1 never */
     bool fails;             /* instead of staying Unknown, a new revision reports Ready=False */
     int unready_after;      /* ticks after it became Ready that it stops being Ready; -1 never */
+    bool unready_unknown;   /* ... with Ready=Unknown (Knative deciding), not False */
+    int unready_ticks;      /* ... for this many ticks, then Ready again; 0 for good */
     int violations;
     char *violation;
     int warnings;
@@ -151,8 +153,9 @@ static void knative_reconcile(world *w)
         json_int_t age = json_integer_value(json_object_get(r, "x-age"));
         json_object_set_new(r, "x-age", json_integer(age + 1));
         if (w->ready_after >= 0 && age >= w->ready_after) {
-            bool unready = w->unready_after >= 0 && age >= w->ready_after + w->unready_after;
-            set_ready(r, unready ? "False" : "True");
+            int from = w->ready_after + w->unready_after;
+            bool unready = w->unready_after >= 0 && age >= from && (w->unready_ticks <= 0 || age < from + w->unready_ticks);
+            set_ready(r, !unready ? "True" : w->unready_unknown ? "Unknown" : "False");
         } else if (w->fails && age >= 1) {
             set_ready(r, "False");
         }
@@ -463,17 +466,32 @@ typedef struct {
     int unready_after;
     int replicas;
     outcome expect;
+    bool unready_unknown;
+    int unready_ticks;
 } scenario;
 
+static void world_for(world *w, const scenario *s)
+{
+    world_init(w, s->ready_after, s->fails, s->unready_after);
+    w->unready_unknown = s->unready_unknown;
+    w->unready_ticks = s->unready_ticks;
+    set_old_replicas(w, s->replicas);
+}
+
 static const scenario scenarios[] = {
-    {"new revision Ready after two ticks: traffic 10 -> 50 -> 100, old deleted", 2, false, -1, 1, OUT_COMPLETED},
-    {"new revision Ready at once", 0, false, -1, 1, OUT_COMPLETED},
-    {"new revision never Ready: rolled back after the deadline", -1, false, -1, 1, OUT_ROLLED_BACK},
-    {"new revision fails (Ready=False): rolled back once that has lasted the grace", -1, true, -1, 1, OUT_ROLLED_BACK},
-    {"new revision Ready=False for a tick (a retried bind), then Ready: no rollback", 2, true, -1, 1, OUT_COMPLETED},
-    {"new revision stops being Ready while traffic moves: rolled back", 1, false, 1, 1, OUT_ROLLED_BACK},
-    {"three instances: rolling, one instance at a time", 1, false, -1, 3, OUT_COMPLETED},
-    {"three instances, new revision never Ready: rolled back", -1, false, -1, 3, OUT_ROLLED_BACK},
+    {"new revision Ready after two ticks: traffic 10 -> 50 -> 100, old deleted", 2, false, -1, 1, OUT_COMPLETED, false, 0},
+    {"new revision Ready at once", 0, false, -1, 1, OUT_COMPLETED, false, 0},
+    {"new revision never Ready: rolled back after the deadline", -1, false, -1, 1, OUT_ROLLED_BACK, false, 0},
+    {"new revision fails (Ready=False): rolled back once that has lasted the grace", -1, true, -1, 1, OUT_ROLLED_BACK, false, 0},
+    {"new revision Ready=False for a tick (a retried bind), then Ready: no rollback", 2, true, -1, 1, OUT_COMPLETED, false, 0},
+    {"new revision stops being Ready while traffic moves: rolled back", 1, false, 1, 1, OUT_ROLLED_BACK, false, 0},
+    {"new revision Ready=Unknown for a tick while traffic moves (Knative's autoscaler restarting): no rollback",
+     1, false, 1, 1, OUT_COMPLETED, true, 1},
+    {"new revision Ready=Unknown for a tick at the last step: no rollback", 1, false, 3, 1, OUT_COMPLETED, true, 1},
+    {"new revision Ready=Unknown and stays so while traffic moves: rolled back after the grace",
+     1, false, 1, 1, OUT_ROLLED_BACK, true, 0},
+    {"three instances: rolling, one instance at a time", 1, false, -1, 3, OUT_COMPLETED, false, 0},
+    {"three instances, new revision never Ready: rolled back", -1, false, -1, 3, OUT_ROLLED_BACK, false, 0},
 };
 
 static void test_scenarios_reach_their_outcome_keeping_invariants(void **state)
@@ -483,8 +501,7 @@ static void test_scenarios_reach_their_outcome_keeping_invariants(void **state)
         const scenario *s = &scenarios[i];
         print_message("scenario: %s\n", s->name);
         world w;
-        world_init(&w, s->ready_after, s->fails, s->unready_after);
-        set_old_replicas(&w, s->replicas);
+        world_for(&w, s);
         run(&w, "mig-2g.20gb", s->replicas, -1, 0);
         assert_outcome(&w, s->expect);
         world_free(&w);
@@ -584,15 +601,13 @@ static void test_crash_at_every_step_still_completes_or_rolls_back(void **state)
     for (size_t i = 0; i < N_(scenarios); i++) {
         const scenario *s = &scenarios[i];
         world ref;
-        world_init(&ref, s->ready_after, s->fails, s->unready_after);
-        set_old_replicas(&ref, s->replicas);
+        world_for(&ref, s);
         int ticks = run(&ref, "mig-2g.20gb", s->replicas, -1, 0);
         world_free(&ref);
         for (int t = 0; t <= ticks; t++) {
             for (size_t prefix = 0; prefix < 4; prefix++) {
                 world w;
-                world_init(&w, s->ready_after, s->fails, s->unready_after);
-                set_old_replicas(&w, s->replicas);
+                world_for(&w, s);
                 run(&w, "mig-2g.20gb", s->replicas, t, prefix);
                 assert_outcome_events(&w, s->expect, true);
                 world_free(&w);
