@@ -327,12 +327,13 @@ bool ksiss_tr_revision_ready(const json_t *revision)
 }
 
 /* The Ready condition's reason and message, for people; borrowed or static. */
+/* The Ready condition's message, else its reason, else "no reason given". */
 static const char *ready_message(const json_t *revision)
 {
     const json_t *c = condition(revision, "Ready");
     const char *m = jstr(c, "message", NULL, NULL);
     const char *r = jstr(c, "reason", NULL, NULL);
-    return m ? m : r ? r : "Ready is False";
+    return m ? m : r ? r : "no reason given";
 }
 
 static bool revision_failed(const json_t *revision)
@@ -639,12 +640,9 @@ static bool unready_grace(ctx *c, const ksiss_tr_state *s, const json_t *to, int
     int64_t unready_ms = failing_for_ms(to, c->in->now_ms, since_ms);
     if (unready_ms >= KSISS_TR_FAIL_GRACE_MS)
         return false;
-    const char *why = jstr(condition(to, "Ready"), "message", NULL, NULL);
-    if (!why)
-        why = jstr(condition(to, "Ready"), "reason", NULL, NULL);
     set_summary(c->p, "revision %s (%s) serves %d%% and its Ready is Unknown for %" PRId64 "s (%s): traffic held "
                 "where it is; rolled back if it stays so for %ds", s->to_rev, s->to_tier,
-                ksiss_tr_status_percent(c->in->service, s->to_rev), unready_ms / 1000, why ? why : "no reason given",
+                ksiss_tr_status_percent(c->in->service, s->to_rev), unready_ms / 1000, ready_message(to),
                 KSISS_TR_FAIL_GRACE_MS / 1000);
     return true;
 }
