@@ -326,8 +326,8 @@ bool ksiss_tr_revision_ready(const json_t *revision)
     return revision && streq(condition_status(revision, "Ready"), "True");
 }
 
-/* The Ready condition's reason and message, for people; borrowed or static. */
-/* The Ready condition's message, else its reason, else "no reason given". */
+/* The Ready condition's message, else its reason, else "no reason given";
+ * for people; borrowed or static. */
 static const char *ready_message(const json_t *revision)
 {
     const json_t *c = condition(revision, "Ready");
@@ -341,11 +341,12 @@ static bool revision_failed(const json_t *revision)
     return revision && streq(condition_status(revision, "Ready"), "False");
 }
 
-/* How long (>= 0) a new revision has been Ready=False at now_ms: since its
- * Ready condition's lastTransitionTime, counted from started_ms at the earliest
- * (a time before the transition began, one that does not parse, or none,
- * all count from its start: a clock behind ours cannot shorten the grace). */
-static int64_t failing_for_ms(const json_t *revision, int64_t now_ms, int64_t started_ms)
+/* How long (>= 0) a new revision's Ready has had its present status (False,
+ * or Unknown) at now_ms: since its Ready condition's lastTransitionTime,
+ * counted from started_ms at the earliest (a time before then, one that does
+ * not parse, or none, all count from started_ms: a clock behind ours cannot
+ * shorten the grace). */
+static int64_t not_ready_for_ms(const json_t *revision, int64_t now_ms, int64_t started_ms)
 {
     const char *t = jstr(condition(revision, "Ready"), "lastTransitionTime", NULL, NULL);
     int64_t since = started_ms, at;
@@ -630,14 +631,14 @@ typedef struct {
  * once. Unknown (or no condition) is Knative still deciding: its autoscaler
  * restarting marks a serving revision so for a moment (seen after an API
  * server restart). That gets KSISS_TR_FAIL_GRACE_MS from the condition's
- * last transition (never before `since_ms`, when the traffic last moved),
+ * last transition (never before phase_at_ms, when the traffic last moved),
  * the traffic held where it is. Returns true while holding, with the
  * plan's summary set. */
-static bool unready_grace(ctx *c, const ksiss_tr_state *s, const json_t *to, int64_t since_ms)
+static bool unready_grace(ctx *c, const ksiss_tr_state *s, const json_t *to)
 {
     if (!to || revision_failed(to))
         return false;
-    int64_t unready_ms = failing_for_ms(to, c->in->now_ms, since_ms);
+    int64_t unready_ms = not_ready_for_ms(to, c->in->now_ms, s->phase_at_ms);
     if (unready_ms >= KSISS_TR_FAIL_GRACE_MS)
         return false;
     set_summary(c->p, "revision %s (%s) serves %d%% and its Ready is Unknown for %" PRId64 "s (%s): traffic held "
@@ -864,7 +865,7 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
              * KSISS_TR_FAIL_GRACE_MS: Knative reports transient scheduling
              * errors that way too (a bind the scheduler retries after an API
              * server restart) and clears them once the pod runs. */
-            int64_t failing_ms = revision_failed(to) ? failing_for_ms(to, in->now_ms, s->started_at_ms) : -1;
+            int64_t failing_ms = revision_failed(to) ? not_ready_for_ms(to, in->now_ms, s->started_at_ms) : -1;
             if (s->phase == KSISS_TR_WAIT_READY && failing_ms < KSISS_TR_FAIL_GRACE_MS && !timed_out) {
                 if (failing_ms >= 0)
                     set_summary(p, "waiting for revision %s (%s): Ready is False for %" PRId64 "s (%s); rolled back if "
@@ -880,7 +881,7 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
                 set_summary(p, "hold: neither %s nor %s is Ready; traffic left where it is", s->from_rev, s->to_rev);
                 return 0;
             }
-            if (s->phase == KSISS_TR_SHIFT && unready_grace(c, s, to, s->phase_at_ms))
+            if (s->phase == KSISS_TR_SHIFT && unready_grace(c, s, to))
                 return 0;
             char *why = !to ? ksiss_xasprintf("revision %s was not created within %" PRId64 "s", s->to_rev,
                                               in->ready_timeout_ms / 1000)
@@ -933,7 +934,7 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
     case KSISS_TR_CLEANUP:
         if (!to_ready) {
             if (from_ready) {
-                if (!unready_grace(c, s, to, s->phase_at_ms))
+                if (!unready_grace(c, s, to))
                     start_rollback(c, s, from, stopped_ready_why(s, to));
                 return 0;
             }
