@@ -3,9 +3,11 @@
  * read resourceVersion) when it is free or has not changed for a whole
  * lease duration as seen by THIS process's clock (no clock-skew trust, as
  * client-go); the leader renews with the resourceVersion of its last write.
- * A 409 means someone else wrote first: re-read. The leader stops leading
- * when no renewal succeeded within the renew deadline. On stop it hands
- * the lease over (holderIdentity "", leaseDurationSeconds 1). */
+ * A 409 means someone else wrote first: re-read; the leader stops at once
+ * when the Lease names another holder, and otherwise renews on the new
+ * resourceVersion. It stops leading when no renewal succeeded within the
+ * renew deadline. On stop it hands the lease over (holderIdentity "",
+ * leaseDurationSeconds 1). */
 #include "shell/leader.h"
 
 #include <fcntl.h>
@@ -231,9 +233,35 @@ static void tick(ksiss_leader *l)
         set_leading(l, true, ksiss_kube__now_ms());
         return;
     }
+    if (rc == KSISS_KUBE_E_CONFLICT && step == KSISS_LEASE_RENEW) {
+        /* Someone else wrote the Lease since our last write; a 409 does not
+         * say who holds it now. Re-read at once: another holder ends our
+         * term now; still ours (a label or annotation written by someone,
+         * an apiserver that answered 409 spuriously) is renewed on the new
+         * resourceVersion, and the renew deadline still bounds how long we
+         * lead without a successful renewal (as client-go). */
+        int r = read_lease(l);
+        if (r == 1) {
+            set_leading(l, true, ksiss_kube__now_ms());
+            return;
+        }
+        if (r < 0)
+            goto check_deadline;
+        const char *now_holder = spec_str(l->obj, "holderIdentity");
+        if (!now_holder || strcmp(now_holder, l->identity) != 0) {
+            fprintf(stderr, "level=info msg=\"lease %s/%s now held by %s\" identity=%s\n", l->ns, l->name,
+                    now_holder && *now_holder ? now_holder : "nobody", l->identity);
+            set_leading(l, false, 0);
+            return;
+        }
+        if (write_lease(l, false) == KSISS_KUBE_OK) {
+            set_leading(l, true, ksiss_kube__now_ms());
+            return;
+        }
+        goto check_deadline;
+    }
     if (rc == KSISS_KUBE_E_CONFLICT) {
-        /* Someone else wrote the Lease since our read or last renewal:
-         * never assume we still hold it. */
+        /* Lost the race to take it: another instance wrote first. */
         set_leading(l, false, 0);
         return;
     }

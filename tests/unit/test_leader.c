@@ -2,7 +2,8 @@
  * someone else's alive or expired by our own clock), the Lease spec we
  * write, option checks, and the election thread against the loopback
  * stand-in API server: create-when-absent makes us leader, a live foreign
- * lease keeps us follower, release on stop hands the lease over. */
+ * lease keeps us follower, release on stop hands the lease over, a
+ * renewal's 409 ends our term only when the Lease names someone else. */
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -222,6 +223,97 @@ static void test_conflict_on_acquire_leaves_us_follower(void **state)
     fake_stop(fs);
 }
 
+#define LEASE_PATH "/apis/coordination.k8s.io/v1/namespaces/ksiss/leases/ksiss-leader"
+#define CONFLICT_BODY "{\"kind\":\"Status\",\"reason\":\"Conflict\",\"message\":\"the object has been modified\",\"code\":409}"
+
+static char *lease_json(const char *holder, const char *rv)
+{
+    return ksiss_xasprintf("{\"metadata\":{\"name\":\"ksiss-leader\",\"namespace\":\"ksiss\",\"resourceVersion\":\"%s\"},"
+                           "\"spec\":{\"holderIdentity\":\"%s\",\"leaseDurationSeconds\":15,"
+                           "\"renewTime\":\"2026-01-01T00:00:00.000000Z\"}}",
+                           rv, holder);
+}
+
+static const char *put_rv(const fake_req *r)
+{
+    static char rv[32];
+    json_t *o = json_loads(r->body, 0, NULL);
+    const char *v = json_string_value(json_object_get(json_object_get(o, "metadata"), "resourceVersion"));
+    snprintf(rv, sizeof rv, "%s", v ? v : "");
+    json_decref(o);
+    return rv;
+}
+
+/* A renewal answered 409 while the Lease still names us (someone labelled
+ * it, or a spurious conflict): re-read and renew on the new
+ * resourceVersion; leadership is never dropped. */
+static void test_renewal_conflict_on_our_own_lease_keeps_leading(void **state)
+{
+    (void)state;
+    fake_server *fs = fake_start();
+    char *ours5 = lease_json("me_1", "5"), *ours6 = lease_json("me_1", "6"), *ours8 = lease_json("me_1", "8"),
+         *ours9 = lease_json("me_1", "9");
+    fake_add(fs, "GET", LEASE_PATH, 200, ours5, NULL);
+    fake_add(fs, "PUT", LEASE_PATH, 200, ours6, NULL);
+    fake_add(fs, "PUT", LEASE_PATH, 409, CONFLICT_BODY, NULL);
+    fake_add(fs, "GET", LEASE_PATH, 200, ours8, NULL);
+    for (int i = 0; i < 30; i++)
+        fake_add(fs, "PUT", LEASE_PATH, 200, ours9, NULL);
+    ksiss_kube *k = client(fs);
+    changes = 0;
+    ksiss_leader_options o = {.identity = "me_1", .lease_duration_ms = 15000, .renew_deadline_ms = 10000,
+                              .retry_period_ms = 20, .on_change = on_change};
+    char *err = NULL;
+    ksiss_leader *l = ksiss_leader_start(k, &o, &err);
+    assert_non_null(l);
+    count_arg c = {fs, 8};
+    assert_true(wait_until(count_cond, &c));
+    assert_true(ksiss_leader_is_leader(l));
+    ksiss_leader_stop(l, false);
+    assert_int_equal(changes, 101);     /* led once, without a break; stopped once */
+    /* GET, PUT (rv 5), PUT 409 (rv 6), GET (rv 8), PUT on rv 8, renewals on rv 9 */
+    assert_string_equal(fs->reqs[2].method, "PUT");
+    assert_string_equal(put_rv(&fs->reqs[2]), "6");
+    assert_string_equal(fs->reqs[3].method, "GET");
+    assert_string_equal(fs->reqs[4].method, "PUT");
+    assert_string_equal(put_rv(&fs->reqs[4]), "8");
+    assert_string_equal(put_rv(&fs->reqs[5]), "9");
+    ksiss_kube_free(k);
+    fake_stop(fs);
+    free(ours5), free(ours6), free(ours8), free(ours9);
+}
+
+/* A renewal answered 409 because another instance holds the Lease now:
+ * stop leading at once (not at the renew deadline), and never write it. */
+static void test_renewal_conflict_on_a_taken_lease_stops_leading_at_once(void **state)
+{
+    (void)state;
+    fake_server *fs = fake_start();
+    char *ours5 = lease_json("me_1", "5"), *ours6 = lease_json("me_1", "6"), *theirs = lease_json("other_2", "8");
+    fake_add(fs, "GET", LEASE_PATH, 200, ours5, NULL);
+    fake_add(fs, "PUT", LEASE_PATH, 200, ours6, NULL);
+    fake_add(fs, "PUT", LEASE_PATH, 409, CONFLICT_BODY, NULL);
+    for (int i = 0; i < 40; i++)
+        fake_add(fs, "GET", LEASE_PATH, 200, theirs, NULL);
+    ksiss_kube *k = client(fs);
+    changes = 0;
+    ksiss_leader_options o = {.identity = "me_1", .lease_duration_ms = 15000, .renew_deadline_ms = 10000,
+                              .retry_period_ms = 20, .on_change = on_change};
+    char *err = NULL;
+    ksiss_leader *l = ksiss_leader_start(k, &o, &err);
+    assert_non_null(l);
+    count_arg c = {fs, 7};
+    assert_true(wait_until(count_cond, &c));
+    assert_false(ksiss_leader_is_leader(l));
+    assert_int_equal(changes, 101);     /* led, then stopped well before the 10 s deadline */
+    ksiss_leader_stop(l, false);
+    for (size_t i = 3; i < fake_count(fs); i++)
+        assert_string_equal(fs->reqs[i].method, "GET");     /* a live foreign lease: never written */
+    ksiss_kube_free(k);
+    fake_stop(fs);
+    free(ours5), free(ours6), free(theirs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -231,6 +323,8 @@ int main(void)
         cmocka_unit_test(test_absent_lease_is_created_and_released_on_stop),
         cmocka_unit_test(test_live_foreign_lease_keeps_us_follower),
         cmocka_unit_test(test_conflict_on_acquire_leaves_us_follower),
+        cmocka_unit_test(test_renewal_conflict_on_our_own_lease_keeps_leading),
+        cmocka_unit_test(test_renewal_conflict_on_a_taken_lease_stops_leading_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
