@@ -14,7 +14,8 @@
 //	watch=gone         open watch streams are cut now, and watch requests get
 //	                   410 Gone (Status reason Expired)
 //	watch=gone-event   the same, but 200 and one ERROR event, code 410
-//	conflict=1         PATCH and PUT get 409 Conflict
+//	conflict=1         PATCH and PUT get 409 Conflict...
+//	conflict_path=S    ...only those whose path contains S (default: all)
 //
 // An empty or missing file means pass-through. Every injected fault is
 // logged on stderr as "fault=KIND METHOD PATH", so the test can count them.
@@ -50,6 +51,7 @@ type settings struct {
 	watch       string
 	watchCutAft time.Duration
 	conflict    bool
+	conflictIn  string
 }
 
 var (
@@ -89,6 +91,8 @@ func parse(text string) *settings {
 			s.watchCutAft = time.Duration(n) * time.Millisecond
 		case "conflict":
 			s.conflict = n != 0
+		case "conflict_path":
+			s.conflictIn = strings.TrimSpace(v)
 		}
 	}
 	return s
@@ -107,8 +111,8 @@ func watchControl(path string) {
 				cutGen.Add(1)
 			}
 			cur.Store(s)
-			logf("control: error=%d share=%d%% delay=%s watch=%q conflict=%v", s.errCode, s.errShare, s.delay,
-				s.watch, s.conflict)
+			logf("control: error=%d share=%d%% delay=%s watch=%q conflict=%v conflict_path=%q", s.errCode, s.errShare,
+				s.delay, s.watch, s.conflict, s.conflictIn)
 			last = text
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -148,7 +152,8 @@ func handle(w http.ResponseWriter, r *http.Request) {
 		status(w, s.errCode, "InternalError", "injected by faultproxy")
 		return
 	}
-	if s.conflict && (r.Method == http.MethodPatch || r.Method == http.MethodPut) {
+	if s.conflict && (r.Method == http.MethodPatch || r.Method == http.MethodPut) &&
+		strings.Contains(r.URL.Path, s.conflictIn) {
 		logf("fault=409 %s", what)
 		status(w, http.StatusConflict, "Conflict", "Operation cannot be fulfilled: the object has been modified (injected by faultproxy)")
 		return

@@ -13,8 +13,10 @@
 #   3. slow responses: every request held 35 s for 20 s (client timeout 30 s);
 #   4. watches cut (stream reset) every second for 15 s;
 #   5. watches answered 410 Gone, then with an ERROR event code 410;
-#   6. writes (PATCH/PUT) answered 409 Conflict, and a real concurrent writer
-#      annotating the Service (its writes must survive: no overwrite);
+#   6. writes (PATCH/PUT) answered 409 Conflict, the Lease's too, then the
+#      Service's writes only until the autoscaler has met one; and a real
+#      concurrent writer annotating the Service (its writes must survive:
+#      no overwrite);
 #   7. Prometheus killed (unreachable: no scaling action on missing data),
 #      then restarted on the same port: the decision follows;
 #   8. the autoscaler SIGKILLed in each phase of one tier change: wait-ready,
@@ -311,12 +313,25 @@ if starts "write conflicts"; then
         kc annotate ksvc "$SVC" -n "$NS" "faults.ksiss.dev/writer=w$i" --overwrite >/dev/null 2>&1 && LASTW=w$i
         sleep 0.5
     done
-    n=$(lines)
-    fault
     c409=$(faults_of 409)
     [ "$c409" -gt 0 ] && ok "write conflicts during '$ph': $c409 writes answered 409" || ko "write conflicts" "no 409 injected"
-    grep -q 'msg=conflict' "$TMP/$CUR.log" && ok "the autoscaler reports a conflict and re-reads (log: msg=conflict)" \
-        || ko "no conflict in the autoscaler's log"
+    # So far every write was refused, the Lease's renewals too: a leader keeps
+    # leading through them only up to its renew deadline (10 s), so the
+    # autoscaler may have had no Service write to try yet. Now refuse only the
+    # Service's writes, until the autoscaler has tried one (it must, to move
+    # traffic once the new revision is Ready).
+    SVCW="/apis/serving.knative.dev/v1/namespaces/$NS/services/$SVC"
+    fault conflict=1 "conflict_path=$SVCW"
+    if until_true 60 bash -c "grep -q 'fault=409 [A-Z]* $SVCW' '$TMP/proxy.log'"; then
+        ok "a write of the Service answered 409 ($(grep -c "fault=409 [A-Z]* $SVCW" "$TMP/proxy.log") so far)"
+        until_true 10 grep -q 'msg=conflict' "$TMP/$CUR.log" \
+            && ok "the autoscaler reports the conflict and re-reads (log: $(grep -m1 -o 'msg=conflict .*step="[^"]*"' "$TMP/$CUR.log"))" \
+            || ko "no conflict in the autoscaler's log" "$(tail -3 "$TMP/$CUR.log")"
+    else
+        ko "write conflicts" "the autoscaler wrote no Service within 60 s: $(tail -3 "$TMP/$CUR.log")"
+    fi
+    n=$(lines)
+    fault
     recovered "$n" "write conflicts"
     completes mig-1g.10gb "write conflicts"
     [ "$(svc_json '{.metadata.annotations.faults\.ksiss\.dev/writer}')" = "${LASTW:-none}" ] \
