@@ -201,71 +201,60 @@ static void tick(ksiss_leader *l)
     leading = l->leading;
     pthread_mutex_unlock(&l->mu);
 
-    if (!l->obj || !leading) {
-        int r = read_lease(l);
-        if (r == 1) {
-            set_leading(l, true, ksiss_kube__now_ms());
-            return;
+    /* A renewal answered 409 (someone else wrote the Lease since our last
+     * write; the 409 does not say who holds it now) goes round once more on
+     * a fresh read: another holder ends our term now, a Lease still ours (a
+     * label or annotation written by someone, a spurious conflict) is
+     * renewed on the new resourceVersion; the renew deadline still bounds a
+     * term without successful renewals (as client-go). */
+    bool reread = !l->obj || !leading;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (reread) {
+            int r = read_lease(l);
+            if (r == 1) {
+                set_leading(l, true, ksiss_kube__now_ms());
+                return;
+            }
+            if (r < 0)
+                break;
         }
-        if (r < 0)
-            goto check_deadline;
-    }
-    /* Track when the record last changed, on our own clock. */
-    const char *holder = spec_str(l->obj, "holderIdentity");
-    const char *renew = spec_str(l->obj, "renewTime");
-    const char *rv = json_string_value(json_object_get(json_object_get(l->obj, "metadata"), "resourceVersion"));
-    char *key = ksiss_xasprintf("%s|%s|%s", holder ? holder : "", renew ? renew : "", rv ? rv : "");
-    if (!l->seen_key || strcmp(key, l->seen_key) != 0) {
-        free(l->seen_key);
-        l->seen_key = key;
-        l->seen_at_ms = now;
-    } else {
-        free(key);
-    }
-    ksiss_lease_view v = {holder, spec_int(l->obj, "leaseDurationSeconds") * 1000, l->seen_at_ms};
-    ksiss_lease_step step = ksiss_lease_decide(&v, l->identity, now);
-    if (step == KSISS_LEASE_WAIT) {
-        set_leading(l, false, 0);
-        return;
-    }
-    int rc = write_lease(l, false);
-    if (rc == KSISS_KUBE_OK) {
-        set_leading(l, true, ksiss_kube__now_ms());
-        return;
-    }
-    if (rc == KSISS_KUBE_E_CONFLICT && step == KSISS_LEASE_RENEW) {
-        /* Someone else wrote the Lease since our last write; a 409 does not
-         * say who holds it now. Re-read at once: another holder ends our
-         * term now; still ours (a label or annotation written by someone,
-         * an apiserver that answered 409 spuriously) is renewed on the new
-         * resourceVersion, and the renew deadline still bounds how long we
-         * lead without a successful renewal (as client-go). */
-        int r = read_lease(l);
-        if (r == 1) {
-            set_leading(l, true, ksiss_kube__now_ms());
-            return;
+        /* Track when the record last changed, on our own clock. */
+        const char *holder = spec_str(l->obj, "holderIdentity");
+        const char *renew = spec_str(l->obj, "renewTime");
+        const char *rv = json_string_value(json_object_get(json_object_get(l->obj, "metadata"), "resourceVersion"));
+        char *key = ksiss_xasprintf("%s|%s|%s", holder ? holder : "", renew ? renew : "", rv ? rv : "");
+        if (!l->seen_key || strcmp(key, l->seen_key) != 0) {
+            free(l->seen_key);
+            l->seen_key = key;
+            l->seen_at_ms = now;
+        } else {
+            free(key);
         }
-        if (r < 0)
-            goto check_deadline;
-        const char *now_holder = spec_str(l->obj, "holderIdentity");
-        if (!now_holder || strcmp(now_holder, l->identity) != 0) {
-            fprintf(stderr, "level=info msg=\"lease %s/%s now held by %s\" identity=%s\n", l->ns, l->name,
-                    now_holder && *now_holder ? now_holder : "nobody", l->identity);
+        ksiss_lease_view v = {holder, spec_int(l->obj, "leaseDurationSeconds") * 1000, l->seen_at_ms};
+        ksiss_lease_step step = ksiss_lease_decide(&v, l->identity, now);
+        if (step == KSISS_LEASE_WAIT) {
+            if (attempt > 0)
+                fprintf(stderr, "level=info msg=\"lease %s/%s now held by %s\" identity=%s\n", l->ns, l->name,
+                        holder, l->identity);
             set_leading(l, false, 0);
             return;
         }
-        if (write_lease(l, false) == KSISS_KUBE_OK) {
+        int rc = write_lease(l, false);
+        if (rc == KSISS_KUBE_OK) {
             set_leading(l, true, ksiss_kube__now_ms());
             return;
         }
-        goto check_deadline;
+        if (rc == KSISS_KUBE_E_CONFLICT && step == KSISS_LEASE_RENEW) {
+            reread = true;
+            continue;
+        }
+        if (rc == KSISS_KUBE_E_CONFLICT) {
+            /* Lost the race to take it: another instance wrote first. */
+            set_leading(l, false, 0);
+            return;
+        }
+        break;
     }
-    if (rc == KSISS_KUBE_E_CONFLICT) {
-        /* Lost the race to take it: another instance wrote first. */
-        set_leading(l, false, 0);
-        return;
-    }
-check_deadline:
     pthread_mutex_lock(&l->mu);
     bool expired = l->leading && ksiss_kube__now_ms() - l->last_renew_ms >= l->deadline_ms;
     pthread_mutex_unlock(&l->mu);

@@ -226,13 +226,11 @@ static void test_conflict_on_acquire_leaves_us_follower(void **state)
 #define LEASE_PATH "/apis/coordination.k8s.io/v1/namespaces/ksiss/leases/ksiss-leader"
 #define CONFLICT_BODY "{\"kind\":\"Status\",\"reason\":\"Conflict\",\"message\":\"the object has been modified\",\"code\":409}"
 
-static char *lease_json(const char *holder, const char *rv)
-{
-    return ksiss_xasprintf("{\"metadata\":{\"name\":\"ksiss-leader\",\"namespace\":\"ksiss\",\"resourceVersion\":\"%s\"},"
-                           "\"spec\":{\"holderIdentity\":\"%s\",\"leaseDurationSeconds\":15,"
-                           "\"renewTime\":\"2026-01-01T00:00:00.000000Z\"}}",
-                           rv, holder);
-}
+/* A Lease held by HOLDER at resourceVersion RV (string literals). */
+#define LEASE(holder, rv)                                                                                            \
+    "{\"metadata\":{\"name\":\"ksiss-leader\",\"namespace\":\"ksiss\",\"resourceVersion\":\"" rv "\"},"            \
+    "\"spec\":{\"holderIdentity\":\"" holder "\",\"leaseDurationSeconds\":15,"                                       \
+    "\"renewTime\":\"2026-01-01T00:00:00.000000Z\"}}"
 
 static const char *put_rv(const fake_req *r)
 {
@@ -244,6 +242,32 @@ static const char *put_rv(const fake_req *r)
     return rv;
 }
 
+/* Scripts our Lease read (rv 5) and renewed (rv 6), the next renewal
+ * answered 409, then REREAD for the reads after it (n_reread times) and
+ * RENEWED (NULL: none) for later renewals; starts leader me_1 (renew
+ * deadline 10 s, retry 20 ms) and waits for n_requests requests. */
+static ksiss_leader *lead_into_renewal_conflict(fake_server *fs, ksiss_kube **k, const char *reread, int n_reread,
+                                                const char *renewed, size_t n_requests)
+{
+    fake_add(fs, "GET", LEASE_PATH, 200, LEASE("me_1", "5"), NULL);
+    fake_add(fs, "PUT", LEASE_PATH, 200, LEASE("me_1", "6"), NULL);
+    fake_add(fs, "PUT", LEASE_PATH, 409, CONFLICT_BODY, NULL);
+    for (int i = 0; i < n_reread; i++)
+        fake_add(fs, "GET", LEASE_PATH, 200, reread, NULL);
+    for (int i = 0; renewed && i < 30; i++)
+        fake_add(fs, "PUT", LEASE_PATH, 200, renewed, NULL);
+    *k = client(fs);
+    changes = 0;
+    ksiss_leader_options o = {.identity = "me_1", .lease_duration_ms = 15000, .renew_deadline_ms = 10000,
+                              .retry_period_ms = 20, .on_change = on_change};
+    char *err = NULL;
+    ksiss_leader *l = ksiss_leader_start(*k, &o, &err);
+    assert_non_null(l);
+    count_arg c = {fs, n_requests};
+    assert_true(wait_until(count_cond, &c));
+    return l;
+}
+
 /* A renewal answered 409 while the Lease still names us (someone labelled
  * it, or a spurious conflict): re-read and renew on the new
  * resourceVersion; leadership is never dropped. */
@@ -251,23 +275,8 @@ static void test_renewal_conflict_on_our_own_lease_keeps_leading(void **state)
 {
     (void)state;
     fake_server *fs = fake_start();
-    char *ours5 = lease_json("me_1", "5"), *ours6 = lease_json("me_1", "6"), *ours8 = lease_json("me_1", "8"),
-         *ours9 = lease_json("me_1", "9");
-    fake_add(fs, "GET", LEASE_PATH, 200, ours5, NULL);
-    fake_add(fs, "PUT", LEASE_PATH, 200, ours6, NULL);
-    fake_add(fs, "PUT", LEASE_PATH, 409, CONFLICT_BODY, NULL);
-    fake_add(fs, "GET", LEASE_PATH, 200, ours8, NULL);
-    for (int i = 0; i < 30; i++)
-        fake_add(fs, "PUT", LEASE_PATH, 200, ours9, NULL);
-    ksiss_kube *k = client(fs);
-    changes = 0;
-    ksiss_leader_options o = {.identity = "me_1", .lease_duration_ms = 15000, .renew_deadline_ms = 10000,
-                              .retry_period_ms = 20, .on_change = on_change};
-    char *err = NULL;
-    ksiss_leader *l = ksiss_leader_start(k, &o, &err);
-    assert_non_null(l);
-    count_arg c = {fs, 8};
-    assert_true(wait_until(count_cond, &c));
+    ksiss_kube *k;
+    ksiss_leader *l = lead_into_renewal_conflict(fs, &k, LEASE("me_1", "8"), 1, LEASE("me_1", "9"), 8);
     assert_true(ksiss_leader_is_leader(l));
     ksiss_leader_stop(l, false);
     assert_int_equal(changes, 101);     /* led once, without a break; stopped once */
@@ -280,7 +289,6 @@ static void test_renewal_conflict_on_our_own_lease_keeps_leading(void **state)
     assert_string_equal(put_rv(&fs->reqs[5]), "9");
     ksiss_kube_free(k);
     fake_stop(fs);
-    free(ours5), free(ours6), free(ours8), free(ours9);
 }
 
 /* A renewal answered 409 because another instance holds the Lease now:
@@ -289,21 +297,8 @@ static void test_renewal_conflict_on_a_taken_lease_stops_leading_at_once(void **
 {
     (void)state;
     fake_server *fs = fake_start();
-    char *ours5 = lease_json("me_1", "5"), *ours6 = lease_json("me_1", "6"), *theirs = lease_json("other_2", "8");
-    fake_add(fs, "GET", LEASE_PATH, 200, ours5, NULL);
-    fake_add(fs, "PUT", LEASE_PATH, 200, ours6, NULL);
-    fake_add(fs, "PUT", LEASE_PATH, 409, CONFLICT_BODY, NULL);
-    for (int i = 0; i < 40; i++)
-        fake_add(fs, "GET", LEASE_PATH, 200, theirs, NULL);
-    ksiss_kube *k = client(fs);
-    changes = 0;
-    ksiss_leader_options o = {.identity = "me_1", .lease_duration_ms = 15000, .renew_deadline_ms = 10000,
-                              .retry_period_ms = 20, .on_change = on_change};
-    char *err = NULL;
-    ksiss_leader *l = ksiss_leader_start(k, &o, &err);
-    assert_non_null(l);
-    count_arg c = {fs, 7};
-    assert_true(wait_until(count_cond, &c));
+    ksiss_kube *k;
+    ksiss_leader *l = lead_into_renewal_conflict(fs, &k, LEASE("other_2", "8"), 40, NULL, 7);
     assert_false(ksiss_leader_is_leader(l));
     assert_int_equal(changes, 101);     /* led, then stopped well before the 10 s deadline */
     ksiss_leader_stop(l, false);
@@ -311,7 +306,6 @@ static void test_renewal_conflict_on_a_taken_lease_stops_leading_at_once(void **
         assert_string_equal(fs->reqs[i].method, "GET");     /* a live foreign lease: never written */
     ksiss_kube_free(k);
     fake_stop(fs);
-    free(ours5), free(ours6), free(theirs);
 }
 
 int main(void)
