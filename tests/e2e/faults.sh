@@ -321,9 +321,10 @@ if starts "write conflicts"; then
     # Service's writes, until the autoscaler has tried one (it must, to move
     # traffic once the new revision is Ready).
     SVCW="/apis/serving.knative.dev/v1/namespaces/$NS/services/$SVC"
+    svc409() { grep -c "fault=409 [A-Z]* $SVCW" "$TMP/proxy.log"; }    # fails while none
     fault conflict=1 "conflict_path=$SVCW"
-    if until_true 60 bash -c "grep -q 'fault=409 [A-Z]* $SVCW' '$TMP/proxy.log'"; then
-        ok "a write of the Service answered 409 ($(grep -c "fault=409 [A-Z]* $SVCW" "$TMP/proxy.log") so far)"
+    if until_true 60 svc409; then
+        ok "a write of the Service answered 409 ($(svc409) so far)"
         # this scenario's lines only: an earlier one may have logged a conflict too
         conflict6() { tail -n +$((n6 + 1)) "$TMP/$CUR.log" | grep -m1 -o 'msg=conflict .*step="[^"]*"'; }
         until_true 10 conflict6 \
