@@ -8,15 +8,25 @@ CSTD    := -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN    := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wno-format-nonliteral
 OPT     ?= -O2 -g
 PKGS    := yaml-0.1 jansson libcurl libmicrohttpd zlib
-PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
-CFLAGS  += $(CSTD) $(WARN) $(OPT) -Isrc $(PKG_CFLAGS)
-LDLIBS  += $(PKG_LIBS) -lm -lpthread
+SAN_OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+
+# Debian packages first, while make reads this file: before any flag is
+# computed (pkg-config and the -dev packages may be missing on a fresh
+# machine) and never beside a compile under -j. The goals decide how much:
+# none, the build's packages (demo, build), the unit tests' (+ cmocka), or
+# everything (integration, e2e, bench). KSISS_SKIP_DEPS=1 skips it (a
+# non-Debian system with the libraries installed); sub-makes skip it.
+include mk/deps.mk
+
+# The project's own flags come first and always stay (`make CFLAGS=-O0`
+# adds to them, and wins where flags conflict, as -O does).
+override CFLAGS := $(CSTD) $(WARN) $(OPT) -Isrc $(PKG_CFLAGS) $(CFLAGS)
+override LDLIBS := $(PKG_LIBS) -lm -lpthread $(LDLIBS)
 
 BUILD   ?= build
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
-CFLAGS  += -DKSISS_VERSION='"$(VERSION)"' -DKSISS_GIT_REV='"$(GIT_REV)"'
+override CFLAGS += -DKSISS_VERSION='"$(VERSION)"' -DKSISS_GIT_REV='"$(GIT_REV)"'
 
 # Pure core, thin shell, command-line front end (see README "Architecture").
 CORE_SRC  := $(wildcard src/core/*.c)
@@ -36,12 +46,13 @@ E2E_TARGETS  :=
 BENCH_TARGETS :=
 EXTRA_BINS :=
 
--include mk/*.mk
+-include $(filter-out mk/deps.mk,$(wildcard mk/*.mk))
 
-.PHONY: all build deps test unit unit-asan e2e demo bench clean help
+.PHONY: all build deps test unit unit-asan e2e demo bench fresh-check clean help
 all: build
-build: deps-build $(BUILD)/ksiss $(EXTRA_BINS)
+build: $(BUILD)/ksiss $(EXTRA_BINS)
 
+# Explicit installs (every goal already installs what it needs).
 deps-build:
 	@scripts/deps.sh build
 deps:
@@ -62,8 +73,11 @@ $(BUILD)/src/shell/metrics.o $(BUILD)/src/cli/cli_common.o: $(VERSION_STAMP)
 .PHONY: FORCE
 FORCE:
 
+# Made anew each time: `ar r` only adds and replaces, so the object of a
+# deleted source would stay in the archive.
 $(BUILD)/libksiss.a: $(LIB_OBJ)
 	@mkdir -p $(dir $@)
+	@rm -f $@
 	$(AR) rcs $@ $^
 
 $(BUILD)/ksiss: $(BUILD)/src/cli/main.o $(BUILD)/libksiss.a
@@ -78,26 +92,38 @@ unit: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== $$t"; $$t || fail=1; done; exit $$fail
 
 # The same tests under AddressSanitizer + UndefinedBehaviorSanitizer.
-unit-asan:
-	@$(MAKE) --no-print-directory BUILD=build/asan \
-	  OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
-	  LDFLAGS="-fsanitize=address,undefined" unit
+# build/asan is shared with integration-asan (mk/longrun.mk): asan-lib
+# builds what both link against once, so under -j the two never compile
+# into that directory at the same time (each then links only its own
+# programs).
+ASAN_MAKE := $(MAKE) --no-print-directory BUILD=build/asan OPT="$(SAN_OPT)" LDFLAGS="-fsanitize=address,undefined"
+.PHONY: asan-lib
+asan-lib:
+	@$(ASAN_MAKE) build/asan/libksiss.a build/asan/ksiss $(TESTLIB_OBJ:$(BUILD)/%=build/asan/%)
+
+unit-asan: asan-lib
+	@$(ASAN_MAKE) unit
 
 # Unit tests under valgrind memcheck (leaks and invalid accesses fail).
 unit-valgrind: $(UNIT_BIN)
 	@fail=0; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
 	  valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t >/dev/null || fail=1; done; exit $$fail
 
-test: deps build unit unit-asan $(TEST_TARGETS)
+test: build unit unit-asan $(TEST_TARGETS)
 	@echo "make test: all suites passed"
 
-e2e: deps build $(E2E_TARGETS)
+e2e: build $(E2E_TARGETS)
 	@echo "make e2e: all suites passed"
 
-bench: deps build $(BENCH_TARGETS)
+bench: build $(BENCH_TARGETS)
 
-demo: deps build
+demo: build
 	@scripts/demo.sh
+
+# A newcomer's first commands on a bare Debian 12 (debootstrap, chroot; root):
+# see scripts/fresh-check.sh.
+fresh-check:
+	@scripts/fresh-check.sh
 
 clean:
 	rm -rf build
@@ -108,5 +134,6 @@ help:
 	@echo "make e2e      end-to-end tests on the local control plane"
 	@echo "make demo     run the built-in example"
 	@echo "make bench    benchmarks"
+	@echo "make fresh-check  make demo and the unit suites on a bare Debian 12 (chroot; root)"
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

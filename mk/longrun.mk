@@ -17,18 +17,15 @@
 #                           warm-up (tests/e2e/longrun.sh); part of `make e2e`
 .PHONY: integration-asan integration-valgrind e2e-longrun
 
-SAN_OPT := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-
 # Reports go to files (every process of the suites: ksiss and the stand-ins),
 # so a leak or error fails the target even where a suite does not look at
 # that process's exit status or stderr.
 SAN_LOGS := $(CURDIR)/build/asan/san-logs
 
-integration-asan:
+integration-asan: asan-lib
 	@rm -rf $(SAN_LOGS); mkdir -p $(SAN_LOGS)
 	@ASAN_OPTIONS=detect_leaks=1:log_path=$(SAN_LOGS)/asan UBSAN_OPTIONS=print_stacktrace=1:log_path=$(SAN_LOGS)/ubsan \
-	  $(MAKE) --no-print-directory BUILD=build/asan OPT="$(SAN_OPT)" \
-	  LDFLAGS="-fsanitize=address,undefined" integration-prom integration-security; rc=$$?; \
+	  $(ASAN_MAKE) integration-prom integration-security; rc=$$?; \
 	  if [ -n "$$(ls $(SAN_LOGS))" ]; then for f in $(SAN_LOGS)/*; do echo "--- $$f"; head -40 "$$f"; done; \
 	    echo "FAIL integration-asan: sanitizer reports (above)"; exit 1; fi; \
 	  echo "PASS integration-asan: no sanitizer report from any process"; exit $$rc

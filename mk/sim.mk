@@ -10,7 +10,7 @@ SIM_ARGS   := --config examples/sim/config.yaml --cluster examples/sim/cluster.y
 
 $(SIM_GEN): tests/data/sim/gen_trace.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(OPT) -o $@ $< -lm
+	$(CC) $(CFLAGS) -o $@ $< -lm
 
 $(BUILD)/sim/%.jsonl: $(SIM_GEN)
 	@mkdir -p $(dir $@)

@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Installs the Debian packages K-SISS needs to build and test. Idempotent:
-# installs only what is missing. Usage: scripts/deps.sh [build|test|all]
+# installs only what is missing. Usage: scripts/deps.sh [build|unit|all]
+#   build  compile ksiss (make, make demo)
+#   unit   build + cmocka (make unit, make unit-asan)
+#   all    everything the test suites use (make test, make e2e, make bench)
 set -euo pipefail
 what=${1:-all}
 build_pkgs="build-essential pkg-config libyaml-dev libjansson-dev libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev"
-test_pkgs="libcmocka-dev valgrind prometheus clang libclang-rt-14-dev openssl iproute2 procps curl gnuplot-nox"
+unit_pkgs="libcmocka-dev"
+test_pkgs="valgrind prometheus clang libclang-rt-14-dev openssl iproute2 procps curl gnuplot-nox"
 case "$what" in
   build) pkgs="$build_pkgs" ;;
-  test|all) pkgs="$build_pkgs $test_pkgs" ;;
-  *) echo "usage: $0 [build|test|all]" >&2; exit 2 ;;
+  unit) pkgs="$build_pkgs $unit_pkgs" ;;
+  test|all) pkgs="$build_pkgs $unit_pkgs $test_pkgs" ;;
+  *) echo "usage: $0 [build|unit|all]" >&2; exit 2 ;;
 esac
 missing=""
 for p in $pkgs; do
