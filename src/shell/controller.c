@@ -299,6 +299,7 @@ typedef struct {
     ksiss_history history;  /* touched only by the service's job in flight */
     reading_memo memo;      /* likewise */
     ksiss_decision_logged logged;   /* likewise: the last decision logged */
+    char *legacy_rev;       /* likewise: the revision KubeComp_gpu_resource was set for, or NULL */
     bool busy;              /* a job in flight; under c->mu */
     bool seen;              /* managed at this tick (main thread only) */
     bool by_prefix;         /* main thread only */
@@ -473,29 +474,6 @@ static void memo_keep(job *j, const ksiss_deployment *current)
     m->current = *current;
 }
 
-static void export_service(controller *c, const char *name, const ksiss_eval *ev)
-{
-    const char *ns = c->ns;
-    const ksiss_tier *t = ev->current.tier;
-    if (t) {
-        ksiss_metrics_set(c->reg, KSISS_M_SERVICE_TIER_INFO, KSISS_LABELS(ns, name, t->name, t->resource), 1);
-        const char *rev = ev->revision;
-        int g = 0, mem = 0;
-        bool me = false;
-        double slices = t->count;
-        if (ksiss_str_has_prefix(t->resource, "nvidia.com/mig-") &&
-            ksiss_parse_mig_profile(t->resource + strlen("nvidia.com/mig-"), &g, &mem, &me) == 0)
-            slices = g;
-        if (rev)
-            ksiss_metrics_set(c->reg, KSISS_M_LEGACY_GPU_RESOURCE, KSISS_LABELS(rev), slices);
-    }
-    ksiss_metrics_set(c->reg, KSISS_M_SERVICE_REPLICAS, KSISS_LABELS(ns, name, "ready"), ev->current.replicas_ready);
-    ksiss_metrics_set(c->reg, KSISS_M_SERVICE_REPLICAS, KSISS_LABELS(ns, name, "starting"),
-                      ev->current.replicas_starting);
-    ksiss_metrics_set(c->reg, KSISS_M_TRANSITIONS_IN_FLIGHT, KSISS_LABELS(ns, name),
-                      ev->current.transition_in_flight ? 1 : 0);
-}
-
 static int service_event(void *ud, const json_t *service, const char *type, const char *reason, const char *message)
 {
     controller *c = ud;
@@ -567,7 +545,7 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
     free(w->history.backoff_tier);
     w->history.backoff_tier = bo_tier;
     w->history.backoff_until_ms = until;
-    export_service(c, w->name, &ev);
+    ksiss_controller_export_service(c->reg, c->ns, w->name, &ev, &w->legacy_rev);
     const ksiss_tier *target_tier = NULL;
     int target_replicas = 0;
     const char *reason = NULL;
@@ -803,6 +781,7 @@ static void state_free(svc_state *st)
 {
     memo_clear(&st->memo);
     ksiss_history_free(&st->history);
+    free(st->legacy_rev);
     free(st->name);
     free(st);
 }
@@ -841,7 +820,7 @@ static void states_forget_unseen(controller *c)
     for (size_t i = 0; i < f.n; i++) {
         svc_state *st = ksiss_strmap_del(c->states, f.gone[i]);
         logkv("info", "service no longer managed", "service", st->name, NULL);
-        ksiss_metrics_remove_service(c->reg, c->ns, st->name);
+        ksiss_controller_forget_service(c->reg, c->ns, st->name, st->legacy_rev);
         state_free(st);
         free(f.gone[i]);
     }
@@ -1210,6 +1189,15 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         }
         bool leading = !leader || ksiss_leader_is_leader(leader);
         ksiss_metrics_set(c.reg, KSISS_M_LEADER, NULL, leading ? 1 : 0);
+        if (!leading) {
+            /* A follower exports nothing of the cluster's state: the
+             * leader does (docs/metrics.md). Every tick, so that a job of
+             * the last tick led that exported late is undone too; the
+             * caches' views are rebuilt (and their gauges set again) when
+             * this replica leads again. */
+            ksiss_controller_export_follower(c.reg);
+            tick_cache_free(&c, &tc);
+        }
         if (!leading || !cfg || !ksiss_kube_informer_synced(inf_svc)) {
             sleep_ms_interruptible(c.interval_ms, stop);
             continue;

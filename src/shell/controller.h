@@ -188,4 +188,33 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out);
 bool ksiss_controller_reusable(const json_t *service, const ksiss_deployment *current);
 void ksiss_eval_free(ksiss_eval *e);
 
+/* ---- exported series (controller_metrics.c; docs/metrics.md) ---- */
+
+/* Sets service `name`'s gauges from its evaluation: ksiss_service_tier_info
+ * (a former tier's series removed; none while the tier is unknown),
+ * ksiss_service_replicas, ksiss_transitions_in_flight, and the original's
+ * KubeComp_gpu_resource for its serving revision only. *legacy_rev (owned,
+ * NULL: none) is the revision that gauge was last set for: when another
+ * revision serves, or none, that series is removed and *legacy_rev
+ * follows. */
+void ksiss_controller_export_service(ksiss_metrics *reg, const char *ns, const char *name, const ksiss_eval *ev,
+                                     char **legacy_rev);
+
+/* Removes what a service no longer managed left: every series with its
+ * namespace and service labels, and KubeComp_gpu_resource{legacy_rev}
+ * (NULL: none). */
+void ksiss_controller_forget_service(ksiss_metrics *reg, const char *ns, const char *name, const char *legacy_rev);
+
+/* Whether metric id is exported only by the replica that leads: every
+ * gauge with a `service` label, KubeComp_gpu_resource, ksiss_gpu_free,
+ * ksiss_gpu_allocatable and ksiss_tick_services (what describes the
+ * cluster as the leader sees it: a follower's stale copy would be summed
+ * with the leader's). */
+bool ksiss_controller_leader_only(ksiss_metric_id id);
+
+/* A replica that does not lead: removes every series of the leader-only
+ * metrics; returns how many. Counters and histograms stay (each counts
+ * what this replica did while it led). */
+size_t ksiss_controller_export_follower(ksiss_metrics *reg);
+
 #endif
