@@ -60,7 +60,7 @@ static void usage(FILE *out, bool full)
             "                           ~/.kube/config); --context NAME picks a context\n"
             "  --namespace NS           fills {namespace} (default: $NAMESPACE or \"default\")\n"
             "  --revision REV           fills {revision}\n"
-            "  --prometheus URL         base or /api/v1/query URL (default: $PROMETHEUS_URL)\n"
+            "  --prometheus URL         base, /api/v1 or /api/v1/query URL (default: $PROMETHEUS_URL)\n"
             "  --timeout DUR            whole-request timeout (default 5s; $PROMETHEUS_TIMEOUT)\n"
             "  --connect-timeout DUR    connect timeout (default 2s; $PROMETHEUS_CONNECT_TIMEOUT)\n"
             "  --bearer-token-file F    send the token in F (reread each query)\n"
@@ -296,7 +296,7 @@ static void print_json(const ksiss_service_cfg *svc, const char *ns, const ksiss
 static void print_text(const ksiss_service_cfg *svc, const char *ns, const ksiss_metric_reading *r,
                        char *const *pods, const char *url)
 {
-    char *ru = ksiss_prom_redact_url(url);
+    char *ru = ksiss_url_redact(url);
     printf("service %s (namespace %s), Prometheus %s\n", svc->name, ns, ru);
     free(ru);
     for (size_t i = 0; i < svc->n_metrics; i++) {

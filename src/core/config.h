@@ -154,4 +154,24 @@ void ksiss_env_free(ksiss_env *env);
 /* True when `service` contains one of the IGNORE_LIST substrings. */
 bool ksiss_env_ignored(const ksiss_env *env, const char *service);
 
+/* ---- the Prometheus URL (PROMETHEUS_URL and every --prometheus flag) ---- */
+
+#define KSISS_PROMETHEUS_QUERY_PATH "/api/v1/query"
+/* The original's in-cluster Prometheus: PROMETHEUS_URL's default. */
+#define KSISS_DEFAULT_PROMETHEUS_URL \
+    "http://prometheus-kube-prometheus-prometheus.monitoring.svc.cluster.local:9090" KSISS_PROMETHEUS_QUERY_PATH
+
+/* The one normalizer of a Prometheus URL: "http(s)://[user[:password]@]
+ * host[:port][/prefix]" followed by nothing, "/api/v1" or "/api/v1/query",
+ * each with or without trailing slashes, becomes
+ * "http(s)://...host[:port][/prefix]/api/v1/query" (a new string, caller
+ * frees). Refused, NULL with *why (a static phrase to follow the URL in a
+ * message): another scheme, no host ("http://"), an invalid port, spaces
+ * or control characters, a query string or a fragment (ksiss sends the
+ * query as form data). Idempotent. */
+char *ksiss_prometheus_url_normalize(const char *url, const char **why);
+/* url with any "user:password@" before the host replaced by "***@" (caller
+ * frees): the only form in which a URL goes into a message. */
+char *ksiss_url_redact(const char *url);
+
 #endif

@@ -8,9 +8,6 @@
 #include "core/util.h"
 
 #define ENV_FILE "environment"
-#define DEFAULT_PROMETHEUS_URL \
-    "http://prometheus-kube-prometheus-prometheus.monitoring.svc.cluster.local:9090/api/v1/query"
-#define QUERY_PATH "/api/v1/query"
 #define MAX_INTERVAL_MS (24LL * 3600 * 1000)
 
 static void env_err(ksiss_diags *d, const char *var, const char *val, const char *why)
@@ -108,10 +105,55 @@ static bool positive_quantity(const char *s)
     return false;
 }
 
-/* http(s)://host[:port][/path], normalized to end in /api/v1/query.
- * Returns a new string or NULL with *why set. */
-static char *normalize_prometheus_url(const char *v, const char **why)
+/* The authority (between "scheme://" and the path): [userinfo@]host[:port],
+ * host a name, an IPv4 address or a bracketed IPv6 address. Returns NULL
+ * or why it is not one. */
+static const char *authority_problem(const char *a, size_t n)
 {
+    const char *host = a;
+    for (size_t i = 0; i < n; i++)
+        if (a[i] == '@')
+            host = a + i + 1;
+    const char *end = a + n;
+    const char *port = NULL;
+    if (host < end && *host == '[') {
+        const char *rb = memchr(host, ']', (size_t)(end - host));
+        if (!rb || rb == host + 1)
+            return "has an IPv6 host without its closing ']'";
+        if (rb + 1 < end) {
+            if (rb[1] != ':')
+                return "has something after the IPv6 host that is not a port";
+            port = rb + 2;
+        }
+    } else {
+        const char *colon = memchr(host, ':', (size_t)(end - host));
+        if (colon == host || host == end)
+            return "has no host";
+        if (colon)
+            port = colon + 1;
+    }
+    if (port) {
+        long v = 0;
+        if (port == end || end - port > 5)
+            return "has an empty or invalid port";
+        for (const char *p = port; p < end; p++) {
+            if (*p < '0' || *p > '9')
+                return "has an empty or invalid port";
+            v = v * 10 + (*p - '0');
+        }
+        if (v < 1 || v > 65535)
+            return "has a port outside 1-65535";
+    }
+    return NULL;
+}
+
+char *ksiss_prometheus_url_normalize(const char *v, const char **why)
+{
+    *why = NULL;
+    if (!v || !*v) {
+        *why = "is empty";
+        return NULL;
+    }
     const char *rest;
     if (ksiss_str_has_prefix(v, "http://"))
         rest = v + 7;
@@ -128,27 +170,42 @@ static char *normalize_prometheus_url(const char *v, const char **why)
             return NULL;
         }
         if (c == '?' || c == '#') {
-            *why = "must not have a query string or fragment (the query is added by ksiss)";
+            *why = "must not have a query string or fragment (ksiss adds the query itself)";
             return NULL;
         }
     }
-    if (*rest == '\0' || *rest == '/' || *rest == ':') {
-        *why = "has no host";
+    size_t alen = strcspn(rest, "/");
+    if ((*why = authority_problem(rest, alen)))
         return NULL;
-    }
+    /* Trailing slashes go, never into the authority. */
     size_t n = strlen(v);
-    while (n > 0 && v[n - 1] == '/' && (size_t)(v + n - 1 - rest) > 0)
+    size_t min = (size_t)(rest - v) + alen;
+    while (n > min && v[n - 1] == '/')
         n--;
     char *base = ksiss_xstrndup(v, n);
     char *out;
-    if (ksiss_str_has_suffix(base, QUERY_PATH))
-        out = ksiss_xstrdup(base);
-    else if (ksiss_str_has_suffix(base, "/api/v1"))
-        out = ksiss_xasprintf("%s/query", base);
-    else
-        out = ksiss_xasprintf("%s%s", base, QUERY_PATH);
-    free(base);
+    if (ksiss_str_has_suffix(base + min, KSISS_PROMETHEUS_QUERY_PATH))
+        out = base;
+    else {
+        out = ksiss_str_has_suffix(base + min, "/api/v1") ? ksiss_xasprintf("%s/query", base)
+                                                          : ksiss_xasprintf("%s%s", base, KSISS_PROMETHEUS_QUERY_PATH);
+        free(base);
+    }
     return out;
+}
+
+char *ksiss_url_redact(const char *url)
+{
+    const char *scheme = strstr(url, "://");
+    const char *start = scheme ? scheme + 3 : url;
+    size_t host_end = strcspn(start, "/?#");
+    const char *at = NULL;
+    for (size_t i = 0; i < host_end; i++)
+        if (start[i] == '@')
+            at = start + i;
+    if (!at)
+        return ksiss_xstrdup(url);
+    return ksiss_xasprintf("%.*s***%s", (int)(start - url), url, at);
 }
 
 int ksiss_env_parse(ksiss_getenv_fn get, void *ctx, ksiss_env *out, ksiss_diags *d)
@@ -213,11 +270,13 @@ int ksiss_env_parse(ksiss_getenv_fn get, void *ctx, ksiss_env *out, ksiss_diags 
 
     v = get_or(get, ctx, "PROMETHEUS_URL");
     const char *why = NULL;
-    char *url = normalize_prometheus_url(v ? v : DEFAULT_PROMETHEUS_URL, &why);
+    char *url = ksiss_prometheus_url_normalize(v ? v : KSISS_DEFAULT_PROMETHEUS_URL, &why);
     if (!url) {
-        env_err(d, "PROMETHEUS_URL", v, why);
+        char *shown = ksiss_url_redact(v);
+        env_err(d, "PROMETHEUS_URL", shown, why);
+        free(shown);
         bad = true;
-        url = ksiss_xstrdup(DEFAULT_PROMETHEUS_URL);
+        url = ksiss_xstrdup(KSISS_DEFAULT_PROMETHEUS_URL);
     }
     out->prometheus_url = url;
 

@@ -15,8 +15,6 @@
 #include "shell/json_arena.h"
 #include "shell/metrics_names.h"
 
-#define DEFAULT_URL "http://prometheus-kube-prometheus-prometheus.monitoring.svc.cluster.local:9090/api/v1/query"
-#define QUERY_PATH "/api/v1/query"
 #define MAX_TOKEN_FILE (64u * 1024u)
 
 void ksiss_prom_opts_init(ksiss_prom_opts *o)
@@ -61,45 +59,15 @@ static void opts_copy(ksiss_prom_opts *dst, const ksiss_prom_opts *src)
 
 char *ksiss_prom_normalize_url(const char *url, char **err)
 {
+    const char *why;
+    char *norm = ksiss_prometheus_url_normalize(url, &why);
     *err = NULL;
-    if (!url || !*url) {
-        *err = ksiss_xstrdup("the Prometheus URL is empty");
-        return NULL;
-    }
-    if (!ksiss_str_has_prefix(url, "http://") && !ksiss_str_has_prefix(url, "https://")) {
-        char *r = ksiss_prom_redact_url(url);
-        *err = ksiss_xasprintf("the Prometheus URL '%s' must start with http:// or https://", r);
+    if (!norm) {
+        char *r = ksiss_url_redact(url ? url : "");
+        *err = ksiss_xasprintf("the Prometheus URL '%s' %s", r, why);
         free(r);
-        return NULL;
     }
-    for (const char *p = url; *p; p++)
-        if ((unsigned char)*p <= ' ' || *p == 0x7f) {
-            *err = ksiss_xstrdup("the Prometheus URL contains a space or control character");
-            return NULL;
-        }
-    size_t n = strlen(url);
-    while (n > 0 && url[n - 1] == '/')
-        n--;
-    char *base = ksiss_xstrndup(url, n);
-    if (ksiss_str_has_suffix(base, QUERY_PATH))
-        return base;
-    char *full = ksiss_xasprintf("%s%s", base, QUERY_PATH);
-    free(base);
-    return full;
-}
-
-char *ksiss_prom_redact_url(const char *url)
-{
-    const char *scheme = strstr(url, "://");
-    const char *start = scheme ? scheme + 3 : url;
-    size_t host_end = strcspn(start, "/?#");
-    const char *at = NULL;
-    for (size_t i = 0; i < host_end; i++)
-        if (start[i] == '@')
-            at = start + i;
-    if (!at)
-        return ksiss_xstrdup(url);
-    return ksiss_xasprintf("%.*s***%s", (int)(start - url), url, at);
+    return norm;
 }
 
 static int env_duration(const char *(*get)(const char *, void *), void *ctx, const char *name, int64_t *out,
@@ -128,7 +96,7 @@ int ksiss_prom_opts_from_env(ksiss_prom_opts *o, const char *(*get)(const char *
 {
     *err = NULL;
     const char *url = get("PROMETHEUS_URL", ctx);
-    char *norm = ksiss_prom_normalize_url(url && *url ? url : DEFAULT_URL, err);
+    char *norm = ksiss_prom_normalize_url(url && *url ? url : KSISS_DEFAULT_PROMETHEUS_URL, err);
     if (!norm) {
         char *m = ksiss_xasprintf("PROMETHEUS_URL: %s", *err);
         free(*err);
@@ -475,7 +443,7 @@ int ksiss_prom_query(ksiss_prom *c, const char *query, const char *pod_label, ks
     struct curl_slist *headers = NULL;
     char *auth = NULL, *form = NULL, *token = NULL, *terr = NULL;
     int rc = -1;
-    char *url = ksiss_prom_redact_url(c->o.url);
+    char *url = ksiss_url_redact(c->o.url);
 
     char *esc = curl_easy_escape(h, query, 0);
     if (!esc) {

@@ -46,14 +46,11 @@ void ksiss_prom_opts_free(ksiss_prom_opts *o);
 int ksiss_prom_opts_from_env(ksiss_prom_opts *o, const char *(*get)(const char *name, void *ctx), void *ctx,
                              char **err);
 
-/* Accepts a base URL ("http://prom:9090", with or without a trailing
- * slash) or the full query URL and returns the query URL (caller frees);
- * NULL with *err for a URL that is not http(s). */
+/* ksiss_prometheus_url_normalize (core/config.h: the one set of rules for
+ * PROMETHEUS_URL and every --prometheus flag) with a message naming the
+ * URL, credentials redacted: the query URL, or NULL with *err (caller
+ * frees). */
 char *ksiss_prom_normalize_url(const char *url, char **err);
-
-/* The URL with any user:password@ part replaced by "***@" (caller frees):
- * the only form in which a URL goes into a message. */
-char *ksiss_prom_redact_url(const char *url);
 
 typedef struct ksiss_prom ksiss_prom;
 

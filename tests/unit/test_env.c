@@ -13,6 +13,7 @@
 
 #include "core/config.h"
 #include "core/util.h"
+#include "prom_url_cases.h"
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -84,45 +85,54 @@ static void test_scrape_interval_accepts_seconds_or_durations_and_names_bad_valu
     }
 }
 
-typedef struct {
-    const char *value;
-    const char *want;   /* NULL: refused */
-} url_case;
-
-static const url_case url_cases[] = {
-    {"http://prom:9090/api/v1/query", "http://prom:9090/api/v1/query"},
-    {"http://prom:9090", "http://prom:9090/api/v1/query"},
-    {"http://prom:9090/", "http://prom:9090/api/v1/query"},
-    {"https://prom.example/prometheus/", "https://prom.example/prometheus/api/v1/query"},
-    {"http://127.0.0.1:9090/api/v1", "http://127.0.0.1:9090/api/v1/query"},
-    {"ftp://prom:9090", NULL},
-    {"prom:9090", NULL},
-    {"http://", NULL},
-    {"http:///api/v1/query", NULL},
-    {"http://prom:9090/api/v1/query?query=up", NULL},
-    {"http://prom 9090", NULL},
-};
-
 static void test_prometheus_url_is_normalized_to_the_query_endpoint(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < N_(url_cases); i++) {
-        const url_case *c = &url_cases[i];
-        const char *env[] = {"PROMETHEUS_URL", c->value, NULL};
+    for (size_t i = 0; i < N_(prom_url_cases); i++) {
+        const prom_url_case *c = &prom_url_cases[i];
+        const char *why = NULL;
+        char *u = ksiss_prometheus_url_normalize(c->in, &why);
+        if (c->out ? !u || strcmp(u, c->out) : u != NULL || !why || !strstr(why, c->why))
+            fail_msg("'%s' -> %s (%s)", c->in, u ? u : "refused", why ? why : "");
+        if (u) {
+            /* idempotent: the normalized URL normalizes to itself */
+            char *again = ksiss_prometheus_url_normalize(u, &why);
+            if (!again || strcmp(again, u))
+                fail_msg("'%s' -> '%s' -> %s", c->in, u, again ? again : why);
+            free(again);
+        }
+        free(u);
+
+        const char *env[] = {"PROMETHEUS_URL", c->in, NULL};
         ksiss_env e;
         ksiss_diags d;
         ksiss_diags_init(&d);
         int rc = ksiss_env_parse(fake_getenv, (void *)env, &e, &d);
-        if (c->want) {
-            if (rc != 0 || strcmp(e.prometheus_url, c->want) != 0)
-                fail_msg("%s: rc %d -> %s", c->value, rc, e.prometheus_url);
+        if (c->out) {
+            if (rc != 0 || strcmp(e.prometheus_url, c->out) != 0)
+                fail_msg("PROMETHEUS_URL=%s: rc %d -> %s", c->in, rc, e.prometheus_url);
         } else {
-            if (rc != -1 || d.n != 1 || !strstr(d.v[0].msg, "PROMETHEUS_URL="))
-                fail_msg("%s accepted (%s)", c->value, e.prometheus_url);
+            if (rc != -1 || d.n != 1 || !strstr(d.v[0].msg, "PROMETHEUS_URL=") || !strstr(d.v[0].msg, c->why))
+                fail_msg("PROMETHEUS_URL=%s: rc %d, %s", c->in, rc, d.n ? d.v[0].msg : "no diagnostic");
         }
         ksiss_env_free(&e);
         ksiss_diags_free(&d);
     }
+}
+
+static void test_a_refused_prometheus_url_is_shown_without_its_password(void **state)
+{
+    (void)state;
+    const char *env[] = {"PROMETHEUS_URL", "http://user:s3cret@prom:99999", NULL};
+    ksiss_env e;
+    ksiss_diags d;
+    ksiss_diags_init(&d);
+    assert_int_equal(ksiss_env_parse(fake_getenv, (void *)env, &e, &d), -1);
+    assert_int_equal(d.n, 1);
+    if (strstr(d.v[0].msg, "s3cret") || !strstr(d.v[0].msg, "http://***@prom:99999"))
+        fail_msg("%s", d.v[0].msg);
+    ksiss_env_free(&e);
+    ksiss_diags_free(&d);
 }
 
 typedef struct {
@@ -211,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_defaults_match_the_original),
         cmocka_unit_test(test_scrape_interval_accepts_seconds_or_durations_and_names_bad_values),
         cmocka_unit_test(test_prometheus_url_is_normalized_to_the_query_endpoint),
+        cmocka_unit_test(test_a_refused_prometheus_url_is_shown_without_its_password),
         cmocka_unit_test(test_default_resources_must_be_positive_kubernetes_quantities),
         cmocka_unit_test(test_ignore_list_splits_on_commas_and_matches_substrings),
         cmocka_unit_test(test_names_are_checked_against_kubernetes_rules),

@@ -28,6 +28,7 @@
 #include "core/util.h"
 #include "shell/metrics.h"
 #include "shell/prom.h"
+#include "prom_url_cases.h"
 #include "support/test_http.h"
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
@@ -208,42 +209,50 @@ static void test_responses_are_parsed_or_refused_with_a_reason(void **state)
 
 /* ---- URLs and options ---- */
 
-typedef struct {
-    const char *in;
-    const char *out;    /* NULL: refused */
-} url_case;
-
-static const url_case url_cases[] = {
-    {"http://prom:9090", "http://prom:9090/api/v1/query"},
-    {"http://prom:9090/", "http://prom:9090/api/v1/query"},
-    {"http://prom:9090/api/v1/query", "http://prom:9090/api/v1/query"},
-    {"https://prom.example/prometheus/", "https://prom.example/prometheus/api/v1/query"},
-    {"prom:9090", NULL},
-    {"file:///etc/passwd", NULL},
-    {"http://prom:9090/ x", NULL},
-    {"", NULL},
-};
+/* The --prometheus flags (ksiss_prom_normalize_url) and the client's
+ * PROMETHEUS_URL (ksiss_prom_opts_from_env) follow the core's one set of
+ * rules (test_env.c checks the core against the same table). */
+static const char *one_var(const char *name, void *ctx)
+{
+    return !strcmp(name, "PROMETHEUS_URL") ? ctx : NULL;
+}
 
 static void test_prometheus_url_is_accepted_with_or_without_the_query_path(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < N_(url_cases); i++) {
+    for (size_t i = 0; i < N_(prom_url_cases); i++) {
+        const prom_url_case *c = &prom_url_cases[i];
         char *err = NULL;
-        char *u = ksiss_prom_normalize_url(url_cases[i].in, &err);
-        if (url_cases[i].out ? !u || strcmp(u, url_cases[i].out) : u != NULL)
-            fail_msg("%s -> %s", url_cases[i].in, u ? u : err);
+        char *u = ksiss_prom_normalize_url(c->in, &err);
+        if (c->out ? !u || strcmp(u, c->out) : u != NULL || !err || !strstr(err, c->why))
+            fail_msg("--prometheus '%s' -> %s", c->in, u ? u : err);
+        if (!c->out && !strstr(err, "the Prometheus URL '"))
+            fail_msg("'%s': the message does not name the URL: %s", c->in, err);
         free(u);
         free(err);
+
+        ksiss_prom_opts o;
+        ksiss_prom_opts_init(&o);
+        err = NULL;
+        int rc = ksiss_prom_opts_from_env(&o, one_var, (void *)c->in, &err);
+        if (c->out ? rc != 0 || strcmp(o.url, c->out) : rc != -1 || !strstr(err, "PROMETHEUS_URL") || !strstr(err, c->why))
+            fail_msg("PROMETHEUS_URL='%s': rc %d -> %s", c->in, rc, rc == 0 ? o.url : err);
+        free(err);
+        ksiss_prom_opts_free(&o);
     }
+    char *err = NULL;
+    assert_null(ksiss_prom_normalize_url(NULL, &err));
+    assert_non_null(strstr(err, "is empty"));
+    free(err);
 }
 
 static void test_credentials_in_a_url_are_redacted(void **state)
 {
     (void)state;
-    char *r = ksiss_prom_redact_url("https://user:s3cret@prom:9090/api/v1/query");
+    char *r = ksiss_url_redact("https://user:s3cret@prom:9090/api/v1/query");
     assert_string_equal(r, "https://***@prom:9090/api/v1/query");
     free(r);
-    r = ksiss_prom_redact_url("http://prom:9090/a@b");
+    r = ksiss_url_redact("http://prom:9090/a@b");
     assert_string_equal(r, "http://prom:9090/a@b");
     free(r);
 }
