@@ -6,23 +6,22 @@
 # The exporter's families come from its own registry, rendered in-process
 # as /metrics renders them; with METRICS_URL=http://127.0.0.1:PORT/metrics
 # (a running `ksiss run` or `ksiss query --serve`) they are scraped from it
-# instead. Then proves the check can fail on broken copies.
+# instead. Then proves the check can fail on broken copies. Output and
+# counting: tests/lib/suite.sh.
 # Usage: tests/check_dashboard.sh [CHECK_MANIFESTS_BINARY]
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 BIN=${1:-build/tests/check_manifests}
 DASH=deploy/grafana/grafana-dashboard.json
-fail=0
-ok() { echo "ok   - $*"; }
-ko() { echo "FAIL - $*" >&2; fail=1; }
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+. tests/lib/suite.sh
+suite_init check-dashboard ksiss-check-dashboard
+tmp=$TMP
 
 extra=()
 if [ -n "${METRICS_URL:-}" ]; then
   case "$METRICS_URL" in http://127.0.0.1:*|http://localhost:*) ;; *) echo "check_dashboard: METRICS_URL must be on loopback" >&2; exit 2 ;; esac
-  curl -fsS --max-time 5 "$METRICS_URL" -o "$tmp/metrics.txt" || { ko "cannot scrape $METRICS_URL"; exit 1; }
+  curl -fsS --max-time 5 "$METRICS_URL" -o "$tmp/metrics.txt" || die "scrape" "cannot scrape $METRICS_URL"
   extra=(--metrics "$tmp/metrics.txt")
 fi
 if "$BIN" dashboard "$DASH" "${extra[@]}"; then ok "$DASH uses only exported metrics and labels"; else ko "$DASH"; fi
@@ -46,5 +45,4 @@ variable_unknown_label|s/ksiss_service_tier_info, namespace)/ksiss_service_tier_
 unknown_function|s/histogram_quantile(0.95/histogram_quantil(0.95/|unknown PromQL function histogram_quantil
 hardcoded_datasource|0,/"uid": "\${datasource}"/s//"uid": "P1809F7CD0C75ACF3"/|must be the ${datasource} variable
 EOF_CASES
-[ $fail = 0 ] && echo "check_dashboard: all checks passed" || echo "check_dashboard: FAILED" >&2
-exit $fail
+finish

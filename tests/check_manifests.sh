@@ -5,16 +5,15 @@
 # (scripts/image-build-steps.sh --check-dockerfile), the ConfigMap through
 # `ksiss check-config`, the Deployment's flags against `ksiss run --help`;
 # then proves each check can fail: every broken copy in the table below must
-# be refused with the message named.
+# be refused with the message named. Output and counting: tests/lib/suite.sh.
 # Usage: tests/check_manifests.sh [CHECK_MANIFESTS_BINARY]
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 cd "$ROOT"
 BIN=${1:-build/tests/check_manifests}
 KSISS=${KSISS:-build/ksiss}
-fail=0
-ok() { echo "ok   - $*"; }
-ko() { echo "FAIL - $*" >&2; fail=1; }
+. tests/lib/suite.sh
+suite_init check-manifests ksiss-check-manifests
 
 user=$(scripts/image-build-steps.sh --print user) || { ko "Dockerfile structure"; user=65532; }
 uid=${user%%:*}
@@ -24,14 +23,13 @@ if tests/check_manifests_rbac.sh; then ok "RBAC table = the code's API calls"; e
 
 # `make deploy KSISS_NAMESPACE=... KSISS_MANAGED_NAMESPACE=...` renders one
 # consistent set: the same checks pass and the old names are gone.
-rend=$(mktemp -d)
+rend=$TMP/rendered
 if make -s --no-print-directory deploy-render DEPLOY_RENDERED="$rend" KSISS_NAMESPACE=ml-autoscaler KSISS_MANAGED_NAMESPACE=llm-serving \
    && "$BIN" manifests "$rend" tests/check_manifests.rbac --image-user "$uid" >/dev/null \
    && ! grep -rn 'namespace: ksiss-system\|namespace: default\|value: default$\|\[ksiss-system\]' "$rend" \
    && grep -q 'namespace: llm-serving' "$rend/configmap.yaml" && grep -q 'name: ml-autoscaler' "$rend/namespace.yaml"; then
   ok "make deploy-render with other namespaces gives a consistent set"
 else ko "make deploy-render with KSISS_NAMESPACE=ml-autoscaler KSISS_MANAGED_NAMESPACE=llm-serving"; fi
-rm -rf "$rend"
 
 # The ConfigMap shipped must be a valid K-SISS configuration.
 out=$("$KSISS" check-config deploy/configmap.yaml 2>&1); rc=$?
@@ -45,8 +43,7 @@ for flag in $(grep -oE -- '--[a-z][a-z-]*' deploy/deployment.yaml | sort -u); do
 done
 
 # ---- each check can fail: FILE | sed expression | message expected
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
+tmp=$TMP
 while IFS='|' read -r name file expr want; do
   [ -z "$name" ] && continue
   rm -rf "$tmp/deploy"; cp -r deploy "$tmp/deploy"
@@ -111,5 +108,4 @@ no_expose|/^EXPOSE/d|EXPOSE 8080 missing
 unknown_instruction|$a VOLUME /data|VOLUME is not understood
 EOF_CASES
 
-[ $fail = 0 ] && echo "check_manifests: all checks passed" || echo "check_manifests: FAILED" >&2
-exit $fail
+finish

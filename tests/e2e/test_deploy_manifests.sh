@@ -19,6 +19,7 @@
 #     /metrics); the dashboard's metrics are all in that /metrics.
 # Uses $KUBECONFIG when set, else the local cluster's admin kubeconfig.
 # Leaves nothing behind (namespaces, cluster-scoped objects, processes).
+# Output and counting: tests/lib/suite.sh.
 set -uo pipefail
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$ROOT"
@@ -30,56 +31,48 @@ KUBECTL=${KUBECTL:-$CACHE/bin/kubectl}
 KSISS=${KSISS:-build/ksiss}
 CHECK_MANIFESTS=${CHECK_MANIFESTS:-build/tests/check_manifests}
 TABLE=tests/check_manifests.rbac
+. tests/lib/suite.sh
+suite_init e2e-deploy ksiss-e2e-deploy
 
-if [ ! -r "${KUBECONFIG%%:*}" ]; then
-  echo "e2e-deploy: no kubeconfig at ${KUBECONFIG%%:*}: start the local control plane first (make cluster-up)" >&2
-  exit 1
-fi
-[ -n "$KUBECTL" ] || { echo "e2e-deploy: no kubectl (make cluster-build builds one into $CACHE/bin)" >&2; exit 1; }
+[ -r "${KUBECONFIG%%:*}" ] || die setup "no kubeconfig at ${KUBECONFIG%%:*}: start the local control plane first (make cluster-up)"
+[ -n "$KUBECTL" ] || die setup "no kubectl (make cluster-build builds one into $CACHE/bin)"
 k() { timeout 60 "$KUBECTL" "$@"; }
-k get --raw /readyz >/dev/null 2>&1 || { echo "e2e-deploy: the apiserver of $KUBECONFIG does not answer /readyz (make cluster-up)" >&2; exit 1; }
-echo "e2e-deploy: against $(grep -m1 'server:' "${KUBECONFIG%%:*}" | awk '{print $2}')"
-
-fail=0 n_ok=0
-ok() { echo "ok   - $*"; n_ok=$((n_ok + 1)); }
-ko() { echo "FAIL - $*" >&2; fail=1; }
+k get --raw /readyz >/dev/null 2>&1 || die setup "the apiserver of $KUBECONFIG does not answer /readyz (make cluster-up)"
+log "against $(grep -m1 'server:' "${KUBECONFIG%%:*}" | awk '{print $2}')"
 
 id=$$
 KNS=ksiss-e2e-deploy-$id          # K-SISS's namespace (ksiss-system in deploy/)
 MNS=ksiss-e2e-managed-$id         # the managed namespace (default in deploy/)
 CR=ksiss-e2e-deploy-$id           # the ClusterRole / binding (ksiss in deploy/)
 SA=system:serviceaccount:$KNS:ksiss
-tmp=$(mktemp -d /tmp/ksiss-e2e-deploy.XXXXXX)
+tmp=$TMP
 R=$tmp/deploy
 ksiss_pid=""
-cleanup() {
+suite_on_exit() {
   if [ -n "$ksiss_pid" ]; then kill "$ksiss_pid" 2>/dev/null; wait "$ksiss_pid" 2>/dev/null; fi
   k delete namespace "$KNS" "$MNS" --ignore-not-found --wait=false >/dev/null 2>&1
   k delete clusterrolebinding "$CR" --ignore-not-found >/dev/null 2>&1
   k delete clusterrole "$CR" --ignore-not-found >/dev/null 2>&1
-  rm -rf "$tmp"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
 
 # ---- 1. render as `make deploy` does, then suffix the cluster-scoped names
 make -s --no-print-directory deploy-render DEPLOY_RENDERED="$R" KSISS_NAMESPACE="$KNS" KSISS_MANAGED_NAMESPACE="$MNS" \
-  || { ko "make deploy-render"; exit 1; }
+  || die "make deploy-render"
 sed -i "s/^  name: ksiss\$/  name: $CR/" "$R/clusterrole.yaml" "$R/clusterrolebinding.yaml"
 grep -q "name: $CR" "$R/clusterrole.yaml" && grep -c "name: $CR" "$R/clusterrolebinding.yaml" | grep -q 2 \
-  || { ko "could not rename the ClusterRole for the test"; exit 1; }
+  || die setup "could not rename the ClusterRole for the test"
 
 if out=$(k apply --dry-run=server -f "$R/namespace.yaml" -f "$R/clusterrole.yaml" -f "$R/clusterrolebinding.yaml" 2>&1); then
   ok "server-side dry run: Namespace, ClusterRole, ClusterRoleBinding"
 else ko "server-side dry run of the cluster-scoped objects: $out"; fi
-k create namespace "$MNS" >/dev/null || { ko "create the managed namespace"; exit 1; }
-k apply -f "$R/namespace.yaml" >/dev/null || { ko "apply namespace.yaml"; exit 1; }
+k create namespace "$MNS" >/dev/null || die "create the managed namespace"
+k apply -f "$R/namespace.yaml" >/dev/null || die "apply namespace.yaml"
 if out=$(k apply --dry-run=server -f "$R/" 2>&1); then ok "server-side dry run of every manifest in deploy/"
 else ko "server-side dry run of deploy/: $out"; fi
 if k get crd servicemonitors.monitoring.coreos.com >/dev/null 2>&1; then
   if out=$(k apply --dry-run=server -f "$R/optional/" 2>&1); then ok "server-side dry run of deploy/optional/"
   else ko "server-side dry run of deploy/optional/: $out"; fi
-else echo "skip - deploy/optional/servicemonitor.yaml: no ServiceMonitor CRD in this cluster"; fi
+else skip_check "server-side dry run of deploy/optional/" "no ServiceMonitor CRD in this cluster"; fi
 if out=$(k apply -f "$R/" 2>&1); then ok "kubectl apply -f deploy/ (after namespace.yaml)"
 else ko "kubectl apply -f deploy/: $out"; fi
 for obj in "namespace/$KNS" "clusterrole/$CR" "clusterrolebinding/$CR" "-n $KNS serviceaccount/ksiss" \
@@ -116,6 +109,7 @@ can() { # can VERB RESOURCE NAMESPACE(or -) -> 0 yes, 1 no
   else k auth can-i "$1" "$2" --as="$SA" -n "$3" >/dev/null 2>&1; fi
 }
 declare -A granted=()
+can_ok=0 can_bad=0
 while read -r scope group res verbs; do
   [ -z "$scope" ] && continue
   r=$res; [ "$group" != core ] && r=$res.$group
@@ -132,12 +126,13 @@ while read -r scope group res verbs; do
     fi
     for i in "${!where[@]}"; do
       if can "$v" "$r" "${where[$i]}"; then got=yes; else got=no; fi
-      if [ "$got" = "${expect[$i]}" ]; then n_ok=$((n_ok + 1))
-      else ko "can-i $v $r in ${where[$i]}: got $got, want ${expect[$i]}"; fi
+      if [ "$got" = "${expect[$i]}" ]; then can_ok=$((can_ok + 1))
+      else ko "can-i $v $r in ${where[$i]}: got $got, want ${expect[$i]}"; can_bad=$((can_bad + 1)); fi
     done
   done
 done < <(sed 's/#.*//' "$TABLE" | grep -v '^[[:space:]]*$')
-[ $fail = 0 ] && ok "auth can-i: every grant of $TABLE allowed where it should be, every other verb on those resources denied"
+[ $can_bad = 0 ] && [ $can_ok -gt 0 ] && ok "auth can-i: $can_ok answers, every grant of $TABLE allowed where it should be, every other verb on those resources denied"
+[ $can_ok -gt 0 ] || ko "auth can-i: nothing asked (empty $TABLE?)"
 
 # nothing dangerous or unrelated
 while read -r v r ns; do
@@ -245,5 +240,4 @@ for _ in $(seq 40); do kill -0 "$ksiss_pid" 2>/dev/null || break; sleep 0.5; don
 if kill -0 "$ksiss_pid" 2>/dev/null; then ko "ksiss run did not stop within 20 s of SIGTERM"; kill -KILL "$ksiss_pid"; fi
 wait "$ksiss_pid" 2>/dev/null; ksiss_pid=""
 
-[ $fail = 0 ] && echo "e2e-deploy: all $n_ok checks passed" || echo "e2e-deploy: FAILED" >&2
-exit $fail
+finish

@@ -480,7 +480,7 @@ if [ -r /proc/net/if_inet6 ] && grep -q '00000000000000000000000000000001 ' /pro
     bind_check "ksiss query --serve [::1]:$P3" "[::1]" "$P3" 127.0.0.1
     stop_pid $B3
 else
-    echo "SKIP IPv6 loopback binding: no ::1 here"
+    skip_check "IPv6 loopback binding" "no ::1 here"
 fi
 for f in b1.txt b2.txt b2.metrics; do capture "$TMP/$f"; done
 leaks=0
