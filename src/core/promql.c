@@ -50,7 +50,8 @@ static void tok_push(tokens *t, tok_kind k, size_t start, size_t len, int ph)
     t->v[t->n++] = (token){k, start, len, ph};
 }
 
-/* Placeholder starting at s (inside or outside strings), or -1; sets *len. */
+/* Placeholder text starting at s, or -1; sets *len. Inside strings every
+ * one counts; outside, `%s` only where bare_pod_placeholder says so. */
 static int placeholder_at(const char *s, size_t *len)
 {
     if (s[0] == '%' && s[1] == 's') {
@@ -79,11 +80,46 @@ static bool is_ident_char(char c)
     return isalnum((unsigned char)c) || c == '_' || c == ':';
 }
 
+/* Whether the `%s` at q[i] outside any string is the pod placeholder: only
+ * as the whole value of a label matcher (`{pod=%s}`, `{pod=~%s,...}`), the
+ * previous token a matcher operator inside braces and the next a `,` or
+ * `}`. Anywhere else it is PromQL's modulo operator before a name
+ * (`sum(a)%sum(b)`, `a % s`). */
+static bool bare_pod_placeholder(const char *q, size_t i, const tokens *t, int brace_depth)
+{
+    if (brace_depth <= 0 || is_ident_char(q[i + 2]))
+        return false;
+    size_t p = t->n;
+    while (p > 0 && t->v[p - 1].kind == TK_COMMENT)
+        p--;
+    if (p == 0 || t->v[p - 1].kind != TK_PUNCT)
+        return false;
+    static const char *const matcher_ops[] = {"=", "!=", "=~", "!~"};
+    const token *op = &t->v[p - 1];
+    bool is_matcher_op = false;
+    for (size_t k = 0; k < sizeof(matcher_ops) / sizeof(matcher_ops[0]); k++)
+        is_matcher_op |= op->len == strlen(matcher_ops[k]) && !strncmp(q + op->start, matcher_ops[k], op->len);
+    if (!is_matcher_op)
+        return false;
+    for (size_t j = i + 2; q[j];) {
+        if (isspace((unsigned char)q[j])) {
+            j++;
+        } else if (q[j] == '#') {
+            while (q[j] && q[j] != '\n')
+                j++;
+        } else {
+            return q[j] == ',' || q[j] == '}';
+        }
+    }
+    return false;
+}
+
 /* Splits q into tokens. Returns 0, or -1 with *err for an unterminated
  * string or bracket. */
 static int lex(const char *q, tokens *t, char **err)
 {
     size_t n = strlen(q), i = 0;
+    int brace_depth = 0;
     while (i < n) {
         char c = q[i];
         size_t len;
@@ -109,7 +145,7 @@ static int lex(const char *q, tokens *t, char **err)
             }
             tok_push(t, TK_STR, i, j + 1 - i, -1);
             i = j + 1;
-        } else if ((ph = placeholder_at(q + i, &len)) >= 0) {
+        } else if ((ph = placeholder_at(q + i, &len)) >= 0 && (c != '%' || bare_pod_placeholder(q, i, t, brace_depth))) {
             tok_push(t, TK_PH, i, len, ph);
             i += len;
         } else if (c == '[') {
@@ -140,6 +176,10 @@ static int lex(const char *q, tokens *t, char **err)
             tok_push(t, TK_PUNCT, i, 2, -1);
             i += 2;
         } else if (strchr("=<>+-*/%^,(){}@", c)) {
+            if (c == '{')
+                brace_depth++;
+            else if (c == '}' && brace_depth > 0)
+                brace_depth--;
             tok_push(t, TK_PUNCT, i, 1, -1);
             i++;
         } else {

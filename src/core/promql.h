@@ -12,7 +12,9 @@
 #include "core/config.h"
 
 /* Values for the placeholders. Placeholders: `%s` and `{pod}` (the pod),
- * `{service}`, `{namespace}`, `{revision}`. All borrowed; NULL when unknown
+ * `{service}`, `{namespace}`, `{revision}`; outside a string `%s` is one
+ * only as the whole value of a label matcher (`{pod=%s}`), elsewhere it is
+ * the modulo operator before a name (`sum(a)%sum(b)`). All borrowed; NULL when unknown
  * (a query that uses an unknown one is refused with a message). */
 typedef struct {
     const char *pod;

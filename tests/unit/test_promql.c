@@ -68,6 +68,64 @@ static void test_placeholder_outside_a_string_becomes_a_string_literal(void **st
     free(q);
 }
 
+/* `%s` outside a string is the pod only as the whole value of a label
+ * matcher; elsewhere it is PromQL's modulo operator before a name, and
+ * `%` and `%%` are never placeholders. Inside strings every `%s` is the pod
+ * (as the original's replace-every-occurrence), `%%` stays as written. */
+typedef struct {
+    const char *query;
+    const char *want;
+    bool per_pod;
+} percent_case;
+
+static const percent_case percent_cases[] = {
+    /* outside strings */
+    {"sum(a)%sum(b)", "sum(a)%sum(b)", false},
+    {"sum(a) % sum(b)", "sum(a) % sum(b)", false},
+    {"a%s", "a%s", false},
+    {"a %s", "a %s", false},
+    {"(a)%s_total", "(a)%s_total", false},
+    {"a % 2", "a % 2", false},
+    {"a %% b", "a %% b", false},
+    {"x{pod=%sx}", "x{pod=%sx}", false},
+    {"label_replace(x, \"dst\", %s, \"src\", \"(.*)\")", "label_replace(x, \"dst\", %s, \"src\", \"(.*)\")", false},
+    {"x{pod=%s}", "x{pod=\"p-1\"}", true},
+    {"x{pod= %s , job=\"j\"}", "x{pod= \"p-1\" , job=\"j\"}", true},
+    {"x{pod=~%s}", "x{pod=~\"p-1\"}", true},
+    {"x{job!=\"a\",pod=%s # the pod\n}", "x{job!=\"a\",pod=\"p-1\" # the pod\n}", true},
+    {"sum(x{pod=%s})%sum(y)", "sum(x{pod=\"p-1\"})%sum(y)", true},
+    /* inside strings */
+    {"x{pod=\"%s\"} % 2", "x{pod=\"p-1\"} % 2", true},
+    {"x{pod=\"%s\"}%sum(y)", "x{pod=\"p-1\"}%sum(y)", true},
+    {"x{pod=\"50%\"}", "x{pod=\"50%\"}", false},
+    {"x{pod=\"%%\"}", "x{pod=\"%%\"}", false},
+    {"x{pod='%s%s'}", "x{pod='p-1p-1'}", true},
+    {"x{pod=\"%%s\"}", "x{pod=\"%p-1\"}", true},
+};
+
+static void test_percent_s_outside_strings_is_modulo_unless_a_matcher_value(void **state)
+{
+    (void)state;
+    ksiss_promql_vars v = {.pod = "p-1"};
+    for (size_t i = 0; i < N_(percent_cases); i++) {
+        const percent_case *c = &percent_cases[i];
+        char *q = fill_ok(c->query, &v);
+        if (strcmp(q, c->want))
+            fail_msg("%s:\n  got  %s\n  want %s", c->query, q, c->want);
+        free(q);
+        if (ksiss_promql_uses_pod(c->query) != c->per_pod)
+            fail_msg("%s: per_pod should be %d", c->query, c->per_pod);
+        /* not per pod: it also fills without any pod known */
+        ksiss_promql_vars none = {0};
+        char *err = NULL;
+        q = ksiss_promql_fill(c->query, &none, &err);
+        if (c->per_pod ? q != NULL : q == NULL || strcmp(q, c->query))
+            fail_msg("%s without a pod: %s", c->query, q ? q : err);
+        free(q);
+        free(err);
+    }
+}
+
 static void test_placeholders_in_comments_are_left_alone(void **state)
 {
     (void)state;
@@ -107,7 +165,7 @@ static const hostile_template hostile_templates[] = {
     {"rate(x{pod=\"%s\"}[1m])", 0, false},
     {"rate(x{pod='%s'}[1m])", 0, false},
     {"x{pod=~\"%s\"} / x{pod!~'{pod}'}", 0, true},
-    {"label_replace(x, \"dst\", %s, \"src\", \"(.*)\")", 1, false},
+    {"label_replace(x, \"dst\", \"%s\", \"src\", \"(.*)\")", 1, false},
     {"sum(x{namespace=\"{namespace}\",service=\"{service}\",pod=\"{pod}\"})", 0, false},
 };
 
@@ -264,6 +322,8 @@ static const batch_case batch_cases[] = {
     {"x{pod=~\"%s\"}", 0, "equality matcher", NULL},
     {"x{pod=\"%s-0\"}", 0, "equality matcher", NULL},
     {"x{pod=%s}", 0, "outside a string", NULL},
+    /* PromQL's modulo before a name is no placeholder */
+    {"sum(x{pod=\"%s\"})%sum(y{pod=\"%s\"})", 1, "sum by (pod)(x{pod=~\"a-1|b-2\"})%sum by (pod)(y{pod=~\"a-1|b-2\"})", "pod"},
     {"label_replace(x{pod=\"%s\"}, \"a\", \"$1\", \"b\", \"(.*)\")", 0, "label_replace", NULL},
     {"topk(1, x{pod=\"%s\"})", 0, "topk", NULL},
     {"scalar(x{pod=\"%s\"})", 0, "scalar", NULL},
@@ -509,6 +569,7 @@ int main(void)
         cmocka_unit_test(test_original_ratio_query_replaces_every_percent_s),
         cmocka_unit_test(test_named_placeholders_are_filled),
         cmocka_unit_test(test_placeholder_outside_a_string_becomes_a_string_literal),
+        cmocka_unit_test(test_percent_s_outside_strings_is_modulo_unless_a_matcher_value),
         cmocka_unit_test(test_placeholders_in_comments_are_left_alone),
         cmocka_unit_test(test_hostile_names_never_change_the_query_structure),
         cmocka_unit_test(test_regex_matcher_value_is_escaped_to_match_literally),
