@@ -1259,8 +1259,9 @@ static void test_history_capacity_covers_the_up_window(void **state)
     free_fixture(&f);
 }
 
-/* No stabilization at all: the feedback's settle window (180 s, the least
- * serving capacity under a breach) is the longest; the trend's (120 s) and
+/* No stabilization at all: the recurring-breach memory (1200 s: no
+ * scale-in to a capacity that breached in two episodes within it) is the
+ * longest; the feedback's settle window (180 s), the trend's (120 s) and
  * the KPA baseline's (60 s) are shorter and covered by it. */
 static void test_history_capacity_covers_the_feedback_settle_window(void **state)
 {
@@ -1272,7 +1273,8 @@ static void test_history_capacity_covers_the_feedback_settle_window(void **state
     assert_true(cap >= entries_spanning(180000, 10000));
     assert_true(cap >= entries_spanning(120000, 10000));   /* trend */
     assert_true(cap >= entries_spanning(KSISS_KPA_STABLE_WINDOW_MS, 10000));
-    assert_int_equal(cap, 19 + 2);
+    assert_true(cap >= entries_spanning(1200000, 10000));  /* recurring breaches */
+    assert_int_equal(cap, 121 + 2);
     free_fixture(&f);
 }
 
@@ -1289,13 +1291,16 @@ static void test_history_capacity_table(void **state)
         int64_t interval_ms;
         size_t want;
     } cases[] = {
-        {"", false, 10000, 61 + 2},                            /* defaults, no load: down 300 s, tier 600 s */
-        {"", true, 10000, 37 + 2},                             /* defaults with load: down 180 s, tier 360 s */
-        {"", true, 30000, 13 + 2},                             /* same at a 30 s tick */
-        {"", true, 7000, 52 + 1 + 2},                          /* 360 / 7 = 51.4: 52 ticks, 53 entries */
-        {"", true, 1000, KSISS_HISTORY_MAX},                   /* 361 entries: more than the ring holds */
-        {"", false, 2400, 251 + 2},                            /* 600 / 2.4: 251 + 2 still fits ... */
-        {"", false, 2300, KSISS_HISTORY_MAX},                  /* ... 262 + 2 does not */
+        /* The recurring-breach memory (1200 s) is the longest window unless
+         * the service's own are longer. */
+        {"", false, 10000, 121 + 2},                           /* defaults, no load: down 300 s, tier 600 s */
+        {"", true, 10000, 121 + 2},                            /* defaults with load: down 180 s, tier 360 s */
+        {"", true, 30000, 41 + 2},                             /* same at a 30 s tick */
+        {"", true, 7000, 172 + 1 + 2},                         /* 1200 / 7 = 171.4: 172 ticks, 173 entries */
+        {"", true, 1000, KSISS_HISTORY_MAX},                   /* 1201 entries: more than the ring holds */
+        {"", false, 4800, 251 + 2},                            /* 1200 / 4.8: 251 + 2 still fits ... */
+        {"", false, 4700, KSISS_HISTORY_MAX},                  /* ... 257 + 2 does not */
+        {"  stabilization: {down: 900s}\n", false, 10000, 181 + 2},   /* tier down 1800 s: longer than the memory */
         {"  stabilization: {up: 0s, down: 0s}\n", false, 3600000, 4},   /* floor */
         {"", false, 0, KSISS_HISTORY_MAX},
         {"", false, -10000, KSISS_HISTORY_MAX},
@@ -1314,6 +1319,7 @@ static void test_history_capacity_table(void **state)
             assert_true(span >= 2 * svc->stabilization_down_ms);
             assert_true(span >= svc->stabilization_up_ms);
             assert_true(span >= 180000);
+            assert_true(span >= 1200000);  /* recurring-breach memory */
         }
         free_fixture(&f);
     }
@@ -1604,7 +1610,12 @@ static void run_sequence(const sequence_case *c)
     int ready = c->replicas, starting = 0, ready_in = 0;
     int64_t now = 1000000;
     int moved_at = -1, moves = 0;
-    for (int k = 0; k < c->ticks; k++, now += 10000) {
+    /* Long enough for the sized ring to wrap: the case's own ticks, or a
+     * few more than the ring holds (the last reading holds after them). */
+    int ticks = c->ticks;
+    if ((size_t)ticks <= ksiss_history_capacity(svc, 10000) + 8)
+        ticks = (int)ksiss_history_capacity(svc, 10000) + 8;
+    for (int k = 0; k < ticks; k++, now += 10000) {
         ksiss_history_reserve(&sized, ksiss_history_capacity(svc, 10000));
         double values[MAXM] = {reading_at(&c->value, k)};
         double load = reading_at(&c->load, k);
@@ -1647,14 +1658,67 @@ static void run_sequence(const sequence_case *c)
         free(tf.free_buf);
     }
     /* The case means something only if the sized ring wrapped. */
-    if (!(sized.cap < KSISS_HISTORY_MAX && (size_t)c->ticks > sized.cap))
-        fail_msg("%s: history of %zu entries over %d ticks never wrapped", c->name, sized.cap, c->ticks);
+    if (!(sized.cap < KSISS_HISTORY_MAX && (size_t)ticks > sized.cap))
+        fail_msg("%s: history of %zu entries over %d ticks never wrapped", c->name, sized.cap, ticks);
     if (moved_at != c->want_move_tick)
         fail_msg("%s: %s number %d at tick %d, want %d", c->name, ksiss_action_name(c->want_action), c->want_nth,
                  moved_at, c->want_move_tick);
     ksiss_history_free(&sized);
     ksiss_history_free(&full);
     free_fixture(&f);
+}
+
+/* Breach episodes on 3g x1 (ttft 2.0x, one tick each), then 3g x2 at a
+ * low load (300 tokens/s: one 3g slice covers it with headroom). The
+ * history is reserved as the controller sizes it. Returns the tick (after
+ * the breaches) of the scale-in to x1, or `max` if none came. */
+static int scale_in_after_breaches(int episodes, int max)
+{
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G_7G_WINDOW);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_history_reserve(&h, ksiss_history_capacity(&f.cfg.services[0], 10000));
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double fine[MAXM] = {0.2}, breach[MAXM] = {2.0};
+    for (int e = 0; e < episodes; e++) {
+        one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, 300, &now, &d);
+        assert_int_equal(d.action, KSISS_OUT);
+        for (int k = 0; k < 15; k++)    /* 150 s apart: separate episodes */
+            one_tick(&f, &h, "mig-3g.40gb", 2, 0, fine, 300, &now, &d);
+    }
+    int at = max;
+    for (int k = 0; k < max && at == max; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", 2, 0, fine, 300, &now, &d);
+        if (d.action != KSISS_HOLD) {
+            assert_int_equal(d.action, KSISS_IN);
+            assert_int_equal(d.replicas, 1);
+            at = k;
+        }
+    }
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    free_fixture(&f);
+    return at;
+}
+
+/* The upper estimate's memory: a capacity that breached twice within 20
+ * minutes (a recurring peak) is not scaled back into while the second
+ * breach is in the memory; one breach alone (a one-off burst) does not
+ * hold the scale-in. */
+static void test_no_scale_in_to_a_capacity_that_breached_twice_recently(void **state)
+{
+    (void)state;
+    /* One episode: scale-in as soon as the ordinary window allows (the
+     * first 15 ticks after it already passed it). */
+    assert_int_equal(scale_in_after_breaches(1, 200), 0);
+    /* Two episodes: held until the first leaves the 1200 s memory, i.e.
+     * 120 ticks after it, 120 - 2 x 16 = 88 ticks after the second. */
+    int at = scale_in_after_breaches(2, 200);
+    assert_true(at > 80);
+    assert_int_equal(at, 120 - 2 * 16 + 1);
 }
 
 static void test_a_sized_history_decides_as_the_full_one(void **state)
@@ -1704,6 +1768,7 @@ int main(void)
         cmocka_unit_test(test_history_record_on_an_unreserved_ring_takes_the_most),
         cmocka_unit_test(test_an_empty_history_never_counts_as_a_full_window),
         cmocka_unit_test(test_a_sized_history_decides_as_the_full_one),
+        cmocka_unit_test(test_no_scale_in_to_a_capacity_that_breached_twice_recently),
         cmocka_unit_test(test_scale_in_keeps_less_headroom_than_a_tier_change_down),
         cmocka_unit_test(test_equal_cost_tier_changes_prefer_the_smaller_instances),
         cmocka_unit_test(test_a_tier_change_up_covers_the_load_a_cold_start_ahead),
