@@ -1,20 +1,33 @@
-# `ksiss simulate` (docs/simulator.md): the speed benchmark, the quality
-# report over the bundled trace and synthetic shapes, and the trace
-# generator those use.
-.PHONY: bench-sim sim-quality sim-traces
+# `ksiss simulate` (docs/simulator.md): the speed benchmark, the
+# evaluation suite (`make sim-suite`) and its scoreboard, the older quality
+# report over the bundled trace and three shapes, and the trace tool those
+# use (generator, jitter, thinning).
+.PHONY: bench-sim sim-quality sim-traces sim-suite
 
-SIM_GEN    := $(BUILD)/sim-gen-trace
+SIM_GEN    := $(BUILD)/sim-trace
+SIM_BOARD  := $(BUILD)/sim-scoreboard
 SIM_SHAPES := ramp burst step
 SIM_TRACES := $(SIM_SHAPES:%=$(BUILD)/sim/%.jsonl)
 SIM_ARGS   := --config examples/sim/config.yaml --cluster examples/sim/cluster.yaml --profile examples/sim/model.yaml
 
-$(SIM_GEN): tests/data/sim/gen_trace.c
+$(SIM_GEN): tests/sim/sim_trace.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -o $@ $< -lm
 
+$(SIM_BOARD): $(BUILD)/tests/sim/scoreboard.o $(BUILD)/libksiss.a
+	@mkdir -p $(dir $@)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
 $(BUILD)/sim/%.jsonl: $(SIM_GEN)
 	@mkdir -p $(dir $@)
-	$(SIM_GEN) $* 42 > $@
+	$(SIM_GEN) gen $* 42 > $@
+
+# The evaluation suite (tests/sim/suite.cases): every policy on each case,
+# then the scoreboard in $(BUILD)/sim-suite/. A report, not a gate; about a
+# minute on one core, so not part of `make test` (the rules themselves are
+# unit-tested in tests/unit/test_sim_score.c).
+sim-suite: $(BUILD)/ksiss $(SIM_GEN) $(SIM_BOARD)
+	@KSISS=$(BUILD)/ksiss SIM_TRACE=$(SIM_GEN) SIM_SCOREBOARD=$(SIM_BOARD) scripts/sim-suite.sh $(BUILD)/sim-suite
 
 sim-traces: $(SIM_TRACES)
 
