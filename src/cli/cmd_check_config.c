@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "core/config.h"
+#include "core/gpu_resolve.h"
 #include "core/tiers.h"
 #include "core/util.h"
 
@@ -110,11 +111,27 @@ static void print_service(const ksiss_catalog *cat, const ksiss_service_cfg *s)
     char *cu = ksiss_format_duration(s->cooldown_up_ms), *cd = ksiss_format_duration(s->cooldown_down_ms);
     char *su = ksiss_format_duration(s->stabilization_up_ms), *sd = ksiss_format_duration(s->stabilization_down_ms);
     char *st = ksiss_format_duration(s->stale_after_ms);
-    printf("service %s: format %s, gpu %s, tiers [", s->name, s->legacy ? "legacy" : "extended",
-           s->gpu_model ? s->gpu_model : cat->default_model);
-    for (size_t i = 0; i < s->n_ladder; i++)
-        printf("%s%s", i ? ", " : "", s->ladder[i]->name);
-    printf("], replicas %d..%d, modelMemoryGiB ", s->min_replicas, s->max_replicas);
+    if (ksiss_gpu_model_inferred(s)) {
+        /* The original's format names no model: found at run time
+         * (gpu_resolve.h); the ladder is that model's. */
+        size_t n = ksiss_gpu_legacy_ladder(cat, "A100-40GB", NULL, 0);
+        const ksiss_tier **a100 = ksiss_xcalloc(n ? n : 1, sizeof(*a100));
+        n = ksiss_gpu_legacy_ladder(cat, "A100-40GB", a100, n);
+        printf("service %s: format legacy, gpu from the running revision at run time (the GPU resource it "
+               "requests, the nvidia.com/gpu.product label of its nodes), tiers the model's ladder (A100-40GB: [",
+               s->name);
+        for (size_t i = 0; i < n; i++)
+            printf("%s%s", i ? ", " : "", a100[i]->name);
+        printf("]; other models: ksiss tiers --gpu MODEL)");
+        free(a100);
+    } else {
+        printf("service %s: format %s, gpu %s, tiers [", s->name, s->legacy ? "legacy" : "extended",
+               s->gpu_model ? s->gpu_model : cat->default_model);
+        for (size_t i = 0; i < s->n_ladder; i++)
+            printf("%s%s", i ? ", " : "", s->ladder[i]->name);
+        printf("]");
+    }
+    printf(", replicas %d..%d, modelMemoryGiB ", s->min_replicas, s->max_replicas);
     if (s->model_memory_gib > 0)
         printf("%g", s->model_memory_gib);
     else

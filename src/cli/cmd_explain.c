@@ -95,16 +95,25 @@ static void print_time_ago(int64_t now_ms, int64_t at_ms)
     free(d);
 }
 
-static void print_report(const char *ns, const char *name, const char *source, const ksiss_service_cfg *svc,
+static void print_report(const char *ns, const char *name, const char *source, const ksiss_service_cfg *configured,
                          bool by_prefix, const ksiss_eval *ev, const ksiss_inventory *inv, bool has_inv,
                          const ksiss_catalog *cat, int64_t now_ms)
 {
+    const ksiss_service_cfg *svc = ksiss_eval_service(ev, configured);
     const json_t *st = json_object_get(ev->view.service, "status");
     const char *rev = json_string_value(json_object_get(st, "latestReadyRevisionName"));
     printf("Name:             %s\n", name);
     printf("Namespace:        %s\n", ns);
     printf("Configuration:    %s, key \"%s\"%s, policy %s\n", source, svc->name,
            by_prefix ? " (matched by the original's prefix rule)" : "", svc->policy ? svc->policy : "ksiss");
+    /* Which GPU model, and from what (a service in the original's format
+     * names none: found from its revision and nodes, gpu_resolve.h). */
+    if (ev->gpu.model)
+        printf("GPU model:        %s (from %s: %s)\n", ev->gpu.model, ksiss_gpu_source_name(ev->gpu.source),
+               ev->gpu.seen ? ev->gpu.seen : "");
+    else
+        printf("GPU model:        %s: %s\n", ev->gpu.source == KSISS_GPU_MIXED ? "mixed" : "unknown",
+               ev->gpu.seen ? ev->gpu.seen : "nothing seen");
     const ksiss_tier *t = ev->current.tier;
     if (t)
         printf("Tier:             %s (%s x%d, %s)\n", t->name, t->resource, t->count, t->gpu_model);
@@ -308,7 +317,8 @@ int ksiss_cmd_explain(int argc, char **argv)
     int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
     ksiss_eval_in in = {
         .kube = kube, .prom = prom, .cat = &cat, .svc = svc, .ns = ns, .name = service,
-        .free = has_inv ? free_gpus : NULL, .n_free = n_free, .now_ms = now_ms, .interval_ms = env.interval_ms,
+        .free = has_inv ? free_gpus : NULL, .n_free = n_free, .inv = has_inv ? &inv : NULL, .now_ms = now_ms,
+        .interval_ms = env.interval_ms,
     };
     have_ev = true;
     if (ksiss_controller_evaluate(&in, &ev) != 0 && !ev.view.service) {
@@ -318,7 +328,8 @@ int ksiss_cmd_explain(int argc, char **argv)
     print_report(ns, service, source, svc, by_prefix, &ev, &inv, has_inv, &cat, now_ms);
     if (ev.decided || ev.has_state) {
         ksiss_tr_input tin = {
-            .service = ev.view.service, .revisions = ev.view.revisions, .cat = &cat, .gpu_model = svc->gpu_model,
+            .service = ev.view.service, .revisions = ev.view.revisions, .cat = &cat,
+            .gpu_model = ev.gpu.model ? ev.gpu.model : svc->gpu_model,
             .target_tier = ev.decided && (ev.decision.action == KSISS_UP || ev.decision.action == KSISS_DOWN)
                                ? ev.decision.tier : NULL,
             .target_replicas = ev.decided && ev.decision.action != KSISS_HOLD ? ev.decision.replicas : 0,

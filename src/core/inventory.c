@@ -216,6 +216,29 @@ static bool pod_terminated(const json_t *pod)
     return phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
 }
 
+/* Records which node a Knative revision's pod is bound to. */
+static void add_placement(ksiss_inventory *inv, const json_t *pod, size_t node)
+{
+    const json_t *meta = json_object_get(pod, "metadata");
+    const char *rev = json_string_value(json_object_get(json_object_get(meta, "labels"), "serving.knative.dev/revision"));
+    const char *ns = json_string_value(json_object_get(meta, "namespace"));
+    if (!rev || !ns)
+        return;
+    if ((inv->n_placements & (inv->n_placements - 1)) == 0)     /* 0, 1, 2, 4, ...: double */
+        inv->placements = ksiss_xrealloc(inv->placements,
+                                         (inv->n_placements ? 2 * inv->n_placements : 1) * sizeof *inv->placements);
+    inv->placements[inv->n_placements++] = (ksiss_inventory_placement){ksiss_xstrdup(ns), ksiss_xstrdup(rev), node};
+}
+
+static int cmp_placement(const void *a, const void *b)
+{
+    const ksiss_inventory_placement *x = a, *y = b;
+    int c = strcmp(x->ns, y->ns);
+    if (!c)
+        c = strcmp(x->revision, y->revision);
+    return c ? c : (x->node < y->node ? -1 : x->node > y->node);
+}
+
 /* The first node (in the order given) named name, or NULL. */
 static ksiss_inventory_node *node_named(const ksiss_inventory_builder *b, const char *name, size_t *idx)
 {
@@ -316,6 +339,7 @@ void ksiss_inventory_add_pod(ksiss_inventory_builder *b, const json_t *pod)
         ksiss_inventory_node *n = pod_terminated(pod) ? NULL : node_named(b, node_name, &k);
         if (!n)
             return;
+        add_placement(out, pod, k);
         bool usable = n->ready && n->schedulable && n->gpu_model;
         /* Every GPU resource the node has, under the pod's spelling. */
         for (size_t r = 0; r < n->n_res; r++) {
@@ -367,6 +391,8 @@ void ksiss_inventory_end(ksiss_inventory_builder *b)
     }
     if (out->n_entries > 1)
         qsort(out->entries, out->n_entries, sizeof *out->entries, cmp_entry);
+    if (out->n_placements > 1)
+        qsort(out->placements, out->n_placements, sizeof *out->placements, cmp_placement);
     free(b->single);
     free(b->by_name);
     memset(b, 0, sizeof *b);
@@ -408,6 +434,11 @@ void ksiss_inventory_free(ksiss_inventory *inv)
     for (size_t i = 0; i < inv->n_warnings; i++)
         free(inv->warnings[i]);
     free(inv->warnings);
+    for (size_t i = 0; i < inv->n_placements; i++) {
+        free(inv->placements[i].ns);
+        free(inv->placements[i].revision);
+    }
+    free(inv->placements);
     memset(inv, 0, sizeof *inv);
 }
 
@@ -429,4 +460,35 @@ const ksiss_inventory_entry *ksiss_inventory_find(const ksiss_inventory *inv, co
             !strcmp(inv->entries[i].resource, resource))
             return &inv->entries[i];
     return NULL;
+}
+
+size_t ksiss_inventory_revision_nodes(const ksiss_inventory *inv, const char *ns, const char *revision,
+                                      const ksiss_inventory_node **out, size_t max)
+{
+    if (!inv || !ns || !revision)
+        return 0;
+    size_t lo = 0, hi = inv->n_placements;
+    while (lo < hi) {       /* the first placement of (ns, revision) */
+        size_t mid = lo + (hi - lo) / 2;
+        const ksiss_inventory_placement *p = &inv->placements[mid];
+        int c = strcmp(p->ns, ns);
+        if (!c)
+            c = strcmp(p->revision, revision);
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    size_t n = 0;
+    for (size_t i = lo; i < inv->n_placements; i++) {
+        const ksiss_inventory_placement *p = &inv->placements[i];
+        if (strcmp(p->ns, ns) != 0 || strcmp(p->revision, revision) != 0)
+            break;
+        if (i > lo && p->node == inv->placements[i - 1].node)
+            continue;       /* sorted: the same node's pods are adjacent */
+        if (out && n < max)
+            out[n] = &inv->nodes[p->node];
+        n++;
+    }
+    return n;
 }

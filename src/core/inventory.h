@@ -43,6 +43,14 @@ typedef struct {
     long long free;             /* max(0, allocatable - requested - pending) */
 } ksiss_inventory_entry;
 
+/* Where a Knative revision's pod is bound (pods with the label
+ * serving.knative.dev/revision, not terminated, on a node given). */
+typedef struct {
+    char *ns;
+    char *revision;
+    size_t node;                /* index into nodes */
+} ksiss_inventory_placement;
+
 typedef struct {
     ksiss_inventory_node *nodes;    /* every node given, usable or not */
     size_t n_nodes;
@@ -50,6 +58,8 @@ typedef struct {
     size_t n_entries;
     char **warnings;                /* things skipped and why (unknown product, bad quantity, ...) */
     size_t n_warnings;
+    ksiss_inventory_placement *placements;  /* sorted by (ns, revision, node) */
+    size_t n_placements;
 } ksiss_inventory;
 
 /* Computes the inventory. `nodes` and `pods` are JSON arrays of Node and
@@ -93,6 +103,13 @@ size_t ksiss_inventory_free_gpus(const ksiss_inventory *inv, ksiss_free_gpu *out
 /* The entry for (model, resource), or NULL; borrowed. */
 const ksiss_inventory_entry *ksiss_inventory_find(const ksiss_inventory *inv, const char *gpu_model,
                                                   const char *resource);
+
+/* The distinct nodes the pods of revision `revision` in namespace `ns`
+ * are bound to (borrowed from inv), up to max into out, in node order;
+ * returns how many there are. What tells the GPU model of a service in
+ * the original's format (gpu_resolve.h). */
+size_t ksiss_inventory_revision_nodes(const ksiss_inventory *inv, const char *ns, const char *revision,
+                                      const ksiss_inventory_node **out, size_t max);
 
 /* Units of `resource` a pod asks for by the Kubernetes rule: the larger of
  * the largest init container and the sum of the app containers (sidecar

@@ -300,6 +300,7 @@ typedef struct {
     reading_memo memo;      /* likewise */
     ksiss_decision_logged logged;   /* likewise: the last decision logged */
     char *legacy_rev;       /* likewise: the revision KubeComp_gpu_resource was set for, or NULL */
+    char *gpu_event;        /* likewise: the GPU-model hold last reported in an Event, NULL: none */
     bool busy;              /* a job in flight; under c->mu */
     bool seen;              /* managed at this tick (main thread only) */
     bool by_prefix;         /* main thread only */
@@ -492,6 +493,38 @@ static int service_event(void *ud, const json_t *service, const char *type, cons
     return rc;
 }
 
+/* A Warning Event when a service holds because its GPU model cannot be
+ * told (gpu_resolve.h), once per distinct reason: never a silent hold, and
+ * no Event per tick. */
+static void gpu_model_event(controller *c, svc_state *w, const json_t *service, const ksiss_eval *ev)
+{
+    const ksiss_decision *d = &ev->decision;
+    bool held = ev->decided && !ev->gpu.model && d->reason;
+    if (!held) {
+        free(w->gpu_event);
+        w->gpu_event = NULL;
+        return;
+    }
+    if (w->gpu_event && !strcmp(w->gpu_event, d->reason))
+        return;
+    free(w->gpu_event);
+    w->gpu_event = ksiss_xstrdup(d->reason);
+    bool mixed = ev->gpu.source == KSISS_GPU_MIXED;
+    logkv("warn", mixed ? "GPU model mixed: holding" : "GPU model unknown: holding", "service", w->name,
+          "reason_code", d->reason_code, "seen", ev->gpu.seen, NULL);
+    if (!c->events)
+        return;
+    ksiss_kube_object_ref ref = {
+        .api_version = "serving.knative.dev/v1", .kind = "Service", .ns = c->ns, .name = w->name,
+        .uid = json_string_value(jp(service, "metadata", "uid", NULL)),
+    };
+    ksiss_kube_error e = {0};
+    if (ksiss_events_emit(c->events, &ref, "Warning", mixed ? "GPUModelMixed" : "GPUModelUnknown", d->reason, &e) != 0)
+        logkv("warn", "event not recorded", "service", w->name, "reason", mixed ? "GPUModelMixed" : "GPUModelUnknown",
+              "error", e.message, NULL);
+    ksiss_kube_error_clear(&e);
+}
+
 /* This job's Service and Revisions as JSON, for this job only (the caches
  * keep compact text, kube_object.h); false (logged, nothing parsed kept)
  * when the Service's record cannot be read back. */
@@ -528,7 +561,7 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
         .all_revisions = revisions,
         .shares = j->use, .load_share = j->load_shared ? &j->shares[j->svc->n_metrics] : NULL,
         .free = s->inv ? s->inv->free : NULL, .n_free = s->inv ? s->inv->n_free : 0,
-        .history = &w->history, .now_ms = s->now_ms, .interval_ms = c->interval_ms,
+        .inv = s->inv ? &s->inv->inv : NULL, .history = &w->history, .now_ms = s->now_ms, .interval_ms = c->interval_ms,
         .known = known, .known_revision = known ? ksiss_kobj_str(j->service, KSISS_KOBJ_READY_REVISION) : NULL,
     };
     ksiss_eval ev;
@@ -546,6 +579,7 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
     w->history.backoff_tier = bo_tier;
     w->history.backoff_until_ms = until;
     ksiss_controller_export_service(c->reg, c->ns, w->name, &ev, &w->legacy_rev);
+    gpu_model_event(c, w, ev.view.service, &ev);
     const ksiss_tier *target_tier = NULL;
     int target_replicas = 0;
     const char *reason = NULL;
@@ -595,7 +629,8 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
         revisions = ev.view.revisions;
     }
     ksiss_tr_input tin = {
-        .service = service, .revisions = revisions, .cat = cat, .gpu_model = j->svc->gpu_model,
+        .service = service, .revisions = revisions, .cat = cat,
+        .gpu_model = ev.gpu.model ? ev.gpu.model : j->svc->gpu_model,
         .target_tier = target_tier, .target_replicas = target_replicas, .reason = reason,
         .free_target_units = free_units_for(s, target_tier), .traffic_steps = c->steps,
         .n_traffic_steps = c->n_steps,
@@ -782,6 +817,7 @@ static void state_free(svc_state *st)
     memo_clear(&st->memo);
     ksiss_history_free(&st->history);
     free(st->legacy_rev);
+    free(st->gpu_event);
     free(st->name);
     free(st);
 }

@@ -16,6 +16,8 @@
 #include <jansson.h>
 
 #include "core/config.h"
+#include "core/gpu_resolve.h"
+#include "core/inventory.h"
 #include "core/policy.h"
 #include "core/tiers.h"
 #include "core/transition.h"
@@ -107,6 +109,12 @@ const ksiss_service_cfg *ksiss_controller_match(const ksiss_config *cfg, const k
 void ksiss_controller_deployment(const ksiss_catalog *cat, const char *gpu_model, const json_t *service,
                                  const json_t *revisions, ksiss_deployment *out, char **why);
 
+/* The GPU resource and count the serving revision requests (the
+ * template's when no revision is Ready): 0 with *resource borrowed from
+ * the objects, or -1 and *why (caller frees). */
+int ksiss_controller_serving_gpu(const json_t *service, const json_t *revisions, const char **resource,
+                                 long long *count, char **why);
+
 /* The most recent tier still in backoff (KSISS_ANN_BACKOFF) at now_ms, as
  * history fields: *tier (caller frees) and *until_ms; *tier NULL when none. */
 void ksiss_controller_backoff(const json_t *service, int64_t now_ms, char **tier, int64_t *until_ms);
@@ -144,6 +152,8 @@ typedef struct {
     const ksiss_prom_share *load_share;     /* the load query's share, NULL: query it here */
     const ksiss_free_gpu *free;     /* NULL/0: unknown */
     size_t n_free;
+    const ksiss_inventory *inv;     /* borrowed, NULL: unknown; the nodes a revision's pods run on tell the
+                                       GPU model of a service in the original's format (gpu_resolve.h) */
     const ksiss_history *history;   /* may be NULL */
     int64_t now_ms;
     int64_t interval_ms;
@@ -170,10 +180,20 @@ typedef struct {
     bool has_state;
     ksiss_tr_state state;           /* the transition in flight when has_state */
     char *state_error;              /* the annotation could not be read */
+    ksiss_gpu_resolution gpu;       /* the service's GPU model and what it was found from; model NULL:
+                                       undeterminable, and the decision is the hold that says so */
+    bool has_effective;
+    ksiss_service_cfg effective;    /* a service in the original's format on its resolved model (its own
+                                       ladder): use ksiss_eval_service */
     bool decided;
     ksiss_decision decision;
     char *error;                    /* the service could not be read or decided; owned */
 } ksiss_eval;
+
+/* The configuration the evaluation decided with: `configured` on the
+ * model found at run time for a service in the original's format, else
+ * `configured` itself. Borrowed from e (and configured). */
+const ksiss_service_cfg *ksiss_eval_service(const ksiss_eval *e, const ksiss_service_cfg *configured);
 
 /* Reads everything and calls the service's policy. Returns 0 (out->decided)
  * or -1 (out->error says why; nothing must be changed then). Always free

@@ -62,30 +62,38 @@ static const json_t *jp(const json_t *o, const char *a, const char *b, const cha
     return v;
 }
 
+int ksiss_controller_serving_gpu(const json_t *service, const json_t *revisions, const char **resource,
+                                 long long *count, char **why)
+{
+    *resource = NULL;
+    *count = 0;
+    *why = NULL;
+    const char *ready = json_string_value(jp(service, "status", "latestReadyRevisionName", NULL));
+    const json_t *rev = ksiss_tr_find_revision(revisions, ready);
+    /* The revision serving, which is the template's except while a
+     * transition is in flight. */
+    const json_t *spec = rev ? json_object_get(rev, "spec") : jp(service, "spec", "template", "spec");
+    json_t *c = ksiss_tr_gpu_container(spec, why);
+    if (!c)
+        return -1;
+    int rc = ksiss_tr_container_gpu(c, resource, count, why);
+    if (rc > 0)
+        *why = rev ? ksiss_xasprintf("revision %s requests no GPU", ready)
+                   : ksiss_xstrdup("the service's container requests no GPU");
+    return rc == 0 ? 0 : -1;
+}
+
 void ksiss_controller_deployment(const ksiss_catalog *cat, const char *gpu_model, const json_t *service,
                                  const json_t *revisions, ksiss_deployment *out, char **why)
 {
     memset(out, 0, sizeof(*out));
-    *why = NULL;
     out->transition_in_flight = ksiss_tr_annotation(service, KSISS_ANN_TRANSITION) != NULL;
+    const char *res;
+    long long n;
+    if (ksiss_controller_serving_gpu(service, revisions, &res, &n, why) == 0)
+        out->tier = ksiss_catalog_tier_for_resource(cat, gpu_model, res, n, why);
     const char *ready = json_string_value(jp(service, "status", "latestReadyRevisionName", NULL));
     const json_t *rev = ksiss_tr_find_revision(revisions, ready);
-    /* The tier of the revision serving, which is the template's except
-     * while a transition is in flight. */
-    if (rev) {
-        json_t *c = ksiss_tr_gpu_container(json_object_get(rev, "spec"), why);
-        const char *res;
-        long long n;
-        if (c) {
-            int rc = ksiss_tr_container_gpu(c, &res, &n, why);
-            if (rc == 0)
-                out->tier = ksiss_catalog_tier_for_resource(cat, gpu_model, res, n, why);
-            else if (rc > 0)
-                *why = ksiss_xasprintf("revision %s requests no GPU", ready);
-        }
-    } else {
-        out->tier = ksiss_tr_service_tier(service, cat, gpu_model, why);
-    }
     json_int_t actual = json_integer_value(jp(rev, "status", "actualReplicas", NULL));
     json_int_t desired = json_integer_value(jp(rev, "status", "desiredReplicas", NULL));
     out->replicas_ready = actual > 0 && actual < 100000 ? (int)actual : 0;
@@ -125,6 +133,9 @@ void ksiss_eval_free(ksiss_eval *e)
     if (e->decided)
         ksiss_decision_clear(&e->decision);
     free(e->error);
+    ksiss_gpu_resolution_clear(&e->gpu);
+    if (e->has_effective)
+        ksiss_gpu_service_free(&e->effective);
     ksiss_knative_view_free(&e->view);
     memset(e, 0, sizeof(*e));
 }
@@ -220,9 +231,75 @@ static int read_objects(const ksiss_eval_in *in, ksiss_eval *out)
             free(e);
         }
     }
-    ksiss_controller_deployment(in->cat, in->svc->gpu_model, svc, out->view.revisions, &out->current, &out->tier_why);
     out->revision = json_string_value(jp(svc, "status", "latestReadyRevisionName", NULL));
     return 0;
+}
+
+/* The service's GPU model (gpu_resolve.h), then its current deployment on
+ * that model. For a service in the original's format the evidence is the
+ * serving revision's GPU resource (from the objects read, or from the
+ * tier of a kept reading) and the nodes its pods run on (the inventory).
+ * A model that cannot be told leaves the tier unknown. */
+static void read_deployment(const ksiss_eval_in *in, ksiss_eval *out)
+{
+    const ksiss_service_cfg *svc = in->svc;
+    if (!ksiss_gpu_model_inferred(svc)) {
+        ksiss_gpu_resolve(in->cat, svc, NULL, &out->gpu);
+        if (!in->known)
+            ksiss_controller_deployment(in->cat, svc->gpu_model, out->view.service, out->view.revisions,
+                                        &out->current, &out->tier_why);
+        return;
+    }
+    ksiss_gpu_evidence ev = {.revision = out->revision};
+    char *why = NULL;
+    if (in->known) {
+        if (in->known->tier) {
+            ev.resource = in->known->tier->resource;
+            ev.count = in->known->tier->count;
+        }
+    } else if (ksiss_controller_serving_gpu(out->view.service, out->view.revisions, &ev.resource, &ev.count,
+                                            &why) != 0) {
+        ev.resource = NULL;
+    }
+    size_t n = ksiss_inventory_revision_nodes(in->inv, in->ns, out->revision, NULL, 0);
+    const ksiss_inventory_node **nodes = ksiss_xcalloc(n ? n : 1, sizeof(*nodes));
+    ksiss_gpu_node_seen *seen = ksiss_xcalloc(n ? n : 1, sizeof(*seen));
+    n = ksiss_inventory_revision_nodes(in->inv, in->ns, out->revision, nodes, n);
+    for (size_t i = 0; i < n; i++)
+        seen[i] = (ksiss_gpu_node_seen){nodes[i]->name, nodes[i]->product};
+    ev.nodes = seen;
+    ev.n_nodes = n;
+    ksiss_gpu_resolve(in->cat, svc, &ev, &out->gpu);
+    if (out->gpu.model) {
+        ksiss_gpu_service_for_model(in->cat, svc, out->gpu.model, &out->effective);
+        out->has_effective = true;
+        if (in->known) {
+            out->current.tier = ev.resource ? ksiss_catalog_tier_for_resource(in->cat, out->gpu.model, ev.resource,
+                                                                              ev.count, &out->tier_why)
+                                            : NULL;
+        } else {
+            ksiss_controller_deployment(in->cat, out->gpu.model, out->view.service, out->view.revisions,
+                                        &out->current, &out->tier_why);
+        }
+    } else if (!in->known) {
+        /* Instances and transition as read; no tier without a model. */
+        ksiss_controller_deployment(in->cat, NULL, out->view.service, out->view.revisions, &out->current,
+                                    &out->tier_why);
+        free(out->tier_why);
+        out->tier_why = ksiss_xasprintf("GPU model unknown: %s", out->gpu.seen);
+        out->current.tier = NULL;
+    } else {
+        out->current.tier = NULL;
+        out->tier_why = ksiss_xasprintf("GPU model unknown: %s", out->gpu.seen);
+    }
+    free(why);
+    free(seen);
+    free(nodes);
+}
+
+const ksiss_service_cfg *ksiss_eval_service(const ksiss_eval *e, const ksiss_service_cfg *configured)
+{
+    return e->has_effective ? &e->effective : configured;
 }
 
 int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
@@ -230,6 +307,7 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
     memset(out, 0, sizeof(*out));
     if (read_objects(in, out) != 0)
         return -1;
+    read_deployment(in, out);
     if (in->running_pods) {
         out->pods = ksiss_xcalloc(in->n_running_pods ? in->n_running_pods : 1, sizeof(*out->pods));
         memcpy((void *)out->pods, in->running_pods, in->n_running_pods * sizeof(*out->pods));
@@ -249,13 +327,19 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
         out->obs[i] = out->readings[i].obs;
     if (in->svc->has_load)
         read_load(in, &vars, out);
+    if (!out->gpu.model) {
+        /* Never a silent hold: the reason names what was seen. */
+        ksiss_gpu_hold(&out->gpu, &out->current, &out->decision);
+        out->decided = true;
+        return 0;
+    }
     const ksiss_policy *pol = ksiss_policy_find(in->svc->policy ? in->svc->policy : "ksiss");
     if (!pol) {
         out->error = ksiss_xasprintf("service %s: unknown policy \"%s\"", in->name, in->svc->policy);
         return -1;
     }
     ksiss_policy_input pin = {
-        .svc = in->svc,
+        .svc = ksiss_eval_service(out, in->svc),
         .obs = out->obs,
         .load = out->load,
         .current = out->current,

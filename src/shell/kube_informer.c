@@ -571,7 +571,9 @@ void ksiss_kube_transform_pod(json_t *obj)
     static const char *const status_keys[] = {"phase", NULL};
     static const char *const meta_keys[] = {"name", "namespace", "resourceVersion", "deletionTimestamp", "labels",
                                             NULL};
-    static const char *const label_keys[] = {"serving.knative.dev/service", NULL};
+    /* The revision label: which nodes a revision's pods run on tells the
+     * GPU model of a service in the original's format (gpu_resolve.h). */
+    static const char *const label_keys[] = {"serving.knative.dev/service", "serving.knative.dev/revision", NULL};
     ksiss_kube_transform_common(obj);
     json_object_del(obj, "apiVersion");
     json_object_del(obj, "kind");

@@ -920,7 +920,13 @@ static void test_check_config_prints_a_summary_line_per_service_and_metric(void 
     const char *args[] = {DATA "original-shipped.yaml"};
     char *out, *err;
     assert_int_equal(run_check_config(args, 1, &out, &err), KSISS_EXIT_OK);
-    assert_non_null(strstr(out, "service gpt2: format legacy, gpu H100-80GB, tiers [mig-1g.10gb, "));
+    /* The original's format names no GPU model: check-config says where it
+     * will come from instead of implying the default (issue 18). */
+    assert_non_null(strstr(out, "service gpt2: format legacy, gpu from the running revision at run time (the GPU "
+                                "resource it requests, the nvidia.com/gpu.product label of its nodes), tiers the "
+                                "model's ladder (A100-40GB: [mig-1g.5gb, mig-2g.10gb, mig-3g.20gb, mig-4g.20gb, "
+                                "mig-7g.40gb, gpu, gpu*2, gpu*4, gpu*8]; other models: ksiss tiers --gpu MODEL), "));
+    assert_null(strstr(out, "H100-80GB"));
     assert_non_null(strstr(out, "replicas 1..1, modelMemoryGiB unknown, cooldown up 30s down 2m, stabilization up 0s "
                                 "down 5m, staleAfter 2m, policy ksiss\n"));
     assert_non_null(strstr(out, "  metric gpt2/tgi_request_metric: slo 0.5, direction lower, aggregate max, "

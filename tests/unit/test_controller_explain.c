@@ -52,7 +52,8 @@ static const char nodes[] =
 static const char pods[] =
     "{\"kind\":\"PodList\",\"metadata\":{\"resourceVersion\":\"9\"},\"items\":[{\"metadata\":{"
     "\"name\":\"llama3-8b-00001-deployment-5d7bf-abcde\",\"namespace\":\"default\","
-    "\"labels\":{\"serving.knative.dev/service\":\"llama3-8b\"}},\"spec\":{\"nodeName\":\"gpu-node-mig\","
+    "\"labels\":{\"serving.knative.dev/service\":\"llama3-8b\",\"serving.knative.dev/revision\":\"llama3-8b-00001\"}},"
+    "\"spec\":{\"nodeName\":\"gpu-node-mig\","
     "\"containers\":[{\"name\":\"vllm\",\"resources\":{\"requests\":{\"nvidia.com/mig-1g.10gb\":\"1\"},"
     "\"limits\":{\"nvidia.com/mig-1g.10gb\":\"1\"}}}]},\"status\":{\"phase\":\"Running\"}}]}";
 
@@ -113,6 +114,9 @@ static void test_explain_reports_tier_metric_free_gpus_decision_and_changes_noth
         fail_msg("exit %d, report:\n%s", rc, report);
     static const char *const want[] = {
         "Name:             llama3-8b",
+        /* the original's format names no model: the node's label tells it */
+        "GPU model:        H100-80GB (from nodes: revision llama3-8b-00001 requests nvidia.com/mig-1g.10gb x1; "
+        "its pods run on gpu-node-mig (nvidia.com/gpu.product=NVIDIA-H100-80GB-HBM3: H100-80GB)",
         "Tier:             mig-1g.10gb (nvidia.com/mig-1g.10gb x1",
         "1 ready, 0 starting (revision llama3-8b-00001)",
         "tgi_request_metric",

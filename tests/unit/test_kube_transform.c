@@ -31,7 +31,8 @@
 /* A pod as the API returns it, with the bulk a real one carries. */
 static const char *const full_pod =
     "{\"metadata\":{\"name\":\"llama-00001-deployment-7f9c-x2\",\"namespace\":\"ml\",\"uid\":\"u1\","
-    "\"resourceVersion\":\"42\",\"labels\":{\"serving.knative.dev/service\":\"llama\",\"app\":\"x\"},"
+    "\"resourceVersion\":\"42\",\"labels\":{\"serving.knative.dev/service\":\"llama\",\"app\":\"x\","
+    "\"serving.knative.dev/revision\":\"llama-00001\"},"
     "\"annotations\":{\"kubectl.kubernetes.io/last-applied-configuration\":\"{\\\"big\\\":1}\",\"keep\":\"me\"},"
     "\"managedFields\":[{\"manager\":\"kubelet\",\"fieldsV1\":{\"f:status\":{}}}]},"
     "\"spec\":{\"nodeName\":\"gpu-mig\",\"nodeSelector\":{\"nvidia.com/gpu.product\":\"NVIDIA-H100-80GB-HBM3\"},"
@@ -55,7 +56,11 @@ static void test_pod_transform_keeps_what_readers_use_and_drops_the_rest(void **
     assert_null(json_object_get(md, "annotations"));
     assert_string_equal(json_string_value(json_object_get(md, "resourceVersion")), "42");
     assert_string_equal(json_string_value(json_object_get(md, "namespace")), "ml");
-    assert_int_equal(json_object_size(json_object_get(md, "labels")), 1);
+    /* the service (pods by service) and the revision (its nodes tell a
+     * legacy service's GPU model) */
+    assert_int_equal(json_object_size(json_object_get(md, "labels")), 2);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(md, "labels"), "serving.knative.dev/revision")),
+                        "llama-00001");
     json_t *spec = json_object_get(pod, "spec");
     assert_null(json_object_get(spec, "volumes"));
     assert_null(json_object_get(spec, "tolerations"));
