@@ -1114,6 +1114,9 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         logkv("error", "invalid Prometheus settings", "error", err, NULL);
         goto out;
     }
+    /* SIGTERM aborts the queries in flight (the pod's grace period is
+     * 30 s; a query's timeout could hold a job past it). */
+    c.prom_opts.stop = stop;
     {
         const char *url = o->prometheus_url ? o->prometheus_url : c.env.prometheus_url;
         char *norm = ksiss_prom_normalize_url(url, &err);
@@ -1146,6 +1149,9 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         logkv("error", "Kubernetes client", "error", err, NULL);
         goto out;
     }
+    /* SIGTERM aborts every request in flight and stops retries: the way
+     * out (jobs, informers, the Lease's release) fits the grace period. */
+    ksiss_kube_set_stop(c.kube, stop);
     char host[256] = "";
     gethostname(host, sizeof(host) - 1);
     c.events = ksiss_events_new(c.kube, "ksiss", host);
@@ -1162,6 +1168,11 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             goto out;
         }
         logkv("info", "leader election started", "identity", ksiss_leader_identity(leader), NULL);
+        /* Every write (Services, Revisions, PodAutoscalers, Events) is
+         * checked right before it goes out, retries too, not once per
+         * tick: a job queued while leading writes nothing once the lease
+         * is lost, and nothing goes out after the renew deadline. */
+        ksiss_kube_set_write_guard(c.kube, ksiss_leader_write_guard, leader);
     }
     cm_selector = ksiss_xasprintf("metadata.name=%s", c.env.config_map_name);
     {

@@ -49,7 +49,11 @@ typedef struct {
 } ksiss_controller_opts;
 
 /* Runs until *stop becomes non-zero (SIGTERM/SIGINT handlers set it) or
- * max_ticks. Releases the Lease on the way out. Returns a CLI exit code
+ * max_ticks. *stop also aborts every Kubernetes request and Prometheus
+ * query in flight (their retries too), so the way out takes about a second
+ * however slow the servers are; the Lease is released on the way out.
+ * With leader election, every write is checked against the lease right
+ * before it goes out (ksiss_leader_write_guard). Returns a CLI exit code
  * (0 clean stop, 3 cannot start: bad environment, unreachable API, ...). */
 int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *stop);
 

@@ -150,6 +150,8 @@ const char *ksiss_kube_rc_name(ksiss_kube_rc rc)
     case KSISS_KUBE_E_DECODE: return "undecodable response";
     case KSISS_KUBE_E_ARG: return "bad argument";
     case KSISS_KUBE_E_UNAVAILABLE: return "unavailable";
+    case KSISS_KUBE_E_STOPPING: return "stopping";
+    case KSISS_KUBE_E_NOT_LEADER: return "not leading";
     }
     return "unknown";
 }
@@ -595,6 +597,30 @@ void ksiss_kube_set_hook(ksiss_kube *k, ksiss_kube_request_hook hook, void *ud)
     pthread_mutex_unlock(&k->mu);
 }
 
+void ksiss_kube_set_write_guard(ksiss_kube *k, ksiss_kube_write_guard guard, void *ud)
+{
+    k->guard = guard;
+    k->guard_ud = ud;
+}
+
+void ksiss_kube_set_stop(ksiss_kube *k, const volatile sig_atomic_t *stop)
+{
+    k->stop = stop;
+}
+
+static _Thread_local const ksiss_kube__exempt *tl_exempt;
+
+void ksiss_kube__set_exempt(const ksiss_kube__exempt *e)
+{
+    tl_exempt = e;
+}
+
+/* Whether the client's stop flag stops this thread's requests now. */
+static bool stopping(const ksiss_kube *k)
+{
+    return k->stop && *k->stop && !(tl_exempt && tl_exempt->ignore_stop);
+}
+
 const char *ksiss_kube_namespace(const ksiss_kube *k)
 {
     return k->cfg.namespace;
@@ -692,6 +718,8 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     (void)ultotal;
     (void)ulnow;
     ksiss_kube_xfer *x = ud;
+    if (x->client_stop && *x->client_stop)
+        return 1;
     return (x->stop && __atomic_load_n(x->stop, __ATOMIC_ACQUIRE)) ? 1 : 0;
 }
 
@@ -701,6 +729,8 @@ CURL *ksiss_kube__easy(ksiss_kube *k, const char *method, const char *path, cons
     CURL *c = curl_easy_init();
     if (!c)
         return NULL;
+    if (!(tl_exempt && tl_exempt->ignore_stop))
+        x->client_stop = k->stop;
     char *url = ksiss_xasprintf("%s%s", k->cfg.server, path);
     curl_easy_setopt(c, CURLOPT_URL, url);
     free(url);
@@ -808,7 +838,27 @@ int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, con
         ksiss_kube_error_clear(err);
     bool reread_done = false;
     bool force_reread = false;
+    const ksiss_kube__exempt *ex = tl_exempt;
+    bool write = strcmp(method, "GET") != 0;
+    int max_retries = ex && ex->timeout_ms > 0 ? 0 : k->opt.max_retries;
     for (int attempt = 0;; attempt++) {
+        /* Checked before every attempt: a write queued while leading is
+         * not sent once the lease is lost, nor anything once stopping. */
+        if (stopping(k)) {
+            ksiss_kube__set_error(err, KSISS_KUBE_E_STOPPING, 0, "%s %s: not sent: stopping", verb, path);
+            return KSISS_KUBE_E_STOPPING;
+        }
+        int64_t timeout_ms = ex && ex->timeout_ms > 0 ? ex->timeout_ms : k->opt.timeout_ms;
+        if (write && !(ex && ex->unguarded) && k->guard) {
+            int64_t left = k->guard(k->guard_ud, verb, path);
+            if (left <= 0) {
+                ksiss_kube__set_error(err, KSISS_KUBE_E_NOT_LEADER, 0,
+                                      "%s %s: not sent: this replica does not hold the leader lease", verb, path);
+                return KSISS_KUBE_E_NOT_LEADER;
+            }
+            if (left < timeout_ms)
+                timeout_ms = left;
+        }
         ksiss_kube_xfer x;
         memset(&x, 0, sizeof x);
         ksiss_sb_init(&x.body, k->opt.max_response_bytes);
@@ -825,6 +875,7 @@ int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, con
         char ebuf[CURL_ERROR_SIZE];
         ebuf[0] = '\0';
         curl_easy_setopt(c, CURLOPT_ERRORBUFFER, ebuf);
+        curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
         CURLcode cc = curl_easy_perform(c);
         long code = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
@@ -834,6 +885,11 @@ int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, con
             code = 0;
         ksiss_kube__record(k, verb, code);
 
+        if (cc == CURLE_ABORTED_BY_CALLBACK && stopping(k)) {
+            ksiss_kube__set_error(err, KSISS_KUBE_E_STOPPING, 0, "%s %s: aborted: stopping", verb, path);
+            ksiss_sb_free(&x.body);
+            return KSISS_KUBE_E_STOPPING;
+        }
         if (x.too_large) {
             ksiss_kube__set_error(err, KSISS_KUBE_E_TOO_LARGE, code, "%s %s: response larger than %zu bytes", verb,
                                   path, k->opt.max_response_bytes);
@@ -864,7 +920,7 @@ int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, con
             attempt--;
             continue;
         }
-        bool retry = attempt < k->opt.max_retries && ksiss_kube_should_retry(verb, code);
+        bool retry = attempt < max_retries && ksiss_kube_should_retry(verb, code);
         if (cc != CURLE_OK && !ksiss_kube_should_retry(verb, 0))
             retry = false;
         if (!retry) {
@@ -885,7 +941,10 @@ int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, con
         if (x.retry_after_ms > wait)
             wait = x.retry_after_ms;
         ksiss_sb_free(&x.body);
-        ksiss_kube__sleep_ms(wait, NULL);
+        while (wait > 0 && !stopping(k)) {
+            ksiss_kube__sleep_ms(wait < 100 ? wait : 100, NULL);
+            wait -= 100;
+        }
     }
 }
 

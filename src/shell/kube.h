@@ -11,6 +11,7 @@
 #ifndef KSISS_KUBE_H
 #define KSISS_KUBE_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -71,6 +72,8 @@ typedef enum {
     KSISS_KUBE_E_DECODE = -9,       /* response body is not the JSON expected */
     KSISS_KUBE_E_ARG = -10,         /* bad argument (empty name, ...) */
     KSISS_KUBE_E_UNAVAILABLE = -11, /* 429 / 5xx still failing after the retries */
+    KSISS_KUBE_E_STOPPING = -12,    /* the client's stop flag is set: not sent, or aborted (ksiss_kube_set_stop) */
+    KSISS_KUBE_E_NOT_LEADER = -13,  /* a write the write guard refused: not sent (ksiss_kube_set_write_guard) */
 } ksiss_kube_rc;
 
 /* Filled on failure (zeroed on success). Strings owned by the struct:
@@ -159,6 +162,26 @@ void ksiss_kube_free(ksiss_kube *k);
 /* Installs (or replaces) the request hook after creation (thread-safe
  * against requests in flight only in that a request sees old or new). */
 void ksiss_kube_set_hook(ksiss_kube *k, ksiss_kube_request_hook hook, void *ud);
+
+/* Decides, right before every attempt of a write (POST, PUT, PATCH,
+ * DELETE; a retry is checked again), whether it may go out: returns how
+ * many ms the write may still take (> 0), or <= 0 to refuse it. A refused
+ * write is not sent and fails with KSISS_KUBE_E_NOT_LEADER; an answer
+ * below the request timeout becomes that attempt's timeout (the transfer
+ * is cut when the time is up). `ksiss run` passes ksiss_leader_write_guard:
+ * no write once the lease's renew deadline passed. Reads and watches are
+ * never guarded; the Lease's own writes are exempt (leader.c). Install
+ * before the client is shared with other threads. */
+typedef int64_t (*ksiss_kube_write_guard)(void *ud, const char *verb, const char *path);
+void ksiss_kube_set_write_guard(ksiss_kube *k, ksiss_kube_write_guard guard, void *ud);
+
+/* A stop flag (a SIGTERM handler's) for every request of k: once *stop is
+ * non-zero, a transfer in flight is aborted within about 100 ms, no retry
+ * waits or starts, and no new request is sent; they fail with
+ * KSISS_KUBE_E_STOPPING. Watches stop too. The Lease's release on the way
+ * out is exempt (leader.c, bounded by its own timeout). NULL: none.
+ * Install before the client is shared with other threads. */
+void ksiss_kube_set_stop(ksiss_kube *k, const volatile sig_atomic_t *stop);
 
 /* The configuration's default namespace; borrowed from k. */
 const char *ksiss_kube_namespace(const ksiss_kube *k);

@@ -5,6 +5,7 @@
 #define KSISS_KUBE_INTERNAL_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
@@ -24,7 +25,23 @@ struct ksiss_kube {
     ksiss_kube_request_hook hook;
     void *hook_ud;
     uint64_t rng;
+    ksiss_kube_write_guard guard;   /* NULL: every write goes */
+    void *guard_ud;
+    const volatile sig_atomic_t *stop;  /* NULL: none */
 };
+
+/* What the requests the calling thread makes are exempt from (leader.c):
+ * the Lease's writes are how leadership is held, so the write guard does
+ * not apply to them; its release on shutdown must go out after the stop
+ * flag was set, so it ignores that flag, with a short timeout of its own
+ * and no retry instead. Per thread; NULL: nothing exempt. */
+typedef struct {
+    bool unguarded;                 /* the write guard is not asked */
+    bool ignore_stop;               /* the client's stop flag is not looked at */
+    int64_t timeout_ms;             /* > 0: the timeout of each attempt, and no retries */
+} ksiss_kube__exempt;
+
+void ksiss_kube__set_exempt(const ksiss_kube__exempt *e);
 
 /* Per-transfer state handed to curl callbacks. */
 typedef struct {
@@ -33,6 +50,7 @@ typedef struct {
     int64_t retry_after_ms;         /* -1 = none */
     bool force_token_reread;
     const int *stop;                /* non-NULL: abort the transfer when *stop != 0 */
+    const volatile sig_atomic_t *client_stop;   /* the client's stop flag unless exempt (set by __easy) */
     int64_t watch_timeout_ms;       /* watches only: curl's total timeout */
 } ksiss_kube_xfer;
 

@@ -145,7 +145,7 @@ static int write_lease(ksiss_leader *l, bool release)
         json_decref(l->obj);
         l->obj = out;
     } else {
-        if (rc != KSISS_KUBE_E_CONFLICT)
+        if (rc != KSISS_KUBE_E_CONFLICT && rc != KSISS_KUBE_E_STOPPING)
             fprintf(stderr, "level=warn msg=\"lease %s/%s: %s\"\n", l->ns, l->name, err.message);
         json_decref(l->obj);
         l->obj = NULL;      /* re-read next time */
@@ -265,6 +265,10 @@ static void tick(ksiss_leader *l)
 static void *leader_main(void *arg)
 {
     ksiss_leader *l = arg;
+    /* The Lease's writes are how leadership is held: never refused by the
+     * client's write guard (which asks this very leader). */
+    static const ksiss_kube__exempt lease_writes = {.unguarded = true};
+    ksiss_kube__set_exempt(&lease_writes);
     while (!__atomic_load_n(&l->stop, __ATOMIC_ACQUIRE)) {
         tick(l);
         /* Retry a lost race sooner than a full period. */
@@ -340,14 +344,26 @@ ksiss_leader *ksiss_leader_start(ksiss_kube *k, const ksiss_leader_options *opt,
     return l;
 }
 
-bool ksiss_leader_is_leader(ksiss_leader *l)
+int64_t ksiss_leader_remaining_ms(ksiss_leader *l)
 {
     if (!l)
-        return false;
+        return 0;
     pthread_mutex_lock(&l->mu);
-    bool ok = l->leading && ksiss_kube__now_ms() - l->last_renew_ms < l->deadline_ms;
+    int64_t left = l->leading ? l->last_renew_ms + l->deadline_ms - ksiss_kube__now_ms() : 0;
     pthread_mutex_unlock(&l->mu);
-    return ok;
+    return left > 0 ? left : 0;
+}
+
+bool ksiss_leader_is_leader(ksiss_leader *l)
+{
+    return ksiss_leader_remaining_ms(l) > 0;
+}
+
+int64_t ksiss_leader_write_guard(void *leader, const char *verb, const char *path)
+{
+    (void)verb;
+    (void)path;
+    return ksiss_leader_remaining_ms(leader);
 }
 
 const char *ksiss_leader_identity(const ksiss_leader *l)
@@ -361,11 +377,26 @@ void ksiss_leader_stop(ksiss_leader *l, bool release)
         return;
     __atomic_store_n(&l->stop, 1, __ATOMIC_RELEASE);
     pthread_join(l->th, NULL);
-    if (release && ksiss_leader_is_leader(l) && l->obj) {
-        /* Precondition: the resourceVersion of our last write; a 409
-         * means someone else holds it already and there is nothing to do. */
-        if (write_lease(l, true) == KSISS_KUBE_OK)
+    if (release) {
+        /* As client-go's ReleaseOnCancel, also after the client's stop
+         * flag was set (SIGTERM), bounded: one attempt of at most 2 s per
+         * request. A renewal cut short by that flag left no Lease to
+         * write on: read it again. Released only while it names us, with
+         * the resourceVersion read as precondition (a 409: someone else
+         * holds it already, nothing to do). */
+        static const ksiss_kube__exempt release_write = {.unguarded = true, .ignore_stop = true,
+                                                         .timeout_ms = 2000};
+        ksiss_kube__set_exempt(&release_write);
+        if (!l->obj) {
+            ksiss_kube_error err = {0};
+            if (ksiss_kube_get(l->k, &KSISS_KUBE_LEASES, l->ns, l->name, &l->obj, &err) != KSISS_KUBE_OK)
+                l->obj = NULL;
+            ksiss_kube_error_clear(&err);
+        }
+        const char *holder = spec_str(l->obj, "holderIdentity");
+        if (holder && !strcmp(holder, l->identity) && write_lease(l, true) == KSISS_KUBE_OK)
             fprintf(stderr, "level=info msg=\"released lease %s/%s\" identity=%s\n", l->ns, l->name, l->identity);
+        ksiss_kube__set_exempt(NULL);
     }
     set_leading(l, false, 0);
     json_decref(l->obj);

@@ -384,6 +384,17 @@ static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* Aborts the transfer once the stop flag is set. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    const volatile sig_atomic_t *stop = ud;
+    return *stop ? 1 : 0;
+}
+
 static double mono_s(void)
 {
     struct timespec ts;
@@ -476,6 +487,11 @@ int ksiss_prom_query(ksiss_prom *c, const char *query, const char *pod_label, ks
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "ksiss/" KSISS_VERSION);
+    if (c->o.stop) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->o.stop);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
     if (c->o.username) {
         curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(h, CURLOPT_USERNAME, c->o.username);
@@ -484,10 +500,12 @@ int ksiss_prom_query(ksiss_prom *c, const char *query, const char *pod_label, ks
     if (c->o.ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->o.ca_file);
 
-    CURLcode cc = curl_easy_perform(h);
+    CURLcode cc = c->o.stop && *c->o.stop ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (cc == CURLE_WRITE_ERROR && s.body.overflow) {
+    if (cc == CURLE_ABORTED_BY_CALLBACK && c->o.stop && *c->o.stop) {
+        fail(out, KSISS_PROM_REASON_CONNECT, ksiss_xstrdup("not read: the controller is stopping"));
+    } else if (cc == CURLE_WRITE_ERROR && s.body.overflow) {
         fail(out, KSISS_PROM_REASON_TOO_LARGE,
              ksiss_xasprintf("the response from %s is larger than %zu bytes", url, c->o.max_response_bytes));
     } else if (cc == CURLE_OPERATION_TIMEDOUT) {

@@ -7,6 +7,7 @@
 #ifndef KSISS_PROM_H
 #define KSISS_PROM_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -31,6 +32,8 @@ typedef struct {
     int64_t connect_timeout_ms;
     int64_t timeout_ms;         /* whole request */
     size_t max_response_bytes;
+    const volatile sig_atomic_t *stop;  /* not owned; once *stop is set, a query in flight is aborted
+                                           (within about 100 ms) and none is sent: `ksiss run`'s SIGTERM */
 } ksiss_prom_opts;
 
 /* Defaults, url NULL. */

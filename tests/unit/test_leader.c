@@ -3,8 +3,12 @@
  * write, option checks, and the election thread against the loopback
  * stand-in API server: create-when-absent makes us leader, a live foreign
  * lease keeps us follower, release on stop hands the lease over, a
- * renewal's 409 ends our term only when the Lease names someone else. */
+ * renewal's 409 ends our term only when the Lease names someone else; the
+ * write guard (no write sent once the lease is lost, none past the renew
+ * deadline) and the stop flag (writes aborted, the Lease still released). */
 #include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -308,6 +312,196 @@ static void test_renewal_conflict_on_a_taken_lease_stops_leading_at_once(void **
     fake_stop(fs);
 }
 
+/* ---- the write guard: every write checked right before it goes out ---- */
+
+#define SVC_PATH "/apis/serving.knative.dev/v1/namespaces/ksiss/services/llama"
+
+static size_t count_method(fake_server *fs, const char *method)
+{
+    size_t n = 0;
+    pthread_mutex_lock(&fs->mu);
+    for (size_t i = 0; i < fs->n_reqs; i++)
+        n += !strcmp(fs->reqs[i].method, method);
+    pthread_mutex_unlock(&fs->mu);
+    return n;
+}
+
+static bool not_leader_cond(void *arg)
+{
+    return !ksiss_leader_is_leader(arg);
+}
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Scripts a Lease that is absent (created by us), with every renewal
+ * failing (unscripted: 500); starts me_1 with the given renew deadline and
+ * the client's writes guarded by it; waits until it leads. */
+static ksiss_leader *lead_without_renewals(fake_server *fs, ksiss_kube *k, int64_t deadline_ms)
+{
+    fake_add(fs, "GET", LEASE_PATH, 404, "{\"kind\":\"Status\",\"reason\":\"NotFound\",\"code\":404}", NULL);
+    fake_add(fs, "POST", "/apis/coordination.k8s.io/v1/namespaces/ksiss/leases", 201, LEASE("me_1", "5"), NULL);
+    ksiss_leader_options o = {.identity = "me_1", .lease_duration_ms = deadline_ms + 1000,
+                              .renew_deadline_ms = deadline_ms, .retry_period_ms = 50};
+    char *err = NULL;
+    ksiss_leader *l = ksiss_leader_start(k, &o, &err);
+    assert_non_null(l);
+    ksiss_kube_set_write_guard(k, ksiss_leader_write_guard, l);
+    assert_true(wait_until(is_leader_cond, l));
+    return l;
+}
+
+static int patch_service(ksiss_kube *k, ksiss_kube_error *e)
+{
+    json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "annotations", "ksiss.dev/x", "1");
+    int rc = ksiss_kube_patch(k, &KSISS_KUBE_KNATIVE_SERVICES, "ksiss", "llama", NULL, KSISS_KUBE_MERGE_PATCH, patch,
+                              NULL, NULL, e);
+    json_decref(patch);
+    return rc;
+}
+
+/* A write queued while this replica led (a job of an earlier tick) goes
+ * out only while it still leads: once the renew deadline passed without a
+ * renewal, nothing is sent, whatever the verb; the Lease's own writes are
+ * never refused (the guard asks the leader they keep alive). */
+static void test_a_write_after_the_lease_is_lost_is_not_sent(void **state)
+{
+    (void)state;
+    fake_server *fs = fake_start();
+    for (int i = 0; i < 3; i++)
+        fake_add(fs, "PATCH", SVC_PATH, 200, "{}", NULL);
+    fake_add(fs, "DELETE", "/apis/serving.knative.dev/v1/namespaces/ksiss/revisions/", 200, "{}", NULL);
+    fake_add(fs, "POST", "/api/v1/namespaces/ksiss/events", 201, "{}", NULL);
+    ksiss_kube *k = client(fs);
+    ksiss_leader *l = lead_without_renewals(fs, k, 1000);
+    ksiss_kube_error e = {0};
+    assert_int_equal(patch_service(k, &e), KSISS_KUBE_OK);     /* while leading: sent */
+    assert_int_equal(count_method(fs, "PATCH"), 1);
+    assert_true(wait_until(not_leader_cond, l));    /* renewals fail: the deadline passes */
+    assert_int_equal(patch_service(k, &e), KSISS_KUBE_E_NOT_LEADER);
+    assert_non_null(strstr(e.message, "does not hold the leader lease"));
+    ksiss_kube_error_clear(&e);
+    assert_int_equal(ksiss_kube_delete(k, &KSISS_KUBE_KNATIVE_REVISIONS, "ksiss", "llama-00001", NULL, &e),
+                     KSISS_KUBE_E_NOT_LEADER);
+    ksiss_kube_error_clear(&e);
+    json_t *ev = json_pack("{s:s}", "reason", "TierChange");
+    assert_int_equal(ksiss_kube_create(k, &KSISS_KUBE_EVENTS, "ksiss", ev, NULL, &e), KSISS_KUBE_E_NOT_LEADER);
+    json_decref(ev);
+    ksiss_kube_error_clear(&e);
+    /* Reads are not guarded. */
+    assert_int_equal(ksiss_kube_get(k, &KSISS_KUBE_KNATIVE_SERVICES, "ksiss", "llama", NULL, &e),
+                     KSISS_KUBE_E_UNAVAILABLE);     /* sent, answered 500 (unscripted) */
+    ksiss_kube_error_clear(&e);
+    ksiss_leader_stop(l, false);
+    assert_int_equal(count_method(fs, "PATCH"), 1);
+    assert_int_equal(count_method(fs, "DELETE"), 0);
+    assert_int_equal(count_method(fs, "POST"), 1);      /* the Lease's create only */
+    assert_true(count_method(fs, "PUT") >= 1);           /* renewals were tried, unguarded */
+    ksiss_kube_free(k);
+    fake_stop(fs);
+}
+
+/* A write that started while leading and is still unanswered at the renew
+ * deadline is cut there, and its retry is not sent. */
+static void test_a_write_in_flight_is_cut_at_the_renew_deadline(void **state)
+{
+    (void)state;
+    fake_server *fs = fake_start();
+    fake_add_delayed(fs, "PATCH", SVC_PATH, 200, "{}", 2500);
+    fake_add(fs, "PATCH", SVC_PATH, 200, "{}", NULL);
+    char *server = ksiss_xasprintf("http://127.0.0.1:%u", fs->port);
+    ksiss_kube_config cfg = {.server = server, .namespace = "ksiss", .source = "test"};
+    /* Retries on (a PATCH cut by its timeout is retried), 30 s per attempt. */
+    ksiss_kube_options ko = {.max_retries = 3, .backoff_base_ms = 1, .backoff_max_ms = 2, .timeout_ms = 30000};
+    char *err = NULL;
+    ksiss_kube *k = ksiss_kube_new(&cfg, &ko, &err);
+    free(server);
+    ksiss_leader *l = lead_without_renewals(fs, k, 1500);
+    int64_t left = ksiss_leader_remaining_ms(l);
+    assert_true(left > 0 && left <= 1500);
+    int64_t t0 = mono_ms();
+    ksiss_kube_error e = {0};
+    int rc = patch_service(k, &e);
+    int64_t took = mono_ms() - t0;
+    assert_int_equal(rc, KSISS_KUBE_E_NOT_LEADER);      /* cut at the deadline; the retry refused */
+    ksiss_kube_error_clear(&e);
+    if (took > left + 500)
+        fail_msg("the write ran %lld ms, past the renew deadline (%lld ms away when it started)", (long long)took,
+                 (long long)left);
+    assert_int_equal(count_method(fs, "PATCH"), 1);
+    ksiss_leader_stop(l, false);
+    ksiss_kube_free(k);
+    fake_stop(fs);
+}
+
+typedef struct {
+    volatile sig_atomic_t *flag;
+    int after_ms;
+} raise_arg;
+
+static void *raise_later(void *arg)
+{
+    raise_arg *a = arg;
+    struct timespec ts = {a->after_ms / 1000, (long)(a->after_ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+    *a->flag = 1;
+    return NULL;
+}
+
+/* SIGTERM: the client's stop flag aborts a write in flight (its retry is
+ * not sent), and the Lease is still released on the way out. */
+static void test_stop_aborts_writes_and_the_lease_is_still_released(void **state)
+{
+    (void)state;
+    fake_server *fs = fake_start();
+    for (int i = 0; i < 20; i++)
+        fake_add(fs, "GET", LEASE_PATH, 200, LEASE("me_1", "5"), NULL);
+    for (int i = 0; i < 30; i++)
+        fake_add(fs, "PUT", LEASE_PATH, 200, LEASE("me_1", "6"), NULL);
+    fake_add_delayed(fs, "PATCH", SVC_PATH, 200, "{}", 2500);
+    fake_add(fs, "PATCH", SVC_PATH, 200, "{}", NULL);
+    char *server = ksiss_xasprintf("http://127.0.0.1:%u", fs->port);
+    ksiss_kube_config cfg = {.server = server, .namespace = "ksiss", .source = "test"};
+    ksiss_kube_options ko = {.max_retries = 3, .backoff_base_ms = 1, .backoff_max_ms = 2, .timeout_ms = 30000};
+    char *err = NULL;
+    ksiss_kube *k = ksiss_kube_new(&cfg, &ko, &err);
+    free(server);
+    static volatile sig_atomic_t stop;
+    stop = 0;
+    ksiss_kube_set_stop(k, &stop);
+    ksiss_leader_options o = {.identity = "me_1", .lease_duration_ms = 15000, .renew_deadline_ms = 10000,
+                              .retry_period_ms = 50};
+    ksiss_leader *l = ksiss_leader_start(k, &o, &err);
+    ksiss_kube_set_write_guard(k, ksiss_leader_write_guard, l);
+    assert_true(wait_until(is_leader_cond, l));
+    raise_arg ra = {&stop, 200};
+    pthread_t th;
+    pthread_create(&th, NULL, raise_later, &ra);
+    int64_t t0 = mono_ms();
+    ksiss_kube_error e = {0};
+    assert_int_equal(patch_service(k, &e), KSISS_KUBE_E_STOPPING);
+    int64_t took = mono_ms() - t0;
+    ksiss_kube_error_clear(&e);
+    pthread_join(th, NULL);
+    if (took > 1500)
+        fail_msg("the write went on %lld ms after the stop flag was set 200 ms in", (long long)took);
+    assert_int_equal(patch_service(k, &e), KSISS_KUBE_E_STOPPING);     /* nothing new goes out */
+    ksiss_kube_error_clear(&e);
+    assert_int_equal(count_method(fs, "PATCH"), 1);
+    ksiss_leader_stop(l, true);
+    fake_req *last = &fs->reqs[fake_count(fs) - 1];
+    assert_string_equal(last->method, "PUT");
+    json_t *released = json_loads(last->body, 0, NULL);
+    assert_string_equal(json_string_value(json_object_get(json_object_get(released, "spec"), "holderIdentity")), "");
+    json_decref(released);
+    ksiss_kube_free(k);
+    fake_stop(fs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -319,6 +513,9 @@ int main(void)
         cmocka_unit_test(test_conflict_on_acquire_leaves_us_follower),
         cmocka_unit_test(test_renewal_conflict_on_our_own_lease_keeps_leading),
         cmocka_unit_test(test_renewal_conflict_on_a_taken_lease_stops_leading_at_once),
+        cmocka_unit_test(test_a_write_after_the_lease_is_lost_is_not_sent),
+        cmocka_unit_test(test_a_write_in_flight_is_cut_at_the_renew_deadline),
+        cmocka_unit_test(test_stop_aborts_writes_and_the_lease_is_still_released),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
  * Prometheus is exercised by tests/integration/. */
 #include <math.h>
 #include <setjmp.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -469,6 +470,57 @@ static void test_server_that_never_answers_times_out(void **state)
     close(fd);
 }
 
+static volatile sig_atomic_t prom_stop;
+
+static void *raise_prom_stop(void *arg)
+{
+    (void)arg;
+    struct timespec ts = {0, 200 * 1000000L};
+    nanosleep(&ts, NULL);
+    prom_stop = 1;
+    return NULL;
+}
+
+/* `ksiss run`'s SIGTERM: a query in flight is aborted (not left to its
+ * timeout), and none is sent once the flag is set. */
+static void test_stop_flag_aborts_a_query_in_flight(void **state)
+{
+    (void)state;
+    int port = 0;
+    int fd = silent_listener(&port);
+    assert_true(fd >= 0);
+    char *url = ksiss_xasprintf("http://127.0.0.1:%d", port);
+    ksiss_prom_opts o;
+    ksiss_prom_opts_init(&o);
+    char *err = NULL;
+    o.url = ksiss_prom_normalize_url(url, &err);
+    o.timeout_ms = 20000;
+    prom_stop = 0;
+    o.stop = &prom_stop;
+    ksiss_prom *c = ksiss_prom_new(&o, &err);
+    ksiss_prom_opts_free(&o);
+    assert_non_null(c);
+    pthread_t th;
+    pthread_create(&th, NULL, raise_prom_stop, NULL);
+    ksiss_prom_result r;
+    double t0 = now_s();
+    assert_int_equal(ksiss_prom_query(c, "up", NULL, NULL, &r), -1);
+    double took = now_s() - t0;
+    pthread_join(th, NULL);
+    assert_non_null(strstr(r.error, "stopping"));
+    if (took > 3.0)
+        fail_msg("the query went on %.2f s (stop flag set at 0.2 s, timeout 20 s)", took);
+    ksiss_prom_result_free(&r);
+    t0 = now_s();
+    assert_int_equal(ksiss_prom_query(c, "up", NULL, NULL, &r), -1);
+    assert_non_null(strstr(r.error, "stopping"));
+    assert_true(now_s() - t0 < 1.0);
+    ksiss_prom_result_free(&r);
+    ksiss_prom_free(c);
+    free(url);
+    close(fd);
+}
+
 static void test_refused_connection_is_a_connect_error(void **state)
 {
     (void)state;
@@ -719,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_rejected_query_passes_on_prometheus_message_and_counts_an_error),
         cmocka_unit_test(test_oversized_response_is_refused),
         cmocka_unit_test(test_server_that_never_answers_times_out),
+        cmocka_unit_test(test_stop_flag_aborts_a_query_in_flight),
         cmocka_unit_test(test_refused_connection_is_a_connect_error),
         cmocka_unit_test(test_batched_metric_is_one_request_for_all_pods),
         cmocka_unit_test(test_unbatchable_metric_is_one_request_per_pod),
