@@ -34,10 +34,16 @@ suite_init() {
     PIDS=()
     TMP=$(mktemp -d "${TMPDIR:-/tmp}/$2.XXXXXX") || exit 1
     T0=$(date +%s)
+    SUITE_SHELL=$BASHPID
     trap suite_cleanup EXIT
     trap 'exit 130' INT TERM
 }
+# Only in the suite's own shell: bash 5.2 also runs the EXIT trap in a
+# forked child (a $(...), or a command before its exec) when a child just
+# killed is reaped as it forks, as right after stop_pid; that removed TMP
+# and stopped every process in the middle of a suite.
 suite_cleanup() {
+    [ "$BASHPID" = "$SUITE_SHELL" ] || return 0
     local p
     for p in "${PIDS[@]}"; do stop_pid "$p"; done
     declare -F suite_on_exit >/dev/null && suite_on_exit
@@ -83,7 +89,7 @@ die() {         # die NAME WHY: one more failure, then finish
 stop_pid() {    # SIGTERM, up to 10 s, then SIGKILL
     local p=$1 i
     kill "$p" 2>/dev/null || return 0
-    for i in $(seq 1 100); do
+    for ((i = 0; i < 100; i++)); do
         kill -0 "$p" 2>/dev/null || break
         sleep 0.1
     done
