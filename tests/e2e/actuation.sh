@@ -340,12 +340,7 @@ sleep 10
     && ok "the refused tier is not tried again during the backoff" || ko "retried during the backoff" "phase '$(phase)'"
 
 # ---- invariants over the whole run ----------------------------------------
-stop_pid "$WATCH_PID"
-if grep -q 'violations=0' "$TMP/watch.out"; then
-    ok "invariants held throughout ($(head -1 "$TMP/watch.out"))"
-else
-    ko "invariant violated" "$(cat "$TMP/watch.out")"
-fi
+invariants_held "$WATCH_PID" "$TMP/watch.out"
 stop_pid "$(pid_of $CUR)"
 grep -q 'msg=stopping' "$TMP/$CUR.log" && ok "SIGTERM: clean stop" || ko "no clean stop on SIGTERM" "$(tail -2 "$TMP/$CUR.log")"
 [ "$fail" -eq 0 ] || { for f in a b c d e; do [ -f "$TMP/$f.log" ] && { echo "--- $f.log (tail)"; tail -15 "$TMP/$f.log"; }; done; }

@@ -16,10 +16,17 @@
  * A traffic violation counts only when seen in two consecutive polls with
  * the same Service resourceVersion (the Service and the Revision list are
  * two requests, a few ms apart). Runs until SIGTERM/SIGINT, then prints
- * "polls=N violations=M read_errors=E gpu_checks=G" and the first
- * violations, and exits 1 if any.
+ * "polls=N violations=M read_errors=E gpu_checks=G reads=R max_read_errors_pct=P"
+ * (polls: Service reads that succeeded, so traffic was checked; gpu_checks:
+ * Node and Pod reads that succeeded; reads: both kinds tried; read_errors:
+ * those that failed) and the first violations. Exits 1 on a violation, and
+ * also when the checks were not made: no poll, no GPU check, or more than
+ * P% (--max-read-errors, default 5) of the reads failed. After a failed
+ * read it waits 1 s instead of 200 ms (an apiserver that is down is not
+ * hammered, and its downtime does not swamp the count).
  *
  * usage: e2e_watch --kubeconfig FILE --namespace NS [--service NAME] [--leak-after S]
+ *                  [--max-read-errors PCT]
  *
  * Second mode, to SIGKILL the autoscaler in a given transition phase:
  *   e2e_watch --kubeconfig FILE --namespace NS --service NAME
@@ -314,7 +321,7 @@ static int kill_at(ksiss_kube *k, const char *ns, const char *name, const char *
 int main(int argc, char **argv)
 {
     const char *kubeconfig = NULL, *ns = NULL, *only = NULL, *kill_phase = NULL;
-    long leak_after_s = 60, pid = 0, timeout_s = 120;
+    long leak_after_s = 60, pid = 0, timeout_s = 120, max_err_pct = 5;
     for (int i = 1; i + 1 < argc; i += 2) {
         if (!strcmp(argv[i], "--kubeconfig"))
             kubeconfig = argv[i + 1];
@@ -334,9 +341,13 @@ int main(int argc, char **argv)
             pid = strtol(argv[i + 1], NULL, 10);
         else if (!strcmp(argv[i], "--timeout"))
             timeout_s = strtol(argv[i + 1], NULL, 10);
+        else if (!strcmp(argv[i], "--max-read-errors"))
+            max_err_pct = strtol(argv[i + 1], NULL, 10);
     }
-    if (!kubeconfig || !ns || leak_after_s <= 0 || (kill_phase && (!only || pid == 0 || timeout_s <= 0))) {
-        fprintf(stderr, "usage: e2e_watch --kubeconfig FILE --namespace NS [--service NAME] [--leak-after S]\n"
+    if (!kubeconfig || !ns || leak_after_s <= 0 || max_err_pct < 0 || max_err_pct > 100 ||
+        (kill_phase && (!only || pid == 0 || timeout_s <= 0))) {
+        fprintf(stderr, "usage: e2e_watch --kubeconfig FILE --namespace NS [--service NAME] [--leak-after S] "
+                        "[--max-read-errors PCT]\n"
                         "       e2e_watch --kubeconfig FILE --namespace NS --service NAME --kill-at PHASE[:STEP] "
                         "--pid PID [--timeout S]\n"
                         "       e2e_watch --kubeconfig FILE --namespace NS --service NAME --wait-at PHASE[:STEP] "
@@ -359,7 +370,7 @@ int main(int argc, char **argv)
         ksiss_kube_config_free(&kc);
         return rc;
     }
-    long polls = 0, errors = 0, gpu_checks = 0;
+    long polls = 0, errors = 0, gpu_checks = 0, reads = 0;
     while (!stop) {
         json_t *services = NULL, *revisions = NULL, *nodes = NULL, *pods = NULL;
         ksiss_kube_error e = {0};
@@ -367,6 +378,8 @@ int main(int argc, char **argv)
         ksiss_kube_list_opts so = {.field_selector = sel};
         ksiss_kube_list_opts ro = {.label_selector = KSISS_LABEL_SERVICE};
         int64_t t = now_ms();
+        long errors_before = errors;
+        reads += 2;
         if (ksiss_kube_list(k, &KSISS_KUBE_KNATIVE_SERVICES, ns, &so, &services, NULL, &e) != KSISS_KUBE_OK ||
             ksiss_kube_list(k, &KSISS_KUBE_KNATIVE_REVISIONS, ns, &ro, &revisions, NULL, &e) != KSISS_KUBE_OK) {
             errors++;
@@ -429,6 +442,8 @@ int main(int argc, char **argv)
             char *bad = check_gpu(nodes, pods);
             if (bad)
                 violation(bad);
+        } else {
+            errors++;
         }
         ksiss_kube_error_clear(&e);
         json_decref(services);
@@ -436,12 +451,28 @@ int main(int argc, char **argv)
         json_decref(nodes);
         json_decref(pods);
         free(sel);
-        sleep_ms(200);
+        if (!stop)
+            sleep_ms(errors > errors_before ? 1000 : 200);
     }
-    printf("polls=%ld violations=%ld read_errors=%ld gpu_checks=%ld\n", polls, violations, errors, gpu_checks);
+    printf("polls=%ld violations=%ld read_errors=%ld gpu_checks=%ld reads=%ld max_read_errors_pct=%ld\n", polls,
+           violations, errors, gpu_checks, reads, max_err_pct);
     for (int i = 0; i < 8 && firsts[i]; i++) {
         printf("violation: %s\n", firsts[i]);
         free(firsts[i]);
+    }
+    /* Checks not made are not checks passed. */
+    bool unchecked = false;
+    if (polls == 0) {
+        printf("out of bounds: no Service read succeeded: traffic was never checked\n");
+        unchecked = true;
+    }
+    if (gpu_checks == 0) {
+        printf("out of bounds: no Node and Pod read succeeded: GPU claims were never checked\n");
+        unchecked = true;
+    }
+    if (errors * 100 > max_err_pct * reads) {
+        printf("out of bounds: %ld of %ld reads failed, more than %ld%%\n", errors, reads, max_err_pct);
+        unchecked = true;
     }
     while (svcs) {
         svcstate *s = svcs;
@@ -459,5 +490,5 @@ int main(int argc, char **argv)
     }
     ksiss_kube_free(k);
     ksiss_kube_config_free(&kc);
-    return violations ? 1 : 0;
+    return violations || unchecked ? 1 : 0;
 }

@@ -138,7 +138,10 @@ kc apply -f "$TMP/gpt2.yaml" -f "$TMP/cm.yaml" >/dev/null || die setup "cannot c
 until_true 90 settled || die setup "service $SVC not Ready within 90 s"
 ok "service $SVC Ready on nvidia.com/mig-1g.10gb"
 
-"$WATCH" --kubeconfig "$KCA" --namespace "$NS" --leak-after 60 > "$TMP/watch.out" 2>"$TMP/watch.err" &
+# Its reads fail while scenario 1 has the apiserver down (up to 90 s, about
+# two failed reads a second against two good ones every ~300 ms for the
+# whole suite): a bound of 15% of reads, not the default 5%.
+"$WATCH" --kubeconfig "$KCA" --namespace "$NS" --leak-after 60 --max-read-errors 15 > "$TMP/watch.out" 2>"$TMP/watch.err" &
 WATCH_PID=$!
 PIDS+=($WATCH_PID)
 
@@ -426,12 +429,7 @@ fi
 [ "$(events_with TierChangeRolledBack)" -ge 1 ] && ok "Warning Event TierChangeRolledBack from the instance that completed the rollback" || ko "no rollback Event"
 
 # ---- invariants over the whole run ------------------------------------------------------
-stop_pid "$WATCH_PID"
-if grep -q 'violations=0' "$TMP/watch.out"; then
-    ok "invariants held throughout ($(head -1 "$TMP/watch.out"))"
-else
-    ko "invariant violated" "$(cat "$TMP/watch.out")"
-fi
+invariants_held "$WATCH_PID" "$TMP/watch.out"
 stop_pid "$CUR_PID"
 grep -q 'msg=stopping' "$TMP/$CUR.log" && ok "SIGTERM: clean stop" || ko "no clean stop on SIGTERM" "$(tail -2 "$TMP/$CUR.log")"
 log "autoscaler instances started: $N_KSISS; faults injected: $(grep -c 'fault=' "$TMP/proxy.log")"

@@ -87,15 +87,21 @@ die() {         # die NAME WHY: one more failure, then finish
 }
 
 stop_pid() {    # SIGTERM, up to 10 s, then SIGKILL
+    stop_status "$1" 10
+    return 0
+}
+# stop_status PID [SECONDS]: SIGTERM, up to SECONDS (default 10), then
+# SIGKILL; returns the process's exit status (137 when it had to be killed;
+# 127 when it was not a child of this shell or was already reaped)
+stop_status() {
     local p=$1 i
-    kill "$p" 2>/dev/null || return 0
-    for ((i = 0; i < 100; i++)); do
+    kill "$p" 2>/dev/null
+    for ((i = 0; i < ${2:-10} * 10; i++)); do
         kill -0 "$p" 2>/dev/null || break
         sleep 0.1
     done
     kill -9 "$p" 2>/dev/null
     wait "$p" 2>/dev/null
-    return 0
 }
 
 # until_true SECONDS CMD...: polls CMD (output discarded) every 0.5 s until
@@ -170,6 +176,37 @@ pod_targets() {
         sep=","
     done
     echo "$out]"
+}
+
+# invariants_held WATCH_PID OUTFILE: stops the invariant poller
+# (tests/e2e/e2e_watch.c) and makes one check of its summary line
+# "polls=N violations=M read_errors=E gpu_checks=G reads=R
+# max_read_errors_pct=P": it passes only when the poller exited 0 and the
+# line shows the checks were made (polls > 0, gpu_checks > 0), nothing was
+# violated, and E <= P% of R. A poller that could not read passed before.
+invariants_held() {
+    local rc line kv polls="" viol="" errs="" gpu="" reads="" pct=""
+    stop_status "$1" 30
+    rc=$?
+    line=$(grep -m1 '^polls=' "$2")
+    for kv in $line; do
+        case ${kv%%=*} in
+            polls) polls=${kv#*=} ;;
+            violations) viol=${kv#*=} ;;
+            read_errors) errs=${kv#*=} ;;
+            gpu_checks) gpu=${kv#*=} ;;
+            reads) reads=${kv#*=} ;;
+            max_read_errors_pct) pct=${kv#*=} ;;
+        esac
+    done
+    if [ -z "$polls" ] || [ -z "$viol" ] || [ -z "$errs" ] || [ -z "$gpu" ] || [ -z "$reads" ] || [ -z "$pct" ]; then
+        ko "invariants polled throughout" "no summary line from the poller (exit $rc): $(tail -5 "$2")"
+    elif [ "$rc" -eq 0 ] && [ "$polls" -gt 0 ] && [ "$gpu" -gt 0 ] && [ "$viol" -eq 0 ] &&
+         [ $((errs * 100)) -le $((pct * reads)) ]; then
+        ok "invariants held throughout ($line)"
+    else
+        ko "invariants held throughout" "poller exit $rc: $(cat "$2")"
+    fi
 }
 
 # ---- Knative Service look-ups (end-to-end suites: kc, NS, SVC set) --------
