@@ -39,7 +39,8 @@ static void usage(FILE *out)
             "  --service NAME     the service to simulate (may be omitted when there is one)\n"
             "  --policy P         ksiss, seed, horizontal, static, oracle, a comma list, or all\n"
             "                     (default: all)\n"
-            "  --json FILE        write {\"policies\": {P: {slo_attainment, gpu_hours, transitions,\n"
+            "  --json FILE        write {\"initial_deployment\", \"static_deployment\", \"policies\": {P:\n"
+            "                     {slo_attainment, gpu_hours, cost_vs_oracle, transitions,\n"
             "                     p95_latency_s, p99_latency_s}}}\n"
             "  --plot FILE.svg    load, capacity, GPUs, tier and latency over time per policy\n"
             "  --profile FILE     model serving profile (default: model.yaml beside the config)\n"
@@ -96,20 +97,36 @@ static json_t *num_or_null(double v)
     return isfinite(v) ? json_real(v) : json_null();
 }
 
+/* The oracle's GPU-hours, NAN when it was not run (or cost nothing). */
+static double oracle_hours(const ksiss_sim_report *r)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (!strcmp(r->v[i].policy, "oracle") && r->v[i].gpu_hours > 0)
+            return r->v[i].gpu_hours;
+    return NAN;
+}
+
 static int write_json(const char *path, const ksiss_sim_report *r)
 {
     json_t *root = json_object();
     json_t *pols = json_object();
+    double oracle = oracle_hours(r);
+    const char *fixed = NULL;
     for (size_t i = 0; i < r->n; i++) {
         const ksiss_sim_result *x = &r->v[i];
         json_t *o = json_object();
         json_object_set_new(o, "slo_attainment", num_or_null(x->slo_attainment));  /* steals */
         json_object_set_new(o, "gpu_hours", num_or_null(x->gpu_hours));
+        json_object_set_new(o, "cost_vs_oracle", num_or_null(x->gpu_hours / oracle));
         json_object_set_new(o, "transitions", json_integer(x->transitions));
         json_object_set_new(o, "p95_latency_s", num_or_null(x->p95_latency_s));
         json_object_set_new(o, "p99_latency_s", num_or_null(x->p99_latency_s));
         json_object_set_new(pols, x->policy, o);
+        if (!strcmp(x->policy, "static"))
+            fixed = x->deployment;
     }
+    json_object_set_new(root, "initial_deployment", json_string(r->initial));
+    json_object_set_new(root, "static_deployment", fixed ? json_string(fixed) : json_null());
     json_object_set_new(root, "policies", pols);
     int rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(root);
@@ -145,16 +162,13 @@ static void print_table(const ksiss_sim_report *r, const char *trace, const ksis
         printf(" (%zu bad lines skipped)", t->bad_lines);
     printf("\nservice %s; SLO: %s; cost counted over %.0f s; dynamic policies start at %s\n\n", svc, r->slo_desc,
            r->horizon_s, r->initial);
-    double oracle = NAN;
-    for (size_t i = 0; i < r->n; i++)
-        if (!strcmp(r->v[i].policy, "oracle"))
-            oracle = r->v[i].gpu_hours;
+    double oracle = oracle_hours(r);
     printf("%-11s %9s %10s %10s %12s %9s %9s  %s\n", "policy", "SLO met", "GPU-hours", "vs oracle", "transitions",
            "p95 s", "p99 s", "notes");
     for (size_t i = 0; i < r->n; i++) {
         const ksiss_sim_result *x = &r->v[i];
         char vs[32];
-        if (isfinite(oracle) && oracle > 0)
+        if (isfinite(oracle))
             snprintf(vs, sizeof(vs), "%.2fx", x->gpu_hours / oracle);
         else
             snprintf(vs, sizeof(vs), "-");

@@ -638,21 +638,50 @@ static void test_simulate_writes_the_documented_json(void **state)
     json_error_t err;
     json_t *root = json_load_file(json_path, 0, &err);
     assert_non_null(root);
-    assert_int_equal(json_object_size(root), 1);
+    assert_int_equal(json_object_size(root), 3);
+    /* The deployments the text names: where the dynamic policies start, and static's. */
+    json_t *init = json_object_get(root, "initial_deployment"), *fixed = json_object_get(root, "static_deployment");
+    assert_true(json_is_string(init) && json_is_string(fixed));
+    assert_non_null(strstr(json_string_value(init), "mig-"));
+    assert_non_null(strstr(json_string_value(fixed), " x"));
     json_t *pols = json_object_get(root, "policies");
     assert_int_equal(json_object_size(pols), 5);
     static const char *names[] = { "ksiss", "seed", "horizontal", "static", "oracle" };
-    static const char *keys[] = { "slo_attainment", "gpu_hours", "transitions", "p95_latency_s", "p99_latency_s" };
+    static const char *keys[] = { "slo_attainment", "gpu_hours", "cost_vs_oracle", "transitions", "p95_latency_s",
+                                  "p99_latency_s" };
+    double oracle = json_number_value(json_object_get(json_object_get(pols, "oracle"), "gpu_hours"));
+    assert_true(oracle > 0);
     for (size_t i = 0; i < 5; i++) {
         json_t *p = json_object_get(pols, names[i]);
         assert_non_null(p);
-        assert_int_equal(json_object_size(p), 5);
-        for (size_t k = 0; k < 5; k++)
+        assert_int_equal(json_object_size(p), 6);
+        for (size_t k = 0; k < 6; k++)
             assert_non_null(json_object_get(p, keys[k]));
         double a = json_number_value(json_object_get(p, "slo_attainment"));
         assert_true(a >= 0 && a <= 1);
         assert_true(json_is_integer(json_object_get(p, "transitions")));
+        /* cost against the oracle: this policy's GPU-hours / the oracle's */
+        double g = json_number_value(json_object_get(p, "gpu_hours"));
+        double v = json_number_value(json_object_get(p, "cost_vs_oracle"));
+        assert_true(fabs(v - g / oracle) < 1e-5 * (1 + v));
     }
+    json_decref(root);
+
+    /* Without the oracle and static: their fields are null, not made up. */
+    char *argv2[] = { "simulate", "--trace", "tests/data/sim/small.jsonl", "--config", "tests/data/sim/config.yaml",
+                      "--cluster", "tests/data/sim/cluster.yaml", "--profile", "tests/data/sim/model.yaml",
+                      "--policy", "ksiss", "--json", json_path, NULL };
+    stdout = fopen("/dev/null", "w");
+    rc = ksiss_cmd_simulate(13, argv2);
+    fclose(stdout);
+    stdout = saved;
+    assert_int_equal(rc, KSISS_EXIT_OK);
+    root = json_load_file(json_path, 0, &err);
+    assert_non_null(root);
+    assert_true(json_is_string(json_object_get(root, "initial_deployment")));
+    assert_true(json_is_null(json_object_get(root, "static_deployment")));
+    assert_true(json_is_null(json_object_get(json_object_get(json_object_get(root, "policies"), "ksiss"),
+                                             "cost_vs_oracle")));
     json_decref(root);
     size_t len;
     char *e = NULL;
