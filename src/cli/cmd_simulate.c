@@ -32,8 +32,9 @@ static void usage(FILE *out)
             "cost-weighted GPU-hours, the deployment changes and the p95/p99 latency.\n"
             "docs/simulator.md describes the model and its assumptions.\n"
             "\n"
-            "  --trace FILE       Azure CSV (TIMESTAMP,ContextTokens,GeneratedTokens) or JSON lines\n"
-            "                     (timestamp ms, input_length, output_length)\n"
+            "  --trace FILE       Azure CSV (TIMESTAMP,ContextTokens,GeneratedTokens; 2023 or 2024\n"
+            "                     timestamps), BurstGPT CSV (Timestamp s, Request tokens, Response\n"
+            "                     tokens) or JSON lines (timestamp ms, input_length, output_length)\n"
             "  --config FILE      the autoscaler ConfigMap (or its data mapping)\n"
             "  --cluster FILE     cluster inventory: nodes with their allocatable GPU resources\n"
             "  --service NAME     the service to simulate (may be omitted when there is one)\n"
@@ -160,6 +161,8 @@ static void print_table(const ksiss_sim_report *r, const char *trace, const ksis
     printf("trace %s: %zu requests over %.1f min", trace, t->n, ksiss_trace_span_ms(t) / 60000.0);
     if (t->bad_lines)
         printf(" (%zu bad lines skipped)", t->bad_lines);
+    if (t->failed)
+        printf(" (%zu failed requests skipped)", t->failed);
     printf("\nservice %s; SLO: %s; cost counted over %.0f s; dynamic policies start at %s\n\n", svc, r->slo_desc,
            r->horizon_s, r->initial);
     double oracle = oracle_hours(r);

@@ -1,5 +1,6 @@
 /* trace.c: request-trace parsing for the simulator (see trace.h): the Azure
- * CSV and JSON lines, line by line over a buffer, never trusting a field. */
+ * CSV (2023 and 2024 timestamps), BurstGPT's CSV and JSON lines, line by
+ * line over a buffer, never trusting a field. */
 #include "core/trace.h"
 
 #include <ctype.h>
@@ -84,10 +85,89 @@ static bool field_is(const char *s, const char *e, const char *name)
 
 #define MAX_COLS 64
 
+typedef enum {
+    TS_UNKNOWN = 0,     /* no valid timestamp yet: the first one decides */
+    TS_DATETIME,        /* "YYYY-MM-DD HH:MM:SS[.f][Z|+HH:MM]" (Azure 2023, 2024) */
+    TS_SECONDS,         /* seconds from the trace's start (BurstGPT) */
+} ts_form;
+
 typedef struct {
     int ts, in, out;    /* column indexes */
     int ncols;
+    bool burstgpt;      /* Request tokens / Response tokens: a 0 response is a failed request */
+    ts_form form;
 } csv_layout;
+
+#define TS_FORMS "YYYY-MM-DD HH:MM:SS with an optional fraction and an optional Z or +HH:MM " \
+                 "(Azure: 2023-11-16 18:15:46.6805900, 2024-05-12 00:00:00.001163+00:00), or seconds " \
+                 "from the trace's start (BurstGPT: 45.5), one form throughout the file"
+
+/* A date and time, UTC or with a numeric offset (+HH:MM, -HH:MM, as the
+ * Azure 2024 traces write +00:00), to ms since the epoch. */
+static int parse_datetime(const char *s, const char *e, int64_t *ms)
+{
+    int64_t off_min = 0;
+    if (e - s > 6 && (e[-6] == '+' || e[-6] == '-') && e[-3] == ':') {
+        const char *o = e - 5;
+        if (!isdigit((unsigned char)o[0]) || !isdigit((unsigned char)o[1]) || !isdigit((unsigned char)o[3]) ||
+            !isdigit((unsigned char)o[4]))
+            return -1;
+        int hh = (o[0] - '0') * 10 + (o[1] - '0'), mm = (o[3] - '0') * 10 + (o[4] - '0');
+        if (hh > 23 || mm > 59 || e[-7] == 'Z')
+            return -1;
+        off_min = (e[-6] == '-' ? -1 : 1) * (hh * 60 + mm);
+        e -= 6;
+    }
+    if (ksiss_parse_utc_time(s, e, ms) != 0)
+        return -1;
+    *ms -= off_min * 60000;
+    return 0;
+}
+
+/* Seconds as a plain decimal ("45", "45.5"), 0 to 1e10, to whole ms. */
+static int parse_seconds(const char *s, const char *e, int64_t *ms)
+{
+    int64_t whole = 0, frac = 0;
+    int nfrac = 0;
+    const char *p = s;
+    if (p == e || !isdigit((unsigned char)*p))
+        return -1;
+    for (; p < e && isdigit((unsigned char)*p); p++) {
+        whole = whole * 10 + (*p - '0');
+        if (whole > 10000000000LL)
+            return -1;
+    }
+    if (p < e && *p == '.') {
+        p++;
+        if (p == e || !isdigit((unsigned char)*p))
+            return -1;
+        for (; p < e && isdigit((unsigned char)*p); p++)
+            if (nfrac < 3) {
+                frac = frac * 10 + (*p - '0');
+                nfrac++;
+            }
+    }
+    if (p != e)
+        return -1;
+    for (; nfrac < 3; nfrac++)
+        frac *= 10;
+    *ms = whole * 1000 + frac;
+    return 0;
+}
+
+/* One timestamp field in the file's form (fixed by its first valid one). */
+static int parse_csv_time(csv_layout *lay, const char *s, const char *e, int64_t *ms)
+{
+    if (lay->form != TS_SECONDS && parse_datetime(s, e, ms) == 0) {
+        lay->form = TS_DATETIME;
+        return 0;
+    }
+    if (lay->form != TS_DATETIME && parse_seconds(s, e, ms) == 0) {
+        lay->form = TS_SECONDS;
+        return 0;
+    }
+    return -1;
+}
 
 /* Splits [s, e) at commas into at most MAX_COLS fields (more: -1). */
 static int split_csv(const char *s, const char *e, const char **fs, const char **fe)
@@ -119,19 +199,25 @@ static void csv_line(parse_ctx *c, const char *s, const char *e, int line,
         *header_done = true;
         if (n > 0 && !isdigit((unsigned char)*fs[0])) {
             /* A header: find the three columns by name. */
+            /* Azure's names, or BurstGPT's (Timestamp, Request tokens, Response tokens). */
             lay->ts = lay->in = lay->out = -1;
             for (int i = 0; i < n; i++) {
                 if (field_is(fs[i], fe[i], "TIMESTAMP"))
                     lay->ts = i;
-                else if (field_is(fs[i], fe[i], "ContextTokens"))
+                else if (field_is(fs[i], fe[i], "ContextTokens") || field_is(fs[i], fe[i], "Request tokens"))
                     lay->in = i;
                 else if (field_is(fs[i], fe[i], "GeneratedTokens"))
                     lay->out = i;
+                else if (field_is(fs[i], fe[i], "Response tokens")) {
+                    lay->out = i;
+                    lay->burstgpt = true;
+                }
             }
             if (lay->ts < 0 || lay->in < 0 || lay->out < 0) {
                 ksiss_pos pos = { line, 0 };
                 ksiss_diags_add(c->d, c->file, pos,
-                                "CSV header must name the columns TIMESTAMP, ContextTokens and GeneratedTokens");
+                                "CSV header must name the columns TIMESTAMP, ContextTokens and GeneratedTokens "
+                                "(Azure) or Timestamp, Request tokens and Response tokens (BurstGPT)");
                 lay->ncols = -1;
             }
             return;
@@ -146,20 +232,30 @@ static void csv_line(parse_ctx *c, const char *s, const char *e, int line,
     if (lay->out > need)
         need = lay->out;
     if (n < 0 || n <= need) {
-        bad_line(c, line, "expected the columns TIMESTAMP,ContextTokens,GeneratedTokens%s", NULL);
+        bad_line(c, line, "expected the columns %s", lay->burstgpt ? "Timestamp,Request tokens,Response tokens"
+                                                                   : "TIMESTAMP,ContextTokens,GeneratedTokens");
         return;
     }
     int64_t ms;
-    if (ksiss_parse_utc_time(fs[lay->ts], fe[lay->ts], &ms) != 0) {
-        bad_line(c, line, "bad timestamp (expected YYYY-MM-DD HH:MM:SS.fffffff)%s", NULL);
+    if (parse_csv_time(lay, fs[lay->ts], fe[lay->ts], &ms) != 0) {
+        char shown[48];
+        size_t len = (size_t)(fe[lay->ts] - fs[lay->ts]);
+        snprintf(shown, sizeof(shown), "%.*s%s", (int)(len > 40 ? 40 : len), fs[lay->ts], len > 40 ? "..." : "");
+        bad_line(c, line, "bad timestamp \"%s\": expected " TS_FORMS, shown);
         return;
     }
     long long in, out;
+    /* BurstGPT marks a failed request with 0 response tokens: skipped, counted. */
+    if (lay->burstgpt && fe[lay->out] - fs[lay->out] == 1 && *fs[lay->out] == '0') {
+        c->t->failed++;
+        return;
+    }
     int r1 = parse_tokens(fs[lay->in], fe[lay->in], &in);
     int r2 = r1 == 0 ? parse_tokens(fs[lay->out], fe[lay->out], &out) : 0;
     if (r1 != 0 || r2 != 0) {
-        bad_line(c, line, "%s must be a whole number from 1 to 10000000",
-                 r1 != 0 ? "ContextTokens" : "GeneratedTokens");
+        const char *col = r1 != 0 ? (lay->burstgpt ? "Request tokens" : "ContextTokens")
+                                  : (lay->burstgpt ? "Response tokens" : "GeneratedTokens");
+        bad_line(c, line, "%s must be a whole number from 1 to 10000000", col);
         return;
     }
     push(c, ms, in, out);
@@ -274,7 +370,7 @@ int ksiss_trace_parse(const char *text, size_t len, const char *file,
             p++;
         fmt = (p < end && *p == '{') ? KSISS_TRACE_JSONL : KSISS_TRACE_CSV;
     }
-    csv_layout lay = { 0, 1, 2, 3 };
+    csv_layout lay = { 0, 1, 2, 3, false, TS_UNKNOWN };
     bool header_done = false;
     int line = 0;
     const char *s = text;
@@ -315,6 +411,9 @@ int ksiss_trace_parse(const char *text, size_t len, const char *file,
             out->v[i].t_ms -= out->start_epoch_ms;
     }
     ksiss_pos none = { 0, 0 };
+    if (out->failed)
+        ksiss_diags_add(d, file, none, "%zu failed requests (Response tokens 0, as BurstGPT marks them) skipped",
+                        out->failed);
     if (lay.ncols < 0)
         return -1;
     if (out->n == 0) {

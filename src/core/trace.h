@@ -1,7 +1,11 @@
 /* trace.h: request traces for the simulator. Parses, from a buffer, the
- * Azure LLM inference trace CSV (`TIMESTAMP,ContextTokens,GeneratedTokens`)
- * and JSON lines (`timestamp` ms, `input_length`, `output_length`, as the
- * Mooncake traces). Pure: no I/O; bad lines become positioned diagnostics. */
+ * Azure LLM inference trace CSV (`TIMESTAMP,ContextTokens,GeneratedTokens`;
+ * timestamps as the 2023 traces write them, `2023-11-16 18:15:46.6805900`,
+ * or the 2024 week-long ones, `2024-05-12 00:00:00.001163+00:00`),
+ * BurstGPT's CSV (`Timestamp` in seconds, `Request tokens`, `Response
+ * tokens`; a 0 response is a failed request, skipped and counted) and JSON
+ * lines (`timestamp` ms, `input_length`, `output_length`, as the Mooncake
+ * traces). Pure: no I/O; bad lines become positioned diagnostics. */
 #ifndef KSISS_TRACE_H
 #define KSISS_TRACE_H
 
@@ -27,6 +31,7 @@ typedef struct {
     size_t n;
     size_t lines;           /* data lines seen (header and blank lines excluded) */
     size_t bad_lines;       /* lines skipped as malformed */
+    size_t failed;          /* BurstGPT: failed requests (0 response tokens) skipped, not bad */
     int64_t start_epoch_ms; /* absolute time of the first request (CSV: UTC; JSON: as given) */
 } ksiss_trace;
 

@@ -356,6 +356,143 @@ static void test_utc_times_as_kubernetes_writes_them(void **state)
         assert_int_equal(ksiss_parse_utc_time(bad[i], bad[i] + strlen(bad[i]), &ms), -1);
 }
 
+static void test_azure_2024_timestamps_with_offset_and_without_fraction(void **state)
+{
+    (void)state;
+    /* As the 2024 week-long traces write them: microseconds and +00:00, or
+     * no fraction at all; another offset is converted to UTC. */
+    const char *csv = "TIMESTAMP,ContextTokens,GeneratedTokens\n"
+                      "2024-05-12 00:00:00.001163+00:00,100,10\n"
+                      "2024-05-12 00:00:01+00:00,200,20\n"
+                      "2024-05-12 02:00:02.5+02:00,300,30\n"
+                      "2024-05-11 19:00:03-05:00,400,40\n"
+                      "2024-05-12 00:00:04.25,500,50\n";
+    ksiss_trace t;
+    ksiss_diags d;
+    assert_int_equal(parse(csv, &t, &d), 0);
+    assert_int_equal(t.n, 5);
+    assert_int_equal(t.bad_lines, 0);
+    assert_int_equal(d.n, 0);
+    assert_true(t.start_epoch_ms == 1715472000001LL);   /* 2024-05-12T00:00:00.001Z */
+    assert_int_equal(t.v[1].t_ms, 999);
+    assert_int_equal(t.v[2].t_ms, 2499);                 /* 02:00:02.5 at +02:00 is 00:00:02.5 UTC */
+    assert_int_equal(t.v[3].t_ms, 2999);                 /* 19:00:03 at -05:00 is 00:00:03 UTC */
+    assert_int_equal(t.v[4].t_ms, 4249);
+    assert_int_equal(t.v[4].in_tokens, 500);
+    ksiss_trace_free(&t);
+    ksiss_diags_free(&d);
+}
+
+static void test_bad_offsets_are_bad_timestamps(void **state)
+{
+    (void)state;
+    static const char *const bad[] = { "2024-05-12 00:00:05+24:00", "2024-05-12 00:00:05+0a:00",
+                                       "2024-05-12 00:00:05Z+00:00", "2024-05-12 00:00:05+00:60",
+                                       "2024-05-12 00:00:05+00", "2024-05-12 00:00:05 +00:00" };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ksiss_strbuf sb;
+        ksiss_sb_init(&sb, 0);
+        ksiss_sb_puts(&sb, "TIMESTAMP,ContextTokens,GeneratedTokens\n");
+        for (int k = 0; k < 12; k++)
+            ksiss_sb_printf(&sb, "2024-05-12 00:00:0%d+00:00,100,10\n", k % 5);
+        ksiss_sb_printf(&sb, "%s,100,10\n", bad[i]);   /* line 14 */
+        ksiss_trace t;
+        ksiss_diags d;
+        ksiss_diags_init(&d);
+        int rc = ksiss_trace_parse(ksiss_sb_str(&sb), sb.len, "trace.csv", KSISS_TRACE_AUTO, &t, &d);
+        if (rc != 0 || t.n != 12 || t.bad_lines != 1 || !has_diag(&d, 14, "bad timestamp"))
+            fail_msg("case %zu (%s): rc %d n %zu bad %zu", i, bad[i], rc, t.n, t.bad_lines);
+        ksiss_trace_free(&t);
+        ksiss_diags_free(&d);
+        ksiss_sb_free(&sb);
+    }
+}
+
+static void test_a_bad_timestamp_lists_the_accepted_forms(void **state)
+{
+    (void)state;
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    ksiss_sb_puts(&sb, "TIMESTAMP,ContextTokens,GeneratedTokens\n");
+    for (int k = 0; k < 24; k++)
+        ksiss_sb_printf(&sb, "2023-11-16 18:15:%02d.0,100,10\n", 10 + k);
+    ksiss_sb_puts(&sb, "16/11/2023 18:15:30,100,10\n");    /* line 26 */
+    ksiss_sb_puts(&sb, "45.5,100,10\n");                   /* line 27: seconds, in a file of dates */
+    ksiss_trace t;
+    ksiss_diags d;
+    ksiss_diags_init(&d);
+    assert_int_equal(ksiss_trace_parse(ksiss_sb_str(&sb), sb.len, "trace.csv", KSISS_TRACE_AUTO, &t, &d), 0);
+    assert_int_equal(t.n, 24);
+    assert_int_equal(t.bad_lines, 2);
+    assert_true(has_diag(&d, 26, "\"16/11/2023 18:15:30\""));           /* names what it read */
+    assert_true(has_diag(&d, 26, "2023-11-16 18:15:46.6805900"));       /* Azure 2023 */
+    assert_true(has_diag(&d, 26, "2024-05-12 00:00:00.001163+00:00"));  /* Azure 2024 */
+    assert_true(has_diag(&d, 26, "seconds from the trace's start (BurstGPT"));
+    assert_true(has_diag(&d, 27, "one form throughout the file"));
+    ksiss_trace_free(&t);
+    ksiss_diags_free(&d);
+    ksiss_sb_free(&sb);
+}
+
+static void test_burstgpt_csv_seconds_and_failed_requests(void **state)
+{
+    (void)state;
+    /* BurstGPT's columns; Timestamp in seconds; a 0 response is a failed
+     * request: skipped, counted, told once, not a bad line. */
+    const char *csv = "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n"
+                      "5,ChatGPT,472,18,490,Conversation log\n"
+                      "45,ChatGPT,1087,0,1087,Conversation log\n"
+                      "45.25,GPT-4,417,276,693,API log\n"
+                      "118,ChatGPT,1360,165,1525,Conversation log";
+    ksiss_trace t;
+    ksiss_diags d;
+    assert_int_equal(parse(csv, &t, &d), 0);
+    assert_int_equal(t.n, 3);
+    assert_int_equal(t.bad_lines, 0);
+    assert_int_equal(t.failed, 1);
+    assert_true(t.start_epoch_ms == 5000);
+    assert_int_equal(t.v[0].t_ms, 0);
+    assert_int_equal(t.v[1].t_ms, 40250);
+    assert_int_equal(t.v[1].in_tokens, 417);
+    assert_int_equal(t.v[1].out_tokens, 276);
+    assert_int_equal(t.v[2].t_ms, 113000);
+    assert_int_equal(d.n, 1);
+    assert_non_null(strstr(d.v[0].msg, "1 failed requests (Response tokens 0"));
+    ksiss_trace_free(&t);
+    ksiss_diags_free(&d);
+
+    /* Its own column names in its messages; a date in a file of seconds is bad. */
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    ksiss_sb_puts(&sb, "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n");
+    for (int k = 0; k < 24; k++)
+        ksiss_sb_printf(&sb, "%d,ChatGPT,100,10,110,API log\n", k);
+    ksiss_sb_puts(&sb, "25,ChatGPT,-1,10,9,API log\n");                    /* line 26 */
+    ksiss_sb_puts(&sb, "2024-05-12 00:00:05,ChatGPT,100,10,110,API log\n"); /* line 27 */
+    ksiss_diags_init(&d);
+    assert_int_equal(ksiss_trace_parse(ksiss_sb_str(&sb), sb.len, "burst.csv", KSISS_TRACE_AUTO, &t, &d), 0);
+    assert_int_equal(t.n, 24);
+    assert_int_equal(t.bad_lines, 2);
+    assert_true(has_diag(&d, 26, "Request tokens must be a whole number"));
+    assert_true(has_diag(&d, 27, "bad timestamp"));
+    ksiss_trace_free(&t);
+    ksiss_diags_free(&d);
+    ksiss_sb_free(&sb);
+}
+
+static void test_a_header_without_known_columns_names_both_layouts(void **state)
+{
+    (void)state;
+    const char *csv = "Timestamp,Prompt,Completion\n5,10,10\n";
+    ksiss_trace t;
+    ksiss_diags d;
+    assert_int_equal(parse(csv, &t, &d), -1);
+    assert_true(has_diag(&d, 1, "TIMESTAMP, ContextTokens and GeneratedTokens (Azure)"));
+    assert_true(has_diag(&d, 1, "Timestamp, Request tokens and Response tokens (BurstGPT)"));
+    ksiss_trace_free(&t);
+    ksiss_diags_free(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -372,6 +509,11 @@ int main(void)
         cmocka_unit_test(test_empty_or_header_only_trace_is_an_error),
         cmocka_unit_test(test_junk_never_crashes_the_parser),
         cmocka_unit_test(test_bundled_azure_trace_parses_completely),
+        cmocka_unit_test(test_azure_2024_timestamps_with_offset_and_without_fraction),
+        cmocka_unit_test(test_bad_offsets_are_bad_timestamps),
+        cmocka_unit_test(test_a_bad_timestamp_lists_the_accepted_forms),
+        cmocka_unit_test(test_burstgpt_csv_seconds_and_failed_requests),
+        cmocka_unit_test(test_a_header_without_known_columns_names_both_layouts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
