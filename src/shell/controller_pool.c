@@ -121,14 +121,19 @@ int ksiss_pool_threads(const ksiss_pool *p)
     return p->n_threads;
 }
 
-void ksiss_pool_free(ksiss_pool *p)
+void ksiss_pool_stop(ksiss_pool *p)
 {
-    if (!p)
-        return;
     pthread_mutex_lock(&p->mu);
     p->stopping = true;
     pthread_cond_broadcast(&p->cv);
     pthread_mutex_unlock(&p->mu);
+}
+
+void ksiss_pool_free(ksiss_pool *p)
+{
+    if (!p)
+        return;
+    ksiss_pool_stop(p);
     for (int i = 0; i < p->n_threads; i++)
         pthread_join(p->threads[i].th, NULL);
     /* No thread left (or none ever started): cancel what is still queued

@@ -36,9 +36,14 @@ size_t ksiss_pool_pending(ksiss_pool *p);
 
 int ksiss_pool_threads(const ksiss_pool *p);
 
-/* Stops: the tasks running finish, every task still queued (also those
- * submitted meanwhile) runs with cancelled = true, then the threads are
- * joined and everything freed. NULL ok. */
+/* Stops taking work, without waiting: from now on every task not yet
+ * started (queued, or submitted later) runs with cancelled = true; the
+ * tasks running go on. */
+void ksiss_pool_stop(ksiss_pool *p);
+
+/* Stops (ksiss_pool_stop): the tasks running finish, every task still
+ * queued (also those submitted meanwhile) runs with cancelled = true, then
+ * the threads are joined and everything freed. NULL ok. */
 void ksiss_pool_free(ksiss_pool *p);
 
 /* Parses KSISS_WORKERS ("8"); NULL or "" -> the default. Returns the
