@@ -89,12 +89,17 @@ $(BUILD)/src/shell/metrics.o $(BUILD)/src/cli/cli_common.o: $(VERSION_STAMP)
 .PHONY: FORCE
 FORCE:
 
-# Made anew each time: `ar r` only adds and replaces, so the object of a
-# deleted source would stay in the archive.
-$(BUILD)/libksiss.a: $(LIB_OBJ)
+# Made anew each time (`ar r` only adds and replaces), and also when the
+# list of objects changes: after a source is deleted, every object left is
+# older than the archive, and its object would stay in it.
+LIB_LIST := $(BUILD)/libksiss.list
+$(LIB_LIST): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(sort $(LIB_OBJ))' | cmp -s - $@ || echo '$(sort $(LIB_OBJ))' > $@
+$(BUILD)/libksiss.a: $(LIB_OBJ) $(LIB_LIST)
 	@mkdir -p $(dir $@)
 	@rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(LIB_OBJ)
 
 $(BUILD)/ksiss: $(BUILD)/src/cli/main.o $(BUILD)/libksiss.a
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
