@@ -341,6 +341,8 @@ struct controller {
     size_t batch_keys;      /* names per batched query; 0: no batching across services */
     ksiss_decision_log_mode decision_log;   /* KSISS_DECISION_LOG */
     uint64_t cfg_loads;     /* configurations loaded so far (main thread) */
+    char *cfg_event;        /* an InvalidConfiguration Event still to record once leading, or NULL (main thread) */
+    char *cfg_event_uid;    /* the ConfigMap's uid for it */
     ksiss_strmap *states;   /* service name -> svc_state */
 };
 
@@ -870,8 +872,29 @@ static void state_free_cb(const char *key, void *value, void *ud)
     state_free(value);
 }
 
+static void clear_config_event(controller *c)
+{
+    free(c->cfg_event);
+    free(c->cfg_event_uid);
+    c->cfg_event = c->cfg_event_uid = NULL;
+}
+
+/* Records the pending InvalidConfiguration Event on the ConfigMap. Only
+ * the leader writes (the write guard): a configuration loaded before this
+ * replica leads keeps its Event pending until it does. */
+static void record_config_event(controller *c)
+{
+    if (!c->cfg_event || !c->events)
+        return;
+    ksiss_kube_object_ref ref = {.api_version = "v1", .kind = "ConfigMap", .ns = c->ns,
+                                 .name = c->env.config_map_name, .uid = c->cfg_event_uid};
+    int rc = ksiss_events_emit(c->events, &ref, "Warning", "InvalidConfiguration", c->cfg_event, NULL);
+    if (rc != KSISS_KUBE_E_NOT_LEADER)
+        clear_config_event(c);
+}
+
 /* Parses the ConfigMap object; returns a new bundle or NULL (logged, and
- * an Event on the ConfigMap). */
+ * an Event on the ConfigMap once leading). */
 static cfg_bundle *load_configmap(controller *c, const json_t *cm)
 {
     cfg_bundle *b = ksiss_xcalloc(1, sizeof(*b));
@@ -893,21 +916,18 @@ static cfg_bundle *load_configmap(controller *c, const json_t *cm)
             ksiss_sb_puts(&sb, line);
             free(line);
         }
-        if (c->events) {
-            ksiss_kube_object_ref ref = {.api_version = "v1", .kind = "ConfigMap", .ns = c->ns,
-                                         .name = c->env.config_map_name,
-                                         .uid = json_string_value(jp(cm, "metadata", "uid", NULL))};
-            char *msg = ksiss_xasprintf("invalid configuration, the last good one stays in force: %s",
-                                        ksiss_sb_str(&sb));
-            ksiss_events_emit(c->events, &ref, "Warning", "InvalidConfiguration", msg, NULL);
-            free(msg);
-        }
+        clear_config_event(c);
+        c->cfg_event = ksiss_xasprintf("invalid configuration, the last good one stays in force: %s",
+                                       ksiss_sb_str(&sb));
+        c->cfg_event_uid = ksiss_xstrdup(json_string_value(jp(cm, "metadata", "uid", NULL)));
+        record_config_event(c);
         ksiss_sb_free(&sb);
         ksiss_config_free(&b->cfg);
         ksiss_catalog_free(&b->cat);
         free(b);
         b = NULL;
     } else {
+        clear_config_event(c);
         char nsvc[24];
         snprintf(nsvc, sizeof(nsvc), "%zu", b->cfg.n_services);
         logkv("info", "configuration loaded", "source", source, "services", nsvc, NULL);
@@ -1245,6 +1265,8 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             ksiss_controller_export_follower(c.reg);
             tick_cache_free(&c, &tc);
         }
+        if (leading && c.cfg_event)
+            record_config_event(&c);
         if (!leading || !cfg || !ksiss_kube_informer_synced(inf_svc)) {
             sleep_ms_interruptible(c.interval_ms, stop);
             continue;
@@ -1379,6 +1401,7 @@ out:
     ksiss_metrics_free(c.reg);
     ksiss_prom_opts_free(&c.prom_opts);
     ksiss_env_free(&c.env);
+    clear_config_event(&c);
     free(c.ns);
     free(cm_selector);
     pthread_mutex_destroy(&c.mu);

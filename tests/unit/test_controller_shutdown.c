@@ -4,7 +4,9 @@
  * invalid ConfigMap, sent while leading); when the stop flag is set (what
  * the SIGTERM handler does), the run must return within 5 s (the write
  * aborted, not left to its 30 s x 5 attempts) and the Lease must have been
- * released (holderIdentity ""), as client-go's ReleaseOnCancel. */
+ * released (holderIdentity ""), as client-go's ReleaseOnCancel. Also:
+ * only the leader records Events, and a configuration loaded before this
+ * replica leads gets its Event once it leads. */
 #include <netinet/in.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -45,6 +47,9 @@ typedef struct {
     int lease_writes;
     int event_posts;
     int quit;               /* atomic: hanging handlers return */
+    bool config_first;      /* the ConfigMap is listed before the Lease is read (else: once it exists) */
+    int64_t config_listed_ms;
+    int64_t event_posted_ms;
 } standin;
 
 typedef struct {
@@ -146,6 +151,18 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         hang(s);
         return reply(c, 200, "");
     }
+    if (s->config_first && (!strcmp(url, LEASE_PATH) || !strcmp(url, LEASES))) {
+        /* The election only once the configuration was loaded (a
+         * replica that is not leading yet when it loads it). */
+        for (int i = 0; i < 500; i++) {
+            pthread_mutex_lock(&s->mu);
+            bool listed = s->config_listed_ms && mono_ms() - s->config_listed_ms >= 500;
+            pthread_mutex_unlock(&s->mu);
+            if (listed || __atomic_load_n(&s->quit, __ATOMIC_ACQUIRE))
+                break;
+            sleep_ms(20);
+        }
+    }
     if (!strcmp(url, LEASE_PATH)) {
         if (!strcmp(method, "PUT"))
             return write_lease(s, c, body, false);
@@ -161,6 +178,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
     if (!strcmp(url, EVENTS) && !strcmp(method, "POST")) {
         pthread_mutex_lock(&s->mu);
         s->event_posts++;
+        s->event_posted_ms = mono_ms();
         pthread_mutex_unlock(&s->mu);
         hang(s);
         return reply(c, 201, "{}");
@@ -169,7 +187,7 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
         /* The configuration arrives once this replica leads (the Lease
          * created, and half a second for the election thread to take the
          * answer in), so that its Event is a leader's write. */
-        for (int i = 0; i < 500; i++) {
+        for (int i = 0; i < 500 && !s->config_first; i++) {
             pthread_mutex_lock(&s->mu);
             bool led = s->lease_created_ms && mono_ms() - s->lease_created_ms >= 500;
             pthread_mutex_unlock(&s->mu);
@@ -177,6 +195,10 @@ static enum MHD_Result handler(void *cls, struct MHD_Connection *c, const char *
                 break;
             sleep_ms(20);
         }
+        pthread_mutex_lock(&s->mu);
+        if (!s->config_listed_ms)
+            s->config_listed_ms = mono_ms();
+        pthread_mutex_unlock(&s->mu);
         return reply(c, 200, invalid_cm_list);
     }
     if (get)
@@ -197,9 +219,10 @@ static void completed(void *cls, struct MHD_Connection *c, void **ptr, enum MHD_
     }
 }
 
-static standin *standin_start(void)
+static standin *standin_start(bool config_first)
 {
     standin *s = ksiss_xcalloc(1, sizeof *s);
+    s->config_first = config_first;
     pthread_mutex_init(&s->mu, NULL);
     struct sockaddr_in sa;
     memset(&sa, 0, sizeof sa);
@@ -239,10 +262,12 @@ static void *run_thread(void *arg)
     return NULL;
 }
 
-static void test_stop_during_a_hanging_write_exits_in_time_and_releases_the_lease(void **state)
+/* Runs the controller against the stand-in until its Event write hangs,
+ * then sets the stop flag and checks the way out: within 5 s, exit 0,
+ * the Lease released. */
+static void stop_during_the_event_write(bool config_first)
 {
-    (void)state;
-    standin *s = standin_start();
+    standin *s = standin_start(config_first);
     char kubeconfig[] = "/tmp/ksiss-shutdown-kubeconfig-XXXXXX";
     int kfd = mkstemp(kubeconfig);
     assert_true(kfd >= 0);
@@ -291,6 +316,7 @@ static void test_stop_during_a_hanging_write_exits_in_time_and_releases_the_leas
     assert_string_equal(s->last_holder, "");    /* released */
     assert_true(s->lease_writes >= 2);          /* created (ours), then released */
     assert_int_equal(s->event_posts, 1);
+    assert_true(s->event_posted_ms >= s->lease_created_ms);    /* a leader's write */
     pthread_mutex_unlock(&s->mu);
     fprintf(stderr, "stopped in %lld ms\n", (long long)took);
     unlink(kubeconfig);
@@ -299,10 +325,25 @@ static void test_stop_during_a_hanging_write_exits_in_time_and_releases_the_leas
     standin_stop(s);
 }
 
+static void test_stop_during_a_hanging_write_exits_in_time_and_releases_the_lease(void **state)
+{
+    (void)state;
+    stop_during_the_event_write(false);
+}
+
+/* Only the leader records Events: an invalid configuration loaded before
+ * this replica leads gets its Event once it leads (not never). */
+static void test_an_invalid_configuration_loaded_before_leading_gets_its_event_once_leading(void **state)
+{
+    (void)state;
+    stop_during_the_event_write(true);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stop_during_a_hanging_write_exits_in_time_and_releases_the_lease),
+        cmocka_unit_test(test_an_invalid_configuration_loaded_before_leading_gets_its_event_once_leading),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
