@@ -1,15 +1,14 @@
 /* controller.c: `ksiss run`'s control loop (see controller.h): config from
  * the ConfigMap (watched; the last good one stays in force), leader
  * election, GPU inventory from Node/Pod informers, one worker thread per
- * service and tick, the policy, then one transition step per tick. Logs are
- * logfmt lines on stderr (key=value), one per event. */
+ * service and tick, the policy, then one transition step per tick. Logs go
+ * through shell/log.h, one line per event. */
 #include "shell/controller.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,85 +22,15 @@
 #include "core/inventory.h"
 #include "core/promql.h"
 #include "core/util.h"
+#include "shell/clock.h"
 #include "shell/events.h"
 #include "shell/exporter.h"
 #include "shell/inventory_records.h"
 #include "shell/controller_pool.h"
 #include "shell/leader.h"
+#include "shell/log.h"
 
 static const int default_steps[] = {10, 50, 100};
-
-/* ------------------------------------------------------------- logging --- */
-
-static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Appends `v` as a logfmt value: bare when it is a plain word, else quoted
- * with \\, \" and control characters escaped. */
-static void put_value(ksiss_strbuf *sb, const char *v)
-{
-    bool plain = *v != '\0';
-    for (const char *p = v; *p && plain; p++)
-        plain = (unsigned char)*p > ' ' && *p != '"' && *p != '=' && *p != '\\' && (unsigned char)*p < 127;
-    if (plain) {
-        ksiss_sb_puts(sb, v);
-        return;
-    }
-    ksiss_sb_putc(sb, '"');
-    for (const unsigned char *p = (const unsigned char *)v; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            ksiss_sb_putc(sb, '\\');
-            ksiss_sb_putc(sb, (char)*p);
-        } else if (*p == '\n') {
-            ksiss_sb_puts(sb, "\\n");
-        } else if (*p < ' ' || *p == 127) {
-            ksiss_sb_printf(sb, "\\x%02x", *p);
-        } else {
-            ksiss_sb_putc(sb, (char)*p);
-        }
-    }
-    ksiss_sb_putc(sb, '"');
-}
-
-/* One logfmt line on stderr (the format of the rest of the shell):
- * ts=... level=... msg="..." key=value...; the variadic part is key/value
- * string pairs ended by NULL (NULL values are left out). */
-static void logkv(const char *level, const char *msg, ...)
-{
-    int64_t now = wall_ms();
-    time_t secs = (time_t)(now / 1000);
-    struct tm tm;
-    char ts[64];
-    gmtime_r(&secs, &tm);
-    size_t n = strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-    snprintf(ts + n, sizeof(ts) - n, ".%03dZ", (int)(now % 1000));
-    ksiss_strbuf sb;
-    ksiss_sb_init(&sb, 64 * 1024);
-    ksiss_sb_printf(&sb, "ts=%s level=%s msg=", ts, level);
-    put_value(&sb, msg);
-    va_list ap;
-    va_start(ap, msg);
-    for (const char *k = va_arg(ap, const char *); k; k = va_arg(ap, const char *)) {
-        const char *v = va_arg(ap, const char *);
-        if (!v)
-            continue;
-        ksiss_sb_printf(&sb, " %s=", k);
-        put_value(&sb, v);
-    }
-    va_end(ap);
-    ksiss_sb_putc(&sb, '\n');
-    /* One write per line (stderr is unbuffered: fprintf would make two). */
-    pthread_mutex_lock(&log_mu);
-    fwrite(sb.buf, 1, sb.len, stderr);
-    pthread_mutex_unlock(&log_mu);
-    ksiss_sb_free(&sb);
-}
 
 /* ------------------------------------------------------- matching --- */
 
@@ -490,7 +419,7 @@ static int service_event(void *ud, const json_t *service, const char *type, cons
     ksiss_kube_error e = {0};
     int rc = ksiss_events_emit(c->events, &ref, type, reason, message, &e);
     if (rc != 0)
-        logkv("warn", "event not recorded", "service", ref.name, "reason", reason, "error", e.message, NULL);
+        ksiss_log("warn", "event not recorded", "service", ref.name, "reason", reason, "error", e.message, NULL);
     ksiss_kube_error_clear(&e);
     return rc;
 }
@@ -512,8 +441,8 @@ static void gpu_model_event(controller *c, svc_state *w, const json_t *service, 
     free(w->gpu_event);
     w->gpu_event = ksiss_xstrdup(d->reason);
     bool mixed = ev->gpu.source == KSISS_GPU_MIXED;
-    logkv("warn", mixed ? "GPU model mixed: holding" : "GPU model unknown: holding", "service", w->name,
-          "reason_code", d->reason_code, "seen", ev->gpu.seen, NULL);
+    ksiss_log("warn", mixed ? "GPU model mixed: holding" : "GPU model unknown: holding", "service", w->name,
+              "reason_code", d->reason_code, "seen", ev->gpu.seen, NULL);
     if (!c->events)
         return;
     ksiss_kube_object_ref ref = {
@@ -522,8 +451,8 @@ static void gpu_model_event(controller *c, svc_state *w, const json_t *service, 
     };
     ksiss_kube_error e = {0};
     if (ksiss_events_emit(c->events, &ref, "Warning", mixed ? "GPUModelMixed" : "GPUModelUnknown", d->reason, &e) != 0)
-        logkv("warn", "event not recorded", "service", w->name, "reason", mixed ? "GPUModelMixed" : "GPUModelUnknown",
-              "error", e.message, NULL);
+        ksiss_log("warn", "event not recorded", "service", w->name, "reason",
+                  mixed ? "GPUModelMixed" : "GPUModelUnknown", "error", e.message, NULL);
     ksiss_kube_error_clear(&e);
 }
 
@@ -536,7 +465,7 @@ static bool parse_objects(const job *j, const char *what, json_t **service, json
     *revisions = group_parse(j->revisions);
     if (*service)
         return true;
-    logkv("error", what, "service", j->st->name, "error", "cached object unreadable", NULL);
+    ksiss_log("error", what, "service", j->st->name, "error", "cached object unreadable", NULL);
     json_decref(*revisions);
     *revisions = NULL;
     return false;
@@ -568,7 +497,7 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
     };
     ksiss_eval ev;
     if (ksiss_controller_evaluate(&in, &ev) != 0 && !ev.view.service) {
-        logkv("error", "service not evaluated", "service", w->name, "error", ev.error, NULL);
+        ksiss_log("error", "service not evaluated", "service", w->name, "error", ev.error, NULL);
         ksiss_eval_free(&ev);
         return;
     }
@@ -591,9 +520,10 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
             char rep[24], pres[32];
             snprintf(rep, sizeof(rep), "%d", d->replicas);
             snprintf(pres, sizeof(pres), "%.3g", d->pressure);
-            logkv("info", "decision", "service", w->name, "namespace", c->ns, "decision", ksiss_action_name(d->action),
-                  "tier", d->tier ? d->tier->name : NULL, "replicas", rep, "pressure", pres, "reason_code",
-                  d->reason_code, "reason", d->reason, "config_match", w->by_prefix ? "legacy-prefix" : NULL, NULL);
+            ksiss_log("info", "decision", "service", w->name, "namespace", c->ns, "decision",
+                      ksiss_action_name(d->action), "tier", d->tier ? d->tier->name : NULL, "replicas", rep,
+                      "pressure", pres, "reason_code", d->reason_code, "reason", d->reason, "config_match",
+                      w->by_prefix ? "legacy-prefix" : NULL, NULL);
         }
         ksiss_metrics_add(c->reg, KSISS_M_DECISIONS_TOTAL,
                           KSISS_LABELS(c->ns, w->name, ksiss_action_name(d->action),
@@ -605,7 +535,7 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
             target_replicas = d->replicas;
         reason = d->reason;
     } else {
-        logkv("warn", "no decision", "service", w->name, "error", ev.error, NULL);
+        ksiss_log("warn", "no decision", "service", w->name, "error", ev.error, NULL);
         if (!ev.has_state) {   /* nothing to advance */
             ksiss_eval_free(&ev);
             return;
@@ -643,7 +573,7 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
     ksiss_tr_plan plan;
     char *err = NULL;
     if (ksiss_transition_step(&tin, &plan, &err) != 0) {
-        logkv("error", "transition refused", "service", w->name, "error", err, NULL);
+        ksiss_log("error", "transition refused", "service", w->name, "error", err, NULL);
         free(err);
         json_decref(parsed_service);
         json_decref(parsed_revisions);
@@ -663,8 +593,8 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
     if (plan.n > 0 && !c->o->dry_run) {
         char *cached = ksiss_xstrdup(plan.summary);
         if (ksiss_controller_recheck(c->kube, c->ns, w->name, &tin, &plan, &fresh, &err) != 0) {
-            logkv("warn", "not acting: no fresh read; nothing done this tick", "service", w->name, "error", err,
-                  NULL);
+            ksiss_log("warn", "not acting: no fresh read; nothing done this tick", "service", w->name, "error", err,
+                      NULL);
             free(err);
             free(cached);
             ksiss_tr_plan_free(&plan);
@@ -674,26 +604,26 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
             return;
         }
         if (strcmp(cached, plan.summary ? plan.summary : "") != 0)
-            logkv("info", "re-read before acting changed the step", "service", w->name, "cached", cached, "now",
-                  plan.summary, NULL);
+            ksiss_log("info", "re-read before acting changed the step", "service", w->name, "cached", cached, "now",
+                      plan.summary, NULL);
         free(cached);
         act_on = fresh.service;
     }
     if (plan.n > 0) {
         if (c->o->dry_run) {
-            logkv("info", "dry-run: would act", "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step",
-                 plan.summary, NULL);
+            ksiss_log("info", "dry-run: would act", "service", w->name, "phase", ksiss_tr_phase_name(plan.phase),
+                      "step", plan.summary, NULL);
         } else {
             ksiss_apply_rc rc = ksiss_knative_apply(c->kube, service_event, c, c->ns, act_on, &plan, &err);
-            logkv(rc == KSISS_APPLY_FAILED ? "error" : "info",
-                 rc == KSISS_APPLY_DONE ? "acted" : rc == KSISS_APPLY_CONFLICT ? "conflict" : "action failed",
-                 "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step", plan.summary, "error", err,
-                 NULL);
+            ksiss_log(rc == KSISS_APPLY_FAILED ? "error" : "info",
+                      rc == KSISS_APPLY_DONE ? "acted" : rc == KSISS_APPLY_CONFLICT ? "conflict" : "action failed",
+                      "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step", plan.summary, "error", err,
+                      NULL);
             free(err);
         }
     } else if (ev.has_state || (plan.summary && strcmp(plan.summary, "nothing to do") != 0)) {
-        logkv("info", "transition", "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step",
-             plan.summary, NULL);
+        ksiss_log("info", "transition", "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step",
+                  plan.summary, NULL);
     }
     ksiss_tr_plan_free(&plan);
     ksiss_knative_view_free(&fresh);
@@ -857,7 +787,7 @@ static void states_forget_unseen(controller *c)
     ksiss_strmap_each(c->states, collect_unseen, &f);
     for (size_t i = 0; i < f.n; i++) {
         svc_state *st = ksiss_strmap_del(c->states, f.gone[i]);
-        logkv("info", "service no longer managed", "service", st->name, NULL);
+        ksiss_log("info", "service no longer managed", "service", st->name, NULL);
         ksiss_controller_forget_service(c->reg, c->ns, st->name, st->legacy_rev);
         state_free(st);
         free(f.gone[i]);
@@ -910,7 +840,7 @@ static cfg_bundle *load_configmap(controller *c, const json_t *cm)
         ksiss_sb_init(&sb, 4096);
         for (size_t j = 0; j < d.n; j++) {
             char *line = ksiss_diag_format(&d.v[j]);
-            logkv("error", "invalid configuration", "configmap", c->env.config_map_name, "problem", line, NULL);
+            ksiss_log("error", "invalid configuration", "configmap", c->env.config_map_name, "problem", line, NULL);
             if (j)
                 ksiss_sb_puts(&sb, "; ");
             ksiss_sb_puts(&sb, line);
@@ -930,7 +860,7 @@ static cfg_bundle *load_configmap(controller *c, const json_t *cm)
         clear_config_event(c);
         char nsvc[24];
         snprintf(nsvc, sizeof(nsvc), "%zu", b->cfg.n_services);
-        logkv("info", "configuration loaded", "source", source, "services", nsvc, NULL);
+        ksiss_log("info", "configuration loaded", "source", source, "services", nsvc, NULL);
     }
     free(source);
     ksiss_diags_free(&d);
@@ -1116,7 +1046,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     if (ksiss_env_parse(env_get, NULL, &c.env, &d) != 0) {
         for (size_t i = 0; i < d.n; i++) {
             char *line = ksiss_diag_format(&d.v[i]);
-            logkv("error", "invalid environment", "problem", line, NULL);
+            ksiss_log("error", "invalid environment", "problem", line, NULL);
             free(line);
         }
         ksiss_diags_free(&d);
@@ -1127,11 +1057,11 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     n_workers = ksiss_pool_threads_from_env(getenv("KSISS_WORKERS"), &err);
     if (n_workers < 0 || batch_keys_from_env(getenv("KSISS_PROM_BATCH_SIZE"), &c.batch_keys, &err) != 0 ||
         ksiss_decision_log_from_env(getenv("KSISS_DECISION_LOG"), &c.decision_log, &err) != 0) {
-        logkv("error", "invalid environment", "problem", err, NULL);
+        ksiss_log("error", "invalid environment", "problem", err, NULL);
         goto out;
     }
     if (ksiss_prom_opts_from_env(&c.prom_opts, env_get, NULL, &err) != 0) {
-        logkv("error", "invalid Prometheus settings", "error", err, NULL);
+        ksiss_log("error", "invalid Prometheus settings", "error", err, NULL);
         goto out;
     }
     /* SIGTERM aborts the queries in flight (the pod's grace period is
@@ -1141,7 +1071,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         const char *url = o->prometheus_url ? o->prometheus_url : c.env.prometheus_url;
         char *norm = ksiss_prom_normalize_url(url, &err);
         if (!norm) {
-            logkv("error", "invalid Prometheus URL", "error", err, NULL);
+            ksiss_log("error", "invalid Prometheus URL", "error", err, NULL);
             goto out;
         }
         free(c.prom_opts.url);
@@ -1151,13 +1081,13 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     for (int i = 0; i < n_workers; i++) {
         c.proms[i] = ksiss_prom_new(&c.prom_opts, &err);
         if (!c.proms[i]) {
-            logkv("error", "prometheus client", "error", err, NULL);
+            ksiss_log("error", "prometheus client", "error", err, NULL);
             goto out;
         }
         c.n_proms = i + 1;
     }
     if (ksiss_kube_config_load(&kc, o->kubeconfig, NULL, &err) != 0) {
-        logkv("error", "no Kubernetes configuration", "error", err, NULL);
+        ksiss_log("error", "no Kubernetes configuration", "error", err, NULL);
         goto out;
     }
     c.ns = ksiss_xstrdup(o->namespace_name ? o->namespace_name : c.env.namespace_name);
@@ -1166,7 +1096,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     ksiss_kube_options ko = {.hook = kube_hook, .hook_ud = c.reg};
     c.kube = ksiss_kube_new(&kc, &ko, &err);
     if (!c.kube) {
-        logkv("error", "Kubernetes client", "error", err, NULL);
+        ksiss_log("error", "Kubernetes client", "error", err, NULL);
         goto out;
     }
     /* SIGTERM aborts every request in flight and stops retries: the way
@@ -1177,17 +1107,17 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     c.events = ksiss_events_new(c.kube, "ksiss", host);
     exp = ksiss_exporter_start(o->listen ? o->listen : KSISS_EXPORTER_DEFAULT_ADDR, c.reg, &err);
     if (!exp) {
-        logkv("error", "metrics endpoint", "error", err, NULL);
+        ksiss_log("error", "metrics endpoint", "error", err, NULL);
         goto out;
     }
     if (!o->no_leader_election) {
         ksiss_leader_options lo = {.ns = o->lease_namespace ? o->lease_namespace : c.ns, .name = o->lease_name};
         leader = ksiss_leader_start(c.kube, &lo, &err);
         if (!leader) {
-            logkv("error", "leader election", "error", err, NULL);
+            ksiss_log("error", "leader election", "error", err, NULL);
             goto out;
         }
-        logkv("info", "leader election started", "identity", ksiss_leader_identity(leader), NULL);
+        ksiss_log("info", "leader election started", "identity", ksiss_leader_identity(leader), NULL);
         /* Every write (Services, Revisions, PodAutoscalers, Events) is
          * checked right before it goes out, retries too, not once per
          * tick: a job queued while leading writes nothing once the lease
@@ -1213,13 +1143,13 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         if (inf_nodes)
             inf_pods = ksiss_kube_informer_start(c.kube, &KSISS_INVENTORY_PODS_INFORMER, &err);
         if (!inf_pods) {
-            logkv("error", "watch", "error", err, NULL);
+            ksiss_log("error", "watch", "error", err, NULL);
             goto out;
         }
     }
     c.pool = ksiss_pool_new(n_workers, &err);
     if (!c.pool) {
-        logkv("error", "worker pool", "error", err, NULL);
+        ksiss_log("error", "worker pool", "error", err, NULL);
         goto out;
     }
     {
@@ -1227,29 +1157,29 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         snprintf(iv, sizeof(iv), "%" PRId64 "ms", c.interval_ms);
         snprintf(nw, sizeof(nw), "%d", n_workers);
         snprintf(bk, sizeof(bk), "%zu", c.batch_keys);
-        logkv("info", "started", "namespace", c.ns, "configmap", c.env.config_map_name, "interval", iv, "dry_run",
-             o->dry_run ? "true" : "false", "kubernetes", kc.source, "workers", nw, "prometheus_batch_size", bk,
-             NULL);
+        ksiss_log("info", "started", "namespace", c.ns, "configmap", c.env.config_map_name, "interval", iv, "dry_run",
+                  o->dry_run ? "true" : "false", "kubernetes", kc.source, "workers", nw, "prometheus_batch_size", bk,
+                  NULL);
     }
     ksiss_exporter_set_ready(exp, true);
 
     for (int tick = 0; !*stop && (o->max_ticks <= 0 || tick < o->max_ticks); tick++) {
-        int64_t t0 = wall_ms();
+        int64_t t0 = ksiss_wall_ms();
         /* Configuration: re-read when the ConfigMap changed. */
         uint64_t g = ksiss_kube_informer_generation(inf_cm);
         if (ksiss_kube_informer_synced(inf_cm) && (g != cm_gen || (!cfg && tick == 0))) {
             cm_gen = g;
             json_t *cm = ksiss_kube_informer_get(inf_cm, c.ns, c.env.config_map_name);
             if (!cm) {
-                logkv("warn", "configmap not found: nothing is managed", "configmap", c.env.config_map_name,
-                     "namespace", c.ns, NULL);
+                ksiss_log("warn", "configmap not found: nothing is managed", "configmap", c.env.config_map_name,
+                          "namespace", c.ns, NULL);
             } else {
                 cfg_bundle *nb = load_configmap(&c, cm);
                 if (nb) {
                     cfg_unref(&c, cfg);
                     cfg = nb;
                 } else if (cfg) {
-                    logkv("warn", "keeping the last good configuration", NULL);
+                    ksiss_log("warn", "keeping the last good configuration", NULL);
                 }
                 json_decref(cm);
             }
@@ -1276,7 +1206,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
          * requests at once), so the tick waits for them. */
         if (!ksiss_kube_informer_synced(inf_pods) || !ksiss_kube_informer_synced(inf_revs)) {
             char *e1 = ksiss_kube_informer_last_error(inf_pods), *e2 = ksiss_kube_informer_last_error(inf_revs);
-            logkv("info", "waiting for the pod and revision caches", "pods_error", e1, "revisions_error", e2, NULL);
+            ksiss_log("info", "waiting for the pod and revision caches", "pods_error", e1, "revisions_error", e2, NULL);
             free(e1);
             free(e2);
             sleep_ms_interruptible(c.interval_ms < 1000 ? c.interval_ms : 1000, stop);
@@ -1314,7 +1244,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             const ksiss_service_cfg *sc = ksiss_controller_match(&cfg->cfg, &c.env, name, &by_prefix, &skip);
             if (!sc) {
                 if (skip && tick == 0)
-                    logkv("info", "ignored (IGNORE_LIST)", "service", name, "pattern", skip, NULL);
+                    ksiss_log("info", "ignored (IGNORE_LIST)", "service", name, "pattern", skip, NULL);
                 continue;
             }
             svc_state *st = ksiss_strmap_get(c.states, name);
@@ -1329,13 +1259,13 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             bool busy = st->busy;
             pthread_mutex_unlock(&c.mu);
             if (busy) {
-                logkv("warn", "previous tick still running: skipped this tick", "service", name, NULL);
+                ksiss_log("warn", "previous tick still running: skipped this tick", "service", name, NULL);
                 skipped++;
                 continue;
             }
             if (by_prefix && !st->by_prefix)
-                logkv("info", "configuration matched by the original's prefix rule", "service", name, "key",
-                     sc->name, NULL);
+                ksiss_log("info", "configuration matched by the original's prefix rule", "service", name, "key",
+                          sc->name, NULL);
             st->by_prefix = by_prefix;
             const kobj_group *pods = index_group(s->pods, name);
             job *j = job_new(sc, pods);
@@ -1369,10 +1299,10 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         ksiss_metrics_set(c.reg, KSISS_M_TICK_SERVICES, KSISS_LABELS("evaluated"), (double)n_jobs);
         ksiss_metrics_set(c.reg, KSISS_M_TICK_SERVICES, KSISS_LABELS("skipped"), (double)skipped);
         states_forget_unseen(&c);
-        int64_t spent = wall_ms() - t0;
+        int64_t spent = ksiss_wall_ms() - t0;
         sleep_ms_interruptible(c.interval_ms - spent, stop);
     }
-    logkv("info", "stopping", NULL);
+    ksiss_log("info", "stopping", NULL);
     exit_code = KSISS_EXIT_OK;
 out:
     free(err);

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "shell/log.h"
 
 const ksiss_kube_resource KSISS_KUBE_KNATIVE_PODAUTOSCALERS = {
     "autoscaling.internal.knative.dev", "v1alpha1", "podautoscalers", "PodAutoscaler", true};
@@ -178,8 +179,7 @@ ksiss_apply_rc ksiss_knative_apply(ksiss_kube *k, ksiss_knative_event_fn event, 
             break;
         case KSISS_TRA_EVENT:
             if (event && event(event_ud, service, a->warning ? "Warning" : "Normal", a->event_reason, a->message) != 0)
-                fprintf(stderr, "level=warn msg=\"event not recorded\" reason=%s\n",
-                        a->event_reason);
+                ksiss_log("warn", "event not recorded", "namespace", ns, "service", name, "reason", a->event_reason, NULL);
             break;
         }
         ksiss_kube_error_clear(&e);

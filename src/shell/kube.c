@@ -20,6 +20,7 @@
 #include "shell/json_arena.h"
 #include "shell/kube_internal.h"
 #include "shell/kubeconfig.h"
+#include "shell/log.h"
 
 #define KUBE_SA_DIR "/var/run/secrets/kubernetes.io/serviceaccount"
 #define KUBE_TOKEN_REREAD_MS 60000
@@ -564,7 +565,7 @@ ksiss_kube *ksiss_kube_new(const ksiss_kube_config *cfg, const ksiss_kube_option
             char *e = NULL;
             k->cfg.token = ksiss_kube__read_small_file(k->cfg.token_file, true, &e);
             if (!k->cfg.token || !*k->cfg.token) {
-                fprintf(stderr, "level=warn msg=\"cannot read the Kubernetes token: %s\"\n", e ? e : "empty file");
+                ksiss_log("warn", "cannot read the Kubernetes token", "error", e ? e : "empty file", NULL);
                 free(k->cfg.token);
                 k->cfg.token = NULL;
             }
@@ -572,10 +573,10 @@ ksiss_kube *ksiss_kube_new(const ksiss_kube_config *cfg, const ksiss_kube_option
         }
     }
     if (k->cfg.insecure_skip_tls_verify)
-        fprintf(stderr,
-                "level=warn msg=\"TLS VERIFICATION OF THE KUBERNETES API SERVER IS OFF "
-                "(insecure-skip-tls-verify in %s): anyone on the path can impersonate it\"\n",
-                k->cfg.source);
+        ksiss_log("warn",
+                  "TLS VERIFICATION OF THE KUBERNETES API SERVER IS OFF (insecure-skip-tls-verify in the "
+                  "kubeconfig): anyone on the path can impersonate it",
+                  "source", k->cfg.source, NULL);
     return k;
 }
 
@@ -671,8 +672,7 @@ static char *current_token(ksiss_kube *k, bool force)
                     k->token_mtime = st.st_mtim;
             } else {
                 /* Keep the old token; the file may be mid-rotation. */
-                fprintf(stderr, "level=warn msg=\"cannot re-read the Kubernetes token: %s\"\n",
-                        e ? e : "empty file");
+                ksiss_log("warn", "cannot re-read the Kubernetes token", "error", e ? e : "empty file", NULL);
                 free(t);
             }
             free(e);

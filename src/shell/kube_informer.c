@@ -12,6 +12,7 @@
 #include "core/util.h"
 #include "shell/kube.h"
 #include "shell/kube_internal.h"
+#include "shell/log.h"
 
 #define WATCH_ERROR_BODY_MAX (64u << 10)
 /* Objects per LIST page: one page is held as JSON at a time. */
@@ -247,8 +248,8 @@ static int relist(ksiss_kube_informer *inf)
     int rc = ksiss_kube_list(inf->k, &inf->res, inf->ns, &lo, &items, &rv, &err);
     if (rc != KSISS_KUBE_OK) {
         set_last_error(inf, err.message);
-        fprintf(stderr, "level=warn msg=\"informer %s: list failed: %s\"\n", inf->res.resource,
-                err.message ? err.message : "?");
+        ksiss_log("warn", "informer list failed", "resource", inf->res.resource, "error",
+                  err.message ? err.message : "?", NULL);
         ksiss_kube_error_clear(&err);
         ksiss_kobj_map_clear(&r.fresh);
         return -1;

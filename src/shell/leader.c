@@ -20,6 +20,7 @@
 #include "core/util.h"
 #include "shell/events.h"
 #include "shell/kube_internal.h"
+#include "shell/log.h"
 
 struct ksiss_leader {
     ksiss_kube *k;
@@ -104,8 +105,8 @@ static void set_leading(ksiss_leader *l, bool leading, int64_t renewed_ms)
         l->last_renew_ms = renewed_ms;
     pthread_mutex_unlock(&l->mu);
     if (was != leading) {
-        fprintf(stderr, "level=info msg=\"%s lease %s/%s\" identity=%s\n", leading ? "acquired" : "lost", l->ns,
-                l->name, l->identity);
+        ksiss_log("info", leading ? "lease acquired" : "lease lost", "namespace", l->ns, "lease", l->name,
+                  "identity", l->identity, NULL);
         if (l->on_change)
             l->on_change(l->ud, leading);
     }
@@ -146,7 +147,8 @@ static int write_lease(ksiss_leader *l, bool release)
         l->obj = out;
     } else {
         if (rc != KSISS_KUBE_E_CONFLICT && rc != KSISS_KUBE_E_STOPPING)
-            fprintf(stderr, "level=warn msg=\"lease %s/%s: %s\"\n", l->ns, l->name, err.message);
+            ksiss_log("warn", "cannot write the lease", "namespace", l->ns, "lease", l->name, "error",
+                      err.message ? err.message : "?", NULL);
         json_decref(l->obj);
         l->obj = NULL;      /* re-read next time */
     }
@@ -184,7 +186,8 @@ static int read_lease(ksiss_leader *l)
         }
     }
     if (rc != KSISS_KUBE_OK) {
-        fprintf(stderr, "level=warn msg=\"lease %s/%s: %s\"\n", l->ns, l->name, err.message ? err.message : "?");
+        ksiss_log("warn", "cannot read or create the lease", "namespace", l->ns, "lease", l->name, "error",
+                  err.message ? err.message : "?", NULL);
         ksiss_kube_error_clear(&err);
         json_decref(l->obj);
         l->obj = NULL;
@@ -234,8 +237,8 @@ static void tick(ksiss_leader *l)
         ksiss_lease_step step = ksiss_lease_decide(&v, l->identity, now);
         if (step == KSISS_LEASE_WAIT) {
             if (attempt > 0)
-                fprintf(stderr, "level=info msg=\"lease %s/%s now held by %s\" identity=%s\n", l->ns, l->name,
-                        holder, l->identity);
+                ksiss_log("info", "lease now held by another", "namespace", l->ns, "lease", l->name, "holder",
+                          holder, "identity", l->identity, NULL);
             set_leading(l, false, 0);
             return;
         }
@@ -395,7 +398,7 @@ void ksiss_leader_stop(ksiss_leader *l, bool release)
         }
         const char *holder = spec_str(l->obj, "holderIdentity");
         if (holder && !strcmp(holder, l->identity) && write_lease(l, true) == KSISS_KUBE_OK)
-            fprintf(stderr, "level=info msg=\"released lease %s/%s\" identity=%s\n", l->ns, l->name, l->identity);
+            ksiss_log("info", "lease released", "namespace", l->ns, "lease", l->name, "identity", l->identity, NULL);
         ksiss_kube__set_exempt(NULL);
     }
     set_leading(l, false, 0);
