@@ -8,7 +8,7 @@ $(BUILD)/tests/e2e_watch: $(BUILD)/tests/e2e/e2e_watch.o $(BUILD)/libksiss.a
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-e2e-actuation: $(BUILD)/ksiss $(BUILD)/tests/e2e_watch $(BUILD)/tests/fake_inference $(BUILD)/tests/prom_tool
+e2e-actuation: $(BUILD)/ksiss $(BUILD)/tests/logfmt_check $(BUILD)/tests/e2e_watch $(BUILD)/tests/fake_inference $(BUILD)/tests/prom_tool
 	@BUILD=$(BUILD) tests/e2e/actuation.sh
 
 E2E_TARGETS += e2e-actuation

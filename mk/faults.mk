@@ -15,7 +15,7 @@ $(BUILD)/tests/faultproxy: tests/cluster/faultproxy.go
 	cd $(BUILD)/faultproxy-src && { [ -f go.mod ] || GOTOOLCHAIN=local $(FAULTS_GO) mod init local/faultproxy >/dev/null 2>&1; } && \
 	  CGO_ENABLED=0 GOTOOLCHAIN=local GOFLAGS=-mod=mod $(FAULTS_GO) build -trimpath -o $(abspath $@) .
 
-e2e-faults: $(BUILD)/ksiss $(BUILD)/tests/e2e_watch $(BUILD)/tests/fake_inference $(BUILD)/tests/prom_tool $(BUILD)/tests/faultproxy
+e2e-faults: $(BUILD)/ksiss $(BUILD)/tests/logfmt_check $(BUILD)/tests/e2e_watch $(BUILD)/tests/fake_inference $(BUILD)/tests/prom_tool $(BUILD)/tests/faultproxy
 	@BUILD=$(BUILD) tests/e2e/faults.sh
 
 E2E_TARGETS += e2e-faults

@@ -32,14 +32,14 @@ integration-asan: asan-lib
 
 TEST_TARGETS += integration-asan
 
-integration-valgrind: $(BUILD)/ksiss $(PROM_ITEST_BINS) $(SEC_ITEST_BINS)
+integration-valgrind: $(BUILD)/ksiss $(PROM_ITEST_BINS) $(SEC_ITEST_BINS) $(BUILD)/tests/logfmt_check
 	@BUILD=$(BUILD) tests/integration/valgrind_suite.sh tests/integration/prom_test.sh
 	@BUILD=$(BUILD) tests/integration/valgrind_suite.sh tests/integration/security_test.sh
 
 LONGRUN_TICKS ?= 2000
 LONGRUN_INTERVAL ?= 120ms
 
-e2e-longrun: $(BUILD)/ksiss $(PROM_ITEST_BINS)
+e2e-longrun: $(BUILD)/ksiss $(BUILD)/tests/logfmt_check $(PROM_ITEST_BINS)
 	@BUILD=$(BUILD) LONGRUN_TICKS=$(LONGRUN_TICKS) LONGRUN_INTERVAL=$(LONGRUN_INTERVAL) tests/e2e/longrun.sh
 
 E2E_TARGETS += e2e-longrun

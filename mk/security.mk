@@ -14,7 +14,7 @@ $(BUILD)/tests/sec_tool: $(BUILD)/tests/integration/sec_tool.o $(BUILD)/tests/in
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-integration-security: $(BUILD)/ksiss $(PROM_ITEST_BINS) $(SEC_ITEST_BINS)
+integration-security: $(BUILD)/ksiss $(PROM_ITEST_BINS) $(SEC_ITEST_BINS) $(BUILD)/tests/logfmt_check
 	@BUILD=$(BUILD) tests/integration/security_test.sh
 
 TEST_TARGETS += integration-security

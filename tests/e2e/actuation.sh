@@ -33,6 +33,7 @@ BUILD=${BUILD:-build}
 KSISS=$ROOT/$BUILD/ksiss
 WATCH=$ROOT/$BUILD/tests/e2e_watch
 FAKE=$ROOT/$BUILD/tests/fake_inference
+LOGFMT=$ROOT/$BUILD/tests/logfmt_check
 TOOL=$ROOT/$BUILD/tests/prom_tool
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 NS=ksiss-e2e
@@ -48,7 +49,7 @@ metric() {      # metric PORT NAME LABELMATCH -> value of the first matching ser
 }
 
 # ---- the cluster, RBAC, namespace ---------------------------------------
-[ -x "$KSISS" ] && [ -x "$WATCH" ] && [ -x "$FAKE" ] && [ -x "$TOOL" ] || die setup "build first: make $BUILD/ksiss (the e2e-actuation target does)"
+[ -x "$KSISS" ] && [ -x "$WATCH" ] && [ -x "$FAKE" ] && [ -x "$TOOL" ] && [ -x "$LOGFMT" ] || die setup "build first: make $BUILD/ksiss (the e2e-actuation target does)"
 kc get --raw /readyz >/dev/null 2>&1 || die setup "no cluster answers: run make cluster-up first (docs/local-cluster.md)"
 [ -x "$PROMETHEUS" ] || die setup "no Prometheus at $PROMETHEUS (apt-get install prometheus)"
 kc delete namespace "$NS" --ignore-not-found --wait=true --timeout=90s >/dev/null 2>&1
@@ -343,6 +344,7 @@ sleep 10
 invariants_held "$WATCH_PID" "$TMP/watch.out"
 stop_pid "$(pid_of $CUR)"
 grep -q 'msg=stopping' "$TMP/$CUR.log" && ok "SIGTERM: clean stop" || ko "no clean stop on SIGTERM" "$(tail -2 "$TMP/$CUR.log")"
+check_log "every line the autoscalers logged is a valid log line" "$TMP"/[a-e].log
 [ "$fail" -eq 0 ] || { for f in a b c d e; do [ -f "$TMP/$f.log" ] && { echo "--- $f.log (tail)"; tail -15 "$TMP/$f.log"; }; done; }
 kc delete namespace "$NS" --wait=false >/dev/null 2>&1
 finish

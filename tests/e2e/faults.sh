@@ -43,6 +43,7 @@ BUILD=${BUILD:-build}
 KSISS=$ROOT/$BUILD/ksiss
 WATCH=$ROOT/$BUILD/tests/e2e_watch
 FAKE=$ROOT/$BUILD/tests/fake_inference
+LOGFMT=$ROOT/$BUILD/tests/logfmt_check
 TOOL=$ROOT/$BUILD/tests/prom_tool
 PROXY=$ROOT/$BUILD/tests/faultproxy
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
@@ -61,7 +62,7 @@ settled_on() { settled && [ "$(gpu_resource)" = "nvidia.com/$1" ]; }
 faults_of() { grep -c "fault=$1 " "$TMP/proxy.log"; }
 
 # ---- the cluster, RBAC, namespace ---------------------------------------
-[ -x "$KSISS" ] && [ -x "$WATCH" ] && [ -x "$FAKE" ] && [ -x "$TOOL" ] && [ -x "$PROXY" ] || die setup "build first (make e2e-faults does)"
+[ -x "$KSISS" ] && [ -x "$WATCH" ] && [ -x "$FAKE" ] && [ -x "$TOOL" ] && [ -x "$PROXY" ] && [ -x "$LOGFMT" ] || die setup "build first (make e2e-faults does)"
 [ "$(id -u)" -eq 0 ] || die setup "needs root (restarts the kube-apiserver inside the cluster's network namespace)"
 kc get --raw /readyz >/dev/null 2>&1 || die setup "no cluster answers: run make cluster-up first (docs/local-cluster.md)"
 [ -x "$PROMETHEUS" ] || die setup "no Prometheus at $PROMETHEUS (apt-get install prometheus)"
@@ -432,6 +433,7 @@ fi
 invariants_held "$WATCH_PID" "$TMP/watch.out"
 stop_pid "$CUR_PID"
 grep -q 'msg=stopping' "$TMP/$CUR.log" && ok "SIGTERM: clean stop" || ko "no clean stop on SIGTERM" "$(tail -2 "$TMP/$CUR.log")"
+check_log "every line the autoscalers logged is a valid log line" "$TMP"/k*.log
 log "autoscaler instances started: $N_KSISS; faults injected: $(grep -c 'fault=' "$TMP/proxy.log")"
 if [ "$fail" -ne 0 ]; then
     for f in "$TMP"/k*.log; do echo "--- $(basename "$f") (tail)"; tail -12 "$f"; done

@@ -29,6 +29,7 @@ cd "$ROOT"
 BUILD=${BUILD:-build}
 KSISS=$ROOT/$BUILD/ksiss
 FAKE=$ROOT/$BUILD/tests/fake_inference
+LOGFMT=$ROOT/$BUILD/tests/logfmt_check
 TOOL=$ROOT/$BUILD/tests/prom_tool
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 TICKS=${LONGRUN_TICKS:-2000}
@@ -51,7 +52,7 @@ decided() { grep -cE 'msg=decision service=lr-a ' "$TMP/ksiss.log" 2>/dev/null; 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status" 2>/dev/null; }
 
 # ---- cluster, RBAC (non-admin user), namespace --------------------------
-[ -x "$KSISS" ] && [ -x "$FAKE" ] && [ -x "$TOOL" ] || die setup "build first (the e2e-longrun target does)"
+[ -x "$KSISS" ] && [ -x "$FAKE" ] && [ -x "$TOOL" ] && [ -x "$LOGFMT" ] || die setup "build first (the e2e-longrun target does)"
 kc get --raw /readyz >/dev/null 2>&1 || die setup "no cluster answers: run make cluster-up first (docs/local-cluster.md)"
 [ -x "$PROMETHEUS" ] || die setup "no Prometheus at $PROMETHEUS (apt-get install prometheus)"
 kc delete namespace "$NS" --ignore-not-found --wait=true --timeout=90s >/dev/null 2>&1
@@ -218,6 +219,7 @@ else ko "hold throughout" "lr-a $holds of $d, lr-b $hb of $db: $(grep -E 'msg=de
 if grep -q 'keeping the last good configuration' "$TMP/ksiss.log" && grep -q 'msg=decision.*service=lr-c' "$TMP/ksiss.log"; then
     ok "the churn reached it: invalid ConfigMap refused, lr-c managed while it existed"
 else ko "the churn reached it" "$(grep -c 'last good' "$TMP/ksiss.log") refusals, $(grep -c 'service=lr-c' "$TMP/ksiss.log") lr-c lines"; fi
+check_log "every line the autoscaler logged is a valid log line" "$TMP/ksiss.log"
 skipped=$(grep -c 'previous tick still running' "$TMP/ksiss.log")
 echo "service ticks skipped because the previous one was still running (all services): $skipped"
 

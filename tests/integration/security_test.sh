@@ -29,6 +29,7 @@ KSISS=$BUILD/ksiss
 FAKE=$BUILD/tests/fake_inference
 TOOL=$BUILD/tests/prom_tool
 SEC=$BUILD/tests/sec_tool
+LOGFMT=$BUILD/tests/logfmt_check
 PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 
 # KEEP_TMP=1 keeps the temporary directory (tests/lib/suite.sh)
@@ -53,7 +54,7 @@ serve() {
 port() { cat "$TMP/$1.port"; }
 requests() { grep -c . "$TMP/$1.log"; }
 
-for f in "$KSISS" "$FAKE" "$TOOL" "$SEC"; do
+for f in "$KSISS" "$FAKE" "$TOOL" "$SEC" "$LOGFMT"; do
     [ -x "$f" ] || die "setup" "$f is not built (make build)"
 done
 command -v openssl >/dev/null || die "setup" "openssl is needed to make the test certificates"
@@ -486,5 +487,7 @@ for f in b1.txt b2.txt b2.metrics; do capture "$TMP/$f"; done
 leaks=0
 for s in "${SECRETS[@]}"; do grep -rqF -- "$s" "$TMP/captured" && leaks=$((leaks + 1)); done
 if [ $leaks = 0 ]; then ok "no secret in the binding runs' output either"; else ko "no secret in the binding runs' output" "$leaks leaked"; fi
+# the runs' output is their log: an untrusted server, 401s, TLS errors
+check_log "every line ksiss run logged is a valid log line" "$TMP/r-rogue.txt" "$TMP/run401.txt" "$TMP/b2.txt"
 
 finish

@@ -126,6 +126,17 @@ wait_file() {   # wait_file FILE SECONDS: until FILE is not empty
 }
 contains() { grep -qF -- "$2" "$1"; }   # contains FILE TEXT
 
+# check_log NAME FILE...: PASS when every line of the autoscaler's logs
+# FILE... is a valid log line (src/shell/log.h), checked by $LOGFMT (the
+# suite sets it: $BUILD/tests/logfmt_check); else FAIL showing the invalid
+# lines. Run it once the autoscalers have stopped.
+check_log() {
+    local name=$1 out
+    shift
+    if out=$("$LOGFMT" "$@" 2>&1); then ok "$name ($(tail -1 <<<"$out"))"
+    else ko "$name" "$(head -60 <<<"$out")"; fi
+}
+
 # start_fake NAME STATE: the stand-in inference server ($FAKE) serving the
 # values of the state file STATE; its port goes to $TMP/NAME.port (wait for
 # it with wait_file), its output to $TMP/NAME.log
