@@ -40,9 +40,10 @@ static void usage(FILE *out)
             "  --service NAME     the service to simulate (may be omitted when there is one)\n"
             "  --policy P         ksiss, seed, horizontal, static, oracle, a comma list, or all\n"
             "                     (default: all)\n"
-            "  --json FILE        write {\"initial_deployment\", \"static_deployment\", \"policies\": {P:\n"
-            "                     {slo_attainment, gpu_hours, cost_vs_oracle, transitions,\n"
-            "                     p95_latency_s, p99_latency_s}}}\n"
+            "  --json FILE        write {\"initial_deployment\", \"static_deployment\", \"requests\",\n"
+            "                     \"unattainable\" (share no deployment serves within the SLO),\n"
+            "                     \"unattainable_requests\", \"policies\": {P: {slo_attainment, gpu_hours,\n"
+            "                     cost_vs_oracle, transitions, p95_latency_s, p99_latency_s}}}\n"
             "  --plot FILE.svg    load, capacity, GPUs, tier and latency over time per policy\n"
             "  --profile FILE     model serving profile (default: model.yaml beside the config)\n"
             "  --cold-start DUR   instance creation to serving (default 60s)\n"
@@ -128,6 +129,9 @@ static int write_json(const char *path, const ksiss_sim_report *r)
     }
     json_object_set_new(root, "initial_deployment", json_string(r->initial));
     json_object_set_new(root, "static_deployment", fixed ? json_string(fixed) : json_null());
+    json_object_set_new(root, "requests", json_integer((json_int_t)r->requests));
+    json_object_set_new(root, "unattainable", json_real(r->unattainable_share));
+    json_object_set_new(root, "unattainable_requests", json_integer((json_int_t)r->unattainable));
     json_object_set_new(root, "policies", pols);
     int rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(root);
@@ -191,6 +195,13 @@ static void print_table(const ksiss_sim_report *r, const char *trace, const ksis
             printf("%zu unfinished; ", x->unfinished);
         printf("\n");
     }
+    printf("%-12s%8.2f%%  ", "unattainable", 100 * r->unattainable_share);
+    if (r->unattainable)
+        printf("%zu of %zu requests miss the SLO even alone on an idle instance of every tier the service may use "
+               "here: no policy meets more than %.2f%%\n", r->unattainable, r->requests,
+               100 * (1 - r->unattainable_share));
+    else
+        printf("every request meets the SLO alone on an idle instance of some tier the service may use here\n");
 }
 
 /* "mig-3g.40gb" or "mig-3g.40gbx2" or "gpu*2x3". */

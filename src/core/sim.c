@@ -1317,6 +1317,59 @@ static void oracle_free(oracle_data *od)
     free(od->choice);
 }
 
+/* ---- requests no deployment can serve within the SLO ---- */
+
+/* The SLO latency request r gets alone on idle instance m (initialized,
+ * empty): a lower bound under the model, since a batch only lengthens a
+ * decode step and a prefill never runs beside another. INFINITY when it
+ * fits no KV cache of the tier (rejected). */
+static double idle_latency(const ksiss_sim_instance *m, const ksiss_sim_req *r, ksiss_sim_signal s)
+{
+    if ((double)r->in_tokens + r->out_tokens > m->kv_cap_tokens)
+        return INFINITY;
+    double prefill = r->in_tokens / m->prefill_tps;
+    double decode = r->out_tokens > 1 ? (r->out_tokens - 1) * ksiss_sim_step_time(m, 1) : 0;
+    switch (s) {
+    case KSISS_SIG_TTFT: return prefill;
+    case KSISS_SIG_TPOT: return r->out_tokens > 1 ? ksiss_sim_step_time(m, 1) : 0;
+    case KSISS_SIG_E2E: return prefill + decode;
+    case KSISS_SIG_QUEUE_TIME: return 0;
+    default: return INFINITY;
+    }
+}
+
+/* Counts the requests that miss the SLO even alone on an idle instance of
+ * every candidate tier (the tiers of od->cands: the service's ladder,
+ * holding the model, with GPUs in the cluster). A relative margin of 1e-9
+ * keeps a request whose idle latency equals the SLO (up to rounding in
+ * the event loop) attainable. */
+static size_t count_unattainable(const ksiss_sim_opts *o, const plan *pl, const ksiss_sim_req *reqs, size_t n,
+                                 const oracle_data *od)
+{
+    ksiss_sim_instance *m = ksiss_xcalloc(od->ncands, sizeof(*m));
+    size_t nt = 0;
+    for (size_t c = 0; c < od->ncands; c++) {
+        bool seen = false;
+        for (size_t j = 0; j < c && !seen; j++)
+            seen = od->cands[j].tier == od->cands[c].tier;
+        if (!seen)
+            ksiss_sim_instance_init(&m[nt++], o->profile, od->cands[c].tier, 0);
+    }
+    double limit = pl->slo_s + 1e-9 * fmax(1.0, pl->slo_s);
+    size_t bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool ok = false;
+        for (size_t t = 0; t < nt && !ok; t++)
+            ok = idle_latency(&m[t], &reqs[i], pl->slo_sig) <= limit;
+        if (!ok)
+            bad++;
+    }
+    for (size_t t = 0; t < nt; t++)
+        ksiss_sim_instance_free(&m[t]);
+    free(m);
+    return bad;
+}
+
 static void push_sample(ksiss_sim_result *res, size_t *cap, const ksiss_sim_sample *s)
 {
     if (res->n_samples == *cap) {
@@ -1566,6 +1619,9 @@ int ksiss_sim_run(const ksiss_sim_opts *o, const char *const *policies, size_t n
     }
     oracle_compute(o, &pl, reqs, n, &od);
     deployment initial = od.cands[od.meets[0]];
+    out->requests = n;
+    out->unattainable = count_unattainable(o, &pl, reqs, n, &od);
+    out->unattainable_share = (double)out->unattainable / (double)n;
 
     out->slo_signal = pl.slo_sig;
     out->plot_prompt_tokens = pl.plot_prefill;

@@ -144,6 +144,13 @@ typedef struct {
     double horizon_s;       /* cost is counted over [0, horizon_s] */
     char *initial;          /* deployment every dynamic policy starts from; owned */
     bool plot_prompt_tokens;    /* samples' tokens/s are prompt tokens (else generated) */
+    size_t requests;        /* in the trace */
+    /* Requests no deployment the service may use in this cluster serves
+     * within the SLO even alone on an idle instance (its prefill alone is
+     * over a TTFT SLO on the fastest tier, or it fits no tier's KV cache):
+     * no policy can meet them, so no attainment exceeds 1 - this share. */
+    size_t unattainable;
+    double unattainable_share;  /* unattainable / requests */
 } ksiss_sim_report;
 
 /* Longest trace replayed (arrival of the last request). */

@@ -615,6 +615,57 @@ static void test_tier_change_that_never_gets_ready_is_rolled_back(void **state)
     free(tr);
 }
 
+/* Every 10th prompt (30k tokens) takes 1.5 s of prefill alone on the
+ * fastest tier of the ladder (mig-7g.80gb and gpu: 20k tokens/s): no
+ * deployment meets a 1 s TTFT for it. Every 10th from the 5th (15k tokens)
+ * takes 0.75 s there but 1.21 s on mig-4g.40gb (0.62 of the prefill), so
+ * it is unattainable only for a ladder without the larger tiers. */
+static char *long_prompt_trace(void)
+{
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    for (int i = 0; i < 200; i++)
+        ksiss_sb_printf(&sb, "{\"timestamp\": %d, \"input_length\": %d, \"output_length\": 100}\n", i * 3000,
+                        i % 10 == 0 ? 30000 : i % 10 == 5 ? 15000 : 800);
+    return ksiss_sb_take(&sb);
+}
+
+static void test_requests_no_deployment_can_serve_within_the_slo_are_unattainable(void **state)
+{
+    (void)state;
+    char *tr = long_prompt_trace();
+    static const struct {
+        const char *tiers;
+        size_t unattainable;
+    } cases[] = {
+        { "[mig-3g.40gb, mig-4g.40gb, mig-7g.80gb, gpu]", 20 },
+        { "[mig-3g.40gb, mig-4g.40gb]", 40 },
+    };
+    for (size_t c = 0; c < 2; c++) {
+        char *cfg = ksiss_xasprintf("llm: |\n  metrics:\n    - name: ttft\n"
+                                    "      query: vllm:time_to_first_token_seconds\n"
+                                    "      slo: 1.0\n      scaleUpFactor: 1.0\n      scaleDownFactor: 0.5\n"
+                                    "  tiers: %s\n  maxReplicas: 4\n", cases[c].tiers);
+        world_fx f;
+        fx_load(&f, cfg, tr);
+        ksiss_sim_report r = run(&f, ksiss_sim_all_policies, 5, 60000, NULL, NULL);
+        assert_int_equal(r.requests, 200);
+        if (r.unattainable != cases[c].unattainable)
+            fail_msg("tiers %s: %zu unattainable, expected %zu", cases[c].tiers, r.unattainable,
+                     cases[c].unattainable);
+        assert_true(fabs(r.unattainable_share - cases[c].unattainable / 200.0) < 1e-12);
+        /* No policy, the oracle included, meets the SLO for them. */
+        for (size_t i = 0; i < r.n; i++)
+            if (r.v[i].slo_attainment > 1 - r.unattainable_share + 1e-12)
+                fail_msg("tiers %s: %s met %.4f, above the attainable %.4f", cases[c].tiers, r.v[i].policy,
+                         r.v[i].slo_attainment, 1 - r.unattainable_share);
+        ksiss_sim_report_free(&r);
+        fx_free(&f);
+        free(cfg);
+    }
+    free(tr);
+}
+
 /* ---- the command ---- */
 
 static void test_simulate_writes_the_documented_json(void **state)
@@ -638,7 +689,13 @@ static void test_simulate_writes_the_documented_json(void **state)
     json_error_t err;
     json_t *root = json_load_file(json_path, 0, &err);
     assert_non_null(root);
-    assert_int_equal(json_object_size(root), 3);
+    assert_int_equal(json_object_size(root), 6);
+    /* Requests and the share no deployment serves within the SLO. */
+    json_t *nreq = json_object_get(root, "requests"), *un = json_object_get(root, "unattainable");
+    json_t *unn = json_object_get(root, "unattainable_requests");
+    assert_true(json_is_integer(nreq) && json_is_real(un) && json_is_integer(unn));
+    assert_true(json_integer_value(nreq) > 0);
+    assert_true(fabs(json_real_value(un) - (double)json_integer_value(unn) / json_integer_value(nreq)) < 1e-6);
     /* The deployments the text names: where the dynamic policies start, and static's. */
     json_t *init = json_object_get(root, "initial_deployment"), *fixed = json_object_get(root, "static_deployment");
     assert_true(json_is_string(init) && json_is_string(fixed));
@@ -731,6 +788,7 @@ int main(void)
         cmocka_unit_test(test_static_gpu_hours_are_cost_weighted),
         cmocka_unit_test(test_unknown_policy_and_unmappable_metric_are_errors),
         cmocka_unit_test(test_tier_change_that_never_gets_ready_is_rolled_back),
+        cmocka_unit_test(test_requests_no_deployment_can_serve_within_the_slo_are_unattainable),
         cmocka_unit_test(test_simulate_writes_the_documented_json),
         cmocka_unit_test(test_simulate_reports_a_missing_file_and_usage_errors),
     };
