@@ -136,8 +136,8 @@ static void print_service(const ksiss_catalog *cat, const ksiss_service_cfg *s)
         printf("%g", s->model_memory_gib);
     else
         printf("unknown");
-    printf(", cooldown up %s down %s, stabilization up %s down %s, staleAfter %s, policy %s\n", cu, cd, su, sd, st,
-           s->policy);
+    printf(", cooldown up %s down %s, stabilization up %s down %s, staleAfter %s, sloTarget %g, policy %s\n", cu, cd,
+           su, sd, st, s->slo_target, s->policy);
     free(cu);
     free(cd);
     free(su);

@@ -50,7 +50,8 @@ static void usage(FILE *out)
             "  --interval DUR     control-loop tick (default: METRICS_SCRAPE_INTERVAL or 10s)\n"
             "  --static TIER[xN]  the `static` deployment (default: the cheapest that meets the\n"
             "                     SLO target over the whole trace)\n"
-            "  --target FRACTION  share of requests that must meet the SLO (default 0.99)\n"
+            "  --target FRACTION  share of requests that must meet the SLO (default: the\n"
+            "                     service's sloTarget, 0.99 unless the config sets it)\n"
             "  --decisions        print every decision that is not a hold, with its reason\n"
             "  -h, --help         this text\n"
             "\n"
@@ -421,6 +422,8 @@ int ksiss_cmd_simulate(int argc, char **argv)
     }
 
     o.svc = svc;
+    if (!target)
+        o.slo_target = svc->slo_target;    /* the service's own; --target overrides it */
     o.profile = &profile;
     o.cluster = &cluster;
     o.trace = &trace;

@@ -525,7 +525,7 @@ static void apply_model_memory(ctx *c, const char *svc, bool listed, const ksiss
 
 static const char *const service_keys[] = {
     "metrics", "load", "tiers", "gpu", "minReplicas", "maxReplicas", "modelMemoryGiB",
-    "cooldown", "stabilization", "staleAfter", "policy", NULL,
+    "cooldown", "stabilization", "staleAfter", "policy", "sloTarget", NULL,
 };
 
 static void service_defaults(ksiss_service_cfg *s, bool legacy)
@@ -538,6 +538,7 @@ static void service_defaults(ksiss_service_cfg *s, bool legacy)
     s->stabilization_up_ms = KSISS_DEFAULT_STABILIZATION_UP_MS;
     s->stabilization_down_ms = KSISS_DEFAULT_STABILIZATION_DOWN_MS;
     s->stale_after_ms = KSISS_DEFAULT_STALE_AFTER_MS;
+    s->slo_target = KSISS_DEFAULT_SLO_TARGET;
     s->policy = ksiss_xstrdup("ksiss");
 }
 
@@ -637,6 +638,23 @@ static void parse_extended(ctx *c, const char *svc, const ksiss_ynode *n, ksiss_
     if (stale) {
         f = ksiss_xasprintf("%s: staleAfter", what);
         parse_duration(c, stale, f, true, &s->stale_after_ms);
+        free(f);
+    }
+
+    const ksiss_ynode *tgt = ksiss_ymap_get(n, "sloTarget");
+    if (tgt) {
+        double t;
+        f = ksiss_xasprintf("%s: sloTarget", what);
+        if (GET(ksiss_y_double(tgt, c->file, f, &t, c->d)) == 0) {
+            /* A share of requests, strictly between 0 and 1: 1 would leave
+             * no room for a single slow request (no deployment guarantees
+             * that), 0 asks nothing; 99 is a percentage written by mistake. */
+            if (!(t > 0 && t < 1))
+                err(c, tgt->pos, "%s: the share of requests that should meet the SLO, above 0 and below 1 "
+                                 "(0.99: 99%%), got %g", f, t);
+            else
+                s->slo_target = t;
+        }
         free(f);
     }
 

@@ -64,6 +64,7 @@ typedef struct {
     int min_replicas;           /* default 1 */
     int max_replicas;           /* default 1 for legacy services (vertical only, as the original), 8 otherwise */
     double model_memory_gib;    /* 0 = unknown: every tier may be chosen */
+    double slo_target;          /* share of requests that should meet the SLO, (0, 1); default 0.99 */
     int64_t cooldown_up_ms;
     int64_t cooldown_down_ms;
     int64_t stabilization_up_ms;
@@ -86,6 +87,7 @@ typedef struct {
 #define KSISS_DEFAULT_STABILIZATION_DOWN_LOAD_MS 180000  /* services with a load: signal */
 #define KSISS_DEFAULT_STALE_AFTER_MS       120000
 #define KSISS_DEFAULT_TARGET_UTILIZATION      0.8
+#define KSISS_DEFAULT_SLO_TARGET              0.99
 
 /* Parses a ConfigMap manifest (one YAML document of several; the first
  * ConfigMap found, or the one named `configmap_name` when not NULL), or a

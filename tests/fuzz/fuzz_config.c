@@ -75,6 +75,7 @@ static void check_service(const ksiss_config *cfg, const ksiss_catalog *cat, con
     FUZZ_CHECK(s->cooldown_up_ms >= 0 && s->cooldown_down_ms >= 0 && s->stabilization_up_ms >= 0 &&
                    s->stabilization_down_ms >= 0 && s->stale_after_ms > 0,
                "service %s: negative duration", s->name);
+    FUZZ_CHECK(s->slo_target > 0 && s->slo_target < 1, "service %s: sloTarget %g", s->name, s->slo_target);
     FUZZ_CHECK(s->policy && ksiss_policy_find(s->policy), "service %s: policy %s unknown", s->name,
                s->policy ? s->policy : "(null)");
 }

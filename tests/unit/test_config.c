@@ -132,6 +132,7 @@ static void test_original_shipped_example_parses_with_legacy_defaults(void **sta
     assert_int_equal(s->cooldown_up_ms, KSISS_DEFAULT_COOLDOWN_UP_MS);
     assert_int_equal(s->stabilization_down_ms, KSISS_DEFAULT_STABILIZATION_DOWN_MS);
     assert_int_equal(s->stale_after_ms, KSISS_DEFAULT_STALE_AFTER_MS);
+    assert_true(s->slo_target == KSISS_DEFAULT_SLO_TARGET);
     /* The ladder: every tier of the default model's ladder. */
     const ksiss_tier *want[32];
     size_t n = ksiss_catalog_ladder(&f.cat, NULL, want, N_(want));
@@ -161,6 +162,30 @@ static void test_load_signal_shortens_default_down_window(void **state)
     assert_int_equal(svc(&f, "withload")->stabilization_down_ms, KSISS_DEFAULT_STABILIZATION_DOWN_LOAD_MS);
     assert_int_equal(svc(&f, "without")->stabilization_down_ms, KSISS_DEFAULT_STABILIZATION_DOWN_MS);
     assert_int_equal(svc(&f, "explicit")->stabilization_down_ms, 300000);
+    fixture_free(&f);
+}
+
+/* sloTarget: the share of requests that should meet the SLO, 0.99 unless
+ * given (also for the legacy format, which cannot give it). */
+static void test_slo_target_defaults_and_parses(void **state)
+{
+    (void)state;
+    fixture f;
+    parse_yaml(&f, "given: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  sloTarget: 0.95\n"
+                   "low: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  sloTarget: 0.1\n"
+                   "absent: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n");
+    assert_int_equal(f.rc, 0);
+    assert_true(svc(&f, "given")->slo_target == 0.95);
+    assert_true(svc(&f, "low")->slo_target == 0.1);
+    assert_true(svc(&f, "absent")->slo_target == 0.99);
     fixture_free(&f);
 }
 
@@ -417,6 +442,17 @@ static const bad_case bad_cases[] = {
      "c.yaml:2:9: service \"s\": load: perGpu is missing (the load one whole GPU sustains within the SLOs)"},
     {"load utilization above 1", "s:\n  load: {query: q, perGpu: 10, targetUtilization: 1.5}\n",
      "c.yaml:2:51: service \"s\": load: targetUtilization: must be in (0, 1], got 1.5"},
+    {"slo target of 1", "s:\n  sloTarget: 1\n  metrics: [{name: m, query: q, slo: 1}]\n",
+     "c.yaml:2:14: service \"s\": sloTarget: the share of requests that should meet the SLO, above 0 and below 1 "
+     "(0.99: 99%), got 1"},
+    {"slo target of 0", "s:\n  sloTarget: 0\n  metrics: [{name: m, query: q, slo: 1}]\n",
+     "c.yaml:2:14: service \"s\": sloTarget: the share of requests that should meet the SLO, above 0 and below 1 "
+     "(0.99: 99%), got 0"},
+    {"slo target as a percentage", "s:\n  sloTarget: 99\n  metrics: [{name: m, query: q, slo: 1}]\n",
+     "c.yaml:2:14: service \"s\": sloTarget: the share of requests that should meet the SLO, above 0 and below 1 "
+     "(0.99: 99%), got 99"},
+    {"slo target not a number", "s:\n  sloTarget: high\n  metrics: [{name: m, query: q, slo: 1}]\n",
+     "c.yaml:2:14: service \"s\": sloTarget: expected a finite number, got \"high\""},
     {"load throughput unknown", "s:\n  load: {query: q, perGpu: 10, throughput: tokens}\n",
      "c.yaml:2:44: service \"s\": load: throughput: \"tokens\" is not one of decode, prefill"},
     {"service name not DNS-1035", "Llama_3:\n  - {name: m, query: q, slo: 1}\n",
@@ -928,7 +964,7 @@ static void test_check_config_prints_a_summary_line_per_service_and_metric(void 
                                 "mig-7g.40gb, gpu, gpu*2, gpu*4, gpu*8]; other models: ksiss tiers --gpu MODEL), "));
     assert_null(strstr(out, "H100-80GB"));
     assert_non_null(strstr(out, "replicas 1..1, modelMemoryGiB unknown, cooldown up 30s down 2m, stabilization up 0s "
-                                "down 5m, staleAfter 2m, policy ksiss\n"));
+                                "down 5m, staleAfter 2m, sloTarget 0.99, policy ksiss\n"));
     assert_non_null(strstr(out, "  metric gpt2/tgi_request_metric: slo 0.5, direction lower, aggregate max, "
                                 "scaleUpFactor 1.5, scaleDownFactor 0.5, query increase("));
     assert_non_null(strstr(out, DATA "original-shipped.yaml: valid: 1 service, 1 metric\n"));
@@ -973,6 +1009,7 @@ int main(void)
         cmocka_unit_test(test_original_shipped_example_parses_with_legacy_defaults),
         cmocka_unit_test(test_example_config_parses_with_every_extended_field),
         cmocka_unit_test(test_load_signal_shortens_default_down_window),
+        cmocka_unit_test(test_slo_target_defaults_and_parses),
         cmocka_unit_test(test_configmap_json_from_the_api_parses_its_data),
         cmocka_unit_test(test_bare_data_mapping_accepts_values_written_directly),
         cmocka_unit_test(test_data_section_alone_is_read_as_the_data_mapping),

@@ -751,6 +751,65 @@ static void test_simulate_writes_the_documented_json(void **state)
     unlink(svg_path);
 }
 
+/* Runs `simulate --policy static,oracle` on the Azure code trace with the
+ * given config (and --target when not NULL); returns the oracle's GPU-hours
+ * and its SLO attainment. */
+static void oracle_of(const char *config, const char *target, double *gpu_hours, double *attainment)
+{
+    char json_path[] = "/tmp/ksiss-sim-target-XXXXXX";
+    int fd = mkstemp(json_path);
+    assert_true(fd >= 0);
+    close(fd);
+    char *argv[] = { "simulate", "--trace", "examples/sim/azure-llm-2023-code.csv", "--config", (char *)config,
+                     "--cluster", "examples/sim/cluster.yaml", "--profile", "examples/sim/model.yaml",
+                     "--policy", "static,oracle", "--json", json_path, "--target", (char *)target, NULL };
+    int argc = target ? 15 : 13;
+    FILE *saved = stdout;
+    stdout = fopen("/dev/null", "w");
+    int rc = ksiss_cmd_simulate(argc, argv);
+    fclose(stdout);
+    stdout = saved;
+    assert_int_equal(rc, KSISS_EXIT_OK);
+    json_error_t err;
+    json_t *root = json_load_file(json_path, 0, &err);
+    assert_non_null(root);
+    json_t *o = json_object_get(json_object_get(root, "policies"), "oracle");
+    *gpu_hours = json_number_value(json_object_get(o, "gpu_hours"));
+    *attainment = json_number_value(json_object_get(o, "slo_attainment"));
+    json_decref(root);
+    unlink(json_path);
+}
+
+/* The service's sloTarget is what static and oracle are judged by, unless
+ * --target says otherwise: at 0.9 the oracle may let a tenth of the
+ * requests miss and needs fewer GPU-hours than at the default 0.99. */
+static void test_simulate_takes_the_target_from_the_services_slo_target(void **state)
+{
+    (void)state;
+    size_t len;
+    char *e = NULL;
+    char *base = ksiss_read_file("examples/sim/config.yaml", 1 << 20, &len, &e);
+    assert_non_null(base);
+    char cfg_path[] = "/tmp/ksiss-sim-cfg-XXXXXX";
+    int fd = mkstemp(cfg_path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fprintf(f, "%s    sloTarget: 0.9\n", base);
+    fclose(f);
+    free(base);
+
+    double g_default, a_default, g_cfg, a_cfg, g_flag, a_flag, g_over, a_over;
+    oracle_of("examples/sim/config.yaml", NULL, &g_default, &a_default);
+    oracle_of(cfg_path, NULL, &g_cfg, &a_cfg);
+    oracle_of("examples/sim/config.yaml", "0.9", &g_flag, &a_flag);
+    oracle_of(cfg_path, "0.99", &g_over, &a_over);
+    unlink(cfg_path);
+    assert_true(a_cfg >= 0.9);
+    assert_true(g_cfg < g_default);            /* a lower target, a cheaper oracle */
+    assert_true(g_cfg == g_flag && a_cfg == a_flag);    /* the same as --target 0.9 */
+    assert_true(g_over == g_default && a_over == a_default);    /* --target wins over the config */
+}
+
 static void test_simulate_reports_a_missing_file_and_usage_errors(void **state)
 {
     (void)state;
@@ -790,6 +849,7 @@ int main(void)
         cmocka_unit_test(test_tier_change_that_never_gets_ready_is_rolled_back),
         cmocka_unit_test(test_requests_no_deployment_can_serve_within_the_slo_are_unattainable),
         cmocka_unit_test(test_simulate_writes_the_documented_json),
+        cmocka_unit_test(test_simulate_takes_the_target_from_the_services_slo_target),
         cmocka_unit_test(test_simulate_reports_a_missing_file_and_usage_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
