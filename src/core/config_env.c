@@ -217,7 +217,7 @@ int ksiss_env_parse(ksiss_getenv_fn get, void *ctx, ksiss_env *out, ksiss_diags 
     out->interval_ms = 10000;
     if ((v = get_or(get, ctx, "METRICS_SCRAPE_INTERVAL"))) {
         int64_t ms;
-        if (ksiss_parse_duration_ms(v, &ms) != 0 || v[0] == ' ') {
+        if (ksiss_parse_duration_ms(v, &ms) != 0) {
             env_err(d, "METRICS_SCRAPE_INTERVAL", v, "expected a number of seconds (10) or a duration (10s, 500ms, 1m)");
             bad = true;
         } else if (ms <= 0 || ms > MAX_INTERVAL_MS) {

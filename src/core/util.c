@@ -140,14 +140,55 @@ void ksiss_sb_free(ksiss_strbuf *sb)
     ksiss_sb_init(sb, lim);
 }
 
+static bool is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+/* Length of the unsigned decimal "[0-9]+(.[0-9]*)?" or ".[0-9]+" at p, 0
+ * when there is none. */
+static size_t decimal_len(const char *p)
+{
+    size_t i = 0, digits = 0;
+    while (is_digit(p[i]))
+        i++, digits++;
+    if (p[i] == '.') {
+        i++;
+        while (is_digit(p[i]))
+            i++, digits++;
+    }
+    return digits ? i : 0;
+}
+
+/* Length of the exponent "[eE][-+]?[0-9]+" at p, 0 when there is none. */
+static size_t exponent_len(const char *p)
+{
+    if (p[0] != 'e' && p[0] != 'E')
+        return 0;
+    size_t i = 1;
+    if (p[i] == '+' || p[i] == '-')
+        i++;
+    size_t d = i;
+    while (is_digit(p[i]))
+        i++;
+    return i > d ? i : 0;
+}
+
 int ksiss_parse_double(const char *s, double *out)
 {
-    if (!s || !*s)
+    if (!s)
         return -1;
-    char *end = NULL;
+    const char *p = s[0] == '-' ? s + 1 : s;
+    size_t n = decimal_len(p);
+    if (n == 0)
+        return -1;
+    n += exponent_len(p + n);
+    if (p[n] != '\0')
+        return -1;
+    /* The grammar is checked: strtod reads exactly these bytes. */
     errno = 0;
-    double v = strtod(s, &end);
-    if (errno == ERANGE || end == s || *end != '\0' || !isfinite(v))
+    double v = strtod(s, NULL);
+    if (errno == ERANGE || !isfinite(v))
         return -1;
     *out = v;
     return 0;
@@ -155,12 +196,18 @@ int ksiss_parse_double(const char *s, double *out)
 
 int ksiss_parse_int64(const char *s, int64_t *out)
 {
-    if (!s || !*s)
+    if (!s)
         return -1;
-    char *end = NULL;
+    const char *p = s[0] == '-' ? s + 1 : s;
+    if (!is_digit(*p))
+        return -1;
+    while (is_digit(*p))
+        p++;
+    if (*p != '\0')
+        return -1;
     errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno == ERANGE || end == s || *end != '\0')
+    long long v = strtoll(s, NULL, 10);
+    if (errno == ERANGE)
         return -1;
     *out = (int64_t)v;
     return 0;
@@ -170,25 +217,24 @@ int ksiss_parse_duration_ms(const char *s, int64_t *out_ms)
 {
     if (!s || !*s)
         return -1;
-    double plain;
-    if (ksiss_parse_double(s, &plain) == 0) {
-        if (plain < 0 || plain * 1000.0 > 9.0e15)
+    /* A bare number of seconds: an unsigned decimal, nothing else. */
+    size_t n = decimal_len(s);
+    if (n > 0 && s[n] == '\0') {
+        double plain = strtod(s, NULL);
+        if (!(plain * 1000.0 <= 9.0e15))
             return -1;
         *out_ms = (int64_t)llround(plain * 1000.0);
         return 0;
     }
-    /* Sequence of <number><unit>, like Go's time.ParseDuration. */
+    /* Sequence of <decimal><unit>, like Go's time.ParseDuration. */
     double total = 0;
     const char *p = s;
     while (*p) {
-        char *end = NULL;
-        if (!((*p >= '0' && *p <= '9') || *p == '.'))
+        n = decimal_len(p);
+        if (n == 0)
             return -1;
-        errno = 0;
-        double v = strtod(p, &end);
-        if (end == p || errno == ERANGE || !isfinite(v) || v < 0)
-            return -1;
-        p = end;
+        double v = strtod(p, NULL);
+        p += n;
         double unit;
         if (strncmp(p, "ms", 2) == 0) { unit = 1; p += 2; }
         else if (*p == 's') { unit = 1000; p++; }
@@ -196,7 +242,7 @@ int ksiss_parse_duration_ms(const char *s, int64_t *out_ms)
         else if (*p == 'h') { unit = 3600000; p++; }
         else return -1;
         total += v * unit;
-        if (total > 9.0e15)
+        if (!(total <= 9.0e15))
             return -1;
     }
     *out_ms = (int64_t)llround(total);

@@ -41,14 +41,24 @@ const char *ksiss_sb_str(const ksiss_strbuf *sb);
 char *ksiss_sb_take(ksiss_strbuf *sb);
 void ksiss_sb_free(ksiss_strbuf *sb);
 
-/* Strict number parsing: the whole string must be the number, no
- * overflow, finite. Return 0 on success, -1 otherwise. */
+/* Strict number parsing: the whole string is the number, in ASCII decimal,
+ * nothing before or after it (no blanks, no '+', no "0x" or other base
+ * prefix, no digit separators). Return 0 on success, -1 otherwise.
+ * ksiss_parse_double: -?([0-9]+(.[0-9]*)?|.[0-9]+)([eE][-+]?[0-9]+)?
+ *   ("2", "-0.5", ".5", "1e-05", "1.5E+06"); refused: "inf", "nan", hex
+ *   floats, and values outside the normal range of a double (beyond the
+ *   largest, or so small that they would become 0 or a subnormal, as
+ *   strtod's ERANGE says). Prometheus' "NaN" and "+Inf" are the caller's
+ *   to handle.
+ * ksiss_parse_int64: -?[0-9]+ within int64 ("8", "-3", "007" is 7). */
 int ksiss_parse_double(const char *s, double *out);
 int ksiss_parse_int64(const char *s, int64_t *out);
 
 /* Duration "500ms", "30s", "5m", "1h", "1m30s", or a bare number of
- * seconds ("10", "2.5"). Negative, NaN, overflowing or unknown units are
- * refused. Returns 0 and sets *out_ms, or -1. */
+ * seconds ("10", "2.5"). Each number is an unsigned decimal
+ * ([0-9]+(.[0-9]*)? or .[0-9]+: no sign, exponent, base prefix or blank)
+ * and each unit one of ms, s, m, h; a sum beyond 9e15 ms is refused.
+ * Returns 0 and sets *out_ms, or -1. */
 int ksiss_parse_duration_ms(const char *s, int64_t *out_ms);
 /* A UTC time "YYYY-MM-DD HH:MM:SS[.fraction][Z]" (or 'T' between date and
  * time: RFC 3339 as Kubernetes writes it, "2026-12-02T04:23:36Z") in

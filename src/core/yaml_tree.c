@@ -4,7 +4,6 @@
  * diagnostics. */
 #include "core/yaml_tree.h"
 
-#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -586,6 +585,13 @@ int ksiss_y_string(const ksiss_ynode *n, const char *file, const char *what,
     return 0;
 }
 
+/* YAML numbers may start with '+', which the util's strict parsers refuse:
+ * the number without it ("+-5" stays as it is, and is refused). */
+static const char *yaml_plus(const char *s)
+{
+    return s[0] == '+' && s[1] != '-' ? s + 1 : s;
+}
+
 int ksiss_y_double(const ksiss_ynode *n, const char *file, const char *what,
                    double *out, ksiss_diags *d)
 {
@@ -601,11 +607,9 @@ int ksiss_y_double(const ksiss_ynode *n, const char *file, const char *what,
         return -1;
     }
     double v;
-    /* strtod would take "nan", "inf" and leading blanks; the util refuses
-     * non-finite values; refuse blanks and hex floats here too. */
-    bool odd = n->scalar_len != strlen(s) || isspace((unsigned char)s[0]) ||
-               strchr(s, 'x') || strchr(s, 'X') || strchr(s, 'p') || strchr(s, 'P');
-    if (odd || ksiss_parse_double(s, &v) != 0) {
+    /* YAML allows a leading '+' (the util does not); the util refuses
+     * blanks, hex, "nan" and "inf". An embedded NUL is not a number. */
+    if (n->scalar_len != strlen(s) || ksiss_parse_double(yaml_plus(s), &v) != 0) {
         type_error(n, file, what, "a finite number", d);
         return -1;
     }
@@ -621,14 +625,9 @@ int ksiss_y_int(const ksiss_ynode *n, const char *file, const char *what,
         return -1;
     }
     const char *s = n->scalar;
-    bool digits = n->scalar_len == strlen(s) && s[0] != '\0';
-    for (const char *p = (s[0] == '-' || s[0] == '+') ? s + 1 : s; digits && *p; p++)
-        if (!isdigit((unsigned char)*p))
-            digits = false;
-    if (s[0] == '-' || s[0] == '+')
-        digits = digits && s[1] != '\0';
     int64_t v;
-    if (!digits || ksiss_parse_int64(s, &v) != 0) {
+    /* YAML allows a leading '+' (the util does not). */
+    if (n->scalar_len != strlen(s) || ksiss_parse_int64(yaml_plus(s), &v) != 0) {
         type_error(n, file, what, "an integer", d);
         return -1;
     }
@@ -666,8 +665,7 @@ int ksiss_y_duration_ms(const ksiss_ynode *n, const char *file, const char *what
                         int64_t *out, ksiss_diags *d)
 {
     if (!n || n->kind != KSISS_Y_SCALAR || ksiss_y_is_null(n) ||
-        n->scalar_len != strlen(n->scalar) || isspace((unsigned char)n->scalar[0]) ||
-        ksiss_parse_duration_ms(n->scalar, out) != 0) {
+        n->scalar_len != strlen(n->scalar) || ksiss_parse_duration_ms(n->scalar, out) != 0) {
         type_error(n, file, what, "a duration such as 500ms, 30s, 5m or 1h", d);
         return -1;
     }

@@ -298,6 +298,9 @@ static const double_case double_cases[] = {
     {"v: nan", 0, 0, "f.yaml:1:4: slo: expected a finite number, got \"nan\""},
     {"v: 1e999", 0, 0, "f.yaml:1:4: slo: expected a finite number, got \"1e999\""},
     {"v: 0x10", 0, 0, "f.yaml:1:4: slo: expected a finite number, got \"0x10\""},
+    {"v: +0.5", 1, 0.5, NULL},
+    {"v: +-0.5", 0, 0, "f.yaml:1:4: slo: expected a finite number, got \"+-0.5\""},
+    {"v: ' 0.5'", 0, 0, "f.yaml:1:4: slo: expected a finite number, got \" 0.5\""},
     {"v: fast", 0, 0, "f.yaml:1:4: slo: expected a finite number, got \"fast\""},
     {"v:", 0, 0, "f.yaml:1:3: slo: expected a number, got null"},
     {"v: [1]", 0, 0, "f.yaml:1:4: slo: expected a number, got a list"},
@@ -344,6 +347,9 @@ static const int_case int_cases[] = {
     {"v: 99999999999999999999999", 0, 0,
      "f.yaml:1:4: maxReplicas: expected an integer, got \"99999999999999999999999\""},
     {"v: ' 3'", 0, 0, "f.yaml:1:4: maxReplicas: expected an integer, got \" 3\""},
+    {"v: +3", 1, 3, NULL},
+    {"v: +-3", 0, 0, "f.yaml:1:4: maxReplicas: expected an integer, got \"+-3\""},
+    {"v: 0x10", 0, 0, "f.yaml:1:4: maxReplicas: expected an integer, got \"0x10\""},
 };
 
 static void test_int_getter_checks_syntax_and_range(void **state)
@@ -380,6 +386,7 @@ static const dur_case dur_cases[] = {
     {"v: 1h", 1, 3600000},     {"v: 1m30s", 1, 90000},   {"v: 10", 1, 10000},
     {"v: -5s", 0, 0},          {"v: 5 minutes", 0, 0},   {"v: 5d", 0, 0},
     {"v: ''", 0, 0},           {"v: 1e300h", 0, 0},      {"v: {a: 1}", 0, 0},
+    {"v: 0x10", 0, 0},         {"v: 1e3s", 0, 0},        {"v: ' 5s'", 0, 0},
 };
 
 static void test_duration_getter_accepts_units_and_refuses_the_rest(void **state)
