@@ -1,14 +1,12 @@
 /* cli.h: the ksiss command-line front end. Each command lives in its own
- * src/cli/cmd_<name>.c and returns the process exit code:
- * 0 success, 1 the command ran and found a problem (invalid config, metric
- * unreadable, ...), 2 usage error, 3 runtime failure (cannot reach a server,
- * cannot read a file). */
+ * src/cli/cmd_<name>.c and returns the process exit code
+ * (shell/exit_codes.h). */
 #ifndef KSISS_CLI_H
 #define KSISS_CLI_H
 
 #include <stdbool.h>
 
-enum { KSISS_EXIT_OK = 0, KSISS_EXIT_PROBLEM = 1, KSISS_EXIT_USAGE = 2, KSISS_EXIT_RUNTIME = 3 };
+#include "shell/exit_codes.h"
 
 int ksiss_cmd_version(int argc, char **argv);
 int ksiss_cmd_check_config(int argc, char **argv);

@@ -17,6 +17,8 @@
 #include "core/transition.h"
 #include "core/util.h"
 #include "shell/controller.h"
+#include "shell/clock.h"
+#include "shell/env.h"
 
 #define CONFIG_FILE_MAX (4u << 20)
 
@@ -31,12 +33,6 @@ static const char usage[] =
     "  --prometheus URL   Prometheus (default: $PROMETHEUS_URL)\n"
     "  --config FILE      read the configuration from FILE instead of the ConfigMap\n"
     "                     ($CONFIG_MAP_NAME, default autoscaler-config)\n";
-
-static const char *env_get(const char *name, void *ctx)
-{
-    (void)ctx;
-    return getenv(name);
-}
 
 static void print_diags(const ksiss_diags *d)
 {
@@ -255,7 +251,7 @@ int ksiss_cmd_explain(int argc, char **argv)
     bool have_ev = false;
     ksiss_catalog_builtin(&cat);
     ksiss_prom_opts_init(&po);
-    int env_rc = ksiss_env_parse(env_get, NULL, &env, &d);
+    int env_rc = ksiss_env_parse(ksiss_process_getenv, NULL, &env, &d);
     if (env_rc != 0) {
         print_diags(&d);
         rc = KSISS_EXIT_USAGE;
@@ -279,7 +275,7 @@ int ksiss_cmd_explain(int argc, char **argv)
         rc = KSISS_EXIT_PROBLEM;
         goto out;
     }
-    if (ksiss_prom_opts_from_env(&po, env_get, NULL, &err) != 0) {
+    if (ksiss_prom_opts_from_env(&po, ksiss_process_getenv, NULL, &err) != 0) {
         fprintf(stderr, "ksiss explain: %s\n", err);
         rc = KSISS_EXIT_USAGE;
         goto out;
@@ -312,9 +308,7 @@ int ksiss_cmd_explain(int argc, char **argv)
         }
         ksiss_kube_error_clear(&ke);
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    int64_t now_ms = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    int64_t now_ms = ksiss_wall_ms();
     ksiss_eval_in in = {
         .kube = kube, .prom = prom, .cat = &cat, .svc = svc, .ns = ns, .name = service,
         .free = has_inv ? free_gpus : NULL, .n_free = n_free, .inv = has_inv ? &inv : NULL, .now_ms = now_ms,

@@ -21,6 +21,8 @@
 #include "core/promql.h"
 #include "core/util.h"
 #include "shell/exporter.h"
+#include "shell/clock.h"
+#include "shell/env.h"
 #include "shell/knative.h"
 #include "shell/kube.h"
 #include "shell/metrics.h"
@@ -91,12 +93,6 @@ typedef struct {
     int64_t connect_timeout_ms;
     bool json;
 } query_args;
-
-static const char *env_get(const char *name, void *ctx)
-{
-    (void)ctx;
-    return getenv(name);
-}
 
 /* Value of option a (as "--opt V" or "--opt=V"); advances *i. */
 static int opt_value(int argc, char **argv, int *i, const char *opt, const char **out)
@@ -325,31 +321,13 @@ static void print_text(const ksiss_service_cfg *svc, const char *ns, const ksiss
     fflush(stdout);
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* Sleeps ms, waking early when a stop signal arrives. */
-static void sleep_interruptible(int64_t ms)
-{
-    while (ms > 0 && !stop_requested) {
-        int64_t step = ms < 100 ? ms : 100;
-        struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)step * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= step;
-    }
-}
-
 /* Reads every metric once; reports problems on stderr. Returns how many
  * metrics had no usable value. */
 static size_t read_once(ksiss_prom *c, const ksiss_service_cfg *svc, const ksiss_promql_vars *vars,
                         char *const *pods, size_t n_pods, ksiss_metrics *reg, ksiss_metric_reading *r,
                         bool report)
 {
-    size_t missing = ksiss_prom_read_service(c, svc, vars, (const char *const *)pods, n_pods, wall_ms(), reg, r);
+    size_t missing = ksiss_prom_read_service(c, svc, vars, (const char *const *)pods, n_pods, ksiss_wall_ms(), reg, r);
     if (reg)
         ksiss_prom_export_readings(reg, vars->namespace_name, vars->service, svc, r, (const char *const *)pods);
     for (size_t i = 0; report && i < svc->n_metrics; i++) {
@@ -397,7 +375,7 @@ int ksiss_cmd_query(int argc, char **argv)
         rc = KSISS_EXIT_USAGE;
         goto out;
     }
-    if (ksiss_prom_opts_from_env(&o, env_get, NULL, &err) < 0) {
+    if (ksiss_prom_opts_from_env(&o, ksiss_process_getenv, NULL, &err) < 0) {
         fprintf(stderr, "ksiss query: %s\n", err);
         rc = KSISS_EXIT_USAGE;
         goto out;
@@ -493,7 +471,7 @@ int ksiss_cmd_query(int argc, char **argv)
     fprintf(stderr, "ksiss query: serving /metrics on port %d (%s); Ctrl-C stops\n", ksiss_exporter_port(exp), a.serve);
     fflush(stderr);
     while (!stop_requested) {
-        sleep_interruptible(a.interval_ms);
+        ksiss_sleep_ms(a.interval_ms, &stop_requested);
         if (stop_requested)
             break;
         ksiss_metric_readings_free(r, svc->n_metrics);

@@ -153,8 +153,10 @@ typedef const char *(*ksiss_getenv_fn)(const char *name, void *ctx);
  * values are diagnostics naming the variable. Returns 0 or -1. */
 int ksiss_env_parse(ksiss_getenv_fn get, void *ctx, ksiss_env *out, ksiss_diags *d);
 void ksiss_env_free(ksiss_env *env);
-/* True when `service` contains one of the IGNORE_LIST substrings. */
-bool ksiss_env_ignored(const ksiss_env *env, const char *service);
+/* The first IGNORE_LIST substring that `service` contains (borrowed from
+ * env), or NULL when none does (an empty pattern matches nothing; env or
+ * service NULL: NULL). */
+const char *ksiss_env_ignored(const ksiss_env *env, const char *service);
 
 /* ---- the Prometheus URL (PROMETHEUS_URL and every --prometheus flag) ---- */
 

@@ -313,12 +313,12 @@ void ksiss_env_free(ksiss_env *env)
     memset(env, 0, sizeof(*env));
 }
 
-bool ksiss_env_ignored(const ksiss_env *env, const char *service)
+const char *ksiss_env_ignored(const ksiss_env *env, const char *service)
 {
     if (!env || !service)
-        return false;
+        return NULL;
     for (size_t i = 0; i < env->n_ignore; i++)
-        if (strstr(service, env->ignore[i]))
-            return true;
-    return false;
+        if (env->ignore[i][0] && strstr(service, env->ignore[i]))
+            return env->ignore[i];
+    return NULL;
 }

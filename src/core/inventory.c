@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_path.h"
 #include "core/util.h"
 
 #define INV_WARNINGS_MAX 200
@@ -20,14 +21,6 @@ static void warn(ksiss_inventory *inv, const char *fmt, ...)
     va_end(ap);
     inv->warnings = ksiss_xrealloc(inv->warnings, (inv->n_warnings + 1) * sizeof *inv->warnings);
     inv->warnings[inv->n_warnings++] = m;
-}
-
-static const char *str_at(const json_t *obj, const char *a, const char *b)
-{
-    const json_t *v = json_object_get(obj, a);
-    if (b)
-        v = json_object_get(v, b);
-    return json_string_value(v);
 }
 
 /* An extended-resource quantity: a plain non-negative integer string
@@ -212,7 +205,7 @@ static int cmp_entry(const void *a, const void *b)
 
 static bool pod_terminated(const json_t *pod)
 {
-    const char *phase = str_at(pod, "status", "phase");
+    const char *phase = ksiss_json_str(pod, "status", "phase", NULL);
     return phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed"));
 }
 
@@ -331,8 +324,8 @@ void ksiss_inventory_add_pod(ksiss_inventory_builder *b, const json_t *pod)
         index_nodes(b);
     if (!json_is_object(pod))
         return;
-    const char *phase = str_at(pod, "status", "phase");
-    const char *node_name = str_at(pod, "spec", "nodeName");
+    const char *phase = ksiss_json_str(pod, "status", "phase", NULL);
+    const char *node_name = ksiss_json_str(pod, "spec", "nodeName", NULL);
     if (node_name && *node_name) {
         /* A bound, non-terminated pod: its requests on its node. */
         size_t k;
@@ -351,8 +344,8 @@ void ksiss_inventory_add_pod(ksiss_inventory_builder *b, const json_t *pod)
             }
             if (u < 0) {
                 warn(out, "pod %s/%s: request for %s is not a whole number; ignored",
-                     str_at(pod, "metadata", "namespace") ? str_at(pod, "metadata", "namespace") : "",
-                     str_at(pod, "metadata", "name") ? str_at(pod, "metadata", "name") : "?", asked);
+                     ksiss_json_str(pod, "metadata", "namespace", NULL) ? ksiss_json_str(pod, "metadata", "namespace", NULL) : "",
+                     ksiss_json_str(pod, "metadata", "name", NULL) ? ksiss_json_str(pod, "metadata", "name", NULL) : "?", asked);
                 continue;
             }
             n->res[r].requested = add_sat(n->res[r].requested, u);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_path.h"
 #include "core/util.h"
 
 /* Kubernetes names of revisions are DNS-1035 labels. */
@@ -23,25 +24,9 @@ static const json_t *jget(const json_t *o, const char *k)
     return json_is_object(o) ? json_object_get(o, k) : NULL;
 }
 
-static const json_t *jpath(const json_t *o, const char *a, const char *b, const char *c)
-{
-    const json_t *v = jget(o, a);
-    if (b)
-        v = jget(v, b);
-    if (c)
-        v = jget(v, c);
-    return v;
-}
-
-static const char *jstr(const json_t *o, const char *a, const char *b, const char *c)
-{
-    const json_t *v = jpath(o, a, b, c);
-    return json_is_string(v) ? json_string_value(v) : NULL;
-}
-
 static long long jint(const json_t *o, const char *a, const char *b, const char *c, long long dflt)
 {
-    const json_t *v = jpath(o, a, b, c);
+    const json_t *v = ksiss_json_path(o, a, b, c);
     return json_is_integer(v) ? (long long)json_integer_value(v) : dflt;
 }
 
@@ -63,7 +48,7 @@ static bool streq(const char *a, const char *b)
 
 const char *ksiss_tr_annotation(const json_t *obj, const char *key)
 {
-    return jstr(obj, "metadata", "annotations", key);
+    return ksiss_json_str(obj, "metadata", "annotations", key);
 }
 
 /* --------------------------------------------------------------- state --- */
@@ -127,7 +112,7 @@ int ksiss_tr_state_parse(const char *text, ksiss_tr_state *out, char **err)
         json_decref(o);
         return -1;
     }
-    const char *ph = jstr(o, "phase", NULL, NULL);
+    const char *ph = ksiss_json_str(o, "phase", NULL, NULL);
     int phase = -1;
     for (size_t i = 1; ph && i < sizeof(phase_names) / sizeof(phase_names[0]); i++)
         if (!strcmp(ph, phase_names[i]))
@@ -226,7 +211,7 @@ int ksiss_tr_container_gpu(const json_t *container, const char **resource, long 
 {
     static const char *const kinds[] = {"limits", "requests"};
     for (size_t k = 0; k < 2; k++) {
-        const json_t *m = jpath(container, "resources", kinds[k], NULL);
+        const json_t *m = ksiss_json_path(container, "resources", kinds[k], NULL);
         const char *key;
         const json_t *v;
         if (!json_is_object(m))
@@ -236,7 +221,7 @@ int ksiss_tr_container_gpu(const json_t *container, const char **resource, long 
                 continue;
             if (parse_quantity_count(v, count) != 0) {
                 *err = ksiss_xasprintf("container \"%s\": resources.%s[\"%s\"] is not a whole count",
-                                       jstr(container, "name", NULL, NULL) ? jstr(container, "name", NULL, NULL) : "?",
+                                       ksiss_json_str(container, "name", NULL, NULL) ? ksiss_json_str(container, "name", NULL, NULL) : "?",
                                        kinds[k], key);
                 return -1;
             }
@@ -269,8 +254,8 @@ json_t *ksiss_tr_gpu_container(const json_t *pod_spec, char **err)
         if (rc == 0) {
             if (found) {
                 *err = ksiss_xasprintf("containers \"%s\" and \"%s\" both request a GPU: refusing to guess which one to resize",
-                                       jstr(found, "name", NULL, NULL) ? jstr(found, "name", NULL, NULL) : "?",
-                                       jstr(c, "name", NULL, NULL) ? jstr(c, "name", NULL, NULL) : "?");
+                                       ksiss_json_str(found, "name", NULL, NULL) ? ksiss_json_str(found, "name", NULL, NULL) : "?",
+                                       ksiss_json_str(c, "name", NULL, NULL) ? ksiss_json_str(c, "name", NULL, NULL) : "?");
                 return NULL;
             }
             found = c;
@@ -286,7 +271,7 @@ json_t *ksiss_tr_gpu_container(const json_t *pod_spec, char **err)
 const ksiss_tier *ksiss_tr_service_tier(const json_t *service, const ksiss_catalog *cat,
                                         const char *gpu_model, char **err)
 {
-    const json_t *spec = jpath(service, "spec", "template", "spec");
+    const json_t *spec = ksiss_json_path(service, "spec", "template", "spec");
     json_t *c = ksiss_tr_gpu_container(spec, err);
     if (!c)
         return NULL;
@@ -305,20 +290,20 @@ const ksiss_tier *ksiss_tr_service_tier(const json_t *service, const ksiss_catal
 /* The condition of `type` in obj's status.conditions, or NULL. */
 static const json_t *condition(const json_t *obj, const char *type)
 {
-    const json_t *conds = jpath(obj, "status", "conditions", NULL);
+    const json_t *conds = ksiss_json_path(obj, "status", "conditions", NULL);
     size_t i;
     json_t *c;
     if (!json_is_array(conds))
         return NULL;
     json_array_foreach(conds, i, c)
-        if (streq(jstr(c, "type", NULL, NULL), type))
+        if (streq(ksiss_json_str(c, "type", NULL, NULL), type))
             return c;
     return NULL;
 }
 
 static const char *condition_status(const json_t *obj, const char *type)
 {
-    return jstr(condition(obj, type), "status", NULL, NULL);
+    return ksiss_json_str(condition(obj, type), "status", NULL, NULL);
 }
 
 bool ksiss_tr_revision_ready(const json_t *revision)
@@ -331,8 +316,8 @@ bool ksiss_tr_revision_ready(const json_t *revision)
 static const char *ready_message(const json_t *revision)
 {
     const json_t *c = condition(revision, "Ready");
-    const char *m = jstr(c, "message", NULL, NULL);
-    const char *r = jstr(c, "reason", NULL, NULL);
+    const char *m = ksiss_json_str(c, "message", NULL, NULL);
+    const char *r = ksiss_json_str(c, "reason", NULL, NULL);
     return m ? m : r ? r : "no reason given";
 }
 
@@ -348,7 +333,7 @@ static bool revision_failed(const json_t *revision)
  * shorten the grace). */
 static int64_t not_ready_for_ms(const json_t *revision, int64_t now_ms, int64_t started_ms)
 {
-    const char *t = jstr(condition(revision, "Ready"), "lastTransitionTime", NULL, NULL);
+    const char *t = ksiss_json_str(condition(revision, "Ready"), "lastTransitionTime", NULL, NULL);
     int64_t since = started_ms, at;
     if (t && ksiss_parse_utc_time(t, t + strlen(t), &at) == 0 && at > since)
         since = at;
@@ -362,22 +347,22 @@ const json_t *ksiss_tr_find_revision(const json_t *revisions, const char *name)
     if (!json_is_array(revisions) || !name)
         return NULL;
     json_array_foreach(revisions, i, r)
-        if (streq(jstr(r, "metadata", "name", NULL), name))
+        if (streq(ksiss_json_str(r, "metadata", "name", NULL), name))
             return r;
     return NULL;
 }
 
 int ksiss_tr_status_percent(const json_t *service, const char *revision)
 {
-    const json_t *tr = jpath(service, "status", "traffic", NULL);
-    const char *latest = jstr(service, "status", "latestReadyRevisionName", NULL);
+    const json_t *tr = ksiss_json_path(service, "status", "traffic", NULL);
+    const char *latest = ksiss_json_str(service, "status", "latestReadyRevisionName", NULL);
     size_t i;
     json_t *t;
     int sum = 0;
     if (!json_is_array(tr))
         return 0;
     json_array_foreach(tr, i, t) {
-        const char *name = jstr(t, "revisionName", NULL, NULL);
+        const char *name = ksiss_json_str(t, "revisionName", NULL, NULL);
         if (!name && json_is_true(jget(t, "latestRevision")))
             name = latest;
         if (streq(name, revision)) {
@@ -467,7 +452,7 @@ static json_t *plan_patch(ksiss_tr_plan *p, const json_t *service)
     ksiss_tr_action *a = plan_add(p, KSISS_TRA_PATCH_SERVICE);
     a->patch = json_object();
     json_t *meta = jobj(a->patch, "metadata");
-    json_object_set_new(meta, "resourceVersion", json_string(jstr(service, "metadata", "resourceVersion", NULL)));
+    json_object_set_new(meta, "resourceVersion", json_string(ksiss_json_str(service, "metadata", "resourceVersion", NULL)));
     return a->patch;
 }
 
@@ -544,7 +529,7 @@ void ksiss_tr_plan_free(ksiss_tr_plan *p)
  * latest ready revision, or all on `current`? Sets *latest. */
 static bool traffic_owned(const json_t *service, const char *current, bool *latest)
 {
-    const json_t *tr = jpath(service, "spec", "traffic", NULL);
+    const json_t *tr = ksiss_json_path(service, "spec", "traffic", NULL);
     *latest = true;
     if (!tr || json_is_null(tr) || (json_is_array(tr) && json_array_size(tr) == 0))
         return true;
@@ -556,7 +541,7 @@ static bool traffic_owned(const json_t *service, const char *current, bool *late
     if (json_is_true(jget(e, "latestRevision")))
         return true;
     *latest = false;
-    return streq(jstr(e, "revisionName", NULL, NULL), current);
+    return streq(ksiss_json_str(e, "revisionName", NULL, NULL), current);
 }
 
 /* Builds the new container list: the GPU container gets `tier`'s resource
@@ -675,8 +660,8 @@ static int step_idle(ctx *c, char **err)
 {
     const ksiss_tr_input *in = c->in;
     ksiss_tr_plan *p = c->p;
-    const char *ready = jstr(in->service, "status", "latestReadyRevisionName", NULL);
-    const char *created = jstr(in->service, "status", "latestCreatedRevisionName", NULL);
+    const char *ready = ksiss_json_str(in->service, "status", "latestReadyRevisionName", NULL);
+    const char *created = ksiss_json_str(in->service, "status", "latestCreatedRevisionName", NULL);
     const json_t *cur = ksiss_tr_find_revision(in->revisions, ready);
     const ksiss_tier *tier = NULL;
     char *terr = NULL;
@@ -729,7 +714,7 @@ static int step_idle(ctx *c, char **err)
             free(name);
             return 0;
         }
-        const json_t *tmpl = jpath(in->service, "spec", "template", NULL);
+        const json_t *tmpl = ksiss_json_path(in->service, "spec", "template", NULL);
         json_t *containers = containers_for_tier(jget(tmpl, "spec"), to, in->default_cpu, in->default_memory, err);
         if (!containers) {
             free(name);
@@ -749,8 +734,8 @@ static int step_idle(ctx *c, char **err)
             .phase_at_ms = in->now_ms,
             .traffic_latest = latest,
             .reason = ksiss_xstrdup(in->reason ? in->reason : "policy decision"),
-            .from_min_scale = ksiss_xstrdup(jstr(tmpl, "metadata", "annotations", KSISS_ANN_MIN_SCALE)),
-            .from_max_scale = ksiss_xstrdup(jstr(tmpl, "metadata", "annotations", KSISS_ANN_MAX_SCALE)),
+            .from_min_scale = ksiss_xstrdup(ksiss_json_str(tmpl, "metadata", "annotations", KSISS_ANN_MIN_SCALE)),
+            .from_max_scale = ksiss_xstrdup(ksiss_json_str(tmpl, "metadata", "annotations", KSISS_ANN_MAX_SCALE)),
         };
         json_t *patch = plan_patch(p, in->service);
         patch_state(patch, &s);
@@ -830,7 +815,7 @@ static void start_rollback(ctx *c, ksiss_tr_state *s, const json_t *from, char *
     json_object_set_new(pann, KSISS_ANN_TIER, s->from_tier ? json_string(s->from_tier) : json_null());
     json_object_set_new(pann, KSISS_ANN_MIN_SCALE, s->from_min_scale ? json_string(s->from_min_scale) : json_null());
     json_object_set_new(pann, KSISS_ANN_MAX_SCALE, s->from_max_scale ? json_string(s->from_max_scale) : json_null());
-    json_object_set(jobj(ptmpl, "spec"), "containers", (json_t *)jpath(from, "spec", "containers", NULL));
+    json_object_set(jobj(ptmpl, "spec"), "containers", (json_t *)ksiss_json_path(from, "spec", "containers", NULL));
     patch_traffic(patch, s->from_rev, NULL, 0);
     /* Said now (the failure, while it is news) and again when the rollback
      * completes (TierChangeRolledBack): a crash between this patch and this
@@ -915,7 +900,7 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
             json_t *patch = plan_patch(p, in->service);
             if (done) {
                 if (s->traffic_latest &&
-                    streq(jstr(in->service, "status", "latestReadyRevisionName", NULL), s->to_rev))
+                    streq(ksiss_json_str(in->service, "status", "latestReadyRevisionName", NULL), s->to_rev))
                     patch_traffic_latest(patch);
                 else
                     patch_traffic(patch, s->from_rev, s->to_rev, 100);
@@ -963,7 +948,7 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
             bool to_latest = false;
             if (s->traffic_latest) {
                 bool latest = false;
-                const char *lr = jstr(in->service, "status", "latestReadyRevisionName", NULL);
+                const char *lr = ksiss_json_str(in->service, "status", "latestReadyRevisionName", NULL);
                 if (!traffic_owned(in->service, NULL, &latest) || !latest) {
                     if (lr && !streq(lr, s->from_rev) &&
                         ksiss_tr_revision_ready(ksiss_tr_find_revision(in->revisions, lr))) {
@@ -999,11 +984,11 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
     case KSISS_TR_ROLLBACK:
         if (to) {
             bool referenced = ksiss_tr_status_percent(in->service, s->to_rev) > 0;
-            const json_t *tr = jpath(in->service, "spec", "traffic", NULL);
+            const json_t *tr = ksiss_json_path(in->service, "spec", "traffic", NULL);
             size_t i;
             json_t *e;
             json_array_foreach(tr, i, e)
-                if (streq(jstr(e, "revisionName", NULL, NULL), s->to_rev))
+                if (streq(ksiss_json_str(e, "revisionName", NULL, NULL), s->to_rev))
                     referenced = true;
             if (!from_ready || referenced) {
                 set_summary(p, "rollback: waiting until %s is Ready and %s serves nothing", s->from_rev, s->to_rev);
@@ -1019,7 +1004,7 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
             if (s->traffic_latest) {
                 /* Pinned is the safe choice otherwise: Knative may still
                  * name the failed (deleted) revision as the latest Ready. */
-                const char *lr = jstr(in->service, "status", "latestReadyRevisionName", NULL);
+                const char *lr = ksiss_json_str(in->service, "status", "latestReadyRevisionName", NULL);
                 if (streq(lr, s->from_rev))
                     patch_traffic_latest(patch);
                 else
@@ -1050,8 +1035,8 @@ static int step_in_flight(ctx *c, ksiss_tr_state *s)
 int ksiss_transition_step(const ksiss_tr_input *in, ksiss_tr_plan *out, char **err)
 {
     memset(out, 0, sizeof(*out));
-    const char *svc = jstr(in->service, "metadata", "name", NULL);
-    if (!svc || !jstr(in->service, "metadata", "resourceVersion", NULL)) {
+    const char *svc = ksiss_json_str(in->service, "metadata", "name", NULL);
+    if (!svc || !ksiss_json_str(in->service, "metadata", "resourceVersion", NULL)) {
         *err = ksiss_xstrdup("the Knative Service has no metadata.name or metadata.resourceVersion");
         return -1;
     }

@@ -18,12 +18,14 @@
 #include <malloc.h>
 #endif
 
-#include "cli/cli.h"
 #include "core/inventory.h"
+#include "core/json_path.h"
 #include "core/promql.h"
 #include "core/util.h"
 #include "shell/clock.h"
+#include "shell/env.h"
 #include "shell/events.h"
+#include "shell/exit_codes.h"
 #include "shell/exporter.h"
 #include "shell/inventory_records.h"
 #include "shell/controller_pool.h"
@@ -38,25 +40,10 @@ const ksiss_service_cfg *ksiss_controller_match(const ksiss_config *cfg, const k
                                                 bool *by_prefix, const char **skip)
 {
     *by_prefix = false;
-    *skip = NULL;
-    if (env) {
-        for (size_t i = 0; i < env->n_ignore; i++)
-            if (env->ignore[i][0] && strstr(name, env->ignore[i])) {
-                *skip = env->ignore[i];
-                return NULL;
-            }
-    }
+    *skip = ksiss_env_ignored(env, name);
+    if (*skip)
+        return NULL;
     return cfg ? ksiss_config_find(cfg, name, by_prefix) : NULL;
-}
-
-static const json_t *jp(const json_t *o, const char *a, const char *b, const char *c)
-{
-    const json_t *v = json_object_get(o, a);
-    if (b)
-        v = json_object_get(v, b);
-    if (c)
-        v = json_object_get(v, c);
-    return v;
 }
 
 /* ------------------------------------------------------- the controller --- */
@@ -275,13 +262,6 @@ struct controller {
     ksiss_strmap *states;   /* service name -> svc_state */
 };
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void cfg_unref(controller *c, cfg_bundle *b)
 {
     if (!b)
@@ -321,7 +301,7 @@ static void snap_unref(snapshot *s)
     pthread_mutex_unlock(&c->mu);
     if (left == 0) {
         /* The last service of the tick is done. */
-        ksiss_metrics_observe(c->reg, KSISS_M_TICK_DURATION, NULL, mono_s() - s->t0_s);
+        ksiss_metrics_observe(c->reg, KSISS_M_TICK_DURATION, NULL, ksiss_mono_s() - s->t0_s);
         cfg_unref(c, s->cfg);
         inv_unref(c, s->inv);
         index_unref(s->services);
@@ -413,8 +393,8 @@ static int service_event(void *ud, const json_t *service, const char *type, cons
         return 0;
     ksiss_kube_object_ref ref = {
         .api_version = "serving.knative.dev/v1", .kind = "Service", .ns = c->ns,
-        .name = json_string_value(jp(service, "metadata", "name", NULL)),
-        .uid = json_string_value(jp(service, "metadata", "uid", NULL)),
+        .name = json_string_value(ksiss_json_path(service, "metadata", "name", NULL)),
+        .uid = json_string_value(ksiss_json_path(service, "metadata", "uid", NULL)),
     };
     ksiss_kube_error e = {0};
     int rc = ksiss_events_emit(c->events, &ref, type, reason, message, &e);
@@ -447,7 +427,7 @@ static void gpu_model_event(controller *c, svc_state *w, const json_t *service, 
         return;
     ksiss_kube_object_ref ref = {
         .api_version = "serving.knative.dev/v1", .kind = "Service", .ns = c->ns, .name = w->name,
-        .uid = json_string_value(jp(service, "metadata", "uid", NULL)),
+        .uid = json_string_value(ksiss_json_path(service, "metadata", "uid", NULL)),
     };
     ksiss_kube_error e = {0};
     if (ksiss_events_emit(c->events, &ref, "Warning", mixed ? "GPUModelMixed" : "GPUModelUnknown", d->reason, &e) != 0)
@@ -849,7 +829,7 @@ static cfg_bundle *load_configmap(controller *c, const json_t *cm)
         clear_config_event(c);
         c->cfg_event = ksiss_xasprintf("invalid configuration, the last good one stays in force: %s",
                                        ksiss_sb_str(&sb));
-        c->cfg_event_uid = ksiss_xstrdup(json_string_value(jp(cm, "metadata", "uid", NULL)));
+        c->cfg_event_uid = ksiss_xstrdup(json_string_value(ksiss_json_path(cm, "metadata", "uid", NULL)));
         record_config_event(c);
         ksiss_sb_free(&sb);
         ksiss_config_free(&b->cfg);
@@ -865,22 +845,6 @@ static cfg_bundle *load_configmap(controller *c, const json_t *cm)
     free(source);
     ksiss_diags_free(&d);
     return b;
-}
-
-static const char *env_get(const char *name, void *ctx)
-{
-    (void)ctx;
-    return getenv(name);
-}
-
-static void sleep_ms_interruptible(int64_t ms, volatile sig_atomic_t *stop)
-{
-    while (ms > 0 && !*stop) {
-        int64_t chunk = ms < 100 ? ms : 100;
-        struct timespec ts = {chunk / 1000, (long)(chunk % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= chunk;
-    }
 }
 
 static void kube_hook(void *ud, const char *verb, long code)
@@ -1043,7 +1007,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
 
     ksiss_diags d;
     ksiss_diags_init(&d);
-    if (ksiss_env_parse(env_get, NULL, &c.env, &d) != 0) {
+    if (ksiss_env_parse(ksiss_process_getenv, NULL, &c.env, &d) != 0) {
         for (size_t i = 0; i < d.n; i++) {
             char *line = ksiss_diag_format(&d.v[i]);
             ksiss_log("error", "invalid environment", "problem", line, NULL);
@@ -1060,7 +1024,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         ksiss_log("error", "invalid environment", "problem", err, NULL);
         goto out;
     }
-    if (ksiss_prom_opts_from_env(&c.prom_opts, env_get, NULL, &err) != 0) {
+    if (ksiss_prom_opts_from_env(&c.prom_opts, ksiss_process_getenv, NULL, &err) != 0) {
         ksiss_log("error", "invalid Prometheus settings", "error", err, NULL);
         goto out;
     }
@@ -1198,7 +1162,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         if (leading && c.cfg_event)
             record_config_event(&c);
         if (!leading || !cfg || !ksiss_kube_informer_synced(inf_svc)) {
-            sleep_ms_interruptible(c.interval_ms, stop);
+            ksiss_sleep_ms(c.interval_ms, stop);
             continue;
         }
         /* Pods and Revisions from their caches only: until both have
@@ -1209,7 +1173,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             ksiss_log("info", "waiting for the pod and revision caches", "pods_error", e1, "revisions_error", e2, NULL);
             free(e1);
             free(e2);
-            sleep_ms_interruptible(c.interval_ms < 1000 ? c.interval_ms : 1000, stop);
+            ksiss_sleep_ms(c.interval_ms < 1000 ? c.interval_ms : 1000, stop);
             continue;
         }
         /* The caches as of now: copied, indexed and the inventory
@@ -1219,7 +1183,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         s->refs = 1;
         s->c = &c;
         s->now_ms = t0;
-        s->t0_s = mono_s();
+        s->t0_s = ksiss_mono_s();
         pthread_mutex_lock(&c.mu);
         cfg->refs++;
         if (tc.inv)
@@ -1300,7 +1264,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         ksiss_metrics_set(c.reg, KSISS_M_TICK_SERVICES, KSISS_LABELS("skipped"), (double)skipped);
         states_forget_unseen(&c);
         int64_t spent = ksiss_wall_ms() - t0;
-        sleep_ms_interruptible(c.interval_ms - spent, stop);
+        ksiss_sleep_ms(c.interval_ms - spent, stop);
     }
     ksiss_log("info", "stopping", NULL);
     exit_code = KSISS_EXIT_OK;

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/promql.h"
+#include "core/json_path.h"
 #include "core/util.h"
 #include "shell/controller.h"
 
@@ -52,15 +53,6 @@ int ksiss_parse_traffic_steps(const char *text, int **out, size_t *n, char **err
     return 0;
 }
 
-static const json_t *jp(const json_t *o, const char *a, const char *b, const char *c)
-{
-    const json_t *v = json_object_get(o, a);
-    if (b)
-        v = json_object_get(v, b);
-    if (c)
-        v = json_object_get(v, c);
-    return v;
-}
 
 int ksiss_controller_serving_gpu(const json_t *service, const json_t *revisions, const char **resource,
                                  long long *count, char **why)
@@ -68,11 +60,11 @@ int ksiss_controller_serving_gpu(const json_t *service, const json_t *revisions,
     *resource = NULL;
     *count = 0;
     *why = NULL;
-    const char *ready = json_string_value(jp(service, "status", "latestReadyRevisionName", NULL));
+    const char *ready = json_string_value(ksiss_json_path(service, "status", "latestReadyRevisionName", NULL));
     const json_t *rev = ksiss_tr_find_revision(revisions, ready);
     /* The revision serving, which is the template's except while a
      * transition is in flight. */
-    const json_t *spec = rev ? json_object_get(rev, "spec") : jp(service, "spec", "template", "spec");
+    const json_t *spec = rev ? json_object_get(rev, "spec") : ksiss_json_path(service, "spec", "template", "spec");
     json_t *c = ksiss_tr_gpu_container(spec, why);
     if (!c)
         return -1;
@@ -92,10 +84,10 @@ void ksiss_controller_deployment(const ksiss_catalog *cat, const char *gpu_model
     long long n;
     if (ksiss_controller_serving_gpu(service, revisions, &res, &n, why) == 0)
         out->tier = ksiss_catalog_tier_for_resource(cat, gpu_model, res, n, why);
-    const char *ready = json_string_value(jp(service, "status", "latestReadyRevisionName", NULL));
+    const char *ready = json_string_value(ksiss_json_path(service, "status", "latestReadyRevisionName", NULL));
     const json_t *rev = ksiss_tr_find_revision(revisions, ready);
-    json_int_t actual = json_integer_value(jp(rev, "status", "actualReplicas", NULL));
-    json_int_t desired = json_integer_value(jp(rev, "status", "desiredReplicas", NULL));
+    json_int_t actual = json_integer_value(ksiss_json_path(rev, "status", "actualReplicas", NULL));
+    json_int_t desired = json_integer_value(ksiss_json_path(rev, "status", "desiredReplicas", NULL));
     out->replicas_ready = actual > 0 && actual < 100000 ? (int)actual : 0;
     out->replicas_starting = desired > actual && desired < 100000 ? (int)(desired - actual) : 0;
 }
@@ -231,7 +223,7 @@ static int read_objects(const ksiss_eval_in *in, ksiss_eval *out)
             free(e);
         }
     }
-    out->revision = json_string_value(jp(svc, "status", "latestReadyRevisionName", NULL));
+    out->revision = json_string_value(ksiss_json_path(svc, "status", "latestReadyRevisionName", NULL));
     return 0;
 }
 

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/util.h"
+#include "shell/clock.h"
 #include "shell/kube_internal.h"
 
 #define EVENTS_AGG_WINDOW_MS (10 * 60 * 1000)
@@ -44,13 +45,6 @@ char *ksiss_kube_time_format(int64_t unix_ms, int micro)
     if (micro)
         return ksiss_xasprintf("%s.%06dZ", buf, (int)(unix_ms % 1000) * 1000);
     return ksiss_xasprintf("%sZ", buf);
-}
-
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 ksiss_events *ksiss_events_new(ksiss_kube *k, const char *component, const char *host)
@@ -146,7 +140,7 @@ int ksiss_events_emit(ksiss_events *ev, const ksiss_kube_object_ref *ref, const 
     char *msg = cut_message(message ? message : "");
     char *key = ksiss_xasprintf("%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s\x1f%s", ref->ns, ref->kind, ref->name,
                                 ref->uid ? ref->uid : "", type, reason, msg);
-    int64_t now = wall_ms();
+    int64_t now = ksiss_wall_ms();
     char *ts = ksiss_kube_time_format(now, 0);
     int rc;
     pthread_mutex_lock(&ev->mu);

@@ -6,19 +6,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/json_path.h"
 #include "core/util.h"
 #include "shell/log.h"
 
 const ksiss_kube_resource KSISS_KUBE_KNATIVE_PODAUTOSCALERS = {
     "autoscaling.internal.knative.dev", "v1alpha1", "podautoscalers", "PodAutoscaler", true};
-
-static const char *jstr2(const json_t *o, const char *a, const char *b)
-{
-    const json_t *v = json_object_get(o, a);
-    if (b)
-        v = json_object_get(v, b);
-    return json_string_value(v);
-}
 
 void ksiss_knative_view_free(ksiss_knative_view *v)
 {
@@ -30,7 +23,7 @@ void ksiss_knative_view_free(ksiss_knative_view *v)
 
 static bool pod_terminated(const json_t *pod)
 {
-    const char *phase = jstr2(pod, "status", "phase");
+    const char *phase = ksiss_json_str(pod, "status", "phase", NULL);
     return json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp") ||
            (phase && (!strcmp(phase, "Succeeded") || !strcmp(phase, "Failed")));
 }
@@ -102,8 +95,8 @@ const char **ksiss_knative_running_pods(const ksiss_knative_view *v, size_t *n)
     size_t i;
     json_t *p;
     json_array_foreach(v->pods, i, p) {
-        const char *phase = jstr2(p, "status", "phase");
-        const char *pn = jstr2(p, "metadata", "name");
+        const char *phase = ksiss_json_str(p, "status", "phase", NULL);
+        const char *pn = ksiss_json_str(p, "metadata", "name", NULL);
         if (pn && phase && !strcmp(phase, "Running"))
             names[(*n)++] = pn;
     }
@@ -143,7 +136,7 @@ static int scale_revision(ksiss_kube *k, const char *ns, const char *rev, int sc
 ksiss_apply_rc ksiss_knative_apply(ksiss_kube *k, ksiss_knative_event_fn event, void *event_ud, const char *ns,
                                    const json_t *service, const ksiss_tr_plan *plan, char **err)
 {
-    const char *name = jstr2(service, "metadata", "name");
+    const char *name = ksiss_json_str(service, "metadata", "name", NULL);
     for (size_t i = 0; i < plan->n; i++) {
         const ksiss_tr_action *a = &plan->v[i];
         ksiss_kube_error e = {0};

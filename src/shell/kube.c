@@ -17,6 +17,7 @@
 #include <curl/curl.h>
 
 #include "core/util.h"
+#include "shell/clock.h"
 #include "shell/json_arena.h"
 #include "shell/kube_internal.h"
 #include "shell/kubeconfig.h"
@@ -481,18 +482,6 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
-static int64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-int64_t ksiss_kube__now_ms(void)
-{
-    return mono_ms();
-}
-
 ksiss_kube *ksiss_kube_new(const ksiss_kube_config *cfg, const ksiss_kube_options *opt, char **err)
 {
     if (!cfg || !cfg->server || !*cfg->server) {
@@ -554,7 +543,7 @@ ksiss_kube *ksiss_kube_new(const ksiss_kube_config *cfg, const ksiss_kube_option
     pthread_mutex_init(&k->mu, NULL);
     k->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)k;
     if (k->cfg.token_file) {
-        k->token_read_ms = mono_ms();
+        k->token_read_ms = ksiss_mono_ms();
         struct stat st;
         if (stat(k->cfg.token_file, &st) == 0)
             k->token_mtime = st.st_mtim;
@@ -657,7 +646,7 @@ static char *current_token(ksiss_kube *k, bool force)
 {
     pthread_mutex_lock(&k->mu);
     if (k->cfg.token_file) {
-        int64_t now = mono_ms();
+        int64_t now = ksiss_mono_ms();
         struct stat st;
         bool changed = false;
         if (stat(k->cfg.token_file, &st) == 0)
@@ -814,19 +803,6 @@ CURL *ksiss_kube__easy(ksiss_kube *k, const char *method, const char *path, cons
     return c;
 }
 
-/* Sleeps ms, returning early when *stop becomes true. */
-void ksiss_kube__sleep_ms(int64_t ms, const int *stop)
-{
-    while (ms > 0) {
-        if (stop && __atomic_load_n(stop, __ATOMIC_ACQUIRE))
-            return;
-        int64_t step = ms > 100 ? 100 : ms;
-        struct timespec ts = {(time_t)(step / 1000), (long)(step % 1000) * 1000000L};
-        nanosleep(&ts, NULL);
-        ms -= step;
-    }
-}
-
 /* One API call with retries. `verb` is the metric label, `method` the HTTP
  * method. On success *out (if non-NULL) gets the decoded JSON body. */
 int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, const char *path,
@@ -942,7 +918,7 @@ int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, con
             wait = x.retry_after_ms;
         ksiss_sb_free(&x.body);
         while (wait > 0 && !stopping(k)) {
-            ksiss_kube__sleep_ms(wait < 100 ? wait : 100, NULL);
+            ksiss_sleep_ms(wait < 100 ? wait : 100, NULL);
             wait -= 100;
         }
     }

@@ -10,6 +10,7 @@
 
 #include "core/tiers.h"
 #include "core/util.h"
+#include "shell/clock.h"
 #include "shell/kube.h"
 #include "shell/kube_internal.h"
 #include "shell/log.h"
@@ -364,7 +365,7 @@ static void *informer_main(void *arg)
     while (!stopping(inf)) {
         if (inf->need_relist) {
             if (relist(inf) < 0) {
-                ksiss_kube__sleep_ms(ksiss_kube_backoff_ms(attempt++, KSISS_INFORMER_BACKOFF_BASE_MS, KSISS_INFORMER_BACKOFF_MAX_MS, ksiss_kube__jitter(inf->k)),
+                ksiss_sleep_ms(ksiss_kube_backoff_ms(attempt++, KSISS_INFORMER_BACKOFF_BASE_MS, KSISS_INFORMER_BACKOFF_MAX_MS, ksiss_kube__jitter(inf->k)),
                                      &inf->stop);
                 continue;
             }
@@ -372,7 +373,7 @@ static void *informer_main(void *arg)
         }
         int a = ksiss_kube_watch_backoff_attempt(&attempt, watch_once(inf));
         if (a >= 0)
-            ksiss_kube__sleep_ms(ksiss_kube_backoff_ms(a, KSISS_INFORMER_BACKOFF_BASE_MS, KSISS_INFORMER_BACKOFF_MAX_MS, ksiss_kube__jitter(inf->k)), &inf->stop);
+            ksiss_sleep_ms(ksiss_kube_backoff_ms(a, KSISS_INFORMER_BACKOFF_BASE_MS, KSISS_INFORMER_BACKOFF_MAX_MS, ksiss_kube__jitter(inf->k)), &inf->stop);
     }
     return NULL;
 }

@@ -77,8 +77,6 @@ void ksiss_kube__set_error(ksiss_kube_error *e, ksiss_kube_rc rc, long code, con
     __attribute__((format(printf, 4, 5)));
 void ksiss_kube__record(ksiss_kube *k, const char *verb, long code);
 double ksiss_kube__jitter(ksiss_kube *k);
-void ksiss_kube__sleep_ms(int64_t ms, const int *stop);
-int64_t ksiss_kube__now_ms(void);
 /* Reads a small (<= 1 MiB) file; caller frees; NULL and *err on failure. */
 char *ksiss_kube__read_small_file(const char *path, bool trim, char **err);
 

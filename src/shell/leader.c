@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "shell/clock.h"
 #include "shell/events.h"
 #include "shell/kube_internal.h"
 #include "shell/log.h"
@@ -68,13 +69,6 @@ json_t *ksiss_lease_spec(const char *holder, int64_t lease_duration_ms, const ch
     return s;
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static char *make_identity(void)
 {
     const char *pod = getenv("POD_NAME");
@@ -88,7 +82,7 @@ static char *make_identity(void)
     unsigned char rnd[4] = {0};
     int fd = open("/dev/urandom", O_RDONLY);
     if (fd < 0 || read(fd, rnd, sizeof rnd) != (ssize_t)sizeof rnd) {
-        uint64_t x = (uint64_t)wall_ms() ^ ((uint64_t)getpid() << 20);
+        uint64_t x = (uint64_t)ksiss_wall_ms() ^ ((uint64_t)getpid() << 20);
         memcpy(rnd, &x, sizeof rnd);
     }
     if (fd >= 0)
@@ -130,7 +124,7 @@ static int write_lease(ksiss_leader *l, bool release)
     const char *holder = spec_str(l->obj, "holderIdentity");
     bool ours = holder && !strcmp(holder, l->identity);
     int64_t transitions = spec_int(l->obj, "leaseTransitions");
-    char *now = ksiss_kube_time_format(wall_ms(), 1);
+    char *now = ksiss_kube_time_format(ksiss_wall_ms(), 1);
     const char *acq = spec_str(l->obj, "acquireTime");
     char *acquire = ksiss_xstrdup(ours && acq ? acq : now);
     if (!ours && !release)
@@ -169,7 +163,7 @@ static int read_lease(ksiss_leader *l)
     int rc = ksiss_kube_get(l->k, &KSISS_KUBE_LEASES, l->ns, l->name, &l->obj, &err);
     if (rc == KSISS_KUBE_E_NOT_FOUND) {
         ksiss_kube_error_clear(&err);
-        char *now = ksiss_kube_time_format(wall_ms(), 1);
+        char *now = ksiss_kube_time_format(ksiss_wall_ms(), 1);
         json_t *body = json_pack("{s:s, s:s, s:{s:s, s:s}}", "apiVersion", "coordination.k8s.io/v1", "kind", "Lease",
                                  "metadata", "name", l->name, "namespace", l->ns);
         json_object_set_new(body, "spec", ksiss_lease_spec(l->identity, l->lease_ms, now, now, 0));
@@ -198,7 +192,7 @@ static int read_lease(ksiss_leader *l)
 
 static void tick(ksiss_leader *l)
 {
-    int64_t now = ksiss_kube__now_ms();
+    int64_t now = ksiss_mono_ms();
     bool leading;
     pthread_mutex_lock(&l->mu);
     leading = l->leading;
@@ -215,7 +209,7 @@ static void tick(ksiss_leader *l)
         if (reread) {
             int r = read_lease(l);
             if (r == 1) {
-                set_leading(l, true, ksiss_kube__now_ms());
+                set_leading(l, true, ksiss_mono_ms());
                 return;
             }
             if (r < 0)
@@ -244,7 +238,7 @@ static void tick(ksiss_leader *l)
         }
         int rc = write_lease(l, false);
         if (rc == KSISS_KUBE_OK) {
-            set_leading(l, true, ksiss_kube__now_ms());
+            set_leading(l, true, ksiss_mono_ms());
             return;
         }
         if (rc == KSISS_KUBE_E_CONFLICT && step == KSISS_LEASE_RENEW) {
@@ -259,7 +253,7 @@ static void tick(ksiss_leader *l)
         break;
     }
     pthread_mutex_lock(&l->mu);
-    bool expired = l->leading && ksiss_kube__now_ms() - l->last_renew_ms >= l->deadline_ms;
+    bool expired = l->leading && ksiss_mono_ms() - l->last_renew_ms >= l->deadline_ms;
     pthread_mutex_unlock(&l->mu);
     if (expired)
         set_leading(l, false, 0);
@@ -277,7 +271,7 @@ static void *leader_main(void *arg)
         /* Retry a lost race sooner than a full period. */
         int64_t wait = l->obj ? l->retry_ms : l->retry_ms / 2;
         wait += (int64_t)(ksiss_kube__jitter(l->k) * (double)l->retry_ms * 0.1);
-        ksiss_kube__sleep_ms(wait, &l->stop);
+        ksiss_sleep_ms(wait, &l->stop);
     }
     return NULL;
 }
@@ -352,7 +346,7 @@ int64_t ksiss_leader_remaining_ms(ksiss_leader *l)
     if (!l)
         return 0;
     pthread_mutex_lock(&l->mu);
-    int64_t left = l->leading ? l->last_renew_ms + l->deadline_ms - ksiss_kube__now_ms() : 0;
+    int64_t left = l->leading ? l->last_renew_ms + l->deadline_ms - ksiss_mono_ms() : 0;
     pthread_mutex_unlock(&l->mu);
     return left > 0 ? left : 0;
 }

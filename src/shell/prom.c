@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "core/util.h"
+#include "shell/clock.h"
 #include "shell/json_arena.h"
 #include "shell/metrics_names.h"
 
@@ -395,13 +396,6 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     return *stop ? 1 : 0;
 }
 
-static double mono_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* The bearer token now: from the file when configured, else the option. */
 static char *bearer_token(const ksiss_prom_opts *o, char **err)
 {
@@ -447,7 +441,7 @@ int ksiss_prom_query(ksiss_prom *c, const char *query, const char *pod_label, ks
                      ksiss_prom_result *out)
 {
     memset(out, 0, sizeof(*out));
-    double t0 = mono_s();
+    double t0 = ksiss_mono_s();
     CURL *h = c->curl;
     sink s;
     ksiss_sb_init(&s.body, c->o.max_response_bytes);
@@ -519,7 +513,7 @@ int ksiss_prom_query(ksiss_prom *c, const char *query, const char *pod_label, ks
     }
     out->http_status = status;
 done:
-    out->duration_s = mono_s() - t0;
+    out->duration_s = ksiss_mono_s() - t0;
     record(reg, out);
     curl_easy_reset(h);
     curl_slist_free_all(headers);

@@ -179,11 +179,25 @@ static void test_ignore_list_splits_on_commas_and_matches_substrings(void **stat
     assert_int_equal(e.n_ignore, 2);
     assert_string_equal(e.ignore[0], "canary");
     assert_string_equal(e.ignore[1], "test-");
-    assert_true(ksiss_env_ignored(&e, "llama-canary"));
-    assert_true(ksiss_env_ignored(&e, "test-gpt2"));
-    assert_false(ksiss_env_ignored(&e, "gpt2"));
+    assert_string_equal(ksiss_env_ignored(&e, "llama-canary"), "canary");
+    assert_string_equal(ksiss_env_ignored(&e, "test-gpt2"), "test-");
+    assert_null(ksiss_env_ignored(&e, "gpt2"));
     ksiss_env_free(&e);
     ksiss_diags_free(&d);
+}
+
+/* The controller asks the same function which pattern skipped a service
+ * (it logs it); an empty pattern in a hand-built list skips nothing. */
+static void test_ignored_names_the_pattern_and_an_empty_one_matches_nothing(void **state)
+{
+    (void)state;
+    char empty[] = "", canary[] = "canary";
+    char *patterns[] = {empty, canary};
+    ksiss_env e = {.ignore = patterns, .n_ignore = 2};
+    assert_null(ksiss_env_ignored(&e, "gpt2"));
+    assert_ptr_equal(ksiss_env_ignored(&e, "llama-canary"), canary);
+    assert_null(ksiss_env_ignored(NULL, "gpt2"));
+    assert_null(ksiss_env_ignored(&e, NULL));
 }
 
 static void test_names_are_checked_against_kubernetes_rules(void **state)
@@ -224,6 +238,7 @@ int main(void)
         cmocka_unit_test(test_a_refused_prometheus_url_is_shown_without_its_password),
         cmocka_unit_test(test_default_resources_must_be_positive_kubernetes_quantities),
         cmocka_unit_test(test_ignore_list_splits_on_commas_and_matches_substrings),
+        cmocka_unit_test(test_ignored_names_the_pattern_and_an_empty_one_matches_nothing),
         cmocka_unit_test(test_names_are_checked_against_kubernetes_rules),
         cmocka_unit_test(test_empty_variables_take_the_defaults),
     };
