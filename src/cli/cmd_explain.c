@@ -254,7 +254,7 @@ int ksiss_cmd_explain(int argc, char **argv)
     int env_rc = ksiss_env_parse(ksiss_process_getenv, NULL, &env, &d);
     if (env_rc != 0) {
         print_diags(&d);
-        rc = KSISS_EXIT_USAGE;
+        rc = KSISS_EXIT_PROBLEM; /* invalid configuration, not usage */
         goto out;
     }
     const char *ns = ns_flag ? ns_flag : env.namespace_name;
@@ -277,7 +277,7 @@ int ksiss_cmd_explain(int argc, char **argv)
     }
     if (ksiss_prom_opts_from_env(&po, ksiss_process_getenv, NULL, &err) != 0) {
         fprintf(stderr, "ksiss explain: %s\n", err);
-        rc = KSISS_EXIT_USAGE;
+        rc = KSISS_EXIT_PROBLEM;
         goto out;
     }
     {

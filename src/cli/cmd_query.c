@@ -377,7 +377,7 @@ int ksiss_cmd_query(int argc, char **argv)
     }
     if (ksiss_prom_opts_from_env(&o, ksiss_process_getenv, NULL, &err) < 0) {
         fprintf(stderr, "ksiss query: %s\n", err);
-        rc = KSISS_EXIT_USAGE;
+        rc = KSISS_EXIT_PROBLEM; /* invalid configuration, not usage */
         goto out;
     }
     if (a.prometheus) {

@@ -1014,6 +1014,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
             free(line);
         }
         ksiss_diags_free(&d);
+        exit_code = KSISS_EXIT_PROBLEM;
         goto out;
     }
     ksiss_diags_free(&d);
@@ -1022,10 +1023,12 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
     if (n_workers < 0 || batch_keys_from_env(getenv("KSISS_PROM_BATCH_SIZE"), &c.batch_keys, &err) != 0 ||
         ksiss_decision_log_from_env(getenv("KSISS_DECISION_LOG"), &c.decision_log, &err) != 0) {
         ksiss_log("error", "invalid environment", "problem", err, NULL);
+        exit_code = KSISS_EXIT_PROBLEM;
         goto out;
     }
     if (ksiss_prom_opts_from_env(&c.prom_opts, ksiss_process_getenv, NULL, &err) != 0) {
         ksiss_log("error", "invalid Prometheus settings", "error", err, NULL);
+        exit_code = KSISS_EXIT_PROBLEM;
         goto out;
     }
     /* SIGTERM aborts the queries in flight (the pod's grace period is
@@ -1036,6 +1039,9 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
         char *norm = ksiss_prom_normalize_url(url, &err);
         if (!norm) {
             ksiss_log("error", "invalid Prometheus URL", "error", err, NULL);
+            /* --prometheus is a usage error, PROMETHEUS_URL a configuration
+             * problem (README "Exit codes"). */
+            exit_code = o->prometheus_url ? KSISS_EXIT_USAGE : KSISS_EXIT_PROBLEM;
             goto out;
         }
         free(c.prom_opts.url);
