@@ -1,0 +1,194 @@
+/* sim_internal.h: what the simulator's files share and nothing else
+ * includes (the API is sim.h): the world a policy runs in (instances, their
+ * GPUs, the queues, the records Prometheus would scrape), the run's plan,
+ * deployments and tallies, and one block of functions per file, each file
+ * owning one part of the model (docs/simulator.md, "Files"). Prefixes name
+ * the file: simobs_ sim_observe.c, simplace_ sim_place.c, simroute_
+ * sim_router.c, simroll_ sim_rollout.c, simworld_ sim_world.c, simoracle_
+ * sim_oracle.c, simrun_ sim.c. Pure, like the rest of the simulator. */
+#ifndef KSISS_SIM_INTERNAL_H
+#define KSISS_SIM_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/policy.h"
+#include "core/sim.h"
+#include "core/sim_model.h"
+#include "core/tiers.h"
+
+/* ---- the world ---- */
+
+/* An instance's life: pending (no GPU free yet), starting (holds its GPU,
+ * cold start), ready (serving), draining (no new requests, finishing). */
+typedef enum { ST_PENDING = 0, ST_STARTING, ST_READY, ST_DRAINING } inst_state;
+
+/* One serving instance of revision `rev` on `tier`. */
+typedef struct {
+    ksiss_sim_instance m;
+    const ksiss_tier *tier;
+    int rev;
+    inst_state st;
+    int pool;               /* -1 while pending */
+    double placed;
+    double ready_at;
+} inst;
+
+/* A recorded per-request latency: when it was seen, its value. */
+typedef struct {
+    double t, v;
+} rec;
+
+typedef struct {
+    rec *v;
+    size_t n, cap, lo;
+} rec_stream;
+
+/* The counters (generated and prompt tokens, finished requests) at a scrape. */
+typedef struct {
+    double t, gen, prompt, done;
+} counter_sample;
+
+/* What the run needs to know about the service's metrics. */
+typedef struct {
+    ksiss_sim_metric_map *maps;     /* one per svc metric */
+    ksiss_sim_metric_map load;      /* when svc->has_load */
+    int slo_metric;                 /* index of the metric the SLO attainment uses */
+    ksiss_sim_signal slo_sig;
+    double slo_s;
+    double slo_q;                   /* its quantile for the plots (0.95 when a mean) */
+    double horizon;
+    bool plot_prefill;              /* plots in prompt tokens (the load signal's unit) */
+} plan;
+
+/* Everything one run (a policy over the trace, or a deployment over one
+ * oracle window) changes. */
+typedef struct {
+    const ksiss_sim_opts *o;
+    const plan *pl;
+    const char *policy;             /* name, for on_decision */
+    ksiss_sim_req *reqs;            /* borrowed from the caller */
+    size_t r0, r1;                  /* requests [r0, r1) are replayed */
+    size_t next_arrival;
+    size_t done;                    /* finished or rejected */
+    size_t rejected;
+
+    inst *ins;
+    size_t nins, inscap;
+    long long *pool_used;
+
+    int cur_rev;
+    const ksiss_tier *cur_tier;
+    bool in_transition;
+    double transition_started;
+
+    size_t *central;                /* requests waiting for any serving instance */
+    size_t ncentral, centralcap;
+    size_t *scratch;
+    size_t nscratch, scratchcap;
+
+    rec_stream streams[4];          /* TTFT, TPOT, E2E, QUEUE_TIME records */
+    bool record;                    /* keep the streams (policy runs) */
+    counter_sample *cs;
+    size_t ncs, cscap;
+    double retired_gen, retired_prompt, done_count;
+    /* gauges at the last scrape: sum, max, count over serving instances */
+    double g_sum[3], g_max[3];
+    int g_n;
+    double last_scrape;
+
+    double cost_s;                  /* cost weight x seconds within the horizon */
+    long transitions, ignored, rollbacks, policy_errors;
+
+    ksiss_sim_sample *samples;
+    size_t nsamples, samplecap;
+    size_t demand_lo;
+    double demand_tokens;           /* tokens (plan's unit) of the arrivals within the window */
+} world;
+
+/* A fixed (tier, instances) and its cost weight. */
+typedef struct {
+    const ksiss_tier *tier;
+    int replicas;
+    double cost;
+} deployment;
+
+/* SLO attainment over some requests. */
+typedef struct {
+    size_t n, ok, rejected, unfinished;
+    double *lat;        /* served requests' SLO latencies */
+    size_t nlat;
+} tally;
+
+/* The oracle's candidates and per-window simulations (also what static
+ * searches from). */
+typedef struct {
+    deployment *cands;      /* sorted by cost, then capacity (descending) */
+    size_t ncands;
+    size_t nwin;
+    double win_s;
+    size_t *wr;             /* window k holds requests [wr[k], wr[k+1]) */
+    long *viol;             /* [k * ncands + c]: violations, -1 not simulated (treated as 0) */
+    size_t *rej;            /* per window: requests every deployment rejected */
+    size_t *meets;          /* per window: cheapest candidate meeting the target within it */
+    size_t *choice;         /* per window: the oracle's pick */
+} oracle_data;
+
+/* ---- sim_observe.c: the metric convention and what Prometheus sees ---- */
+
+double simobs_quantile_sorting(double *v, size_t n, double q);
+double simobs_req_latency(const ksiss_sim_req *r, ksiss_sim_signal s);
+ksiss_sim_listener simobs_listener(world *w);
+void simobs_scrape(world *w, double s);
+double simobs_observe(world *w, const ksiss_sim_metric_map *m, ksiss_aggregate agg, double **buf, size_t *bufcap);
+double simobs_plot_tokens(const plan *pl, const ksiss_sim_req *r);
+double simobs_plot_capacity(const plan *pl, const ksiss_sim_profile *p, const ksiss_tier *t);
+void simobs_take_sample(world *w, double s, double **buf, size_t *bufcap);
+
+/* ---- sim_place.c: GPU placement and cost ---- */
+
+long long simplace_pool_total_for(const ksiss_sim_cluster *c, const ksiss_tier *t);
+void simplace_charge(world *w, const inst *x, double until);
+void simplace_place_pending(world *w, double now);
+inst *simplace_add_instance(world *w, const ksiss_tier *t, int rev, double now, bool ready);
+void simplace_remove_instance(world *w, size_t i, double now);
+
+/* ---- sim_router.c: where a request goes ---- */
+
+void simroute_request(world *w, size_t idx);
+void simroute_dispatch_central(world *w);
+void simroute_drain(world *w, inst *x);
+void simroute_reap(world *w, double now);
+
+/* ---- sim_rollout.c: applying a decision, rolling tier changes ---- */
+
+void simroll_count_rev(const world *w, int rev, int *pending, int *starting, int *ready);
+void simroll_handle_ready(world *w, double now);
+double simroll_next_ready(const world *w);
+void simroll_apply_decision(world *w, const ksiss_decision *d, double now);
+
+/* ---- sim_world.c: one run, event by event ---- */
+
+void simworld_init(world *w, const ksiss_sim_opts *o, const plan *pl, ksiss_sim_req *reqs,
+                   size_t r0, size_t r1, deployment start, double t0, bool record);
+void simworld_free(world *w);
+double simworld_run(world *w, ksiss_decide_fn decide, double t0);
+
+/* ---- sim_oracle.c: candidates, the oracle, the static search ---- */
+
+void simoracle_enumerate(const ksiss_sim_opts *o, oracle_data *od);
+void simoracle_compute(const ksiss_sim_opts *o, const plan *pl, ksiss_sim_req *reqs, size_t n,
+                       oracle_data *od);
+void simoracle_free(oracle_data *od);
+void simoracle_result(const ksiss_sim_opts *o, const plan *pl, ksiss_sim_req *reqs, size_t n,
+                      const oracle_data *od, ksiss_sim_result *res);
+deployment simoracle_static_search(const ksiss_sim_opts *o, const plan *pl, ksiss_sim_req *reqs, size_t n,
+                                   const oracle_data *od);
+
+/* ---- sim.c: tallies ---- */
+
+void simrun_tally_add(tally *t, const plan *pl, const ksiss_sim_req *reqs, size_t r0, size_t r1);
+void simrun_tally_fill(tally *t, ksiss_sim_result *res);
+size_t simrun_window_violations(const plan *pl, const ksiss_sim_req *reqs, size_t r0, size_t r1, size_t *rej);
+
+#endif

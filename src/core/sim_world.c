@@ -1,0 +1,195 @@
+/* sim_world.c: one run of the simulated world, event by event (arrivals,
+ * ticks, scrapes, cold starts ending): sets it up from a deployment, calls
+ * the policy at each control-loop tick with what Prometheus would return
+ * and the free GPUs, hands its decision to the rollout model, and charges
+ * what is held up to the horizon. The oracle and static runs use it
+ * without a policy. */
+#include "core/sim_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/policy.h"
+#include "core/util.h"
+
+static void advance_all(world *w, double now)
+{
+    ksiss_sim_listener l = simobs_listener(w);
+    for (size_t i = 0; i < w->nins; i++) {
+        inst *x = &w->ins[i];
+        if (x->st == ST_READY || x->st == ST_DRAINING)
+            ksiss_sim_instance_advance(&x->m, w->reqs, now, &l);
+    }
+}
+
+void simworld_init(world *w, const ksiss_sim_opts *o, const plan *pl, ksiss_sim_req *reqs,
+                   size_t r0, size_t r1, deployment start, double t0, bool record)
+{
+    memset(w, 0, sizeof(*w));
+    w->o = o;
+    w->pl = pl;
+    w->reqs = reqs;
+    w->r0 = r0;
+    w->r1 = r1;
+    w->next_arrival = r0;
+    w->demand_lo = r0;
+    w->record = record;
+    w->pool_used = ksiss_xcalloc(o->cluster->n ? o->cluster->n : 1, sizeof(*w->pool_used));
+    for (size_t i = r0; i < r1; i++) {
+        ksiss_sim_req *r = &reqs[i];
+        r->admitted = r->first_token = r->finished = NAN;
+        r->rejected = false;
+    }
+    w->cur_tier = start.tier;
+    for (int k = 0; k < start.replicas; k++)
+        simplace_add_instance(w, start.tier, 0, t0, true);
+}
+
+/* Frees everything (costs were charged by world_run). */
+void simworld_free(world *w)
+{
+    for (size_t i = 0; i < w->nins; i++)
+        if (w->ins[i].st != ST_PENDING)
+            ksiss_sim_instance_free(&w->ins[i].m);
+    free(w->ins);
+    free(w->pool_used);
+    free(w->central);
+    free(w->scratch);
+    for (int i = 0; i < 4; i++)
+        free(w->streams[i].v);
+    free(w->cs);
+    free(w->samples);
+}
+
+/* Runs until every request is done (or the drain limit), calling the
+ * policy at each tick when `decide` is set. Returns the end time. */
+double simworld_run(world *w, ksiss_decide_fn decide, double t0)
+{
+    const ksiss_sim_opts *o = w->o;
+    const ksiss_service_cfg *svc = o->svc;
+    double interval = o->interval_ms / 1000.0, scr = o->scrape_ms / 1000.0;
+    double last_arrival = w->r1 > w->r0 ? w->reqs[w->r1 - 1].arrival : t0;
+    double end_limit = fmax(last_arrival, w->pl->horizon) + o->drain_limit_ms / 1000.0;
+    long tick_k = decide ? (long)floor(t0 / interval) + 1 : -1;
+    long scrape_k = (long)ceil(t0 / scr);
+    ksiss_history hist;
+    ksiss_history_init(&hist);
+    /* Sized as the controller is to size it (the windows at the tick),
+     * so a window the sizing missed shows here as a moved result. */
+    ksiss_history_reserve(&hist, ksiss_history_capacity(svc, o->interval_ms));
+    ksiss_observation *obs = ksiss_xcalloc(svc->n_metrics ? svc->n_metrics : 1, sizeof(*obs));
+    ksiss_free_gpu *freev = ksiss_xcalloc(o->cluster->n ? o->cluster->n : 1, sizeof(*freev));
+    double *buf = NULL;
+    size_t bufcap = 0;
+    size_t total = w->r1 - w->r0;
+    double now = t0;
+
+    for (;;) {
+        bool all_in = w->next_arrival >= w->r1;
+        if (all_in) {
+            bool idle = w->done >= total;
+            if ((idle && now >= w->pl->horizon) || now >= end_limit)
+                break;
+            if (idle && !decide && !w->record)
+                break;
+        }
+        double t_arr = all_in ? INFINITY : w->reqs[w->next_arrival].arrival;
+        double t_tick = decide ? tick_k * interval : INFINITY;
+        double t_scr = w->record ? scrape_k * scr : INFINITY;
+        double t_rdy = simroll_next_ready(w);
+        double t = fmin(fmin(t_arr, t_tick), fmin(t_scr, t_rdy));
+        if (!decide && !w->record && all_in) {
+            /* nothing left to wait for but the instances: let them finish */
+            double fin = t_rdy;
+            if (!isfinite(fin))
+                fin = end_limit;
+            t = fmin(fin, end_limit);
+            /* advance in large steps until all done */
+            advance_all(w, t);
+            simroll_handle_ready(w, t);
+            simroute_reap(w, t);
+            now = t;
+            if (w->done >= total)
+                break;
+            if (t >= end_limit)
+                break;
+            continue;
+        }
+        if (!isfinite(t))
+            t = end_limit;
+        if (t > end_limit)
+            t = end_limit;
+        now = t;
+        advance_all(w, now);
+        simroll_handle_ready(w, now);
+        while (w->next_arrival < w->r1 && w->reqs[w->next_arrival].arrival <= now) {
+            w->demand_tokens += simobs_plot_tokens(w->pl, &w->reqs[w->next_arrival]);
+            simroute_request(w, w->next_arrival++);
+        }
+        if (w->record && now >= t_scr) {
+            simobs_scrape(w, now);
+            simobs_take_sample(w, now, &buf, &bufcap);
+            scrape_k++;
+        }
+        if (decide && now >= t_tick) {
+            int64_t now_ms = (int64_t)tick_k * o->interval_ms;
+            for (size_t i = 0; i < svc->n_metrics; i++) {
+                double v = simobs_observe(w, &w->pl->maps[i], svc->metrics[i].aggregate, &buf, &bufcap);
+                obs[i].present = isfinite(v);
+                obs[i].value = isfinite(v) ? v : NAN;
+                obs[i].observed_at_ms = (int64_t)(w->last_scrape * 1000.0);
+                obs[i].why_missing = isfinite(v) ? NULL : "no sample in the window";
+            }
+            ksiss_policy_input in;
+            memset(&in, 0, sizeof(in));
+            in.svc = svc;
+            in.obs = obs;
+            if (svc->has_load) {
+                double v = simobs_observe(w, &w->pl->load, KSISS_AGG_SUM, &buf, &bufcap);
+                in.load.present = isfinite(v);
+                in.load.value = isfinite(v) ? v : NAN;
+                in.load.observed_at_ms = (int64_t)(w->last_scrape * 1000.0);
+                in.load.why_missing = isfinite(v) ? NULL : "no sample yet";
+            } else {
+                in.load.value = NAN;
+            }
+            int pend, start, ready;
+            simroll_count_rev(w, w->cur_rev, &pend, &start, &ready);
+            in.current.tier = w->cur_tier;
+            in.current.replicas_ready = ready;
+            in.current.replicas_starting = pend + start;
+            in.current.transition_in_flight = w->in_transition;
+            for (size_t i = 0; i < o->cluster->n; i++) {
+                freev[i].resource = o->cluster->v[i].resource;
+                freev[i].gpu_model = o->cluster->v[i].gpu_model;
+                freev[i].free_units = o->cluster->v[i].units - w->pool_used[i];
+            }
+            in.free = freev;
+            in.n_free = o->cluster->n;
+            in.history = &hist;
+            in.now_ms = now_ms;
+            in.interval_ms = o->interval_ms;
+            ksiss_decision d;
+            memset(&d, 0, sizeof(d));
+            if (decide(&in, &d) != 0) {
+                w->policy_errors++;
+                d.action = KSISS_HOLD;
+            }
+            simroll_apply_decision(w, &d, now);
+            ksiss_history_record(&hist, &d, in.load.present ? in.load.value : NAN, now_ms);
+            ksiss_decision_clear(&d);
+            tick_k++;
+        }
+        simroute_reap(w, now);
+    }
+    /* Cost of what is still held, up to the horizon. */
+    for (size_t i = 0; i < w->nins; i++)
+        if (w->ins[i].st != ST_PENDING)
+            simplace_charge(w, &w->ins[i], w->pl->horizon);
+    free(buf);
+    free(obs);
+    free(freev);
+    ksiss_history_free(&hist);
+    return now;
+}
