@@ -140,6 +140,22 @@ void ksiss_sb_free(ksiss_strbuf *sb)
     ksiss_sb_init(sb, lim);
 }
 
+void ksiss_wipe(void *p, size_t n)
+{
+    /* Stores through a volatile pointer are observable behaviour: they
+     * stay even when the memory is freed right after. */
+    volatile unsigned char *v = p;
+    while (n--)
+        *v++ = 0;
+}
+
+void ksiss_free_secret(char *s)
+{
+    if (s)
+        ksiss_wipe(s, strlen(s));
+    free(s);
+}
+
 static bool is_digit(char c)
 {
     return c >= '0' && c <= '9';

@@ -41,6 +41,13 @@ const char *ksiss_sb_str(const ksiss_strbuf *sb);
 char *ksiss_sb_take(ksiss_strbuf *sb);
 void ksiss_sb_free(ksiss_strbuf *sb);
 
+/* Secrets (tokens, passwords, keys, Authorization headers): ksiss_wipe
+ * zeroes n bytes at p in a way the compiler may not remove as a dead store
+ * (a plain memset before free may be); ksiss_free_secret wipes a string up
+ * to its NUL, then frees it (NULL is fine). */
+void ksiss_wipe(void *p, size_t n);
+void ksiss_free_secret(char *s);
+
 /* Strict number parsing: the whole string is the number, in ASCII decimal,
  * nothing before or after it (no blanks, no '+', no "0x" or other base
  * prefix, no digit separators). Return 0 on success, -1 otherwise.

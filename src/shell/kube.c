@@ -18,6 +18,7 @@
 
 #include "core/util.h"
 #include "shell/clock.h"
+#include "shell/http_auth.h"
 #include "shell/json_arena.h"
 #include "shell/kube_internal.h"
 #include "shell/kubeconfig.h"
@@ -322,12 +323,12 @@ void ksiss_kube_config_free(ksiss_kube_config *cfg)
     free(cfg->server);
     free(cfg->ca_file);
     free(cfg->ca_pem);
-    free(cfg->token);
+    ksiss_free_secret(cfg->token);
     free(cfg->token_file);
     free(cfg->client_cert_file);
     free(cfg->client_key_file);
     free(cfg->client_cert_pem);
-    free(cfg->client_key_pem);
+    ksiss_free_secret(cfg->client_key_pem);
     free(cfg->namespace);
     free(cfg->source);
     memset(cfg, 0, sizeof *cfg);
@@ -555,7 +556,7 @@ ksiss_kube *ksiss_kube_new(const ksiss_kube_config *cfg, const ksiss_kube_option
             k->cfg.token = ksiss_kube__read_small_file(k->cfg.token_file, true, &e);
             if (!k->cfg.token || !*k->cfg.token) {
                 ksiss_log("warn", "cannot read the Kubernetes token", "error", e ? e : "empty file", NULL);
-                free(k->cfg.token);
+                ksiss_free_secret(k->cfg.token);
                 k->cfg.token = NULL;
             }
             free(e);
@@ -655,14 +656,14 @@ static char *current_token(ksiss_kube *k, bool force)
             char *e = NULL;
             char *t = ksiss_kube__read_small_file(k->cfg.token_file, true, &e);
             if (t && *t) {
-                free(k->cfg.token);
+                ksiss_free_secret(k->cfg.token);
                 k->cfg.token = t;
                 if (changed)
                     k->token_mtime = st.st_mtim;
             } else {
                 /* Keep the old token; the file may be mid-rotation. */
                 ksiss_log("warn", "cannot re-read the Kubernetes token", "error", e ? e : "empty file", NULL);
-                free(t);
+                ksiss_free_secret(t);
             }
             free(e);
             k->token_read_ms = now;
@@ -763,22 +764,28 @@ CURL *ksiss_kube__easy(ksiss_kube *k, const char *method, const char *path, cons
         curl_easy_setopt(c, CURLOPT_SSLKEY_BLOB, &b);
         curl_easy_setopt(c, CURLOPT_SSLKEYTYPE, "PEM");
     }
+    /* A header libcurl could not add fails the request: it must not go
+     * out without its Authorization (or Content-Type). */
     struct curl_slist *h = NULL;
-    h = curl_slist_append(h, "Accept: application/json");
+    bool ok = ksiss_headers_add(&h, "Accept: application/json");
     char *tok = current_token(k, x->force_token_reread);
-    if (tok && *tok) {
+    if (ok && tok && *tok) {
+        ksiss_warn_cleartext_credentials(KSISS_DEST_KUBERNETES, k->cfg.server);
         char *a = ksiss_xasprintf("Authorization: Bearer %s", tok);
-        h = curl_slist_append(h, a);
-        memset(a, 0, strlen(a));
-        free(a);
+        ok = ksiss_headers_add(&h, a);
+        ksiss_free_secret(a);
     }
-    if (tok)
-        memset(tok, 0, strlen(tok));
-    free(tok);
-    if (content_type) {
+    ksiss_free_secret(tok);
+    if (ok && content_type) {
         char *ct = ksiss_xasprintf("Content-Type: %s", content_type);
-        h = curl_slist_append(h, ct);
+        ok = ksiss_headers_add(&h, ct);
         free(ct);
+    }
+    if (!ok) {
+        ksiss_headers_free(h);
+        curl_easy_cleanup(c);
+        x->setup_error = "libcurl could not add a request header (out of memory): not sent without it";
+        return NULL;
     }
     curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     *hdrs_out = h;
@@ -845,7 +852,8 @@ int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, con
         CURL *c = ksiss_kube__easy(k, method, path, content_type, body, &x, false, &hdrs);
         if (!c) {
             ksiss_sb_free(&x.body);
-            ksiss_kube__set_error(err, KSISS_KUBE_E_TRANSPORT, 0, "%s %s: cannot create a curl handle", verb, path);
+            ksiss_kube__set_error(err, KSISS_KUBE_E_TRANSPORT, 0, "%s %s: %s", verb, path,
+                                  x.setup_error ? x.setup_error : "cannot create a curl handle");
             return KSISS_KUBE_E_TRANSPORT;
         }
         char ebuf[CURL_ERROR_SIZE];
@@ -856,7 +864,7 @@ int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, con
         long code = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
         curl_easy_cleanup(c);
-        curl_slist_free_all(hdrs);
+        ksiss_headers_free(hdrs);
         if (cc != CURLE_OK && !x.too_large)
             code = 0;
         ksiss_kube__record(k, verb, code);

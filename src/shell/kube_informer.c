@@ -12,6 +12,7 @@
 #include "core/util.h"
 #include "shell/clock.h"
 #include "shell/kube.h"
+#include "shell/http_auth.h"
 #include "shell/kube_internal.h"
 #include "shell/log.h"
 
@@ -294,7 +295,7 @@ static ksiss_watch_end watch_once(ksiss_kube_informer *inf)
     CURL *c = ksiss_kube__easy(inf->k, "GET", url, NULL, NULL, &x, true, &hdrs);
     if (!c) {
         free(url);
-        set_last_error(inf, "watch: cannot create a curl handle");
+        set_last_error(inf, x.setup_error ? x.setup_error : "watch: cannot create a curl handle");
         return -1;
     }
     char ebuf[CURL_ERROR_SIZE];
@@ -314,7 +315,7 @@ static ksiss_watch_end watch_once(ksiss_kube_informer *inf)
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(c);
-    curl_slist_free_all(hdrs);
+    ksiss_headers_free(hdrs);
     ksiss_sb_free(&x.body);
     inf->curl = NULL;
     ksiss_kube__record(inf->k, "WATCH", code);

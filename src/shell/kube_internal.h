@@ -52,10 +52,12 @@ typedef struct {
     const int *stop;                /* non-NULL: abort the transfer when *stop != 0 */
     const volatile sig_atomic_t *client_stop;   /* the client's stop flag unless exempt (set by __easy) */
     int64_t watch_timeout_ms;       /* watches only: curl's total timeout */
+    const char *setup_error;        /* set by __easy when it returns NULL for a reason other than curl_easy_init */
 } ksiss_kube_xfer;
 
 /* A configured easy handle for `method` on server+path (headers list
- * returned in *hdrs_out: the caller frees it after the transfer). watch =
+ * returned in *hdrs_out: the caller frees it with ksiss_headers_free after
+ * the transfer). watch =
  * no body callback installed (the caller sets its own) and the watch
  * timeout. Returns NULL when curl cannot make a handle. */
 CURL *ksiss_kube__easy(ksiss_kube *k, const char *method, const char *path, const char *content_type,

@@ -13,6 +13,7 @@
 
 #include "core/util.h"
 #include "shell/clock.h"
+#include "shell/http_auth.h"
 #include "shell/json_arena.h"
 #include "shell/metrics_names.h"
 
@@ -26,23 +27,13 @@ void ksiss_prom_opts_init(ksiss_prom_opts *o)
     o->max_response_bytes = KSISS_PROM_DEFAULT_MAX_RESPONSE;
 }
 
-static void free_secret(char *s)
-{
-    if (s) {
-        volatile char *p = s;
-        while (*p)
-            *p++ = 0;
-    }
-    free(s);
-}
-
 void ksiss_prom_opts_free(ksiss_prom_opts *o)
 {
     free(o->url);
-    free_secret(o->bearer_token);
+    ksiss_free_secret(o->bearer_token);
     free(o->bearer_token_file);
     free(o->username);
-    free_secret(o->password);
+    ksiss_free_secret(o->password);
     free(o->ca_file);
     ksiss_prom_opts_init(o);
 }
@@ -106,13 +97,13 @@ int ksiss_prom_opts_from_env(ksiss_prom_opts *o, const char *(*get)(const char *
     }
     free(o->url);
     o->url = norm;
-    free_secret(o->bearer_token);
+    ksiss_free_secret(o->bearer_token);
     o->bearer_token = env_dup(get, ctx, "PROMETHEUS_BEARER_TOKEN");
     free(o->bearer_token_file);
     o->bearer_token_file = env_dup(get, ctx, "PROMETHEUS_BEARER_TOKEN_FILE");
     free(o->username);
     o->username = env_dup(get, ctx, "PROMETHEUS_USERNAME");
-    free_secret(o->password);
+    ksiss_free_secret(o->password);
     o->password = env_dup(get, ctx, "PROMETHEUS_PASSWORD");
     free(o->ca_file);
     o->ca_file = env_dup(get, ctx, "PROMETHEUS_CA_FILE");
@@ -465,9 +456,16 @@ int ksiss_prom_query(ksiss_prom *c, const char *query, const char *pod_label, ks
             goto done;
         }
         auth = ksiss_xasprintf("Authorization: Bearer %s", token);
-        headers = curl_slist_append(headers, auth);
     }
-    headers = curl_slist_append(headers, "Accept: application/json");
+    /* A header libcurl could not add fails the query: it must not go out
+     * without its Authorization. */
+    if ((auth && !ksiss_headers_add(&headers, auth)) || !ksiss_headers_add(&headers, "Accept: application/json")) {
+        fail(out, KSISS_PROM_REASON_QUERY,
+             ksiss_xstrdup("libcurl could not add a request header (out of memory): not sent without it"));
+        goto done;
+    }
+    if (auth || c->o.username)
+        ksiss_warn_cleartext_credentials(KSISS_DEST_PROMETHEUS, c->o.url);
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, c->o.url);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -516,9 +514,9 @@ done:
     out->duration_s = ksiss_mono_s() - t0;
     record(reg, out);
     curl_easy_reset(h);
-    curl_slist_free_all(headers);
-    free_secret(auth);
-    free_secret(token);
+    ksiss_headers_free(headers);
+    ksiss_free_secret(auth);
+    ksiss_free_secret(token);
     free(terr);
     free(form);
     free(url);
