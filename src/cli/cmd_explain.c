@@ -191,6 +191,10 @@ static void print_report(const char *ns, const char *name, const char *source, c
         if (d->tier)
             printf(" -> %s x%d", d->tier->name, d->replicas);
         printf(" (%s)\n                  %s\n", d->reason_code ? d->reason_code : "-", d->reason ? d->reason : "");
+        if (d->reason_code && !strcmp(d->reason_code, "slo_unattainable"))
+            printf("SLO:              unattainable: breached at the largest allowed deployment (tiers up to %s, "
+                   "maxReplicas %d); widen them, add GPUs or relax the SLO (Warning Event SLOUnattainable)\n",
+                   svc->n_ladder ? svc->ladder[svc->n_ladder - 1]->name : "-", svc->max_replicas);
     } else {
         printf("Decision now:     none: %s\n", ev->error ? ev->error : "?");
     }

@@ -903,6 +903,14 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
             set_reason(out, "no_free_gpu", "%s; need %.2f GPU: %s x%d would cover it but needs %lld more %s and %lld are free: holding",
                        what, want, blocked->tier->name, blocked->replicas, blocked->need_units,
                        blocked->tier->resource, ksiss_free_units(in, blocked->tier));
+        } else if (mv.breach) {
+            /* The SLO is breached at the largest deployment the service
+             * may use: say so (the controller raises a Warning Event)
+             * instead of holding silently at the maximum. */
+            set_reason(out, "slo_unattainable", "%s at the largest allowed deployment, %s x%d (capacity %.2f GPU, "
+                       "maxReplicas %d, last allowed tier %s): the SLO cannot be met; holding (widen tiers or "
+                       "maxReplicas, or relax the SLO)", what, c.cur_tier->name, c.cur_replicas, c.cap_total,
+                       max_replicas(svc), svc->ladder[svc->n_ladder - 1]->name);
         } else {
             set_reason(out, "at_max", "%s; need %.2f GPU but no allowed tier and replica count (max %d) gives more than %.2f: holding",
                        what, want, max_replicas(svc), c.cap_total);

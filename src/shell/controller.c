@@ -217,6 +217,7 @@ typedef struct {
     ksiss_decision_logged logged;   /* likewise: the last decision logged */
     char *legacy_rev;       /* likewise: the revision KubeComp_gpu_resource was set for, or NULL */
     char *gpu_event;        /* likewise: the GPU-model hold last reported in an Event, NULL: none */
+    bool unattainable_reported; /* likewise: SLOUnattainable told for the breach under way */
     bool busy;              /* a job in flight; under c->mu */
     bool seen;              /* managed at this tick (main thread only) */
     bool by_prefix;         /* main thread only */
@@ -436,6 +437,28 @@ static void gpu_model_event(controller *c, svc_state *w, const json_t *service, 
     ksiss_kube_error_clear(&e);
 }
 
+/* A Warning Event when the SLO is breached at the largest deployment the
+ * service may use (reason code slo_unattainable), once per breach: never a
+ * silent hold at the maximum, and no Event per tick. */
+static void unattainable_event(controller *c, svc_state *w, const json_t *service, const ksiss_decision *d)
+{
+    if (!ksiss_slo_unattainable_due(&w->unattainable_reported, d))
+        return;
+    ksiss_log("warn", "SLO unattainable at the largest allowed deployment", "service", w->name, "reason_code",
+              d->reason_code, "reason", d->reason, NULL);
+    if (!c->events)
+        return;
+    ksiss_kube_object_ref ref = {
+        .api_version = "serving.knative.dev/v1", .kind = "Service", .ns = c->ns, .name = w->name,
+        .uid = json_string_value(ksiss_json_path(service, "metadata", "uid", NULL)),
+    };
+    ksiss_kube_error e = {0};
+    if (ksiss_events_emit(c->events, &ref, "Warning", "SLOUnattainable", d->reason, &e) != 0)
+        ksiss_log("warn", "event not recorded", "service", w->name, "reason", "SLOUnattainable", "error", e.message,
+                  NULL);
+    ksiss_kube_error_clear(&e);
+}
+
 /* This job's Service and Revisions as JSON, for this job only (the caches
  * keep compact text, kube_object.h); false (logged, nothing parsed kept)
  * when the Service's record cannot be read back. */
@@ -509,6 +532,7 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
                           KSISS_LABELS(c->ns, w->name, ksiss_action_name(d->action),
                                        d->reason_code ? d->reason_code : "unknown"), 1);
         ksiss_history_record(&w->history, d, ev.load.present ? ev.load.value : NAN, s->now_ms);
+        unattainable_event(c, w, ev.view.service, d);
         if ((d->action == KSISS_UP || d->action == KSISS_DOWN) && d->tier)
             target_tier = d->tier;
         if (d->action != KSISS_HOLD)

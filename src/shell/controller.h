@@ -97,6 +97,14 @@ typedef struct {
  * the last line logged, and a hold when nothing was logged for
  * KSISS_DECISION_LOG_HEARTBEAT_MS (or the clock went back). When it says
  * yes, *last becomes d. */
+/* Whether the decision d should raise the Warning Event SLOUnattainable
+ * now: once when a service enters slo_unattainable (its SLO breached at
+ * the largest deployment it may use), not again while the breach lasts
+ * (any decision with the SLO breached keeps *reported), again after a
+ * decision without a breach. *reported: the service's memory, false at
+ * first. Pure. */
+bool ksiss_slo_unattainable_due(bool *reported, const ksiss_decision *d);
+
 bool ksiss_decision_log_due(ksiss_decision_log_mode mode, ksiss_decision_logged *last, const ksiss_decision *d,
                             int64_t now_ms);
 

@@ -431,3 +431,16 @@ bool ksiss_decision_log_due(ksiss_decision_log_mode mode, ksiss_decision_logged 
     return true;
 }
 
+
+bool ksiss_slo_unattainable_due(bool *reported, const ksiss_decision *d)
+{
+    if (d->reason_code && !strcmp(d->reason_code, "slo_unattainable")) {
+        if (*reported)
+            return false;
+        *reported = true;
+        return true;
+    }
+    if (!d->slo_breach)
+        *reported = false;  /* the breach is over: a new one is a new episode */
+    return false;
+}

@@ -294,6 +294,26 @@ static void test_decision_log_setting_is_changes_or_all(void **state)
     }
 }
 
+/* SLOUnattainable: one Warning Event when the SLO is breached at the
+ * largest allowed deployment, none while that breach lasts (whatever the
+ * hold's reason on the way), another after the breach ended. */
+static void test_slo_unattainable_is_told_once_per_breach(void **state)
+{
+    (void)state;
+    ksiss_decision unattainable = {.action = KSISS_HOLD, .slo_breach = true, .reason_code = "slo_unattainable"};
+    ksiss_decision at_max = {.action = KSISS_HOLD, .slo_breach = false, .reason_code = "at_max"};
+    ksiss_decision cooldown = {.action = KSISS_HOLD, .slo_breach = true, .reason_code = "cooldown"};
+    ksiss_decision fine = {.action = KSISS_HOLD, .slo_breach = false, .reason_code = "within_slo"};
+    bool reported = false;
+    assert_false(ksiss_slo_unattainable_due(&reported, &at_max));   /* at the maximum, SLO met: nothing */
+    assert_true(ksiss_slo_unattainable_due(&reported, &unattainable));
+    assert_false(ksiss_slo_unattainable_due(&reported, &unattainable));
+    assert_false(ksiss_slo_unattainable_due(&reported, &cooldown));  /* still breached */
+    assert_false(ksiss_slo_unattainable_due(&reported, &unattainable));
+    assert_false(ksiss_slo_unattainable_due(&reported, &fine));       /* the breach ended */
+    assert_true(ksiss_slo_unattainable_due(&reported, &unattainable));
+}
+
 static void test_decision_log_keeps_actions_and_changed_holds(void **state)
 {
     (void)state;
@@ -351,6 +371,7 @@ int main(void)
         cmocka_unit_test(test_evaluation_on_a_kept_reading_decides_as_on_the_objects),
         cmocka_unit_test(test_decision_log_setting_is_changes_or_all),
         cmocka_unit_test(test_decision_log_keeps_actions_and_changed_holds),
+        cmocka_unit_test(test_slo_unattainable_is_told_once_per_breach),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -261,6 +261,12 @@ static const policy_case CASES[] = {
      * x 3 > 4 x 0.5): its largest count, not a tier change that would
      * re-cold-start every instance. */
     {"breach_beyond_tier_takes_its_largest_count", "p3g", "mig-3g.40gb", 2, 0, false, {3.0}, MISSING, PLENTY, KSISS_OUT, NULL, 4, "slo_breach"},
+    /* A breach at the largest allowed deployment (the ladder's only tier at
+     * maxReplicas): the SLO cannot be met, and the decision says so. */
+    {"breach_at_the_largest_deployment_is_unattainable", "h3g", "mig-3g.40gb", 4, 0, false, {1.6}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "slo_unattainable"},
+    /* The load asks for more than the largest deployment without a breach:
+     * at the maximum, but nothing says the SLO is missed. */
+    {"load_beyond_the_largest_deployment_is_at_max", "load", "mig-7g.80gb", 4, 0, false, {0.7}, 9000, PLENTY, KSISS_HOLD, NULL, 0, "at_max"},
     /* Missing load and metrics: hold. */
     {"load_and_metrics_missing_hold", "load", "mig-7g.80gb", 2, 0, false, {MISSING}, MISSING, PLENTY, KSISS_HOLD, NULL, 0, "missing_data"},
 };
