@@ -26,6 +26,7 @@ static void usage(FILE *out)
             "usage: ksiss simulate --trace FILE --config FILE --cluster FILE [--service NAME]\n"
             "                      [--policy P|all] [--json FILE] [--plot FILE.svg] [--profile FILE]\n"
             "                      [--cold-start DUR] [--interval DUR] [--static TIER[xN]] [--target FRACTION]\n"
+            "                      [--sweep [--targets F,F,...]]\n"
             "\n"
             "Replays a request trace through a decision policy against modelled GPU tiers\n"
             "and prints, per policy: the fraction of requests that met the SLO, the\n"
@@ -52,6 +53,12 @@ static void usage(FILE *out)
             "                     SLO target over the whole trace)\n"
             "  --target FRACTION  share of requests that must meet the SLO (default: the\n"
             "                     service's sloTarget, 0.99 unless the config sets it)\n"
+            "  --sweep            run the policies (default ksiss, horizontal, static, oracle) at\n"
+            "                     several sloTarget values and show attainment against cost per\n"
+            "                     target: a table, --json {requests, unattainable, sweep: [{target,\n"
+            "                     initial_deployment, static_deployment, policies}]}, --plot\n"
+            "  --targets F,F,...  the sweep's targets, rising, each above 0 and below 1\n"
+            "                     (default 0.9,0.95,0.98,0.99,0.995,0.999)\n"
             "  --decisions        print every decision that is not a hold, with its reason\n"
             "  -h, --help         this text\n"
             "\n"
@@ -109,12 +116,12 @@ static double oracle_hours(const ksiss_sim_report *r)
     return NAN;
 }
 
-static int write_json(const char *path, const ksiss_sim_report *r)
+/* {"slo_attainment", ...} per policy; *fixed = static's deployment or NULL. */
+static json_t *policies_json(const ksiss_sim_report *r, const char **fixed)
 {
-    json_t *root = json_object();
     json_t *pols = json_object();
     double oracle = oracle_hours(r);
-    const char *fixed = NULL;
+    *fixed = NULL;
     for (size_t i = 0; i < r->n; i++) {
         const ksiss_sim_result *x = &r->v[i];
         json_t *o = json_object();
@@ -126,14 +133,21 @@ static int write_json(const char *path, const ksiss_sim_report *r)
         json_object_set_new(o, "p99_latency_s", num_or_null(x->p99_latency_s));
         json_object_set_new(pols, x->policy, o);
         if (!strcmp(x->policy, "static"))
-            fixed = x->deployment;
+            *fixed = x->deployment;
     }
-    json_object_set_new(root, "initial_deployment", json_string(r->initial));
-    json_object_set_new(root, "static_deployment", fixed ? json_string(fixed) : json_null());
+    return pols;
+}
+
+static void set_unattainable(json_t *root, const ksiss_sim_report *r)
+{
     json_object_set_new(root, "requests", json_integer((json_int_t)r->requests));
     json_object_set_new(root, "unattainable", json_real(r->unattainable_share));
     json_object_set_new(root, "unattainable_requests", json_integer((json_int_t)r->unattainable));
-    json_object_set_new(root, "policies", pols);
+}
+
+/* Writes root (consumed) to path. */
+static int dump_json(const char *path, json_t *root)
+{
     int rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
     json_decref(root);
     if (rc != 0) {
@@ -141,6 +155,39 @@ static int write_json(const char *path, const ksiss_sim_report *r)
         return -1;
     }
     return 0;
+}
+
+static int write_json(const char *path, const ksiss_sim_report *r)
+{
+    json_t *root = json_object();
+    const char *fixed;
+    json_t *pols = policies_json(r, &fixed);
+    json_object_set_new(root, "initial_deployment", json_string(r->initial));
+    json_object_set_new(root, "static_deployment", fixed ? json_string(fixed) : json_null());
+    set_unattainable(root, r);
+    json_object_set_new(root, "policies", pols);
+    return dump_json(path, root);
+}
+
+/* The sweep: the trace's figures once, then each target's. */
+static int write_sweep_json(const char *path, const ksiss_sim_sweep *s)
+{
+    json_t *root = json_object();
+    set_unattainable(root, &s->v[0].rep);
+    json_t *arr = json_array();
+    for (size_t i = 0; i < s->n; i++) {
+        const ksiss_sim_report *r = &s->v[i].rep;
+        json_t *p = json_object();
+        const char *fixed;
+        json_t *pols = policies_json(r, &fixed);
+        json_object_set_new(p, "target", json_real(s->v[i].target));
+        json_object_set_new(p, "initial_deployment", json_string(r->initial));
+        json_object_set_new(p, "static_deployment", fixed ? json_string(fixed) : json_null());
+        json_object_set_new(p, "policies", pols);
+        json_array_append_new(arr, p);
+    }
+    json_object_set_new(root, "sweep", arr);
+    return dump_json(path, root);
 }
 
 static int write_text(const char *path, const char *text)
@@ -161,14 +208,31 @@ static int write_text(const char *path, const char *text)
     return 0;
 }
 
-static void print_table(const ksiss_sim_report *r, const char *trace, const ksiss_trace *t, const char *svc)
+static void print_trace_line(const char *trace, const ksiss_trace *t)
 {
     printf("trace %s: %zu requests over %.1f min", trace, t->n, ksiss_trace_span_ms(t) / 60000.0);
     if (t->bad_lines)
         printf(" (%zu bad lines skipped)", t->bad_lines);
     if (t->failed)
         printf(" (%zu failed requests skipped)", t->failed);
-    printf("\nservice %s; SLO: %s; cost counted over %.0f s; dynamic policies start at %s\n\n", svc, r->slo_desc,
+    printf("\n");
+}
+
+static void print_unattainable(const ksiss_sim_report *r)
+{
+    printf("%-12s%8.2f%%  ", "unattainable", 100 * r->unattainable_share);
+    if (r->unattainable)
+        printf("%zu of %zu requests miss the SLO even alone on an idle instance of every tier the service may use "
+               "here: no policy meets more than %.2f%%\n", r->unattainable, r->requests,
+               100 * (1 - r->unattainable_share));
+    else
+        printf("every request meets the SLO alone on an idle instance of some tier the service may use here\n");
+}
+
+static void print_table(const ksiss_sim_report *r, const char *trace, const ksiss_trace *t, const char *svc)
+{
+    print_trace_line(trace, t);
+    printf("service %s; SLO: %s; cost counted over %.0f s; dynamic policies start at %s\n\n", svc, r->slo_desc,
            r->horizon_s, r->initial);
     double oracle = oracle_hours(r);
     printf("%-11s %9s %10s %10s %12s %9s %9s  %s\n", "policy", "SLO met", "GPU-hours", "vs oracle", "transitions",
@@ -196,13 +260,84 @@ static void print_table(const ksiss_sim_report *r, const char *trace, const ksis
             printf("%zu unfinished; ", x->unfinished);
         printf("\n");
     }
-    printf("%-12s%8.2f%%  ", "unattainable", 100 * r->unattainable_share);
-    if (r->unattainable)
-        printf("%zu of %zu requests miss the SLO even alone on an idle instance of every tier the service may use "
-               "here: no policy meets more than %.2f%%\n", r->unattainable, r->requests,
-               100 * (1 - r->unattainable_share));
-    else
-        printf("every request meets the SLO alone on an idle instance of some tier the service may use here\n");
+    print_unattainable(r);
+}
+
+/* One row per target: each policy's attainment, GPU-hours and cost against
+ * the oracle at that target. */
+static void print_sweep_table(const ksiss_sim_sweep *s, const char *trace, const ksiss_trace *t, const char *svc)
+{
+    const ksiss_sim_report *r0 = &s->v[0].rep;
+    print_trace_line(trace, t);
+    printf("service %s; SLO: %s; cost counted over %.0f s\n", svc, r0->slo_desc, r0->horizon_s);
+    printf("each row: the service's sloTarget (the policies size for it; static is the cheapest fixed deployment "
+           "that meets it; the oracle's budget of misses); SLO met / GPU-hours / against the oracle\n\n");
+    printf("%-9s", "sloTarget");
+    for (size_t k = 0; k < r0->n; k++)
+        printf("  %-24s", r0->v[k].policy);
+    printf("  notes\n");
+    for (size_t i = 0; i < s->n; i++) {
+        const ksiss_sim_report *r = &s->v[i].rep;
+        double oracle = oracle_hours(r);
+        const char *fixed = NULL;
+        printf("%-9g", s->v[i].target);
+        for (size_t k = 0; k < r->n; k++) {
+            const ksiss_sim_result *x = &r->v[k];
+            char cell[64], vs[24];
+            if (isfinite(oracle))
+                snprintf(vs, sizeof(vs), " / %.2fx", x->gpu_hours / oracle);
+            else
+                vs[0] = '\0';
+            snprintf(cell, sizeof(cell), "%.2f%% / %.3f%s", 100 * x->slo_attainment, x->gpu_hours, vs);
+            printf("  %-24s", cell);
+            if (!strcmp(x->policy, "static"))
+                fixed = x->deployment;
+        }
+        printf("  start %s", r->initial);
+        if (fixed)
+            printf(", static %s", fixed);
+        printf("\n");
+    }
+    print_unattainable(r0);
+}
+
+/* "0.9,0.99" -> rising targets; a usage error names what is wrong. */
+static int parse_targets(const char *list, double **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    char *copy = ksiss_xstrdup(list), *p = copy;
+    int rc = 0;
+    for (;;) {
+        char *comma = strchr(p, ',');
+        if (comma)
+            *comma = '\0';
+        double v;
+        if (ksiss_parse_double(p, &v) != 0 || !(v > 0 && v < 1)) {
+            fprintf(stderr, "ksiss simulate: --targets: \"%s\" is not a fraction above 0 and below 1 "
+                    "(e.g. --targets 0.9,0.95,0.99)\n", p);
+            rc = -1;
+            break;
+        }
+        if (*n > 0 && !(v > (*out)[*n - 1])) {
+            fprintf(stderr, "ksiss simulate: --targets: %s after %g: list them rising, each once\n", p,
+                    (*out)[*n - 1]);
+            rc = -1;
+            break;
+        }
+        *out = ksiss_xrealloc(*out, (*n + 1) * sizeof(**out));
+        (*out)[(*n)++] = v;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    free(copy);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
 }
 
 /* "mig-3g.40gb" or "mig-3g.40gbx2" or "gpu*2x3". */
@@ -235,19 +370,21 @@ int ksiss_cmd_simulate(int argc, char **argv)
         return KSISS_EXIT_OK;
     }
     const char *trace_path = NULL, *config_path = NULL, *cluster_path = NULL, *service = NULL;
-    const char *policy = "all", *json_path = NULL, *plot_path = NULL, *profile_path = NULL;
-    const char *cold = NULL, *interval = NULL, *static_dep = NULL, *target = NULL;
+    const char *policy = NULL, *json_path = NULL, *plot_path = NULL, *profile_path = NULL;
+    const char *cold = NULL, *interval = NULL, *static_dep = NULL, *target = NULL, *targets = NULL;
     struct { const char *flag; const char **dst; } flags[] = {
         { "--trace", &trace_path }, { "--config", &config_path }, { "--cluster", &cluster_path },
         { "--service", &service }, { "--policy", &policy }, { "--json", &json_path }, { "--plot", &plot_path },
         { "--profile", &profile_path }, { "--cold-start", &cold }, { "--interval", &interval },
-        { "--static", &static_dep }, { "--target", &target },
+        { "--static", &static_dep }, { "--target", &target }, { "--targets", &targets },
     };
-    bool decisions = false;
+    bool decisions = false, sweep = false;
     for (int i = 1; i < argc; i++) {
-        bool known = !strcmp(argv[i], "--decisions");
-        if (known)
+        bool known = !strcmp(argv[i], "--decisions") || !strcmp(argv[i], "--sweep");
+        if (known && argv[i][2] == 'd')
             decisions = true;
+        else if (known)
+            sweep = true;
         for (size_t k = 0; !known && k < sizeof(flags) / sizeof(flags[0]); k++) {
             size_t fl = strlen(flags[k].flag);
             if (!strncmp(argv[i], flags[k].flag, fl) && argv[i][fl] == '=') {
@@ -269,6 +406,9 @@ int ksiss_cmd_simulate(int argc, char **argv)
             return KSISS_EXIT_USAGE;
         }
     }
+    bool policy_given = policy != NULL;
+    if (!policy)
+        policy = "all";
     if (!trace_path || !config_path || !cluster_path) {
         fprintf(stderr, "ksiss simulate: --trace, --config and --cluster are required (ksiss simulate --help)\n");
         return KSISS_EXIT_USAGE;
@@ -295,6 +435,18 @@ int ksiss_cmd_simulate(int argc, char **argv)
         fprintf(stderr, "ksiss simulate: --target \"%s\": expected a fraction in (0, 1]\n", target);
         return KSISS_EXIT_USAGE;
     }
+    if (sweep && target) {
+        fprintf(stderr, "ksiss simulate: --sweep runs several targets: give them with --targets, not --target\n");
+        return KSISS_EXIT_USAGE;
+    }
+    if (targets && !sweep) {
+        fprintf(stderr, "ksiss simulate: --targets is the list of --sweep; add --sweep, or use --target\n");
+        return KSISS_EXIT_USAGE;
+    }
+    double *sweep_targets = NULL;
+    size_t n_sweep = 0;
+    if (targets && parse_targets(targets, &sweep_targets, &n_sweep) != 0)
+        return KSISS_EXIT_USAGE;
 
     int rc = KSISS_EXIT_PROBLEM;
     char *config_text = NULL, *cluster_text = NULL, *profile_text = NULL, *trace_text = NULL;
@@ -314,6 +466,8 @@ int ksiss_cmd_simulate(int argc, char **argv)
     memset(&trace, 0, sizeof(trace));
     ksiss_sim_report rep;
     memset(&rep, 0, sizeof(rep));
+    ksiss_sim_sweep sw;
+    memset(&sw, 0, sizeof(sw));
     ksiss_diags d;
     ksiss_diags_init(&d);
     size_t len;
@@ -394,7 +548,15 @@ int ksiss_cmd_simulate(int argc, char **argv)
         goto out;
     }
 
-    if (!strcmp(policy, "all")) {
+    if (sweep && !policy_given) {
+        /* The online policies judged at each target, beside the baselines
+         * that are sized for it. */
+        static const char *const sweep_default[] = { "ksiss", "horizontal", "static", "oracle" };
+        for (size_t i = 0; i < sizeof(sweep_default) / sizeof(sweep_default[0]); i++) {
+            names = ksiss_xrealloc(names, (n_names + 1) * sizeof(*names));
+            names[n_names++] = sweep_default[i];
+        }
+    } else if (!strcmp(policy, "all")) {
         for (const char *const *p = ksiss_sim_all_policies; *p; p++) {
             names = ksiss_xrealloc(names, (n_names + 1) * sizeof(*names));
             names[n_names++] = *p;
@@ -429,6 +591,32 @@ int ksiss_cmd_simulate(int argc, char **argv)
     o.trace = &trace;
     if (decisions)
         o.on_decision = print_decision;
+    if (sweep) {
+        const double *tv = sweep_targets ? sweep_targets : ksiss_sim_sweep_default_targets;
+        size_t tn = sweep_targets ? n_sweep : ksiss_sim_sweep_n_default_targets;
+        if (ksiss_sim_sweep_run(&o, tv, tn, names, n_names, &sw, &d) != 0) {
+            print_diags(&d);
+            goto out;
+        }
+        print_sweep_table(&sw, trace_path, &trace, svc->name);
+        rc = KSISS_EXIT_OK;
+        if (json_path) {
+            if (write_sweep_json(json_path, &sw) != 0)
+                rc = KSISS_EXIT_RUNTIME;
+            else
+                printf("\nJSON: %s\n", json_path);
+        }
+        if (plot_path) {
+            title = ksiss_xasprintf("ksiss simulate --sweep: %s on %s (%s): attainment against cost per sloTarget",
+                                    svc->name, trace_path, sw.v[0].rep.slo_desc);
+            svg = ksiss_sim_sweep_svg(&sw, title);
+            if (write_text(plot_path, svg) != 0)
+                rc = KSISS_EXIT_RUNTIME;
+            else
+                printf("plot: %s\n", plot_path);
+        }
+        goto out;
+    }
     if (ksiss_sim_run(&o, names, n_names, &rep, &d) != 0) {
         print_diags(&d);
         goto out;
@@ -451,6 +639,8 @@ int ksiss_cmd_simulate(int argc, char **argv)
     }
 out:
     ksiss_sim_report_free(&rep);
+    ksiss_sim_sweep_free(&sw);
+    free(sweep_targets);
     ksiss_trace_free(&trace);
     ksiss_sim_profile_free(&profile);
     ksiss_sim_cluster_free(&cluster);

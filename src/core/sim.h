@@ -167,6 +167,35 @@ int ksiss_sim_run(const ksiss_sim_opts *o, const char *const *policies, size_t n
                   ksiss_sim_report *out, ksiss_diags *d);
 void ksiss_sim_report_free(ksiss_sim_report *r);
 
+/* ---- sweeping the attainment target ---- */
+
+/* One target of a sweep and what each policy did at it. */
+typedef struct {
+    double target;
+    ksiss_sim_report rep;   /* owned; the results carry no time series */
+} ksiss_sim_sweep_point;
+
+typedef struct {
+    ksiss_sim_sweep_point *v;   /* owned, by rising target */
+    size_t n;
+} ksiss_sim_sweep;
+
+/* The targets `--sweep` uses unless told others. */
+extern const double ksiss_sim_sweep_default_targets[];
+extern const size_t ksiss_sim_sweep_n_default_targets;
+
+/* Runs the policies once per target (rising, each above 0 and below 1),
+ * with the service's sloTarget (read by the policies) and o->slo_target
+ * (static's search, the oracle's budget) both set to it. Problems go to
+ * *d; returns 0 or -1. *out must be freed with ksiss_sim_sweep_free
+ * either way. */
+int ksiss_sim_sweep_run(const ksiss_sim_opts *o, const double *targets, size_t n_targets,
+                        const char *const *policies, size_t n_policies, ksiss_sim_sweep *out, ksiss_diags *d);
+void ksiss_sim_sweep_free(ksiss_sim_sweep *s);
+/* Attainment against GPU-hours, one line per policy through its targets,
+ * each target a dashed line. Caller frees. */
+char *ksiss_sim_sweep_svg(const ksiss_sim_sweep *s, const char *title);
+
 /* Renders the report as an SVG document (load, capacity, GPUs held, tier
  * and latency over time, one panel per policy). Caller frees. */
 char *ksiss_sim_svg(const ksiss_sim_report *r, const char *title);

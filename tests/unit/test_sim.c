@@ -810,6 +810,150 @@ static void test_simulate_takes_the_target_from_the_services_slo_target(void **s
     assert_true(g_over == g_default && a_over == a_default);    /* --target wins over the config */
 }
 
+/* ---- the sweep ---- */
+
+static void test_sweep_runs_each_target_as_the_services_slo_target(void **state)
+{
+    (void)state;
+    char *tr = make_trace(burst, 20, 5);
+    world_fx f;
+    fx_load(&f, SERVICE, tr);
+    ksiss_sim_opts o;
+    ksiss_sim_opts_default(&o);
+    o.svc = &f.cfg.services[0];
+    o.profile = &f.prof;
+    o.cluster = &f.cluster;
+    o.trace = &f.trace;
+    const char *pols[] = { "ksiss", "horizontal", "static", "oracle" };
+    static const double targets[] = { 0.9, 0.97, 0.99 };
+    ksiss_sim_sweep sw;
+    ksiss_diags d;
+    ksiss_diags_init(&d);
+    assert_int_equal(ksiss_sim_sweep_run(&o, targets, 3, pols, 4, &sw, &d), 0);
+    assert_int_equal(sw.n, 3);
+    for (size_t i = 0; i < 3; i++) {
+        assert_true(sw.v[i].target == targets[i]);
+        assert_int_equal(sw.v[i].rep.n, 4);
+        const ksiss_sim_result *oracle = &sw.v[i].rep.v[3];
+        /* the oracle meets each target, and a higher one cannot cost less */
+        if (!(oracle->slo_attainment >= targets[i]))
+            fail_msg("target %g: the oracle met %.4f", targets[i], oracle->slo_attainment);
+        if (i > 0 && !(oracle->gpu_hours >= sw.v[i - 1].rep.v[3].gpu_hours - 1e-12))
+            fail_msg("target %g: the oracle spends %.4f GPU-hours, at %g %.4f", targets[i], oracle->gpu_hours,
+                     targets[i - 1], sw.v[i - 1].rep.v[3].gpu_hours);
+    }
+    /* A point is the run of a service whose ConfigMap says that sloTarget,
+     * judged at that target. */
+    ksiss_service_cfg svc = f.cfg.services[0];
+    svc.slo_target = 0.97;
+    ksiss_sim_opts o2 = o;
+    o2.svc = &svc;
+    o2.slo_target = 0.97;
+    ksiss_sim_report r;
+    assert_int_equal(ksiss_sim_run(&o2, pols, 4, &r, &d), 0);
+    for (size_t k = 0; k < 4; k++) {
+        assert_true(r.v[k].slo_attainment == sw.v[1].rep.v[k].slo_attainment);
+        assert_true(r.v[k].gpu_hours == sw.v[1].rep.v[k].gpu_hours);
+    }
+    ksiss_sim_report_free(&r);
+    ksiss_sim_sweep_free(&sw);
+    /* Targets that fall, or are not a fraction below 1, are refused. */
+    static const double falling[] = { 0.99, 0.9 }, one[] = { 0.9, 1.0 };
+    assert_int_equal(ksiss_sim_sweep_run(&o, falling, 2, pols, 4, &sw, &d), -1);
+    ksiss_sim_sweep_free(&sw);
+    assert_int_equal(ksiss_sim_sweep_run(&o, one, 2, pols, 4, &sw, &d), -1);
+    ksiss_sim_sweep_free(&sw);
+    assert_int_equal(d.n, 2);
+    assert_non_null(strstr(d.v[0].msg, "rise"));
+    assert_non_null(strstr(d.v[1].msg, "sweep target 1"));
+    ksiss_diags_free(&d);
+    fx_free(&f);
+    free(tr);
+}
+
+static int simulate_quietly(int argc, char **argv)
+{
+    FILE *so = stdout, *se = stderr;
+    stdout = fopen("/dev/null", "w");
+    stderr = fopen("/dev/null", "w");
+    int rc = ksiss_cmd_simulate(argc, argv);
+    fclose(stdout);
+    fclose(stderr);
+    stdout = so;
+    stderr = se;
+    return rc;
+}
+
+static void test_simulate_sweep_writes_a_point_per_target_and_policy(void **state)
+{
+    (void)state;
+    char json_path[] = "/tmp/ksiss-sweep-json-XXXXXX";
+    char svg_path[] = "/tmp/ksiss-sweep-svg-XXXXXX";
+    int fd1 = mkstemp(json_path), fd2 = mkstemp(svg_path);
+    assert_true(fd1 >= 0 && fd2 >= 0);
+    close(fd1);
+    close(fd2);
+    char *argv[] = { "simulate", "--trace", "tests/data/sim/small.jsonl", "--config", "tests/data/sim/config.yaml",
+                     "--cluster", "tests/data/sim/cluster.yaml", "--profile", "tests/data/sim/model.yaml",
+                     "--sweep", "--targets", "0.9,0.99", "--json", json_path, "--plot", svg_path, NULL };
+    assert_int_equal(simulate_quietly(16, argv), KSISS_EXIT_OK);
+    json_error_t err;
+    json_t *root = json_load_file(json_path, 0, &err);
+    assert_non_null(root);
+    assert_true(json_is_integer(json_object_get(root, "requests")));
+    assert_true(json_is_real(json_object_get(root, "unattainable")));
+    json_t *sw = json_object_get(root, "sweep");
+    assert_true(json_is_array(sw));
+    assert_int_equal(json_array_size(sw), 2);
+    static const char *names[] = { "ksiss", "horizontal", "static", "oracle" };
+    for (size_t i = 0; i < 2; i++) {
+        json_t *p = json_array_get(sw, i);
+        assert_true(json_real_value(json_object_get(p, "target")) == (i == 0 ? 0.9 : 0.99));
+        assert_true(json_is_string(json_object_get(p, "initial_deployment")));
+        assert_true(json_is_string(json_object_get(p, "static_deployment")));
+        json_t *pols = json_object_get(p, "policies");
+        assert_int_equal(json_object_size(pols), 4);
+        for (size_t k = 0; k < 4; k++) {
+            json_t *x = json_object_get(pols, names[k]);
+            assert_non_null(x);
+            assert_true(json_is_number(json_object_get(x, "slo_attainment")));
+            assert_true(json_is_number(json_object_get(x, "gpu_hours")));
+            assert_true(json_is_number(json_object_get(x, "cost_vs_oracle")));
+        }
+        double oa = json_number_value(json_object_get(json_object_get(pols, "oracle"), "slo_attainment"));
+        assert_true(oa >= (i == 0 ? 0.9 : 0.99));
+    }
+    json_decref(root);
+    size_t len;
+    char *e = NULL;
+    char *svg = ksiss_read_file(svg_path, 1 << 24, &len, &e);
+    assert_non_null(svg);
+    assert_non_null(strstr(svg, "<svg"));
+    assert_non_null(strstr(svg, "</svg>"));
+    /* one line per policy through its two targets */
+    size_t lines = 0;
+    for (const char *q = svg; (q = strstr(q, "<polyline")); q++)
+        lines++;
+    assert_int_equal(lines, 4);
+    assert_non_null(strstr(svg, "horizontal at sloTarget 0.99"));
+    free(svg);
+    unlink(json_path);
+    unlink(svg_path);
+
+    /* --target is one target; --targets belongs to --sweep; targets rise. */
+    char *both[] = { "simulate", "--trace", "x", "--config", "y", "--cluster", "z", "--sweep", "--target", "0.9",
+                     NULL };
+    char *alone[] = { "simulate", "--trace", "x", "--config", "y", "--cluster", "z", "--targets", "0.9", NULL };
+    char *falling[] = { "simulate", "--trace", "x", "--config", "y", "--cluster", "z", "--sweep", "--targets",
+                        "0.99,0.9", NULL };
+    char *pct[] = { "simulate", "--trace", "x", "--config", "y", "--cluster", "z", "--sweep", "--targets", "99",
+                    NULL };
+    assert_int_equal(simulate_quietly(10, both), KSISS_EXIT_USAGE);
+    assert_int_equal(simulate_quietly(9, alone), KSISS_EXIT_USAGE);
+    assert_int_equal(simulate_quietly(10, falling), KSISS_EXIT_USAGE);
+    assert_int_equal(simulate_quietly(10, pct), KSISS_EXIT_USAGE);
+}
+
 static void test_simulate_reports_a_missing_file_and_usage_errors(void **state)
 {
     (void)state;
@@ -850,6 +994,8 @@ int main(void)
         cmocka_unit_test(test_requests_no_deployment_can_serve_within_the_slo_are_unattainable),
         cmocka_unit_test(test_simulate_writes_the_documented_json),
         cmocka_unit_test(test_simulate_takes_the_target_from_the_services_slo_target),
+        cmocka_unit_test(test_sweep_runs_each_target_as_the_services_slo_target),
+        cmocka_unit_test(test_simulate_sweep_writes_a_point_per_target_and_policy),
         cmocka_unit_test(test_simulate_reports_a_missing_file_and_usage_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
