@@ -369,8 +369,7 @@ out:
     ksiss_kube_config_free(&kc);
     ksiss_config_free(&cfg);
     ksiss_catalog_free(&cat);
-    if (env_rc == 0)
-        ksiss_env_free(&env);
+    ksiss_env_free(&env); /* filled (defaults where invalid) either way */
     ksiss_diags_free(&d);
     return rc;
 }

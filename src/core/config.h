@@ -150,7 +150,9 @@ typedef struct {
 typedef const char *(*ksiss_getenv_fn)(const char *name, void *ctx);
 
 /* Reads the variables through `get` (the shell passes getenv). Invalid
- * values are diagnostics naming the variable. Returns 0 or -1. */
+ * values are diagnostics naming the variable. Returns 0 or -1; *out is
+ * filled either way (defaults where a value is invalid): ksiss_env_free it
+ * after -1 too. */
 int ksiss_env_parse(ksiss_getenv_fn get, void *ctx, ksiss_env *out, ksiss_diags *d);
 void ksiss_env_free(ksiss_env *env);
 /* The first IGNORE_LIST substring that `service` contains (borrowed from
