@@ -1,0 +1,122 @@
+/* controller_cache.c: the tick cache (tick_cache): the control loop's
+ * views of the Service, Revision and pod watches (controller_index.c) and
+ * the GPU inventory computed from the Node and pod watches (inv_bundle,
+ * reference counted), each made again only when its watch changed (or,
+ * for the inventory, the configuration did); and the cache-size gauges. */
+#include "shell/controller_internal.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "shell/inventory_records.h"
+
+void ksiss_ctl_inv_unref(controller *c, inv_bundle *b)
+{
+    if (!b)
+        return;
+    pthread_mutex_lock(&c->mu);
+    int left = --b->refs;
+    pthread_mutex_unlock(&c->mu);
+    if (left == 0) {
+        ksiss_inventory_free(&b->inv);
+        free(b->free);
+        ksiss_ctl_cfg_unref(c, b->cfg);
+        free(b);
+    }
+}
+
+void ksiss_ctl_cache_free(controller *c, tick_cache *tc)
+{
+    ksiss_ctl_index_unref(tc->services);
+    ksiss_ctl_index_unref(tc->pods);
+    ksiss_ctl_index_unref(tc->revs);
+    ksiss_ctl_inv_unref(c, tc->inv);
+    memset(tc, 0, sizeof(*tc));
+}
+
+/* ksiss_cache_objects and ksiss_cache_bytes of a watch cache. */
+static void export_cache(controller *c, const char *resource, const ksiss_kobj_list *l)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < l->n; i++)
+        bytes += ksiss_kobj_size(l->v[i]);
+    ksiss_metrics_set(c->reg, KSISS_M_CACHE_OBJECTS, KSISS_LABELS(resource), (double)l->n);
+    ksiss_metrics_set(c->reg, KSISS_M_CACHE_BYTES, KSISS_LABELS(resource), (double)bytes);
+}
+
+/* Brings the cached views up to date with the informers (what is replaced
+ * goes back to the system at the tick's end, ksiss_ctl_snap_unref). */
+void ksiss_ctl_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, ksiss_kube_informer *inf_svc,
+                               ksiss_kube_informer *inf_pods, ksiss_kube_informer *inf_nodes,
+                               ksiss_kube_informer *inf_revs)
+{
+    uint64_t g = ksiss_kube_informer_generation(inf_svc);
+    if (!tc->have_svc || g != tc->svc_gen) {
+        ksiss_ctl_index_unref(tc->services);
+        tc->services = ksiss_ctl_index_new(inf_svc, c->ns, false);
+        export_cache(c, "services", &tc->services->objs);
+        tc->svc_gen = g;
+        tc->have_svc = true;
+    }
+    if (ksiss_kube_informer_synced(inf_revs)) {
+        g = ksiss_kube_informer_generation(inf_revs);
+        if (!tc->have_revs || g != tc->rev_gen) {
+            ksiss_ctl_index_unref(tc->revs);
+            tc->revs = ksiss_ctl_index_new(inf_revs, c->ns, true);
+            export_cache(c, "revisions", &tc->revs->objs);
+            tc->rev_gen = g;
+            tc->have_revs = true;
+        }
+    }
+    if (!ksiss_kube_informer_synced(inf_pods))
+        return;
+    uint64_t gp = ksiss_kube_informer_generation(inf_pods);
+    bool pods_changed = !tc->have_pods || gp != tc->pod_gen;
+    if (pods_changed) {
+        ksiss_ctl_index_unref(tc->pods);
+        tc->pods = ksiss_ctl_index_new(inf_pods, c->ns, true);
+        export_cache(c, "pods", &tc->pods->objs);
+        tc->pod_gen = gp;
+        tc->have_pods = true;
+    }
+    if (ksiss_kube_informer_synced(inf_nodes)) {
+        uint64_t gn = ksiss_kube_informer_generation(inf_nodes);
+        if (pods_changed || !tc->have_inv || gn != tc->node_gen || tc->inv_cfg != cfg) {
+            ksiss_kobj_list node_objs = ksiss_kube_informer_objects(inf_nodes);
+            export_cache(c, "nodes", &node_objs);
+            inv_bundle *b = ksiss_xcalloc(1, sizeof(*b));
+            b->refs = 1;
+            /* The inventory borrows the catalogue's model names: it keeps
+             * the configuration alive (and its address unique while
+             * compared with inv_cfg). */
+            pthread_mutex_lock(&c->mu);
+            cfg->refs++;
+            pthread_mutex_unlock(&c->mu);
+            b->cfg = cfg;
+            int irc = ksiss_inventory_from_records(&cfg->cat, &node_objs, &tc->pods->objs, &b->inv);
+            ksiss_kobj_list_free(&node_objs);
+            if (irc == 0) {
+                size_t n = ksiss_inventory_free_gpus(&b->inv, NULL, 0);
+                b->free = ksiss_xcalloc(n ? n : 1, sizeof(*b->free));
+                b->n_free = ksiss_inventory_free_gpus(&b->inv, b->free, n);
+                for (size_t i = 0; i < b->inv.n_entries; i++) {
+                    const ksiss_inventory_entry *e = &b->inv.entries[i];
+                    const char *model = e->gpu_model ? e->gpu_model : "unknown";
+                    ksiss_metrics_set(c->reg, KSISS_M_GPU_FREE, KSISS_LABELS(model, e->resource), (double)e->free);
+                    ksiss_metrics_set(c->reg, KSISS_M_GPU_ALLOCATABLE, KSISS_LABELS(model, e->resource),
+                                      (double)e->allocatable);
+                }
+                ksiss_ctl_inv_unref(c, tc->inv);
+                tc->inv = b;
+            } else {
+                ksiss_ctl_inv_unref(c, b);
+                ksiss_ctl_inv_unref(c, tc->inv);
+                tc->inv = NULL;
+            }
+            tc->node_gen = gn;
+            tc->inv_cfg = cfg;
+            tc->have_inv = true;
+        }
+    }
+}

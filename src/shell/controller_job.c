@@ -1,0 +1,472 @@
+/* controller_job.c: one managed service's work in one tick (a job on the
+ * worker pool): its metric queries offered to the tick's batch, then, once
+ * answered, the evaluation, the decision (logged and counted), and one
+ * transition step, re-checked against a fresh read before anything is
+ * written; the reading kept while the service's records are unchanged
+ * (reading_memo); and the tick's shared snapshot's reference count. */
+#include "shell/controller_internal.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#include "core/json_path.h"
+#include "core/util.h"
+#include "shell/clock.h"
+#include "shell/log.h"
+
+void ksiss_ctl_snap_unref(snapshot *s)
+{
+    if (!s)
+        return;
+    controller *c = s->c;
+    pthread_mutex_lock(&c->mu);
+    int left = --s->refs;
+    pthread_mutex_unlock(&c->mu);
+    if (left == 0) {
+        /* The last service of the tick is done. */
+        ksiss_metrics_observe(c->reg, KSISS_M_TICK_DURATION, NULL, ksiss_mono_s() - s->t0_s);
+        ksiss_ctl_cfg_unref(c, s->cfg);
+        ksiss_ctl_inv_unref(c, s->inv);
+        ksiss_ctl_index_unref(s->services);
+        ksiss_ctl_index_unref(s->pods);
+        ksiss_ctl_index_unref(s->revs);
+        ksiss_prom_batch_free(s->batch);
+        free(s);
+#ifdef __GLIBC__
+        /* The tick's transient memory (answers, parsed objects) goes back
+         * to the system instead of staying in the arenas' free lists. */
+        malloc_trim(0);
+#endif
+    }
+}
+
+void ksiss_ctl_snap_ref(snapshot *s)
+{
+    pthread_mutex_lock(&s->c->mu);
+    s->refs++;
+    pthread_mutex_unlock(&s->c->mu);
+}
+
+static long long free_units_for(const snapshot *s, const ksiss_tier *t)
+{
+    if (!t || !s->inv)
+        return -1;
+    long long n = 0;
+    for (size_t i = 0; i < s->inv->n_free; i++) {
+        const ksiss_free_gpu *f = &s->inv->free[i];
+        if (!strcmp(f->resource, t->resource) && (!f->gpu_model || !t->gpu_model || !strcmp(f->gpu_model, t->gpu_model)))
+            n += f->free_units;
+    }
+    return n;
+}
+
+void ksiss_ctl_memo_clear(reading_memo *m)
+{
+    ksiss_kobj_unref(m->service);
+    ksiss_kobj_unref(m->rev_one);
+    for (size_t i = 0; m->n_revs > 1 && i < m->n_revs; i++)
+        ksiss_kobj_unref(m->revs[i]);
+    free(m->revs);
+    memset(m, 0, sizeof(*m));
+}
+
+static ksiss_kobj *const *memo_revs(const reading_memo *m)
+{
+    return m->n_revs == 1 ? &m->rev_one : m->revs;
+}
+
+/* The kept reading of this job's service, when its records and its
+ * configuration are those it was read from; NULL otherwise. */
+static const ksiss_deployment *memo_get(const job *j)
+{
+    const reading_memo *m = &j->st->memo;
+    if (!m->service || m->service != j->service || !j->revisions || m->n_revs != j->revisions->n ||
+        m->cfg_gen != j->s->cfg->gen)
+        return NULL;
+    ksiss_kobj *const *v = memo_revs(m);
+    for (size_t i = 0; i < m->n_revs; i++)
+        if (v[i] != j->revisions->v[i])
+            return NULL;
+    return &m->current;
+}
+
+static void memo_keep(job *j, const ksiss_deployment *current)
+{
+    reading_memo *m = &j->st->memo;
+    ksiss_ctl_memo_clear(m);
+    if (!j->revisions)
+        return;
+    m->service = ksiss_kobj_ref(j->service);
+    m->n_revs = j->revisions->n;
+    if (m->n_revs == 1) {
+        m->rev_one = ksiss_kobj_ref(j->revisions->v[0]);
+    } else if (m->n_revs > 1) {
+        m->revs = ksiss_xcalloc(m->n_revs, sizeof(*m->revs));
+        for (size_t i = 0; i < m->n_revs; i++)
+            m->revs[i] = ksiss_kobj_ref(j->revisions->v[i]);
+    }
+    m->cfg_gen = j->s->cfg->gen;
+    m->current = *current;
+}
+
+static int service_event(void *ud, const json_t *service, const char *type, const char *reason, const char *message)
+{
+    controller *c = ud;
+    if (!c->events)
+        return 0;
+    ksiss_kube_object_ref ref = {
+        .api_version = "serving.knative.dev/v1", .kind = "Service", .ns = c->ns,
+        .name = json_string_value(ksiss_json_path(service, "metadata", "name", NULL)),
+        .uid = json_string_value(ksiss_json_path(service, "metadata", "uid", NULL)),
+    };
+    ksiss_kube_error e = {0};
+    int rc = ksiss_events_emit(c->events, &ref, type, reason, message, &e);
+    if (rc != 0)
+        ksiss_log("warn", "event not recorded", "service", ref.name, "reason", reason, "error", e.message, NULL);
+    ksiss_kube_error_clear(&e);
+    return rc;
+}
+
+/* A Warning Event when a service holds because its GPU model cannot be
+ * told (gpu_resolve.h), once per distinct reason: never a silent hold, and
+ * no Event per tick. */
+static void gpu_model_event(controller *c, svc_state *w, const json_t *service, const ksiss_eval *ev)
+{
+    const ksiss_decision *d = &ev->decision;
+    bool held = ev->decided && !ev->gpu.model && d->reason;
+    if (!held) {
+        free(w->gpu_event);
+        w->gpu_event = NULL;
+        return;
+    }
+    if (w->gpu_event && !strcmp(w->gpu_event, d->reason))
+        return;
+    free(w->gpu_event);
+    w->gpu_event = ksiss_xstrdup(d->reason);
+    bool mixed = ev->gpu.source == KSISS_GPU_MIXED;
+    ksiss_log("warn", mixed ? "GPU model mixed: holding" : "GPU model unknown: holding", "service", w->name,
+              "reason_code", d->reason_code, "seen", ev->gpu.seen, NULL);
+    if (!c->events)
+        return;
+    ksiss_kube_object_ref ref = {
+        .api_version = "serving.knative.dev/v1", .kind = "Service", .ns = c->ns, .name = w->name,
+        .uid = json_string_value(ksiss_json_path(service, "metadata", "uid", NULL)),
+    };
+    ksiss_kube_error e = {0};
+    if (ksiss_events_emit(c->events, &ref, "Warning", mixed ? "GPUModelMixed" : "GPUModelUnknown", d->reason, &e) != 0)
+        ksiss_log("warn", "event not recorded", "service", w->name, "reason",
+                  mixed ? "GPUModelMixed" : "GPUModelUnknown", "error", e.message, NULL);
+    ksiss_kube_error_clear(&e);
+}
+
+/* A Warning Event when the SLO is breached at the largest deployment the
+ * service may use (reason code slo_unattainable), once per breach: never a
+ * silent hold at the maximum, and no Event per tick. */
+static void unattainable_event(controller *c, svc_state *w, const json_t *service, const ksiss_decision *d)
+{
+    if (!ksiss_slo_unattainable_due(&w->unattainable_reported, d))
+        return;
+    ksiss_log("warn", "SLO unattainable at the largest allowed deployment", "service", w->name, "reason_code",
+              d->reason_code, "reason", d->reason, NULL);
+    if (!c->events)
+        return;
+    ksiss_kube_object_ref ref = {
+        .api_version = "serving.knative.dev/v1", .kind = "Service", .ns = c->ns, .name = w->name,
+        .uid = json_string_value(ksiss_json_path(service, "metadata", "uid", NULL)),
+    };
+    ksiss_kube_error e = {0};
+    if (ksiss_events_emit(c->events, &ref, "Warning", "SLOUnattainable", d->reason, &e) != 0)
+        ksiss_log("warn", "event not recorded", "service", w->name, "reason", "SLOUnattainable", "error", e.message,
+                  NULL);
+    ksiss_kube_error_clear(&e);
+}
+
+/* This job's Service and Revisions as JSON, for this job only (the caches
+ * keep compact text, kube_object.h); false (logged, nothing parsed kept)
+ * when the Service's record cannot be read back. */
+static bool parse_objects(const job *j, const char *what, json_t **service, json_t **revisions)
+{
+    *service = ksiss_kobj_parse(j->service);
+    *revisions = ksiss_ctl_group_parse(j->revisions);
+    if (*service)
+        return true;
+    ksiss_log("error", what, "service", j->st->name, "error", "cached object unreadable", NULL);
+    json_decref(*revisions);
+    *revisions = NULL;
+    return false;
+}
+
+/* One service's tick: evaluate, decide, advance its transition one step.
+ * service and revisions: the service's objects parsed from the caches, or
+ * NULL with `known`, the reading kept from an earlier tick (they are
+ * parsed here only if the decision is to act). */
+static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json_t *revisions,
+                     const ksiss_deployment *known)
+{
+    snapshot *s = j->s;
+    controller *c = s->c;
+    svc_state *w = j->st;
+    const ksiss_catalog *cat = &s->cfg->cat;
+    char *bo_tier = NULL;
+    /* The history as long as this service's windows at this tick need
+     * (its configuration may have changed since the last tick). */
+    ksiss_history_reserve(&w->history, ksiss_history_capacity(j->svc, c->interval_ms));
+    ksiss_eval_in in = {
+        .kube = c->kube, .prom = prom, .reg = c->reg, .cat = cat, .svc = j->svc, .ns = c->ns,
+        .name = w->name, .service = service, .running_pods = j->running, .n_running_pods = j->n_running,
+        .all_revisions = revisions,
+        .shares = j->use, .load_share = j->load_shared ? &j->shares[j->svc->n_metrics] : NULL,
+        .free = s->inv ? s->inv->free : NULL, .n_free = s->inv ? s->inv->n_free : 0,
+        .inv = s->inv ? &s->inv->inv : NULL, .history = &w->history, .now_ms = s->now_ms, .interval_ms = c->interval_ms,
+        .known = known, .known_revision = known ? ksiss_kobj_str(j->service, KSISS_KOBJ_READY_REVISION) : NULL,
+    };
+    ksiss_eval ev;
+    if (ksiss_controller_evaluate(&in, &ev) != 0 && !ev.view.service) {
+        ksiss_log("error", "service not evaluated", "service", w->name, "error", ev.error, NULL);
+        ksiss_eval_free(&ev);
+        return;
+    }
+    /* The backoff recorded in the Service feeds the policy's history (a
+     * kept reading has none). */
+    int64_t until = INT64_MIN;
+    if (!known)
+        ksiss_controller_backoff(ev.view.service, s->now_ms, &bo_tier, &until);
+    free(w->history.backoff_tier);
+    w->history.backoff_tier = bo_tier;
+    w->history.backoff_until_ms = until;
+    ksiss_controller_export_service(c->reg, c->ns, w->name, &ev, &w->legacy_rev);
+    gpu_model_event(c, w, ev.view.service, &ev);
+    const ksiss_tier *target_tier = NULL;
+    int target_replicas = 0;
+    const char *reason = NULL;
+    if (ev.decided) {
+        ksiss_decision *d = &ev.decision;
+        if (ksiss_decision_log_due(c->decision_log, &w->logged, d, s->now_ms)) {
+            char rep[24], pres[32];
+            snprintf(rep, sizeof(rep), "%d", d->replicas);
+            snprintf(pres, sizeof(pres), "%.3g", d->pressure);
+            ksiss_log("info", "decision", "service", w->name, "namespace", c->ns, "decision",
+                      ksiss_action_name(d->action), "tier", d->tier ? d->tier->name : NULL, "replicas", rep,
+                      "pressure", pres, "reason_code", d->reason_code, "reason", d->reason, "config_match",
+                      w->by_prefix ? "legacy-prefix" : NULL, NULL);
+        }
+        ksiss_metrics_add(c->reg, KSISS_M_DECISIONS_TOTAL,
+                          KSISS_LABELS(c->ns, w->name, ksiss_action_name(d->action),
+                                       d->reason_code ? d->reason_code : "unknown"), 1);
+        ksiss_history_record(&w->history, d, ev.load.present ? ev.load.value : NAN, s->now_ms);
+        unattainable_event(c, w, ev.view.service, d);
+        if ((d->action == KSISS_UP || d->action == KSISS_DOWN) && d->tier)
+            target_tier = d->tier;
+        if (d->action != KSISS_HOLD)
+            target_replicas = d->replicas;
+        reason = d->reason;
+    } else {
+        ksiss_log("warn", "no decision", "service", w->name, "error", ev.error, NULL);
+        if (!ev.has_state) {   /* nothing to advance */
+            ksiss_eval_free(&ev);
+            return;
+        }
+    }
+    /* With no transition in flight, a hold is "nothing to do" for the
+     * transition step (step_idle): a kept reading needs no objects then.
+     * Any other decision reads them. */
+    json_t *parsed_service = NULL, *parsed_revisions = NULL;
+    if (known) {
+        if (!target_tier && target_replicas == 0) {
+            ksiss_eval_free(&ev);
+            return;
+        }
+        if (!parse_objects(j, "service not acted on", &parsed_service, &parsed_revisions)) {
+            ksiss_eval_free(&ev);
+            return;
+        }
+        service = parsed_service;
+        revisions = parsed_revisions;
+    } else {
+        service = ev.view.service;
+        revisions = ev.view.revisions;
+    }
+    ksiss_tr_input tin = {
+        .service = service, .revisions = revisions, .cat = cat,
+        .gpu_model = ev.gpu.model ? ev.gpu.model : j->svc->gpu_model,
+        .target_tier = target_tier, .target_replicas = target_replicas, .reason = reason,
+        .free_target_units = free_units_for(s, target_tier), .traffic_steps = c->steps,
+        .n_traffic_steps = c->n_steps,
+        .ready_timeout_ms = c->o->ready_timeout_ms > 0 ? c->o->ready_timeout_ms : KSISS_DEFAULT_READY_TIMEOUT_MS,
+        .backoff_ms = c->o->backoff_ms > 0 ? c->o->backoff_ms : KSISS_DEFAULT_BACKOFF_MS,
+        .default_cpu = c->env.default_cpu, .default_memory = c->env.default_memory, .now_ms = s->now_ms,
+    };
+    ksiss_tr_plan plan;
+    char *err = NULL;
+    if (ksiss_transition_step(&tin, &plan, &err) != 0) {
+        ksiss_log("error", "transition refused", "service", w->name, "error", err, NULL);
+        free(err);
+        json_decref(parsed_service);
+        json_decref(parsed_revisions);
+        ksiss_eval_free(&ev);
+        return;
+    }
+    /* Read once, reused while unchanged (an action changes them). */
+    if (!known && plan.n == 0 && ksiss_controller_reusable(service, &ev.current))
+        memo_keep(j, &ev.current);
+    /* Nothing is written on a decision taken on watch caches alone: they
+     * may lag, and they keep trimmed objects (kube_informer.c) while a
+     * write copies whole ones. The step is decided again on the Service
+     * and Revisions read from the API now, and that plan is applied to
+     * them (controller.h). */
+    const json_t *act_on = service;
+    ksiss_knative_view fresh = {0};
+    if (plan.n > 0 && !c->o->dry_run) {
+        char *cached = ksiss_xstrdup(plan.summary);
+        if (ksiss_controller_recheck(c->kube, c->ns, w->name, &tin, &plan, &fresh, &err) != 0) {
+            ksiss_log("warn", "not acting: no fresh read; nothing done this tick", "service", w->name, "error", err,
+                      NULL);
+            free(err);
+            free(cached);
+            ksiss_tr_plan_free(&plan);
+            json_decref(parsed_service);
+            json_decref(parsed_revisions);
+            ksiss_eval_free(&ev);
+            return;
+        }
+        if (strcmp(cached, plan.summary ? plan.summary : "") != 0)
+            ksiss_log("info", "re-read before acting changed the step", "service", w->name, "cached", cached, "now",
+                      plan.summary, NULL);
+        free(cached);
+        act_on = fresh.service;
+    }
+    if (plan.n > 0) {
+        if (c->o->dry_run) {
+            ksiss_log("info", "dry-run: would act", "service", w->name, "phase", ksiss_tr_phase_name(plan.phase),
+                      "step", plan.summary, NULL);
+        } else {
+            ksiss_apply_rc rc = ksiss_knative_apply(c->kube, service_event, c, c->ns, act_on, &plan, &err);
+            ksiss_log(rc == KSISS_APPLY_FAILED ? "error" : "info",
+                      rc == KSISS_APPLY_DONE ? "acted" : rc == KSISS_APPLY_CONFLICT ? "conflict" : "action failed",
+                      "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step", plan.summary, "error", err,
+                      NULL);
+            free(err);
+        }
+    } else if (ev.has_state || (plan.summary && strcmp(plan.summary, "nothing to do") != 0)) {
+        ksiss_log("info", "transition", "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step",
+                  plan.summary, NULL);
+    }
+    ksiss_tr_plan_free(&plan);
+    ksiss_knative_view_free(&fresh);
+    json_decref(parsed_service);
+    json_decref(parsed_revisions);
+    ksiss_eval_free(&ev);
+}
+
+static void job_run(job *j, ksiss_prom *prom)
+{
+    const ksiss_deployment *known = memo_get(j);
+    if (known) {
+        job_eval(j, prom, NULL, NULL, known);
+        return;
+    }
+    ksiss_ctl_memo_clear(&j->st->memo);
+    json_t *service, *revisions;
+    if (!parse_objects(j, "service not evaluated", &service, &revisions))
+        return;
+    job_eval(j, prom, service, revisions, NULL);
+    json_decref(service);
+    json_decref(revisions);
+}
+
+static void job_free(job *j)
+{
+    snapshot *s = j->s;
+    controller *c = s->c;
+    if (j->shares)
+        for (size_t i = 0; i <= j->svc->n_metrics; i++)
+            ksiss_prom_share_clear(&j->shares[i]);
+    pthread_mutex_lock(&c->mu);
+    j->st->busy = false;
+    pthread_mutex_unlock(&c->mu);
+    free(j);    /* with its shares, use and running (ksiss_ctl_job_new) */
+    ksiss_ctl_snap_unref(s);
+}
+
+static void job_task(void *arg, int worker, bool cancelled)
+{
+    job *j = arg;
+    controller *c = j->s->c;
+    if (!cancelled)
+        job_run(j, c->proms[worker]);
+    job_free(j);
+}
+
+/* Drops one hold on the job; the last one queues it. */
+void ksiss_ctl_job_release(void *owner)
+{
+    job *j = owner;
+    if (__atomic_sub_fetch(&j->pending, 1, __ATOMIC_ACQ_REL) == 0)
+        ksiss_pool_submit(j->s->c->pool, job_task, j);
+}
+
+
+void ksiss_ctl_chunk_task(void *arg, int worker, bool cancelled)
+{
+    chunk_arg *a = arg;
+    controller *c = a->s->c;
+    ksiss_prom_batch_run(a->s->batch, a->i, c->proms[worker], c->reg, cancelled);
+    ksiss_ctl_snap_unref(a->s);
+    free(a);
+}
+
+/* A job and its arrays in one allocation (10,000 of them live in a tick):
+ * the shares (n_metrics + 1), the batched ones' pointers and room for
+ * the names of its Running pods. */
+job *ksiss_ctl_job_new(const ksiss_service_cfg *svc, const kobj_group *pods)
+{
+    size_t n = svc->n_metrics, np = pods ? pods->n : 0;
+    size_t size = sizeof(job) + (n + 1) * sizeof(ksiss_prom_share) + n * sizeof(ksiss_prom_share *) +
+                  np * sizeof(char *);
+    job *j = ksiss_xcalloc(1, size);
+    j->shares = (ksiss_prom_share *)(j + 1);
+    j->use = (const ksiss_prom_share **)(j->shares + n + 1);
+    if (pods)
+        j->running = (const char **)(j->use + n);
+    return j;
+}
+
+/* Offers the service's metric queries (and its load query) to the tick's
+ * batch; those taken are read once for every service sharing them. */
+void ksiss_ctl_job_offer_queries(controller *c, job *j)
+{
+    size_t n = j->svc->n_metrics;
+    /* The Running pods by name from the records' fields (what
+     * ksiss_knative_read_cached + ksiss_knative_running_pods would give,
+     * in the same order): the evaluation reads no pod object. */
+    if (j->pods) {
+        for (size_t i = 0; i < j->pods->n; i++) {
+            const char *phase = ksiss_kobj_str(j->pods->v[i], KSISS_KOBJ_PHASE);
+            if (phase && !strcmp(phase, "Running"))
+                j->running[j->n_running++] = ksiss_kobj_str(j->pods->v[i], KSISS_KOBJ_NAME);
+        }
+    }
+    if (!c->batch_keys)
+        return;
+    const char **pods = j->running;
+    size_t n_pods = j->n_running;
+    ksiss_promql_vars vars = {
+        .service = j->st->name, .namespace_name = c->ns,
+        .revision = ksiss_kobj_str(j->service, KSISS_KOBJ_READY_REVISION),
+    };
+    for (size_t i = 0; i < n; i++) {
+        if (ksiss_prom_batch_add(j->s->batch, j->svc->metrics[i].query, &vars, pods, n_pods, &j->shares[i], j)) {
+            j->use[i] = &j->shares[i];
+            j->pending++;
+        }
+    }
+    if (j->svc->has_load && ksiss_prom_batch_add(j->s->batch, j->svc->load.query, &vars, NULL, 0, &j->shares[n], j)) {
+        j->load_shared = true;
+        j->pending++;
+    }
+}
