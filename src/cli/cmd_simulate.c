@@ -416,8 +416,11 @@ int ksiss_cmd_simulate(int argc, char **argv)
     ksiss_sim_opts o;
     ksiss_sim_opts_default(&o);
     const char *env_iv = getenv("METRICS_SCRAPE_INTERVAL");
-    if (!interval && env_iv && *env_iv)
+    bool interval_from_env = false;
+    if (!interval && env_iv && *env_iv) {
         interval = env_iv;
+        interval_from_env = true;
+    }
     if (cold && ksiss_parse_duration_ms(cold, &o.cold_start_ms) != 0) {
         fprintf(stderr, "ksiss simulate: --cold-start \"%s\": expected a duration such as 60s or 2m\n", cold);
         return KSISS_EXIT_USAGE;
@@ -428,8 +431,10 @@ int ksiss_cmd_simulate(int argc, char **argv)
     }
     if (interval && (ksiss_parse_duration_ms(interval, &o.interval_ms) != 0 || o.interval_ms < 100 ||
                      o.interval_ms > 3600 * 1000)) {
-        fprintf(stderr, "ksiss simulate: interval \"%s\": expected a duration from 100ms to 1h\n", interval);
-        return KSISS_EXIT_USAGE;
+        /* from the environment: invalid configuration (README "Exit codes") */
+        fprintf(stderr, "ksiss simulate: %s \"%s\": expected a duration from 100ms to 1h\n",
+                interval_from_env ? "METRICS_SCRAPE_INTERVAL" : "--interval", interval);
+        return interval_from_env ? KSISS_EXIT_PROBLEM : KSISS_EXIT_USAGE;
     }
     if (target && (ksiss_parse_double(target, &o.slo_target) != 0 || !(o.slo_target > 0) || o.slo_target > 1)) {
         fprintf(stderr, "ksiss simulate: --target \"%s\": expected a fraction in (0, 1]\n", target);

@@ -2,9 +2,9 @@
  * command that reads the environment: an invalid environment variable is
  * invalid configuration (1, the message names the variable), an invalid
  * flag value a usage error (2), a file that cannot be read a runtime
- * failure (3). `ksiss run` exited 3 and query/explain 2 on an invalid
- * environment variable. Nothing here reaches the network: each case fails
- * before the first request. */
+ * failure (3). `ksiss run` exited 3 and query/explain/simulate 2 on an
+ * invalid environment variable. Nothing here reaches the network: each
+ * case fails before the first request. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -33,7 +33,7 @@ static const char *const env_vars[] = {
 typedef struct {
     const char *name;
     cmd_fn cmd;
-    const char *args[8];     /* argv after the command's name */
+    const char *args[12];    /* argv after the command's name */
     const char *env[4];      /* NAME=VALUE, NULL-ended */
     int rc;
     const char *stderr_has; /* what the message must name */
@@ -65,7 +65,7 @@ static int run_case(const exit_case *c, char **out)
         setenv(kv, eq + 1, 1);
         free(kv);
     }
-    char *argv[10] = {"cmd"};
+    char *argv[14] = {"cmd"};
     int argc = 1;
     for (size_t i = 0; c->args[i]; i++)
         argv[argc++] = (char *)c->args[i];
@@ -128,6 +128,13 @@ static const exit_case cases[] = {
     {"query: --prometheus with a query string", ksiss_cmd_query,
      {"--config", CFG_FILE, "--service", "gpt2", "--prometheus", "http://prom:9090/?x=1", NULL}, {NULL},
      KSISS_EXIT_USAGE, "--prometheus"},
+    /* ksiss simulate (the files are read after the interval is checked) */
+    {"simulate: METRICS_SCRAPE_INTERVAL", ksiss_cmd_simulate,
+     {"--trace", "t.csv", "--config", "c.yaml", "--cluster", "k.yaml", NULL}, {"METRICS_SCRAPE_INTERVAL=often", NULL},
+     KSISS_EXIT_PROBLEM, "METRICS_SCRAPE_INTERVAL \"often\""},
+    {"simulate: --interval", ksiss_cmd_simulate,
+     {"--trace", "t.csv", "--config", "c.yaml", "--cluster", "k.yaml", "--interval", "often", NULL}, {NULL},
+     KSISS_EXIT_USAGE, "--interval \"often\""},
     /* ksiss explain */
     {"explain: METRICS_SCRAPE_INTERVAL", ksiss_cmd_explain, {"--service", "gpt2", NULL},
      {"METRICS_SCRAPE_INTERVAL=often", NULL}, KSISS_EXIT_PROBLEM, "METRICS_SCRAPE_INTERVAL"},
