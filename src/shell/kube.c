@@ -483,6 +483,78 @@ static void curl_init_once(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
 }
 
+static void share_lock(CURL *c, curl_lock_data data, curl_lock_access access, void *ud)
+{
+    (void)c;
+    (void)access;
+    ksiss_kube *k = ud;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&k->share_mu[data]);
+}
+
+static void share_unlock(CURL *c, curl_lock_data data, void *ud)
+{
+    (void)c;
+    ksiss_kube *k = ud;
+    if ((int)data >= 0 && data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&k->share_mu[data]);
+}
+
+/* The handles' shared DNS cache and TLS sessions (see kube_internal.h). A
+ * client without them still works, resolving and handshaking per handle. */
+static void share_init(ksiss_kube *k)
+{
+    pthread_mutex_init(&k->idle_mu, NULL);
+    k->share = curl_share_init();
+    if (!k->share)
+        return;
+    for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&k->share_mu[i], NULL);
+    if (curl_share_setopt(k->share, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+        curl_share_setopt(k->share, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+        curl_share_setopt(k->share, CURLSHOPT_USERDATA, k) != CURLSHE_OK ||
+        curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK ||
+        curl_share_setopt(k->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK) {
+        curl_share_cleanup(k->share);
+        k->share = NULL;
+        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+            pthread_mutex_destroy(&k->share_mu[i]);
+    }
+}
+
+/* An idle handle of this client (connections open), else a new one. */
+static CURL *take_handle(ksiss_kube *k)
+{
+    CURL *c = NULL;
+    pthread_mutex_lock(&k->idle_mu);
+    if (k->n_idle > 0)
+        c = k->idle[--k->n_idle];
+    pthread_mutex_unlock(&k->idle_mu);
+    if (c)
+        return c;
+    c = curl_easy_init();
+    if (c && k->share)
+        curl_easy_setopt(c, CURLOPT_SHARE, k->share);
+    return c;
+}
+
+void ksiss_kube__release(ksiss_kube *k, CURL *c)
+{
+    if (!c)
+        return;
+    /* Options, callbacks and their pointers into the finished transfer go;
+     * open connections, the share and the TLS session cache stay. */
+    curl_easy_reset(c);
+    pthread_mutex_lock(&k->idle_mu);
+    if (k->n_idle < KSISS_KUBE_IDLE_HANDLES) {
+        k->idle[k->n_idle++] = c;
+        c = NULL;
+    }
+    pthread_mutex_unlock(&k->idle_mu);
+    if (c)
+        curl_easy_cleanup(c);
+}
+
 ksiss_kube *ksiss_kube_new(const ksiss_kube_config *cfg, const ksiss_kube_options *opt, char **err)
 {
     if (!cfg || !cfg->server || !*cfg->server) {
@@ -542,6 +614,7 @@ ksiss_kube *ksiss_kube_new(const ksiss_kube_config *cfg, const ksiss_kube_option
     k->user_agent = ksiss_xstrdup(opt && opt->user_agent ? opt->user_agent : "ksiss");
 #endif
     pthread_mutex_init(&k->mu, NULL);
+    share_init(k);
     k->rng = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32) ^ (uint64_t)(uintptr_t)k;
     if (k->cfg.token_file) {
         k->token_read_ms = ksiss_mono_ms();
@@ -577,6 +650,14 @@ void ksiss_kube_free(ksiss_kube *k)
     ksiss_kube_config_free(&k->cfg);
     free(k->user_agent);
     pthread_mutex_destroy(&k->mu);
+    for (size_t i = 0; i < k->n_idle; i++)
+        curl_easy_cleanup(k->idle[i]);
+    pthread_mutex_destroy(&k->idle_mu);
+    if (k->share) {
+        curl_share_cleanup(k->share);
+        for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+            pthread_mutex_destroy(&k->share_mu[i]);
+    }
     free(k);
 }
 
@@ -716,7 +797,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
 CURL *ksiss_kube__easy(ksiss_kube *k, const char *method, const char *path, const char *content_type,
                        const char *body, ksiss_kube_xfer *x, bool watch, struct curl_slist **hdrs_out)
 {
-    CURL *c = curl_easy_init();
+    CURL *c = take_handle(k);
     if (!c)
         return NULL;
     if (!(tl_exempt && tl_exempt->ignore_stop))
@@ -783,7 +864,7 @@ CURL *ksiss_kube__easy(ksiss_kube *k, const char *method, const char *path, cons
     }
     if (!ok) {
         ksiss_headers_free(h);
-        curl_easy_cleanup(c);
+        ksiss_kube__release(k, c);
         x->setup_error = "libcurl could not add a request header (out of memory): not sent without it";
         return NULL;
     }
@@ -863,7 +944,7 @@ int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, con
         CURLcode cc = curl_easy_perform(c);
         long code = 0;
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-        curl_easy_cleanup(c);
+        ksiss_kube__release(k, c);
         ksiss_headers_free(hdrs);
         if (cc != CURLE_OK && !x.too_large)
             code = 0;

@@ -314,7 +314,7 @@ static ksiss_watch_end watch_once(ksiss_kube_informer *inf)
     CURLcode cc = curl_easy_perform(c);
     long code = 0;
     curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(c);
+    ksiss_kube__release(inf->k, c);
     ksiss_headers_free(hdrs);
     ksiss_sb_free(&x.body);
     inf->curl = NULL;

@@ -15,6 +15,10 @@
 #include "core/util.h"
 #include "shell/kube.h"
 
+/* Idle easy handles kept per client (more in use at once is fine: the
+ * extra ones are closed when given back). */
+#define KSISS_KUBE_IDLE_HANDLES 16
+
 struct ksiss_kube {
     ksiss_kube_config cfg;          /* own copy; cfg.token guarded by mu when token_file is set */
     ksiss_kube_options opt;         /* defaults filled in */
@@ -28,6 +32,18 @@ struct ksiss_kube {
     ksiss_kube_write_guard guard;   /* NULL: every write goes */
     void *guard_ud;
     const volatile sig_atomic_t *stop;  /* NULL: none */
+    /* Connections are reused: a request takes an idle easy handle from
+     * `idle` (each keeps its own open connections between transfers) and
+     * gives it back after; a new one is made only when every handle is in
+     * use, so there are about as many connections as concurrent requests.
+     * The handles share DNS and TLS sessions through `share` (under
+     * share_mu, one lock per kind of data); not their connections, which
+     * libcurl does not support across threads. */
+    pthread_mutex_t idle_mu;
+    CURL *idle[KSISS_KUBE_IDLE_HANDLES];
+    size_t n_idle;
+    CURLSH *share;                  /* NULL when libcurl could not make one */
+    pthread_mutex_t share_mu[CURL_LOCK_DATA_LAST];
 };
 
 /* What the requests the calling thread makes are exempt from (leader.c):
@@ -55,13 +71,19 @@ typedef struct {
     const char *setup_error;        /* set by __easy when it returns NULL for a reason other than curl_easy_init */
 } ksiss_kube_xfer;
 
-/* A configured easy handle for `method` on server+path (headers list
+/* A configured easy handle, taken from the client's idle ones or new
+ * (give it back with ksiss_kube__release), for `method` on server+path (headers list
  * returned in *hdrs_out: the caller frees it with ksiss_headers_free after
  * the transfer). watch =
  * no body callback installed (the caller sets its own) and the watch
  * timeout. Returns NULL when curl cannot make a handle. */
 CURL *ksiss_kube__easy(ksiss_kube *k, const char *method, const char *path, const char *content_type,
                        const char *body, ksiss_kube_xfer *x, bool watch, struct curl_slist **hdrs_out);
+
+/* Gives back a handle from ksiss_kube__easy after its transfer: reset
+ * (nothing of the transfer stays in it) and kept with its connections for
+ * the next request, or closed when enough are idle. */
+void ksiss_kube__release(ksiss_kube *k, CURL *c);
 
 /* One API call with the retry policy; see kube.c. */
 int ksiss_kube__request(ksiss_kube *k, const char *verb, const char *method, const char *path,

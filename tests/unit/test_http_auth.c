@@ -41,10 +41,22 @@ void __wrap_free(void *p);
 struct curl_slist *__real_curl_slist_append(struct curl_slist *l, const char *s);
 struct curl_slist *__wrap_curl_slist_append(struct curl_slist *l, const char *s);
 
-static const char *volatile needles[2];  /* looked for in freed blocks while set */
+/* Set and read with __atomic (the stand-in's threads free too). */
+static const char *needles[2];           /* looked for in freed blocks while set */
 static int leaked;                       /* blocks freed with a needle in them */
 static char leaked_what[128];
-static const char *volatile fail_prefix; /* curl_slist_append fails for a line starting so */
+static const char *fail_prefix;          /* curl_slist_append fails for a line starting so */
+
+static void set_needles(const char *a, const char *b)
+{
+    __atomic_store_n(&needles[0], a, __ATOMIC_SEQ_CST);
+    __atomic_store_n(&needles[1], b, __ATOMIC_SEQ_CST);
+}
+
+static void set_fail_prefix(const char *p)
+{
+    __atomic_store_n(&fail_prefix, p, __ATOMIC_SEQ_CST);
+}
 
 static bool contains(const char *p, size_t len, const char *nd)
 {
@@ -61,7 +73,7 @@ void __wrap_free(void *p)
         size_t n = malloc_usable_size(p);
         size_t len = strnlen(p, n);
         for (int i = 0; i < 2; i++) {
-            const char *nd = needles[i];
+            const char *nd = __atomic_load_n(&needles[i], __ATOMIC_SEQ_CST);
             if (nd && contains(p, len, nd)) {
                 if (__atomic_fetch_add(&leaked, 1, __ATOMIC_SEQ_CST) == 0)
                     snprintf(leaked_what, sizeof leaked_what, "%.*s", (int)(len < 100 ? len : 100), (char *)p);
@@ -73,7 +85,7 @@ void __wrap_free(void *p)
 
 struct curl_slist *__wrap_curl_slist_append(struct curl_slist *l, const char *s)
 {
-    const char *f = fail_prefix;
+    const char *f = __atomic_load_n(&fail_prefix, __ATOMIC_SEQ_CST);
     if (f && s && !strncmp(s, f, strlen(f)))
         return NULL;
     return __real_curl_slist_append(l, s);
@@ -245,7 +257,7 @@ static void test_a_header_that_cannot_be_added_fails_the_request_unsent(void **s
     ksiss_prom *p = prom_for(fs, "tok-hdr", NULL, NULL);
     static const char *const prefixes[] = {"Authorization", "Accept", "Content-Type"};
     for (size_t i = 0; i < 3; i++) {
-        fail_prefix = prefixes[i];
+        set_fail_prefix(prefixes[i]);
         ksiss_kube_error err = {0};
         json_t *patch = json_pack("{s:{s:s}}", "metadata", "name", "web-0");
         int rc = i == 2 ? ksiss_kube_patch(k, &KSISS_KUBE_PODS, "default", "web-0", NULL, KSISS_KUBE_MERGE_PATCH,
@@ -266,7 +278,7 @@ static void test_a_header_that_cannot_be_added_fails_the_request_unsent(void **s
         assert_int_equal(fake_count(fs), 0);
     }
     /* the same requests go out, with the token, once headers can be added */
-    fail_prefix = NULL;
+    set_fail_prefix(NULL);
     assert_int_equal(kube_get(k, NULL), KSISS_KUBE_OK);
     ksiss_prom_result r;
     assert_int_equal(prom_query(p, &r), 0);
@@ -298,8 +310,7 @@ static void test_tokens_are_wiped_before_their_memory_is_freed(void **state)
     fake_add(fs, "GET", "/api/v1/namespaces/default/pods/web-0", 200, pod_json, NULL);
     fake_add(fs, "POST", "/api/v1/query", 200, prom_ok, NULL);
 
-    needles[0] = "tok-first-7f3a9c";
-    needles[1] = "tok-second-b81e44";
+    set_needles("tok-first-7f3a9c", "tok-second-b81e44");
     ksiss_kube *k = kube_for(fs, NULL, path);
     /* the token is rotated (the file keeps its mtime, so the client
      * learns of it from the server's 401 for the old one) */
@@ -315,13 +326,13 @@ static void test_tokens_are_wiped_before_their_memory_is_freed(void **state)
     assert_int_equal(kube_get(k, NULL), KSISS_KUBE_OK);
     assert_int_equal(kube_get(k, NULL), KSISS_KUBE_OK);
     ksiss_kube_free(k);
-    needles[1] = "tok-prom-4c1d99";
+    set_needles("tok-first-7f3a9c", "tok-prom-4c1d99");
     ksiss_prom *p = prom_for(fs, tp, NULL, NULL);
     ksiss_prom_result r;
     assert_int_equal(prom_query(p, &r), 0);
     ksiss_prom_result_free(&r);
     ksiss_prom_free(p);
-    needles[0] = needles[1] = NULL;
+    set_needles(NULL, NULL);
     unlink(path);
 
     /* the tokens did go out (the wipe is not of something never used) */
@@ -329,8 +340,9 @@ static void test_tokens_are_wiped_before_their_memory_is_freed(void **state)
     assert_string_equal(fs->reqs[0].auth, "Bearer tok-first-7f3a9c51e2");
     assert_string_equal(fs->reqs[1].auth, "Bearer tok-second-b81e4402d9");
     assert_string_equal(fs->reqs[3].auth, "Bearer tok-prom-4c1d99e0aa");
-    if (leaked)
-        fail_msg("%d freed blocks still held a token, the first: \"%s\"", leaked, leaked_what);
+    int n_leaked = __atomic_load_n(&leaked, __ATOMIC_SEQ_CST);
+    if (n_leaked)
+        fail_msg("%d freed blocks still held a token, the first: \"%s\"", n_leaked, leaked_what);
     fake_stop(fs);
 }
 
@@ -349,8 +361,8 @@ static void test_wipe_zeroes_every_byte(void **state)
 static int reset(void **state)
 {
     (void)state;
-    fail_prefix = NULL;
-    needles[0] = needles[1] = NULL;
+    set_fail_prefix(NULL);
+    set_needles(NULL, NULL);
     return 0;
 }
 

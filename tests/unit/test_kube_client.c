@@ -4,7 +4,9 @@
  * retry count, 409 returned distinctly and never retried, POST not retried
  * on 500, LIST pagination, response size cap, undecodable bodies, PATCH
  * content types and preconditions, DELETE options, transport errors, the
- * request hook, and the informer (list, watch events, bookmark, 410 relist). */
+ * request hook, the informer (list, watch events, bookmark, 410 relist), and
+ * connection reuse (counted by the stand-in: fewer connections than
+ * requests, no more than requests in flight). */
 #include <netinet/in.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -734,6 +736,107 @@ static void test_informer_stop_does_not_wait_for_a_quiet_watch(void **state)
     assert_true(waited < 2.5);      /* well before the watch's answer */
 }
 
+/* ---- connection reuse ---- */
+
+/* Sequential requests of every verb go over one connection: the client
+ * keeps its handles, and their connections, between requests (it opened
+ * one connection per request, TLS handshake included, before). */
+static void test_sequential_requests_reuse_one_connection(void **state)
+{
+    fx *f = *state;
+    enum { N = 20 };
+    for (int i = 0; i < N; i++)
+        fake_add(f->fs, "GET", "/api/v1/namespaces/default/pods/web-0", 200, pod_json, NULL);
+    fake_add(f->fs, "PATCH", "/api/v1/namespaces/default/pods/web-0", 200, pod_json, NULL);
+    fake_add(f->fs, "POST", "/api/v1/namespaces/default/events", 201, "{}", NULL);
+    fake_add(f->fs, "DELETE", "/api/v1/namespaces/default/pods/web-0", 200, "{}", NULL);
+    for (int i = 0; i < N; i++) {
+        json_t *obj = NULL;
+        assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_PODS, "default", "web-0", &obj, NULL), KSISS_KUBE_OK);
+        json_decref(obj);
+    }
+    json_t *patch = json_pack("{s:{s:{s:s}}}", "metadata", "labels", "a", "b");
+    assert_int_equal(ksiss_kube_patch(f->k, &KSISS_KUBE_PODS, "default", "web-0", NULL, KSISS_KUBE_MERGE_PATCH, patch,
+                                      NULL, NULL, NULL),
+                     KSISS_KUBE_OK);
+    json_decref(patch);
+    json_t *ev = json_pack("{s:s}", "kind", "Event");
+    assert_int_equal(ksiss_kube_create(f->k, &KSISS_KUBE_EVENTS, "default", ev, NULL, NULL), KSISS_KUBE_OK);
+    json_decref(ev);
+    assert_int_equal(ksiss_kube_delete(f->k, &KSISS_KUBE_PODS, "default", "web-0", NULL, NULL), KSISS_KUBE_OK);
+    assert_int_equal(fake_count(f->fs), N + 3);
+    /* every request still carries its token */
+    for (size_t i = 0; i < N + 3; i++)
+        assert_string_equal(f->fs->reqs[i].auth, "Bearer secret-token");
+    if (fake_conns(f->fs) != 1)
+        fail_msg("%d requests opened %zu connections, expected 1", N + 3, fake_conns(f->fs));
+}
+
+typedef struct {
+    ksiss_kube *k;
+    int n, ok;
+} getter;
+
+static void *get_many(void *ud)
+{
+    getter *g = ud;
+    for (int i = 0; i < g->n; i++) {
+        json_t *obj = NULL;
+        if (ksiss_kube_get(g->k, &KSISS_KUBE_PODS, "default", "web-0", &obj, NULL) == KSISS_KUBE_OK)
+            g->ok++;
+        json_decref(obj);
+    }
+    return NULL;
+}
+
+/* Threads making requests at once use at most one connection each, kept
+ * for their next requests. */
+static void test_concurrent_requests_use_a_connection_per_request_in_flight(void **state)
+{
+    fx *f = *state;
+    enum { T = 4, N = 12 };
+    for (int i = 0; i < T * N; i++)
+        fake_add(f->fs, "GET", "/api/v1/namespaces/default/pods/web-0", 200, pod_json, NULL);
+    pthread_t th[T];
+    getter g[T];
+    for (int t = 0; t < T; t++) {
+        g[t] = (getter){f->k, N, 0};
+        assert_int_equal(pthread_create(&th[t], NULL, get_many, &g[t]), 0);
+    }
+    for (int t = 0; t < T; t++) {
+        pthread_join(th[t], NULL);
+        assert_int_equal(g[t].ok, N);
+    }
+    assert_int_equal(fake_count(f->fs), T * N);
+    size_t conns = fake_conns(f->fs);
+    if (conns < 1 || conns > T)
+        fail_msg("%d requests from %d threads opened %zu connections, expected 1..%d", T * N, T, conns, T);
+}
+
+/* A connection a transfer gave up on (timed out) is not handed to the next
+ * request: that one opens a new connection and succeeds. */
+static void test_a_timed_out_connection_is_not_reused(void **state)
+{
+    fx *f = *state;
+    ksiss_kube_free(f->k);
+    char *server = ksiss_xasprintf("http://127.0.0.1:%u", f->fs->port);
+    ksiss_kube_config cfg = {.server = server, .namespace = "default", .source = "test"};
+    ksiss_kube_options o = {.timeout_ms = 200, .max_retries = -1};
+    char *err = NULL;
+    f->k = ksiss_kube_new(&cfg, &o, &err);
+    free(server);
+    assert_non_null(f->k);
+    fake_add(f->fs, "GET", "/api/v1/nodes/a", 200, "{}", NULL);
+    fake_add_delayed(f->fs, "GET", "/api/v1/nodes/slow", 200, "{}", 600);
+    fake_add(f->fs, "GET", "/api/v1/nodes/b", 200, "{}", NULL);
+    fake_add(f->fs, "GET", "/api/v1/nodes/c", 200, "{}", NULL);
+    assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_NODES, NULL, "a", NULL, NULL), KSISS_KUBE_OK);
+    assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_NODES, NULL, "slow", NULL, NULL), KSISS_KUBE_E_TRANSPORT);
+    assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_NODES, NULL, "b", NULL, NULL), KSISS_KUBE_OK);
+    assert_int_equal(ksiss_kube_get(f->k, &KSISS_KUBE_NODES, NULL, "c", NULL, NULL), KSISS_KUBE_OK);
+    assert_int_equal(fake_conns(f->fs), 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -766,6 +869,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_informer_refuses_an_oversized_event_and_relists, setup, teardown),
         cmocka_unit_test_setup_teardown(test_informer_backs_off_when_every_watch_is_gone, setup, teardown),
         cmocka_unit_test_setup_teardown(test_informer_stop_does_not_wait_for_a_quiet_watch, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sequential_requests_reuse_one_connection, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_concurrent_requests_use_a_connection_per_request_in_flight, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_a_timed_out_connection_is_not_reused, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

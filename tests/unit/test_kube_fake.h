@@ -2,7 +2,8 @@
  * 127.0.0.1 (libmicrohttpd, a free port picked by the kernel) for the
  * client tests: each request takes the first unused scripted response whose
  * method and path prefix match, and is recorded (method, URL with query,
- * Authorization and Content-Type headers, body). Header-only, static. */
+ * Authorization and Content-Type headers, body); the TCP connections it
+ * accepts are counted. Header-only, static. */
 #ifndef TEST_KUBE_FAKE_H
 #define TEST_KUBE_FAKE_H
 
@@ -40,6 +41,7 @@ typedef struct {
     size_t n_replies;
     fake_req reqs[FAKE_MAX];
     size_t n_reqs;
+    size_t n_conns;             /* TCP connections accepted */
 } fake_server;
 
 typedef struct {
@@ -129,6 +131,19 @@ static __attribute__((unused)) void fake_completed(void *cls, struct MHD_Connect
     }
 }
 
+static __attribute__((unused)) void fake_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                                                    enum MHD_ConnectionNotificationCode code)
+{
+    (void)c;
+    (void)socket_ctx;
+    fake_server *fs = cls;
+    if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+        pthread_mutex_lock(&fs->mu);
+        fs->n_conns++;
+        pthread_mutex_unlock(&fs->mu);
+    }
+}
+
 static fake_server *fake_start(void)
 {
     fake_server *fs = ksiss_xcalloc(1, sizeof *fs);
@@ -140,7 +155,8 @@ static fake_server *fake_start(void)
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     fs->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION, 0, NULL, NULL,
                              fake_handler, fs, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
-                             MHD_OPTION_NOTIFY_COMPLETED, fake_completed, fs, MHD_OPTION_END);
+                             MHD_OPTION_NOTIFY_COMPLETED, fake_completed, fs,
+                             MHD_OPTION_NOTIFY_CONNECTION, fake_connection, fs, MHD_OPTION_END);
     if (!fs->d) {
         free(fs);
         return NULL;
@@ -173,6 +189,14 @@ static __attribute__((unused)) size_t fake_count(fake_server *fs)
 {
     pthread_mutex_lock(&fs->mu);
     size_t n = fs->n_reqs;
+    pthread_mutex_unlock(&fs->mu);
+    return n;
+}
+
+static __attribute__((unused)) size_t fake_conns(fake_server *fs)
+{
+    pthread_mutex_lock(&fs->mu);
+    size_t n = fs->n_conns;
     pthread_mutex_unlock(&fs->mu);
     return n;
 }
