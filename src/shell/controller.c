@@ -227,7 +227,7 @@ static void loop_once(controller *c, int tick, volatile sig_atomic_t *stop)
          * caches' views are rebuilt (and their gauges set again) when
          * this replica leads again. */
         ksiss_controller_export_follower(c->reg);
-        ksiss_ctl_cache_free(c, &c->tc);
+        ksiss_ctl_cache_free(&c->tc);
     }
     if (leading && c->cfg_event)
         ksiss_ctl_config_event_record(c);
@@ -257,7 +257,7 @@ static void shut_down(controller *c)
 {
     ksiss_pool_free(c->pool);
     ksiss_ctl_states_free(c);
-    ksiss_ctl_cache_free(c, &c->tc);
+    ksiss_ctl_cache_free(&c->tc);
     ksiss_kube_informer_stop(c->inf_cm);
     ksiss_kube_informer_stop(c->inf_svc);
     ksiss_kube_informer_stop(c->inf_revs);
@@ -266,7 +266,7 @@ static void shut_down(controller *c)
     if (c->leader)
         ksiss_leader_stop(c->leader, true);
     ksiss_exporter_stop(c->exp);
-    ksiss_ctl_cfg_unref(c, c->cfg);
+    ksiss_ctl_cfg_unref(c->cfg);
     if (c->events)
         ksiss_events_free(c->events);
     ksiss_kube_free(c->kube);

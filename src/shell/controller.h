@@ -2,9 +2,11 @@
  * evaluation it shares with `ksiss explain`: read the Knative Service, its
  * Revisions and pods, fetch its metrics, build the policy input (current
  * deployment, free GPUs, history) and decide; then advance the service's
- * transition ONE step. Each service is evaluated on its own worker thread:
- * a slow one (Prometheus timing out, a slow API) never delays the others,
- * and the loop itself never waits on a transition. */
+ * transition ONE step. Each tick, each service's evaluation is a job on a
+ * bounded pool of worker threads (KSISS_WORKERS): a slow one (Prometheus
+ * timing out, a slow API) holds one worker, never the loop, and a service
+ * whose last job still runs is skipped that tick; the loop itself never
+ * waits on a transition. The loop's own files: controller_internal.h. */
 #ifndef KSISS_CONTROLLER_H
 #define KSISS_CONTROLLER_H
 

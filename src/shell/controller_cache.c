@@ -11,27 +11,29 @@
 #include "core/util.h"
 #include "shell/inventory_records.h"
 
-void ksiss_ctl_inv_unref(controller *c, inv_bundle *b)
+inv_bundle *ksiss_ctl_inv_ref(inv_bundle *b)
 {
-    if (!b)
-        return;
-    pthread_mutex_lock(&c->mu);
-    int left = --b->refs;
-    pthread_mutex_unlock(&c->mu);
-    if (left == 0) {
-        ksiss_inventory_free(&b->inv);
-        free(b->free);
-        ksiss_ctl_cfg_unref(c, b->cfg);
-        free(b);
-    }
+    if (b)
+        ksiss_ctl_ref(&b->refs);
+    return b;
 }
 
-void ksiss_ctl_cache_free(controller *c, tick_cache *tc)
+void ksiss_ctl_inv_unref(inv_bundle *b)
+{
+    if (!b || !ksiss_ctl_unref(&b->refs))
+        return;
+    ksiss_inventory_free(&b->inv);
+    free(b->free);
+    ksiss_ctl_cfg_unref(b->cfg);
+    free(b);
+}
+
+void ksiss_ctl_cache_free(tick_cache *tc)
 {
     ksiss_ctl_index_unref(tc->services);
     ksiss_ctl_index_unref(tc->pods);
     ksiss_ctl_index_unref(tc->revs);
-    ksiss_ctl_inv_unref(c, tc->inv);
+    ksiss_ctl_inv_unref(tc->inv);
     memset(tc, 0, sizeof(*tc));
 }
 
@@ -90,10 +92,7 @@ void ksiss_ctl_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, ksi
             /* The inventory borrows the catalogue's model names: it keeps
              * the configuration alive (and its address unique while
              * compared with inv_cfg). */
-            pthread_mutex_lock(&c->mu);
-            cfg->refs++;
-            pthread_mutex_unlock(&c->mu);
-            b->cfg = cfg;
+            b->cfg = ksiss_ctl_cfg_ref(cfg);
             int irc = ksiss_inventory_from_records(&cfg->cat, &node_objs, &tc->pods->objs, &b->inv);
             ksiss_kobj_list_free(&node_objs);
             if (irc == 0) {
@@ -107,11 +106,11 @@ void ksiss_ctl_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, ksi
                     ksiss_metrics_set(c->reg, KSISS_M_GPU_ALLOCATABLE, KSISS_LABELS(model, e->resource),
                                       (double)e->allocatable);
                 }
-                ksiss_ctl_inv_unref(c, tc->inv);
+                ksiss_ctl_inv_unref(tc->inv);
                 tc->inv = b;
             } else {
-                ksiss_ctl_inv_unref(c, b);
-                ksiss_ctl_inv_unref(c, tc->inv);
+                ksiss_ctl_inv_unref(b);
+                ksiss_ctl_inv_unref(tc->inv);
                 tc->inv = NULL;
             }
             tc->node_gen = gn;

@@ -23,18 +23,20 @@ const ksiss_service_cfg *ksiss_controller_match(const ksiss_config *cfg, const k
     return cfg ? ksiss_config_find(cfg, name, by_prefix) : NULL;
 }
 
-void ksiss_ctl_cfg_unref(controller *c, cfg_bundle *b)
+cfg_bundle *ksiss_ctl_cfg_ref(cfg_bundle *b)
 {
-    if (!b)
+    if (b)
+        ksiss_ctl_ref(&b->refs);
+    return b;
+}
+
+void ksiss_ctl_cfg_unref(cfg_bundle *b)
+{
+    if (!b || !ksiss_ctl_unref(&b->refs))
         return;
-    pthread_mutex_lock(&c->mu);
-    int left = --b->refs;
-    pthread_mutex_unlock(&c->mu);
-    if (left == 0) {
-        ksiss_config_free(&b->cfg);
-        ksiss_catalog_free(&b->cat);
-        free(b);
-    }
+    ksiss_config_free(&b->cfg);
+    ksiss_catalog_free(&b->cat);
+    free(b);
 }
 
 void ksiss_ctl_config_event_clear(controller *c)
@@ -118,7 +120,7 @@ void ksiss_ctl_config_refresh(controller *c, int tick)
     }
     cfg_bundle *nb = load_configmap(c, cm);
     if (nb) {
-        ksiss_ctl_cfg_unref(c, c->cfg);
+        ksiss_ctl_cfg_unref(c->cfg);
         c->cfg = nb;
     } else if (c->cfg) {
         ksiss_log("warn", "keeping the last good configuration", NULL);

@@ -14,7 +14,7 @@ static const kobj_group no_objects = {NULL, 0};
 
 void ksiss_ctl_index_unref(obj_index *x)
 {
-    if (!x || __atomic_sub_fetch(&x->refs, 1, __ATOMIC_ACQ_REL) != 0)
+    if (!x || !ksiss_ctl_unref(&x->refs))
         return;
     free(x->by_svc);
     free(x->groups);
@@ -25,7 +25,7 @@ void ksiss_ctl_index_unref(obj_index *x)
 obj_index *ksiss_ctl_index_ref(obj_index *x)
 {
     if (x)
-        __atomic_add_fetch(&x->refs, 1, __ATOMIC_RELAXED);
+        ksiss_ctl_ref(&x->refs);
     return x;
 }
 

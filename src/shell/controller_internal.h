@@ -7,8 +7,11 @@
  *   controller_tick.c    one tick: a job per managed service, then dispatch
  *   controller_job.c     one service's job: evaluate, decide, one step
  *   controller_state.c   each managed service's state across ticks
- * Reference counts: cfg_bundle, inv_bundle and snapshot under c->mu,
- * obj_index atomic. */
+ * cfg_bundle, inv_bundle, obj_index and snapshot are shared between the
+ * main thread and the workers by one scheme of reference counts: `refs`,
+ * 1 when made, changed only by ksiss_ctl_ref/ksiss_ctl_unref (atomic);
+ * the holder that drops the last one frees it. c->mu guards svc_state's
+ * `busy` only. */
 #ifndef KSISS_CONTROLLER_INTERNAL_H
 #define KSISS_CONTROLLER_INTERNAL_H
 
@@ -59,7 +62,7 @@ typedef struct {
 } svc_group;
 
 typedef struct {
-    int refs;               /* atomic */
+    int refs;
     ksiss_kobj_list objs;
     ksiss_kobj **by_svc;    /* the grouped records, ordered by (service, key); NULL: not grouped */
     svc_group *groups;      /* one per service, ordered by service name */
@@ -170,6 +173,18 @@ struct controller {
     int n_workers;
 };
 
+/* Takes one more reference on *refs. */
+static inline void ksiss_ctl_ref(int *refs)
+{
+    __atomic_add_fetch(refs, 1, __ATOMIC_RELAXED);
+}
+
+/* Drops one; true when it was the last (the caller frees the object). */
+static inline bool ksiss_ctl_unref(int *refs)
+{
+    return __atomic_sub_fetch(refs, 1, __ATOMIC_ACQ_REL) == 0;
+}
+
 /* controller_index.c */
 obj_index *ksiss_ctl_index_new(ksiss_kube_informer *inf, const char *ns, bool group);
 obj_index *ksiss_ctl_index_ref(obj_index *x);
@@ -180,17 +195,19 @@ const kobj_group *ksiss_ctl_index_group(const obj_index *x, const char *service)
 json_t *ksiss_ctl_group_parse(const kobj_group *g);
 
 /* controller_config.c */
-void ksiss_ctl_cfg_unref(controller *c, cfg_bundle *b);
+cfg_bundle *ksiss_ctl_cfg_ref(cfg_bundle *b);
+void ksiss_ctl_cfg_unref(cfg_bundle *b);
 void ksiss_ctl_config_refresh(controller *c, int tick);
 void ksiss_ctl_config_event_record(controller *c);
 void ksiss_ctl_config_event_clear(controller *c);
 
 /* controller_cache.c */
-void ksiss_ctl_inv_unref(controller *c, inv_bundle *b);
+inv_bundle *ksiss_ctl_inv_ref(inv_bundle *b);
+void ksiss_ctl_inv_unref(inv_bundle *b);
 void ksiss_ctl_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, ksiss_kube_informer *inf_svc,
                              ksiss_kube_informer *inf_pods, ksiss_kube_informer *inf_nodes,
                              ksiss_kube_informer *inf_revs);
-void ksiss_ctl_cache_free(controller *c, tick_cache *tc);
+void ksiss_ctl_cache_free(tick_cache *tc);
 
 /* controller_state.c */
 svc_state *ksiss_ctl_state_get(controller *c, const char *name);
@@ -199,7 +216,7 @@ void ksiss_ctl_states_forget_unseen(controller *c);
 void ksiss_ctl_states_free(controller *c);
 
 /* controller_job.c */
-void ksiss_ctl_snap_ref(snapshot *s);
+snapshot *ksiss_ctl_snap_ref(snapshot *s);
 void ksiss_ctl_snap_unref(snapshot *s);
 void ksiss_ctl_memo_clear(reading_memo *m);
 job *ksiss_ctl_job_new(const ksiss_service_cfg *svc, const kobj_group *pods);

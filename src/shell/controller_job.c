@@ -23,33 +23,28 @@ void ksiss_ctl_snap_unref(snapshot *s)
 {
     if (!s)
         return;
-    controller *c = s->c;
-    pthread_mutex_lock(&c->mu);
-    int left = --s->refs;
-    pthread_mutex_unlock(&c->mu);
-    if (left == 0) {
-        /* The last service of the tick is done. */
-        ksiss_metrics_observe(c->reg, KSISS_M_TICK_DURATION, NULL, ksiss_mono_s() - s->t0_s);
-        ksiss_ctl_cfg_unref(c, s->cfg);
-        ksiss_ctl_inv_unref(c, s->inv);
-        ksiss_ctl_index_unref(s->services);
-        ksiss_ctl_index_unref(s->pods);
-        ksiss_ctl_index_unref(s->revs);
-        ksiss_prom_batch_free(s->batch);
-        free(s);
+    if (!ksiss_ctl_unref(&s->refs))
+        return;
+    /* The last service of the tick is done. */
+    ksiss_metrics_observe(s->c->reg, KSISS_M_TICK_DURATION, NULL, ksiss_mono_s() - s->t0_s);
+    ksiss_ctl_cfg_unref(s->cfg);
+    ksiss_ctl_inv_unref(s->inv);
+    ksiss_ctl_index_unref(s->services);
+    ksiss_ctl_index_unref(s->pods);
+    ksiss_ctl_index_unref(s->revs);
+    ksiss_prom_batch_free(s->batch);
+    free(s);
 #ifdef __GLIBC__
-        /* The tick's transient memory (answers, parsed objects) goes back
-         * to the system instead of staying in the arenas' free lists. */
-        malloc_trim(0);
+    /* The tick's transient memory (answers, parsed objects) goes back
+     * to the system instead of staying in the arenas' free lists. */
+    malloc_trim(0);
 #endif
-    }
 }
 
-void ksiss_ctl_snap_ref(snapshot *s)
+snapshot *ksiss_ctl_snap_ref(snapshot *s)
 {
-    pthread_mutex_lock(&s->c->mu);
-    s->refs++;
-    pthread_mutex_unlock(&s->c->mu);
+    ksiss_ctl_ref(&s->refs);
+    return s;
 }
 
 static long long free_units_for(const snapshot *s, const ksiss_tier *t)

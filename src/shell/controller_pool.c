@@ -1,6 +1,6 @@
-/* controller_pool.c: the control loop's bounded worker pool (a FIFO of
- * tasks served by a fixed set of threads) and its string-keyed hash map
- * (see controller_pool.h). */
+/* controller_pool.c: the control loop's bounded worker pool: a FIFO of
+ * tasks served by a fixed set of threads (see controller_pool.h). The
+ * per-service state's hash map is strmap.c. */
 #include "shell/controller_pool.h"
 
 #include <pthread.h>

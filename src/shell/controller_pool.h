@@ -1,7 +1,6 @@
-/* controller_pool.h: what the control loop needs to evaluate thousands of
- * services per tick with a handful of threads: a bounded worker pool fed by
- * a FIFO queue (tasks never block the submitter), and a string-keyed hash
- * map for the per-service state (name -> state in O(1), not a list scan). */
+/* controller_pool.h: how the control loop evaluates thousands of services
+ * per tick with a handful of threads: a bounded worker pool fed by a FIFO
+ * queue (tasks never block the submitter). */
 #ifndef KSISS_CONTROLLER_POOL_H
 #define KSISS_CONTROLLER_POOL_H
 
@@ -50,7 +49,5 @@ void ksiss_pool_free(ksiss_pool *p);
  * count, or -1 with *err (caller frees) for anything but an integer in
  * 1..KSISS_MAX_WORKERS. */
 int ksiss_pool_threads_from_env(const char *value, char **err);
-
-#include "shell/strmap.h"
 
 #endif

@@ -21,13 +21,8 @@ static snapshot *snapshot_new(controller *c, int64_t t0)
     s->c = c;
     s->now_ms = t0;
     s->t0_s = ksiss_mono_s();
-    pthread_mutex_lock(&c->mu);
-    c->cfg->refs++;
-    if (c->tc.inv)
-        c->tc.inv->refs++;
-    pthread_mutex_unlock(&c->mu);
-    s->cfg = c->cfg;
-    s->inv = c->tc.inv;
+    s->cfg = ksiss_ctl_cfg_ref(c->cfg);
+    s->inv = ksiss_ctl_inv_ref(c->tc.inv);
     s->services = ksiss_ctl_index_ref(c->tc.services);
     s->pods = ksiss_ctl_index_ref(c->tc.pods);
     s->revs = ksiss_ctl_index_ref(c->tc.revs);
@@ -74,8 +69,8 @@ static job *service_job(controller *c, snapshot *s, ksiss_kobj *sv, int tick, si
     j->pods = pods;
     j->revisions = ksiss_ctl_index_group(s->revs, name);
     j->pending = 1;     /* held until dispatched */
+    ksiss_ctl_snap_ref(s);
     pthread_mutex_lock(&c->mu);
-    s->refs++;
     st->busy = true;
     pthread_mutex_unlock(&c->mu);
     ksiss_ctl_job_offer_queries(c, j);

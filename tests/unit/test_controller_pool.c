@@ -1,7 +1,8 @@
 /* test_controller_pool.c: the control loop's worker pool (every task runs
  * exactly once, never more at a time than there are threads, tasks may
- * queue more tasks, shutdown cancels what is still queued) and its string
- * map (src/shell/controller_pool.c). No sleeps: tasks meet on conditions,
+ * queue more tasks, shutdown cancels what is still queued;
+ * src/shell/controller_pool.c) and the string map the per-service state
+ * lives in (src/shell/strmap.c). No sleeps: tasks meet on conditions,
  * so the outcome does not depend on how the threads are scheduled; every
  * wait is bounded (10 s) and fails the test instead of hanging. */
 #include <errno.h>
@@ -19,6 +20,7 @@
 
 #include "core/util.h"
 #include "shell/controller_pool.h"
+#include "shell/strmap.h"
 
 typedef struct {
     pthread_mutex_t mu;
