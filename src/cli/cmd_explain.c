@@ -234,6 +234,11 @@ int ksiss_cmd_explain(int argc, char **argv)
         fprintf(stderr, "ksiss explain: --service is required\n%s", usage);
         return KSISS_EXIT_USAGE;
     }
+    if (ns_flag && !ksiss_dns1123_label(ns_flag)) {
+        fprintf(stderr, "ksiss explain: --namespace \"%s\" is not a valid namespace name (lower-case letters, digits and '-', at most 63)\n",
+                ns_flag);
+        return KSISS_EXIT_USAGE;
+    }
 
     int rc = KSISS_EXIT_RUNTIME;
     char *err = NULL, *source = NULL;

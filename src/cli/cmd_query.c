@@ -428,8 +428,23 @@ int ksiss_cmd_query(int argc, char **argv)
     if (by_prefix)
         fprintf(stderr, "ksiss query: no key '%s'; using '%s' by the original's prefix rule\n", a.service, svc->name);
 
-    if (a.namespace_name || (getenv("NAMESPACE") && *getenv("NAMESPACE")))
-        ns_owned = ksiss_xstrdup(a.namespace_name ? a.namespace_name : getenv("NAMESPACE"));
+    /* The namespace fills {namespace} in PromQL and names the pods' API
+     * path: a name Kubernetes would refuse is refused here, named. */
+    if (a.namespace_name && !ksiss_dns1123_label(a.namespace_name)) {
+        fprintf(stderr, "ksiss query: --namespace \"%s\" is not a valid namespace name (lower-case letters, digits and '-', at most 63)\n",
+                a.namespace_name);
+        rc = KSISS_EXIT_USAGE;
+        goto out;
+    }
+    const char *env_ns = getenv("NAMESPACE");
+    if (!a.namespace_name && env_ns && *env_ns && !ksiss_dns1123_label(env_ns)) {
+        fprintf(stderr, "ksiss query: NAMESPACE \"%s\" is not a valid namespace name (lower-case letters, digits and '-', at most 63)\n",
+                env_ns);
+        rc = KSISS_EXIT_PROBLEM; /* invalid configuration, as every environment variable */
+        goto out;
+    }
+    if (a.namespace_name || (env_ns && *env_ns))
+        ns_owned = ksiss_xstrdup(a.namespace_name ? a.namespace_name : env_ns);
     revision = ksiss_xstrdup(a.revision);
     if (!a.pods) {
         for (size_t i = 0; i < n_pods; i++)

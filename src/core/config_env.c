@@ -35,35 +35,6 @@ static const char *get_or(ksiss_getenv_fn get, void *ctx, const char *name)
     return v && *v ? v : NULL;
 }
 
-static bool lower_alnum(char c)
-{
-    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
-}
-
-/* RFC 1123 label (namespace names). */
-static bool dns1123_label(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 63 || !lower_alnum(s[0]) || !lower_alnum(s[n - 1]))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!lower_alnum(s[i]) && s[i] != '-')
-            return false;
-    return true;
-}
-
-/* RFC 1123 subdomain (ConfigMap names). */
-static bool dns1123_subdomain(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > 253 || !lower_alnum(s[0]) || !lower_alnum(s[n - 1]))
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if (!lower_alnum(s[i]) && s[i] != '-' && s[i] != '.')
-            return false;
-    return true;
-}
-
 /* A positive Kubernetes resource quantity: "1", "500m", "0.5", "10Gi",
  * "1e3", "2.5G" (apimachinery's resource.Quantity grammar). */
 static bool positive_quantity(const char *s)
@@ -229,7 +200,7 @@ int ksiss_env_parse(ksiss_getenv_fn get, void *ctx, ksiss_env *out, ksiss_diags 
     }
 
     v = get_or(get, ctx, "NAMESPACE");
-    if (v && !dns1123_label(v)) {
+    if (v && !ksiss_dns1123_label(v)) {
         env_err(d, "NAMESPACE", v, "not a valid namespace name (lower-case letters, digits and '-', at most 63)");
         bad = true;
         v = NULL;
@@ -261,7 +232,7 @@ int ksiss_env_parse(ksiss_getenv_fn get, void *ctx, ksiss_env *out, ksiss_diags 
     }
 
     v = get_or(get, ctx, "CONFIG_MAP_NAME");
-    if (v && !dns1123_subdomain(v)) {
+    if (v && !ksiss_dns1123_subdomain(v)) {
         env_err(d, "CONFIG_MAP_NAME", v, "not a valid ConfigMap name (lower-case letters, digits, '-' and '.')");
         bad = true;
         v = NULL;

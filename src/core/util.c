@@ -287,6 +287,32 @@ bool ksiss_str_has_suffix(const char *s, const char *suffix)
     return a >= b && memcmp(s + a - b, suffix, b) == 0;
 }
 
+static bool lower_alnum(char c)
+{
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+static bool dns1123(const char *s, size_t max, bool dots)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max || !lower_alnum(s[0]) || !lower_alnum(s[n - 1]))
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if (!lower_alnum(s[i]) && s[i] != '-' && !(dots && s[i] == '.'))
+            return false;
+    return true;
+}
+
+bool ksiss_dns1123_label(const char *s)
+{
+    return dns1123(s, 63, false);
+}
+
+bool ksiss_dns1123_subdomain(const char *s)
+{
+    return dns1123(s, 253, true);
+}
+
 uint64_t ksiss_str_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ull;

@@ -81,4 +81,10 @@ bool ksiss_str_has_prefix(const char *s, const char *prefix);
 uint64_t ksiss_str_hash(const char *s);
 bool ksiss_str_has_suffix(const char *s, const char *suffix);
 
+/* Kubernetes object names: an RFC 1123 label (namespaces: lower-case
+ * letters, digits and '-', alphanumeric at both ends, at most 63) and an
+ * RFC 1123 subdomain (ConfigMaps: the same plus '.', at most 253). */
+bool ksiss_dns1123_label(const char *s);
+bool ksiss_dns1123_subdomain(const char *s);
+
 #endif

@@ -128,6 +128,11 @@ static const exit_case cases[] = {
     {"query: --prometheus with a query string", ksiss_cmd_query,
      {"--config", CFG_FILE, "--service", "gpt2", "--prometheus", "http://prom:9090/?x=1", NULL}, {NULL},
      KSISS_EXIT_USAGE, "--prometheus"},
+    {"query: NAMESPACE", ksiss_cmd_query, {"--config", CFG_FILE, "--service", "gpt2", "--pods", "p0", NULL},
+     {"NAMESPACE=a\"} or vector(1) or {x=\"", NULL}, KSISS_EXIT_PROBLEM, "NAMESPACE"},
+    {"query: --namespace", ksiss_cmd_query,
+     {"--config", CFG_FILE, "--service", "gpt2", "--pods", "p0", "--namespace", "../kube-system", NULL}, {NULL},
+     KSISS_EXIT_USAGE, "--namespace \"../kube-system\""},
     /* ksiss simulate (the files are read after the interval is checked) */
     {"simulate: METRICS_SCRAPE_INTERVAL", ksiss_cmd_simulate,
      {"--trace", "t.csv", "--config", "c.yaml", "--cluster", "k.yaml", NULL}, {"METRICS_SCRAPE_INTERVAL=often", NULL},
@@ -140,6 +145,8 @@ static const exit_case cases[] = {
      {"METRICS_SCRAPE_INTERVAL=often", NULL}, KSISS_EXIT_PROBLEM, "METRICS_SCRAPE_INTERVAL"},
     {"explain: CONFIG_MAP_NAME", ksiss_cmd_explain, {"--service", "gpt2", NULL},
      {"CONFIG_MAP_NAME=Not/A/Name", NULL}, KSISS_EXIT_PROBLEM, "CONFIG_MAP_NAME"},
+    {"explain: --namespace", ksiss_cmd_explain, {"--service", "gpt2", "--namespace", "Kube_System", NULL}, {NULL},
+     KSISS_EXIT_USAGE, "--namespace \"Kube_System\""},
     {"explain: unreadable kubeconfig", ksiss_cmd_explain, {"--service", "gpt2", "--kubeconfig", NO_FILE, NULL},
      {NULL}, KSISS_EXIT_RUNTIME, NO_FILE},
 };
