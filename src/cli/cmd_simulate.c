@@ -249,7 +249,8 @@ static void print_table(const ksiss_sim_report *r, const char *trace, const ksis
         if (!strcmp(x->policy, "static") && x->deployment)
             printf("fixed %s; ", x->deployment);
         if (x->ignored)
-            printf("%ld decisions during a tier change ignored; ", x->ignored);
+            printf("%ld decisions not applied (a tier change in flight, or one ksiss run would not start); ",
+                   x->ignored);
         if (x->rollbacks)
             printf("%ld rollbacks; ", x->rollbacks);
         if (x->policy_errors)

@@ -23,7 +23,8 @@ void ksiss_sim_opts_default(ksiss_sim_opts *o)
     o->scrape_ms = 15000;
     o->window_ms = 60000;
     o->cold_start_ms = 60000;
-    o->ready_timeout_ms = 600000;
+    o->ready_timeout_ms = 300000;
+    o->backoff_ms = 1800000;
     o->oracle_window_ms = 60000;
     o->drain_limit_ms = 1800000;
     o->slo_target = 0.99;

@@ -89,7 +89,13 @@ typedef struct {
     int64_t scrape_ms;          /* Prometheus scrape interval (default 15 s) */
     int64_t window_ms;          /* range of rate() and histogram windows (default 1 min) */
     int64_t cold_start_ms;      /* instance created -> serving (default 60 s) */
-    int64_t ready_timeout_ms;   /* a new revision not ready by then is rolled back (default 10 min) */
+    int64_t ready_timeout_ms;   /* a new revision not ready by then is rolled back (default 5 min, as
+                                 * ksiss run's --ready-timeout) */
+    int64_t backoff_ms;         /* a rolled-back tier is not tried again for this long (default 30 min,
+                                 * as --backoff) */
+    const int *traffic_steps;   /* a one-instance tier change's traffic steps, rising to 100 (as
+                                 * --traffic-steps); NULL: 10, 50, 100 */
+    size_t n_traffic_steps;
     int64_t oracle_window_ms;   /* the oracle's decision window (default 1 min) */
     int64_t drain_limit_ms;     /* after the trace, wait at most this for requests to finish (default 30 min) */
     double slo_target;          /* fraction of requests that must meet the SLO (default 0.99) */
@@ -97,7 +103,8 @@ typedef struct {
     int static_replicas;
     /* Optional: told every decision that is not a hold (for --decisions).
      * `applied` is false when the simulator ignored it (tier change in
-     * flight). Borrowed arguments, valid during the call only. */
+     * flight, or a tier change ksiss run would not start: the tier is in
+     * backoff after a rollback, or no unit of it is free). Borrowed arguments, valid during the call only. */
     void (*on_decision)(void *ctx, const char *policy, double t_s, const ksiss_decision *d, bool applied);
     void *on_decision_ctx;
 } ksiss_sim_opts;
@@ -125,7 +132,8 @@ typedef struct {
     long transitions;       /* deployment changes applied (tier moves and replica changes) */
     double p95_latency_s;   /* of the SLO latency over served requests */
     double p99_latency_s;
-    long ignored;           /* decisions ignored because a tier change was in flight */
+    long ignored;           /* decisions not applied: a tier change in flight, or a tier change
+                             * ksiss run would not start (tier in backoff, no unit free) */
     long rollbacks;         /* tier changes rolled back (new revision never ready) */
     long policy_errors;     /* decide() returned an error (counted as hold) */
     size_t rejected;        /* requests too long for the KV cache */

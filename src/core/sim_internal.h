@@ -81,6 +81,18 @@ typedef struct {
     const ksiss_tier *cur_tier;
     bool in_transition;
     double transition_started;
+    /* The tier change in flight, stepped at the ticks as core/transition.c
+     * steps it (sim_rollout.c). */
+    int tr_phase;                   /* SIMTR_* */
+    int tr_from_rev;
+    const ksiss_tier *tr_from_tier;
+    int tr_replicas;                /* instances of the new tier at the end */
+    int tr_from_replicas;           /* instances of the old revision when it started */
+    int tr_step;                    /* as transition.c's step */
+    int traffic_pct;                /* share of the requests routed to the new revision, 0..100 */
+    long long routed_new, routed_all;   /* requests routed at this share so far */
+    const ksiss_tier *barred_tier;  /* rolled back: not started again before barred_until */
+    double barred_until;
 
     size_t *central;                /* requests waiting for any serving instance */
     size_t ncentral, centralcap;
@@ -105,6 +117,10 @@ typedef struct {
     size_t demand_lo;
     double demand_tokens;           /* tokens (plan's unit) of the arrivals within the window */
 } world;
+
+/* Phases of a tier change in flight (transition.c's, and the tick after
+ * the old revision is deleted, when the change is done). */
+enum { SIMTR_NONE = 0, SIMTR_WAIT_READY, SIMTR_SHIFT, SIMTR_CLEANUP, SIMTR_FINISH };
 
 /* A fixed (tier, instances) and its cost weight. */
 typedef struct {
@@ -148,6 +164,7 @@ void simobs_take_sample(world *w, double s, double **buf, size_t *bufcap);
 /* ---- sim_place.c: GPU placement and cost ---- */
 
 long long simplace_pool_total_for(const ksiss_sim_cluster *c, const ksiss_tier *t);
+long long simplace_free_for(const world *w, const ksiss_tier *t);
 void simplace_charge(world *w, const inst *x, double until);
 void simplace_place_pending(world *w, double now);
 inst *simplace_add_instance(world *w, const ksiss_tier *t, int rev, double now, bool ready);
@@ -166,6 +183,7 @@ void simroll_count_rev(const world *w, int rev, int *pending, int *starting, int
 void simroll_handle_ready(world *w, double now);
 double simroll_next_ready(const world *w);
 void simroll_apply_decision(world *w, const ksiss_decision *d, double now);
+void simroll_step(world *w, double now);
 
 /* ---- sim_world.c: one run, event by event ---- */
 

@@ -26,6 +26,17 @@ long long simplace_pool_total_for(const ksiss_sim_cluster *c, const ksiss_tier *
     return n;
 }
 
+/* Free units of t's resource (what ksiss run's inventory reports free). */
+long long simplace_free_for(const world *w, const ksiss_tier *t)
+{
+    const ksiss_sim_cluster *c = w->o->cluster;
+    long long n = 0;
+    for (size_t i = 0; i < c->n; i++)
+        if (pool_matches(&c->v[i], t))
+            n += c->v[i].units - w->pool_used[i];
+    return n;
+}
+
 /* Adds the cost of holding x's GPU from its placement up to `until` (both
  * clipped to the horizon). */
 void simplace_charge(world *w, const inst *x, double until)

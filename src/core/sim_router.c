@@ -1,7 +1,9 @@
 /* sim_router.c: where requests go: to the serving instance with the
  * fewest outstanding (Knative's activator, least-loaded), or a central
- * queue while none serves; draining an instance re-routes its queue; a
- * drained instance is removed and frees its GPU. */
+ * queue while none serves; during a tier change, first to a revision by
+ * the traffic split (sim_rollout.c), then to its least loaded instance;
+ * draining an instance re-routes its queue; a drained instance is removed
+ * and frees its GPU. */
 #include "core/sim_internal.h"
 
 #include <math.h>
@@ -10,13 +12,41 @@
 
 #include "core/util.h"
 
+/* During a tier change: true to send the next request to the new
+ * revision, false to the old, -1 for either (one side has no serving
+ * instance). The split follows traffic_pct over the requests routed since
+ * it was set (the share Knative's route gives each revision). */
+static int pick_revision(world *w)
+{
+    if (!w->in_transition)
+        return -1;
+    bool new_ready = false, old_ready = false;
+    for (size_t i = 0; i < w->nins; i++)
+        if (w->ins[i].st == ST_READY) {
+            if (w->ins[i].rev == w->cur_rev)
+                new_ready = true;
+            else
+                old_ready = true;
+        }
+    if (!new_ready || !old_ready)
+        return -1;
+    bool to_new = w->routed_new * 100 < (long long)w->traffic_pct * (w->routed_all + 1);
+    w->routed_all++;
+    if (to_new)
+        w->routed_new++;
+    return to_new;
+}
+
 void simroute_request(world *w, size_t idx)
 {
     inst *best = NULL;
     size_t best_out = 0;
+    int side = pick_revision(w);
     for (size_t i = 0; i < w->nins; i++) {
         inst *x = &w->ins[i];
         if (x->st != ST_READY)
+            continue;
+        if (side >= 0 && (x->rev == w->cur_rev) != (side == 1))
             continue;
         size_t o = ksiss_sim_instance_outstanding(&x->m);
         if (!best || o < best_out) {

@@ -176,7 +176,12 @@ double simworld_run(world *w, ksiss_decide_fn decide, double t0)
                 w->policy_errors++;
                 d.action = KSISS_HOLD;
             }
+            /* As ksiss run's tick: the decision (ignored while a tier
+             * change is in flight), then the transition's next step. */
+            bool in_flight = w->in_transition;
             simroll_apply_decision(w, &d, now);
+            if (in_flight)
+                simroll_step(w, now);
             ksiss_history_record(&hist, &d, in.load.present ? in.load.value : NAN, now_ms);
             ksiss_decision_clear(&d);
             tick_k++;

@@ -593,23 +593,122 @@ static void test_unknown_policy_and_unmappable_metric_are_errors(void **state)
 
 static double sparse(double t) { (void)t; return 1.0 / 90; }
 
+/* Times of the applied tier changes to mig-1g.10gb, and how many were
+ * refused. */
+typedef struct {
+    double applied[8];
+    int n_applied, refused;
+} to_1g;
+
+static void moves_to_1g(void *ctx, const char *policy, double t, const ksiss_decision *d, bool applied)
+{
+    (void)policy;
+    to_1g *m = ctx;
+    if (!d->tier || strcmp(d->tier->name, "mig-1g.10gb") != 0)
+        return;
+    if (!applied)
+        m->refused++;
+    else if (m->n_applied < 8)
+        m->applied[m->n_applied++] = t;
+}
+
+static const char *SEED_1G =
+    "svc: |\n  metrics:\n    - name: ttft\n      query: vllm:time_to_first_token_seconds\n"
+    "      slo: 1.0\n      scaleUpFactor: 1.5\n      scaleDownFactor: 0.5\n"
+    "  tiers: [mig-1g.10gb, mig-3g.40gb]\n  maxReplicas: 1\n";
+
 static void test_tier_change_that_never_gets_ready_is_rolled_back(void **state)
 {
     (void)state;
     /* seed walks an idle service down to mig-1g.10gb, which cannot hold
-     * 15 GiB of weights (and the cluster has none): the new revision never
-     * serves, the old one keeps serving, and the change is rolled back
-     * after the progress deadline. */
-    char *tr = make_trace(sparse, 40, 9);
+     * 15 GiB of weights: the new revision never serves, the old one keeps
+     * serving, and the change is rolled back after the ready timeout
+     * (5 min); as transition.c does, the tier is then barred for the
+     * backoff (30 min): seed's next moves to it are refused until then. */
+    char *tr = make_trace(sparse, 60, 9);
     world_fx f;
-    fx_load(&f, "svc: |\n  metrics:\n    - name: ttft\n      query: vllm:time_to_first_token_seconds\n"
-                "      slo: 1.0\n      scaleUpFactor: 1.5\n      scaleDownFactor: 0.5\n"
-                "  tiers: [mig-1g.10gb, mig-3g.40gb]\n  maxReplicas: 1\n", tr);
+    fx_load(&f, SEED_1G, tr);
+    static const char *with_1g =
+        "nodes:\n"
+        "  - name: mig-3g\n"
+        "    labels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}\n"
+        "    allocatable: {nvidia.com/mig-3g.40gb: \"2\"}\n"
+        "  - name: mig-1g\n"
+        "    labels: {nvidia.com/gpu.product: NVIDIA-H100-80GB-HBM3}\n"
+        "    allocatable: {nvidia.com/mig-1g.10gb: \"7\"}\n";
+    ksiss_sim_cluster_free(&f.cluster);
+    ksiss_diags d;
+    ksiss_diags_init(&d);
+    assert_int_equal(ksiss_sim_cluster_parse(with_1g, strlen(with_1g), "c.yaml", &f.cat, &f.cluster, &d), 0);
+    ksiss_diags_free(&d);
     const char *pols[] = { "seed" };
-    ksiss_sim_report r = run(&f, pols, 1, 60000, NULL, NULL);
+    to_1g m = { { 0 }, 0, 0 };
+    ksiss_sim_report r = run(&f, pols, 1, 60000, moves_to_1g, &m);
     assert_true(r.v[0].rollbacks >= 1);
     assert_int_equal(r.v[0].unfinished, 0);
     assert_true(r.v[0].slo_attainment == 1.0);
+    assert_true(m.n_applied >= 2 && m.refused > 0);
+    assert_true(m.applied[0] <= 20);
+    if (!(m.applied[1] >= m.applied[0] + 300 + 1800))
+        fail_msg("moved to mig-1g.10gb at %g s, rolled back, and again at %g s, within the backoff", m.applied[0],
+                 m.applied[1]);
+    ksiss_sim_report_free(&r);
+    fx_free(&f);
+
+    /* A cluster with no mig-1g.10gb: ksiss run would not start the move
+     * (no free unit), so neither does the simulator. */
+    fx_load(&f, SEED_1G, tr);
+    memset(&m, 0, sizeof(m));
+    r = run(&f, pols, 1, 60000, moves_to_1g, &m);
+    assert_int_equal(r.v[0].rollbacks, 0);
+    assert_int_equal(m.n_applied, 0);
+    assert_true(m.refused > 0);
+    assert_true(r.v[0].slo_attainment == 1.0);
+    ksiss_sim_report_free(&r);
+    fx_free(&f);
+    free(tr);
+}
+
+static double heavy(double t) { (void)t; return 16; }
+
+static void first_up(void *ctx, const char *policy, double t, const ksiss_decision *d, bool applied)
+{
+    (void)policy;
+    double *first = ctx;
+    if (applied && d->action == KSISS_UP && isnan(*first))
+        *first = t;
+}
+
+static void test_a_tier_change_adds_the_new_instances_one_at_a_time(void **state)
+{
+    (void)state;
+    /* seed moves two 3g slices up to two whole GPUs under a load they do
+     * not serve. As transition.c does, the new revision starts with one
+     * instance, and the second is added only once the first serves: one
+     * new instance holds a GPU for the first cold start, and the change
+     * takes two cold starts (the model before added both at once). */
+    char *tr = make_trace(heavy, 15, 4);
+    world_fx f;
+    fx_load(&f, "svc: |\n  metrics:\n    - name: ttft\n      query: vllm:time_to_first_token_seconds\n"
+                "      slo: 1.0\n      scaleUpFactor: 1.0\n      scaleDownFactor: 0.01\n"
+                "  tiers: [mig-3g.40gb, gpu]\n  minReplicas: 2\n  maxReplicas: 2\n", tr);
+    const char *pols[] = { "seed" };
+    double up = NAN;
+    ksiss_sim_report r = run(&f, pols, 1, 60000, first_up, &up);
+    assert_false(isnan(up));
+    double both = INFINITY;
+    for (size_t i = 0; i < r.v[0].n_samples; i++) {
+        const ksiss_sim_sample *smp = &r.v[0].samples[i];
+        if (smp->t_s < up || smp->tier_rank != 13)
+            continue;
+        if (smp->t_s < up + 60 && smp->replicas > 1)
+            fail_msg("%d instances of the new tier at %g s, %g s into the change", smp->replicas, smp->t_s,
+                     smp->t_s - up);
+        if (smp->replicas == 2 && smp->t_s < both)
+            both = smp->t_s;
+    }
+    if (!(both >= up + 60 && both < up + 180))
+        fail_msg("up at %g s; two instances of the new tier at %g s", up, both);
     ksiss_sim_report_free(&r);
     fx_free(&f);
     free(tr);
@@ -991,6 +1090,7 @@ int main(void)
         cmocka_unit_test(test_static_gpu_hours_are_cost_weighted),
         cmocka_unit_test(test_unknown_policy_and_unmappable_metric_are_errors),
         cmocka_unit_test(test_tier_change_that_never_gets_ready_is_rolled_back),
+        cmocka_unit_test(test_a_tier_change_adds_the_new_instances_one_at_a_time),
         cmocka_unit_test(test_requests_no_deployment_can_serve_within_the_slo_are_unattainable),
         cmocka_unit_test(test_simulate_writes_the_documented_json),
         cmocka_unit_test(test_simulate_takes_the_target_from_the_services_slo_target),
