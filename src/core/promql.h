@@ -2,7 +2,7 @@
  * placeholders of a user's query with escaping (no name can change the
  * query), the batching rewrite (one query for all pods of a service instead
  * of one per pod), and turning a result vector into per-pod values and an
- * aggregate. No I/O: the shell (src/shell/prom.c) sends what this builds. */
+ * aggregate. No I/O: the shell (src/shell/prom_client.c) sends what this builds. */
 #ifndef KSISS_PROMQL_H
 #define KSISS_PROMQL_H
 

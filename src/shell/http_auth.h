@@ -1,5 +1,5 @@
 /* http_auth.h: credentials on the shell's outgoing HTTP requests (the
- * Kubernetes API in kube.c, Prometheus in prom.c): header lists whose
+ * Kubernetes API in kube.c, Prometheus in prom_client.c): header lists whose
  * additions are checked and whose lines are wiped when freed, and the
  * warning, once per process and kind of destination, when a token or
  * password would be sent over plain http://. */

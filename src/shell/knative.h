@@ -39,7 +39,7 @@ int ksiss_knative_read(ksiss_kube *k, const char *ns, const char *name, ksiss_kn
  * write made from the Service carries its resourceVersion, so a stale copy
  * costs a 409 and a re-read at the next tick, never an overwrite; and the
  * controller re-reads the Service and its Revisions from the API before
- * deleting a Revision (controller.c). k may be NULL when nothing is read. */
+ * deleting a Revision (ksiss_controller_recheck). k may be NULL when nothing is read. */
 int ksiss_knative_read_cached(ksiss_kube *k, const char *ns, const char *name, const json_t *service,
                               const json_t *all_pods, const json_t *all_revisions, ksiss_knative_view *out,
                               ksiss_kube_error *err);

@@ -2,8 +2,9 @@
  * against /api/v1/query (timeouts, optional bearer token / basic auth / CA
  * file, response size cap, HTTP and JSON status checked), and the per-tick
  * read of one service's metrics (one request per metric, pods batched by
- * src/core/promql.c where the query's shape allows). Credentials are never
- * written into messages. */
+ * src/core/promql.c where the query's shape allows), and queries batched
+ * across services. Credentials are never written into messages. Its files,
+ * one concern each: prom_internal.h. */
 #ifndef KSISS_PROM_H
 #define KSISS_PROM_H
 

@@ -1,5 +1,5 @@
 /* test_prom_batch.c: Prometheus queries batched ACROSS services
- * (ksiss_prom_batch in src/shell/prom.c) give every service exactly the
+ * (ksiss_prom_batch in src/shell/prom_batch.c) give every service exactly the
  * readings its own queries give on the same data. A stand-in Prometheus on
  * a loopback port answers selector queries from a fixed set of series: it
  * reads the first label matcher (`L="v"` or `L=~"a|b"`) and returns the

@@ -1,0 +1,222 @@
+/* prom_client.c: the Prometheus HTTP client (ksiss_prom, see prom.h): one
+ * libcurl handle per client, one instant query at a time against
+ * /api/v1/query with the configured timeouts, credentials (a bearer token
+ * read from its file for every query, or basic auth) and CA file, the
+ * answer capped in size, aborted when the stop flag is set, its outcome
+ * counted in the metrics, and the answer handed to prom_response.c. */
+#include "shell/prom_internal.h"
+
+#include <curl/curl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/util.h"
+#include "shell/clock.h"
+#include "shell/http_auth.h"
+#include "shell/metrics_names.h"
+
+#define MAX_TOKEN_FILE (64u * 1024u)
+
+struct ksiss_prom {
+    ksiss_prom_opts o;
+    CURL *curl;
+};
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+
+static void curl_init_once(void)
+{
+    curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+ksiss_prom *ksiss_prom_new(const ksiss_prom_opts *o, char **err)
+{
+    *err = NULL;
+    if (!o->url) {
+        *err = ksiss_xstrdup("no Prometheus URL");
+        return NULL;
+    }
+    pthread_once(&curl_once, curl_init_once);
+    ksiss_prom *c = ksiss_xcalloc(1, sizeof(*c));
+    ksiss_prom__opts_copy(&c->o, o);
+    c->curl = curl_easy_init();
+    if (!c->curl) {
+        *err = ksiss_xstrdup("cannot initialize libcurl");
+        ksiss_prom_free(c);
+        return NULL;
+    }
+    return c;
+}
+
+void ksiss_prom_free(ksiss_prom *c)
+{
+    if (!c)
+        return;
+    if (c->curl)
+        curl_easy_cleanup(c->curl);
+    ksiss_prom_opts_free(&c->o);
+    free(c);
+}
+
+typedef struct {
+    ksiss_strbuf body;
+} sink;
+
+static size_t on_data(char *p, size_t size, size_t nmemb, void *ud)
+{
+    sink *s = ud;
+    size_t n = size * nmemb;
+    if (ksiss_sb_append(&s->body, p, n) < 0)
+        return 0;   /* over the cap: abort the transfer */
+    return n;
+}
+
+/* Aborts the transfer once the stop flag is set. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    const volatile sig_atomic_t *stop = ud;
+    return *stop ? 1 : 0;
+}
+
+/* The bearer token now: from the file when configured, else the option. */
+static char *bearer_token(const ksiss_prom_opts *o, char **err)
+{
+    if (!o->bearer_token_file)
+        return ksiss_xstrdup(o->bearer_token);
+    FILE *f = fopen(o->bearer_token_file, "rb");
+    if (!f) {
+        *err = ksiss_xasprintf("cannot read the bearer token file %s", o->bearer_token_file);
+        return NULL;
+    }
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, MAX_TOKEN_FILE);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+        if (ksiss_sb_append(&sb, buf, n) < 0)
+            break;
+    fclose(f);
+    if (sb.overflow) {
+        ksiss_sb_free(&sb);
+        *err = ksiss_xasprintf("the bearer token file %s is larger than %u bytes", o->bearer_token_file,
+                               MAX_TOKEN_FILE);
+        return NULL;
+    }
+    char *t = ksiss_sb_take(&sb);
+    size_t len = strlen(t);
+    while (len && (t[len - 1] == '\n' || t[len - 1] == '\r' || t[len - 1] == ' '))
+        t[--len] = '\0';
+    return t;
+}
+
+static void record(ksiss_metrics *reg, const ksiss_prom_result *r)
+{
+    if (!reg)
+        return;
+    ksiss_metrics_observe(reg, KSISS_M_PROM_QUERY_DURATION, NULL, r->duration_s);
+    ksiss_metrics_add(reg, KSISS_M_PROM_QUERIES_TOTAL, NULL, 1);
+    if (!r->ok)
+        ksiss_metrics_add(reg, KSISS_M_PROM_QUERY_ERRORS_TOTAL, KSISS_LABELS(r->reason), 1);
+}
+
+int ksiss_prom_query(ksiss_prom *c, const char *query, const char *pod_label, ksiss_metrics *reg,
+                     ksiss_prom_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    double t0 = ksiss_mono_s();
+    CURL *h = c->curl;
+    sink s;
+    ksiss_sb_init(&s.body, c->o.max_response_bytes);
+    struct curl_slist *headers = NULL;
+    char *auth = NULL, *form = NULL, *token = NULL, *terr = NULL;
+    int rc = -1;
+    char *url = ksiss_url_redact(c->o.url);
+
+    char *esc = curl_easy_escape(h, query, 0);
+    if (!esc) {
+        ksiss_prom__fail(out, KSISS_PROM_REASON_QUERY, ksiss_xstrdup("cannot URL-encode the query"));
+        goto done;
+    }
+    form = ksiss_xasprintf("query=%s", esc);
+    curl_free(esc);
+    if (c->o.bearer_token || c->o.bearer_token_file) {
+        token = bearer_token(&c->o, &terr);
+        if (!token) {
+            ksiss_prom__fail(out, KSISS_PROM_REASON_AUTH, terr);
+            terr = NULL;
+            goto done;
+        }
+        auth = ksiss_xasprintf("Authorization: Bearer %s", token);
+    }
+    /* A header libcurl could not add fails the query: it must not go out
+     * without its Authorization. */
+    if ((auth && !ksiss_headers_add(&headers, auth)) || !ksiss_headers_add(&headers, "Accept: application/json")) {
+        ksiss_prom__fail(out, KSISS_PROM_REASON_QUERY,
+             ksiss_xstrdup("libcurl could not add a request header (out of memory): not sent without it"));
+        goto done;
+    }
+    if (auth || c->o.username)
+        ksiss_warn_cleartext_credentials(KSISS_DEST_PROMETHEUS, c->o.url);
+    curl_easy_reset(h);
+    curl_easy_setopt(h, CURLOPT_URL, c->o.url);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#endif
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, form);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->o.connect_timeout_ms);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->o.timeout_ms);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "ksiss/" KSISS_VERSION);
+    if (c->o.stop) {
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, (void *)c->o.stop);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    }
+    if (c->o.username) {
+        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(h, CURLOPT_USERNAME, c->o.username);
+        curl_easy_setopt(h, CURLOPT_PASSWORD, c->o.password ? c->o.password : "");
+    }
+    if (c->o.ca_file)
+        curl_easy_setopt(h, CURLOPT_CAINFO, c->o.ca_file);
+
+    CURLcode cc = c->o.stop && *c->o.stop ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
+    long status = 0;
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    if (cc == CURLE_ABORTED_BY_CALLBACK && c->o.stop && *c->o.stop) {
+        ksiss_prom__fail(out, KSISS_PROM_REASON_CONNECT, ksiss_xstrdup("not read: the controller is stopping"));
+    } else if (cc == CURLE_WRITE_ERROR && s.body.overflow) {
+        ksiss_prom__fail(out, KSISS_PROM_REASON_TOO_LARGE,
+             ksiss_xasprintf("the response from %s is larger than %zu bytes", url, c->o.max_response_bytes));
+    } else if (cc == CURLE_OPERATION_TIMEDOUT) {
+        ksiss_prom__fail(out, KSISS_PROM_REASON_TIMEOUT,
+             ksiss_xasprintf("no answer from %s within %lld ms", url, (long long)c->o.timeout_ms));
+    } else if (cc != CURLE_OK) {
+        ksiss_prom__fail(out, KSISS_PROM_REASON_CONNECT,
+             ksiss_xasprintf("cannot reach Prometheus at %s: %s", url, curl_easy_strerror(cc)));
+    } else {
+        rc = ksiss_prom_parse_response(ksiss_sb_str(&s.body), s.body.len, status, pod_label, out);
+    }
+    out->http_status = status;
+done:
+    out->duration_s = ksiss_mono_s() - t0;
+    record(reg, out);
+    curl_easy_reset(h);
+    ksiss_headers_free(headers);
+    ksiss_free_secret(auth);
+    ksiss_free_secret(token);
+    free(terr);
+    free(form);
+    free(url);
+    ksiss_sb_free(&s.body);
+    return rc;
+}
