@@ -559,6 +559,57 @@ static void test_static_gpu_hours_are_cost_weighted(void **state)
     free(tr);
 }
 
+/* `static` is the cheapest fixed deployment that meets the target: every
+ * cheaper one of the ladder x instances misses it. At a target below 1 a
+ * fixed deployment may miss more in a burst and less elsewhere, so the
+ * dearest per-minute minimum is no floor for it. */
+static void test_static_is_the_cheapest_fixed_deployment_that_meets_the_target(void **state)
+{
+    (void)state;
+    rate_fn shapes[] = { burst, step };
+    static const double targets[] = { 0.8, 0.9, 0.99 };
+    static const char *tiers[] = { "mig-3g.40gb", "mig-4g.40gb", "mig-7g.80gb", "gpu" };
+    for (size_t sh = 0; sh < 2; sh++) {
+        char *tr = make_trace(shapes[sh], 20, 21 + sh);
+        world_fx f;
+        fx_load(&f, SERVICE, tr);
+        for (size_t t = 0; t < 3; t++) {
+            ksiss_sim_opts o;
+            ksiss_sim_opts_default(&o);
+            o.svc = &f.cfg.services[0];
+            o.profile = &f.prof;
+            o.cluster = &f.cluster;
+            o.trace = &f.trace;
+            o.slo_target = targets[t];
+            const char *pols[] = { "static" };
+            ksiss_sim_report r;
+            ksiss_diags d;
+            ksiss_diags_init(&d);
+            assert_int_equal(ksiss_sim_run(&o, pols, 1, &r, &d), 0);
+            double cost = r.v[0].gpu_hours;
+            if (!(r.v[0].slo_attainment >= targets[t]))
+                fail_msg("shape %zu, target %g: static %s met %.4f", sh, targets[t], r.v[0].deployment,
+                         r.v[0].slo_attainment);
+            for (size_t i = 0; i < 4; i++)
+                for (int n = 1; n <= 4; n++) {
+                    o.static_tier = ksiss_catalog_tier(&f.cat, NULL, tiers[i]);
+                    o.static_replicas = n;
+                    ksiss_sim_report c;
+                    assert_int_equal(ksiss_sim_run(&o, pols, 1, &c, &d), 0);
+                    if (c.v[0].gpu_hours < cost - 1e-9 && c.v[0].slo_attainment >= targets[t])
+                        fail_msg("shape %zu, target %g: static picked %s (%.3f GPU-hours), but %s x%d meets it "
+                                 "(%.4f) for %.3f", sh, targets[t], r.v[0].deployment, cost, tiers[i], n,
+                                 c.v[0].slo_attainment, c.v[0].gpu_hours);
+                    ksiss_sim_report_free(&c);
+                }
+            ksiss_sim_report_free(&r);
+            ksiss_diags_free(&d);
+        }
+        fx_free(&f);
+        free(tr);
+    }
+}
+
 static void test_unknown_policy_and_unmappable_metric_are_errors(void **state)
 {
     (void)state;
@@ -1088,6 +1139,7 @@ int main(void)
         cmocka_unit_test(test_oracle_is_never_above_a_policy_that_meets_the_slo),
         cmocka_unit_test(test_same_inputs_give_the_same_results),
         cmocka_unit_test(test_static_gpu_hours_are_cost_weighted),
+        cmocka_unit_test(test_static_is_the_cheapest_fixed_deployment_that_meets_the_target),
         cmocka_unit_test(test_unknown_policy_and_unmappable_metric_are_errors),
         cmocka_unit_test(test_tier_change_that_never_gets_ready_is_rolled_back),
         cmocka_unit_test(test_a_tier_change_adds_the_new_instances_one_at_a_time),
