@@ -1,0 +1,399 @@
+/* capacity_learn.c: the online service-time model behind a learned
+ * capacity (capacity_learn.h, docs/policy.md "Learned capacity"): two
+ * small Kalman filters per tier, the gates in front of them, the carry-over
+ * between tiers and the capacity they give. */
+#include "core/capacity_learn.h"
+
+#include <math.h>
+#include <string.h>
+
+#define TINY 1e-12
+#define MS_PER_H 3600000.0
+
+static void filter_reset(ksiss_learn_filter *f)
+{
+    memset(f, 0, sizeof(*f));
+    f->at_ms = INT64_MIN;
+    f->last_ms = INT64_MIN;
+}
+
+static bool filter_started(const ksiss_learn_filter *f)
+{
+    return f->at_ms != INT64_MIN;
+}
+
+void ksiss_learner_init(ksiss_learner *L, const ksiss_tier *const *tiers, size_t n, ksiss_throughput_kind kind,
+                        double per_gpu, double tpot_slo_s)
+{
+    memset(L, 0, sizeof(*L));
+    L->kind = kind;
+    L->per_gpu = per_gpu > 0 && isfinite(per_gpu) ? per_gpu : 0;
+    L->tpot_slo_s = tpot_slo_s > 0 && isfinite(tpot_slo_s) ? tpot_slo_s : 0;
+    for (size_t i = 0; i < n && L->n < KSISS_LEARN_MAX_TIERS; i++) {
+        if (!tiers[i] || ksiss_learner_tier(L, tiers[i]))
+            continue;
+        ksiss_learn_tier *t = &L->tiers[L->n++];
+        t->tier = tiers[i];
+        filter_reset(&t->prefill);
+        filter_reset(&t->decode);
+    }
+}
+
+ksiss_learn_tier *ksiss_learner_tier(ksiss_learner *L, const ksiss_tier *tier)
+{
+    for (size_t i = 0; tier && i < L->n; i++)
+        if (L->tiers[i].tier == tier)
+            return &L->tiers[i];
+    return NULL;
+}
+
+static const ksiss_learn_tier *find_const(const ksiss_learner *L, const ksiss_tier *tier)
+{
+    return ksiss_learner_tier((ksiss_learner *)L, tier);
+}
+
+/* The covariance of f carried to now_ms: each parameter drifts by
+ * KSISS_LEARN_DRIFT_PER_H of its value per sqrt(hour). */
+static void predicted_cov(const ksiss_learn_filter *f, int64_t now_ms, double P[3])
+{
+    memcpy(P, f->P, sizeof(f->P));
+    if (!filter_started(f) || now_ms <= f->at_ms)
+        return;
+    double h = (double)(now_ms - f->at_ms) / MS_PER_H;
+    double q = KSISS_LEARN_DRIFT_PER_H * KSISS_LEARN_DRIFT_PER_H * h;
+    P[0] += q * f->m[0] * f->m[0];
+    P[2] += q * f->m[1] * f->m[1];
+}
+
+static double rel_of(const ksiss_tier *t, bool prefill)
+{
+    double r = prefill ? t->prefill_rel : t->decode_rel;
+    return r > 0 && isfinite(r) ? r : 0;
+}
+
+/* What the tiers that have served say about `self` through the catalogue's
+ * ratios: parameters scaled to `self` (a whole-GPU-normalized mean,
+ * precision-weighted, its variance widened by the ratio's uncertainty).
+ * Returns false when no other tier has served (or the ratios are
+ * unknown). */
+static bool carried(const ksiss_learner *L, const ksiss_learn_tier *self, bool prefill, int64_t now_ms,
+                    double m[2], double P[3], long *n_obs, int64_t *newest)
+{
+    double rs = rel_of(self->tier, prefill);
+    if (rs <= 0)
+        return false;
+    double w0 = 0, s0 = 0, w1 = 0, s1 = 0;
+    long n = 0;
+    int64_t last = INT64_MIN;
+    for (size_t i = 0; i < L->n; i++) {
+        const ksiss_learn_tier *t = &L->tiers[i];
+        const ksiss_learn_filter *f = prefill ? &t->prefill : &t->decode;
+        double r = rel_of(t->tier, prefill);
+        if (t == self || f->n == 0 || r <= 0)
+            continue;
+        double Pc[3];
+        predicted_cov(f, now_ms, Pc);
+        /* service times scale as 1/rel: normalize to a whole GPU */
+        double g0 = f->m[0] * r, v0 = Pc[0] * r * r + TINY * TINY;
+        double g1 = f->m[1] * r, v1 = Pc[2] * r * r + TINY * TINY;
+        w0 += 1 / v0;
+        s0 += g0 / v0;
+        w1 += 1 / v1;
+        s1 += g1 / v1;
+        n += f->n;
+        if (f->last_ms > last)
+            last = f->last_ms;
+    }
+    if (n == 0)
+        return false;
+    double g0 = s0 / w0, g1 = s1 / w1;
+    double ts = KSISS_LEARN_TRANSFER_SD * KSISS_LEARN_TRANSFER_SD;
+    m[0] = g0 / rs;
+    m[1] = g1 / rs;
+    P[0] = (1 / w0 + ts * g0 * g0) / (rs * rs);
+    P[1] = 0;
+    P[2] = (1 / w1 + ts * g1 * g1) / (rs * rs);
+    *n_obs = n;
+    *newest = last;
+    return true;
+}
+
+/* Starts a filter from what is known before its first window: another
+ * tier's estimate, the profile, or (neither) the window itself, widely. */
+static void start(const ksiss_learner *L, ksiss_learn_tier *t, bool prefill, double y, double x, int64_t now_ms)
+{
+    ksiss_learn_filter *f = prefill ? &t->prefill : &t->decode;
+    long n;
+    int64_t newest;
+    double m[2], P[3];
+    f->at_ms = now_ms;
+    if (carried(L, t, prefill, now_ms, m, P, &n, &newest)) {
+        memcpy(f->m, m, sizeof(m));
+        memcpy(f->P, P, sizeof(P));
+        return;
+    }
+    double r = rel_of(t->tier, prefill);
+    if (prefill) {
+        double theta;
+        double sd = KSISS_LEARN_PROFILE_SD;
+        if (L->per_gpu > 0 && L->kind == KSISS_THROUGHPUT_PREFILL && r > 0) {
+            theta = KSISS_LEARN_PREFILL_UTIL / (L->per_gpu * r);
+        } else {
+            theta = y / (1 + x);    /* the queueing coefficient's prior is 1 */
+            sd = 1.0;
+        }
+        /* phi = theta * k: M/G/1's k = (1 + c^2) / 2 for prompts whose
+         * squared coefficient of variation is c^2: 1 +- 0.5 covers c^2
+         * from 0 (all alike) to 3 (a heavy tail). The profile says
+         * nothing about the queue: theta for phi is this window's. */
+        double own = y / (1 + x);
+        f->m[0] = theta;
+        f->m[1] = own;
+        f->P[0] = sd * sd * theta * theta;
+        f->P[1] = 0;
+        f->P[2] = 0.25 * own * own;
+    } else {
+        /* one window cannot tell the step's base from its slope: assume the
+         * step doubles at 32 sequences, with the width of each its value */
+        double c = y / (x + 32), a = y - c * x;
+        f->m[0] = a;
+        f->m[1] = c;
+        f->P[0] = a * a;
+        f->P[1] = 0;
+        f->P[2] = c * c;
+    }
+}
+
+/* One scalar observation y = m0 + m1 * x with relative noise r_rel,
+ * through the innovation gate. */
+static ksiss_learn_result update(ksiss_learn_filter *f, double y, double x, double r_rel, int64_t now_ms)
+{
+    double P[3];
+    predicted_cov(f, now_ms, P);
+    double yhat = f->m[0] + f->m[1] * x;
+    double R = (yhat * r_rel) * (yhat * r_rel) + TINY * TINY;
+    /* S = H P H' + R, H = [1 x] */
+    double PH0 = P[0] + P[1] * x, PH1 = P[1] + P[2] * x;
+    double S = PH0 + PH1 * x + R;
+    double nu = y - yhat;
+    double nis = nu * nu / S;
+    ksiss_learn_result res = KSISS_LEARN_ACCEPTED;
+    f->last_ms = now_ms;
+    if (nis > KSISS_LEARN_NIS_GATE) {
+        int sign = nu > 0 ? 1 : -1;
+        if (sign == f->reject_sign)
+            f->reject_run++;
+        else {
+            f->reject_sign = sign;
+            f->reject_run = 1;
+        }
+        if (f->reject_run < KSISS_LEARN_REGIME_RUN) {
+            f->rejected++;
+            return KSISS_LEARN_OUTLIER;
+        }
+        /* The same side, window after window: the service changed (a new
+         * model version, another GPU clock), not an outlier. Widen the
+         * covariance so that this window is one sigma off, and take it. */
+        double k = nis;
+        for (int i = 0; i < 3; i++)
+            P[i] *= k;
+        PH0 *= k;
+        PH1 *= k;
+        S = PH0 + PH1 * x + R;
+        res = KSISS_LEARN_REGIME;
+    }
+    f->reject_run = 0;
+    f->reject_sign = 0;
+    double K0 = PH0 / S, K1 = PH1 / S;
+    f->m[0] += K0 * nu;
+    f->m[1] += K1 * nu;
+    f->P[0] = P[0] - K0 * K0 * S;
+    f->P[1] = P[1] - K0 * K1 * S;
+    f->P[2] = P[2] - K1 * K1 * S;
+    /* service times are positive, the queueing and batch slopes not negative */
+    if (f->m[0] < TINY)
+        f->m[0] = TINY;
+    if (f->m[1] < 0)
+        f->m[1] = 0;
+    if (f->P[0] < TINY * TINY)
+        f->P[0] = TINY * TINY;
+    if (f->P[2] < TINY * TINY)
+        f->P[2] = TINY * TINY;
+    f->at_ms = now_ms;
+    f->n++;
+    return res;
+}
+
+static bool pos(double v)
+{
+    return isfinite(v) && v > 0;
+}
+
+void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss_learn_window *w, int64_t now_ms,
+                           ksiss_learn_result *prefill, ksiss_learn_result *decode)
+{
+    ksiss_learn_result rp = KSISS_LEARN_NOT_READ, rd = KSISS_LEARN_NOT_READ;
+    ksiss_learn_tier *t = ksiss_learner_tier(L, tier);
+    if (!t) {
+        rp = rd = KSISS_LEARN_UNKNOWN_TIER;
+        goto out;
+    }
+    if (!w || !pos(w->req_rate) || !pos(w->window_s) || w->instances < 1)
+        goto out;
+    double nreq = w->req_rate * w->window_s;
+    double lambda = w->req_rate / w->instances;
+    if (nreq < KSISS_LEARN_MIN_REQUESTS) {
+        rp = rd = KSISS_LEARN_FEW;
+        goto out;
+    }
+    /* Little: requests per instance waiting for or in their prefill */
+    double in_prefill = pos(w->ttft_mean_s) ? lambda * w->ttft_mean_s : NAN;
+    bool queueing = isfinite(in_prefill) && in_prefill > KSISS_LEARN_MAX_IN_PREFILL;
+    double rho = NAN;
+
+    if (pos(w->ttft_mean_s) && pos(w->prompt_mean)) {
+        ksiss_learn_filter *f = &t->prefill;
+        if (queueing)
+            rp = KSISS_LEARN_QUEUEING;
+        else if (f->last_ms != INT64_MIN && (double)(now_ms - f->last_ms) < w->window_s * 1000.0 - 1)
+            rp = KSISS_LEARN_OVERLAP;
+        else {
+            double y = w->ttft_mean_s / w->prompt_mean;
+            /* The prefill's utilization from this window itself: the
+             * service time that, with the queueing coefficient known so
+             * far, explains its TTFT (a fixed point; a wrong prior would
+             * put its error into the queueing term), at most Little's. */
+            double k = filter_started(f) && f->m[0] > 0 ? f->m[1] / f->m[0] : 1;
+            double theta = y, x = 0;
+            for (int it = 0; it < 8; it++) {
+                rho = lambda * w->prompt_mean * theta;
+                if (rho > in_prefill)
+                    rho = in_prefill;
+                if (rho > 0.9)
+                    rho = 0.9;
+                x = rho / (1 - rho);
+                theta = y / (1 + k * x);
+            }
+            if (!filter_started(f))
+                start(L, t, true, y, x, now_ms);
+            /* Noise: a 3% model error, and the sampling noise of the
+             * mean wait over nreq requests (the prefill's own time is
+             * nearly proportional to the prompt: its ratio of means has
+             * little noise; a wait's coefficient of variation is ~2). */
+            double wait = f->m[1] * x / (f->m[0] + f->m[1] * x);
+            double r_rel = sqrt(0.03 * 0.03 + 4 * wait * wait / nreq);
+            rp = update(f, y, x, r_rel, now_ms);
+            rho = lambda * w->prompt_mean * f->m[0];
+        }
+    }
+    if (pos(w->tpot_mean_s) && pos(w->running_mean)) {
+        ksiss_learn_filter *f = &t->decode;
+        if (queueing)
+            rd = KSISS_LEARN_QUEUEING;
+        else if (f->last_ms != INT64_MIN && (double)(now_ms - f->last_ms) < w->window_s * 1000.0 - 1)
+            rd = KSISS_LEARN_OVERLAP;
+        else {
+            /* prefills stop the batch (no chunked prefill): a decode step
+             * gets 1 - rho of the time */
+            if (!isfinite(rho) && t->prefill.n > 0 && pos(w->prompt_mean))
+                rho = lambda * w->prompt_mean * t->prefill.m[0];
+            double y = w->tpot_mean_s * (isfinite(rho) && rho < 0.9 ? 1 - rho : 1);
+            double x = w->running_mean;
+            if (!filter_started(f))
+                start(L, t, false, y, x, now_ms);
+            /* a 3% model error and the noise of a mean over nreq
+             * requests' batches */
+            rd = update(f, y, x, sqrt(0.03 * 0.03 + 1.0 / nreq), now_ms);
+        }
+    }
+out:
+    if (prefill)
+        *prefill = rp;
+    if (decode)
+        *decode = rd;
+}
+
+/* Capacity (load units per instance) from one phase's parameters. */
+static double capacity_of(const ksiss_learner *L, bool prefill, double p0, double p1)
+{
+    if (prefill)
+        return p0 > 0 ? KSISS_LEARN_PREFILL_UTIL / p0 : NAN;
+    /* decode: the batch whose step meets the TPOT SLO (or, without one,
+     * twice the batch-1 step), its tokens/s */
+    double T = L->tpot_slo_s > 0 ? L->tpot_slo_s : 2 * p0;
+    double b = p1 > TINY ? (T - p0) / p1 : 1024;
+    if (b > 1024)
+        b = 1024;
+    if (b < 1)
+        b = 1;
+    double step = p0 + p1 * b;
+    return step > 0 ? b / step : NAN;
+}
+
+void ksiss_learner_estimate(const ksiss_learner *L, const ksiss_tier *tier, int64_t now_ms, ksiss_cap_estimate *out)
+{
+    out->capacity = out->bound = out->rel_sd = NAN;
+    out->source = KSISS_CAP_NONE;
+    out->n_obs = 0;
+    out->age_ms = -1;
+    out->learned = false;
+    const ksiss_learn_tier *t = find_const(L, tier);
+    if (!t)
+        return;
+    bool prefill = L->kind == KSISS_THROUGHPUT_PREFILL;
+    const ksiss_learn_filter *f = prefill ? &t->prefill : &t->decode;
+    double m[2], P[3];
+    int64_t newest = INT64_MIN;
+    if (f->n > 0) {
+        memcpy(m, f->m, sizeof(m));
+        predicted_cov(f, now_ms, P);
+        out->source = KSISS_CAP_LEARNED;
+        out->n_obs = f->n;
+        newest = f->last_ms;
+    } else if (carried(L, t, prefill, now_ms, m, P, &out->n_obs, &newest)) {
+        out->source = KSISS_CAP_CATALOGUE;
+    } else {
+        double r = rel_of(tier, prefill);
+        if (L->per_gpu > 0 && r > 0) {
+            /* the user's figure, planned with as given (as without learning) */
+            out->source = KSISS_CAP_PROFILE;
+            out->capacity = out->bound = L->per_gpu * r;
+            out->rel_sd = KSISS_LEARN_PROFILE_SD;
+        }
+        return;
+    }
+    double sd0 = sqrt(P[0] > 0 ? P[0] : 0), sd1 = sqrt(P[2] > 0 ? P[2] : 0);
+    out->capacity = capacity_of(L, prefill, m[0], m[1]);
+    out->bound = capacity_of(L, prefill, m[0] + KSISS_LEARN_Z * sd0, m[1] + KSISS_LEARN_Z * sd1);
+    out->rel_sd = prefill ? sd0 / m[0] : (out->capacity / out->bound - 1) / KSISS_LEARN_Z;
+    if (newest != INT64_MIN)
+        out->age_ms = now_ms > newest ? now_ms - newest : 0;
+    out->learned = out->source == KSISS_CAP_LEARNED && out->n_obs >= KSISS_LEARN_LEARNED_N &&
+                   out->rel_sd <= KSISS_LEARN_LEARNED_SD;
+}
+
+const char *ksiss_cap_source_name(ksiss_cap_source s)
+{
+    switch (s) {
+    case KSISS_CAP_NONE: return "none";
+    case KSISS_CAP_PROFILE: return "profile";
+    case KSISS_CAP_CATALOGUE: return "catalogue";
+    case KSISS_CAP_LEARNED: return "learned";
+    }
+    return "?";
+}
+
+const char *ksiss_learn_result_name(ksiss_learn_result r)
+{
+    switch (r) {
+    case KSISS_LEARN_ACCEPTED: return "accepted";
+    case KSISS_LEARN_REGIME: return "regime_change";
+    case KSISS_LEARN_NOT_READ: return "not_read";
+    case KSISS_LEARN_FEW: return "few_requests";
+    case KSISS_LEARN_QUEUEING: return "queueing";
+    case KSISS_LEARN_OVERLAP: return "overlap";
+    case KSISS_LEARN_OUTLIER: return "outlier";
+    case KSISS_LEARN_UNKNOWN_TIER: return "unknown_tier";
+    }
+    return "?";
+}

@@ -1,0 +1,126 @@
+/* capacity_learn.h: learns, per service and per tier, what one instance
+ * serves within the SLO, from the windowed means Prometheus gives (mean
+ * TTFT, mean prompt tokens, completed requests/s, mean running batch, mean
+ * TPOT), so that `load.perGpu` may be left out (issue 17, docs/policy.md
+ * "Learned capacity"). A Kalman filter per tier and phase estimates the
+ * service time (seconds per prompt token with a queueing term; the decode
+ * step against the batch) with its uncertainty; process noise widens a
+ * stale estimate, an innovation (NIS) gate rejects bad windows, and tiers
+ * that have not served borrow through the catalogue's prefill/decode
+ * ratios. Pure: no I/O, no clock (times are handed in), no globals. */
+#ifndef KSISS_CAPACITY_LEARN_H
+#define KSISS_CAPACITY_LEARN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/config.h"
+#include "core/tiers.h"
+
+#define KSISS_LEARN_MAX_TIERS 32
+
+/* Where a tier's capacity figure comes from (`ksiss explain`). */
+typedef enum {
+    KSISS_CAP_NONE = 0,     /* nothing known: no profile, nothing served anywhere */
+    KSISS_CAP_PROFILE,      /* load.perGpu x the catalogue's ratio, nothing learned yet */
+    KSISS_CAP_CATALOGUE,    /* learned on other tiers, carried over by the catalogue's ratios */
+    KSISS_CAP_LEARNED,      /* learned on this tier */
+} ksiss_cap_source;
+
+/* One window's readings for the instances of one tier (NAN: not read).
+ * Rates and means as `rate(x_sum[w]) / rate(x_count[w])` gives them. */
+typedef struct {
+    double ttft_mean_s;         /* mean time to first token */
+    double prompt_mean;         /* mean prompt tokens per request: rate(prompt_tokens) / rate(request_success) */
+    double req_rate;            /* completed requests/s, all instances together */
+    double running_mean;        /* mean running batch per instance (num_requests_running) */
+    double tpot_mean_s;         /* mean time per output token */
+    double window_s;            /* the queries' range window (60 for [1m]) */
+    int instances;              /* instances of the tier serving through the window */
+} ksiss_learn_window;
+
+/* A 2-parameter linear Kalman filter: y = m0 + m1 * x. */
+typedef struct {
+    double m[2];
+    double P[3];                /* P00, P01, P11 */
+    long n;                     /* accepted windows */
+    long rejected;              /* windows the innovation gate refused */
+    int reject_run;             /* consecutive refusals with the same sign */
+    int reject_sign;
+    int64_t at_ms;              /* time of m and P (process noise is added from here) */
+    int64_t last_ms;            /* end of the last window used (windows must not overlap) */
+} ksiss_learn_filter;
+
+typedef struct {
+    const ksiss_tier *tier;     /* borrowed from the catalogue */
+    ksiss_learn_filter prefill; /* TTFT / prompt tokens = theta + phi * rho / (1 - rho): theta s/token */
+    ksiss_learn_filter decode;  /* TPOT = a + c * batch */
+} ksiss_learn_tier;
+
+typedef struct {
+    ksiss_learn_tier tiers[KSISS_LEARN_MAX_TIERS];
+    size_t n;
+    ksiss_throughput_kind kind; /* the load's unit: prompt or generated tokens/s */
+    double per_gpu;             /* profile: load a whole GPU sustains within the SLO; 0: none */
+    double tpot_slo_s;          /* TPOT SLO for the decode capacity; 0: none */
+} ksiss_learner;
+
+/* What the learner says about one tier now. Capacities are in the load's
+ * unit (prompt or generated tokens/s) for one instance, within the SLO. */
+typedef struct {
+    double capacity;            /* best estimate; NAN when nothing is known */
+    double bound;               /* pessimistic side (the policy plans with it); NAN when unknown */
+    double rel_sd;              /* relative standard deviation of the capacity; NAN when unknown */
+    ksiss_cap_source source;
+    long n_obs;                 /* windows behind the estimate (this tier's, or all tiers' when carried over) */
+    int64_t age_ms;             /* since the newest of those windows; -1 when none */
+    bool learned;               /* this tier's own estimate is tight enough to scale down on */
+} ksiss_cap_estimate;
+
+/* Why a window did or did not update a filter. */
+typedef enum {
+    KSISS_LEARN_ACCEPTED = 0,
+    KSISS_LEARN_REGIME,         /* accepted after a run of same-sign refusals, with a widened covariance */
+    KSISS_LEARN_NOT_READ,       /* a reading the phase needs is missing, zero or not finite */
+    KSISS_LEARN_FEW,            /* fewer than KSISS_LEARN_MIN_REQUESTS requests in the window */
+    KSISS_LEARN_QUEUEING,       /* requests waited for a prefill: the window measures the queue */
+    KSISS_LEARN_OVERLAP,        /* the window overlaps the last one used */
+    KSISS_LEARN_OUTLIER,        /* the innovation gate refused it */
+    KSISS_LEARN_UNKNOWN_TIER,   /* not a tier of the learner */
+} ksiss_learn_result;
+
+/* Tuning, documented in docs/policy.md "Learned capacity". */
+#define KSISS_LEARN_MIN_REQUESTS 20     /* requests in a window before it says anything */
+#define KSISS_LEARN_MAX_IN_PREFILL 0.6  /* mean requests per instance waiting for or in prefill (Little) */
+#define KSISS_LEARN_PREFILL_UTIL 0.7    /* prefill utilization the TTFT SLO allows: capacity = 0.7 / theta */
+#define KSISS_LEARN_NIS_GATE 10.83      /* chi-square, 1 d.o.f., 0.999 */
+#define KSISS_LEARN_REGIME_RUN 4        /* refusals of the same sign in a row that mean the service changed */
+#define KSISS_LEARN_Z 1.28              /* the bound: one-sided 90% */
+#define KSISS_LEARN_DRIFT_PER_H 0.25    /* relative s.d. a parameter drifts per sqrt(hour) unobserved */
+#define KSISS_LEARN_TRANSFER_SD 0.25    /* relative s.d. of the catalogue's ratio between two tiers */
+#define KSISS_LEARN_PROFILE_SD 0.5      /* relative s.d. of a profile (2x off is 2 s.d. in log terms) */
+#define KSISS_LEARN_LEARNED_SD 0.25     /* own estimate at most this uncertain to scale down on */
+#define KSISS_LEARN_LEARNED_N 3         /* and at least this many windows */
+
+/* Sets up a learner for `tiers` (borrowed; at most KSISS_LEARN_MAX_TIERS
+ * are kept). per_gpu > 0: the profile's figure (the prior); tpot_slo_s > 0:
+ * the TPOT SLO the decode capacity is sized to. */
+void ksiss_learner_init(ksiss_learner *L, const ksiss_tier *const *tiers, size_t n, ksiss_throughput_kind kind,
+                        double per_gpu, double tpot_slo_s);
+
+/* Feeds one window of `tier`'s readings, ending at now_ms. *prefill and
+ * *decode (may be NULL) say what each phase's filter did with it. */
+void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss_learn_window *w, int64_t now_ms,
+                           ksiss_learn_result *prefill, ksiss_learn_result *decode);
+
+/* The estimate for `tier` at now_ms (stale estimates are wider). */
+void ksiss_learner_estimate(const ksiss_learner *L, const ksiss_tier *tier, int64_t now_ms, ksiss_cap_estimate *out);
+
+/* The learner's tier entry for `tier`, or NULL. */
+ksiss_learn_tier *ksiss_learner_tier(ksiss_learner *L, const ksiss_tier *tier);
+
+const char *ksiss_cap_source_name(ksiss_cap_source s);
+const char *ksiss_learn_result_name(ksiss_learn_result r);
+
+#endif

@@ -1,0 +1,368 @@
+/* test_capacity_learn.c: the learned capacity (core/capacity_learn.c) on
+ * synthetic windows drawn from a known service: convergence from a profile
+ * 2x too optimistic, 2x too pessimistic and from none, the gates (few
+ * requests, queueing, overlapping windows), outliers refused and a lasting
+ * change taken, a stale estimate widening, carry-over between tiers and
+ * its per-tier correction, and the decode step against the batch. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "core/capacity_learn.h"
+#include "core/tiers.h"
+
+#define assert_near(a, b, eps) assert_true(fabs((double)(a) - (double)(b)) <= (eps))
+
+static ksiss_catalog cat;
+static const ksiss_tier *t3g, *t4g, *t7g, *tgpu;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (ksiss_catalog_builtin(&cat) != 0)
+        return -1;
+    t3g = ksiss_catalog_tier(&cat, "H100-80GB", "mig-3g.40gb");
+    t4g = ksiss_catalog_tier(&cat, "H100-80GB", "mig-4g.40gb");
+    t7g = ksiss_catalog_tier(&cat, "H100-80GB", "mig-7g.80gb");
+    tgpu = ksiss_catalog_tier(&cat, "H100-80GB", "gpu");
+    return t3g && t4g && t7g && tgpu ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    ksiss_catalog_free(&cat);
+    return 0;
+}
+
+/* Deterministic noise in [-1, 1]. */
+static double noise(uint32_t *s)
+{
+    *s = *s * 1664525u + 1013904223u;
+    return ((*s >> 8) / (double)(1u << 24)) * 2 - 1;
+}
+
+/* The true service: a whole GPU prefills TRUE_PREFILL_TPS prompt tokens/s,
+ * each tier its catalogue share times `corr`; M/G/1 waiting with
+ * (1 + c^2) / 2 = 1.3; decode step 7 ms + 0.1 ms per sequence on a whole
+ * GPU. */
+#define TRUE_PREFILL_TPS 20000.0
+
+static double true_theta(const ksiss_tier *t, double corr)
+{
+    return 1.0 / (TRUE_PREFILL_TPS * t->prefill_rel * corr);
+}
+
+/* A window of `rate` requests/s of `prompt` tokens over `inst` instances,
+ * with up to `jitter` relative noise on TTFT. */
+static ksiss_learn_window window_for(const ksiss_tier *t, double corr, double rate, double prompt, int inst,
+                                     double jitter, uint32_t *s)
+{
+    double theta = true_theta(t, corr);
+    double lambda = rate / inst;
+    double rho = lambda * prompt * theta;
+    double ttft = prompt * theta * (1 + 1.3 * rho / (1 - rho));
+    double a = 0.007 / t->decode_rel, c = 0.0001 / t->decode_rel;
+    double batch = 2 + 10 * rho;
+    ksiss_learn_window w = {
+        .ttft_mean_s = ttft * (1 + jitter * noise(s)),
+        .prompt_mean = prompt,
+        .req_rate = rate,
+        .running_mean = batch,
+        .tpot_mean_s = (a + c * batch) / (1 - rho),
+        .window_s = 60,
+        .instances = inst,
+    };
+    return w;
+}
+
+/* Feeds n windows a minute apart from *now_ms, rates varying over the
+ * low-load range; returns how many were accepted. */
+static int feed(ksiss_learner *L, const ksiss_tier *t, double corr, int n, int64_t *now_ms, uint32_t *s)
+{
+    int ok = 0;
+    double cap = TRUE_PREFILL_TPS * t->prefill_rel * corr;
+    for (int i = 0; i < n; i++) {
+        double util = 0.08 + 0.22 * (i % 5) / 4.0;    /* 8% .. 30% of the prefill */
+        double prompt = 800 + 100 * (i % 3);
+        ksiss_learn_window w = window_for(t, corr, util * cap / prompt, prompt, 1, 0.03, s);
+        *now_ms += 60000;
+        ksiss_learn_result rp;
+        ksiss_learner_observe(L, t, &w, *now_ms, &rp, NULL);
+        ok += rp == KSISS_LEARN_ACCEPTED || rp == KSISS_LEARN_REGIME;
+    }
+    return ok;
+}
+
+static double true_capacity(const ksiss_tier *t, double corr)
+{
+    return KSISS_LEARN_PREFILL_UTIL / true_theta(t, corr);
+}
+
+static const ksiss_tier *ladder[4];
+
+static void learner(ksiss_learner *L, double per_gpu)
+{
+    ladder[0] = t3g;
+    ladder[1] = t4g;
+    ladder[2] = t7g;
+    ladder[3] = tgpu;
+    ksiss_learner_init(L, ladder, 4, KSISS_THROUGHPUT_PREFILL, per_gpu, 0.1);
+}
+
+/* The true perGpu: 0.7 x 20000 = 14000, the example configuration's. */
+#define TRUE_PER_GPU (KSISS_LEARN_PREFILL_UTIL * TRUE_PREFILL_TPS)
+
+static void converges_from(double per_gpu)
+{
+    ksiss_learner L;
+    learner(&L, per_gpu);
+    ksiss_cap_estimate e;
+    int64_t now = 0;
+    uint32_t s = 7;
+    ksiss_learner_estimate(&L, t3g, now, &e);
+    if (per_gpu > 0) {
+        assert_int_equal(e.source, KSISS_CAP_PROFILE);
+        assert_near(e.capacity, per_gpu * t3g->prefill_rel, 1e-6);
+    } else {
+        assert_int_equal(e.source, KSISS_CAP_NONE);
+        assert_true(isnan(e.capacity));
+    }
+    assert_false(e.learned);
+    /* 10 minutes of traffic: 10 one-minute windows */
+    assert_int_equal(feed(&L, t3g, 1.0, 10, &now, &s), 10);
+    ksiss_learner_estimate(&L, t3g, now, &e);
+    double truth = true_capacity(t3g, 1.0);
+    assert_int_equal(e.source, KSISS_CAP_LEARNED);
+    assert_int_equal(e.n_obs, 10);
+    assert_true(e.learned);
+    assert_true(fabs(e.capacity / truth - 1) < 0.06);
+    /* the bound is the pessimistic side, and not far below */
+    assert_true(e.bound < e.capacity);
+    assert_true(e.bound > 0.85 * truth);
+    assert_true(e.rel_sd > 0 && e.rel_sd < 0.1);
+    assert_int_equal(e.age_ms, 0);
+}
+
+static void test_converges_from_a_2x_optimistic_profile(void **state)
+{
+    (void)state;
+    converges_from(2 * TRUE_PER_GPU);
+}
+
+static void test_converges_from_a_2x_pessimistic_profile(void **state)
+{
+    (void)state;
+    converges_from(0.5 * TRUE_PER_GPU);
+}
+
+static void test_converges_without_a_profile(void **state)
+{
+    (void)state;
+    converges_from(0);
+}
+
+static void test_the_gates(void **state)
+{
+    (void)state;
+    ksiss_learner L;
+    learner(&L, 0);
+    uint32_t s = 1;
+    double cap = TRUE_PREFILL_TPS * t3g->prefill_rel;
+    ksiss_learn_result rp, rd;
+    /* 10 requests in a minute say nothing */
+    ksiss_learn_window w = window_for(t3g, 1, 10.0 / 60, 1000, 1, 0, &s);
+    ksiss_learner_observe(&L, t3g, &w, 60000, &rp, &rd);
+    assert_int_equal(rp, KSISS_LEARN_FEW);
+    assert_int_equal(rd, KSISS_LEARN_FEW);
+    /* at 90% of the prefill the TTFT is mostly the queue */
+    w = window_for(t3g, 1, 0.9 * cap / 1000, 1000, 1, 0, &s);
+    ksiss_learner_observe(&L, t3g, &w, 120000, &rp, &rd);
+    assert_int_equal(rp, KSISS_LEARN_QUEUEING);
+    assert_int_equal(rd, KSISS_LEARN_QUEUEING);
+    /* a missing reading, an unknown tier */
+    w = window_for(t3g, 1, 0.2 * cap / 1000, 1000, 1, 0, &s);
+    w.ttft_mean_s = NAN;
+    w.tpot_mean_s = 0;
+    ksiss_learner_observe(&L, t3g, &w, 180000, &rp, &rd);
+    assert_int_equal(rp, KSISS_LEARN_NOT_READ);
+    assert_int_equal(rd, KSISS_LEARN_NOT_READ);
+    const ksiss_tier *t2g = ksiss_catalog_tier(&cat, "H100-80GB", "mig-2g.20gb");
+    assert_non_null(t2g);
+    ksiss_learner_observe(&L, t2g, &w, 180000, &rp, &rd);
+    assert_int_equal(rp, KSISS_LEARN_UNKNOWN_TIER);
+    /* nothing was learned from any of them */
+    ksiss_cap_estimate e;
+    ksiss_learner_estimate(&L, t3g, 180000, &e);
+    assert_int_equal(e.source, KSISS_CAP_NONE);
+    /* a good window, then one 10 s later overlaps it (its minute is mostly the same requests) */
+    w = window_for(t3g, 1, 0.2 * cap / 1000, 1000, 1, 0, &s);
+    ksiss_learner_observe(&L, t3g, &w, 240000, &rp, &rd);
+    assert_int_equal(rp, KSISS_LEARN_ACCEPTED);
+    assert_int_equal(rd, KSISS_LEARN_ACCEPTED);
+    ksiss_learner_observe(&L, t3g, &w, 250000, &rp, &rd);
+    assert_int_equal(rp, KSISS_LEARN_OVERLAP);
+    assert_int_equal(rd, KSISS_LEARN_OVERLAP);
+    ksiss_learner_observe(&L, t3g, &w, 300000, &rp, &rd);
+    assert_int_equal(rp, KSISS_LEARN_ACCEPTED);
+    ksiss_learner_estimate(&L, t3g, 300000, &e);
+    assert_int_equal(e.n_obs, 2);
+}
+
+static void test_outliers_are_refused_a_lasting_change_is_taken(void **state)
+{
+    (void)state;
+    ksiss_learner L;
+    learner(&L, TRUE_PER_GPU);
+    int64_t now = 0;
+    uint32_t s = 3;
+    feed(&L, t3g, 1.0, 15, &now, &s);
+    ksiss_cap_estimate before, e;
+    ksiss_learner_estimate(&L, t3g, now, &before);
+    double cap = TRUE_PREFILL_TPS * t3g->prefill_rel;
+    /* a window whose TTFT is 2.5x (a stalled instance, a GC pause) */
+    ksiss_learn_window w = window_for(t3g, 1, 0.1 * cap / 1000, 1000, 1, 0, &s);
+    w.ttft_mean_s *= 2.5;
+    ksiss_learn_result rp;
+    now += 60000;
+    ksiss_learner_observe(&L, t3g, &w, now, &rp, NULL);
+    assert_int_equal(rp, KSISS_LEARN_OUTLIER);
+    ksiss_learner_estimate(&L, t3g, now, &e);
+    assert_int_equal(e.n_obs, before.n_obs);
+    assert_true(fabs(e.capacity / before.capacity - 1) < 1e-9);
+    /* a good window clears the run */
+    feed(&L, t3g, 1.0, 1, &now, &s);
+    /* the service became half as fast, for good: refused 3 times, then taken */
+    int refused = 0, regime = 0;
+    for (int i = 0; i < 12; i++) {
+        w = window_for(t3g, 0.5, 0.1 * cap / 1000, 1000, 1, 0.05, &s);
+        now += 60000;
+        ksiss_learner_observe(&L, t3g, &w, now, &rp, NULL);
+        refused += rp == KSISS_LEARN_OUTLIER;
+        regime += rp == KSISS_LEARN_REGIME;
+    }
+    assert_int_equal(refused, KSISS_LEARN_REGIME_RUN - 1);
+    assert_int_equal(regime, 1);
+    ksiss_learner_estimate(&L, t3g, now, &e);
+    assert_true(fabs(e.capacity / true_capacity(t3g, 0.5) - 1) < 0.1);
+}
+
+static void test_a_stale_estimate_widens(void **state)
+{
+    (void)state;
+    ksiss_learner L;
+    learner(&L, 0);
+    int64_t now = 0;
+    uint32_t s = 5;
+    feed(&L, t3g, 1.0, 10, &now, &s);
+    ksiss_cap_estimate fresh, day;
+    ksiss_learner_estimate(&L, t3g, now, &fresh);
+    ksiss_learner_estimate(&L, t3g, now + 24 * 3600000LL, &day);
+    assert_true(fresh.learned);
+    assert_near(day.capacity, fresh.capacity, 1e-9);  /* the best guess stays */
+    assert_true(day.rel_sd > 4 * fresh.rel_sd);                /* but it is much less sure */
+    assert_true(day.bound < 0.6 * fresh.bound);
+    assert_false(day.learned);                                 /* not enough to scale down on */
+    assert_int_equal(day.age_ms, 24 * 3600000LL);
+    /* an hour's gap widens a little and monotonically */
+    ksiss_cap_estimate hour;
+    ksiss_learner_estimate(&L, t3g, now + 3600000LL, &hour);
+    assert_true(hour.rel_sd > fresh.rel_sd && hour.rel_sd < day.rel_sd);
+}
+
+static void test_carried_over_then_corrected_per_tier(void **state)
+{
+    (void)state;
+    ksiss_learner L;
+    learner(&L, 0);
+    int64_t now = 0;
+    uint32_t s = 11;
+    feed(&L, t3g, 1.0, 10, &now, &s);
+    ksiss_cap_estimate e3, e7;
+    ksiss_learner_estimate(&L, t3g, now, &e3);
+    ksiss_learner_estimate(&L, t7g, now, &e7);
+    /* the 7g slice has not served: the 3g's estimate through the catalogue's ratio */
+    assert_int_equal(e7.source, KSISS_CAP_CATALOGUE);
+    assert_int_equal(e7.n_obs, 10);
+    assert_near(e7.capacity, e3.capacity * t7g->prefill_rel / t3g->prefill_rel, 1e-6 * e7.capacity);
+    assert_true(e7.rel_sd > e3.rel_sd);         /* the ratio's own uncertainty */
+    assert_false(e7.learned);
+    /* the 7g actually prefills 30% slower than the catalogue says: once it
+     * has served, its own estimate follows it */
+    feed(&L, t7g, 0.7, 10, &now, &s);
+    ksiss_learner_estimate(&L, t7g, now, &e7);
+    assert_int_equal(e7.source, KSISS_CAP_LEARNED);
+    assert_true(fabs(e7.capacity / true_capacity(t7g, 0.7) - 1) < 0.07);
+    assert_true(e7.learned);
+    /* and the 3g's own estimate is untouched by it */
+    ksiss_cap_estimate e3b;
+    ksiss_learner_estimate(&L, t3g, now, &e3b);
+    assert_near(e3b.capacity, e3.capacity, 1e-9);
+    /* a tier neither served: both carried, weighted by their precision */
+    ksiss_cap_estimate eg;
+    ksiss_learner_estimate(&L, tgpu, now, &eg);
+    assert_int_equal(eg.source, KSISS_CAP_CATALOGUE);
+    assert_int_equal(eg.n_obs, 20);
+    double from3 = e3.capacity * tgpu->prefill_rel / t3g->prefill_rel;
+    double from7 = e7.capacity * tgpu->prefill_rel / t7g->prefill_rel;
+    assert_true(eg.capacity < fmax(from3, from7) && eg.capacity > fmin(from3, from7));
+}
+
+static void test_decode_step_against_the_batch(void **state)
+{
+    (void)state;
+    const ksiss_tier *tl[1] = { t3g };
+    ksiss_learner L;
+    ksiss_learner_init(&L, tl, 1, KSISS_THROUGHPUT_DECODE, 0, 0.05);
+    int64_t now = 0;
+    uint32_t s = 9;
+    double a = 0.007 / t3g->decode_rel, c = 0.0001 / t3g->decode_rel;
+    ksiss_learn_result rd;
+    for (int i = 0; i < 20; i++) {
+        double batch = 2 + 12 * (i % 7);
+        ksiss_learn_window w = {
+            .ttft_mean_s = NAN, .prompt_mean = NAN, .req_rate = 1.0, .running_mean = batch,
+            .tpot_mean_s = (a + c * batch) * (1 + 0.03 * noise(&s)), .window_s = 60, .instances = 1,
+        };
+        now += 60000;
+        ksiss_learner_observe(&L, t3g, &w, now, NULL, &rd);
+        assert_int_equal(rd, KSISS_LEARN_ACCEPTED);
+    }
+    ksiss_cap_estimate e;
+    ksiss_learner_estimate(&L, t3g, now, &e);
+    /* the batch whose step is the 50 ms SLO, in tokens/s */
+    double b = (0.05 - a) / c, truth = b / 0.05;
+    assert_int_equal(e.source, KSISS_CAP_LEARNED);
+    assert_true(fabs(e.capacity / truth - 1) < 0.1);
+    assert_true(e.bound < e.capacity);
+}
+
+static void test_names(void **state)
+{
+    (void)state;
+    assert_string_equal(ksiss_cap_source_name(KSISS_CAP_LEARNED), "learned");
+    assert_string_equal(ksiss_cap_source_name(KSISS_CAP_CATALOGUE), "catalogue");
+    assert_string_equal(ksiss_cap_source_name(KSISS_CAP_PROFILE), "profile");
+    assert_string_equal(ksiss_learn_result_name(KSISS_LEARN_OUTLIER), "outlier");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_converges_from_a_2x_optimistic_profile),
+        cmocka_unit_test(test_converges_from_a_2x_pessimistic_profile),
+        cmocka_unit_test(test_converges_without_a_profile),
+        cmocka_unit_test(test_the_gates),
+        cmocka_unit_test(test_outliers_are_refused_a_lasting_change_is_taken),
+        cmocka_unit_test(test_a_stale_estimate_widens),
+        cmocka_unit_test(test_carried_over_then_corrected_per_tier),
+        cmocka_unit_test(test_decode_step_against_the_batch),
+        cmocka_unit_test(test_names),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
