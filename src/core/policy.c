@@ -9,7 +9,11 @@
  * by a load trend half a cold start ahead) and, when an SLO is breached,
  * from the capacity that served over the last minutes times the bounded
  * pressure (feedback correction), plus, under a load signal, once, the
- * capacity to drain the backlog. Capacity still starting counts, so nothing
+ * capacity to drain the backlog. The load's need is corrected by what the
+ * SLO taught: a breach at a capacity the load said was enough (peaks
+ * shorter than the load's rate window, requests heavier than perGpu)
+ * multiplies it, for 20 minutes, by that capacity over what the load
+ * showed. Capacity still starting counts, so nothing
  * is added twice while pods load. Scale-down needs every metric present,
  * fresh and below its scaleDownFactor, and uses the highest need seen over
  * the stabilization window (as the HPA does; two windows for a tier change,
@@ -115,7 +119,10 @@
  * code trace's longest quiet stretches between bursts (15 min: 76.5%,
  * 20 min: 81.1%, at 1.63x and 1.87x the oracle's cost); one episode
  * instead of two holds the two 5-minute bursts' capacity for 20 minutes
- * (burst 0.87 -> 1.20 GPU-hours, dominated by `static`). */
+ * (burst 0.87 -> 1.20 GPU-hours, dominated by `static`). The breach
+ * correction (breach_correction) remembers an episode as long from its
+ * start: with 10 minutes the suite loses three Mooncake cases (44 of 65
+ * instead of 47), with 30 it gains nothing (47). */
 #define RECURRENCE_MEMORY_MS 1200000
 #define RECURRENCE_GAP_MS 120000
 #define RECURRENCE_EPISODES 2
@@ -192,6 +199,7 @@ size_t ksiss_history_capacity(const ksiss_service_cfg *svc, int64_t interval_ms)
         FEEDBACK_SETTLE_MS,         /* settled_serving_capacity() */
         TREND_WINDOW_MS,            /* trend_load() */
         RECURRENCE_MEMORY_MS,       /* recurring_breach() */
+        RECURRENCE_MEMORY_MS + FEEDBACK_SETTLE_MS, /* breach_correction(): an episode and the capacity before it */
         KSISS_KPA_STABLE_WINDOW_MS, /* horizontal: window_mean(), panic_seen() */
         KSISS_KPA_PANIC_WINDOW_MS,  /* horizontal: window_mean() */
     };
@@ -625,10 +633,98 @@ static double trend_load(const ksiss_policy_input *in, double load_now, int64_t 
     return isfinite(predicted) ? fmax(load_now, predicted) : load_now;
 }
 
+/* The load-based need (GPU equivalents) of a load reading. */
+static double need_of_load(const ksiss_service_cfg *svc, double load)
+{
+    double util = svc->load.target_utilization > 0 ? svc->load.target_utilization : KSISS_DEFAULT_TARGET_UTILIZATION;
+    return load / svc->load.per_gpu / util;
+}
+
+/* The breach correction (the load's own uncertainty, learned from the SLO;
+ * Dynamo's planner corrects its profile the same way): the factor by which
+ * the load reading under-states the capacity the traffic needs. An episode
+ * of breaches (ticks no more than RECURRENCE_GAP_MS apart) at capacity S
+ * (the least that served over FEEDBACK_SETTLE_MS before its first breach,
+ * so capacity added for it is not blamed) whose load showed at most a need
+ * N < S (the highest from its start until FEEDBACK_SETTLE_MS after its
+ * last breach: the load's rate window lags the latency's as much) says
+ * that S did not cover what a load of N asks: the peaks are shorter than
+ * the load's rate window (the Azure code trace's sub-minute bursts) or the
+ * requests heavier than perGpu assumes (Mooncake's 13k-token prompts). The
+ * load need is then multiplied by S / N, the largest over the episodes
+ * begun within RECURRENCE_MEMORY_MS: it sizes scale-up, the trend and
+ * scale-in alike. A breach the load showed (N >= S: a rise) corrects
+ * nothing: the load need already sized for it. 1 when none. *pending: the
+ * largest capacity of an episode not judged yet (its load has not had
+ * FEEDBACK_SETTLE_MS since), into which nothing scales in meanwhile. */
+static double breach_correction(const ksiss_policy_input *in, double *pending)
+{
+    const ksiss_history *h = in->history;
+    const ksiss_service_cfg *svc = in->svc;
+    double kappa = 1;
+    if (pending)
+        *pending = 0;
+    if (!h || !svc->has_load || !(svc->load.per_gpu > 0))
+        return 1;
+    size_t i = 0;
+    while (i < h->n) {
+        ksiss_reco r = ksiss_history_at(h, i);
+        if (r.at_ms > in->now_ms || !r.slo_breach || !(r.serving_capacity > 0)) {
+            i++;
+            continue;
+        }
+        /* An episode: breach ticks no more than RECURRENCE_GAP_MS apart,
+         * from r. Its capacity: the least that served over
+         * FEEDBACK_SETTLE_MS before its first breach (what came later was
+         * added for it). */
+        double cap = r.serving_capacity;
+        for (size_t j = i; j-- > 0;) {
+            ksiss_reco q = ksiss_history_at(h, j);
+            if (q.at_ms < r.at_ms - FEEDBACK_SETTLE_MS)
+                break;
+            if (q.serving_capacity > 0)
+                cap = fmin(cap, q.serving_capacity);
+        }
+        int64_t end = r.at_ms;
+        size_t k = i + 1;
+        for (; k < h->n; k++) {
+            ksiss_reco q = ksiss_history_at(h, k);
+            if (q.at_ms > in->now_ms || q.at_ms - end > RECURRENCE_GAP_MS)
+                break;
+            if (q.slo_breach)
+                end = q.at_ms;
+        }
+        /* Remembered for RECURRENCE_MEMORY_MS from its start; judged once
+         * the load has had FEEDBACK_SETTLE_MS after its end to show it
+         * (the load's rate window lags the latency's as much): the highest
+         * need read from its start until then. */
+        if (r.at_ms >= in->now_ms - RECURRENCE_MEMORY_MS && end + FEEDBACK_SETTLE_MS <= in->now_ms) {
+            double shown = 0;
+            for (size_t j = i; j < h->n; j++) {
+                ksiss_reco q = ksiss_history_at(h, j);
+                if (q.at_ms > end + FEEDBACK_SETTLE_MS)
+                    break;
+                if (isfinite(q.load) && q.load >= 0)
+                    shown = fmax(shown, need_of_load(svc, q.load));
+            }
+            if (shown > EPS && shown < cap - EPS)
+                kappa = fmax(kappa, cap / shown);
+        } else if (end + FEEDBACK_SETTLE_MS > in->now_ms && pending) {
+            /* Not judged yet: until the load has had its time to show it,
+             * the capacity that breached is not known to have been enough
+             * (no scale-in to it). */
+            *pending = fmax(*pending, cap);
+        }
+        i = k;
+    }
+    return kappa;
+}
+
 /* Load-based need in GPU equivalents, or NAN when no usable load; with
  * the trend horizon_ms ahead when horizon_ms > 0. */
 static double load_need(const ksiss_policy_input *in, double *load_out, int64_t horizon_ms)
 {
+    double kappa = breach_correction(in, NULL);
     const ksiss_service_cfg *svc = in->svc;
     *load_out = NAN;
     if (!svc->has_load || !in->load.present || !isfinite(in->load.value) || in->load.value < 0)
@@ -639,7 +735,7 @@ static double load_need(const ksiss_policy_input *in, double *load_out, int64_t 
         return NAN;
     double util = svc->load.target_utilization > 0 ? svc->load.target_utilization : KSISS_DEFAULT_TARGET_UTILIZATION;
     *load_out = in->load.value;
-    return (horizon_ms > 0 ? trend_load(in, in->load.value, horizon_ms) : in->load.value) / svc->load.per_gpu / util;
+    return kappa * (horizon_ms > 0 ? trend_load(in, in->load.value, horizon_ms) : in->load.value) / svc->load.per_gpu / util;
 }
 
 static const char *metric_name(const ksiss_service_cfg *svc, int i)
@@ -727,12 +823,16 @@ static const candidate *pick_down(const ctx *c, const candidate *cands, size_t n
                                   double in_scale)
 {
     const candidate *best = NULL;
+    double pending;
+    breach_correction(c->in, &pending);
     for (size_t i = 0; i < n; i++) {
         const candidate *k = &cands[i];
         if (!k->feasible || is_current(c, k) || k->cost >= c->cur_cost - EPS)
             continue;
         if (recurring_breach(c->in, k->capacity))
             continue;   /* a recurring peak did not fit in it */
+        if (k->capacity <= pending + EPS)
+            continue;   /* it breached, and the load has not yet shown why */
         if (k->tier != c->cur_tier && k->cost > c->cur_cost * (1.0 - TIER_CHANGE_MIN_SAVING) + EPS)
             continue;
         if (isnan(need)) {

@@ -1121,7 +1121,10 @@ static void test_tier_change_direction_follows_total_capacity(void **state)
  * window reports the backlog for a while after the new instances serve
  * (ticks 1-8). Once every metric is low again (tick 9), the remembered
  * 0.625 lets it scale in to x2 at once; remembering the guess (1.5) would
- * hold x3 a whole window. x1 follows once the window has passed (tick 15). */
+ * hold x3 a whole window. x1 (the capacity that breached) follows once the
+ * load has had 180 s after the last breach tick (tick 8) to show the
+ * breach: it did (400 tokens/s during it need 0.5 GPU at 80%, all of
+ * it). */
 static void test_a_breach_remembers_the_breaching_capacity_not_the_feedback_guess(void **state)
 {
     (void)state;
@@ -1133,12 +1136,12 @@ static void test_a_breach_remembers_the_breaching_capacity_not_the_feedback_gues
     ksiss_decision d = {0};
     int64_t now = 1000000;
     double breach[MAXM] = {3.0}, fine[MAXM] = {0.2};
-    one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, 300, &now, &d);
+    one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, 400, &now, &d);
     assert_int_equal(d.action, KSISS_OUT);
     assert_int_equal(d.replicas, 3);
     assert_true(fabs(d.required_capacity - 1.5) < 1e-9);
     for (int k = 1; k <= 8; k++) {
-        one_tick(&f, &h, "mig-3g.40gb", k <= 5 ? 1 : 3, k <= 5 ? 2 : 0, breach, 300, &now, &d);
+        one_tick(&f, &h, "mig-3g.40gb", k <= 5 ? 1 : 3, k <= 5 ? 2 : 0, breach, 400, &now, &d);
         assert_int_equal(d.action, KSISS_HOLD);
         assert_true(fabs(ksiss_history_at(&h, h.n - 1).capacity - 0.625) < 1e-9);
     }
@@ -1146,12 +1149,12 @@ static void test_a_breach_remembers_the_breaching_capacity_not_the_feedback_gues
     assert_int_equal(d.action, KSISS_IN);
     assert_int_equal(d.replicas, 2);
     int k;
-    for (k = 10; k < 30; k++) {
+    for (k = 10; k < 40; k++) {
         one_tick(&f, &h, "mig-3g.40gb", 2, 0, fine, 300, &now, &d);
         if (d.action != KSISS_HOLD)
             break;
     }
-    assert_int_equal(k, 15);
+    assert_int_equal(k, 8 + 18);
     assert_int_equal(d.action, KSISS_IN);
     assert_int_equal(d.replicas, 1);
     ksiss_decision_clear(&d);
@@ -1237,18 +1240,18 @@ static size_t entries_spanning(int64_t window_ms, int64_t interval_ms)
     return (size_t)((window_ms + interval_ms - 1) / interval_ms) + 1;
 }
 
-/* The tier change down reads 2 x the down window: a 600 s down window at a
- * 10 s tick needs 1200 s of history, 121 entries (+2 margin), not the 61
+/* The tier change down reads 2 x the down window: a 900 s down window at a
+ * 10 s tick needs 1800 s of history, 181 entries (+2 margin), not the 91
  * the down window alone would ask. */
 static void test_history_capacity_covers_the_tier_down_window(void **state)
 {
     (void)state;
     fixture f;
     memset(&f, 0, sizeof(f));
-    load_windows(&f, "  stabilization: {down: 600s}\n", false);
+    load_windows(&f, "  stabilization: {down: 900s}\n", false);
     size_t cap = ksiss_history_capacity(&f.cfg.services[0], 10000);
-    assert_true(cap >= entries_spanning(2 * 600000, 10000));
-    assert_int_equal(cap, 121 + 2);
+    assert_true(cap >= entries_spanning(2 * 900000, 10000));
+    assert_int_equal(cap, 181 + 2);
     free_fixture(&f);
 }
 
@@ -1265,9 +1268,9 @@ static void test_history_capacity_covers_the_up_window(void **state)
     free_fixture(&f);
 }
 
-/* No stabilization at all: the recurring-breach memory (1200 s: no
- * scale-in to a capacity that breached in two episodes within it) is the
- * longest; the feedback's settle window (180 s), the trend's (120 s) and
+/* No stabilization at all: the breach correction's memory (1200 s from an
+ * episode's start, and the 180 s before it for the capacity that served)
+ * is the longest; the feedback's settle window (180 s), the trend's (120 s) and
  * the KPA baseline's (60 s) are shorter and covered by it. */
 static void test_history_capacity_covers_the_feedback_settle_window(void **state)
 {
@@ -1279,8 +1282,8 @@ static void test_history_capacity_covers_the_feedback_settle_window(void **state
     assert_true(cap >= entries_spanning(180000, 10000));
     assert_true(cap >= entries_spanning(120000, 10000));   /* trend */
     assert_true(cap >= entries_spanning(KSISS_KPA_STABLE_WINDOW_MS, 10000));
-    assert_true(cap >= entries_spanning(1200000, 10000));  /* recurring breaches */
-    assert_int_equal(cap, 121 + 2);
+    assert_true(cap >= entries_spanning(1200000 + 180000, 10000));  /* breach correction */
+    assert_int_equal(cap, 139 + 2);
     free_fixture(&f);
 }
 
@@ -1297,15 +1300,16 @@ static void test_history_capacity_table(void **state)
         int64_t interval_ms;
         size_t want;
     } cases[] = {
-        /* The recurring-breach memory (1200 s) is the longest window unless
-         * the service's own are longer. */
-        {"", false, 10000, 121 + 2},                           /* defaults, no load: down 300 s, tier 600 s */
-        {"", true, 10000, 121 + 2},                            /* defaults with load: down 180 s, tier 360 s */
-        {"", true, 30000, 41 + 2},                             /* same at a 30 s tick */
-        {"", true, 7000, 172 + 1 + 2},                         /* 1200 / 7 = 171.4: 172 ticks, 173 entries */
-        {"", true, 1000, KSISS_HISTORY_MAX},                   /* 1201 entries: more than the ring holds */
-        {"", false, 4800, 251 + 2},                            /* 1200 / 4.8: 251 + 2 still fits ... */
-        {"", false, 4700, KSISS_HISTORY_MAX},                  /* ... 257 + 2 does not */
+        /* The breach correction's memory (1200 s + the 180 s before an
+         * episode) is the longest window unless the service's own are
+         * longer. */
+        {"", false, 10000, 139 + 2},                           /* defaults, no load: down 300 s, tier 600 s */
+        {"", true, 10000, 139 + 2},                            /* defaults with load: down 180 s, tier 360 s */
+        {"", true, 30000, 47 + 2},                             /* same at a 30 s tick */
+        {"", true, 7000, 198 + 1 + 2},                         /* 1380 / 7 = 197.1: 198 ticks, 199 entries */
+        {"", true, 1000, KSISS_HISTORY_MAX},                   /* 1381 entries: more than the ring holds */
+        {"", false, 5600, 247 + 1 + 2},                        /* 1380 / 5.6 = 246.4: 248 + 2 still fits ... */
+        {"", false, 5400, KSISS_HISTORY_MAX},                  /* ... 256 + 1 + 2 does not */
         {"  stabilization: {down: 900s}\n", false, 10000, 181 + 2},   /* tier down 1800 s: longer than the memory */
         {"  stabilization: {up: 0s, down: 0s}\n", false, 3600000, 4},   /* floor */
         {"", false, 0, KSISS_HISTORY_MAX},
@@ -1325,7 +1329,7 @@ static void test_history_capacity_table(void **state)
             assert_true(span >= 2 * svc->stabilization_down_ms);
             assert_true(span >= svc->stabilization_up_ms);
             assert_true(span >= 180000);
-            assert_true(span >= 1200000);  /* recurring-breach memory */
+            assert_true(span >= 1200000 + 180000);  /* breach correction */
         }
         free_fixture(&f);
     }
@@ -1674,11 +1678,12 @@ static void run_sequence(const sequence_case *c)
     free_fixture(&f);
 }
 
-/* Breach episodes on 3g x1 (ttft 2.0x, one tick each), then 3g x2 at a
- * low load (300 tokens/s: one 3g slice covers it with headroom). The
- * history is reserved as the controller sizes it. Returns the tick (after
- * the breaches) of the scale-in to x1, or `max` if none came. */
-static int scale_in_after_breaches(int episodes, int max)
+/* Breach episodes on 3g x1 (ttft 2.0x, one tick each, the load reading
+ * breach_load then), then 3g x2 at a low load (300 tokens/s: one 3g slice
+ * covers it with headroom). The history is reserved as the controller
+ * sizes it. Returns the tick (after the breaches) of the scale-in to x1,
+ * or `max` if none came. */
+static int scale_in_after_breaches(int episodes, double breach_load, int max)
 {
     fixture f;
     memset(&f, 0, sizeof(f));
@@ -1690,7 +1695,7 @@ static int scale_in_after_breaches(int episodes, int max)
     int64_t now = 1000000;
     double fine[MAXM] = {0.2}, breach[MAXM] = {2.0};
     for (int e = 0; e < episodes; e++) {
-        one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, 300, &now, &d);
+        one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, breach_load, &now, &d);
         assert_int_equal(d.action, KSISS_OUT);
         for (int k = 0; k < 15; k++)    /* 150 s apart: separate episodes */
             one_tick(&f, &h, "mig-3g.40gb", 2, 0, fine, 300, &now, &d);
@@ -1712,19 +1717,36 @@ static int scale_in_after_breaches(int episodes, int max)
 
 /* The upper estimate's memory: a capacity that breached twice within 20
  * minutes (a recurring peak) is not scaled back into while the second
- * breach is in the memory; one breach alone (a one-off burst) does not
- * hold the scale-in. */
+ * breach is in the memory; one breach alone (a one-off burst, which the
+ * load showed: 600 tokens/s need 0.75 GPU, more than the 3g slice's 0.5)
+ * does not hold the scale-in. */
 static void test_no_scale_in_to_a_capacity_that_breached_twice_recently(void **state)
 {
     (void)state;
-    /* One episode: scale-in as soon as the ordinary window allows (the
-     * first 15 ticks after it already passed it). */
-    assert_int_equal(scale_in_after_breaches(1, 200), 0);
+    /* One episode: scale-in once the load has had 180 s after the breach
+     * to show it (16 ticks of the episode, then 2). */
+    assert_int_equal(scale_in_after_breaches(1, 600, 200), 18 - 16);
     /* Two episodes: held until the first leaves the 1200 s memory, i.e.
      * 120 ticks after it, 120 - 2 x 16 = 88 ticks after the second. */
-    int at = scale_in_after_breaches(2, 200);
+    int at = scale_in_after_breaches(2, 600, 200);
     assert_true(at > 80);
     assert_int_equal(at, 120 - 2 * 16 + 1);
+}
+
+/* A breach the load did not show (300 tokens/s, 0.375 GPU, on a 3g slice
+ * of 0.5: the peaks are shorter than the load's rate window, or the
+ * requests heavier than perGpu says) corrects the load's need by the
+ * capacity that breached over what the load showed (0.5 / 0.375): one
+ * such episode is enough to keep the 3g x2 for the 20 minutes it is
+ * remembered (from its start: 120 ticks, 16 of them before the count). On
+ * the previous policy the scale-in came at once (0). */
+static void test_a_breach_the_load_did_not_show_corrects_the_load_need(void **state)
+{
+    (void)state;
+    /* ... then the needs recorded with the correction leave the 60 s
+     * down window: 6 ticks more. Before the correction is known (the 180 s
+     * the load has to show the breach), no scale-in goes to 0.5 either. */
+    assert_int_equal(scale_in_after_breaches(1, 300, 200), 120 - 16 + 1 + 6);
 }
 
 static void test_a_sized_history_decides_as_the_full_one(void **state)
@@ -1775,6 +1797,7 @@ int main(void)
         cmocka_unit_test(test_an_empty_history_never_counts_as_a_full_window),
         cmocka_unit_test(test_a_sized_history_decides_as_the_full_one),
         cmocka_unit_test(test_no_scale_in_to_a_capacity_that_breached_twice_recently),
+        cmocka_unit_test(test_a_breach_the_load_did_not_show_corrects_the_load_need),
         cmocka_unit_test(test_scale_in_keeps_less_headroom_than_a_tier_change_down),
         cmocka_unit_test(test_equal_cost_tier_changes_prefer_the_smaller_instances),
         cmocka_unit_test(test_a_tier_change_up_covers_the_load_a_cold_start_ahead),
