@@ -10,7 +10,7 @@
 # bench, ...) gets the unit tests' or every package.
 DEPS_NONE_GOALS  := clean help deps deps-build cluster-build cluster-up cluster-down cluster-nodes fresh-check
 DEPS_BUILD_GOALS := all build demo build/ksiss sim-traces sim-quality sim-suite bench-sim
-DEPS_UNIT_GOALS  := unit unit-asan asan-lib
+DEPS_UNIT_GOALS  := unit unit-asan asan-lib unit-tsan
 DEPS_GOALS := $(or $(MAKECMDGOALS),all)
 
 ifeq ($(filter-out $(DEPS_NONE_GOALS),$(DEPS_GOALS)),)

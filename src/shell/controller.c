@@ -300,7 +300,7 @@ int ksiss_controller_run(const ksiss_controller_opts *o, volatile sig_atomic_t *
 #endif
     int exit_code = start(&c, stop);
     if (exit_code == 0) {
-        for (int tick = 0; !*stop && (o->max_ticks <= 0 || tick < o->max_ticks); tick++)
+        for (int tick = 0; !__atomic_load_n(stop, __ATOMIC_ACQUIRE) && (o->max_ticks <= 0 || tick < o->max_ticks); tick++)
             loop_once(&c, tick, stop);
         ksiss_log("info", "stopping", NULL);
         exit_code = KSISS_EXIT_OK;

@@ -690,7 +690,7 @@ void ksiss_kube__set_exempt(const ksiss_kube__exempt *e)
 /* Whether the client's stop flag stops this thread's requests now. */
 static bool stopping(const ksiss_kube *k)
 {
-    return k->stop && *k->stop && !(tl_exempt && tl_exempt->ignore_stop);
+    return k->stop && __atomic_load_n(k->stop, __ATOMIC_ACQUIRE) && !(tl_exempt && tl_exempt->ignore_stop);
 }
 
 const char *ksiss_kube_namespace(const ksiss_kube *k)
@@ -789,7 +789,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     (void)ultotal;
     (void)ulnow;
     ksiss_kube_xfer *x = ud;
-    if (x->client_stop && *x->client_stop)
+    if (x->client_stop && __atomic_load_n(x->client_stop, __ATOMIC_ACQUIRE))
         return 1;
     return (x->stop && __atomic_load_n(x->stop, __ATOMIC_ACQUIRE)) ? 1 : 0;
 }

@@ -81,7 +81,7 @@ static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_
     (void)ultotal;
     (void)ulnow;
     const volatile sig_atomic_t *stop = ud;
-    return *stop ? 1 : 0;
+    return __atomic_load_n(stop, __ATOMIC_ACQUIRE) ? 1 : 0;
 }
 
 /* The bearer token now: from the file when configured, else the option. */
@@ -189,10 +189,10 @@ int ksiss_prom_query(ksiss_prom *c, const char *query, const char *pod_label, ks
     if (c->o.ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->o.ca_file);
 
-    CURLcode cc = c->o.stop && *c->o.stop ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
+    CURLcode cc = c->o.stop && __atomic_load_n(c->o.stop, __ATOMIC_ACQUIRE) ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (cc == CURLE_ABORTED_BY_CALLBACK && c->o.stop && *c->o.stop) {
+    if (cc == CURLE_ABORTED_BY_CALLBACK && c->o.stop && __atomic_load_n(c->o.stop, __ATOMIC_ACQUIRE)) {
         ksiss_prom__fail(out, KSISS_PROM_REASON_CONNECT, ksiss_xstrdup("not read: the controller is stopping"));
     } else if (cc == CURLE_WRITE_ERROR && s.body.overflow) {
         ksiss_prom__fail(out, KSISS_PROM_REASON_TOO_LARGE,

@@ -301,7 +301,7 @@ static void stop_during_the_event_write(bool config_first)
         fail_msg("the controller never sent its Event (done=%d)", a->done);
     sleep_ms(300);      /* well inside the write */
     int64_t t0 = mono_ms();
-    a->stop = 1;        /* what the SIGTERM handler does */
+    __atomic_store_n(&a->stop, 1, __ATOMIC_RELEASE); /* what the SIGTERM handler does */
     while (!__atomic_load_n(&a->done, __ATOMIC_ACQUIRE) && mono_ms() - t0 < 20000)
         sleep_ms(10);
     int64_t took = mono_ms() - t0;

@@ -448,7 +448,7 @@ static void *raise_later(void *arg)
     raise_arg *a = arg;
     struct timespec ts = {a->after_ms / 1000, (long)(a->after_ms % 1000) * 1000000L};
     nanosleep(&ts, NULL);
-    *a->flag = 1;
+    __atomic_store_n(a->flag, 1, __ATOMIC_RELEASE); /* another thread reads it */
     return NULL;
 }
 

@@ -489,7 +489,7 @@ static void *raise_prom_stop(void *arg)
     (void)arg;
     struct timespec ts = {0, 200 * 1000000L};
     nanosleep(&ts, NULL);
-    prom_stop = 1;
+    __atomic_store_n(&prom_stop, 1, __ATOMIC_RELEASE); /* the query's thread reads it */
     return NULL;
 }
 
