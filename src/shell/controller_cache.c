@@ -47,75 +47,73 @@ static void export_cache(controller *c, const char *resource, const ksiss_kobj_l
     ksiss_metrics_set(c->reg, KSISS_M_CACHE_BYTES, KSISS_LABELS(resource), (double)bytes);
 }
 
-/* Brings the cached views up to date with the informers (what is replaced
- * goes back to the system at the tick's end, ksiss_ctl_snap_unref). */
-void ksiss_ctl_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, ksiss_kube_informer *inf_svc,
-                               ksiss_kube_informer *inf_pods, ksiss_kube_informer *inf_nodes,
-                               ksiss_kube_informer *inf_revs)
+/* Makes *x again from inf when inf's generation is not *gen (or *x was
+ * never made); true when it did. */
+static bool index_refresh(controller *c, ksiss_kube_informer *inf, const char *resource, bool group, obj_index **x,
+                          uint64_t *gen, bool *have)
 {
-    uint64_t g = ksiss_kube_informer_generation(inf_svc);
-    if (!tc->have_svc || g != tc->svc_gen) {
-        ksiss_ctl_index_unref(tc->services);
-        tc->services = ksiss_ctl_index_new(inf_svc, c->ns, false);
-        export_cache(c, "services", &tc->services->objs);
-        tc->svc_gen = g;
-        tc->have_svc = true;
+    uint64_t g = ksiss_kube_informer_generation(inf);
+    if (*have && g == *gen)
+        return false;
+    ksiss_ctl_index_unref(*x);
+    *x = ksiss_ctl_index_new(inf, c->ns, group);
+    export_cache(c, resource, &(*x)->objs);
+    *gen = g;
+    *have = true;
+    return true;
+}
+
+/* The GPU inventory of the Nodes watched and the pods indexed, under
+ * configuration cfg, its gauges set; NULL when it cannot be computed. */
+static inv_bundle *inventory_new(controller *c, cfg_bundle *cfg, ksiss_kube_informer *inf_nodes,
+                                 const obj_index *pods)
+{
+    ksiss_kobj_list node_objs = ksiss_kube_informer_objects(inf_nodes);
+    export_cache(c, "nodes", &node_objs);
+    inv_bundle *b = ksiss_xcalloc(1, sizeof(*b));
+    b->refs = 1;
+    /* The inventory borrows the catalogue's model names: it keeps the
+     * configuration alive (and its address unique while compared with
+     * inv_cfg). */
+    b->cfg = ksiss_ctl_cfg_ref(cfg);
+    int irc = ksiss_inventory_from_records(&cfg->cat, &node_objs, &pods->objs, &b->inv);
+    ksiss_kobj_list_free(&node_objs);
+    if (irc != 0) {
+        ksiss_ctl_inv_unref(b);
+        return NULL;
     }
-    if (ksiss_kube_informer_synced(inf_revs)) {
-        g = ksiss_kube_informer_generation(inf_revs);
-        if (!tc->have_revs || g != tc->rev_gen) {
-            ksiss_ctl_index_unref(tc->revs);
-            tc->revs = ksiss_ctl_index_new(inf_revs, c->ns, true);
-            export_cache(c, "revisions", &tc->revs->objs);
-            tc->rev_gen = g;
-            tc->have_revs = true;
-        }
+    size_t n = ksiss_inventory_free_gpus(&b->inv, NULL, 0);
+    b->free = ksiss_xcalloc(n ? n : 1, sizeof(*b->free));
+    b->n_free = ksiss_inventory_free_gpus(&b->inv, b->free, n);
+    for (size_t i = 0; i < b->inv.n_entries; i++) {
+        const ksiss_inventory_entry *e = &b->inv.entries[i];
+        const char *model = e->gpu_model ? e->gpu_model : "unknown";
+        ksiss_metrics_set(c->reg, KSISS_M_GPU_FREE, KSISS_LABELS(model, e->resource), (double)e->free);
+        ksiss_metrics_set(c->reg, KSISS_M_GPU_ALLOCATABLE, KSISS_LABELS(model, e->resource), (double)e->allocatable);
     }
-    if (!ksiss_kube_informer_synced(inf_pods))
+    return b;
+}
+
+/* Brings c->tc up to date with the informers under the configuration in
+ * force (what is replaced goes back to the system at the tick's end,
+ * ksiss_ctl_snap_unref). */
+void ksiss_ctl_cache_refresh(controller *c)
+{
+    tick_cache *tc = &c->tc;
+    index_refresh(c, c->inf_svc, "services", false, &tc->services, &tc->svc_gen, &tc->have_svc);
+    if (ksiss_kube_informer_synced(c->inf_revs))
+        index_refresh(c, c->inf_revs, "revisions", true, &tc->revs, &tc->rev_gen, &tc->have_revs);
+    if (!ksiss_kube_informer_synced(c->inf_pods))
         return;
-    uint64_t gp = ksiss_kube_informer_generation(inf_pods);
-    bool pods_changed = !tc->have_pods || gp != tc->pod_gen;
-    if (pods_changed) {
-        ksiss_ctl_index_unref(tc->pods);
-        tc->pods = ksiss_ctl_index_new(inf_pods, c->ns, true);
-        export_cache(c, "pods", &tc->pods->objs);
-        tc->pod_gen = gp;
-        tc->have_pods = true;
-    }
-    if (ksiss_kube_informer_synced(inf_nodes)) {
-        uint64_t gn = ksiss_kube_informer_generation(inf_nodes);
-        if (pods_changed || !tc->have_inv || gn != tc->node_gen || tc->inv_cfg != cfg) {
-            ksiss_kobj_list node_objs = ksiss_kube_informer_objects(inf_nodes);
-            export_cache(c, "nodes", &node_objs);
-            inv_bundle *b = ksiss_xcalloc(1, sizeof(*b));
-            b->refs = 1;
-            /* The inventory borrows the catalogue's model names: it keeps
-             * the configuration alive (and its address unique while
-             * compared with inv_cfg). */
-            b->cfg = ksiss_ctl_cfg_ref(cfg);
-            int irc = ksiss_inventory_from_records(&cfg->cat, &node_objs, &tc->pods->objs, &b->inv);
-            ksiss_kobj_list_free(&node_objs);
-            if (irc == 0) {
-                size_t n = ksiss_inventory_free_gpus(&b->inv, NULL, 0);
-                b->free = ksiss_xcalloc(n ? n : 1, sizeof(*b->free));
-                b->n_free = ksiss_inventory_free_gpus(&b->inv, b->free, n);
-                for (size_t i = 0; i < b->inv.n_entries; i++) {
-                    const ksiss_inventory_entry *e = &b->inv.entries[i];
-                    const char *model = e->gpu_model ? e->gpu_model : "unknown";
-                    ksiss_metrics_set(c->reg, KSISS_M_GPU_FREE, KSISS_LABELS(model, e->resource), (double)e->free);
-                    ksiss_metrics_set(c->reg, KSISS_M_GPU_ALLOCATABLE, KSISS_LABELS(model, e->resource),
-                                      (double)e->allocatable);
-                }
-                ksiss_ctl_inv_unref(tc->inv);
-                tc->inv = b;
-            } else {
-                ksiss_ctl_inv_unref(b);
-                ksiss_ctl_inv_unref(tc->inv);
-                tc->inv = NULL;
-            }
-            tc->node_gen = gn;
-            tc->inv_cfg = cfg;
-            tc->have_inv = true;
-        }
-    }
+    bool pods_changed = index_refresh(c, c->inf_pods, "pods", true, &tc->pods, &tc->pod_gen, &tc->have_pods);
+    if (!ksiss_kube_informer_synced(c->inf_nodes))
+        return;
+    uint64_t gn = ksiss_kube_informer_generation(c->inf_nodes);
+    if (!pods_changed && tc->have_inv && gn == tc->node_gen && tc->inv_cfg == c->cfg)
+        return;
+    ksiss_ctl_inv_unref(tc->inv);
+    tc->inv = inventory_new(c, c->cfg, c->inf_nodes, tc->pods);
+    tc->node_gen = gn;
+    tc->inv_cfg = c->cfg;
+    tc->have_inv = true;
 }

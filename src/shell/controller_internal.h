@@ -204,9 +204,7 @@ void ksiss_ctl_config_event_clear(controller *c);
 /* controller_cache.c */
 inv_bundle *ksiss_ctl_inv_ref(inv_bundle *b);
 void ksiss_ctl_inv_unref(inv_bundle *b);
-void ksiss_ctl_cache_refresh(controller *c, tick_cache *tc, cfg_bundle *cfg, ksiss_kube_informer *inf_svc,
-                             ksiss_kube_informer *inf_pods, ksiss_kube_informer *inf_nodes,
-                             ksiss_kube_informer *inf_revs);
+void ksiss_ctl_cache_refresh(controller *c);
 void ksiss_ctl_cache_free(tick_cache *tc);
 
 /* controller_state.c */

@@ -196,23 +196,59 @@ static bool parse_objects(const job *j, const char *what, json_t **service, json
     return false;
 }
 
-/* One service's tick: evaluate, decide, advance its transition one step.
- * service and revisions: the service's objects parsed from the caches, or
- * NULL with `known`, the reading kept from an earlier tick (they are
- * parsed here only if the decision is to act). */
-static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json_t *revisions,
-                     const ksiss_deployment *known)
+/* What a decision asks of the transition step. */
+typedef struct {
+    const ksiss_tier *tier;     /* the tier to move to, NULL: none */
+    int replicas;               /* the instances wanted, 0: none */
+    const char *reason;         /* borrowed from the decision */
+} step_target;
+
+/* The decision d: logged when due, counted, recorded in the history, its
+ * SLOUnattainable Event when due; returns what it asks of the step. */
+static step_target decision_taken(job *j, const ksiss_eval *ev)
+{
+    controller *c = j->s->c;
+    svc_state *w = j->st;
+    const ksiss_decision *d = &ev->decision;
+    if (ksiss_decision_log_due(c->decision_log, &w->logged, d, j->s->now_ms)) {
+        char rep[24], pres[32];
+        snprintf(rep, sizeof(rep), "%d", d->replicas);
+        snprintf(pres, sizeof(pres), "%.3g", d->pressure);
+        ksiss_log("info", "decision", "service", w->name, "namespace", c->ns, "decision",
+                  ksiss_action_name(d->action), "tier", d->tier ? d->tier->name : NULL, "replicas", rep,
+                  "pressure", pres, "reason_code", d->reason_code, "reason", d->reason, "config_match",
+                  w->by_prefix ? "legacy-prefix" : NULL, NULL);
+    }
+    ksiss_metrics_add(c->reg, KSISS_M_DECISIONS_TOTAL,
+                      KSISS_LABELS(c->ns, w->name, ksiss_action_name(d->action),
+                                   d->reason_code ? d->reason_code : "unknown"), 1);
+    ksiss_history_record(&w->history, d, ev->load.present ? ev->load.value : NAN, j->s->now_ms);
+    unattainable_event(c, w, ev->view.service, d);
+    step_target t = {.reason = d->reason};
+    if ((d->action == KSISS_UP || d->action == KSISS_DOWN) && d->tier)
+        t.tier = d->tier;
+    if (d->action != KSISS_HOLD)
+        t.replicas = d->replicas;
+    return t;
+}
+
+/* Evaluates the service and takes the decision (*ev filled in every case:
+ * the caller frees it). false (logged) when there is no step to take: not
+ * evaluated, or no decision with no transition in flight. service and
+ * revisions: the service's objects parsed from the caches, or NULL with
+ * `known`, the reading kept from an earlier tick. */
+static bool job_evaluate(job *j, ksiss_prom *prom, const json_t *service, const json_t *revisions,
+                         const ksiss_deployment *known, ksiss_eval *ev, step_target *t)
 {
     snapshot *s = j->s;
     controller *c = s->c;
     svc_state *w = j->st;
-    const ksiss_catalog *cat = &s->cfg->cat;
     char *bo_tier = NULL;
     /* The history as long as this service's windows at this tick need
      * (its configuration may have changed since the last tick). */
     ksiss_history_reserve(&w->history, ksiss_history_capacity(j->svc, c->interval_ms));
     ksiss_eval_in in = {
-        .kube = c->kube, .prom = prom, .reg = c->reg, .cat = cat, .svc = j->svc, .ns = c->ns,
+        .kube = c->kube, .prom = prom, .reg = c->reg, .cat = &s->cfg->cat, .svc = j->svc, .ns = c->ns,
         .name = w->name, .service = service, .running_pods = j->running, .n_running_pods = j->n_running,
         .all_revisions = revisions,
         .shares = j->use, .load_share = j->load_shared ? &j->shares[j->svc->n_metrics] : NULL,
@@ -220,77 +256,97 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
         .inv = s->inv ? &s->inv->inv : NULL, .history = &w->history, .now_ms = s->now_ms, .interval_ms = c->interval_ms,
         .known = known, .known_revision = known ? ksiss_kobj_str(j->service, KSISS_KOBJ_READY_REVISION) : NULL,
     };
-    ksiss_eval ev;
-    if (ksiss_controller_evaluate(&in, &ev) != 0 && !ev.view.service) {
-        ksiss_log("error", "service not evaluated", "service", w->name, "error", ev.error, NULL);
-        ksiss_eval_free(&ev);
-        return;
+    if (ksiss_controller_evaluate(&in, ev) != 0 && !ev->view.service) {
+        ksiss_log("error", "service not evaluated", "service", w->name, "error", ev->error, NULL);
+        return false;
     }
     /* The backoff recorded in the Service feeds the policy's history (a
      * kept reading has none). */
     int64_t until = INT64_MIN;
     if (!known)
-        ksiss_controller_backoff(ev.view.service, s->now_ms, &bo_tier, &until);
+        ksiss_controller_backoff(ev->view.service, s->now_ms, &bo_tier, &until);
     free(w->history.backoff_tier);
     w->history.backoff_tier = bo_tier;
     w->history.backoff_until_ms = until;
-    ksiss_controller_export_service(c->reg, c->ns, w->name, &ev, &w->legacy_rev);
-    gpu_model_event(c, w, ev.view.service, &ev);
-    const ksiss_tier *target_tier = NULL;
-    int target_replicas = 0;
-    const char *reason = NULL;
-    if (ev.decided) {
-        ksiss_decision *d = &ev.decision;
-        if (ksiss_decision_log_due(c->decision_log, &w->logged, d, s->now_ms)) {
-            char rep[24], pres[32];
-            snprintf(rep, sizeof(rep), "%d", d->replicas);
-            snprintf(pres, sizeof(pres), "%.3g", d->pressure);
-            ksiss_log("info", "decision", "service", w->name, "namespace", c->ns, "decision",
-                      ksiss_action_name(d->action), "tier", d->tier ? d->tier->name : NULL, "replicas", rep,
-                      "pressure", pres, "reason_code", d->reason_code, "reason", d->reason, "config_match",
-                      w->by_prefix ? "legacy-prefix" : NULL, NULL);
-        }
-        ksiss_metrics_add(c->reg, KSISS_M_DECISIONS_TOTAL,
-                          KSISS_LABELS(c->ns, w->name, ksiss_action_name(d->action),
-                                       d->reason_code ? d->reason_code : "unknown"), 1);
-        ksiss_history_record(&w->history, d, ev.load.present ? ev.load.value : NAN, s->now_ms);
-        unattainable_event(c, w, ev.view.service, d);
-        if ((d->action == KSISS_UP || d->action == KSISS_DOWN) && d->tier)
-            target_tier = d->tier;
-        if (d->action != KSISS_HOLD)
-            target_replicas = d->replicas;
-        reason = d->reason;
-    } else {
-        ksiss_log("warn", "no decision", "service", w->name, "error", ev.error, NULL);
-        if (!ev.has_state) {   /* nothing to advance */
-            ksiss_eval_free(&ev);
-            return;
-        }
+    ksiss_controller_export_service(c->reg, c->ns, w->name, ev, &w->legacy_rev);
+    gpu_model_event(c, w, ev->view.service, ev);
+    *t = (step_target){0};
+    if (ev->decided) {
+        *t = decision_taken(j, ev);
+        return true;
     }
-    /* With no transition in flight, a hold is "nothing to do" for the
-     * transition step (step_idle): a kept reading needs no objects then.
-     * Any other decision reads them. */
+    ksiss_log("warn", "no decision", "service", w->name, "error", ev->error, NULL);
+    return ev->has_state;   /* a transition in flight still advances */
+}
+
+/* Nothing is written on a decision taken on watch caches alone: they may
+ * lag, and they keep trimmed objects (kube_informer.c) while a write
+ * copies whole ones. The step is decided again on the Service and
+ * Revisions read from the API now (*fresh, the caller frees it), and that
+ * plan replaces *plan (controller.h). false (logged) without a fresh read:
+ * nothing is done this tick. */
+static bool plan_recheck(job *j, const ksiss_tr_input *tin, ksiss_tr_plan *plan, ksiss_knative_view *fresh)
+{
+    controller *c = j->s->c;
+    const char *name = j->st->name;
+    char *err = NULL;
+    char *cached = ksiss_xstrdup(plan->summary);
+    bool ok = ksiss_controller_recheck(c->kube, c->ns, name, tin, plan, fresh, &err) == 0;
+    if (!ok)
+        ksiss_log("warn", "not acting: no fresh read; nothing done this tick", "service", name, "error", err, NULL);
+    else if (strcmp(cached, plan->summary ? plan->summary : "") != 0)
+        ksiss_log("info", "re-read before acting changed the step", "service", name, "cached", cached, "now",
+                  plan->summary, NULL);
+    free(err);
+    free(cached);
+    return ok;
+}
+
+/* Writes plan's changes to act_on (the fresh Service), or logs them in a
+ * dry run. */
+static void plan_apply(job *j, const ksiss_tr_plan *plan, const json_t *act_on)
+{
+    controller *c = j->s->c;
+    const char *name = j->st->name;
+    if (c->o->dry_run) {
+        ksiss_log("info", "dry-run: would act", "service", name, "phase", ksiss_tr_phase_name(plan->phase), "step",
+                  plan->summary, NULL);
+        return;
+    }
+    char *err = NULL;
+    ksiss_apply_rc rc = ksiss_knative_apply(c->kube, service_event, c, c->ns, act_on, plan, &err);
+    ksiss_log(rc == KSISS_APPLY_FAILED ? "error" : "info",
+              rc == KSISS_APPLY_DONE ? "acted" : rc == KSISS_APPLY_CONFLICT ? "conflict" : "action failed",
+              "service", name, "phase", ksiss_tr_phase_name(plan->phase), "step", plan->summary, "error", err, NULL);
+    free(err);
+}
+
+/* Advances the service's transition one step toward t. service and
+ * revisions as job_evaluate's; with a kept reading (known), a hold with no
+ * transition in flight is "nothing to do" (step_idle) and needs no
+ * objects; any other decision parses them. */
+static void job_step(job *j, const ksiss_eval *ev, const step_target *t, const json_t *service,
+                     const json_t *revisions, bool known)
+{
+    snapshot *s = j->s;
+    controller *c = s->c;
     json_t *parsed_service = NULL, *parsed_revisions = NULL;
     if (known) {
-        if (!target_tier && target_replicas == 0) {
-            ksiss_eval_free(&ev);
+        if (!t->tier && t->replicas == 0)
             return;
-        }
-        if (!parse_objects(j, "service not acted on", &parsed_service, &parsed_revisions)) {
-            ksiss_eval_free(&ev);
+        if (!parse_objects(j, "service not acted on", &parsed_service, &parsed_revisions))
             return;
-        }
         service = parsed_service;
         revisions = parsed_revisions;
     } else {
-        service = ev.view.service;
-        revisions = ev.view.revisions;
+        service = ev->view.service;
+        revisions = ev->view.revisions;
     }
     ksiss_tr_input tin = {
-        .service = service, .revisions = revisions, .cat = cat,
-        .gpu_model = ev.gpu.model ? ev.gpu.model : j->svc->gpu_model,
-        .target_tier = target_tier, .target_replicas = target_replicas, .reason = reason,
-        .free_target_units = free_units_for(s, target_tier), .traffic_steps = c->steps,
+        .service = service, .revisions = revisions, .cat = &s->cfg->cat,
+        .gpu_model = ev->gpu.model ? ev->gpu.model : j->svc->gpu_model,
+        .target_tier = t->tier, .target_replicas = t->replicas, .reason = t->reason,
+        .free_target_units = free_units_for(s, t->tier), .traffic_steps = c->steps,
         .n_traffic_steps = c->n_steps,
         .ready_timeout_ms = c->o->ready_timeout_ms > 0 ? c->o->ready_timeout_ms : KSISS_DEFAULT_READY_TIMEOUT_MS,
         .backoff_ms = c->o->backoff_ms > 0 ? c->o->backoff_ms : KSISS_DEFAULT_BACKOFF_MS,
@@ -299,62 +355,41 @@ static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json
     ksiss_tr_plan plan;
     char *err = NULL;
     if (ksiss_transition_step(&tin, &plan, &err) != 0) {
-        ksiss_log("error", "transition refused", "service", w->name, "error", err, NULL);
+        ksiss_log("error", "transition refused", "service", j->st->name, "error", err, NULL);
         free(err);
-        json_decref(parsed_service);
-        json_decref(parsed_revisions);
-        ksiss_eval_free(&ev);
-        return;
+        goto out;
     }
     /* Read once, reused while unchanged (an action changes them). */
-    if (!known && plan.n == 0 && ksiss_controller_reusable(service, &ev.current))
-        memo_keep(j, &ev.current);
-    /* Nothing is written on a decision taken on watch caches alone: they
-     * may lag, and they keep trimmed objects (kube_informer.c) while a
-     * write copies whole ones. The step is decided again on the Service
-     * and Revisions read from the API now, and that plan is applied to
-     * them (controller.h). */
-    const json_t *act_on = service;
+    if (!known && plan.n == 0 && ksiss_controller_reusable(service, &ev->current))
+        memo_keep(j, &ev->current);
     ksiss_knative_view fresh = {0};
+    const json_t *act_on = service;
     if (plan.n > 0 && !c->o->dry_run) {
-        char *cached = ksiss_xstrdup(plan.summary);
-        if (ksiss_controller_recheck(c->kube, c->ns, w->name, &tin, &plan, &fresh, &err) != 0) {
-            ksiss_log("warn", "not acting: no fresh read; nothing done this tick", "service", w->name, "error", err,
-                      NULL);
-            free(err);
-            free(cached);
-            ksiss_tr_plan_free(&plan);
-            json_decref(parsed_service);
-            json_decref(parsed_revisions);
-            ksiss_eval_free(&ev);
-            return;
-        }
-        if (strcmp(cached, plan.summary ? plan.summary : "") != 0)
-            ksiss_log("info", "re-read before acting changed the step", "service", w->name, "cached", cached, "now",
-                      plan.summary, NULL);
-        free(cached);
+        if (!plan_recheck(j, &tin, &plan, &fresh))
+            goto out_plan;
         act_on = fresh.service;
     }
-    if (plan.n > 0) {
-        if (c->o->dry_run) {
-            ksiss_log("info", "dry-run: would act", "service", w->name, "phase", ksiss_tr_phase_name(plan.phase),
-                      "step", plan.summary, NULL);
-        } else {
-            ksiss_apply_rc rc = ksiss_knative_apply(c->kube, service_event, c, c->ns, act_on, &plan, &err);
-            ksiss_log(rc == KSISS_APPLY_FAILED ? "error" : "info",
-                      rc == KSISS_APPLY_DONE ? "acted" : rc == KSISS_APPLY_CONFLICT ? "conflict" : "action failed",
-                      "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step", plan.summary, "error", err,
-                      NULL);
-            free(err);
-        }
-    } else if (ev.has_state || (plan.summary && strcmp(plan.summary, "nothing to do") != 0)) {
-        ksiss_log("info", "transition", "service", w->name, "phase", ksiss_tr_phase_name(plan.phase), "step",
+    if (plan.n > 0)
+        plan_apply(j, &plan, act_on);
+    else if (ev->has_state || (plan.summary && strcmp(plan.summary, "nothing to do") != 0))
+        ksiss_log("info", "transition", "service", j->st->name, "phase", ksiss_tr_phase_name(plan.phase), "step",
                   plan.summary, NULL);
-    }
-    ksiss_tr_plan_free(&plan);
+out_plan:
     ksiss_knative_view_free(&fresh);
+    ksiss_tr_plan_free(&plan);
+out:
     json_decref(parsed_service);
     json_decref(parsed_revisions);
+}
+
+/* One service's tick: evaluate, decide, advance its transition one step. */
+static void job_eval(job *j, ksiss_prom *prom, const json_t *service, const json_t *revisions,
+                     const ksiss_deployment *known)
+{
+    ksiss_eval ev;
+    step_target t;
+    if (job_evaluate(j, prom, service, revisions, known, &ev, &t))
+        job_step(j, &ev, &t, service, revisions, known != NULL);
     ksiss_eval_free(&ev);
 }
 

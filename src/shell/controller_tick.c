@@ -98,7 +98,7 @@ void ksiss_ctl_tick_run(controller *c, int tick, int64_t t0)
 {
     /* The caches as of now: copied, indexed and the inventory
      * recomputed only when something changed since the last tick. */
-    ksiss_ctl_cache_refresh(c, &c->tc, c->cfg, c->inf_svc, c->inf_pods, c->inf_nodes, c->inf_revs);
+    ksiss_ctl_cache_refresh(c);
     snapshot *s = snapshot_new(c, t0);
     job **jobs = ksiss_xcalloc(s->services->objs.n + 1, sizeof(*jobs));
     size_t n_jobs = 0, skipped = 0;
