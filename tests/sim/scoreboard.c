@@ -20,6 +20,7 @@
 
 typedef struct {
     char name[96], cls_name[16], base_name[96], json[512], desc[160];
+    double unattainable;    /* share no deployment serves within the SLO; NAN if the JSON has none */
     ksiss_score_case c;
     ksiss_score_verdict v;
 } suite_case;
@@ -57,6 +58,8 @@ static int load_json(suite_case *sc, const char *manifest, int line)
         fprintf(stderr, "%s:%d: %s: %s\n", manifest, line, sc->json, err.text);
         return -1;
     }
+    json_t *un = json_object_get(root, "unattainable");
+    sc->unattainable = json_is_number(un) ? json_number_value(un) : NAN;
     json_t *pols = json_object_get(root, "policies");
     if (!json_is_object(pols)) {
         fprintf(stderr, "%s:%d: %s: no \"policies\" object\n", manifest, line, sc->json);
@@ -212,6 +215,8 @@ static void print_table(void)
             printf(" (jitter: cost %+.2f%%, %+.2f points)", 100 * sc->v.jitter_cost, 100 * sc->v.jitter_points);
         if (sc->v.over_cost_aim)
             printf(" [cost above 1.5x]");
+        if (sc->unattainable > 0)
+            printf(" [%.2f%% unattainable]", 100 * sc->unattainable);
         printf("\n");
     }
 }
@@ -231,6 +236,7 @@ static int write_json(const char *path, const summary *s)
         json_object_set_new(c, "class", json_string(sc->cls_name));
         json_object_set_new(c, "description", json_string(sc->desc));
         json_object_set_new(c, "base", strcmp(sc->base_name, "-") ? json_string(sc->base_name) : json_null());
+        json_object_set_new(c, "unattainable", num(sc->unattainable));
         for (int p = 0; p < KSISS_SCORE_NPOL; p++) {
             const ksiss_score_point *pt = &sc->c.p[p];
             if (!pt->present)
