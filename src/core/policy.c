@@ -533,14 +533,37 @@ static double stabilized(const ksiss_policy_input *in, double now_need, int64_t 
     return v;
 }
 
-/* The least serving capacity over the last FEEDBACK_SETTLE_MS. */
+/* The least serving capacity over the last FEEDBACK_SETTLE_MS. With a
+ * load signal, when the breach of this tick continues an episode (breach
+ * ticks no more than RECURRENCE_GAP_MS apart), over FEEDBACK_SETTLE_MS
+ * before the episode began too: the feedback multiplies the capacity that
+ * breached once per episode. A breach that lasts after capacity was added
+ * for it is the backlog the smaller deployment left (routed to its
+ * instances, drained at their pace, reported by the latency window as
+ * long as it lasts), not a sign that the new capacity is short: that one
+ * shows in the load, whose need still sizes every tick. Without a load
+ * signal the feedback is all there is, and a lasting breach asks again
+ * after FEEDBACK_SETTLE_MS. */
 static double settled_serving_capacity(const ksiss_policy_input *in, double now_serving)
 {
     double v = now_serving;
     const ksiss_history *h = in->history;
+    int64_t from = in->now_ms - FEEDBACK_SETTLE_MS;
+    int64_t start = in->now_ms;
+    for (size_t i = h && in->svc->has_load ? h->n : 0; i-- > 0;) {
+        ksiss_reco r = ksiss_history_at(h, i);
+        if (r.at_ms > in->now_ms)
+            continue;
+        if (start - r.at_ms > RECURRENCE_GAP_MS)
+            break;
+        if (r.slo_breach)
+            start = r.at_ms;
+    }
+    if (start - FEEDBACK_SETTLE_MS < from)
+        from = start - FEEDBACK_SETTLE_MS;
     for (size_t i = 0; h && i < h->n; i++) {
         const ksiss_reco rv = ksiss_history_at(h, i), *r = &rv;
-        if (r->at_ms >= in->now_ms - FEEDBACK_SETTLE_MS && r->at_ms <= in->now_ms && r->serving_capacity > 0)
+        if (r->at_ms >= from && r->at_ms <= in->now_ms && r->serving_capacity > 0)
             v = fmin(v, r->serving_capacity);
     }
     return v;

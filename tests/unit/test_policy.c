@@ -729,6 +729,39 @@ static void test_feedback_waits_for_new_capacity_to_settle(void **state)
     free_fixture(&f);
 }
 
+/* With a load signal, the feedback multiplies the capacity that breached
+ * once per episode: 3g x1 breaches at 1.6x under 400 tokens/s (0.5 GPU, all
+ * of it), goes out to x2 (0.8 GPU asked); the breach lasts while the first
+ * instance drains the backlog routed to it, but the load still needs 0.5
+ * GPU: no second out when the new instance has served 3 minutes (the
+ * previous policy went to x4 at the 19th tick, as without a load signal),
+ * and the backlog's breach never multiplies the capacity added for it. */
+static void test_with_load_a_lasting_breach_multiplies_the_capacity_once(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double breach[MAXM] = {1.6};
+    one_tick(&f, &h, "mig-3g.40gb", 1, 0, breach, 400, &now, &d);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_int_equal(d.replicas, 2);
+    for (int k = 0; k < 5; k++)
+        one_tick(&f, &h, "mig-3g.40gb", 1, 1, breach, 400, &now, &d);
+    for (int k = 0; k < 40; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", 2, 0, breach, 400, &now, &d);
+        if (d.action != KSISS_HOLD)
+            fail_msg("tick %d: %s x%d (%s) %s", k, ksiss_action_name(d.action), d.replicas, d.reason_code, d.reason);
+    }
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    free_fixture(&f);
+}
+
 /* A breach under a measured load means a backlog: the load's need
  * (1000 / 1000 / 0.8 = 1.25 GPU) times the bounded factor (1.3), 1.625,
  * i.e. 3g x4, more than the feedback on capacity alone (1.0 x 1.3). */
@@ -1772,6 +1805,7 @@ int main(void)
         cmocka_unit_test(test_rising_load_trend_scales_out_before_the_load_exceeds_capacity),
         cmocka_unit_test(test_falling_load_trend_never_lowers_the_need),
         cmocka_unit_test(test_feedback_waits_for_new_capacity_to_settle),
+        cmocka_unit_test(test_with_load_a_lasting_breach_multiplies_the_capacity_once),
         cmocka_unit_test(test_breach_under_load_adds_capacity_to_drain_the_backlog),
         cmocka_unit_test(test_backlog_drain_is_not_asked_again_while_new_capacity_settles),
         cmocka_unit_test(test_breach_scales_out_on_the_current_tier_rather_than_change_tier),
