@@ -125,44 +125,34 @@ static void record(ksiss_metrics *reg, const ksiss_prom_result *r)
         ksiss_metrics_add(reg, KSISS_M_PROM_QUERY_ERRORS_TOTAL, KSISS_LABELS(r->reason), 1);
 }
 
-int ksiss_prom_query(ksiss_prom *c, const char *query, const char *pod_label, ksiss_metrics *reg,
-                     ksiss_prom_result *out)
+/* The request's headers (*headers, the caller frees them): Accept, and
+ * Authorization with the bearer token read now (*auth: that line, a
+ * secret). -1 with out failed when the token cannot be read or a header
+ * cannot be added: a query never goes out without its Authorization. */
+static int request_headers(const ksiss_prom *c, struct curl_slist **headers, char **auth, ksiss_prom_result *out)
 {
-    memset(out, 0, sizeof(*out));
-    double t0 = ksiss_mono_s();
-    CURL *h = c->curl;
-    sink s;
-    ksiss_sb_init(&s.body, c->o.max_response_bytes);
-    struct curl_slist *headers = NULL;
-    char *auth = NULL, *form = NULL, *token = NULL, *terr = NULL;
-    int rc = -1;
-    char *url = ksiss_url_redact(c->o.url);
-
-    char *esc = curl_easy_escape(h, query, 0);
-    if (!esc) {
-        ksiss_prom__fail(out, KSISS_PROM_REASON_QUERY, ksiss_xstrdup("cannot URL-encode the query"));
-        goto done;
-    }
-    form = ksiss_xasprintf("query=%s", esc);
-    curl_free(esc);
     if (c->o.bearer_token || c->o.bearer_token_file) {
-        token = bearer_token(&c->o, &terr);
-        if (!token) {
-            ksiss_prom__fail(out, KSISS_PROM_REASON_AUTH, terr);
-            terr = NULL;
-            goto done;
-        }
-        auth = ksiss_xasprintf("Authorization: Bearer %s", token);
+        char *terr = NULL;
+        char *token = bearer_token(&c->o, &terr);
+        if (!token)
+            return ksiss_prom__fail(out, KSISS_PROM_REASON_AUTH, terr);
+        *auth = ksiss_xasprintf("Authorization: Bearer %s", token);
+        ksiss_free_secret(token);
     }
-    /* A header libcurl could not add fails the query: it must not go out
-     * without its Authorization. */
-    if ((auth && !ksiss_headers_add(&headers, auth)) || !ksiss_headers_add(&headers, "Accept: application/json")) {
-        ksiss_prom__fail(out, KSISS_PROM_REASON_QUERY,
-             ksiss_xstrdup("libcurl could not add a request header (out of memory): not sent without it"));
-        goto done;
-    }
-    if (auth || c->o.username)
+    if ((*auth && !ksiss_headers_add(headers, *auth)) || !ksiss_headers_add(headers, "Accept: application/json"))
+        return ksiss_prom__fail(out, KSISS_PROM_REASON_QUERY,
+                                ksiss_xstrdup("libcurl could not add a request header (out of memory): not sent "
+                                              "without it"));
+    if (*auth || c->o.username)
         ksiss_warn_cleartext_credentials(KSISS_DEST_PROMETHEUS, c->o.url);
+    return 0;
+}
+
+/* The handle set for one POST of form to the query URL: timeouts, the
+ * body into s, the stop flag, basic auth and the CA file. */
+static void request_setup(ksiss_prom *c, const char *form, struct curl_slist *headers, sink *s)
+{
+    CURL *h = c->curl;
     curl_easy_reset(h);
     curl_easy_setopt(h, CURLOPT_URL, c->o.url);
 #if LIBCURL_VERSION_NUM >= 0x075500
@@ -174,7 +164,7 @@ int ksiss_prom_query(ksiss_prom *c, const char *query, const char *pod_label, ks
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->o.connect_timeout_ms);
     curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)c->o.timeout_ms);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, s);
     curl_easy_setopt(h, CURLOPT_USERAGENT, "ksiss/" KSISS_VERSION);
     if (c->o.stop) {
         curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
@@ -188,35 +178,71 @@ int ksiss_prom_query(ksiss_prom *c, const char *query, const char *pod_label, ks
     }
     if (c->o.ca_file)
         curl_easy_setopt(h, CURLOPT_CAINFO, c->o.ca_file);
+}
 
-    CURLcode cc = c->o.stop && __atomic_load_n(c->o.stop, __ATOMIC_ACQUIRE) ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
+static bool stopping(const ksiss_prom *c)
+{
+    return c->o.stop && __atomic_load_n(c->o.stop, __ATOMIC_ACQUIRE);
+}
+
+/* Sends the request set up on c's handle and reads its answer into out:
+ * the parsed samples, or why there are none. */
+static int request_perform(ksiss_prom *c, const char *pod_label, sink *s, ksiss_prom_result *out)
+{
+    CURL *h = c->curl;
+    int rc = -1;
+    char *url = ksiss_url_redact(c->o.url);
+    CURLcode cc = stopping(c) ? CURLE_ABORTED_BY_CALLBACK : curl_easy_perform(h);
     long status = 0;
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-    if (cc == CURLE_ABORTED_BY_CALLBACK && c->o.stop && __atomic_load_n(c->o.stop, __ATOMIC_ACQUIRE)) {
+    if (cc == CURLE_ABORTED_BY_CALLBACK && stopping(c)) {
         ksiss_prom__fail(out, KSISS_PROM_REASON_CONNECT, ksiss_xstrdup("not read: the controller is stopping"));
-    } else if (cc == CURLE_WRITE_ERROR && s.body.overflow) {
+    } else if (cc == CURLE_WRITE_ERROR && s->body.overflow) {
         ksiss_prom__fail(out, KSISS_PROM_REASON_TOO_LARGE,
-             ksiss_xasprintf("the response from %s is larger than %zu bytes", url, c->o.max_response_bytes));
+                         ksiss_xasprintf("the response from %s is larger than %zu bytes", url,
+                                         c->o.max_response_bytes));
     } else if (cc == CURLE_OPERATION_TIMEDOUT) {
         ksiss_prom__fail(out, KSISS_PROM_REASON_TIMEOUT,
-             ksiss_xasprintf("no answer from %s within %lld ms", url, (long long)c->o.timeout_ms));
+                         ksiss_xasprintf("no answer from %s within %lld ms", url, (long long)c->o.timeout_ms));
     } else if (cc != CURLE_OK) {
         ksiss_prom__fail(out, KSISS_PROM_REASON_CONNECT,
-             ksiss_xasprintf("cannot reach Prometheus at %s: %s", url, curl_easy_strerror(cc)));
+                         ksiss_xasprintf("cannot reach Prometheus at %s: %s", url, curl_easy_strerror(cc)));
     } else {
-        rc = ksiss_prom_parse_response(ksiss_sb_str(&s.body), s.body.len, status, pod_label, out);
+        rc = ksiss_prom_parse_response(ksiss_sb_str(&s->body), s->body.len, status, pod_label, out);
     }
     out->http_status = status;
+    free(url);
+    return rc;
+}
+
+int ksiss_prom_query(ksiss_prom *c, const char *query, const char *pod_label, ksiss_metrics *reg,
+                     ksiss_prom_result *out)
+{
+    memset(out, 0, sizeof(*out));
+    double t0 = ksiss_mono_s();
+    sink s;
+    ksiss_sb_init(&s.body, c->o.max_response_bytes);
+    struct curl_slist *headers = NULL;
+    char *auth = NULL, *form = NULL;
+    int rc = -1;
+    char *esc = curl_easy_escape(c->curl, query, 0);
+    if (!esc) {
+        ksiss_prom__fail(out, KSISS_PROM_REASON_QUERY, ksiss_xstrdup("cannot URL-encode the query"));
+        goto done;
+    }
+    form = ksiss_xasprintf("query=%s", esc);
+    curl_free(esc);
+    if (request_headers(c, &headers, &auth, out) != 0)
+        goto done;
+    request_setup(c, form, headers, &s);
+    rc = request_perform(c, pod_label, &s, out);
 done:
     out->duration_s = ksiss_mono_s() - t0;
     record(reg, out);
-    curl_easy_reset(h);
+    curl_easy_reset(c->curl);
     ksiss_headers_free(headers);
     ksiss_free_secret(auth);
-    ksiss_free_secret(token);
-    free(terr);
     free(form);
-    free(url);
     ksiss_sb_free(&s.body);
     return rc;
 }

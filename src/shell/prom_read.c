@@ -90,35 +90,104 @@ static void read_shared(const ksiss_metric_cfg *m, const ksiss_prom_share *sh, c
     take_pods(m, r);
 }
 
-static void read_one(ksiss_prom *c, const ksiss_metric_cfg *m, const ksiss_promql_vars *vars,
-                     const char *const *pods, size_t n_pods, ksiss_metrics *reg, ksiss_metric_reading *r)
+/* The answer's samples as the core reads them, each with the pod it
+ * names (answer_pods) or with `pod` (NULL: service-level). Caller frees. */
+static ksiss_promql_sample *samples_of(const ksiss_prom_result *res, bool answer_pods, const char *pod)
+{
+    ksiss_promql_sample *ss = ksiss_xcalloc(res->n ? res->n : 1, sizeof(*ss));
+    for (size_t i = 0; i < res->n; i++)
+        ss[i] = (ksiss_promql_sample){answer_pods ? res->samples[i].pod : pod, res->samples[i].value};
+    return ss;
+}
+
+/* r->query made from m's with vars and pod (NULL: none) and sent, its
+ * answer in *res (the caller frees it; res->ok says whether it was read);
+ * false (r failed) when the query cannot be made: nothing sent. */
+static bool send_filled(ksiss_prom *c, const ksiss_metric_cfg *m, const ksiss_promql_vars *vars, const char *pod,
+                        ksiss_metrics *reg, ksiss_metric_reading *r, ksiss_prom_result *res)
+{
+    char *err = NULL;
+    ksiss_promql_vars v = *vars;
+    v.pod = pod;
+    free(r->query);
+    r->query = ksiss_promql_fill(m->query, &v, &err);
+    if (!r->query) {
+        reading_failed(r, m, err);
+        free(err);
+        return false;
+    }
+    r->requests++;
+    ksiss_prom_query(c, r->query, NULL, reg, res);
+    return true;
+}
+
+/* A query with no {pod}: one request, one service-level value. */
+static void read_service_level(ksiss_prom *c, const ksiss_metric_cfg *m, const ksiss_promql_vars *vars,
+                               ksiss_metrics *reg, ksiss_metric_reading *r)
 {
     ksiss_prom_result res;
-    char *err = NULL;
-    r->per_pod = ksiss_promql_uses_pod(m->query);
-    if (!r->per_pod) {
-        ksiss_promql_vars v = *vars;
-        v.pod = NULL;
-        r->query = ksiss_promql_fill(m->query, &v, &err);
-        if (!r->query) {
-            reading_failed(r, m, err);
-            free(err);
+    if (!send_filled(c, m, vars, NULL, reg, r, &res))
+        return;
+    if (!res.ok) {
+        reading_failed(r, m, res.error);
+    } else {
+        ksiss_promql_sample *ss = samples_of(&res, false, NULL);
+        take_service_level(m, ss, res.n, r);
+        free(ss);
+    }
+    ksiss_prom_result_free(&res);
+}
+
+/* Every pod in one query q (made by ksiss_promql_batch), its samples
+ * spread to the pods by their `label`. */
+static void read_pods_batched(ksiss_prom *c, const ksiss_metric_cfg *m, char *q, const char *label,
+                              const char *const *pods, size_t n_pods, ksiss_metrics *reg, ksiss_metric_reading *r)
+{
+    ksiss_prom_result res;
+    r->batched = true;
+    r->query = q;
+    r->requests++;
+    if (ksiss_prom_query(c, q, label, reg, &res) < 0) {
+        reading_failed(r, m, res.error);
+    } else {
+        ksiss_promql_sample *ss = samples_of(&res, true, NULL);
+        ksiss_promql_spread(ss, res.n, pods, n_pods, m->aggregate, r->pods);
+        free(ss);
+    }
+    ksiss_prom_result_free(&res);
+}
+
+/* One query per pod (the query's shape does not allow one for all),
+ * stopping at the first failure. */
+static void read_pods_one_by_one(ksiss_prom *c, const ksiss_metric_cfg *m, const ksiss_promql_vars *vars,
+                                 const char *const *pods, size_t n_pods, ksiss_metrics *reg,
+                                 ksiss_metric_reading *r)
+{
+    for (size_t p = 0; p < n_pods && !r->failed; p++) {
+        ksiss_prom_result res;
+        if (!send_filled(c, m, vars, pods[p], reg, r, &res))
             return;
-        }
-        r->requests++;
-        if (ksiss_prom_query(c, r->query, NULL, reg, &res) < 0) {
-            reading_failed(r, m, res.error);
+        if (!res.ok) {
+            char *cause = ksiss_xasprintf("pod %s: %s", pods[p], res.error);
+            reading_failed(r, m, cause);
+            free(cause);
         } else {
-            ksiss_promql_sample *ss = ksiss_xcalloc(res.n ? res.n : 1, sizeof(*ss));
-            for (size_t i = 0; i < res.n; i++)
-                ss[i] = (ksiss_promql_sample){NULL, res.samples[i].value};
-            take_service_level(m, ss, res.n, r);
+            ksiss_promql_sample *ss = samples_of(&res, false, pods[p]);
+            ksiss_promql_spread(ss, res.n, &pods[p], 1, m->aggregate, &r->pods[p]);
             free(ss);
         }
         ksiss_prom_result_free(&res);
+    }
+}
+
+static void read_one(ksiss_prom *c, const ksiss_metric_cfg *m, const ksiss_promql_vars *vars,
+                     const char *const *pods, size_t n_pods, ksiss_metrics *reg, ksiss_metric_reading *r)
+{
+    r->per_pod = ksiss_promql_uses_pod(m->query);
+    if (!r->per_pod) {
+        read_service_level(c, m, vars, reg, r);
         return;
     }
-
     r->pods = ksiss_xcalloc(n_pods ? n_pods : 1, sizeof(*r->pods));
     r->n_pods = n_pods;
     for (size_t p = 0; p < n_pods; p++)
@@ -134,51 +203,14 @@ static void read_one(ksiss_prom *c, const ksiss_metric_cfg *m, const ksiss_promq
         free(why_not);
         return;
     }
-    if (b == 1) {
-        r->batched = true;
-        r->query = q;
-        r->requests++;
-        if (ksiss_prom_query(c, q, label, reg, &res) < 0) {
-            reading_failed(r, m, res.error);
-        } else {
-            ksiss_promql_sample *ss = ksiss_xcalloc(res.n ? res.n : 1, sizeof(*ss));
-            for (size_t i = 0; i < res.n; i++)
-                ss[i] = (ksiss_promql_sample){res.samples[i].pod, res.samples[i].value};
-            ksiss_promql_spread(ss, res.n, pods, n_pods, m->aggregate, r->pods);
-            free(ss);
-        }
-        ksiss_prom_result_free(&res);
-    } else {
-        for (size_t p = 0; p < n_pods && !r->failed; p++) {
-            ksiss_promql_vars v = *vars;
-            v.pod = pods[p];
-            free(r->query);
-            r->query = ksiss_promql_fill(m->query, &v, &err);
-            if (!r->query) {
-                reading_failed(r, m, err);
-                free(err);
-                break;
-            }
-            r->requests++;
-            if (ksiss_prom_query(c, r->query, NULL, reg, &res) < 0) {
-                char *cause = ksiss_xasprintf("pod %s: %s", pods[p], res.error);
-                reading_failed(r, m, cause);
-                free(cause);
-            } else {
-                ksiss_promql_sample *ss = ksiss_xcalloc(res.n ? res.n : 1, sizeof(*ss));
-                for (size_t i = 0; i < res.n; i++)
-                    ss[i] = (ksiss_promql_sample){pods[p], res.samples[i].value};
-                ksiss_promql_spread(ss, res.n, &pods[p], 1, m->aggregate, &r->pods[p]);
-                free(ss);
-            }
-            ksiss_prom_result_free(&res);
-        }
-    }
+    if (b == 1)
+        read_pods_batched(c, m, q, label, pods, n_pods, reg, r);
+    else
+        read_pods_one_by_one(c, m, vars, pods, n_pods, reg, r);
     free(label);
     free(why_not);
-    if (r->failed)
-        return;
-    take_pods(m, r);
+    if (!r->failed)
+        take_pods(m, r);
 }
 
 size_t ksiss_prom_read_service(ksiss_prom *c, const ksiss_service_cfg *svc, const ksiss_promql_vars *vars,
