@@ -86,7 +86,7 @@ static cfg_bundle *load_configmap(controller *c, const json_t *cm)
         ksiss_ctl_config_event_clear(c);
         c->cfg_event = ksiss_xasprintf("invalid configuration, the last good one stays in force: %s",
                                        ksiss_sb_str(&sb));
-        c->cfg_event_uid = ksiss_xstrdup(json_string_value(ksiss_json_path(cm, "metadata", "uid", NULL)));
+        c->cfg_event_uid = ksiss_xstrdup(ksiss_json_str(cm, "metadata", "uid", NULL));
         ksiss_ctl_config_event_record(c);
         ksiss_sb_free(&sb);
         ksiss_config_free(&b->cfg);

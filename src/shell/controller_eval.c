@@ -60,7 +60,7 @@ int ksiss_controller_serving_gpu(const json_t *service, const json_t *revisions,
     *resource = NULL;
     *count = 0;
     *why = NULL;
-    const char *ready = json_string_value(ksiss_json_path(service, "status", "latestReadyRevisionName", NULL));
+    const char *ready = ksiss_json_str(service, "status", "latestReadyRevisionName", NULL);
     const json_t *rev = ksiss_tr_find_revision(revisions, ready);
     /* The revision serving, which is the template's except while a
      * transition is in flight. */
@@ -84,7 +84,7 @@ void ksiss_controller_deployment(const ksiss_catalog *cat, const char *gpu_model
     long long n;
     if (ksiss_controller_serving_gpu(service, revisions, &res, &n, why) == 0)
         out->tier = ksiss_catalog_tier_for_resource(cat, gpu_model, res, n, why);
-    const char *ready = json_string_value(ksiss_json_path(service, "status", "latestReadyRevisionName", NULL));
+    const char *ready = ksiss_json_str(service, "status", "latestReadyRevisionName", NULL);
     const json_t *rev = ksiss_tr_find_revision(revisions, ready);
     json_int_t actual = json_integer_value(ksiss_json_path(rev, "status", "actualReplicas", NULL));
     json_int_t desired = json_integer_value(ksiss_json_path(rev, "status", "desiredReplicas", NULL));
@@ -223,7 +223,7 @@ static int read_objects(const ksiss_eval_in *in, ksiss_eval *out)
             free(e);
         }
     }
-    out->revision = json_string_value(ksiss_json_path(svc, "status", "latestReadyRevisionName", NULL));
+    out->revision = ksiss_json_str(svc, "status", "latestReadyRevisionName", NULL);
     return 0;
 }
 

@@ -109,22 +109,29 @@ static void memo_keep(job *j, const ksiss_deployment *current)
     m->current = *current;
 }
 
-static int service_event(void *ud, const json_t *service, const char *type, const char *reason, const char *message)
+/* An Event on the Knative Service `name` (its uid from `service`, NULL
+ * when not at hand); one that cannot be recorded is logged. */
+static int emit_service_event(controller *c, const char *name, const json_t *service, const char *type,
+                              const char *reason, const char *message)
 {
-    controller *c = ud;
     if (!c->events)
         return 0;
     ksiss_kube_object_ref ref = {
-        .api_version = "serving.knative.dev/v1", .kind = "Service", .ns = c->ns,
-        .name = json_string_value(ksiss_json_path(service, "metadata", "name", NULL)),
-        .uid = json_string_value(ksiss_json_path(service, "metadata", "uid", NULL)),
+        .api_version = "serving.knative.dev/v1", .kind = "Service", .ns = c->ns, .name = name,
+        .uid = ksiss_json_str(service, "metadata", "uid", NULL),
     };
     ksiss_kube_error e = {0};
     int rc = ksiss_events_emit(c->events, &ref, type, reason, message, &e);
     if (rc != 0)
-        ksiss_log("warn", "event not recorded", "service", ref.name, "reason", reason, "error", e.message, NULL);
+        ksiss_log("warn", "event not recorded", "service", name, "reason", reason, "error", e.message, NULL);
     ksiss_kube_error_clear(&e);
     return rc;
+}
+
+/* The Event callback of ksiss_knative_apply. */
+static int service_event(void *ud, const json_t *service, const char *type, const char *reason, const char *message)
+{
+    return emit_service_event(ud, ksiss_json_str(service, "metadata", "name", NULL), service, type, reason, message);
 }
 
 /* A Warning Event when a service holds because its GPU model cannot be
@@ -146,17 +153,7 @@ static void gpu_model_event(controller *c, svc_state *w, const json_t *service, 
     bool mixed = ev->gpu.source == KSISS_GPU_MIXED;
     ksiss_log("warn", mixed ? "GPU model mixed: holding" : "GPU model unknown: holding", "service", w->name,
               "reason_code", d->reason_code, "seen", ev->gpu.seen, NULL);
-    if (!c->events)
-        return;
-    ksiss_kube_object_ref ref = {
-        .api_version = "serving.knative.dev/v1", .kind = "Service", .ns = c->ns, .name = w->name,
-        .uid = json_string_value(ksiss_json_path(service, "metadata", "uid", NULL)),
-    };
-    ksiss_kube_error e = {0};
-    if (ksiss_events_emit(c->events, &ref, "Warning", mixed ? "GPUModelMixed" : "GPUModelUnknown", d->reason, &e) != 0)
-        ksiss_log("warn", "event not recorded", "service", w->name, "reason",
-                  mixed ? "GPUModelMixed" : "GPUModelUnknown", "error", e.message, NULL);
-    ksiss_kube_error_clear(&e);
+    emit_service_event(c, w->name, service, "Warning", mixed ? "GPUModelMixed" : "GPUModelUnknown", d->reason);
 }
 
 /* A Warning Event when the SLO is breached at the largest deployment the
@@ -168,17 +165,7 @@ static void unattainable_event(controller *c, svc_state *w, const json_t *servic
         return;
     ksiss_log("warn", "SLO unattainable at the largest allowed deployment", "service", w->name, "reason_code",
               d->reason_code, "reason", d->reason, NULL);
-    if (!c->events)
-        return;
-    ksiss_kube_object_ref ref = {
-        .api_version = "serving.knative.dev/v1", .kind = "Service", .ns = c->ns, .name = w->name,
-        .uid = json_string_value(ksiss_json_path(service, "metadata", "uid", NULL)),
-    };
-    ksiss_kube_error e = {0};
-    if (ksiss_events_emit(c->events, &ref, "Warning", "SLOUnattainable", d->reason, &e) != 0)
-        ksiss_log("warn", "event not recorded", "service", w->name, "reason", "SLOUnattainable", "error", e.message,
-                  NULL);
-    ksiss_kube_error_clear(&e);
+    emit_service_event(c, w->name, service, "Warning", "SLOUnattainable", d->reason);
 }
 
 /* This job's Service and Revisions as JSON, for this job only (the caches
