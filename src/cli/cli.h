@@ -7,6 +7,7 @@
 #include <stdbool.h>
 
 #include "shell/exit_codes.h"
+#include "shell/file.h"
 
 int ksiss_cmd_version(int argc, char **argv);
 int ksiss_cmd_check_config(int argc, char **argv);
@@ -19,8 +20,5 @@ int ksiss_cmd_simulate(int argc, char **argv);
 /* True when argv holds -h or --help (commands print their usage then). */
 bool ksiss_cli_wants_help(int argc, char **argv);
 
-/* Reads a whole file (at most max_bytes) into a NUL-terminated buffer.
- * Returns NULL and a message in *err (caller frees) on failure. */
-char *ksiss_read_file(const char *path, size_t max_bytes, size_t *len, char **err);
 
 #endif

@@ -14,6 +14,7 @@
 
 #include "core/util.h"
 #include "shell/clock.h"
+#include "shell/file.h"
 #include "shell/http_auth.h"
 #include "shell/metrics_names.h"
 
@@ -89,27 +90,14 @@ static char *bearer_token(const ksiss_prom_opts *o, char **err)
 {
     if (!o->bearer_token_file)
         return ksiss_xstrdup(o->bearer_token);
-    FILE *f = fopen(o->bearer_token_file, "rb");
-    if (!f) {
-        *err = ksiss_xasprintf("cannot read the bearer token file %s", o->bearer_token_file);
+    size_t len;
+    char *e = NULL;
+    char *t = ksiss_read_file(o->bearer_token_file, MAX_TOKEN_FILE, &len, &e);
+    if (!t) {
+        *err = ksiss_xasprintf("cannot read the bearer token file: %s", e);
+        free(e);
         return NULL;
     }
-    ksiss_strbuf sb;
-    ksiss_sb_init(&sb, MAX_TOKEN_FILE);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
-        if (ksiss_sb_append(&sb, buf, n) < 0)
-            break;
-    fclose(f);
-    if (sb.overflow) {
-        ksiss_sb_free(&sb);
-        *err = ksiss_xasprintf("the bearer token file %s is larger than %u bytes", o->bearer_token_file,
-                               MAX_TOKEN_FILE);
-        return NULL;
-    }
-    char *t = ksiss_sb_take(&sb);
-    size_t len = strlen(t);
     while (len && (t[len - 1] == '\n' || t[len - 1] == '\r' || t[len - 1] == ' '))
         t[--len] = '\0';
     return t;

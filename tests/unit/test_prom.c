@@ -371,6 +371,43 @@ static void test_bearer_token_is_sent_and_its_file_reread(void **state)
     ksiss_prom_free(c);
 }
 
+/* A token file that cannot be read, or is larger than 64 KiB, fails the
+ * query as an authentication problem naming the file: nothing is sent
+ * without the token. */
+static void test_unreadable_or_oversized_token_file_fails_naming_it(void **state)
+{
+    (void)state;
+    fake_answer(200, VEC());
+    char path[] = "/tmp/ksiss-token-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    char big[70 * 1024];
+    memset(big, 'x', sizeof(big));
+    assert_int_equal(write(fd, big, sizeof(big)), (ssize_t)sizeof(big));
+    close(fd);
+    const char *files[] = {path, "/nonexistent/ksiss-token"};
+    const char *why[] = {"larger than", "cannot open"};
+    for (size_t i = 0; i < 2; i++) {
+        ksiss_prom_opts o;
+        ksiss_prom_opts_init(&o);
+        o.url = ksiss_xasprintf("http://127.0.0.1:%d/api/v1/query", fake.port);
+        o.bearer_token_file = ksiss_xstrdup(files[i]);
+        char *err = NULL;
+        ksiss_prom *c = ksiss_prom_new(&o, &err);
+        ksiss_prom_opts_free(&o);
+        ksiss_prom_result r;
+        assert_int_equal(ksiss_prom_query(c, "up", NULL, NULL, &r), -1);
+        assert_false(r.ok);
+        assert_string_equal(r.reason, KSISS_PROM_REASON_AUTH);
+        assert_non_null(strstr(r.error, "bearer token file"));
+        assert_non_null(strstr(r.error, files[i]));
+        assert_non_null(strstr(r.error, why[i]));
+        ksiss_prom_result_free(&r);
+        ksiss_prom_free(c);
+    }
+    unlink(path);
+}
+
 static void test_basic_auth_is_sent_and_never_in_messages(void **state)
 {
     (void)state;
@@ -779,6 +816,7 @@ int main(void)
         cmocka_unit_test(test_environment_defaults_are_the_originals),
         cmocka_unit_test(test_query_arrives_url_encoded_and_intact),
         cmocka_unit_test(test_bearer_token_is_sent_and_its_file_reread),
+        cmocka_unit_test(test_unreadable_or_oversized_token_file_fails_naming_it),
         cmocka_unit_test(test_basic_auth_is_sent_and_never_in_messages),
         cmocka_unit_test(test_rejected_query_passes_on_prometheus_message_and_counts_an_error),
         cmocka_unit_test(test_oversized_response_is_refused),
