@@ -5,7 +5,13 @@
 # SLO / cold start / tick variants, jittered timestamps) with the example
 # cluster, config and model, then the scoreboard: a table, scoreboard.json,
 # scoreboard.svg and a one-line summary of how many cases `ksiss` meets the
-# rules on. Deterministic. A report, not a gate: exit 0 unless a run fails.
+# rules on. Each case also runs `ksiss` learning its capacity (issue 17,
+# docs/policy.md "Learned capacity"): without perGpu, from a perGpu 2x too
+# high and from one 2x too low, judged against `ksiss` with the true profile
+# after a 10-minute warm-up (the "no profile", "perGpu x2", "perGpu /2"
+# columns); the learning curves of azure-conv and ramp-1 without perGpu go
+# to learning-*.svg. Deterministic. A report, not a gate: exit 0 unless a
+# run fails.
 # Usage: scripts/sim-suite.sh [OUTDIR]   (default build/sim-suite)
 # Environment: KSISS (build/ksiss), SIM_TRACE (build/sim-trace),
 # SIM_SCOREBOARD (build/sim-scoreboard), SIM_CASES (tests/sim/suite.cases).
@@ -89,8 +95,25 @@ grep -v '^[[:space:]]*\(#\|$\)' "$cases" | while read -r name class key slo cold
         cat "$out/cases/$name.txt" >&2
         exit 1
     fi
-    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$class" "$base" "$out/cases/$name.json" \
-        "$key, TTFT SLO ${slo} s, cold start $cold, tick $tick" >> "$manifest"
+    # ksiss learning its capacity: no perGpu, 2x too high, 2x too low
+    for v in "nopg --no-per-gpu" "x2 --per-gpu-scale 2" "half --per-gpu-scale 0.5"; do
+        tag=${v%% *}
+        plot=
+        case $name:$tag in
+        azure-conv:nopg|ramp-1:nopg) plot="--learning-plot $out/learning-$name.svg" ;;
+        esac
+        # shellcheck disable=SC2086
+        if ! "$bin" simulate --trace "$t" --config "$c" --cluster "$ex/cluster.yaml" --profile "$ex/model.yaml" \
+            --policy ksiss --cold-start "$cold" --interval "$tick" ${v#* } $plot \
+            --json "$out/cases/$name.$tag.json" > "$out/cases/$name.$tag.txt" 2>&1; then
+            echo "sim-suite: case $name ($tag) failed:" >&2
+            cat "$out/cases/$name.$tag.txt" >&2
+            exit 1
+        fi
+    done
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$class" "$base" "$out/cases/$name.json" \
+        "$key, TTFT SLO ${slo} s, cold start $cold, tick $tick" \
+        "$out/cases/$name.nopg.json" "$out/cases/$name.x2.json" "$out/cases/$name.half.json" >> "$manifest"
 done
 "$board" "$manifest" "$out"
 echo "sim-suite: $(grep -c . "$manifest") cases in $(( $(date +%s) - start )) s; per-case tables in $out/cases/"

@@ -153,6 +153,9 @@ static void print_service(const ksiss_catalog *cat, const ksiss_service_cfg *s)
     }
     if (s->has_load) {
         char *q = one_line(s->load.query);
+        if (s->load.learn)
+            printf("  load %s: capacity learned per tier (%s)\n", s->name,
+                   s->load.per_gpu > 0 ? "starting from perGpu" : "no perGpu: starting from nothing");
         printf("  load %s: perGpu %g, throughput %s, targetUtilization %g, query %s\n", s->name, s->load.per_gpu,
                s->load.throughput == KSISS_THROUGHPUT_PREFILL ? "prefill" : "decode", s->load.target_utilization, q);
         free(q);

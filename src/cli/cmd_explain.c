@@ -138,7 +138,10 @@ static void print_report(const char *ns, const char *name, const char *source, c
                (o->why_missing ? o->why_missing : "no value"));
     }
     if (svc->has_load) {
-        if (ev->load.present)
+        if (ev->load.present && svc->load.learn)
+            printf("Load:             %.4g (capacity learned per tier%s)\n", ev->load.value,
+                   svc->load.per_gpu > 0 ? ", starting from perGpu" : "");
+        else if (ev->load.present)
             printf("Load:             %.4g (one whole GPU sustains %.4g)\n", ev->load.value, svc->load.per_gpu);
         else
             printf("Load:             missing: %s\n", ev->load.why_missing ? ev->load.why_missing : "no value");

@@ -26,7 +26,8 @@ static void usage(FILE *out)
             "usage: ksiss simulate --trace FILE --config FILE --cluster FILE [--service NAME]\n"
             "                      [--policy P|all] [--json FILE] [--plot FILE.svg] [--profile FILE]\n"
             "                      [--cold-start DUR] [--interval DUR] [--static TIER[xN]] [--target FRACTION]\n"
-            "                      [--sweep [--targets F,F,...]]\n"
+            "                      [--sweep [--targets F,F,...]] [--learn] [--no-per-gpu] [--per-gpu-scale F]\n"
+            "                      [--learning-plot FILE.svg]\n"
             "\n"
             "Replays a request trace through a decision policy against modelled GPU tiers\n"
             "and prints, per policy: the fraction of requests that met the SLO, the\n"
@@ -44,7 +45,9 @@ static void usage(FILE *out)
             "  --json FILE        write {\"initial_deployment\", \"static_deployment\", \"requests\",\n"
             "                     \"unattainable\" (share no deployment serves within the SLO),\n"
             "                     \"unattainable_requests\", \"policies\": {P: {slo_attainment, gpu_hours,\n"
-            "                     cost_vs_oracle, transitions, p95_latency_s, p99_latency_s}}}\n"
+            "                     cost_vs_oracle, transitions, p95_latency_s, p99_latency_s,\n"
+            "                     after_warmup: {slo_attainment, gpu_hours} (from minute 10),\n"
+            "                     learned_capacity}}}\n"
             "  --plot FILE.svg    load, capacity, GPUs, tier and latency over time per policy\n"
             "  --profile FILE     model serving profile (default: model.yaml beside the config)\n"
             "  --cold-start DUR   instance creation to serving (default 60s)\n"
@@ -60,6 +63,12 @@ static void usage(FILE *out)
             "  --targets F,F,...  the sweep's targets, rising, each above 0 and below 1\n"
             "                     (default 0.9,0.95,0.98,0.99,0.995,0.999)\n"
             "  --decisions        print every decision that is not a hold, with its reason\n"
+            "  --learn            learn each tier's capacity (docs/policy.md \"Learned capacity\"),\n"
+            "                     with the load's perGpu as the starting point (as load.learn: true)\n"
+            "  --no-per-gpu       leave the load's perGpu out: learn from nothing\n"
+            "  --per-gpu-scale F  multiply the load's perGpu by F and learn (a wrong profile: 2, 0.5)\n"
+            "  --learning-plot FILE.svg  estimated, planned-with and true capacity of one instance\n"
+            "                     over time, for the runs that learned\n"
             "  -h, --help         this text\n"
             "\n"
             "exit: 0 done, 1 invalid input (config, trace, profile, cluster), 2 usage, 3 a file\n"
@@ -131,6 +140,11 @@ static json_t *policies_json(const ksiss_sim_report *r, const char **fixed)
         json_object_set_new(o, "transitions", json_integer(x->transitions));
         json_object_set_new(o, "p95_latency_s", num_or_null(x->p95_latency_s));
         json_object_set_new(o, "p99_latency_s", num_or_null(x->p99_latency_s));
+        json_t *warm = json_object();
+        json_object_set_new(warm, "slo_attainment", num_or_null(x->slo_attainment_warm));
+        json_object_set_new(warm, "gpu_hours", num_or_null(x->gpu_hours_warm));
+        json_object_set_new(o, "after_warmup", warm);
+        json_object_set_new(o, "learned_capacity", json_boolean(x->learned));
         json_object_set_new(pols, x->policy, o);
         if (!strcmp(x->policy, "static"))
             *fixed = x->deployment;
@@ -373,19 +387,25 @@ int ksiss_cmd_simulate(int argc, char **argv)
     const char *trace_path = NULL, *config_path = NULL, *cluster_path = NULL, *service = NULL;
     const char *policy = NULL, *json_path = NULL, *plot_path = NULL, *profile_path = NULL;
     const char *cold = NULL, *interval = NULL, *static_dep = NULL, *target = NULL, *targets = NULL;
+    const char *pg_scale = NULL, *learning_plot = NULL;
     struct { const char *flag; const char **dst; } flags[] = {
         { "--trace", &trace_path }, { "--config", &config_path }, { "--cluster", &cluster_path },
         { "--service", &service }, { "--policy", &policy }, { "--json", &json_path }, { "--plot", &plot_path },
         { "--profile", &profile_path }, { "--cold-start", &cold }, { "--interval", &interval },
         { "--static", &static_dep }, { "--target", &target }, { "--targets", &targets },
+        { "--per-gpu-scale", &pg_scale }, { "--learning-plot", &learning_plot },
     };
-    bool decisions = false, sweep = false;
+    bool decisions = false, sweep = false, learn = false, no_per_gpu = false;
     for (int i = 1; i < argc; i++) {
         bool known = !strcmp(argv[i], "--decisions") || !strcmp(argv[i], "--sweep");
         if (known && argv[i][2] == 'd')
             decisions = true;
         else if (known)
             sweep = true;
+        if (!known && !strcmp(argv[i], "--learn"))
+            known = learn = true;
+        if (!known && !strcmp(argv[i], "--no-per-gpu"))
+            known = no_per_gpu = true;
         for (size_t k = 0; !known && k < sizeof(flags) / sizeof(flags[0]); k++) {
             size_t fl = strlen(flags[k].flag);
             if (!strncmp(argv[i], flags[k].flag, fl) && argv[i][fl] == '=') {
@@ -449,6 +469,15 @@ int ksiss_cmd_simulate(int argc, char **argv)
         fprintf(stderr, "ksiss simulate: --targets is the list of --sweep; add --sweep, or use --target\n");
         return KSISS_EXIT_USAGE;
     }
+    double pg_factor = 1;
+    if (pg_scale && (ksiss_parse_double(pg_scale, &pg_factor) != 0 || !(pg_factor > 0) || pg_factor > 1000)) {
+        fprintf(stderr, "ksiss simulate: --per-gpu-scale \"%s\": expected a positive factor up to 1000\n", pg_scale);
+        return KSISS_EXIT_USAGE;
+    }
+    if (pg_scale && no_per_gpu) {
+        fprintf(stderr, "ksiss simulate: --per-gpu-scale scales perGpu, --no-per-gpu leaves it out: give one\n");
+        return KSISS_EXIT_USAGE;
+    }
     double *sweep_targets = NULL;
     size_t n_sweep = 0;
     if (targets && parse_targets(targets, &sweep_targets, &n_sweep) != 0)
@@ -506,6 +535,21 @@ int ksiss_cmd_simulate(int argc, char **argv)
                 cfg.n_services);
         rc = KSISS_EXIT_USAGE;
         goto out;
+    }
+    if (learn || no_per_gpu || pg_scale) {
+        /* the service's own copy: the configuration is this command's */
+        ksiss_service_cfg *ms = &cfg.services[svc - cfg.services];
+        if (!ms->has_load) {
+            fprintf(stderr, "ksiss simulate: --learn, --no-per-gpu and --per-gpu-scale need a load: signal, "
+                            "and service \"%s\" has none\n", ms->name);
+            rc = KSISS_EXIT_USAGE;
+            goto out;
+        }
+        ms->load.learn = true;
+        if (no_per_gpu)
+            ms->load.per_gpu = 0;
+        else if (ms->load.per_gpu > 0)
+            ms->load.per_gpu *= pg_factor;
     }
 
     if (!(cluster_text = read_or_complain(cluster_path, MAX_INPUT_BYTES, &len))) {
@@ -642,6 +686,21 @@ int ksiss_cmd_simulate(int argc, char **argv)
             rc = KSISS_EXIT_RUNTIME;
         else
             printf("plot: %s\n", plot_path);
+    }
+    if (learning_plot) {
+        free(title);
+        title = ksiss_xasprintf("ksiss simulate: learned capacity of %s on %s", svc->name, trace_path);
+        char *lsvg = ksiss_sim_learning_svg(&rep, title, o.warmup_ms / 1000.0);
+        if (!lsvg) {
+            fprintf(stderr, "ksiss simulate: --learning-plot: no run learned its capacity (the service's load has "
+                            "perGpu and no learn: true; add --learn or --no-per-gpu)\n");
+            rc = KSISS_EXIT_USAGE;
+        } else if (write_text(learning_plot, lsvg) != 0) {
+            rc = KSISS_EXIT_RUNTIME;
+        } else {
+            printf("learning plot: %s\n", learning_plot);
+        }
+        free(lsvg);
     }
 out:
     ksiss_sim_report_free(&rep);

@@ -59,7 +59,9 @@ static void predicted_cov(const ksiss_learn_filter *f, int64_t now_ms, double P[
     memcpy(P, f->P, sizeof(f->P));
     if (!filter_started(f) || now_ms <= f->at_ms)
         return;
-    double h = (double)(now_ms - f->at_ms) / MS_PER_H;
+    /* by whole hours: an estimate does not creep between two ticks */
+    int64_t steps = (now_ms - f->at_ms) / KSISS_LEARN_DECAY_STEP_MS;
+    double h = (double)(steps * KSISS_LEARN_DECAY_STEP_MS) / MS_PER_H;
     double q = KSISS_LEARN_DRIFT_PER_H * KSISS_LEARN_DRIFT_PER_H * h;
     P[0] += q * f->m[0] * f->m[0];
     P[2] += q * f->m[1] * f->m[1];
@@ -119,15 +121,17 @@ static bool carried(const ksiss_learner *L, const ksiss_learn_tier *self, bool p
 }
 
 /* Starts a filter from what is known before its first window: another
- * tier's estimate, the profile, or (neither) the window itself, widely. */
-static void start(const ksiss_learner *L, ksiss_learn_tier *t, bool prefill, double y, double x, int64_t now_ms)
+ * tier's estimate, the profile, or (neither, or afresh after the service
+ * changed) the window itself, widely. */
+static void start(const ksiss_learner *L, ksiss_learn_tier *t, bool prefill, double y, double x, int64_t now_ms,
+                  bool afresh)
 {
     ksiss_learn_filter *f = prefill ? &t->prefill : &t->decode;
     long n;
     int64_t newest;
     double m[2], P[3];
     f->at_ms = now_ms;
-    if (carried(L, t, prefill, now_ms, m, P, &n, &newest)) {
+    if (!afresh && carried(L, t, prefill, now_ms, m, P, &n, &newest)) {
         memcpy(f->m, m, sizeof(m));
         memcpy(f->P, P, sizeof(P));
         return;
@@ -136,22 +140,29 @@ static void start(const ksiss_learner *L, ksiss_learn_tier *t, bool prefill, dou
     if (prefill) {
         double theta;
         double sd = KSISS_LEARN_PROFILE_SD;
-        if (L->per_gpu > 0 && L->kind == KSISS_THROUGHPUT_PREFILL && r > 0) {
+        if (!afresh && L->per_gpu > 0 && L->kind == KSISS_THROUGHPUT_PREFILL && r > 0) {
             theta = KSISS_LEARN_PREFILL_UTIL / (L->per_gpu * r);
         } else {
-            theta = y / (1 + x);    /* the queueing coefficient's prior is 1 */
+            theta = y / (1 + KSISS_LEARN_QUEUE_K * x);
             sd = 1.0;
         }
-        /* phi = theta * k: M/G/1's k = (1 + c^2) / 2 for prompts whose
-         * squared coefficient of variation is c^2: 1 +- 0.5 covers c^2
-         * from 0 (all alike) to 3 (a heavy tail). The profile says
-         * nothing about the queue: theta for phi is this window's. */
-        double own = y / (1 + x);
+        /* phi = theta * k. M/G/1 would give k = (1 + c^2) / 2 for prompts
+         * whose squared coefficient of variation is c^2, but requests
+         * routed to the least-loaded of several instances wait much less
+         * (the Azure conversation trace on two 3g slices: k ~ 0.6). At the
+         * loads the gate lets through, x varies little, so the data cannot
+         * tell theta from phi and the prior decides: a low, tight k
+         * (0.5 +- 0.15) errs towards a slower prefill, the pessimistic
+         * side (with k = 1 +- 0.5 the 3g slice came out 19% faster than it
+         * is, with 0.5 +- 0.5 15%: the slope fitted over a narrow range of
+         * x follows the noise). The profile says nothing about the queue:
+         * theta for phi is this window's. */
+        double own = y / (1 + KSISS_LEARN_QUEUE_K * x);
         f->m[0] = theta;
-        f->m[1] = own;
+        f->m[1] = KSISS_LEARN_QUEUE_K * own;
         f->P[0] = sd * sd * theta * theta;
         f->P[1] = 0;
-        f->P[2] = 0.25 * own * own;
+        f->P[2] = 0.15 * 0.15 * own * own;
     } else {
         /* one window cannot tell the step's base from its slope: assume the
          * step doubles at 32 sequences, with the width of each its value */
@@ -192,15 +203,11 @@ static ksiss_learn_result update(ksiss_learn_filter *f, double y, double x, doub
             return KSISS_LEARN_OUTLIER;
         }
         /* The same side, window after window: the service changed (a new
-         * model version, another GPU clock), not an outlier. Widen the
-         * covariance so that this window is one sigma off, and take it. */
-        double k = nis;
-        for (int i = 0; i < 3; i++)
-            P[i] *= k;
-        PH0 *= k;
-        PH1 *= k;
-        S = PH0 + PH1 * x + R;
-        res = KSISS_LEARN_REGIME;
+         * model version, another GPU clock), not an outlier. The caller
+         * starts the filter over from this window. */
+        f->reject_run = 0;
+        f->reject_sign = 0;
+        return KSISS_LEARN_REGIME;
     }
     f->reject_run = 0;
     f->reject_sign = 0;
@@ -259,23 +266,26 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
             rp = KSISS_LEARN_OVERLAP;
         else {
             double y = w->ttft_mean_s / w->prompt_mean;
-            /* The prefill's utilization from this window itself: the
-             * service time that, with the queueing coefficient known so
-             * far, explains its TTFT (a fixed point; a wrong prior would
-             * put its error into the queueing term), at most Little's. */
-            double k = filter_started(f) && f->m[0] > 0 ? f->m[1] / f->m[0] : 1;
-            double theta = y, x = 0;
-            for (int it = 0; it < 8; it++) {
+            /* The prefill's utilization, rho = lambda x prompt x theta,
+             * from the filter's theta: computing it from this window's
+             * own TTFT would tie the noise of x to that of y and bias the
+             * queueing slope up and theta down (the optimistic side; on
+             * the Azure trace by 10%). Before the first window, the theta
+             * that explains this one with the prior k (a fixed point). At
+             * most Little's count. */
+            double theta = filter_started(f) ? f->m[0] : y, x = 0;
+            for (int it = 0; it < (filter_started(f) ? 1 : 8); it++) {
                 rho = lambda * w->prompt_mean * theta;
                 if (rho > in_prefill)
                     rho = in_prefill;
                 if (rho > 0.9)
                     rho = 0.9;
                 x = rho / (1 - rho);
-                theta = y / (1 + k * x);
+                if (!filter_started(f))
+                    theta = y / (1 + KSISS_LEARN_QUEUE_K * x);
             }
             if (!filter_started(f))
-                start(L, t, true, y, x, now_ms);
+                start(L, t, true, y, x, now_ms, false);
             /* Noise: a 3% model error, and the sampling noise of the
              * mean wait over nreq requests (the prefill's own time is
              * nearly proportional to the prompt: its ratio of means has
@@ -283,6 +293,15 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
             double wait = f->m[1] * x / (f->m[0] + f->m[1] * x);
             double r_rel = sqrt(0.03 * 0.03 + 4 * wait * wait / nreq);
             rp = update(f, y, x, r_rel, now_ms);
+            if (rp == KSISS_LEARN_REGIME) {
+                /* forget what no longer holds: this window starts it over
+                 * (and it is not learned again before KSISS_LEARN_LEARNED_N) */
+                long rejected = f->rejected;
+                filter_reset(f);
+                f->rejected = rejected;
+                start(L, t, true, y, 0, now_ms, true);
+                update(f, y, 0, r_rel, now_ms);
+            }
             rho = lambda * w->prompt_mean * f->m[0];
         }
     }
@@ -300,10 +319,18 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
             double y = w->tpot_mean_s * (isfinite(rho) && rho < 0.9 ? 1 - rho : 1);
             double x = w->running_mean;
             if (!filter_started(f))
-                start(L, t, false, y, x, now_ms);
+                start(L, t, false, y, x, now_ms, false);
             /* a 3% model error and the noise of a mean over nreq
              * requests' batches */
-            rd = update(f, y, x, sqrt(0.03 * 0.03 + 1.0 / nreq), now_ms);
+            double r_rel = sqrt(0.03 * 0.03 + 1.0 / nreq);
+            rd = update(f, y, x, r_rel, now_ms);
+            if (rd == KSISS_LEARN_REGIME) {
+                long rejected = f->rejected;
+                filter_reset(f);
+                f->rejected = rejected;
+                start(L, t, false, y, x, now_ms, true);
+                update(f, y, x, r_rel, now_ms);
+            }
         }
     }
 out:
@@ -313,14 +340,13 @@ out:
         *decode = rd;
 }
 
-/* Capacity (load units per instance) from one phase's parameters. */
-static double capacity_of(const ksiss_learner *L, bool prefill, double p0, double p1)
+double ksiss_learn_capacity_of(ksiss_throughput_kind kind, double tpot_slo_s, double p0, double p1)
 {
-    if (prefill)
+    if (kind == KSISS_THROUGHPUT_PREFILL)
         return p0 > 0 ? KSISS_LEARN_PREFILL_UTIL / p0 : NAN;
     /* decode: the batch whose step meets the TPOT SLO (or, without one,
      * twice the batch-1 step), its tokens/s */
-    double T = L->tpot_slo_s > 0 ? L->tpot_slo_s : 2 * p0;
+    double T = tpot_slo_s > 0 ? tpot_slo_s : 2 * p0;
     double b = p1 > TINY ? (T - p0) / p1 : 1024;
     if (b > 1024)
         b = 1024;
@@ -328,6 +354,11 @@ static double capacity_of(const ksiss_learner *L, bool prefill, double p0, doubl
         b = 1;
     double step = p0 + p1 * b;
     return step > 0 ? b / step : NAN;
+}
+
+static double capacity_of(const ksiss_learner *L, bool prefill, double p0, double p1)
+{
+    return ksiss_learn_capacity_of(prefill ? KSISS_THROUGHPUT_PREFILL : KSISS_THROUGHPUT_DECODE, L->tpot_slo_s, p0, p1);
 }
 
 void ksiss_learner_estimate(const ksiss_learner *L, const ksiss_tier *tier, int64_t now_ms, ksiss_cap_estimate *out)
@@ -370,6 +401,35 @@ void ksiss_learner_estimate(const ksiss_learner *L, const ksiss_tier *tier, int6
         out->age_ms = now_ms > newest ? now_ms - newest : 0;
     out->learned = out->source == KSISS_CAP_LEARNED && out->n_obs >= KSISS_LEARN_LEARNED_N &&
                    out->rel_sd <= KSISS_LEARN_LEARNED_SD;
+}
+
+void ksiss_learner_view(ksiss_learner *L, const ksiss_tier *current, int64_t now_ms, const ksiss_tier **tiers,
+                        double *per_instance, ksiss_capacity_view *out)
+{
+    bool prefill = L->kind == KSISS_THROUGHPUT_PREFILL;
+    if (!(L->unit > 0) && L->per_gpu > 0)
+        L->unit = L->per_gpu;
+    memset(out, 0, sizeof(*out));
+    for (size_t i = 0; i < L->n; i++) {
+        ksiss_cap_estimate e;
+        ksiss_learner_estimate(L, L->tiers[i].tier, now_ms, &e);
+        tiers[i] = L->tiers[i].tier;
+        double b = isfinite(e.bound) && e.bound > 0 ? e.bound : 0;
+        double *pub = &L->tiers[i].published;
+        if (!(*pub > 0) || !(b > 0) || fabs(b / *pub - 1) >= KSISS_LEARN_DEADBAND)
+            *pub = b;
+        per_instance[i] = *pub;
+        double r = rel_of(L->tiers[i].tier, prefill);
+        /* no profile: the unit is what a whole GPU gives by the first estimate */
+        if (!(L->unit > 0) && isfinite(e.capacity) && e.capacity > 0 && r > 0)
+            L->unit = e.capacity / r;
+        if (L->tiers[i].tier == current)
+            out->scale_down_ok = e.learned;
+    }
+    out->per_gpu = L->unit;
+    out->tiers = tiers;
+    out->per_instance = per_instance;
+    out->n = L->n;
 }
 
 const char *ksiss_cap_source_name(ksiss_cap_source s)

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "core/config.h"
+#include "core/policy.h"
 #include "core/tiers.h"
 
 #define KSISS_LEARN_MAX_TIERS 32
@@ -54,6 +55,7 @@ typedef struct {
 
 typedef struct {
     const ksiss_tier *tier;     /* borrowed from the catalogue */
+    double published;           /* the bound last handed to the policy (ksiss_learner_view); 0: none */
     ksiss_learn_filter prefill; /* TTFT / prompt tokens = theta + phi * rho / (1 - rho): theta s/token */
     ksiss_learn_filter decode;  /* TPOT = a + c * batch */
 } ksiss_learn_tier;
@@ -64,6 +66,8 @@ typedef struct {
     ksiss_throughput_kind kind; /* the load's unit: prompt or generated tokens/s */
     double per_gpu;             /* profile: load a whole GPU sustains within the SLO; 0: none */
     double tpot_slo_s;          /* TPOT SLO for the decode capacity; 0: none */
+    double unit;                /* the policy's GPU-equivalent in load units: per_gpu, or (none) fixed at the
+                                 * first estimate, so that needs kept in its history keep one unit; 0: not yet */
 } ksiss_learner;
 
 /* What the learner says about one tier now. Capacities are in the load's
@@ -94,14 +98,17 @@ typedef enum {
 #define KSISS_LEARN_MIN_REQUESTS 20     /* requests in a window before it says anything */
 #define KSISS_LEARN_MAX_IN_PREFILL 0.6  /* mean requests per instance waiting for or in prefill (Little) */
 #define KSISS_LEARN_PREFILL_UTIL 0.7    /* prefill utilization the TTFT SLO allows: capacity = 0.7 / theta */
+#define KSISS_LEARN_QUEUE_K 0.5        /* prior of the queueing coefficient k (phi = k theta), s.d. 0.5 */
 #define KSISS_LEARN_NIS_GATE 10.83      /* chi-square, 1 d.o.f., 0.999 */
 #define KSISS_LEARN_REGIME_RUN 4        /* refusals of the same sign in a row that mean the service changed */
-#define KSISS_LEARN_Z 1.28              /* the bound: one-sided 90% */
-#define KSISS_LEARN_DRIFT_PER_H 0.25    /* relative s.d. a parameter drifts per sqrt(hour) unobserved */
-#define KSISS_LEARN_TRANSFER_SD 0.25    /* relative s.d. of the catalogue's ratio between two tiers */
+#define KSISS_LEARN_Z 1.0               /* the bound: one-sided 84% */
+#define KSISS_LEARN_DRIFT_PER_H 0.10    /* relative s.d. a parameter drifts per sqrt(hour) unobserved */
+#define KSISS_LEARN_TRANSFER_SD 0.15    /* relative s.d. of the catalogue's ratio between two tiers */
 #define KSISS_LEARN_PROFILE_SD 0.5      /* relative s.d. of a profile (2x off is 2 s.d. in log terms) */
 #define KSISS_LEARN_LEARNED_SD 0.25     /* own estimate at most this uncertain to scale down on */
 #define KSISS_LEARN_LEARNED_N 3         /* and at least this many windows */
+#define KSISS_LEARN_DECAY_STEP_MS 3600000   /* a stale estimate widens by whole hours */
+#define KSISS_LEARN_DEADBAND 0.05       /* the policy's figure moves only when the bound moved 5% (or its source) */
 
 /* Sets up a learner for `tiers` (borrowed; at most KSISS_LEARN_MAX_TIERS
  * are kept). per_gpu > 0: the profile's figure (the prior); tpot_slo_s > 0:
@@ -116,6 +123,22 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
 
 /* The estimate for `tier` at now_ms (stale estimates are wider). */
 void ksiss_learner_estimate(const ksiss_learner *L, const ksiss_tier *tier, int64_t now_ms, ksiss_cap_estimate *out);
+
+/* The policy's view (policy.h) at now_ms: per_instance[i] (caller's
+ * array of L->n) the pessimistic bound of L's i-th tier (0 when unknown),
+ * tiers[i] that tier, the unit, and whether `current` is learned. Fixes
+ * L->unit at the first estimate when there is no profile. A tier's figure
+ * changes only when its bound moved by KSISS_LEARN_DEADBAND or more: the
+ * policy compares needs it remembered with capacities it computes now, and
+ * a capacity that creeps by a percent a tick turned a hold into a needless
+ * scale-up (the step trace: 3g x4 -> gpu x3). */
+void ksiss_learner_view(ksiss_learner *L, const ksiss_tier *current, int64_t now_ms, const ksiss_tier **tiers,
+                        double *per_instance, ksiss_capacity_view *out);
+
+/* The capacity one instance gives (load units) under the learner's rule,
+ * from a phase's parameters: prefill seconds per token p0, or the decode
+ * step at batch 0 p0 and its slope per sequence p1. */
+double ksiss_learn_capacity_of(ksiss_throughput_kind kind, double tpot_slo_s, double p0, double p1);
 
 /* The learner's tier entry for `tier`, or NULL. */
 ksiss_learn_tier *ksiss_learner_tier(ksiss_learner *L, const ksiss_tier *tier);

@@ -243,7 +243,7 @@ static void parse_metrics(ctx *c, const char *svc, const ksiss_ynode *list, ksis
 
 /* ---- load ---- */
 
-static const char *const load_keys[] = {"query", "perGpu", "throughput", "targetUtilization", NULL};
+static const char *const load_keys[] = {"query", "perGpu", "throughput", "targetUtilization", "learn", NULL};
 
 static void parse_load(ctx *c, const char *svc, const ksiss_ynode *n, ksiss_service_cfg *s)
 {
@@ -281,8 +281,8 @@ static void parse_load(ctx *c, const char *svc, const ksiss_ynode *n, ksiss_serv
     }
     const ksiss_ynode *pg = ksiss_ymap_get(n, "perGpu");
     if (!pg) {
-        err(c, n->pos, "%s: perGpu is missing (the load one whole GPU sustains within the SLOs)", what);
-        ok = false;
+        /* No profile: each tier's capacity is learned (issue 17). */
+        l->learn = true;
     } else {
         f = ksiss_xasprintf("%s: perGpu", what);
         if (GET(ksiss_y_double(pg, c->file, f, &l->per_gpu, c->d)) != 0) {
@@ -315,6 +315,20 @@ static void parse_load(ctx *c, const char *svc, const ksiss_ynode *n, ksiss_serv
         } else if (!(l->target_utilization > 0) || l->target_utilization > 1) {
             err(c, tu->pos, "%s: must be in (0, 1], got %g", f, l->target_utilization);
             ok = false;
+        }
+        free(f);
+    }
+    const ksiss_ynode *ln = ksiss_ymap_get(n, "learn");
+    if (ln) {
+        bool v;
+        f = ksiss_xasprintf("%s: learn", what);
+        if (GET(ksiss_y_bool(ln, c->file, f, &v, c->d)) != 0) {
+            ok = false;
+        } else if (!v && !pg) {
+            err(c, ln->pos, "%s: is false but perGpu is missing: give perGpu, or let the capacity be learned", f);
+            ok = false;
+        } else {
+            l->learn = v;
         }
         free(f);
     }

@@ -45,7 +45,9 @@ typedef struct {
  * feedback). */
 typedef struct {
     char *query;                /* total load of the service, e.g. sum(rate(vllm:generation_tokens_total{...}[1m])) */
-    double per_gpu;             /* load one whole GPU of the model sustains within the SLO */
+    double per_gpu;             /* load one whole GPU of the model sustains within the SLO; 0: not given (learned) */
+    bool learn;                 /* learn each tier's capacity (core/capacity_learn.h): perGpu absent, or learn: true
+                                 * (perGpu is then the starting point) */
     ksiss_throughput_kind throughput;
     double target_utilization;  /* (0, 1]; default 0.8 */
     ksiss_pos pos;

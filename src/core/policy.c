@@ -356,6 +356,18 @@ typedef struct {
     double cur_cost;
 } ctx;
 
+/* One instance of t in GPU-equivalents: the catalogue's ratio, or with a
+ * learned capacity (in->capacity) its figure over the view's unit. */
+static double tier_cap(const ctx *c, const ksiss_tier *t)
+{
+    const ksiss_capacity_view *v = c->in->capacity;
+    if (v && v->per_gpu > 0)
+        for (size_t i = 0; i < v->n; i++)
+            if (v->tiers[i] == t && v->per_instance[i] > 0)
+                return v->per_instance[i] / v->per_gpu;
+    return ksiss_tier_capacity(t, c->kind);
+}
+
 static void set_reason(ksiss_decision *out, const char *code, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
@@ -423,7 +435,7 @@ static size_t enumerate(const ctx *c, candidate *cands, size_t max)
             candidate *k = &cands[n++];
             k->tier = t;
             k->replicas = r;
-            k->capacity = ksiss_tier_capacity(t, c->kind) * r;
+            k->capacity = tier_cap(c, t) * r;
             k->cost = t->cost * r;
             k->need_units = units_needed(c, t, r);
             if (k->need_units == 0)
@@ -466,7 +478,7 @@ static bool better(const ctx *c, const candidate *a, const candidate *b)
      * and Melange likewise add and remove capacity at the granularity of
      * the cheapest variant. */
     if (a->tier != c->cur_tier && b->tier != c->cur_tier && a->tier != b->tier) {
-        double pa = ksiss_tier_capacity(a->tier, c->kind), pb = ksiss_tier_capacity(b->tier, c->kind);
+        double pa = tier_cap(c, a->tier), pb = tier_cap(c, b->tier);
         if (fabs(pa - pb) > EPS)
             return pa < pb;
     }
@@ -495,7 +507,7 @@ static ksiss_action classify(const ctx *c, const candidate *k)
      * the reason mean. Equal totals: the larger instance, then the cost. */
     if (fabs(k->capacity - c->cap_total) > EPS)
         return k->capacity > c->cap_total ? KSISS_UP : KSISS_DOWN;
-    double a = ksiss_tier_capacity(k->tier, c->kind), b = ksiss_tier_capacity(c->cur_tier, c->kind);
+    double a = tier_cap(c, k->tier), b = tier_cap(c, c->cur_tier);
     if (fabs(a - b) > EPS)
         return a > b ? KSISS_UP : KSISS_DOWN;
     return k->cost > c->cur_cost ? KSISS_UP : KSISS_DOWN;
@@ -657,10 +669,17 @@ static double trend_load(const ksiss_policy_input *in, double load_now, int64_t 
 }
 
 /* The load-based need (GPU equivalents) of a load reading. */
-static double need_of_load(const ksiss_service_cfg *svc, double load)
+/* Load per GPU-equivalent: perGpu, or a learned capacity's unit. */
+static double load_unit(const ksiss_policy_input *in)
 {
+    return in->capacity ? in->capacity->per_gpu : in->svc->load.per_gpu;
+}
+
+static double need_of_load(const ksiss_policy_input *in, double load)
+{
+    const ksiss_service_cfg *svc = in->svc;
     double util = svc->load.target_utilization > 0 ? svc->load.target_utilization : KSISS_DEFAULT_TARGET_UTILIZATION;
-    return load / svc->load.per_gpu / util;
+    return load / load_unit(in) / util;
 }
 
 /* The breach correction (the load's own uncertainty, learned from the SLO;
@@ -687,7 +706,7 @@ static double breach_correction(const ksiss_policy_input *in, double *pending)
     double kappa = 1;
     if (pending)
         *pending = 0;
-    if (!h || !svc->has_load || !(svc->load.per_gpu > 0))
+    if (!h || !svc->has_load || !(load_unit(in) > 0))
         return 1;
     size_t i = 0;
     while (i < h->n) {
@@ -728,7 +747,7 @@ static double breach_correction(const ksiss_policy_input *in, double *pending)
                 if (q.at_ms > end + FEEDBACK_SETTLE_MS)
                     break;
                 if (isfinite(q.load) && q.load >= 0)
-                    shown = fmax(shown, need_of_load(svc, q.load));
+                    shown = fmax(shown, need_of_load(in, q.load));
             }
             if (shown > EPS && shown < cap - EPS)
                 kappa = fmax(kappa, cap / shown);
@@ -754,11 +773,12 @@ static double load_need(const ksiss_policy_input *in, double *load_out, int64_t 
         return NAN;
     if (svc->stale_after_ms > 0 && in->now_ms - in->load.observed_at_ms > svc->stale_after_ms)
         return NAN;
-    if (!(svc->load.per_gpu > 0))
+    double per_gpu = load_unit(in);
+    if (!(per_gpu > 0))
         return NAN;
     double util = svc->load.target_utilization > 0 ? svc->load.target_utilization : KSISS_DEFAULT_TARGET_UTILIZATION;
     *load_out = in->load.value;
-    return kappa * (horizon_ms > 0 ? trend_load(in, in->load.value, horizon_ms) : in->load.value) / svc->load.per_gpu / util;
+    return kappa * (horizon_ms > 0 ? trend_load(in, in->load.value, horizon_ms) : in->load.value) / per_gpu / util;
 }
 
 static const char *metric_name(const ksiss_service_cfg *svc, int i)
@@ -895,7 +915,7 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
         .cur_tier = in->current.tier,
         .cur_replicas = out->replicas,
     };
-    double per = ksiss_tier_capacity(c.cur_tier, c.kind);
+    double per = tier_cap(&c, c.cur_tier);
     c.cap_total = per * c.cur_replicas;
     c.cap_ready = per * in->current.replicas_ready;
     c.cur_cost = c.cur_tier->cost * c.cur_replicas;
@@ -1139,6 +1159,19 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
     }
 
 done:
+    /* A learned capacity: no scale-down on an estimate not learned yet
+     * (nor when the caller has no learner for a service that asks for one). */
+    if (((in->capacity && !in->capacity->scale_down_ok) ||
+         (!in->capacity && svc->has_load && svc->load.learn)) &&
+        out->reason_code && !strcmp(out->reason_code, "underutilized")) {
+        out->action = KSISS_HOLD;
+        out->tier = c.cur_tier;
+        out->replicas = c.cur_replicas;
+        out->required_capacity = c.cap_total;   /* a hold remembers what it holds */
+        out->has_remembered_need = false;
+        set_reason(out, "capacity_unlearned", "the load would allow less, but %s's capacity is not learned yet "
+                   "(no scale-down on an unlearned estimate): holding", c.cur_tier->name);
+    }
     free(cands);
     return 0;
 }

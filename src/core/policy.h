@@ -82,9 +82,23 @@ static inline ksiss_reco ksiss_history_at(const ksiss_history *h, size_t i)
     return r;
 }
 
+/* A learned capacity in place of load.perGpu and the catalogue's ratios
+ * (issue 17, core/capacity_learn.h): what one instance of each tier
+ * sustains, in the load's unit, on the pessimistic side. */
+typedef struct {
+    double per_gpu;                 /* the unit of the policy's GPU-equivalents (load per GPU-equivalent);
+                                     * <= 0: nothing known yet (no load-based need; catalogue ratios) */
+    const ksiss_tier *const *tiers; /* tiers with a figure, borrowed */
+    const double *per_instance;     /* load one instance of tiers[i] sustains; a tier not listed keeps
+                                     * per_gpu x the catalogue's ratio */
+    size_t n;
+    bool scale_down_ok;             /* the current tier's estimate is learned: scale-down allowed */
+} ksiss_capacity_view;
+
 typedef struct {
     const ksiss_service_cfg *svc;
     const ksiss_observation *obs;   /* svc->n_metrics entries, same order as svc->metrics */
+    const ksiss_capacity_view *capacity;    /* NULL: load.perGpu and the catalogue */
     ksiss_observation load;         /* used when svc->has_load */
     ksiss_deployment current;
     const ksiss_free_gpu *free;     /* NULL/0: GPU availability unknown: only moves that need no new GPU */

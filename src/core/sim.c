@@ -27,6 +27,7 @@ void ksiss_sim_opts_default(ksiss_sim_opts *o)
     o->backoff_ms = 1800000;
     o->oracle_window_ms = 60000;
     o->drain_limit_ms = 1800000;
+    o->warmup_ms = 600000;
     o->slo_target = 0.99;
 }
 
@@ -148,6 +149,17 @@ static void policy_result(const ksiss_sim_opts *o, const plan *pl, ksiss_sim_req
     simrun_tally_add(&t, pl, reqs, 0, n);
     simrun_tally_fill(&t, res);
     res->gpu_hours = w.cost_s / 3600.0;
+    /* after the warm-up: the requests arriving from then on */
+    double warm = o->warmup_ms / 1000.0;
+    size_t k = 0;
+    while (k < n && reqs[k].arrival < warm)
+        k++;
+    tally tw = { 0 };
+    simrun_tally_add(&tw, pl, reqs, k, n);
+    res->slo_attainment_warm = tw.n ? (double)tw.ok / (double)tw.n : NAN;
+    free(tw.lat);
+    res->gpu_hours_warm = w.cost_warm_s / 3600.0;
+    res->learned = w.learner != NULL;
     res->transitions = w.transitions;
     res->ignored = w.ignored;
     res->rollbacks = w.rollbacks;
@@ -297,6 +309,7 @@ int ksiss_sim_run(const ksiss_sim_opts *o, const char *const *policies, size_t n
     for (size_t i = 0; i < n_policies; i++) {
         ksiss_sim_result *res = &out->v[i];
         res->policy = ksiss_xstrdup(policies[i]);
+        res->slo_attainment_warm = res->gpu_hours_warm = NAN;
         if (!strcmp(policies[i], "oracle")) {
             simoracle_result(o, &pl, reqs, n, &od, res);
         } else if (!strcmp(policies[i], "static")) {

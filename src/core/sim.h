@@ -98,6 +98,8 @@ typedef struct {
     size_t n_traffic_steps;
     int64_t oracle_window_ms;   /* the oracle's decision window (default 1 min) */
     int64_t drain_limit_ms;     /* after the trace, wait at most this for requests to finish (default 30 min) */
+    int64_t warmup_ms;          /* the figures "after warm-up" leave out requests arriving and GPUs held
+                                 * before this (default 10 min: a learned capacity's warm-up, issue 17) */
     double slo_target;          /* fraction of requests that must meet the SLO (default 0.99) */
     const ksiss_tier *static_tier;  /* `static` deployment; NULL: search */
     int static_replicas;
@@ -123,6 +125,10 @@ typedef struct {
     int tier_rank;          /* rank of the current tier in its model's ladder, -1 none */
     int replicas;           /* instances of the current revision holding a GPU */
     double latency_s;       /* the SLO latency's quantile over the window, NAN when none */
+    /* Learned capacity of one instance of the current tier (load units),
+     * NAN when the run does not learn: the estimate, the bound the policy
+     * plans with, and what the serving model truly gives. */
+    double learned_tps, learned_bound_tps, true_tps;
 } ksiss_sim_sample;
 
 typedef struct {
@@ -139,6 +145,9 @@ typedef struct {
     size_t rejected;        /* requests too long for the KV cache */
     size_t unfinished;      /* requests not done when the simulation ended */
     char *deployment;       /* static/initial deployment, e.g. "mig-3g.40gb x2"; owned */
+    double slo_attainment_warm; /* over the requests arriving after opts.warmup_ms (policy runs; else NAN) */
+    double gpu_hours_warm;      /* GPUs held after opts.warmup_ms (policy runs; else NAN) */
+    bool learned;           /* the run learned the capacity (no perGpu, or learn: true) */
     ksiss_sim_sample *samples;  /* owned */
     size_t n_samples;
 } ksiss_sim_result;
@@ -207,5 +216,10 @@ char *ksiss_sim_sweep_svg(const ksiss_sim_sweep *s, const char *title);
 /* Renders the report as an SVG document (load, capacity, GPUs held, tier
  * and latency over time, one panel per policy). Caller frees. */
 char *ksiss_sim_svg(const ksiss_sim_report *r, const char *title);
+/* The learning curve of each run that learned its capacity (issue 17):
+ * per such run, one instance of the current tier's estimated capacity,
+ * the bound the policy planned with and what the serving model truly
+ * gives, over time, the warm-up marked. NULL when no run learned. */
+char *ksiss_sim_learning_svg(const ksiss_sim_report *r, const char *title, double warmup_s);
 
 #endif

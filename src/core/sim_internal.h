@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "core/capacity_learn.h"
 #include "core/policy.h"
 #include "core/sim.h"
 #include "core/sim_model.h"
@@ -110,7 +111,16 @@ typedef struct {
     double last_scrape;
 
     double cost_s;                  /* cost weight x seconds within the horizon */
+    double cost_warm_s;             /* the same from opts.warmup_ms on */
     long transitions, ignored, rollbacks, policy_errors;
+
+    /* Learned capacity (a load signal without perGpu, or learn: true):
+     * the learner, the serving set's signature and since when it held,
+     * and the current tier's figures at the last tick (for the samples). */
+    ksiss_learner *learner;         /* owned; NULL: not learning */
+    long serving_sig;
+    double serving_since;
+    double learn_est, learn_bound, learn_true;
 
     ksiss_sim_sample *samples;
     size_t nsamples, samplecap;
@@ -160,6 +170,12 @@ double simobs_observe(world *w, const ksiss_sim_metric_map *m, ksiss_aggregate a
 double simobs_plot_tokens(const plan *pl, const ksiss_sim_req *r);
 double simobs_plot_capacity(const plan *pl, const ksiss_sim_profile *p, const ksiss_tier *t);
 void simobs_take_sample(world *w, double s, double **buf, size_t *bufcap);
+/* The series the capacity learning reads (capacity_learn.h), over the
+ * window ending at the last scrape, for the `instances` serving ones. */
+void simobs_learn_window(world *w, int instances, ksiss_learn_window *out, double **buf, size_t *bufcap);
+/* What one instance of `t` truly sustains under the learner's rule (the
+ * profile's figures through the serving model's scaling). */
+double simobs_true_capacity(const world *w, const ksiss_tier *t, double tpot_slo_s);
 
 /* ---- sim_place.c: GPU placement and cost ---- */
 

@@ -387,6 +387,38 @@ void simobs_take_sample(world *w, double s, double **buf, size_t *bufcap)
         if (x->rev == w->cur_rev && x->st != ST_PENDING && x->st != ST_DRAINING)
             p->replicas++;
     }
+    p->learned_tps = w->learner ? w->learn_est : NAN;
+    p->learned_bound_tps = w->learner ? w->learn_bound : NAN;
+    p->true_tps = w->learner ? w->learn_true : NAN;
     p->tier_rank = w->cur_tier ? w->cur_tier->rank : -1;
     p->latency_s = window_quantile(w, w->pl->slo_sig, w->pl->slo_q, s, buf, bufcap);
+}
+
+void simobs_learn_window(world *w, int instances, ksiss_learn_window *out, double **buf, size_t *bufcap)
+{
+    /* sum(rate(x_sum)) / sum(rate(x_count)): the mean over the window */
+    out->ttft_mean_s = window_quantile(w, KSISS_SIG_TTFT, -1, w->last_scrape, buf, bufcap);
+    out->tpot_mean_s = window_quantile(w, KSISS_SIG_TPOT, -1, w->last_scrape, buf, bufcap);
+    out->req_rate = counter_rate(w, 2);
+    double prompt = counter_rate(w, 1);
+    out->prompt_mean = out->req_rate > 0 ? prompt / out->req_rate : NAN;
+    /* avg(vllm:num_requests_running) at the last scrape */
+    out->running_mean = w->g_n > 0 ? w->g_sum[1] / w->g_n : NAN;
+    out->window_s = w->o->window_ms / 1000.0;
+    out->instances = instances;
+}
+
+double simobs_true_capacity(const world *w, const ksiss_tier *t, double tpot_slo_s)
+{
+    const ksiss_sim_profile *p = w->o->profile;
+    if (!t || !ksiss_sim_fits(p, t))
+        return NAN;
+    ksiss_throughput_kind kind = w->o->svc->has_load ? w->o->svc->load.throughput : KSISS_THROUGHPUT_DECODE;
+    if (kind == KSISS_THROUGHPUT_PREFILL)
+        return t->prefill_rel > 0 ? ksiss_learn_capacity_of(kind, 0, 1 / (p->prefill_tps * t->prefill_rel), 0) : NAN;
+    ksiss_sim_instance m;
+    ksiss_sim_instance_init(&m, p, t, 0);
+    double per = m.step_per_seq_s, base = m.step_base_s - per;
+    ksiss_sim_instance_free(&m);
+    return ksiss_learn_capacity_of(kind, tpot_slo_s, base, per);
 }

@@ -246,6 +246,9 @@ void simoracle_result(const ksiss_sim_opts *o, const plan *pl, ksiss_sim_req *re
             .tier_rank = dp.tier->rank,
             .replicas = dp.replicas,
             .latency_s = simobs_quantile_sorting(buf, nb, pl->slo_q),
+            .learned_tps = NAN,
+            .learned_bound_tps = NAN,
+            .true_tps = NAN,
         };
         push_sample(res, &cap, &smp);
     }

@@ -44,6 +44,9 @@ void simplace_charge(world *w, const inst *x, double until)
     double a = fmin(x->placed, w->pl->horizon), b = fmin(until, w->pl->horizon);
     if (b > a)
         w->cost_s += x->tier->cost * (b - a);
+    double wa = fmax(a, w->o->warmup_ms / 1000.0);
+    if (b > wa)
+        w->cost_warm_s += x->tier->cost * (b - wa);
 }
 
 static void try_place(world *w, inst *x, double now)

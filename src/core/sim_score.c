@@ -93,3 +93,17 @@ int ksiss_score_class_parse(const char *s, ksiss_score_class *out)
         return -1;
     return 0;
 }
+
+void ksiss_score_learned(const ksiss_score_point *profile, const ksiss_score_point *learned, ksiss_score_learn *out)
+{
+    out->checked = profile && learned && profile->present && learned->present && profile->cost > 0 &&
+                   isfinite(profile->attainment) && isfinite(learned->attainment) && isfinite(learned->cost);
+    out->ok = false;
+    out->points = out->cost = NAN;
+    if (!out->checked)
+        return;
+    out->points = learned->attainment - profile->attainment;
+    out->cost = learned->cost / profile->cost - 1;
+    /* a hair of rounding on the bounds themselves */
+    out->ok = out->points >= -KSISS_SCORE_LEARN_POINTS - 1e-12 && out->cost <= KSISS_SCORE_LEARN_COST + 1e-12;
+}

@@ -63,6 +63,22 @@ typedef struct {
  * refers to, does not meet the rules (why says what is missing). */
 void ksiss_score_eval(const ksiss_score_case *c, ksiss_score_verdict *v);
 
+/* The learned capacity (issue 17): `ksiss` without perGpu, or with one 2x
+ * off, against `ksiss` with the true profile, both after the warm-up (the
+ * first 10 minutes left out): at most 0.5 points less attainment and 10%
+ * more GPU-hours. A report beside the rules above, not one of them. */
+#define KSISS_SCORE_LEARN_POINTS 0.005
+#define KSISS_SCORE_LEARN_COST 0.10
+
+typedef struct {
+    bool checked;           /* both points present */
+    bool ok;                /* within both bounds */
+    double points;          /* learned - profile attainment (fraction; negative: worse) */
+    double cost;            /* learned / profile GPU-hours - 1 (positive: dearer) */
+} ksiss_score_learn;
+
+void ksiss_score_learned(const ksiss_score_point *profile, const ksiss_score_point *learned, ksiss_score_learn *out);
+
 /* "real" or "spike"; parsing returns -1 for anything else. */
 const char *ksiss_score_class_name(ksiss_score_class c);
 int ksiss_score_class_parse(const char *s, ksiss_score_class *out);

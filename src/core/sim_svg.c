@@ -226,3 +226,67 @@ char *ksiss_sim_svg(const ksiss_sim_report *r, const char *title)
     ksiss_sb_puts(&sb, "</svg>\n");
     return ksiss_sb_take(&sb);
 }
+
+static double g_learned(const ksiss_sim_sample *s) { return s->learned_tps; }
+static double g_bound(const ksiss_sim_sample *s) { return s->learned_bound_tps; }
+static double g_true(const ksiss_sim_sample *s) { return s->true_tps; }
+
+char *ksiss_sim_learning_svg(const ksiss_sim_report *r, const char *title, double warmup_s)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < r->n; i++)
+        n += r->v[i].learned;
+    if (n == 0)
+        return NULL;
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    double per_run = HEADER + 2 * CHART_H + GAP;
+    double height = 40 + per_run * (double)n;
+    ksiss_sb_printf(&sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
+                         "viewBox=\"0 0 %d %.0f\" font-family=\"sans-serif\">\n"
+                         "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+                    W_TOTAL, height, W_TOTAL, height);
+    ksiss_sb_puts(&sb, "<text x=\"10\" y=\"24\" font-size=\"16\" font-weight=\"bold\">");
+    put_text(&sb, title ? title : "ksiss simulate: learned capacity");
+    ksiss_sb_puts(&sb, "</text>\n");
+    double t_max = r->horizon_s;
+    size_t k = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        const ksiss_sim_result *res = &r->v[i];
+        if (!res->learned)
+            continue;
+        double vmax = 0;
+        for (size_t j = 0; j < res->n_samples; j++) {
+            const ksiss_sim_sample *s = &res->samples[j];
+            double v[3] = { s->learned_tps, s->learned_bound_tps, s->true_tps };
+            for (int q = 0; q < 3; q++)
+                if (isfinite(v[q]) && v[q] > vmax)
+                    vmax = v[q];
+            t_max = fmax(t_max, s->t_s);
+        }
+        double top = 40 + per_run * (double)k++;
+        ksiss_sb_printf(&sb, "<text x=\"10\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">", top + 20);
+        put_text(&sb, res->policy);
+        ksiss_sb_printf(&sb, "</text><text x=\"130\" y=\"%.1f\" font-size=\"12\" fill=\"#333\">"
+                             "SLO met %.2f%%, %.3f GPU-hours; after the %.0f-minute warm-up %.2f%%, %.3f GPU-hours"
+                             "</text>\n",
+                        top + 20, 100 * res->slo_attainment, res->gpu_hours, warmup_s / 60,
+                        100 * res->slo_attainment_warm, res->gpu_hours_warm);
+        chart c = { &sb, LEFT, top + HEADER, W_TOTAL - LEFT - RIGHT, 2 * CHART_H, t_max, 0,
+                    fmax(vmax * 1.15, 1), false };
+        frame(&c, r->plot_prompt_tokens ? "one instance of the current tier: prompt tokens/s within the SLO"
+                                         : "one instance of the current tier: generated tokens/s within the SLO");
+        double wx = cx(&c, warmup_s);
+        ksiss_sb_printf(&sb, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"#999\" "
+                             "stroke-dasharray=\"4,4\"/>\n", wx, c.y0, wx, c.y0 + c.h);
+        series(&c, res, g_true, "#2ca02c", true, 2.0);
+        series(&c, res, g_learned, "#1f77b4", true, 1.2);
+        series(&c, res, g_bound, "#d62728", true, 1.2);
+        legend(&c, 0, "#d62728", "bound (planned with)");
+        legend(&c, 1, "#1f77b4", "estimate");
+        legend(&c, 2, "#2ca02c", "true (serving model)");
+    }
+    ksiss_sb_puts(&sb, "</svg>\n");
+    return ksiss_sb_take(&sb);
+}

@@ -60,6 +60,61 @@ void simworld_free(world *w)
         free(w->streams[i].v);
     free(w->cs);
     free(w->samples);
+    free(w->learner);
+    w->learner = NULL;
+}
+
+/* The TPOT SLO of a mean-TPOT metric of the service, or 0. */
+static double tpot_slo(const world *w)
+{
+    const ksiss_service_cfg *svc = w->o->svc;
+    for (size_t i = 0; i < svc->n_metrics; i++)
+        if (w->pl->maps[i].sig == KSISS_SIG_TPOT && svc->metrics[i].direction == KSISS_LOWER_IS_BETTER)
+            return svc->metrics[i].slo;
+    return 0;
+}
+
+/* A signature of the serving instances: the current tier's ready count,
+ * and whether any instance of another revision still serves. */
+static long serving_signature(const world *w, int *ready_cur)
+{
+    long cur = 0, other = 0;
+    for (size_t i = 0; i < w->nins; i++) {
+        const inst *x = &w->ins[i];
+        if (x->st == ST_READY && x->rev == w->cur_rev && x->tier == w->cur_tier)
+            cur++;
+        else if (x->st == ST_READY || x->st == ST_DRAINING)
+            other++;
+    }
+    *ready_cur = (int)cur;
+    return cur * 4096 + other;
+}
+
+/* One tick of learning (a run with a learner): feeds the window when the
+ * same instances of one tier served through all of it (as ksiss run reads
+ * the series per revision), then fills the policy's view. */
+static void learn_tick(world *w, double now, int64_t now_ms, const ksiss_tier **vt, double *vcap,
+                       ksiss_capacity_view *view, double **buf, size_t *bufcap)
+{
+    int ready;
+    long sig = serving_signature(w, &ready);
+    if (sig != w->serving_sig) {
+        w->serving_sig = sig;
+        w->serving_since = now;
+    }
+    double win = w->o->window_ms / 1000.0;
+    if (!w->in_transition && ready > 0 && sig == (long)ready * 4096 && now - w->serving_since >= win &&
+        w->last_scrape - win >= w->serving_since - 1e-9 && w->ncs > 0) {
+        ksiss_learn_window lw;
+        simobs_learn_window(w, ready, &lw, buf, bufcap);
+        ksiss_learner_observe(w->learner, w->cur_tier, &lw, now_ms, NULL, NULL);
+    }
+    ksiss_learner_view(w->learner, w->cur_tier, now_ms, vt, vcap, view);
+    ksiss_cap_estimate e;
+    ksiss_learner_estimate(w->learner, w->cur_tier, now_ms, &e);
+    w->learn_est = e.capacity;
+    w->learn_bound = e.bound;
+    w->learn_true = simobs_true_capacity(w, w->cur_tier, w->learner->tpot_slo_s);
 }
 
 /* Runs until every request is done (or the drain limit), calling the
@@ -83,6 +138,16 @@ double simworld_run(world *w, ksiss_decide_fn decide, double t0)
     double *buf = NULL;
     size_t bufcap = 0;
     size_t total = w->r1 - w->r0;
+    const ksiss_tier *view_tiers[KSISS_LEARN_MAX_TIERS];
+    double view_cap[KSISS_LEARN_MAX_TIERS];
+    ksiss_capacity_view view;
+    if (decide && w->record && svc->has_load && svc->load.learn) {
+        w->learner = ksiss_xcalloc(1, sizeof(*w->learner));
+        ksiss_learner_init(w->learner, svc->ladder, svc->n_ladder, svc->load.throughput, svc->load.per_gpu,
+                           tpot_slo(w));
+        w->serving_sig = -1;
+        w->learn_est = w->learn_bound = w->learn_true = NAN;
+    }
     double now = t0;
 
     for (;;) {
@@ -170,6 +235,10 @@ double simworld_run(world *w, ksiss_decide_fn decide, double t0)
             in.history = &hist;
             in.now_ms = now_ms;
             in.interval_ms = o->interval_ms;
+            if (w->learner) {
+                learn_tick(w, now, now_ms, view_tiers, view_cap, &view, &buf, &bufcap);
+                in.capacity = &view;
+            }
             ksiss_decision d;
             memset(&d, 0, sizeof(d));
             if (decide(&in, &d) != 0) {

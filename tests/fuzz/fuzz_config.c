@@ -49,8 +49,8 @@ static void check_service(const ksiss_config *cfg, const ksiss_catalog *cat, con
         check_metric(s, &s->metrics[i]);
     if (s->has_load) {
         FUZZ_CHECK(s->load.query && s->load.query[0], "service %s: load signal without a query", s->name);
-        FUZZ_CHECK(isfinite(s->load.per_gpu) && s->load.per_gpu > 0, "service %s: load perGpu %g", s->name,
-                   s->load.per_gpu);
+        FUZZ_CHECK(isfinite(s->load.per_gpu) && (s->load.per_gpu > 0 || (s->load.per_gpu == 0 && s->load.learn)),
+                   "service %s: load perGpu %g (learn %d)", s->name, s->load.per_gpu, (int)s->load.learn);
         FUZZ_CHECK(s->load.target_utilization > 0 && s->load.target_utilization <= 1,
                    "service %s: targetUtilization %g", s->name, s->load.target_utilization);
     }

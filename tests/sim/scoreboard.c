@@ -2,7 +2,9 @@
  * docs/simulator.md "The evaluation suite"). Reads the suite's manifest
  * (one case a line, tab-separated: name, class real|spike, the name of the
  * unjittered base case or "-", the `ksiss simulate --json` file, a short
- * description), judges `ksiss` on each case with core/sim_score.c, and
+ * description, and optionally three more JSON files or "-": `ksiss`
+ * learning its capacity without perGpu, from a perGpu 2x too high and from
+ * one 2x too low), judges `ksiss` on each case with core/sim_score.c, and
  * writes a terminal table, OUTDIR/scoreboard.json, OUTDIR/scoreboard.svg
  * (attainment against cost per case, every policy a point) and a one-line
  * summary. Deterministic: the same files give the same bytes.
@@ -17,12 +19,19 @@
 #include "core/sim_score.h"
 
 #define MAX_CASES 1000
+#define N_LEARN 3   /* no profile, 2x optimistic, 2x pessimistic */
+
+static const char *const learn_name[N_LEARN] = { "no_profile", "profile_2x_high", "profile_2x_low" };
 
 typedef struct {
     char name[96], cls_name[16], base_name[96], json[512], desc[160];
     double unattainable;    /* share no deployment serves within the SLO; NAN if the JSON has none */
+    char learn_json[N_LEARN][512];
     ksiss_score_case c;
     ksiss_score_verdict v;
+    ksiss_score_point warm;             /* ksiss with the profile, after the warm-up */
+    ksiss_score_point learn[N_LEARN];   /* ksiss learning, after the warm-up */
+    ksiss_score_learn lv[N_LEARN];
 } suite_case;
 
 static suite_case cases[MAX_CASES];
@@ -48,6 +57,31 @@ static int split_tabs(char *line, char **f, int max)
 static void copy(char *dst, size_t cap, const char *src)
 {
     snprintf(dst, cap, "%s", src);
+}
+
+/* ksiss's figures after the warm-up in a `ksiss simulate --json` file. */
+static int load_warm(const char *file, ksiss_score_point *out, const char *manifest, int line)
+{
+    json_error_t err;
+    json_t *root = json_load_file(file, 0, &err);
+    if (!root) {
+        fprintf(stderr, "%s:%d: %s: %s\n", manifest, line, file, err.text);
+        return -1;
+    }
+    json_t *w = json_object_get(json_object_get(json_object_get(root, "policies"), "ksiss"), "after_warmup");
+    json_t *a = json_object_get(w, "slo_attainment"), *g = json_object_get(w, "gpu_hours");
+    int rc = 0;
+    if (!json_is_number(a) || !json_is_number(g)) {
+        fprintf(stderr, "%s:%d: %s: policies.ksiss.after_warmup lacks slo_attainment or gpu_hours\n", manifest, line,
+                file);
+        rc = -1;
+    } else {
+        out->present = true;
+        out->attainment = json_number_value(a);
+        out->cost = json_number_value(g);
+    }
+    json_decref(root);
+    return rc;
 }
 
 static int load_json(suite_case *sc, const char *manifest, int line)
@@ -99,9 +133,11 @@ static int read_manifest(const char *path)
         line[strcspn(line, "\r\n")] = '\0';
         if (!line[0] || line[0] == '#')
             continue;
-        char *fl[5];
-        if (split_tabs(line, fl, 5) != 5) {
-            fprintf(stderr, "%s:%d: expected 5 tab-separated fields: name class base json description\n", path, ln);
+        char *fl[5 + N_LEARN];
+        int nf = split_tabs(line, fl, 5 + N_LEARN);
+        if (nf != 5 && nf != 5 + N_LEARN) {
+            fprintf(stderr, "%s:%d: expected 5 tab-separated fields: name class base json description, and "
+                            "optionally 3 more: the no-profile, 2x-high and 2x-low json\n", path, ln);
             rc = -1;
             break;
         }
@@ -117,6 +153,8 @@ static int read_manifest(const char *path)
         copy(sc->base_name, sizeof(sc->base_name), fl[2]);
         copy(sc->json, sizeof(sc->json), fl[3]);
         copy(sc->desc, sizeof(sc->desc), fl[4]);
+        for (int k = 0; k < N_LEARN; k++)
+            copy(sc->learn_json[k], sizeof(sc->learn_json[k]), nf > 5 ? fl[5 + k] : "-");
         if (ksiss_score_class_parse(sc->cls_name, &sc->c.cls) != 0) {
             fprintf(stderr, "%s:%d: class \"%s\": expected real or spike\n", path, ln, sc->cls_name);
             rc = -1;
@@ -131,6 +169,13 @@ static int read_manifest(const char *path)
             rc = -1;
             break;
         }
+        for (int k = 0; k < N_LEARN && rc == 0; k++)
+            if (strcmp(sc->learn_json[k], "-") &&
+                (load_warm(sc->json, &sc->warm, path, ln) != 0 ||
+                 load_warm(sc->learn_json[k], &sc->learn[k], path, ln) != 0))
+                rc = -1;
+        if (rc != 0)
+            break;
         if (strcmp(sc->base_name, "-")) {
             size_t i;
             for (i = 0; i < n_cases && strcmp(cases[i].name, sc->base_name); i++)
@@ -167,6 +212,7 @@ static void cell(char *buf, size_t cap, const suite_case *sc, int pol)
 
 typedef struct {
     size_t meets, dominated, floor, jitter, jitter_cases, real, over_aim;
+    size_t learn_checked[N_LEARN], learn_ok[N_LEARN];
 } summary;
 
 static summary summarize(void)
@@ -179,6 +225,10 @@ static summary summarize(void)
         s.floor += !v->floor_ok;
         s.jitter_cases += v->jitter_checked;
         s.jitter += v->jitter_checked && !v->jitter_ok;
+        for (int k = 0; k < N_LEARN; k++) {
+            s.learn_checked[k] += cases[i].lv[k].checked;
+            s.learn_ok[k] += cases[i].lv[k].ok;
+        }
         if (cases[i].c.cls == KSISS_SCORE_REAL) {
             s.real++;
             s.over_aim += v->over_cost_aim;
@@ -192,12 +242,27 @@ static void summary_line(FILE *f, const summary *s)
     fprintf(f, "sim-suite: ksiss meets the rules on %zu of %zu cases (dominated on %zu, below its attainment floor on "
                "%zu, unstable under jitter on %zu of %zu); real cases above 1.5x the oracle's GPU-hours: %zu of %zu\n",
             s->meets, n_cases, s->dominated, s->floor, s->jitter, s->jitter_cases, s->over_aim, s->real);
+    if (s->learn_checked[0] + s->learn_checked[1] + s->learn_checked[2] > 0)
+        fprintf(f, "sim-suite: learned capacity within 0.5 points and 10%% GPU-hours of the true profile after the "
+                   "10-minute warm-up: without perGpu on %zu of %zu, from perGpu 2x too high on %zu of %zu, 2x too "
+                   "low on %zu of %zu\n",
+                s->learn_ok[0], s->learn_checked[0], s->learn_ok[1], s->learn_checked[1], s->learn_ok[2],
+                s->learn_checked[2]);
+}
+
+/* "-0.12/+4.1%" (points, cost) or "-". */
+static void learn_cell(char *buf, size_t cap, const ksiss_score_learn *l)
+{
+    if (!l->checked)
+        snprintf(buf, cap, "-");
+    else
+        snprintf(buf, cap, "%+.2f/%+.1f%%%s", 100 * l->points, 100 * l->cost, l->ok ? "" : "!");
 }
 
 static void print_table(void)
 {
-    printf("%-26s %-5s %-16s %-16s %-16s %-16s %-8s %s\n", "case", "class", "ksiss", "horizontal", "static", "seed",
-           "oracle", "verdict (attainment/cost vs oracle)");
+    printf("%-26s %-5s %-16s %-16s %-16s %-16s %-8s %-15s %-15s %-15s %s\n", "case", "class", "ksiss", "horizontal",
+           "static", "seed", "oracle", "no profile", "perGpu x2", "perGpu /2", "verdict (attainment/cost vs oracle)");
     for (size_t i = 0; i < n_cases; i++) {
         suite_case *sc = &cases[i];
         char k[32], h[32], s[32], d[32], o[16];
@@ -209,8 +274,11 @@ static void print_table(void)
             snprintf(o, sizeof(o), "%.2f%%", 100 * sc->c.p[KSISS_SCORE_ORACLE].attainment);
         else
             snprintf(o, sizeof(o), "-");
-        printf("%-26s %-5s %-16s %-16s %-16s %-16s %-8s %s", sc->name, sc->cls_name, k, h, s, d, o,
-               sc->v.meets ? "ok" : sc->v.why);
+        char lc[N_LEARN][40];
+        for (int q = 0; q < N_LEARN; q++)
+            learn_cell(lc[q], sizeof(lc[q]), &sc->lv[q]);
+        printf("%-26s %-5s %-16s %-16s %-16s %-16s %-8s %-15s %-15s %-15s %s", sc->name, sc->cls_name, k, h, s, d, o,
+               lc[0], lc[1], lc[2], sc->v.meets ? "ok" : sc->v.why);
         if (sc->v.jitter_checked)
             printf(" (jitter: cost %+.2f%%, %+.2f points)", 100 * sc->v.jitter_cost, 100 * sc->v.jitter_points);
         if (sc->v.over_cost_aim)
@@ -263,6 +331,19 @@ static int write_json(const char *path, const summary *s)
             json_object_set_new(v, "jitter_attainment_change", num(sc->v.jitter_points));
         }
         json_object_set_new(c, "ksiss", v);
+        json_t *lj = json_object();
+        for (int k = 0; k < N_LEARN; k++) {
+            if (!sc->lv[k].checked)
+                continue;
+            json_t *o = json_object();
+            json_object_set_new(o, "slo_attainment_after_warmup", num(sc->learn[k].attainment));
+            json_object_set_new(o, "gpu_hours_after_warmup", num(sc->learn[k].cost));
+            json_object_set_new(o, "attainment_change", num(sc->lv[k].points));
+            json_object_set_new(o, "cost_change", num(sc->lv[k].cost));
+            json_object_set_new(o, "within_bound", json_boolean(sc->lv[k].ok));
+            json_object_set_new(lj, learn_name[k], o);
+        }
+        json_object_set_new(c, "learned_capacity", lj);
         json_array_append_new(arr, c);
     }
     json_t *sm = json_object();
@@ -274,6 +355,13 @@ static int write_json(const char *path, const summary *s)
     json_object_set_new(sm, "jitter_unstable", json_integer((json_int_t)s->jitter));
     json_object_set_new(sm, "real_cases", json_integer((json_int_t)s->real));
     json_object_set_new(sm, "real_over_cost_aim", json_integer((json_int_t)s->over_aim));
+    for (int k = 0; k < N_LEARN; k++) {
+        char key[64];
+        snprintf(key, sizeof(key), "learned_%s_within_bound", learn_name[k]);
+        json_object_set_new(sm, key, json_integer((json_int_t)s->learn_ok[k]));
+        snprintf(key, sizeof(key), "learned_%s_cases", learn_name[k]);
+        json_object_set_new(sm, key, json_integer((json_int_t)s->learn_checked[k]));
+    }
     json_object_set_new(root, "summary", sm);
     json_object_set_new(root, "cases", arr);
     int rc = json_dump_file(root, path, JSON_INDENT(2) | JSON_REAL_PRECISION(6));
@@ -386,8 +474,11 @@ int main(int argc, char **argv)
     }
     if (read_manifest(argv[1]) != 0)
         return 1;
-    for (size_t i = 0; i < n_cases; i++)
+    for (size_t i = 0; i < n_cases; i++) {
         ksiss_score_eval(&cases[i].c, &cases[i].v);
+        for (int k = 0; k < N_LEARN; k++)
+            ksiss_score_learned(&cases[i].warm, &cases[i].learn[k], &cases[i].lv[k]);
+    }
     summary s = summarize();
     print_table();
     printf("\n");

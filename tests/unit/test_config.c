@@ -165,6 +165,34 @@ static void test_load_signal_shortens_default_down_window(void **state)
     fixture_free(&f);
 }
 
+/* perGpu is optional: without it the capacity is learned; learn: true
+ * learns with perGpu as the starting point; with perGpu alone, as before. */
+static void test_per_gpu_optional_learns(void **state)
+{
+    (void)state;
+    fixture f;
+    parse_yaml(&f, "nopg: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  load: {query: l, throughput: prefill}\n"
+                   "prior: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  load: {query: l, perGpu: 1000, learn: true}\n"
+                   "given: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  load: {query: l, perGpu: 1000}\n");
+    assert_int_equal(f.rc, 0);
+    const ksiss_service_cfg *a = svc(&f, "nopg"), *b = svc(&f, "prior"), *c = svc(&f, "given");
+    assert_true(a->has_load && a->load.learn);
+    assert_true(a->load.per_gpu == 0);
+    assert_true(b->has_load && b->load.learn);
+    assert_true(b->load.per_gpu == 1000);
+    assert_true(c->has_load && !c->load.learn);
+    fixture_free(&f);
+}
+
 /* sloTarget: the share of requests that should meet the SLO, 0.99 unless
  * given (also for the legacy format, which cannot give it). */
 static void test_slo_target_defaults_and_parses(void **state)
@@ -438,8 +466,10 @@ static const bad_case bad_cases[] = {
      "c.yaml:3:19: service \"s\": modelMemoryGiB: no tier of the ladder holds 60 GiB"},
     {"model memory negative", "s:\n  modelMemoryGiB: -1\n  metrics: [{name: m, query: q, slo: 1}]\n",
      "c.yaml:2:19: service \"s\": modelMemoryGiB: must be between 0 and 1e+06, got -1"},
-    {"load without perGpu", "s:\n  load: {query: q}\n",
-     "c.yaml:2:9: service \"s\": load: perGpu is missing (the load one whole GPU sustains within the SLOs)"},
+    {"load learn not a boolean", "s:\n  load: {query: q, learn: often}\n",
+     "c.yaml:2:27: service \"s\": load: learn: expected true or false, got \"often\""},
+    {"load learn false without perGpu", "s:\n  load: {query: q, learn: false}\n",
+     "c.yaml:2:27: service \"s\": load: learn: is false but perGpu is missing: give perGpu, or let the capacity be learned"},
     {"load utilization above 1", "s:\n  load: {query: q, perGpu: 10, targetUtilization: 1.5}\n",
      "c.yaml:2:51: service \"s\": load: targetUtilization: must be in (0, 1], got 1.5"},
     {"slo target of 1", "s:\n  sloTarget: 1\n  metrics: [{name: m, query: q, slo: 1}]\n",
@@ -1009,6 +1039,7 @@ int main(void)
         cmocka_unit_test(test_original_shipped_example_parses_with_legacy_defaults),
         cmocka_unit_test(test_example_config_parses_with_every_extended_field),
         cmocka_unit_test(test_load_signal_shortens_default_down_window),
+        cmocka_unit_test(test_per_gpu_optional_learns),
         cmocka_unit_test(test_slo_target_defaults_and_parses),
         cmocka_unit_test(test_configmap_json_from_the_api_parses_its_data),
         cmocka_unit_test(test_bare_data_mapping_accepts_values_written_directly),

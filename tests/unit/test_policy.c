@@ -1789,6 +1789,148 @@ static void test_a_sized_history_decides_as_the_full_one(void **state)
         run_sequence(&SEQUENCES[i]);
 }
 
+/* One tick as one_tick, with a learned capacity view (issue 17). */
+static void view_tick(const fixture *f, ksiss_history *h, const char *tier, int ready, double load,
+                      const ksiss_capacity_view *v, int64_t *now_ms, ksiss_decision *d)
+{
+    tick_input t;
+    double fine[MAXM] = {0.2};
+    build_input(f, &t, tier, ready, 0, fine, load, PLENTY, *now_ms, h);
+    t.in.capacity = v;
+    ksiss_decision_clear(d);
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, d), 0);
+    ksiss_history_record(h, d, load, *now_ms);
+    free(t.free_buf);
+    *now_ms += 10000;
+}
+
+/* The seam: with a capacity view, a tier's instance gives its figure over
+ * the view's unit instead of the catalogue's ratio. 360 tokens/s need
+ * 0.45 GPU at 80%: one 3g slice covers it by the catalogue (0.5), but the
+ * view says a 3g instance sustains 250 tokens/s (0.25 of the 1000 unit):
+ * two are needed. */
+static void test_a_learned_capacity_sizes_the_tiers(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G_7G_WINDOW);
+    const ksiss_tier *tiers[2] = { tier_named(&f, "mig-3g.40gb"), tier_named(&f, "mig-7g.80gb") };
+    double per[2] = { 250, 600 };
+    ksiss_capacity_view v = { 1000, tiers, per, 2, true };
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    view_tick(&f, &h, "mig-3g.40gb", 1, 360, NULL, &now, &d);
+    assert_int_equal(d.action, KSISS_HOLD);
+    view_tick(&f, &h, "mig-3g.40gb", 1, 360, &v, &now, &d);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_int_equal(d.replicas, 2);
+    assert_true(fabs(d.serving_capacity - 0.25) < 1e-9);
+    /* the view's unit replaces perGpu in the need: 720 tokens/s on a unit
+     * of 2000 need 0.45, one 3g instance at 500 (0.25) does not cover it */
+    double per2[2] = { 500, 1200 };
+    ksiss_capacity_view v2 = { 2000, tiers, per2, 2, true };
+    ksiss_history_free(&h);
+    ksiss_history_init(&h);
+    view_tick(&f, &h, "mig-3g.40gb", 1, 720, &v2, &now, &d);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_int_equal(d.replicas, 2);
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    free_fixture(&f);
+}
+
+/* No scale-down on an unlearned estimate: the same low load that takes
+ * 3g x2 to x1 after the window holds with capacity_unlearned while the
+ * current tier's estimate is not learned; scale-up is not held. */
+static void test_no_scale_down_on_an_unlearned_capacity(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G_7G_WINDOW);
+    const ksiss_tier *tiers[2] = { tier_named(&f, "mig-3g.40gb"), tier_named(&f, "mig-7g.80gb") };
+    double per[2] = { 500, 1000 };
+    for (int learned = 0; learned <= 1; learned++) {
+        ksiss_capacity_view v = { 1000, tiers, per, 2, learned == 1 };
+        ksiss_history h;
+        ksiss_history_init(&h);
+        ksiss_decision d = {0};
+        int64_t now = 1000000;
+        int k, unlearned = 0;
+        for (k = 0; k < 20; k++) {
+            view_tick(&f, &h, "mig-3g.40gb", 2, 200, &v, &now, &d);
+            if (!strcmp(d.reason_code, "capacity_unlearned")) {
+                unlearned++;
+                assert_int_equal(d.replicas, 2);
+                assert_non_null(strstr(d.reason, "mig-3g.40gb"));
+            }
+            if (d.action != KSISS_HOLD)
+                break;
+        }
+        if (learned) {
+            assert_int_equal(d.action, KSISS_IN);
+            assert_int_equal(d.replicas, 1);
+            assert_int_equal(unlearned, 0);
+        } else {
+            /* held throughout; the hold remembers the capacity it keeps,
+             * so the ticks after it wait for the window again */
+            assert_int_equal(k, 20);
+            assert_true(unlearned >= 1);
+            /* more load still scales out */
+            view_tick(&f, &h, "mig-3g.40gb", 2, 900, &v, &now, &d);
+            assert_int_equal(d.action, KSISS_OUT);
+        }
+        ksiss_decision_clear(&d);
+        ksiss_history_free(&h);
+    }
+    free_fixture(&f);
+}
+
+/* A service that learns its capacity, decided without a learner (a caller
+ * that has none yet): no load-based need, and no scale-down, however low
+ * the latency; a breach still scales out. */
+static void test_learning_without_a_learner_never_scales_down(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, "svc: |\n"
+                    "  metrics:\n"
+                    "    - {name: ttft_p95, query: q, slo: 1.0, scaleUpFactor: 1.1, scaleDownFactor: 0.5}\n"
+                    "  load: {query: 'sum(rate(vllm:prompt_tokens_total[1m]))', throughput: prefill}\n"
+                    "  tiers: [mig-3g.40gb, mig-7g.80gb]\n"
+                    "  maxReplicas: 4\n"
+                    "  stabilization: {down: 60s}\n"
+                    "  cooldown: {down: 0s}\n");
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    int unlearned = 0;
+    for (int k = 0; k < 20; k++) {
+        view_tick(&f, &h, "mig-3g.40gb", 2, 100, NULL, &now, &d);
+        assert_int_equal(d.action, KSISS_HOLD);
+        if (!strcmp(d.reason_code, "capacity_unlearned")) {
+            unlearned++;
+            assert_true(d.required_capacity >= d.serving_capacity - 1e-9);
+        }
+    }
+    assert_true(unlearned >= 1);
+    double breach[MAXM] = {3.0};
+    tick_input t;
+    build_input(&f, &t, "mig-3g.40gb", 2, 0, breach, 100, PLENTY, now, &h);
+    ksiss_decision_clear(&d);
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    assert_int_equal(d.action, KSISS_OUT);
+    free(t.free_buf);
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    free_fixture(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1830,6 +1972,9 @@ int main(void)
         cmocka_unit_test(test_history_record_on_an_unreserved_ring_takes_the_most),
         cmocka_unit_test(test_an_empty_history_never_counts_as_a_full_window),
         cmocka_unit_test(test_a_sized_history_decides_as_the_full_one),
+        cmocka_unit_test(test_a_learned_capacity_sizes_the_tiers),
+        cmocka_unit_test(test_no_scale_down_on_an_unlearned_capacity),
+        cmocka_unit_test(test_learning_without_a_learner_never_scales_down),
         cmocka_unit_test(test_no_scale_in_to_a_capacity_that_breached_twice_recently),
         cmocka_unit_test(test_a_breach_the_load_did_not_show_corrects_the_load_need),
         cmocka_unit_test(test_scale_in_keeps_less_headroom_than_a_tier_change_down),

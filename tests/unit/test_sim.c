@@ -855,15 +855,24 @@ static void test_simulate_writes_the_documented_json(void **state)
     assert_int_equal(json_object_size(pols), 5);
     static const char *names[] = { "ksiss", "seed", "horizontal", "static", "oracle" };
     static const char *keys[] = { "slo_attainment", "gpu_hours", "cost_vs_oracle", "transitions", "p95_latency_s",
-                                  "p99_latency_s" };
+                                  "p99_latency_s", "after_warmup", "learned_capacity" };
     double oracle = json_number_value(json_object_get(json_object_get(pols, "oracle"), "gpu_hours"));
     assert_true(oracle > 0);
     for (size_t i = 0; i < 5; i++) {
         json_t *p = json_object_get(pols, names[i]);
         assert_non_null(p);
-        assert_int_equal(json_object_size(p), 6);
-        for (size_t k = 0; k < 6; k++)
+        assert_int_equal(json_object_size(p), 8);
+        for (size_t k = 0; k < 8; k++)
             assert_non_null(json_object_get(p, keys[k]));
+        /* after the warm-up: figures for the policies that run the world,
+         * null for the oracle; none of these learned (the config has perGpu) */
+        json_t *w = json_object_get(p, "after_warmup");
+        assert_true(json_is_object(w) && json_object_size(w) == 2);
+        if (strcmp(names[i], "oracle"))
+            assert_true(json_is_number(json_object_get(w, "gpu_hours")));
+        else
+            assert_true(json_is_null(json_object_get(w, "gpu_hours")));
+        assert_true(json_is_false(json_object_get(p, "learned_capacity")));
         double a = json_number_value(json_object_get(p, "slo_attainment"));
         assert_true(a >= 0 && a <= 1);
         assert_true(json_is_integer(json_object_get(p, "transitions")));
@@ -1123,6 +1132,59 @@ static void test_simulate_reports_a_missing_file_and_usage_errors(void **state)
     assert_int_equal(c, KSISS_EXIT_USAGE);
 }
 
+/* Learned capacity (issue 17): without perGpu the run learns from the
+ * series it exposes: samples carry the estimate, the bound and the truth;
+ * after 10 minutes of a ramp the estimate is within 10% of the serving
+ * model's capacity (0.7 x prefill) and the bound below the estimate; the
+ * result says it learned and gives its figures after the warm-up. A run
+ * with perGpu (not learning) has no learning samples. */
+static void test_a_run_without_per_gpu_learns_the_capacity(void **state)
+{
+    (void)state;
+    char *tr = make_trace(ramp, 20, 11);
+    const char *pols[] = { "ksiss" };
+    char *nopg = ksiss_xstrdup(SERVICE);
+    char *p = strstr(nopg, "    perGpu: 14000\n");
+    assert_non_null(p);
+    memmove(p, p + strlen("    perGpu: 14000\n"), strlen(p + strlen("    perGpu: 14000\n")) + 1);
+    world_fx f;
+    fx_load(&f, nopg, tr);
+    assert_true(f.cfg.services[0].load.learn);
+    ksiss_sim_report r = run(&f, pols, 1, 60000, NULL, NULL);
+    const ksiss_sim_result *res = &r.v[0];
+    assert_true(res->learned);
+    assert_true(isfinite(res->slo_attainment_warm) && isfinite(res->gpu_hours_warm));
+    assert_true(res->gpu_hours_warm < res->gpu_hours);
+    size_t checked = 0;
+    for (size_t i = 0; i < res->n_samples; i++) {
+        const ksiss_sim_sample *s = &res->samples[i];
+        if (s->t_s < 600)
+            continue;
+        assert_true(isfinite(s->true_tps) && isfinite(s->learned_tps));
+        if (fabs(s->learned_tps / s->true_tps - 1) > 0.10)
+            fail_msg("at %g s the estimate %g is not within 10%% of %g", s->t_s, s->learned_tps, s->true_tps);
+        assert_true(s->learned_bound_tps < s->learned_tps);
+        checked++;
+    }
+    assert_true(checked > 20);
+    char *svg = ksiss_sim_learning_svg(&r, "t", 600);
+    assert_non_null(svg);
+    assert_non_null(strstr(svg, "true (serving model)"));
+    free(svg);
+    ksiss_sim_report_free(&r);
+    fx_free(&f);
+    /* with perGpu: no learning */
+    fx_load(&f, SERVICE, tr);
+    r = run(&f, pols, 1, 60000, NULL, NULL);
+    assert_false(r.v[0].learned);
+    assert_true(isnan(r.v[0].samples[r.v[0].n_samples - 1].learned_tps));
+    assert_null(ksiss_sim_learning_svg(&r, "t", 600));
+    ksiss_sim_report_free(&r);
+    fx_free(&f);
+    free(nopg);
+    free(tr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1136,6 +1198,7 @@ int main(void)
         cmocka_unit_test(test_horizontal_scales_in_at_most_by_half_per_tick),
         cmocka_unit_test(test_cold_start_delays_new_capacity),
         cmocka_unit_test(test_ksiss_leaves_a_burst_once_its_backlog_has_drained),
+        cmocka_unit_test(test_a_run_without_per_gpu_learns_the_capacity),
         cmocka_unit_test(test_oracle_is_never_above_a_policy_that_meets_the_slo),
         cmocka_unit_test(test_same_inputs_give_the_same_results),
         cmocka_unit_test(test_static_gpu_hours_are_cost_weighted),

@@ -189,6 +189,31 @@ static void test_class_names_round_trip(void **state)
     assert_int_equal(ksiss_score_class_parse("burst", &k), -1);
 }
 
+/* The learned capacity's bound: 0.5 points less and 10% dearer at most,
+ * each on both sides, better is fine, and a missing run is not checked. */
+static void test_learned_capacity_bounds(void **state)
+{
+    (void)state;
+    ksiss_score_point prof = { true, 0.990, 1.0 };
+    ksiss_score_learn l;
+    ksiss_score_point a = { true, 0.986, 1.09 };     /* -0.4 points, +9% */
+    ksiss_score_learned(&prof, &a, &l);
+    assert_true(l.checked && l.ok);
+    assert_true(fabs(l.points + 0.004) < 1e-9 && fabs(l.cost - 0.09) < 1e-9);
+    ksiss_score_point b = { true, 0.984, 1.0 };      /* -0.6 points */
+    ksiss_score_learned(&prof, &b, &l);
+    assert_true(l.checked && !l.ok);
+    ksiss_score_point c = { true, 0.999, 1.11 };     /* better, but 11% dearer */
+    ksiss_score_learned(&prof, &c, &l);
+    assert_true(l.checked && !l.ok);
+    ksiss_score_point d = { true, 0.999, 0.8 };      /* better and cheaper */
+    ksiss_score_learned(&prof, &d, &l);
+    assert_true(l.ok);
+    ksiss_score_point e = { false, 0, 0 };
+    ksiss_score_learned(&prof, &e, &l);
+    assert_false(l.checked || l.ok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -201,6 +226,7 @@ int main(void)
         cmocka_unit_test(test_jitter_rule_on_both_sides),
         cmocka_unit_test(test_missing_results_never_pass),
         cmocka_unit_test(test_class_names_round_trip),
+        cmocka_unit_test(test_learned_capacity_bounds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
