@@ -73,7 +73,7 @@ static int parse_sample_value(const char *s, double *out)
 }
 
 /* [ts, "value"] */
-static int parse_pair(json_t *pair, double *out)
+static int parse_pair(const json_t *pair, double *out)
 {
     json_t *v = json_is_array(pair) && json_array_size(pair) == 2 ? json_array_get(pair, 1) : NULL;
     return v && json_is_string(v) ? parse_sample_value(json_string_value(v), out) : -1;
@@ -97,18 +97,98 @@ static char *series_text(json_t *metric)
     return ksiss_sb_take(&sb);
 }
 
-static int parse_response(const char *body, size_t len, long http_status, const char *pod_label,
-                          ksiss_prom_result *out);
-
-int ksiss_prom_parse_response(const char *body, size_t len, long http_status, const char *pod_label,
-                              ksiss_prom_result *out)
+/* An answer that is not a JSON object: an HTTP error (its body quoted),
+ * or a body that is not the API's. Returns -1. */
+static int refuse_non_json(const char *body, size_t len, long http_status, const json_t *root,
+                           const json_error_t *je, ksiss_prom_result *out)
 {
-    /* The answer's tree (hundreds of KB for a query batched across 500
-     * services) is dropped here: out holds copies only. */
-    ksiss_json_arena a;
-    ksiss_json_arena_begin(&a);
-    int rc = parse_response(body, len, http_status, pod_label, out);
-    ksiss_json_arena_end(&a);
+    char *head = printable(body, len, 200);
+    /* jansson quotes the offending byte in je->text: keep it printable too. */
+    char *why = root ? ksiss_xstrdup("not an object") : printable(je->text, strlen(je->text), 200);
+    bool auth = http_status == 401 || http_status == 403;
+    int rc = http_status != 200
+                 ? ksiss_prom__fail(out, auth ? KSISS_PROM_REASON_AUTH : KSISS_PROM_REASON_HTTP,
+                                    ksiss_xasprintf("HTTP %ld from Prometheus%s: %s", http_status,
+                                                    auth ? " (check the bearer token or basic auth credentials)"
+                                                         : "",
+                                                    head))
+                 : ksiss_prom__fail(out, KSISS_PROM_REASON_RESPONSE,
+                                    ksiss_xasprintf("the response is not a Prometheus API JSON object (%s): %s", why,
+                                                    head));
+    free(why);
+    free(head);
+    return rc;
+}
+
+/* An API object whose status is not "success": Prometheus' errorType and
+ * error quoted. Returns -1. */
+static int refuse_api_error(const json_t *root, const char *status, long http_status, ksiss_prom_result *out)
+{
+    const char *etype = json_string_value(json_object_get(root, "errorType"));
+    const char *emsg = json_string_value(json_object_get(root, "error"));
+    char *m = printable(emsg ? emsg : "no error message", strlen(emsg ? emsg : "no error message"), 1000);
+    char *et = printable(etype ? etype : "no errorType", strlen(etype ? etype : "no errorType"), 200);
+    /* A 401/403 is about credentials even when its body is an API
+     * error object (Prometheus behind an auth proxy, or its own
+     * basic auth): counted as `auth`, with the hint. */
+    bool auth = http_status == 401 || http_status == 403;
+    int rc = ksiss_prom__fail(out, auth ? KSISS_PROM_REASON_AUTH
+                                   : http_status >= 200 && http_status < 300 && !status ? KSISS_PROM_REASON_RESPONSE
+                                                                                        : KSISS_PROM_REASON_PROMETHEUS,
+                              ksiss_xasprintf("Prometheus refused the query (HTTP %ld, %s%s): %s", http_status, et,
+                                              auth ? "; check the bearer token or basic auth credentials" : "", m));
+    free(et);
+    free(m);
+    return rc;
+}
+
+/* A scalar result [time, "value"]: one sample. 0 or -1. */
+static int take_scalar(const json_t *result, ksiss_prom_result *out)
+{
+    double v;
+    if (parse_pair(result, &v) < 0)
+        return ksiss_prom__fail(out, KSISS_PROM_REASON_RESPONSE,
+                                ksiss_xstrdup("a scalar result is not [time, \"value\"]"));
+    out->scalar = true;
+    out->samples = ksiss_xcalloc(1, sizeof(*out->samples));
+    out->samples[0] = (ksiss_prom_sample){NULL, ksiss_xstrdup("scalar"), v};
+    out->n = 1;
+    return 0;
+}
+
+/* A vector result: a sample per series, with its pod_label's value (NULL
+ * pod_label: none) and its series text. 0 or -1. */
+static int take_vector(const json_t *result, const char *pod_label, ksiss_prom_result *out)
+{
+    if (!json_is_array(result))
+        return ksiss_prom__fail(out, KSISS_PROM_REASON_RESPONSE, ksiss_xstrdup("a vector result is not an array"));
+    size_t n = json_array_size(result);
+    out->samples = ksiss_xcalloc(n ? n : 1, sizeof(*out->samples));
+    for (size_t i = 0; i < n; i++) {
+        json_t *s = json_array_get(result, i);
+        json_t *metric = json_object_get(s, "metric");
+        double v;
+        if (!json_is_object(metric) || parse_pair(json_object_get(s, "value"), &v) < 0)
+            return ksiss_prom__fail(out, KSISS_PROM_REASON_RESPONSE,
+                                    ksiss_xasprintf("sample %zu of the vector is not {metric, value: [time, "
+                                                    "\"value\"]}", i));
+        const char *pod = pod_label ? json_string_value(json_object_get(metric, pod_label)) : NULL;
+        out->samples[out->n++] = (ksiss_prom_sample){ksiss_xstrdup(pod), series_text(metric), v};
+    }
+    return 0;
+}
+
+/* Any other result type (a matrix, a string): refused with a hint. */
+static int refuse_result_type(const char *type, ksiss_prom_result *out)
+{
+    char *pt = printable(type, strlen(type), 200);
+    int rc = ksiss_prom__fail(out, KSISS_PROM_REASON_RESULT_TYPE,
+                              ksiss_xasprintf("the query returns a %s, not an instant vector or scalar%s", pt,
+                                              !strcmp(type, "matrix")
+                                                  ? " (remove the [range] at the end, or wrap it in a function "
+                                                    "such as rate() or avg_over_time())"
+                                                  : ""));
+    free(pt);
     return rc;
 }
 
@@ -119,41 +199,14 @@ static int parse_response(const char *body, size_t len, long http_status, const 
     out->http_status = http_status;
     json_error_t je;
     json_t *root = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+    int rc;
     if (!root || !json_is_object(root)) {
-        char *head = printable(body, len, 200);
-        /* jansson quotes the offending byte in je.text: keep it printable too. */
-        char *why = root ? ksiss_xstrdup("not an object") : printable(je.text, strlen(je.text), 200);
-        bool auth = http_status == 401 || http_status == 403;
-        int rc = http_status != 200
-                     ? ksiss_prom__fail(out, auth ? KSISS_PROM_REASON_AUTH : KSISS_PROM_REASON_HTTP,
-                            ksiss_xasprintf("HTTP %ld from Prometheus%s: %s", http_status,
-                                            auth ? " (check the bearer token or basic auth credentials)" : "", head))
-                     : ksiss_prom__fail(out, KSISS_PROM_REASON_RESPONSE,
-                            ksiss_xasprintf("the response is not a Prometheus API JSON object (%s): %s",
-                                            why, head));
-        free(why);
-        free(head);
-        json_decref(root);
-        return rc;
+        rc = refuse_non_json(body, len, http_status, root, &je, out);
+        goto out;
     }
     const char *status = json_string_value(json_object_get(root, "status"));   /* borrowed */
-    int rc = 0;
     if (!status || strcmp(status, "success")) {
-        const char *etype = json_string_value(json_object_get(root, "errorType"));
-        const char *emsg = json_string_value(json_object_get(root, "error"));
-        char *m = printable(emsg ? emsg : "no error message", strlen(emsg ? emsg : "no error message"), 1000);
-        char *et = printable(etype ? etype : "no errorType", strlen(etype ? etype : "no errorType"), 200);
-        /* A 401/403 is about credentials even when its body is an API
-         * error object (Prometheus behind an auth proxy, or its own
-         * basic auth): counted as `auth`, with the hint. */
-        bool auth = http_status == 401 || http_status == 403;
-        rc = ksiss_prom__fail(out, auth ? KSISS_PROM_REASON_AUTH
-                            : http_status >= 200 && http_status < 300 && !status ? KSISS_PROM_REASON_RESPONSE
-                                                                                 : KSISS_PROM_REASON_PROMETHEUS,
-                  ksiss_xasprintf("Prometheus refused the query (HTTP %ld, %s%s): %s", http_status, et,
-                                  auth ? "; check the bearer token or basic auth credentials" : "", m));
-        free(et);
-        free(m);
+        rc = refuse_api_error(root, status, http_status, out);
         goto out;
     }
     if (http_status != 200) {
@@ -163,51 +216,29 @@ static int parse_response(const char *body, size_t len, long http_status, const 
     json_t *data = json_object_get(root, "data");
     const char *type = json_string_value(json_object_get(data, "resultType"));
     json_t *result = json_object_get(data, "result");
-    if (!type || !result) {
-        rc = ksiss_prom__fail(out, KSISS_PROM_REASON_RESPONSE, ksiss_xstrdup("the response has no data.resultType/result"));
-        goto out;
-    }
-    if (!strcmp(type, "scalar")) {
-        double v;
-        if (parse_pair(result, &v) < 0) {
-            rc = ksiss_prom__fail(out, KSISS_PROM_REASON_RESPONSE, ksiss_xstrdup("a scalar result is not [time, \"value\"]"));
-            goto out;
-        }
-        out->scalar = true;
-        out->samples = ksiss_xcalloc(1, sizeof(*out->samples));
-        out->samples[0] = (ksiss_prom_sample){NULL, ksiss_xstrdup("scalar"), v};
-        out->n = 1;
-    } else if (!strcmp(type, "vector")) {
-        if (!json_is_array(result)) {
-            rc = ksiss_prom__fail(out, KSISS_PROM_REASON_RESPONSE, ksiss_xstrdup("a vector result is not an array"));
-            goto out;
-        }
-        size_t n = json_array_size(result);
-        out->samples = ksiss_xcalloc(n ? n : 1, sizeof(*out->samples));
-        for (size_t i = 0; i < n; i++) {
-            json_t *s = json_array_get(result, i);
-            json_t *metric = json_object_get(s, "metric");
-            double v;
-            if (!json_is_object(metric) || parse_pair(json_object_get(s, "value"), &v) < 0) {
-                rc = ksiss_prom__fail(out, KSISS_PROM_REASON_RESPONSE,
-                          ksiss_xasprintf("sample %zu of the vector is not {metric, value: [time, \"value\"]}", i));
-                goto out;
-            }
-            const char *pod = pod_label ? json_string_value(json_object_get(metric, pod_label)) : NULL;
-            out->samples[out->n++] = (ksiss_prom_sample){ksiss_xstrdup(pod), series_text(metric), v};
-        }
-    } else {
-        char *pt = printable(type, strlen(type), 200);
-        rc = ksiss_prom__fail(out, KSISS_PROM_REASON_RESULT_TYPE,
-                  ksiss_xasprintf("the query returns a %s, not an instant vector or scalar%s", pt,
-                                  !strcmp(type, "matrix") ? " (remove the [range] at the end, or wrap it in a "
-                                                            "function such as rate() or avg_over_time())"
-                                                          : ""));
-        free(pt);
-        goto out;
-    }
-    out->ok = true;
+    if (!type || !result)
+        rc = ksiss_prom__fail(out, KSISS_PROM_REASON_RESPONSE,
+                              ksiss_xstrdup("the response has no data.resultType/result"));
+    else if (!strcmp(type, "scalar"))
+        rc = take_scalar(result, out);
+    else if (!strcmp(type, "vector"))
+        rc = take_vector(result, pod_label, out);
+    else
+        rc = refuse_result_type(type, out);
+    out->ok = rc == 0;
 out:
     json_decref(root);
+    return rc;
+}
+
+int ksiss_prom_parse_response(const char *body, size_t len, long http_status, const char *pod_label,
+                              ksiss_prom_result *out)
+{
+    /* The answer's tree (hundreds of KB for a query batched across 500
+     * services) is dropped here: out holds copies only. */
+    ksiss_json_arena a;
+    ksiss_json_arena_begin(&a);
+    int rc = parse_response(body, len, http_status, pod_label, out);
+    ksiss_json_arena_end(&a);
     return rc;
 }
