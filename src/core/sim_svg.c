@@ -46,29 +46,13 @@ static double cy(const chart *c, double v)
     return c->y0 + c->h - f * c->h;
 }
 
-/* XML-escapes s into sb. */
-static void put_text(ksiss_strbuf *sb, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': ksiss_sb_puts(sb, "&lt;"); break;
-        case '>': ksiss_sb_puts(sb, "&gt;"); break;
-        case '&': ksiss_sb_puts(sb, "&amp;"); break;
-        case '"': ksiss_sb_puts(sb, "&quot;"); break;
-        default:
-            if ((unsigned char)*s >= 0x20)
-                ksiss_sb_putc(sb, *s);
-        }
-    }
-}
-
 static void frame(const chart *c, const char *title)
 {
     ksiss_strbuf *sb = c->sb;
     ksiss_sb_printf(sb, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fafafa\" stroke=\"#bbb\"/>\n",
                     c->x0, c->y0, c->w, c->h);
     ksiss_sb_printf(sb, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#333\">", c->x0 + 4, c->y0 + 12);
-    put_text(sb, title);
+    ksiss_sb_put_xml(sb, title);
     ksiss_sb_puts(sb, "</text>\n");
     /* y labels: bottom, top (and middle for linear) */
     double vals[3] = { c->ymin, c->log ? sqrt(c->ymin * c->ymax) : (c->ymin + c->ymax) / 2, c->ymax };
@@ -127,7 +111,7 @@ static void legend(const chart *c, int slot, const char *color, const char *labe
     ksiss_sb_printf(c->sb, "<line x1=\"%.1f\" y1=\"%.1f\" x2=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"2\"/>",
                     x, c->y0 + 9, x + 16, c->y0 + 9, color);
     ksiss_sb_printf(c->sb, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"10\" fill=\"#333\">", x + 20, c->y0 + 12);
-    put_text(c->sb, label);
+    ksiss_sb_put_xml(c->sb, label);
     ksiss_sb_puts(c->sb, "</text>\n");
 }
 
@@ -163,7 +147,7 @@ char *ksiss_sim_svg(const ksiss_sim_report *r, const char *title)
                          "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
                     W_TOTAL, height, W_TOTAL, height);
     ksiss_sb_puts(&sb, "<text x=\"10\" y=\"24\" font-size=\"16\" font-weight=\"bold\">");
-    put_text(&sb, title ? title : "ksiss simulate");
+    ksiss_sb_put_xml(&sb, title ? title : "ksiss simulate");
     ksiss_sb_puts(&sb, "</text>\n");
 
     double t_max = r->horizon_s;
@@ -180,12 +164,12 @@ char *ksiss_sim_svg(const ksiss_sim_report *r, const char *title)
         const ksiss_sim_result *res = &r->v[i];
         double top = 40 + per_policy * (double)i;
         ksiss_sb_printf(&sb, "<text x=\"10\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">", top + 20);
-        put_text(&sb, res->policy);
+        ksiss_sb_put_xml(&sb, res->policy);
         ksiss_sb_printf(&sb, "</text><text x=\"130\" y=\"%.1f\" font-size=\"12\" fill=\"#333\">"
                              "SLO met %.2f%%, %.3f GPU-hours, %ld transitions, p95 %.3g s, p99 %.3g s%s",
                         top + 20, 100 * res->slo_attainment, res->gpu_hours, res->transitions, res->p95_latency_s,
                         res->p99_latency_s, res->deployment ? ", start/fixed: " : "");
-        put_text(&sb, res->deployment ? res->deployment : "");
+        ksiss_sb_put_xml(&sb, res->deployment ? res->deployment : "");
         ksiss_sb_puts(&sb, "</text>\n");
         double y = top + HEADER;
         chart c = { &sb, LEFT, y, W_TOTAL - LEFT - RIGHT, CHART_H, t_max, fmax(tok_max / 100, 10),

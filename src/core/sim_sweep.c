@@ -75,21 +75,6 @@ void ksiss_sim_sweep_free(ksiss_sim_sweep *s)
 
 static const char *const sweep_colors[] = { "#d62728", "#1f77b4", "#2ca02c", "#7f7f7f", "#9467bd", "#ff7f0e" };
 
-static void put_escaped(ksiss_strbuf *sb, const char *s)
-{
-    for (; s && *s; s++) {
-        switch (*s) {
-        case '<': ksiss_sb_puts(sb, "&lt;"); break;
-        case '>': ksiss_sb_puts(sb, "&gt;"); break;
-        case '&': ksiss_sb_puts(sb, "&amp;"); break;
-        case '"': ksiss_sb_puts(sb, "&quot;"); break;
-        default:
-            if ((unsigned char)*s >= 0x20)
-                ksiss_sb_putc(sb, *s);
-        }
-    }
-}
-
 char *ksiss_sim_sweep_svg(const ksiss_sim_sweep *s, const char *title)
 {
     ksiss_strbuf sb;
@@ -123,7 +108,7 @@ char *ksiss_sim_sweep_svg(const ksiss_sim_sweep *s, const char *title)
                     "font-family=\"sans-serif\">\n<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
                     SW_W, SW_H);
     ksiss_sb_printf(&sb, "<text x=\"%d\" y=\"22\" font-size=\"13\" fill=\"#222\">", SW_LEFT);
-    put_escaped(&sb, title);
+    ksiss_sb_put_xml(&sb, title);
     ksiss_sb_puts(&sb, "</text>\n");
     ksiss_sb_printf(&sb, "<rect x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" fill=\"#fafafa\" stroke=\"#bbb\"/>\n",
                     x0, y0, w, h);
@@ -163,7 +148,7 @@ char *ksiss_sim_sweep_svg(const ksiss_sim_sweep *s, const char *title)
             const ksiss_sim_result *r = &s->v[i].rep.v[k];
             ksiss_sb_printf(&sb, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3.5\" fill=\"%s\"><title>", PX(r->gpu_hours),
                             PY(fmax(r->slo_attainment, y_lo)), col);
-            put_escaped(&sb, r->policy);
+            ksiss_sb_put_xml(&sb, r->policy);
             ksiss_sb_printf(&sb, " at sloTarget %g: %.2f%% within the SLO, %.3f GPU-hours</title></circle>\n",
                             s->v[i].target, 100 * r->slo_attainment, r->gpu_hours);
         }
@@ -171,7 +156,7 @@ char *ksiss_sim_sweep_svg(const ksiss_sim_sweep *s, const char *title)
                         y0 + 8 + 16.0 * k, col);
         ksiss_sb_printf(&sb, "<text x=\"%.1f\" y=\"%.1f\" font-size=\"11\" fill=\"#333\">", x0 + w + 18,
                         y0 + 17 + 16.0 * k);
-        put_escaped(&sb, s->v[0].rep.v[k].policy);
+        ksiss_sb_put_xml(&sb, s->v[0].rep.v[k].policy);
         ksiss_sb_puts(&sb, "</text>\n");
     }
 #undef PX

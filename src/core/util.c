@@ -109,6 +109,23 @@ int ksiss_sb_putc(ksiss_strbuf *sb, char c)
     return ksiss_sb_append(sb, &c, 1);
 }
 
+int ksiss_sb_put_xml(ksiss_strbuf *sb, const char *s)
+{
+    int rc = 0;
+    for (; s && *s && rc == 0; s++) {
+        switch (*s) {
+        case '<': rc = ksiss_sb_puts(sb, "&lt;"); break;
+        case '>': rc = ksiss_sb_puts(sb, "&gt;"); break;
+        case '&': rc = ksiss_sb_puts(sb, "&amp;"); break;
+        case '"': rc = ksiss_sb_puts(sb, "&quot;"); break;
+        default:
+            if ((unsigned char)*s >= 0x20)
+                rc = ksiss_sb_putc(sb, *s);
+        }
+    }
+    return rc;
+}
+
 int ksiss_sb_printf(ksiss_strbuf *sb, const char *fmt, ...)
 {
     va_list ap;

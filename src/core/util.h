@@ -34,6 +34,9 @@ void ksiss_sb_init(ksiss_strbuf *sb, size_t cap_limit);
 int ksiss_sb_append(ksiss_strbuf *sb, const char *s, size_t n);
 int ksiss_sb_puts(ksiss_strbuf *sb, const char *s);
 int ksiss_sb_putc(ksiss_strbuf *sb, char c);
+/* Appends s escaped for XML text and attribute values (< > & "), control
+ * characters dropped (XML 1.0 forbids most; a label needs none). */
+int ksiss_sb_put_xml(ksiss_strbuf *sb, const char *s);
 int ksiss_sb_printf(ksiss_strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* The content ("" when empty); borrowed, valid until the next append/free. */
 const char *ksiss_sb_str(const ksiss_strbuf *sb);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "core/sim_score.h"
+#include "core/util.h"
 
 #define MAX_CASES 1000
 #define N_LEARN 3   /* no profile, 2x optimistic, 2x pessimistic */
@@ -371,20 +372,14 @@ static int write_json(const char *path, const summary *s)
     return rc;
 }
 
+/* Writes s XML-escaped (the library's escaper, through a buffer). */
 static void xml_text(FILE *f, const char *s)
 {
-    for (; *s; s++) {
-        if (*s == '<')
-            fputs("&lt;", f);
-        else if (*s == '>')
-            fputs("&gt;", f);
-        else if (*s == '&')
-            fputs("&amp;", f);
-        else if (*s == '"')
-            fputs("&quot;", f);
-        else
-            fputc(*s, f);
-    }
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    ksiss_sb_put_xml(&sb, s);
+    fputs(ksiss_sb_str(&sb), f);
+    ksiss_sb_free(&sb);
 }
 
 /* One panel per case: attainment (y) against GPU-hours relative to the

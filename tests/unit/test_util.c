@@ -199,6 +199,21 @@ static void test_formatted_durations_read_back(void **state)
     }
 }
 
+/* One XML escaper for every SVG the simulator and its scoreboard write. */
+static void test_xml_text_is_escaped_and_control_bytes_dropped(void **state)
+{
+    (void)state;
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    assert_int_equal(ksiss_sb_put_xml(&sb, "a<b>&\"c\"\x01\n\t\xc3\xa9"), 0);
+    assert_string_equal(ksiss_sb_str(&sb), "a&lt;b&gt;&amp;&quot;c&quot;\xc3\xa9");
+    ksiss_sb_free(&sb);
+    ksiss_sb_init(&sb, 8);
+    assert_int_equal(ksiss_sb_put_xml(&sb, "<<<"), -1); /* 12 bytes past an 8-byte cap */
+    assert_true(sb.overflow);
+    ksiss_sb_free(&sb);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -206,6 +221,7 @@ int main(void)
         cmocka_unit_test(test_double_is_a_plain_decimal_with_an_optional_exponent),
         cmocka_unit_test(test_duration_numbers_are_unsigned_decimals_with_known_units),
         cmocka_unit_test(test_formatted_durations_read_back),
+        cmocka_unit_test(test_xml_text_is_escaped_and_control_bytes_dropped),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
