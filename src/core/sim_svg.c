@@ -232,7 +232,7 @@ char *ksiss_sim_learning_svg(const ksiss_sim_report *r, const char *title, doubl
                          "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
                     W_TOTAL, height, W_TOTAL, height);
     ksiss_sb_puts(&sb, "<text x=\"10\" y=\"24\" font-size=\"16\" font-weight=\"bold\">");
-    put_text(&sb, title ? title : "ksiss simulate: learned capacity");
+    ksiss_sb_put_xml(&sb, title ? title : "ksiss simulate: learned capacity");
     ksiss_sb_puts(&sb, "</text>\n");
     double t_max = r->horizon_s;
     size_t k = 0;
@@ -251,7 +251,7 @@ char *ksiss_sim_learning_svg(const ksiss_sim_report *r, const char *title, doubl
         }
         double top = 40 + per_run * (double)k++;
         ksiss_sb_printf(&sb, "<text x=\"10\" y=\"%.1f\" font-size=\"14\" font-weight=\"bold\">", top + 20);
-        put_text(&sb, res->policy);
+        ksiss_sb_put_xml(&sb, res->policy);
         ksiss_sb_printf(&sb, "</text><text x=\"130\" y=\"%.1f\" font-size=\"12\" fill=\"#333\">"
                              "SLO met %.2f%%, %.3f GPU-hours; after the %.0f-minute warm-up %.2f%%, %.3f GPU-hours"
                              "</text>\n",
