@@ -331,7 +331,10 @@ else ok "the basic-auth user name is not shown either"; fi
 # ================= 3. hostile names through a real Prometheus =================
 HOSTILE=('a"} or vector(1) #' 'b\' 'c\"} or up{x="' $'line1\nline2' '.*' 'a.c' 'abc' 'x|abc' '{pod}' '%s'
     "it's" $'\xc3\xbcn\xc3\xaf' 'p) or vector(42' 'tab	pod' '(z)+')
+# A namespace Kubernetes would refuse is refused before any query (exit 2,
+# named); the pods' names are what reaches PromQL from outside.
 NS_HOSTILE='ml"} or vector(7) #'
+NS=ml
 yq() {   # a YAML double-quoted string
     local s=$1
     s=${s//\\/\\\\}
@@ -352,7 +355,7 @@ done
 for i in "${!HOSTILE[@]}"; do
     wait_file "$TMP/h$i.port" 10 || die "setup" "stand-in inference server $i did not start"
     printf '      - targets: ["127.0.0.1:%s"]\n        labels: {pod: %s, namespace: %s}\n' \
-        "$(cat "$TMP/h$i.port")" "$(yq "${HOSTILE[$i]}")" "$(yq "$NS_HOSTILE")" >>"$TMP/prometheus.yml"
+        "$(cat "$TMP/h$i.port")" "$(yq "${HOSTILE[$i]}")" "$(yq "$NS")" >>"$TMP/prometheus.yml"
 done
 start_prometheus "$TMP/prometheus.yml" "$PPORT" ||
     { cat "$TMP/prometheus.log"; die "setup" "Prometheus did not become ready within 30 s"; }
@@ -375,7 +378,13 @@ data:
       slo: 1000
 EOF
 ALL=$(IFS=,; echo "${HOSTILE[*]}")
-HQ=(timeout 60 "$KSISS" query --config "$TMP/hostile.yaml" --service svc --namespace "$NS_HOSTILE" --prometheus "$PROM" --json)
+timeout 60 "$KSISS" query --config "$TMP/hostile.yaml" --service svc --namespace "$NS_HOSTILE" --prometheus "$PROM" \
+    --json --pods abc >"$TMP/hns.json" 2>"$TMP/hns.err"
+rc=$?
+if [ $rc = 2 ] && grep -qF -- "--namespace \"$NS_HOSTILE\" is not a valid namespace name" "$TMP/hns.err" && [ ! -s "$TMP/hns.json" ]; then
+    ok "a hostile --namespace is refused before any query (exit 2, named)"
+else ko "a hostile --namespace is refused before any query" "rc $rc: $(head -c 300 "$TMP/hns.err") $(head -c 200 "$TMP/hns.json")"; fi
+HQ=(timeout 60 "$KSISS" query --config "$TMP/hostile.yaml" --service svc --namespace "$NS" --prometheus "$PROM" --json)
 n=${#HOSTILE[@]}
 # wait until every target has been scraped: every pod has a value (bounded: 60 s)
 for i in $(seq 1 60); do
