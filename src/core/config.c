@@ -243,7 +243,83 @@ static void parse_metrics(ctx *c, const char *svc, const ksiss_ynode *list, ksis
 
 /* ---- load ---- */
 
-static const char *const load_keys[] = {"query", "perGpu", "throughput", "targetUtilization", "learn", NULL};
+static const char *const load_keys[] = {"query", "perGpu", "throughput", "targetUtilization", "learn",
+                                        "learnQueries", NULL};
+
+const char *const ksiss_learn_query_keys[KSISS_LQ_N] = {"ttft", "promptTokens", "requests", "running", "tpot"};
+
+/* The series vLLM and TGI export for the learned capacity, per pod of the
+ * service (docs/policy.md "Learned capacity"). */
+#define SEL "{namespace=\"{namespace}\",pod=~\"{service}-.*\"}"
+static const char *const vllm_queries[KSISS_LQ_N] = {
+    "sum(rate(vllm:time_to_first_token_seconds_sum" SEL "[1m])) / sum(rate(vllm:time_to_first_token_seconds_count" SEL "[1m]))",
+    "sum(rate(vllm:prompt_tokens_total" SEL "[1m])) / sum(rate(vllm:request_success_total" SEL "[1m]))",
+    "sum(rate(vllm:request_success_total" SEL "[1m]))",
+    "avg(vllm:num_requests_running" SEL ")",
+    "sum(rate(vllm:time_per_output_token_seconds_sum" SEL "[1m])) / sum(rate(vllm:time_per_output_token_seconds_count" SEL "[1m]))",
+};
+/* TGI has no TTFT histogram: the queue time plus the prefill forward pass
+ * stand for it. */
+static const char *const tgi_queries[KSISS_LQ_N] = {
+    "sum(rate(tgi_request_queue_duration_sum" SEL "[1m])) / sum(rate(tgi_request_queue_duration_count" SEL "[1m]))"
+    " + sum(rate(tgi_batch_forward_duration_sum{namespace=\"{namespace}\",pod=~\"{service}-.*\",method=\"prefill\"}[1m]))"
+    " / sum(rate(tgi_batch_forward_duration_count{namespace=\"{namespace}\",pod=~\"{service}-.*\",method=\"prefill\"}[1m]))",
+    "sum(rate(tgi_request_input_length_sum" SEL "[1m])) / sum(rate(tgi_request_input_length_count" SEL "[1m]))",
+    "sum(rate(tgi_request_success" SEL "[1m]))",
+    "avg(tgi_batch_current_size" SEL ")",
+    "sum(rate(tgi_request_mean_time_per_token_duration_sum" SEL "[1m])) / sum(rate(tgi_request_mean_time_per_token_duration_count" SEL "[1m]))",
+};
+#undef SEL
+
+static const char *const learn_query_keys_all[] = {"server", "ttft", "promptTokens", "requests", "running", "tpot",
+                                                   NULL};
+
+/* learnQueries: {server: vllm|tgi, ttft: Q, promptTokens: Q, ...}; the
+ * server's defaults for the rest. */
+static bool parse_learn_queries(ctx *c, const char *what, const ksiss_ynode *n, ksiss_load_cfg *l)
+{
+    bool ok = true;
+    const ksiss_ynode *srv = n ? ksiss_ymap_get(n, "server") : NULL;
+    int server = 0;
+    char *f;
+    if (n && n->kind != KSISS_Y_MAP) {
+        err(c, n->pos, "%s: learnQueries: expected a mapping of server, ttft, promptTokens, requests, running, "
+            "tpot, got %s", what, ksiss_y_kind_name(n));
+        return false;
+    }
+    if (n) {
+        f = ksiss_xasprintf("%s: learnQueries", what);
+        if (ksiss_y_check_keys(n, c->file, f, learn_query_keys_all, c->d))
+            ok = false;
+        free(f);
+    }
+    if (srv) {
+        static const char *const servers[] = {"vllm", "tgi", NULL};
+        f = ksiss_xasprintf("%s: learnQueries: server", what);
+        if (parse_enum(c, srv, f, servers, &server) != 0)
+            ok = false;
+        free(f);
+    }
+    l->server = ksiss_xstrdup(server ? "tgi" : "vllm");
+    for (int i = 0; i < KSISS_LQ_N; i++) {
+        const ksiss_ynode *q = n ? ksiss_ymap_get(n, ksiss_learn_query_keys[i]) : NULL;
+        const char *qs = (server ? tgi_queries : vllm_queries)[i];
+        if (q) {
+            f = ksiss_xasprintf("%s: learnQueries: %s", what, ksiss_learn_query_keys[i]);
+            if (GET(ksiss_y_string(q, c->file, f, &qs, c->d)) != 0) {
+                ok = false;
+                qs = NULL;
+            } else if (blank(qs)) {
+                err(c, q->pos, "%s: is empty", f);
+                ok = false;
+                qs = NULL;
+            }
+            free(f);
+        }
+        l->learn_queries[i] = qs ? ksiss_xstrdup(qs) : NULL;
+    }
+    return ok;
+}
 
 static void parse_load(ctx *c, const char *svc, const ksiss_ynode *n, ksiss_service_cfg *s)
 {
@@ -331,6 +407,14 @@ static void parse_load(ctx *c, const char *svc, const ksiss_ynode *n, ksiss_serv
             l->learn = v;
         }
         free(f);
+    }
+    const ksiss_ynode *lq = ksiss_ymap_get(n, "learnQueries");
+    if (lq && !l->learn) {
+        err(c, lq->pos, "%s: learnQueries is given but nothing is learned (perGpu is set and learn is not true)",
+            what);
+        ok = false;
+    } else if (l->learn && !parse_learn_queries(c, what, lq, l)) {
+        ok = false;
     }
     s->has_load = ok;
     free(what);
@@ -993,6 +1077,9 @@ void ksiss_config_free(ksiss_config *cfg)
         }
         free(s->metrics);
         free(s->load.query);
+        free(s->load.server);
+        for (int q = 0; q < KSISS_LQ_N; q++)
+            free(s->load.learn_queries[q]);
         free(s->gpu_model);
         free(s->ladder);
         free(s->policy);

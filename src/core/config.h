@@ -41,6 +41,18 @@ typedef struct {
     ksiss_pos pos;              /* position of the entry in the user's file */
 } ksiss_metric_cfg;
 
+/* The series a learned capacity reads (core/capacity_learn.h), one query
+ * each, in this order. */
+enum {
+    KSISS_LQ_TTFT = 0,          /* mean time to first token, s */
+    KSISS_LQ_PROMPT,            /* mean prompt tokens per request */
+    KSISS_LQ_REQUESTS,          /* completed requests/s, all instances */
+    KSISS_LQ_RUNNING,           /* mean running batch per instance */
+    KSISS_LQ_TPOT,              /* mean time per output token, s */
+    KSISS_LQ_N,
+};
+extern const char *const ksiss_learn_query_keys[KSISS_LQ_N];  /* ttft, promptTokens, requests, running, tpot */
+
 /* Optional load signal (POLICY-NOTES: size from load, correct with SLO
  * feedback). */
 typedef struct {
@@ -48,6 +60,9 @@ typedef struct {
     double per_gpu;             /* load one whole GPU of the model sustains within the SLO; 0: not given (learned) */
     bool learn;                 /* learn each tier's capacity (core/capacity_learn.h): perGpu absent, or learn: true
                                  * (perGpu is then the starting point) */
+    char *server;               /* learnQueries.server: "vllm" (default) or "tgi": whose defaults; owned */
+    char *learn_queries[KSISS_LQ_N];    /* the series the learning reads (placeholders as any query); owned;
+                                         * set when learn, the server's defaults unless learnQueries gives one */
     ksiss_throughput_kind throughput;
     double target_utilization;  /* (0, 1]; default 0.8 */
     ksiss_pos pos;

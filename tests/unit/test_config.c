@@ -182,14 +182,30 @@ static void test_per_gpu_optional_learns(void **state)
                    "given: |\n"
                    "  metrics:\n"
                    "    - {name: ttft, query: q, slo: 1}\n"
-                   "  load: {query: l, perGpu: 1000}\n");
+                   "  load: {query: l, perGpu: 1000}\n"
+                   "tgi: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  load: {query: l, learnQueries: {server: tgi, running: 'max(my_batch)'}}\n");
     assert_int_equal(f.rc, 0);
-    const ksiss_service_cfg *a = svc(&f, "nopg"), *b = svc(&f, "prior"), *c = svc(&f, "given");
+    const ksiss_service_cfg *a = svc(&f, "nopg"), *b = svc(&f, "prior"), *c = svc(&f, "given"), *t = svc(&f, "tgi");
     assert_true(a->has_load && a->load.learn);
     assert_true(a->load.per_gpu == 0);
     assert_true(b->has_load && b->load.learn);
     assert_true(b->load.per_gpu == 1000);
     assert_true(c->has_load && !c->load.learn);
+    /* the series: vLLM's by default, TGI's when asked, each overridable */
+    assert_string_equal(a->load.server, "vllm");
+    assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_TTFT], "vllm:time_to_first_token_seconds_sum"));
+    assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_PROMPT], "vllm:prompt_tokens_total"));
+    assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_REQUESTS], "vllm:request_success_total"));
+    assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_RUNNING], "vllm:num_requests_running"));
+    assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_TPOT], "vllm:time_per_output_token_seconds_sum"));
+    assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_TTFT], "pod=~\"{service}-.*\""));
+    assert_null(c->load.learn_queries[KSISS_LQ_TTFT]);
+    assert_string_equal(t->load.server, "tgi");
+    assert_non_null(strstr(t->load.learn_queries[KSISS_LQ_PROMPT], "tgi_request_input_length_sum"));
+    assert_string_equal(t->load.learn_queries[KSISS_LQ_RUNNING], "max(my_batch)");
     fixture_free(&f);
 }
 
@@ -468,6 +484,10 @@ static const bad_case bad_cases[] = {
      "c.yaml:2:19: service \"s\": modelMemoryGiB: must be between 0 and 1e+06, got -1"},
     {"load learn not a boolean", "s:\n  load: {query: q, learn: often}\n",
      "c.yaml:2:27: service \"s\": load: learn: expected true or false, got \"often\""},
+    {"learnQueries without learning", "s:\n  load: {query: q, perGpu: 5, learnQueries: {ttft: x}}\n",
+     "c.yaml:2:45: service \"s\": load: learnQueries is given but nothing is learned (perGpu is set and learn is not true)"},
+    {"learnQueries unknown server", "s:\n  load: {query: q, learnQueries: {server: triton}}\n",
+     "c.yaml:2:43: service \"s\": load: learnQueries: server: \"triton\" is not one of vllm, tgi"},
     {"load learn false without perGpu", "s:\n  load: {query: q, learn: false}\n",
      "c.yaml:2:27: service \"s\": load: learn: is false but perGpu is missing: give perGpu, or let the capacity be learned"},
     {"load utilization above 1", "s:\n  load: {query: q, perGpu: 10, targetUtilization: 1.5}\n",
