@@ -4,8 +4,12 @@
  * between tiers and the capacity they give. */
 #include "core/capacity_learn.h"
 
+#include <jansson.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "core/util.h"
 
 #define TINY 1e-12
 #define MS_PER_H 3600000.0
@@ -456,4 +460,129 @@ const char *ksiss_learn_result_name(ksiss_learn_result r)
     case KSISS_LEARN_UNKNOWN_TIER: return "unknown_tier";
     }
     return "?";
+}
+
+static json_t *filter_json(const ksiss_learn_filter *f)
+{
+    json_t *a = json_array();
+    double v[5] = { f->m[0], f->m[1], f->P[0], f->P[1], f->P[2] };
+    for (int i = 0; i < 5; i++)
+        json_array_append_new(a, json_real(v[i]));
+    json_array_append_new(a, json_integer(f->n));
+    json_array_append_new(a, json_integer(f->at_ms));
+    json_array_append_new(a, json_integer(f->last_ms == INT64_MIN ? f->at_ms : f->last_ms));
+    return a;
+}
+
+char *ksiss_learner_to_json(const ksiss_learner *L, int64_t now_ms)
+{
+    json_t *root = json_object(), *tiers = json_object();
+    json_object_set_new(root, "v", json_integer(1));
+    json_object_set_new(root, "at", json_integer(now_ms));
+    json_object_set_new(root, "unit", json_real(L->unit > 0 ? L->unit : 0));
+    for (size_t i = 0; i < L->n; i++) {
+        const ksiss_learn_tier *t = &L->tiers[i];
+        if (!filter_started(&t->prefill) && !filter_started(&t->decode))
+            continue;
+        json_t *o = json_object();
+        if (filter_started(&t->prefill))
+            json_object_set_new(o, "prefill", filter_json(&t->prefill));
+        if (filter_started(&t->decode))
+            json_object_set_new(o, "decode", filter_json(&t->decode));
+        json_object_set_new(tiers, t->tier->name, o);
+    }
+    json_object_set_new(root, "tiers", tiers);
+    char *s = json_dumps(root, JSON_COMPACT | JSON_SORT_KEYS | JSON_REAL_PRECISION(10));
+    json_decref(root);
+    char *out = ksiss_xstrdup(s ? s : "{}");
+    free(s);
+    return out;
+}
+
+static int filter_from(const json_t *a, ksiss_learn_filter *f, const char *tier, const char *phase, char **err)
+{
+    if (!json_is_array(a) || json_array_size(a) != 8) {
+        *err = ksiss_xasprintf("tier %s: %s: expected an array of 8 numbers", tier, phase);
+        return -1;
+    }
+    double v[5];
+    for (int i = 0; i < 5; i++) {
+        const json_t *x = json_array_get(a, (size_t)i);
+        if (!json_is_number(x) || !isfinite(json_number_value(x))) {
+            *err = ksiss_xasprintf("tier %s: %s: element %d is not a finite number", tier, phase, i);
+            return -1;
+        }
+        v[i] = json_number_value(x);
+    }
+    for (int i = 5; i < 8; i++)
+        if (!json_is_integer(json_array_get(a, (size_t)i))) {
+            *err = ksiss_xasprintf("tier %s: %s: element %d is not an integer", tier, phase, i);
+            return -1;
+        }
+    json_int_t n = json_integer_value(json_array_get(a, 5));
+    if (!(v[0] > 0) || v[1] < 0 || !(v[2] > 0) || !(v[4] > 0) || v[3] * v[3] > v[2] * v[4] || n < 0) {
+        *err = ksiss_xasprintf("tier %s: %s: not a valid estimate (a positive service time, a covariance that is "
+                               "one, a count >= 0)", tier, phase);
+        return -1;
+    }
+    ksiss_learn_filter g;
+    filter_reset(&g);
+    g.m[0] = v[0];
+    g.m[1] = v[1];
+    g.P[0] = v[2];
+    g.P[1] = v[3];
+    g.P[2] = v[4];
+    g.n = (long)n;
+    g.at_ms = json_integer_value(json_array_get(a, 6));
+    g.last_ms = json_integer_value(json_array_get(a, 7));
+    *f = g;
+    return 0;
+}
+
+int ksiss_learner_from_json(ksiss_learner *L, const char *text, char **err)
+{
+    *err = NULL;
+    json_error_t je;
+    json_t *root = text ? json_loads(text, 0, &je) : NULL;
+    if (!root) {
+        *err = ksiss_xasprintf("not JSON: %s", text ? je.text : "empty");
+        return -1;
+    }
+    ksiss_learner copy = *L;
+    int rc = 0;
+    const json_t *v = json_object_get(root, "v"), *unit = json_object_get(root, "unit");
+    json_t *tiers = json_object_get(root, "tiers");
+    if (!json_is_integer(v) || json_integer_value(v) != 1) {
+        *err = ksiss_xstrdup("\"v\": expected 1");
+        rc = -1;
+    } else if (!json_is_number(unit) || !isfinite(json_number_value(unit)) || json_number_value(unit) < 0) {
+        *err = ksiss_xstrdup("\"unit\": expected a number >= 0");
+        rc = -1;
+    } else if (!json_is_object(tiers)) {
+        *err = ksiss_xstrdup("\"tiers\": expected an object");
+        rc = -1;
+    } else {
+        if (!(copy.unit > 0))
+            copy.unit = json_number_value(unit);
+        const char *name;
+        json_t *o;
+        json_object_foreach(tiers, name, o) {
+            ksiss_learn_tier *t = NULL;
+            for (size_t i = 0; i < copy.n && !t; i++)
+                if (!strcmp(copy.tiers[i].tier->name, name))
+                    t = &copy.tiers[i];
+            if (!t)
+                continue;   /* a tier no longer on the ladder */
+            const json_t *p = json_object_get(o, "prefill"), *d = json_object_get(o, "decode");
+            if ((p && filter_from(p, &t->prefill, name, "prefill", err) != 0) ||
+                (d && filter_from(d, &t->decode, name, "decode", err) != 0)) {
+                rc = -1;
+                break;
+            }
+        }
+    }
+    json_decref(root);
+    if (rc == 0)
+        *L = copy;
+    return rc;
 }

@@ -143,6 +143,19 @@ double ksiss_learn_capacity_of(ksiss_throughput_kind kind, double tpot_slo_s, do
 /* The learner's tier entry for `tier`, or NULL. */
 ksiss_learn_tier *ksiss_learner_tier(ksiss_learner *L, const ksiss_tier *tier);
 
+/* The learner's state as one line of JSON (what ksiss run keeps in the
+ * Service's annotation KSISS_LEARN_ANNOTATION): {"v":1,"at":MS,"unit":U,
+ * "tiers":{NAME:{"prefill":[m0,m1,P00,P01,P11,n,at_ms,last_ms],
+ * "decode":[...]}}}, filters never started left out. Caller frees. */
+char *ksiss_learner_to_json(const ksiss_learner *L, int64_t now_ms);
+/* Restores what `text` holds into L (set up with ksiss_learner_init for
+ * the service's ladder): tiers by name, those not in L ignored. The times
+ * stay as written, so a stale state comes back wider (the process noise
+ * runs from them). -1 and *err (caller frees) naming what is wrong; L is
+ * then unchanged. */
+int ksiss_learner_from_json(ksiss_learner *L, const char *text, char **err);
+#define KSISS_LEARN_ANNOTATION "ksiss.io/learned-capacity"
+
 const char *ksiss_cap_source_name(ksiss_cap_source s);
 const char *ksiss_learn_result_name(ksiss_learn_result r);
 

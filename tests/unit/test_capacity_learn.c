@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -392,6 +393,71 @@ static void test_the_policy_view(void **state)
     assert_false(v.scale_down_ok);             /* stale: no longer learned */
 }
 
+/* The state survives a restart: written and read back, the estimates are
+ * the same; read back a day later they are wider (decayed); bad text is
+ * refused naming what, and leaves the learner as it was. */
+static void test_the_state_round_trips_and_decays(void **state)
+{
+    (void)state;
+    ksiss_learner L, R;
+    learner(&L, 0);
+    int64_t now = 0;
+    uint32_t s = 17;
+    feed(&L, t3g, 1.0, 8, &now, &s);
+    const ksiss_tier *vt[KSISS_LEARN_MAX_TIERS];
+    double vc[KSISS_LEARN_MAX_TIERS];
+    ksiss_capacity_view v;
+    ksiss_learner_view(&L, t3g, now, vt, vc, &v);
+    char *js = ksiss_learner_to_json(&L, now);
+    assert_non_null(strstr(js, "\"mig-3g.40gb\""));
+    assert_null(strstr(js, "\"gpu\""));           /* never served: not written */
+    learner(&R, 0);
+    char *err = NULL;
+    assert_int_equal(ksiss_learner_from_json(&R, js, &err), 0);
+    assert_null(err);
+    ksiss_cap_estimate a, b;
+    ksiss_learner_estimate(&L, t3g, now, &a);
+    ksiss_learner_estimate(&R, t3g, now, &b);
+    assert_near(a.capacity, b.capacity, 1e-6 * a.capacity);
+    assert_near(a.rel_sd, b.rel_sd, 1e-6);
+    assert_int_equal(a.n_obs, b.n_obs);
+    assert_int_equal(b.source, KSISS_CAP_LEARNED);
+    assert_true(b.learned);
+    assert_near(R.unit, L.unit, 1e-6 * L.unit);
+    /* carried over to the 7g as before */
+    ksiss_learner_estimate(&R, t7g, now, &b);
+    assert_int_equal(b.source, KSISS_CAP_CATALOGUE);
+    /* a day later: the same best guess, much less sure, not learned */
+    ksiss_learner_estimate(&R, t3g, now + 24 * 3600000LL, &b);
+    assert_near(b.capacity, a.capacity, 1e-6 * a.capacity);
+    assert_true(b.rel_sd > 4 * a.rel_sd);
+    assert_false(b.learned);
+    /* bad states */
+    static const char *bad[] = {
+        "nope", "{\"v\":2,\"unit\":1,\"tiers\":{}}", "{\"v\":1,\"unit\":-1,\"tiers\":{}}",
+        "{\"v\":1,\"unit\":1,\"tiers\":{\"mig-3g.40gb\":{\"prefill\":[1,2,3]}}}",
+        "{\"v\":1,\"unit\":1,\"tiers\":{\"mig-3g.40gb\":{\"prefill\":[-1,0,1,0,1,3,0,0]}}}",
+        "{\"v\":1,\"unit\":1,\"tiers\":{\"mig-3g.40gb\":{\"prefill\":[1,0,1,5,1,3,0,0]}}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        ksiss_learner C;
+        learner(&C, 0);
+        ksiss_learner before = C;
+        assert_int_equal(ksiss_learner_from_json(&C, bad[i], &err), -1);
+        assert_non_null(err);
+        assert_true(strlen(err) > 5);
+        free(err);
+        err = NULL;
+        assert_memory_equal(&C, &before, sizeof(C));
+    }
+    /* an unknown tier is skipped, not an error */
+    ksiss_learner C;
+    learner(&C, 0);
+    assert_int_equal(ksiss_learner_from_json(&C, "{\"v\":1,\"unit\":1,\"tiers\":{\"mig-1g.10gb\":"
+                                                 "{\"prefill\":[1,0,1,0,1,3,0,0]}}}", &err), 0);
+    free(js);
+}
+
 static void test_names(void **state)
 {
     (void)state;
@@ -413,6 +479,7 @@ int main(void)
         cmocka_unit_test(test_carried_over_then_corrected_per_tier),
         cmocka_unit_test(test_decode_step_against_the_batch),
         cmocka_unit_test(test_the_policy_view),
+        cmocka_unit_test(test_the_state_round_trips_and_decays),
         cmocka_unit_test(test_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
