@@ -146,6 +146,31 @@ static void print_report(const char *ns, const char *name, const char *source, c
         else
             printf("Load:             missing: %s\n", ev->load.why_missing ? ev->load.why_missing : "no value");
     }
+    if (ev->learning) {
+        /* issue 17: what was learned, per tier, from the Service's annotation and this tick's window */
+        const char *unit = svc->load.throughput == KSISS_THROUGHPUT_PREFILL ? "prompt tokens/s" : "generated tokens/s";
+        printf("Learned capacity (one instance, %s within the SLO; the policy plans with the bound):\n", unit);
+        printf("  %-16s %12s %12s %8s %-10s %8s %s\n", "tier", "capacity", "bound", "+-", "source", "windows", "age");
+        for (size_t i = 0; i < ev->cap_view.n; i++) {
+            const ksiss_cap_estimate *e = &ev->learned[i];
+            char cap[32] = "-", bound[32] = "-", sd[16] = "-", age[32] = "-";
+            if (isfinite(e->capacity))
+                snprintf(cap, sizeof(cap), "%.4g", e->capacity);
+            if (isfinite(e->bound))
+                snprintf(bound, sizeof(bound), "%.4g", e->bound);
+            if (isfinite(e->rel_sd))
+                snprintf(sd, sizeof(sd), "%.1f%%", 100 * e->rel_sd);
+            if (e->age_ms >= 0)
+                snprintf(age, sizeof(age), "%llds", (long long)(e->age_ms / 1000));
+            printf("  %-16s %12s %12s %8s %-10s %8ld %s%s\n", ev->view_tiers[i]->name, cap, bound, sd,
+                   ksiss_cap_source_name(e->source), e->n_obs, age,
+                   ev->view_tiers[i] == ev->current.tier ? (e->learned ? "  (current: learned)"
+                                                                       : "  (current: not learned, no scale-down)")
+                                                         : "");
+        }
+        printf("  (from the Service's annotation %s, which ksiss run keeps; explain feeds no window)\n",
+               KSISS_LEARN_ANNOTATION);
+    }
     printf("Free GPUs that matter (allowed tiers):\n");
     if (!has_inv) {
         printf("  unknown (nodes or pods could not be read)\n");

@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "core/capacity_learn.h"
 #include "core/config.h"
 #include "core/gpu_resolve.h"
 #include "core/inventory.h"
@@ -147,6 +148,22 @@ int ksiss_controller_recheck(ksiss_kube *k, const char *ns, const char *name, co
 
 /* ---- one service's evaluation (controller and explain) ---- */
 
+/* A service's learned capacity across ticks (controller_learn.c). */
+typedef struct {
+    ksiss_learner L;
+    uint64_t cfg_gen;               /* the configuration L's tiers belong to; 0: not set up */
+    bool restored;                  /* the Service's annotation was read */
+    int ready;                      /* ready instances of the current tier last seen ... */
+    const ksiss_tier *tier;         /* ... on this tier (of cfg_gen's catalogue) */
+    int64_t since_ms;               /* ... since then (a window counts once it is all inside) */
+    char *state;                    /* the state as last written (or read), JSON; owned */
+    long saved_n;                   /* windows behind it */
+    long written_n;                 /* windows behind the state last written to the Service */
+    int64_t written_ms;             /* when (INT64_MIN before the first) */
+} ksiss_learn_state;
+
+void ksiss_learn_state_free(ksiss_learn_state *s);
+
 typedef struct {
     ksiss_kube *kube;
     ksiss_prom *prom;
@@ -164,6 +181,11 @@ typedef struct {
     const ksiss_prom_share *const *shares;  /* svc->n_metrics entries: a metric's share of a query batched
                                                across services, NULL entries (or NULL): query it here */
     const ksiss_prom_share *load_share;     /* the load query's share, NULL: query it here */
+    const ksiss_prom_share *const *learn_shares;    /* KSISS_LQ_N: the learned capacity's series batched,
+                                                       NULL entries (or NULL): query them here */
+    ksiss_learn_state *learn;       /* a learning service's state across ticks; NULL: none kept (a learning
+                                       service is then decided from the Service's annotation alone) */
+    uint64_t cfg_gen;               /* the configuration's generation (with learn) */
     const ksiss_free_gpu *free;     /* NULL/0: unknown */
     size_t n_free;
     const ksiss_inventory *inv;     /* borrowed, NULL: unknown; the nodes a revision's pods run on tell the
@@ -188,6 +210,14 @@ typedef struct {
     ksiss_observation *obs;         /* svc->n_metrics, pointing into readings */
     ksiss_observation load;
     char *load_why;                 /* owned text behind load.why_missing */
+    double learn_values[KSISS_LQ_N];    /* the learned capacity's series, NAN: not read */
+    bool learning;                  /* the service learns its capacity: the fields below are set */
+    ksiss_learn_result learn_prefill, learn_decode;     /* what this tick's window did */
+    bool learn_changed;             /* the state moved: persist it (learn->state holds it) */
+    ksiss_capacity_view cap_view;   /* what the policy was given */
+    const ksiss_tier *view_tiers[KSISS_LEARN_MAX_TIERS];
+    double view_cap[KSISS_LEARN_MAX_TIERS];
+    ksiss_cap_estimate learned[KSISS_LEARN_MAX_TIERS];  /* per tier of the ladder (view_tiers), for explain */
     ksiss_deployment current;
     const char *revision;           /* status.latestReadyRevisionName (borrowed from view or in), or NULL */
     char *tier_why;                 /* why current.tier is NULL */
@@ -213,6 +243,21 @@ const ksiss_service_cfg *ksiss_eval_service(const ksiss_eval *e, const ksiss_ser
  * or -1 (out->error says why; nothing must be changed then). Always free
  * with ksiss_eval_free. */
 int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out);
+
+/* ---- the learned capacity (controller_learn.c) ---- */
+
+/* Reads the series svc->load.learn_queries name into out->learn_values
+ * (from in->learn_shares where batched). */
+void ksiss_controller_read_learn(const ksiss_eval_in *in, const ksiss_promql_vars *vars, ksiss_eval *out);
+/* Feeds the window to the service's learner (in->learn, or a learner of
+ * this call only, restored from the Service's annotation) and fills
+ * out->cap_view, out->learned; out->learn_changed when in->learn->state
+ * should be written. */
+void ksiss_controller_learn(const ksiss_eval_in *in, const ksiss_service_cfg *svc, ksiss_eval *out);
+/* Writes the state into the Service's annotation KSISS_LEARN_ANNOTATION. */
+int ksiss_controller_save_learned(ksiss_kube *k, const char *ns, const char *name, const char *state, char **err);
+/* ksiss_learned_capacity{service,tier} and its uncertainty. */
+void ksiss_controller_export_learned(ksiss_metrics *reg, const char *name, const ksiss_eval *ev);
 
 /* Whether the deployment read from this Service (and its Revisions) may be
  * reused, without reading them again, at later ticks while they are

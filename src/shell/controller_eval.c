@@ -319,6 +319,11 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
         out->obs[i] = out->readings[i].obs;
     if (in->svc->has_load)
         read_load(in, &vars, out);
+    const ksiss_service_cfg *esvc = ksiss_eval_service(out, in->svc);
+    if (in->svc->has_load && in->svc->load.learn) {
+        ksiss_controller_read_learn(in, &vars, out);
+        ksiss_controller_learn(in, esvc, out);
+    }
     if (!out->gpu.model) {
         /* Never a silent hold: the reason names what was seen. */
         ksiss_gpu_hold(&out->gpu, &out->current, &out->decision);
@@ -340,6 +345,7 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
         .history = in->history,
         .now_ms = in->now_ms,
         .interval_ms = in->interval_ms,
+        .capacity = out->learning ? &out->cap_view : NULL,
     };
     if (pol->decide(&pin, &out->decision) != 0) {
         out->error = ksiss_xasprintf("service %s: policy %s failed: %s", in->name, pol->name,

@@ -107,6 +107,7 @@ typedef struct {
     char *legacy_rev;       /* likewise: the revision KubeComp_gpu_resource was set for, or NULL */
     char *gpu_event;        /* likewise: the GPU-model hold last reported in an Event, NULL: none */
     bool unattainable_reported; /* likewise: SLOUnattainable told for the breach under way */
+    ksiss_learn_state learn;    /* likewise: a learned capacity (load without perGpu, or learn: true) */
     bool busy;              /* a job in flight; under c->mu */
     bool seen;              /* managed at this tick (main thread only) */
     bool by_prefix;         /* main thread only */
@@ -121,9 +122,10 @@ typedef struct {
     ksiss_kobj *service;        /* borrowed from s->services */
     const kobj_group *pods;     /* borrowed from s: this service's pods; NULL: list them */
     const kobj_group *revisions;    /* borrowed from s: its Revisions; NULL: list them */
-    ksiss_prom_share *shares;   /* svc->n_metrics + 1 (the load's is last) */
+    ksiss_prom_share *shares;   /* svc->n_metrics + 1 + KSISS_LQ_N (the load's, then the learned capacity's) */
     const ksiss_prom_share **use;   /* svc->n_metrics: the batched ones, NULL: query them */
     bool load_shared;
+    const ksiss_prom_share *learn_use[KSISS_LQ_N];  /* the learned capacity's batched series, NULL: query them */
     const char **running;       /* its Running pods' names (borrowed from the records); NULL: list them */
     size_t n_running;
     int pending;                /* batched queries still to answer, + 1 until dispatched (atomic) */

@@ -183,6 +183,30 @@ static bool parse_objects(const job *j, const char *what, json_t **service, json
     return false;
 }
 
+/* The learned capacity's state into the Service's annotation, when it has
+ * moved: at most once per LEARN_SAVE_MS a service, so that 10,000
+ * learning services do not each write every minute; a restart loses at
+ * most that much learning. Not in a dry run. */
+#define LEARN_SAVE_MS 300000
+static void learned_saved(job *j, const ksiss_eval *ev)
+{
+    controller *c = j->s->c;
+    ksiss_learn_state *st = &j->st->learn;
+    if (!ev->learning || !st->state || st->saved_n == st->written_n || c->o->dry_run)
+        return;
+    if (st->written_n > 0 && j->s->now_ms - st->written_ms < LEARN_SAVE_MS)
+        return;
+    char *err = NULL;
+    if (ksiss_controller_save_learned(c->kube, c->ns, j->st->name, st->state, &err) == 0) {
+        st->written_n = st->saved_n;
+        st->written_ms = j->s->now_ms;
+    } else {
+        ksiss_log("warn", "learned capacity not saved; kept for the next try", "service", j->st->name, "error", err,
+                  NULL);
+    }
+    free(err);
+}
+
 /* What a decision asks of the transition step. */
 typedef struct {
     const ksiss_tier *tier;     /* the tier to move to, NULL: none */
@@ -239,6 +263,7 @@ static bool job_evaluate(job *j, ksiss_prom *prom, const json_t *service, const 
         .name = w->name, .service = service, .running_pods = j->running, .n_running_pods = j->n_running,
         .all_revisions = revisions,
         .shares = j->use, .load_share = j->load_shared ? &j->shares[j->svc->n_metrics] : NULL,
+        .learn_shares = j->learn_use, .learn = &w->learn, .cfg_gen = s->cfg->gen,
         .free = s->inv ? s->inv->free : NULL, .n_free = s->inv ? s->inv->n_free : 0,
         .inv = s->inv ? &s->inv->inv : NULL, .history = &w->history, .now_ms = s->now_ms, .interval_ms = c->interval_ms,
         .known = known, .known_revision = known ? ksiss_kobj_str(j->service, KSISS_KOBJ_READY_REVISION) : NULL,
@@ -256,6 +281,8 @@ static bool job_evaluate(job *j, ksiss_prom *prom, const json_t *service, const 
     w->history.backoff_tier = bo_tier;
     w->history.backoff_until_ms = until;
     ksiss_controller_export_service(c->reg, c->ns, w->name, ev, &w->legacy_rev);
+    ksiss_controller_export_learned(c->reg, w->name, ev);
+    learned_saved(j, ev);
     gpu_model_event(c, w, ev->view.service, ev);
     *t = (step_target){0};
     if (ev->decided) {
@@ -443,11 +470,11 @@ void ksiss_ctl_chunk_task(void *arg, int worker, bool cancelled)
 job *ksiss_ctl_job_new(const ksiss_service_cfg *svc, const kobj_group *pods)
 {
     size_t n = svc->n_metrics, np = pods ? pods->n : 0;
-    size_t size = sizeof(job) + (n + 1) * sizeof(ksiss_prom_share) + n * sizeof(ksiss_prom_share *) +
+    size_t size = sizeof(job) + (n + 1 + KSISS_LQ_N) * sizeof(ksiss_prom_share) + n * sizeof(ksiss_prom_share *) +
                   np * sizeof(char *);
     job *j = ksiss_xcalloc(1, size);
     j->shares = (ksiss_prom_share *)(j + 1);
-    j->use = (const ksiss_prom_share **)(j->shares + n + 1);
+    j->use = (const ksiss_prom_share **)(j->shares + n + 1 + KSISS_LQ_N);
     if (pods)
         j->running = (const char **)(j->use + n);
     return j;
@@ -485,5 +512,13 @@ void ksiss_ctl_job_offer_queries(controller *c, job *j)
     if (j->svc->has_load && ksiss_prom_batch_add(j->s->batch, j->svc->load.query, &vars, NULL, 0, &j->shares[n], j)) {
         j->load_shared = true;
         j->pending++;
+    }
+    /* the learned capacity's series, service-level like the load's */
+    for (int i = 0; j->svc->has_load && j->svc->load.learn && i < KSISS_LQ_N; i++) {
+        const char *q = j->svc->load.learn_queries[i];
+        if (q && ksiss_prom_batch_add(j->s->batch, q, &vars, NULL, 0, &j->shares[n + 1 + i], j)) {
+            j->learn_use[i] = &j->shares[n + 1 + i];
+            j->pending++;
+        }
     }
 }

@@ -101,6 +101,13 @@ const ksiss_metric_def ksiss_metric_defs[KSISS_M_COUNT] = {
     [KSISS_M_CACHE_BYTES] = {"ksiss_cache_bytes", KSISS_MT_GAUGE,
         "Bytes taken by the records of a watch cache (compact trimmed objects, kube_object.h).",
         {"resource", NULL}, NULL, 0},
+    [KSISS_M_LEARNED_CAPACITY] = {"ksiss_learned_capacity", KSISS_MT_GAUGE,
+        "Learned capacity of one instance of a tier, in the load's unit, within the SLO (best estimate; the "
+        "policy plans with the pessimistic side). Services whose load has no perGpu, or learn: true.",
+        {"service", "tier", NULL}, NULL, 0},
+    [KSISS_M_LEARNED_CAPACITY_SD] = {"ksiss_learned_capacity_uncertainty", KSISS_MT_GAUGE,
+        "Relative standard deviation of ksiss_learned_capacity (0.05: +-5%).",
+        {"service", "tier", NULL}, NULL, 0},
 };
 
 /* Series indexes and hashes are 32-bit, and a series' labels (as many as

@@ -49,6 +49,8 @@ typedef enum {
     KSISS_M_WORKERS,                    /* gauge {}: worker threads */
     KSISS_M_CACHE_OBJECTS,              /* gauge {resource}: objects in a watch cache */
     KSISS_M_CACHE_BYTES,                /* gauge {resource}: bytes its records take */
+    KSISS_M_LEARNED_CAPACITY,           /* gauge {service,tier}: learned capacity per instance (load units) */
+    KSISS_M_LEARNED_CAPACITY_SD,        /* gauge {service,tier}: its relative standard deviation */
     KSISS_M_COUNT
 } ksiss_metric_id;
 

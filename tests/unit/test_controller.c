@@ -268,6 +268,125 @@ static void test_evaluation_on_a_kept_reading_decides_as_on_the_objects(void **s
     ksiss_catalog_free(&cat);
 }
 
+static const char *LEARNING_SERVICE =
+    "llama3-8b: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: histogram_quantile(0.95, sum by (le) (rate(ttft_bucket{service=\"{service}\"}[1m])))\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  load: {query: 'sum(rate(vllm:prompt_tokens_total[1m]))', throughput: prefill}\n";
+
+/* The learned capacity in ksiss run (issue 17): a service without perGpu
+ * reads the five series (here batched shares), learns once one tier's
+ * instances have served a whole window, hands the policy its view, keeps
+ * the state to write; a restart reads it back from the Service's
+ * annotation and knows what was learned without a new window. */
+static void test_a_service_without_per_gpu_learns_and_restores(void **state)
+{
+    (void)state;
+    ksiss_catalog cat;
+    ksiss_config cfg;
+    ksiss_diags dg;
+    ksiss_diags_init(&dg);
+    assert_int_equal(ksiss_catalog_builtin(&cat), 0);
+    assert_int_equal(ksiss_config_parse(LEARNING_SERVICE, strlen(LEARNING_SERVICE), "test.yaml", NULL, &cat, &cfg,
+                                        &dg), 0);
+    ksiss_diags_free(&dg);
+    json_t *svc = test_load_json("tests/data/knative", "service.json");
+    json_t *revs = test_load_json("tests/data/knative", "revisions.json");
+    const char *pods[] = {"llama3-8b-00001-deployment-abc"};
+    ksiss_free_gpu free_gpus[] = {{"nvidia.com/mig-2g.20gb", NULL, 4}, {"nvidia.com/mig-3g.40gb", NULL, 4}};
+    ksiss_learn_state ls;
+    memset(&ls, 0, sizeof(ls));
+    ksiss_promql_sample metric = {NULL, 0.4}, load = {NULL, 1500};
+    /* one instance at 1.5 req/s of 1000-token prompts, TTFT 0.12 s: theta ~1.1e-4 s/token */
+    double lv[KSISS_LQ_N] = {0.12, 1000, 1.5, 3, 0.03};
+    ksiss_promql_sample ls_s[KSISS_LQ_N];
+    ksiss_prom_share ls_sh[KSISS_LQ_N];
+    const ksiss_prom_share *learn_shares[KSISS_LQ_N];
+    for (int i = 0; i < KSISS_LQ_N; i++) {
+        ls_s[i] = (ksiss_promql_sample){NULL, lv[i]};
+        ls_sh[i] = (ksiss_prom_share){.ok = true, .samples = &ls_s[i], .n = 1};
+        learn_shares[i] = &ls_sh[i];
+    }
+    ksiss_prom_share mshare = {.ok = true, .samples = &metric, .n = 1};
+    ksiss_prom_share lshare = {.ok = true, .samples = &load, .n = 1};
+    const ksiss_prom_share *shares[] = {&mshare};
+    ksiss_eval_in in = {
+        .cat = &cat, .svc = &cfg.services[0], .ns = "default", .name = "llama3-8b", .service = svc,
+        .running_pods = pods, .n_running_pods = 1, .all_revisions = revs, .shares = shares, .load_share = &lshare,
+        .learn_shares = learn_shares, .learn = &ls, .cfg_gen = 7,
+        .free = free_gpus, .n_free = N_(free_gpus), .now_ms = 1000000, .interval_ms = 10000,
+    };
+    ksiss_eval e;
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    assert_true(e.learning);
+    for (int i = 0; i < KSISS_LQ_N; i++)
+        assert_true(e.learn_values[i] == lv[i]);
+    const ksiss_tier *cur = e.current.tier;
+    assert_non_null(cur);
+    /* the first tick starts the window: nothing learned, no load-based need */
+    assert_int_equal(e.learn_prefill, KSISS_LEARN_NOT_READ);
+    assert_true(e.cap_view.per_gpu == 0);
+    assert_false(e.learn_changed);
+    ksiss_eval_free(&e);
+    /* a whole window later on the same instances: learned, kept to write */
+    in.now_ms += 60000;
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    assert_int_equal(e.learn_prefill, KSISS_LEARN_ACCEPTED);
+    assert_true(e.learn_changed);
+    assert_non_null(ls.state);
+    assert_non_null(strstr(ls.state, cur->name));
+    assert_true(e.cap_view.per_gpu > 0);
+    size_t k;
+    for (k = 0; k < e.cap_view.n && e.view_tiers[k] != cur; k++)
+        ;
+    assert_true(k < e.cap_view.n);
+    assert_int_equal(e.learned[k].source, KSISS_CAP_LEARNED);
+    /* 0.7 / theta, theta a little under 0.12 / 1000 (the queueing term) */
+    assert_true(e.learned[k].capacity > 0.7 / 1.2e-4 && e.learned[k].capacity < 0.7 / 0.9e-4);
+    ksiss_eval_free(&e);
+    /* the next tick overlaps that window: not fed again, nothing to write */
+    in.now_ms += 10000;
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    assert_int_equal(e.learn_prefill, KSISS_LEARN_OVERLAP);
+    assert_false(e.learn_changed);
+    ksiss_eval_free(&e);
+    /* a restart: a new state, the Service carries the annotation */
+    json_t *ann = json_object_get(json_object_get(svc, "metadata"), "annotations");
+    if (!ann) {
+        ann = json_object();
+        json_object_set_new(json_object_get(svc, "metadata"), "annotations", ann);
+    }
+    json_object_set_new(ann, KSISS_LEARN_ANNOTATION, json_string(ls.state));
+    ksiss_learn_state fresh;
+    memset(&fresh, 0, sizeof(fresh));
+    in.learn = &fresh;
+    in.cfg_gen = 8;
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    assert_int_equal(e.learned[k].source, KSISS_CAP_LEARNED);
+    assert_int_equal(e.learned[k].n_obs, 1);
+    assert_true(e.cap_view.per_gpu > 0);
+    ksiss_eval_free(&e);
+    /* an unreadable annotation: learning afresh, no failure */
+    json_object_set_new(ann, KSISS_LEARN_ANNOTATION, json_string("{broken"));
+    ksiss_learn_state third;
+    memset(&third, 0, sizeof(third));
+    in.learn = &third;
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    assert_int_equal(e.learned[k].source, KSISS_CAP_NONE);
+    ksiss_eval_free(&e);
+    ksiss_learn_state_free(&ls);
+    ksiss_learn_state_free(&fresh);
+    ksiss_learn_state_free(&third);
+    json_decref(svc);
+    json_decref(revs);
+    ksiss_config_free(&cfg);
+    ksiss_catalog_free(&cat);
+}
+
 static void test_decision_log_setting_is_changes_or_all(void **state)
 {
     (void)state;
@@ -369,6 +488,7 @@ int main(void)
         cmocka_unit_test(test_backoff_picks_the_latest_unexpired_tier),
         cmocka_unit_test(test_reading_is_reusable_only_when_settled_and_known),
         cmocka_unit_test(test_evaluation_on_a_kept_reading_decides_as_on_the_objects),
+        cmocka_unit_test(test_a_service_without_per_gpu_learns_and_restores),
         cmocka_unit_test(test_decision_log_setting_is_changes_or_all),
         cmocka_unit_test(test_decision_log_keeps_actions_and_changed_holds),
         cmocka_unit_test(test_slo_unattainable_is_told_once_per_breach),

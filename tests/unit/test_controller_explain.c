@@ -148,6 +148,106 @@ static void test_explain_reports_tier_metric_free_gpus_decision_and_changes_noth
     fake_stop(fs);
 }
 
+/* A service without perGpu (issue 17): the report shows, per tier, the
+ * capacity learned (from the Service's annotation), its bound, uncertainty,
+ * source and windows; the tiers never served as carried over by the
+ * catalogue; still read-only. */
+static const char configmap_learning[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"autoscaler-config\","
+    "\"namespace\":\"default\",\"resourceVersion\":\"7\"},\"data\":{\"llama3-8b\":"
+    "\"metrics:\\n  - {name: ttft_p95, query: 'histogram_quantile(0.95, rate(ttft_bucket[1m]))', slo: 1.0}\\n"
+    "load: {query: 'sum(rate(vllm:prompt_tokens_total[1m]))', throughput: prefill}\\n"
+    "gpu: H100-80GB\\ntiers: [mig-1g.10gb, mig-2g.20gb]\\n\"}}";
+
+static void test_explain_shows_the_learned_capacity_per_tier(void **state)
+{
+    (void)state;
+    fake_server *fs = fake_start();
+    assert_non_null(fs);
+    char *svc_text = slurp("tests/data/knative/service.json");
+    json_t *svc_json = json_loads(svc_text, 0, NULL);
+    assert_non_null(svc_json);
+    json_t *meta = json_object_get(svc_json, "metadata");
+    json_t *ann = json_object_get(meta, "annotations");
+    if (!ann) {
+        ann = json_object();
+        json_object_set_new(meta, "annotations", ann);
+    }
+    /* 1e-4 s per prompt token on the 1g slice, 5 windows: 0.7 / 1e-4 = 7000 */
+    json_object_set_new(ann, "ksiss.io/learned-capacity",
+                        json_string("{\"v\":1,\"at\":0,\"unit\":14000,\"tiers\":{\"mig-1g.10gb\":{\"prefill\":"
+                                    "[0.0001,0.00005,1e-12,0,1e-12,5,0,0]}}}"));
+    char *svc = json_dumps(svc_json, JSON_COMPACT);
+    json_decref(svc_json);
+    char *revs_items = slurp("tests/data/knative/revisions.json");
+    char *revs = ksiss_xasprintf("{\"kind\":\"RevisionList\",\"metadata\":{\"resourceVersion\":\"9\"},\"items\":%s}",
+                                 revs_items);
+    fake_add(fs, "GET", "/api/v1/namespaces/default/configmaps/autoscaler-config", 200, configmap_learning, NULL);
+    fake_add(fs, "GET", "/api/v1/nodes", 200, nodes, NULL);
+    fake_add(fs, "GET", "/api/v1/pods", 200, pods, NULL);
+    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/services/llama3-8b", 200, svc, NULL);
+    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/revisions", 200, revs, NULL);
+    fake_add(fs, "GET", "/api/v1/namespaces/default/pods", 200, pods, NULL);
+    for (int i = 0; i < 10; i++)
+        fake_add(fs, "POST", "/api/v1/query", 200, prom_reply, NULL);
+
+    char kubeconfig[] = "/tmp/ksiss-explain-kubeconfig-XXXXXX";
+    int kfd = mkstemp(kubeconfig);
+    assert_true(kfd >= 0);
+    char *kc = ksiss_xasprintf("apiVersion: v1\nkind: Config\n"
+                               "clusters: [{name: c, cluster: {server: \"http://127.0.0.1:%u\"}}]\n"
+                               "users: [{name: u, user: {token: t0k}}]\n"
+                               "contexts: [{name: x, context: {cluster: c, user: u, namespace: default}}]\n"
+                               "current-context: x\n", fs->port);
+    assert_int_equal(write(kfd, kc, strlen(kc)), (ssize_t)strlen(kc));
+    close(kfd);
+    char *prom = ksiss_xasprintf("http://127.0.0.1:%u", fs->port);
+    unsetenv("NAMESPACE");
+    unsetenv("CONFIG_MAP_NAME");
+    char out_path[] = "/tmp/ksiss-explain-out-XXXXXX";
+    int ofd = mkstemp(out_path);
+    assert_true(ofd >= 0);
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(ofd, 1);
+    char *argv[] = {"explain", "--service", "llama3-8b", "--kubeconfig", kubeconfig, "--prometheus", prom, NULL};
+    int rc = ksiss_cmd_explain(7, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(ofd);
+    char *report = slurp(out_path);
+    unlink(out_path);
+    unlink(kubeconfig);
+    if (rc != KSISS_EXIT_OK)
+        fail_msg("exit %d, report:\n%s", rc, report);
+    static const char *const want[] = {
+        "capacity learned per tier",
+        "Learned capacity (one instance, prompt tokens/s within the SLO",
+        "mig-1g.10gb",
+        "7000",
+        "learned",
+        "catalogue",        /* the 2g slice: carried over */
+        "(current: not learned, no scale-down)",   /* stale (written at time 0): no longer learned */
+    };
+    for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+        if (!strstr(report, want[i]))
+            fail_msg("report lacks \"%s\":\n%s", want[i], report);
+    for (size_t i = 0; i < fake_count(fs); i++) {
+        const fake_req *r = &fs->reqs[i];
+        if (strcmp(r->method, "GET") != 0 && strncmp(r->url, "/api/v1/query", 13) != 0)
+            fail_msg("explain sent %s %s", r->method, r->url);
+    }
+    free(report);
+    free(prom);
+    free(kc);
+    free(svc);
+    free(svc_text);
+    free(revs_items);
+    free(revs);
+    fake_stop(fs);
+}
+
 static void test_explain_without_service_is_a_usage_error(void **state)
 {
     (void)state;
@@ -166,6 +266,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_explain_reports_tier_metric_free_gpus_decision_and_changes_nothing),
+        cmocka_unit_test(test_explain_shows_the_learned_capacity_per_tier),
         cmocka_unit_test(test_explain_without_service_is_a_usage_error),
         cmocka_unit_test(test_explain_unknown_flag_is_a_usage_error),
     };
