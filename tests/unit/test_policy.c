@@ -1084,11 +1084,11 @@ static void test_equal_cost_tier_changes_prefer_the_smaller_instances(void **sta
     free_fixture(&f);
 }
 
-/* A tier change up must cover the load predicted a cold start (60 s)
- * ahead, more instances of the current tier half of that: prompt tokens
- * rising by 5/s on 3g x1 (0.51 GPU of prefill), at 400 tokens/s the line
- * predicts 550 in 30 s (more than 0.51) and 700 in 60 s (more than a 4g
- * slice's 0.62): 3g x2 (out), not 4g x1 (old rule: up to 4g x1, which the
+/* A tier change up must cover the load predicted over its lead time (a
+ * cold start and the rollout: 120 s), more instances of the current tier
+ * 30 s: prompt tokens rising by 5/s on 3g x1 (0.51 GPU of prefill), at 400
+ * tokens/s the line predicts 550 in 30 s (more than 0.51) and 1000 in
+ * 120 s (more than a 4g slice's 0.62): 3g x2 (out), not 4g x1 (which the
  * load outgrows before it is ready). */
 static void test_a_tier_change_up_covers_the_load_a_cold_start_ahead(void **state)
 {
@@ -1125,6 +1125,39 @@ static void test_a_tier_change_up_covers_the_load_a_cold_start_ahead(void **stat
     assert_int_equal(d.action, KSISS_UP);
     assert_string_equal(d.tier->name, "mig-4g.40gb");
     assert_int_equal(d.replicas, 1);
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    free_fixture(&f);
+}
+
+/* The lead time of a tier change is a cold start and the rollout, not a
+ * cold start alone: rising by 2.5 tokens/s each second, the load crosses
+ * 3g x1's 0.51 GPU half a minute ahead at about 450 tokens/s; a minute
+ * ahead it still fits a 4g slice (0.62), two minutes ahead it does not
+ * (about 750): 3g x2 (out), where a one-minute horizon moved to 4g x1
+ * and, a minute later, to another tier again. */
+static void test_a_tier_change_up_covers_its_rollout_too(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, PREFILL_3G_4G_7G);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double fine[MAXM] = {0.7};
+    int k;
+    for (k = 0; k < 40; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", 1, 0, fine, 200 + 25 * k, &now, &d);
+        if (d.action != KSISS_HOLD)
+            break;
+    }
+    assert_true(k < 40);
+    assert_string_equal(d.reason_code, "load_increase");
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_string_equal(d.tier->name, "mig-3g.40gb");
+    assert_int_equal(d.replicas, 2);
     ksiss_decision_clear(&d);
     ksiss_history_free(&h);
     free_fixture(&f);
@@ -1980,6 +2013,7 @@ int main(void)
         cmocka_unit_test(test_scale_in_keeps_less_headroom_than_a_tier_change_down),
         cmocka_unit_test(test_equal_cost_tier_changes_prefer_the_smaller_instances),
         cmocka_unit_test(test_a_tier_change_up_covers_the_load_a_cold_start_ahead),
+        cmocka_unit_test(test_a_tier_change_up_covers_its_rollout_too),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
