@@ -15,6 +15,12 @@
  *   tgi_count_rate R     tgi_request_mean_time_per_token_duration observations/s
  *   tgi_mean S           their mean (the _sum grows by R*S per second)
  *   tgi_queue N          tgi_queue_size (gauge)
+ *   ttft_mean S          mean of the TTFT observations (the _sum grows by ttft_rate*S per second;
+ *                        0.3 when not given)
+ *   req_rate R           vllm:request_success_total grows by R/s (counter)
+ *   prompt_rate R        vllm:prompt_tokens_total grows by R/s (counter)
+ *   tpot_rate R          vllm:time_per_output_token_seconds observations/s
+ *   tpot_mean S          their mean
  * Binds 127.0.0.1 on a free port and writes the port to --port-file. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -41,12 +47,14 @@ static const char *const ttft_le[N_BUCKETS] = {"0.1", "0.25", "0.5", "1"};
 
 typedef struct {
     double running, waiting, gen_tokens_rate, ttft_rate, ttft_cum[N_BUCKETS], tgi_count_rate, tgi_mean, tgi_queue;
+    double ttft_mean, req_rate, prompt_rate, tpot_rate, tpot_mean;
 } state;
 
 typedef struct {
     const char *state_file;
     double last_s;
     double gen_tokens, ttft_count, ttft_sum, tgi_count, tgi_sum;
+    double requests, prompt_tokens, tpot_count, tpot_sum;
 } server;
 
 static double now_s(void)
@@ -59,6 +67,7 @@ static double now_s(void)
 static void read_state(const char *path, state *st)
 {
     memset(st, 0, sizeof(*st));
+    st->ttft_mean = 0.3;
     size_t len = 0;
     FILE *f = fopen(path, "r");
     if (!f)
@@ -78,6 +87,11 @@ static void read_state(const char *path, state *st)
         else if (!strcmp(key, "tgi_count_rate")) st->tgi_count_rate = v[0];
         else if (!strcmp(key, "tgi_mean")) st->tgi_mean = v[0];
         else if (!strcmp(key, "tgi_queue")) st->tgi_queue = v[0];
+        else if (!strcmp(key, "ttft_mean")) st->ttft_mean = v[0];
+        else if (!strcmp(key, "req_rate")) st->req_rate = v[0];
+        else if (!strcmp(key, "prompt_rate")) st->prompt_rate = v[0];
+        else if (!strcmp(key, "tpot_rate")) st->tpot_rate = v[0];
+        else if (!strcmp(key, "tpot_mean")) st->tpot_mean = v[0];
     }
     free(line);
     fclose(f);
@@ -91,7 +105,11 @@ static char *render(server *s)
     s->last_s = t;
     s->gen_tokens += st.gen_tokens_rate * dt;
     s->ttft_count += st.ttft_rate * dt;
-    s->ttft_sum += st.ttft_rate * dt * 0.3;
+    s->ttft_sum += st.ttft_rate * dt * st.ttft_mean;
+    s->requests += st.req_rate * dt;
+    s->prompt_tokens += st.prompt_rate * dt;
+    s->tpot_count += st.tpot_rate * dt;
+    s->tpot_sum += st.tpot_rate * dt * st.tpot_mean;
     s->tgi_count += st.tgi_count_rate * dt;
     s->tgi_sum += st.tgi_count_rate * dt * st.tgi_mean;
 
@@ -124,6 +142,18 @@ static char *render(server *s)
                          "# TYPE tgi_queue_size gauge\n"
                          "tgi_queue_size %.17g\n",
                     s->ttft_count, s->ttft_sum, s->ttft_count, s->tgi_count, s->tgi_sum, s->tgi_count, st.tgi_queue);
+    ksiss_sb_printf(&sb, "# HELP vllm:request_success_total Requests finished.\n"
+                         "# TYPE vllm:request_success_total counter\n"
+                         "vllm:request_success_total{model_name=\"m\"} %.17g\n"
+                         "# HELP vllm:prompt_tokens_total Prompt tokens processed.\n"
+                         "# TYPE vllm:prompt_tokens_total counter\n"
+                         "vllm:prompt_tokens_total{model_name=\"m\"} %.17g\n"
+                         "# HELP vllm:time_per_output_token_seconds Time per output token.\n"
+                         "# TYPE vllm:time_per_output_token_seconds histogram\n"
+                         "vllm:time_per_output_token_seconds_bucket{model_name=\"m\",le=\"+Inf\"} %.17g\n"
+                         "vllm:time_per_output_token_seconds_sum{model_name=\"m\"} %.17g\n"
+                         "vllm:time_per_output_token_seconds_count{model_name=\"m\"} %.17g\n",
+                    s->requests, s->prompt_tokens, s->tpot_count, s->tpot_sum, s->tpot_count);
     return ksiss_sb_take(&sb);
 }
 

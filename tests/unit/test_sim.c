@@ -24,6 +24,7 @@
 #include "core/tiers.h"
 #include "core/trace.h"
 #include "core/util.h"
+#include "shell/file.h"
 
 static const char *PROFILE =
     "name: llama-3-8b-fp16\n"
@@ -1185,6 +1186,39 @@ static void test_a_run_without_per_gpu_learns_the_capacity(void **state)
     free(tr);
 }
 
+/* The learning flags of ksiss simulate: a scale must be a positive factor,
+ * --no-per-gpu and --per-gpu-scale exclude each other, and a learning plot
+ * with nothing learning is a usage error; with --no-per-gpu it is written. */
+static void test_simulate_learning_flags(void **state)
+{
+    (void)state;
+    char *zero[] = { "simulate", "--trace", "x", "--config", "y", "--cluster", "z", "--per-gpu-scale", "0", NULL };
+    char *both[] = { "simulate", "--trace", "x", "--config", "y", "--cluster", "z", "--per-gpu-scale", "2",
+                     "--no-per-gpu", NULL };
+    assert_int_equal(simulate_quietly(9, zero), KSISS_EXIT_USAGE);
+    assert_int_equal(simulate_quietly(10, both), KSISS_EXIT_USAGE);
+    char svg_path[] = "/tmp/ksiss-learn-svg-XXXXXX";
+    int fd = mkstemp(svg_path);
+    assert_true(fd >= 0);
+    close(fd);
+    char *none[] = { "simulate", "--trace", "tests/data/sim/small.jsonl", "--config", "tests/data/sim/config.yaml",
+                     "--cluster", "tests/data/sim/cluster.yaml", "--profile", "tests/data/sim/model.yaml",
+                     "--policy", "ksiss", "--learning-plot", svg_path, NULL };
+    assert_int_equal(simulate_quietly(13, none), KSISS_EXIT_USAGE);
+    char *learn[] = { "simulate", "--trace", "tests/data/sim/small.jsonl", "--config", "tests/data/sim/config.yaml",
+                      "--cluster", "tests/data/sim/cluster.yaml", "--profile", "tests/data/sim/model.yaml",
+                      "--policy", "ksiss", "--learning-plot", svg_path, "--no-per-gpu", NULL };
+    assert_int_equal(simulate_quietly(14, learn), KSISS_EXIT_OK);
+    size_t len;
+    char *err = NULL;
+    char *svg = ksiss_read_file(svg_path, 1 << 20, &len, &err);
+    assert_non_null(svg);
+    assert_non_null(strstr(svg, "<svg"));
+    assert_non_null(strstr(svg, "true (serving model)"));
+    free(svg);
+    unlink(svg_path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1199,6 +1233,7 @@ int main(void)
         cmocka_unit_test(test_cold_start_delays_new_capacity),
         cmocka_unit_test(test_ksiss_leaves_a_burst_once_its_backlog_has_drained),
         cmocka_unit_test(test_a_run_without_per_gpu_learns_the_capacity),
+        cmocka_unit_test(test_simulate_learning_flags),
         cmocka_unit_test(test_oracle_is_never_above_a_policy_that_meets_the_slo),
         cmocka_unit_test(test_same_inputs_give_the_same_results),
         cmocka_unit_test(test_static_gpu_hours_are_cost_weighted),
