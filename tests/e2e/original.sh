@@ -10,11 +10,18 @@
 # nvidia.com/gpu.product label (src/core/gpu_resolve.c). Services in
 # namespace ksiss-e2e-orig, all at once:
 #   gpt2   mig-1g.5gb (A100-40GB only), latency above the SLO: walks up the
-#          original's ladder 2g.10gb -> 3g.20gb -> 7g.40gb (or gpu) -> whole
+#          original's ladder 2g.10gb -> 4g.20gb -> 7g.40gb and on to whole
 #          GPUs, every tier an A100-40GB one (the original held "current
-#          GPU tier unknown" forever);
-#   opt    one whole GPU pinned to the A100-40GB node, idle: walks down
-#          to 3g.20gb -> 2g.10gb -> mig-1g.5gb;
+#          GPU tier unknown" forever). A 4g slice decodes no faster than a
+#          3g one (the same memory bandwidth), so the policy takes the
+#          cheaper 3g.20gb and from there 7g.40gb (docs/configuration.md);
+#          to use the 4g rung too, placeholder pods (hold-*) take the
+#          node's three 3g.20gb slices until gpt2 has settled on 4g.20gb,
+#          as on a node whose 3g slices are taken;
+#   opt    one whole GPU pinned to the A100-40GB node, idle: walks back
+#          down 3g.20gb -> 2g.10gb -> mig-1g.5gb (a 7g or 4g slice is
+#          skipped likewise: it costs more for no decode speed). Between
+#          them every rung of the original's ladder is used;
 #   bloom  mig-1g.20gb, a name A100-80GB and H100-80GB share, on the
 #          A100-80GB node, latency above the SLO: up to A100-80GB's
 #          mig-4g.40gb (the label decides; on H100 it would be 3g.40gb);
@@ -183,6 +190,30 @@ ok "5 services Ready: gpt2, opt on $(nodes_of gpt2)/$(nodes_of opt); bloom on $(
 export -f nodes_of
 until_true 60 bash -c '[ $(nodes_of xlnet | wc -w) -eq 2 ]' || die setup "xlnet's two pods are not on two nodes: '$(nodes_of xlnet)'"
 
+# ---- placeholders: the A100-40GB node's 3g.20gb slices taken --------------
+# hold-3g-0..2 take its three mig-3g.20gb slices; deleted once gpt2 has
+# settled on mig-4g.20gb (about 3 minutes in, before opt's first step down,
+# which needs a 3g slice).
+hold_pod() {    # hold_pod NAME RESOURCE
+    cat <<Y
+apiVersion: v1
+kind: Pod
+metadata: {name: $1, namespace: $NS, labels: {ksiss-e2e/hold: "true"}}
+spec:
+  nodeSelector: {nvidia.com/gpu.product: $A100_40}
+  containers:
+  - name: hold
+    image: dev.local/ksiss/hold:v1
+    resources: {requests: {$2: "1"}, limits: {$2: "1"}}
+---
+Y
+}
+for i in 0 1 2; do hold_pod hold-3g-$i nvidia.com/mig-3g.20gb; done > "$TMP/hold.yaml"
+kc apply -f "$TMP/hold.yaml" >/dev/null || die setup "cannot create the placeholder pods"
+until_true 60 bash -c "[ \$(j pods -n $NS -l ksiss-e2e/hold --field-selector=status.phase=Running -o name | wc -l) -eq 3 ]" \
+    || die setup "placeholders: not 3 Running: $(j pods -n "$NS" -l ksiss-e2e/hold -o wide --no-headers | tr '\n' ';')"
+ok "placeholders hold gpu-node-a100-40gb's three nvidia.com/mig-3g.20gb slices"
+
 # ---- Prometheus: a target per pod, the stand-in plays every pod --------------
 # hot: latency 0.8 s per token (1.6x the SLO of 0.5, above scaleUpFactor
 # 1.5): one tier a step once the capacity added has settled; cold: 0.05
@@ -260,7 +291,7 @@ grep -q 'service=gpt2 .*reason_code=unknown_tier' "$TMP/ksiss.log" \
     && ko "gpt2 held on an unknown tier at some tick" "$(grep 'service=gpt2 .*unknown_tier' "$TMP/ksiss.log" | head -1)" \
     || ok "gpt2 never held on 'current GPU tier unknown'"
 e=$(KUBECONFIG="$KCA" NAMESPACE=$NS "$KSISS" explain --service gpt2 --prometheus "$PROM" 2>&1)
-echo "$e" | grep -Eq '^GPU model:        A100-40GB \(from (resource|nodes): revision gpt2-[0-9]* requests nvidia.com/mig-' \
+echo "$e" | grep -Eq '^GPU model:        A100-40GB \(from (resource|nodes): revision gpt2-[a-z0-9]+ requests nvidia.com/mig-' \
     && ok "explain gpt2: $(echo "$e" | grep '^GPU model:' | cut -c1-110)..." || ko "explain gpt2" "$e"
 
 # ---- bloom: the label tells A100-80GB from H100-80GB -----------------------
@@ -307,6 +338,13 @@ echo "$e" | grep -q '^GPU model:        unknown: revision t5-[0-9]* requests nvi
 
 # ---- gpt2: the rest of the ladder up, to whole GPUs -------------------------
 log "gpt2: on up the ladder (each step waits for the capacity it added to settle, ~3 min)"
+if until_true $((T_START + 420 - $(date +%s))) settled_on gpt2 nvidia.com/mig-4g.20gb=1; then
+    ok "gpt2 on nvidia.com/mig-4g.20gb after $(($(date +%s) - T_START)) s, the 3g slices being taken (walk: $(walk gpt2))"
+else
+    ko "gpt2 did not settle on nvidia.com/mig-4g.20gb within 420 s" "walk: $(walk gpt2); holds: $(j pods -n "$NS" -l ksiss-e2e/hold -o wide --no-headers | tr '\n' ';'); $(last_decision gpt2)"
+fi
+kc delete pod -n "$NS" -l ksiss-e2e/hold --wait=false >/dev/null 2>&1
+log "placeholders deleted: the 3g.20gb slices free again"
 if until_true $((T_START + 1200 - $(date +%s))) bash -c "tail -1 '$TMP/walk.gpt2' | grep -q '^nvidia.com/gpu=' && settled_on gpt2 \$(tail -1 '$TMP/walk.gpt2')"; then
     ok "gpt2 reached whole GPUs ($(limits gpt2)) after $(($(date +%s) - T_START)) s"
 else
@@ -319,8 +357,8 @@ for l in $(walk gpt2); do
     prev=$r
 done
 w=$(walk gpt2)
-[ "$ascending" = 1 ] && case "$w" in *mig-2g.10gb=1*mig-3g.20gb=1*mig-7g.40gb=1*|*mig-2g.10gb=1*mig-3g.20gb=1*nvidia.com/gpu=1*) true ;; *) false ;; esac \
-    && ok "gpt2 walked up A100-40GB tiers only, in the original's order: $w" || ko "gpt2's walk" "$w"
+[ "$ascending" = 1 ] && case "$w" in "nvidia.com/mig-1g.5gb=1 nvidia.com/mig-2g.10gb=1 nvidia.com/mig-4g.20gb=1 nvidia.com/mig-7g.40gb=1 nvidia.com/gpu="*) true ;; *) false ;; esac \
+    && ok "gpt2 walked up the original's ladder and on to whole GPUs, A100-40GB tiers only: $w" || ko "gpt2's walk" "$w"
 [ "$(nodes_of gpt2)" = "gpu-node-a100-40gb " ] && ok "gpt2 runs on gpu-node-a100-40gb" || ko "gpt2's node" "$(nodes_of gpt2)"
 
 # ---- opt: down when idle, from a whole GPU to the first slice --------------
