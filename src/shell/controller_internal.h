@@ -107,7 +107,9 @@ typedef struct {
     char *legacy_rev;       /* likewise: the revision KubeComp_gpu_resource was set for, or NULL */
     char *gpu_event;        /* likewise: the GPU-model hold last reported in an Event, NULL: none */
     bool unattainable_reported; /* likewise: SLOUnattainable told for the breach under way */
-    ksiss_learn_state learn;    /* likewise: a learned capacity (load without perGpu, or learn: true) */
+    ksiss_learn_state *learn;   /* likewise: a learned capacity (load without perGpu, or learn: true); owned,
+                                   allocated for a learning service only (~6 KB: 10,000 services that do
+                                   not learn must not carry it) */
     bool busy;              /* a job in flight; under c->mu */
     bool seen;              /* managed at this tick (main thread only) */
     bool by_prefix;         /* main thread only */

@@ -183,6 +183,18 @@ static bool parse_objects(const job *j, const char *what, json_t **service, json
     return false;
 }
 
+/* The service's learned-capacity state, made on its first learning tick;
+ * NULL for a service that does not learn (the state of one that stopped
+ * learning is kept: its configuration may come back). */
+static ksiss_learn_state *learn_state(job *j)
+{
+    if (!j->svc->has_load || !j->svc->load.learn)
+        return NULL;
+    if (!j->st->learn)
+        j->st->learn = ksiss_xcalloc(1, sizeof(*j->st->learn));
+    return j->st->learn;
+}
+
 /* The learned capacity's state into the Service's annotation, when it has
  * moved: at most once per LEARN_SAVE_MS a service, so that 10,000
  * learning services do not each write every minute; a restart loses at
@@ -191,8 +203,8 @@ static bool parse_objects(const job *j, const char *what, json_t **service, json
 static void learned_saved(job *j, const ksiss_eval *ev)
 {
     controller *c = j->s->c;
-    ksiss_learn_state *st = &j->st->learn;
-    if (!ev->learning || !st->state || st->saved_n == st->written_n || c->o->dry_run)
+    ksiss_learn_state *st = j->st->learn;
+    if (!ev->learning || !st || !st->state || st->saved_n == st->written_n || c->o->dry_run)
         return;
     if (st->written_n > 0 && j->s->now_ms - st->written_ms < LEARN_SAVE_MS)
         return;
@@ -263,7 +275,7 @@ static bool job_evaluate(job *j, ksiss_prom *prom, const json_t *service, const 
         .name = w->name, .service = service, .running_pods = j->running, .n_running_pods = j->n_running,
         .all_revisions = revisions,
         .shares = j->use, .load_share = j->load_shared ? &j->shares[j->svc->n_metrics] : NULL,
-        .learn_shares = j->learn_use, .learn = &w->learn, .cfg_gen = s->cfg->gen,
+        .learn_shares = j->learn_use, .learn = learn_state(j), .cfg_gen = s->cfg->gen,
         .free = s->inv ? s->inv->free : NULL, .n_free = s->inv ? s->inv->n_free : 0,
         .inv = s->inv ? &s->inv->inv : NULL, .history = &w->history, .now_ms = s->now_ms, .interval_ms = c->interval_ms,
         .known = known, .known_revision = known ? ksiss_kobj_str(j->service, KSISS_KOBJ_READY_REVISION) : NULL,

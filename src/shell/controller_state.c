@@ -29,7 +29,10 @@ void ksiss_ctl_state_free(svc_state *st)
     free(st->legacy_rev);
     free(st->gpu_event);
     free(st->name);
-    ksiss_learn_state_free(&st->learn);
+    if (st->learn) {
+        ksiss_learn_state_free(st->learn);
+        free(st->learn);
+    }
     free(st);
 }
 
