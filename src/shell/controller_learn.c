@@ -115,6 +115,7 @@ void ksiss_controller_learn(const ksiss_eval_in *in, const ksiss_service_cfg *sv
                 free(st->state);
                 st->state = ksiss_xstrdup(ann);
                 st->saved_n = windows_of(&st->L);
+                st->written_n = st->saved_n;    /* the Service has it: no need to write it back */
             } else {
                 ksiss_log("warn", "learned capacity annotation unreadable: learning afresh", "service", in->name,
                           "annotation", KSISS_LEARN_ANNOTATION, "error", err, NULL);

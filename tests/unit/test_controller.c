@@ -369,6 +369,9 @@ static void test_a_service_without_per_gpu_learns_and_restores(void **state)
     assert_int_equal(e.learned[k].source, KSISS_CAP_LEARNED);
     assert_int_equal(e.learned[k].n_obs, 1);
     assert_true(e.cap_view.per_gpu > 0);
+    /* what the Service carries is not written back */
+    assert_false(e.learn_changed);
+    assert_int_equal(fresh.written_n, fresh.saved_n);
     ksiss_eval_free(&e);
     /* an unreadable annotation: learning afresh, no failure */
     json_object_set_new(ann, KSISS_LEARN_ANNOTATION, json_string("{broken"));
