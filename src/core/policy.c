@@ -844,7 +844,10 @@ static const candidate *pick_up(const ctx *c, const candidate *cands, size_t n, 
  * TIER_CHANGE_MIN_SAVING. */
 /* need and need_tier carry DOWN_HEADROOM; a candidate on the current tier
  * (fewer instances) must cover need x in_scale (IN_HEADROOM / DOWN_HEADROOM
- * with a load signal, 1 without). */
+ * with a load signal, 1 without), or, when the need made no more than one
+ * excursion above what it covers within RECURRENCE_MEMORY_MS
+ * (need_excursions), need_upper x in_scale: the need now raised by its
+ * recent spread (NAN: not used). */
 /* True when the SLO was breached while no more than `cap` served, in
  * RECURRENCE_EPISODES separate episodes within RECURRENCE_MEMORY_MS: the
  * upper estimate of the demand does not fit in `cap`. */
@@ -865,8 +868,74 @@ static bool recurring_breach(const ksiss_policy_input *in, double cap)
     return episodes >= RECURRENCE_EPISODES;
 }
 
+/* How many separate excursions the recorded need (and now's, `now_need`)
+ * made above `cap` within RECURRENCE_MEMORY_MS: the need's own recurrence,
+ * as recurring_breach counts the SLO's. One excursion that has ended (a
+ * burst, a flash crowd, a step down) is not a recurrence; two are peaks
+ * between troughs, which the stabilization window is there for. */
+static int need_excursions(const ksiss_policy_input *in, double cap, double now_need)
+{
+    const ksiss_history *h = in->history;
+    if (!h || h->n == 0 || ksiss_history_at(h, 0).at_ms > in->now_ms - RECURRENCE_MEMORY_MS)
+        return RECURRENCE_EPISODES;   /* the memory not seen in full (or a ring too short for it, at ticks
+                                         under ~5 s): no evidence that the need does not come back */
+    int n = 0;
+    bool above = false;
+    for (size_t i = 0; i < h->n; i++) {
+        ksiss_reco r = ksiss_history_at(h, i);
+        if (r.at_ms < in->now_ms - RECURRENCE_MEMORY_MS || r.at_ms > in->now_ms || !isfinite(r.capacity))
+            continue;
+        bool up = r.capacity > cap + EPS;
+        n += up && !above;
+        above = up;
+    }
+    return n + (now_need > cap + EPS && !above);
+}
+
+/* The standard normal quantile at p in (0.5, 1) (Abramowitz and Stegun
+ * 26.2.23, within 4.5e-4): how many standard deviations above the mean a
+ * share p of a normal load stays below. */
+static double normal_upper_quantile(double p)
+{
+    if (!(p > 0.5) || !(p < 1))
+        p = KSISS_DEFAULT_SLO_TARGET;
+    double t = sqrt(-2.0 * log(1.0 - p));
+    return t - (2.515517 + 0.802853 * t + 0.010328 * t * t) / (1.0 + 1.432788 * t + 0.189269 * t * t + 0.001308 * t * t * t);
+}
+
+/* The spread of the recorded need (outside breaches) around its
+ * least-squares line over TREND_WINDOW_MS, with now's: the standard
+ * deviation of the residuals; INFINITY with fewer than three readings or
+ * when they do not span TREND_MIN_SPAN_MS. */
+static double need_spread(const ksiss_policy_input *in, double now_need)
+{
+    const ksiss_history *h = in->history;
+    double n = 1, sx = 0, sy = now_need, sxx = 0, sxy = 0, syy = now_need * now_need, oldest = 0;
+    for (size_t i = 0; h && i < h->n; i++) {
+        ksiss_reco r = ksiss_history_at(h, i);
+        if (r.at_ms < in->now_ms - TREND_WINDOW_MS || r.at_ms >= in->now_ms || !isfinite(r.capacity) || r.slo_breach)
+            continue;
+        double x = (double)(r.at_ms - in->now_ms) / 1000.0;
+        n += 1;
+        sx += x;
+        sy += r.capacity;
+        sxx += x * x;
+        sxy += x * r.capacity;
+        syy += r.capacity * r.capacity;
+        oldest = fmin(oldest, x);
+    }
+    double den = n * sxx - sx * sx;
+    if (n < 3 || -oldest * 1000.0 < TREND_MIN_SPAN_MS || !(den > EPS))
+        return INFINITY;
+    double slope = (n * sxy - sx * sy) / den;
+    double icpt = (sy - slope * sx) / n;
+    /* residual sum of squares: syy - icpt*sy - slope*sxy */
+    double rss = syy - icpt * sy - slope * sxy;
+    return sqrt(fmax(rss, 0.0) / (n - 2));
+}
+
 static const candidate *pick_down(const ctx *c, const candidate *cands, size_t n, double need, double need_tier,
-                                  double in_scale)
+                                  double in_scale, double need_upper)
 {
     const candidate *best = NULL;
     double pending;
@@ -888,7 +957,9 @@ static const candidate *pick_down(const ctx *c, const candidate *cands, size_t n
             if (!best || k->capacity > best->capacity + EPS ||
                 (fabs(k->capacity - best->capacity) <= EPS && better(c, k, best)))
                 best = k;
-        } else if (k->capacity + EPS >= (k->tier != c->cur_tier ? fmax(need, need_tier) : need * in_scale) &&
+        } else if ((k->capacity + EPS >= (k->tier != c->cur_tier ? fmax(need, need_tier) : need * in_scale) ||
+                    (k->tier == c->cur_tier && !isnan(need_upper) && k->capacity + EPS >= need_upper * in_scale &&
+                     need_excursions(c->in, k->capacity / in_scale, need_upper) < RECURRENCE_EPISODES)) &&
                    better(c, k, best)) {
             best = k;
         }
@@ -1070,7 +1141,7 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
         double need_now = isnan(need_load) ? NAN : need_load * DOWN_HEADROOM;
         const candidate *step = NULL;
         if (isnan(need_now)) {
-            step = pick_down(&c, cands, n, NAN, NAN, 1.0);
+            step = pick_down(&c, cands, n, NAN, NAN, 1.0, NAN);
             if (!step) {
                 const ksiss_metric_cfg *bm = &svc->metrics[mv.worst];
                 set_reason(out, "at_min", "every metric below its scale-down threshold (worst %s = %.4g, %.2fx its SLO %.4g); "
@@ -1105,6 +1176,17 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
         double want_tier = stabilized(in, need_now, TIER_DOWN_WINDOW_MULT * svc->stabilization_down_ms, true, &covered_long);
         if (!covered_long)
             want_tier = INFINITY;
+        /* The need's upper estimate from its own uncertainty: now's, plus
+         * sloTarget's normal quantile of its spread around the line of the
+         * last TREND_WINDOW_MS (2.33 standard deviations at 0.99). Fewer
+         * instances of the same tier may go by it instead of the window's
+         * highest need when the need exceeded what they cover in one
+         * excursion only (a burst that ended, not peaks between troughs):
+         * the scale-in after a one-off peak is as quick as its readings are
+         * steady, not a fixed window late. */
+        double need_up = NAN;
+        if (!isnan(need_load))
+            need_up = need_now + normal_upper_quantile(svc->slo_target) * need_spread(in, need_now);
         const ksiss_metric_cfg *wm = &svc->metrics[mv.worst];
         char *what = ksiss_xasprintf("every metric below its scale-down threshold (worst %s = %.4g, %.2fx its SLO %.4g)",
                                      wm->name, in->obs[mv.worst].value, mv.worst_p, wm->slo);
@@ -1120,17 +1202,24 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
         } else if (!covered) {
             set_reason(out, "stabilizing", "%s; waiting to have seen a full %llds stabilization window before scaling down",
                        what, (long long)(svc->stabilization_down_ms / 1000));
-        } else if (want + EPS >= c.cap_total) {
+        } else if (want + EPS >= c.cap_total && !(need_up * IN_HEADROOM / DOWN_HEADROOM < c.cap_total - EPS)) {
             set_reason(out, "stabilizing", "%s; highest need over the %llds stabilization window is %.2f GPU, current %.2f: holding",
                        what, (long long)(svc->stabilization_down_ms / 1000), want, c.cap_total);
         } else if ((pick = pick_down(&c, cands, n, isnan(need_load) ? NAN : want, isnan(need_load) ? NAN : want_tier,
-                                     isnan(need_load) ? 1.0 : IN_HEADROOM / DOWN_HEADROOM)) != NULL &&
+                                     isnan(need_load) ? 1.0 : IN_HEADROOM / DOWN_HEADROOM, need_up)) != NULL &&
                    (!isnan(need_load) || pick->capacity + EPS >= want)) {
             apply(out, &c, pick);
-            set_reason(out, "underutilized", "%s; need %.2f GPU over the window, capacity %.2f: %s %s x%d (capacity %.2f, cost %.3f -> %.3f)",
-                       what, want, c.cap_total, ksiss_action_name(out->action), pick->tier->name, pick->replicas,
-                       pick->capacity, c.cur_cost, pick->cost);
-        } else if (!isnan(need_load) && (pick = pick_down(&c, cands, n, want, want, IN_HEADROOM / DOWN_HEADROOM)) != NULL) {
+            if (!isnan(need_load) && pick->tier == c.cur_tier && pick->capacity + EPS < want * IN_HEADROOM / DOWN_HEADROOM)
+                set_reason(out, "underutilized", "%s; need %.2f GPU now with its spread (%.2f over the window, but only "
+                           "one excursion above what %s x%d covers in %llds, ended), capacity %.2f: %s %s x%d (capacity "
+                           "%.2f, cost %.3f -> %.3f)", what, need_up, want, pick->tier->name, pick->replicas,
+                           (long long)(RECURRENCE_MEMORY_MS / 1000), c.cap_total, ksiss_action_name(out->action),
+                           pick->tier->name, pick->replicas, pick->capacity, c.cur_cost, pick->cost);
+            else
+                set_reason(out, "underutilized", "%s; need %.2f GPU over the window, capacity %.2f: %s %s x%d (capacity %.2f, cost %.3f -> %.3f)",
+                           what, want, c.cap_total, ksiss_action_name(out->action), pick->tier->name, pick->replicas,
+                           pick->capacity, c.cur_cost, pick->cost);
+        } else if (!isnan(need_load) && (pick = pick_down(&c, cands, n, want, want, IN_HEADROOM / DOWN_HEADROOM, NAN)) != NULL) {
             /* Only a tier change would do, and the longer window still
              * holds a higher need (or has not been seen in full yet). */
             pick = NULL;

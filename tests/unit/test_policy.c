@@ -1809,10 +1809,101 @@ static void test_no_scale_in_to_a_capacity_that_breached_twice_recently(void **s
 static void test_a_breach_the_load_did_not_show_corrects_the_load_need(void **state)
 {
     (void)state;
-    /* ... then the needs recorded with the correction leave the 60 s
-     * down window: 6 ticks more. Before the correction is known (the 180 s
-     * the load has to show the breach), no scale-in goes to 0.5 either. */
-    assert_int_equal(scale_in_after_breaches(1, 300, 200), 120 - 16 + 1 + 6);
+    /* ... at once: the needs recorded with the correction are one
+     * excursion above the 3g slice, ended, and the need now is steady
+     * (before the scale-in's upper estimate went by the spread, 6 ticks
+     * more, for them to leave the 60 s down window). Before the correction
+     * is known (the 180 s the load has to show the breach), no scale-in
+     * goes to 0.5 either. */
+    assert_int_equal(scale_in_after_breaches(1, 300, 200), 120 - 16 + 1);
+}
+
+/* One 3g slice (0.5 GPU of decode at perGpu 1000), a 180 s scale-down
+ * window, no down cooldown. */
+static const char *LOAD_3G_180 =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: q\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  load:\n"
+    "    query: sum(rate(vllm:generation_tokens_total[1m]))\n"
+    "    perGpu: 1000\n"
+    "    targetUtilization: 0.8\n"
+    "  tiers: [mig-3g.40gb]\n"
+    "  maxReplicas: 8\n"
+    "  stabilization: {down: 180s}\n"
+    "  cooldown: {down: 0s}\n";
+
+/* 22 minutes at 300 tokens/s on 3g x1 (0.43 GPU with headroom), then
+ * `bursts` bursts of 1300 tokens/s (1.87 GPU) for 2 minutes on 3g x4, 5
+ * minutes apart, then 300 tokens/s again (+-`noise` on alternate ticks)
+ * for `max` ticks, following every scale-in. Returns the tick after the
+ * last burst when the deployment reached one instance (`max` when it did
+ * not), the instance count at the end in *replicas and the reason of the
+ * last scale-in in *reason. */
+static int scale_in_after_bursts(int bursts, double noise, int max, int *replicas, char **reason)
+{
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G_180);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_history_reserve(&h, ksiss_history_capacity(&f.cfg.services[0], 10000));
+    ksiss_decision d = {0};
+    int64_t now = 1000000;
+    double fine[MAXM] = {0.2};
+    for (int k = 0; k < 132; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", 1, 0, fine, 300, &now, &d);
+        assert_int_equal(d.action, KSISS_HOLD);
+    }
+    for (int b = 0; b < bursts; b++) {
+        for (int k = 0; k < 12; k++)   /* the line through the burst's rise may ask for more: x4 serves */
+            one_tick(&f, &h, "mig-3g.40gb", 4, 0, fine, 1300, &now, &d);
+        for (int k = 0; b + 1 < bursts && k < 30; k++)
+            one_tick(&f, &h, "mig-3g.40gb", 4, 0, fine, 300, &now, &d);
+    }
+    int at = max;
+    *replicas = 4;
+    *reason = NULL;
+    for (int k = 0; k < max; k++) {
+        one_tick(&f, &h, "mig-3g.40gb", *replicas, 0, fine, 300 + (k % 2 ? noise : -noise), &now, &d);
+        if (d.action != KSISS_HOLD) {
+            assert_int_equal(d.action, KSISS_IN);
+            *replicas = d.replicas;
+            free(*reason);
+            *reason = ksiss_xasprintf("%s", d.reason);
+            if (*replicas == 1 && at == max)
+                at = k;
+        }
+    }
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    free_fixture(&f);
+    return at;
+}
+
+static void test_scale_in_after_one_burst_goes_by_the_spread_not_the_window(void **state)
+{
+    (void)state;
+    int replicas;
+    char *why;
+    assert_int_equal(scale_in_after_bursts(1, 0, 40, &replicas, &why), 12);
+    assert_int_equal(replicas, 1);
+    assert_non_null(strstr(why, "need 0.43 GPU now with its spread"));
+    assert_non_null(strstr(why, "one excursion above what mig-3g.40gb x1 covers in 1200s"));
+    free(why);
+    assert_int_equal(scale_in_after_bursts(2, 0, 40, &replicas, &why), 18);
+    assert_int_equal(replicas, 1);
+    assert_null(strstr(why, "excursion"));
+    free(why);
+    /* 200/400 tokens/s: 0.43 GPU now, and 2.33 x the spread's 0.09 */
+    assert_int_equal(scale_in_after_bursts(1, 100, 40, &replicas, &why), 40);
+    assert_int_equal(replicas, 2);
+    assert_non_null(strstr(why, "need 0.65 GPU now with its spread"));
+    free(why);
 }
 
 static void test_a_sized_history_decides_as_the_full_one(void **state)
@@ -2010,6 +2101,7 @@ int main(void)
         cmocka_unit_test(test_learning_without_a_learner_never_scales_down),
         cmocka_unit_test(test_no_scale_in_to_a_capacity_that_breached_twice_recently),
         cmocka_unit_test(test_a_breach_the_load_did_not_show_corrects_the_load_need),
+        cmocka_unit_test(test_scale_in_after_one_burst_goes_by_the_spread_not_the_window),
         cmocka_unit_test(test_scale_in_keeps_less_headroom_than_a_tier_change_down),
         cmocka_unit_test(test_equal_cost_tier_changes_prefer_the_smaller_instances),
         cmocka_unit_test(test_a_tier_change_up_covers_the_load_a_cold_start_ahead),
