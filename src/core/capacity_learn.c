@@ -127,8 +127,8 @@ static bool carried(const ksiss_learner *L, const ksiss_learn_tier *self, bool p
 /* Starts a filter from what is known before its first window: another
  * tier's estimate, the profile, or (neither, or afresh after the service
  * changed) the window itself, widely. */
-static void start(const ksiss_learner *L, ksiss_learn_tier *t, bool prefill, double y, double x, int64_t now_ms,
-                  bool afresh)
+static void start(const ksiss_learner *L, ksiss_learn_tier *t, bool prefill, double y, double x, double k0,
+                  double k_sd, int64_t now_ms, bool afresh)
 {
     ksiss_learn_filter *f = prefill ? &t->prefill : &t->decode;
     long n;
@@ -147,7 +147,7 @@ static void start(const ksiss_learner *L, ksiss_learn_tier *t, bool prefill, dou
         if (!afresh && L->per_gpu > 0 && L->kind == KSISS_THROUGHPUT_PREFILL && r > 0) {
             theta = KSISS_LEARN_PREFILL_UTIL / (L->per_gpu * r);
         } else {
-            theta = y / (1 + KSISS_LEARN_QUEUE_K * x);
+            theta = y / (1 + k0 * x);
             sd = 1.0;
         }
         /* phi = theta * k. M/G/1 would give k = (1 + c^2) / 2 for prompts
@@ -161,12 +161,12 @@ static void start(const ksiss_learner *L, ksiss_learn_tier *t, bool prefill, dou
          * is, with 0.5 +- 0.5 15%: the slope fitted over a narrow range of
          * x follows the noise). The profile says nothing about the queue:
          * theta for phi is this window's. */
-        double own = y / (1 + KSISS_LEARN_QUEUE_K * x);
+        double own = y / (1 + k0 * x);
         f->m[0] = theta;
-        f->m[1] = KSISS_LEARN_QUEUE_K * own;
+        f->m[1] = k0 * own;
         f->P[0] = sd * sd * theta * theta;
         f->P[1] = 0;
-        f->P[2] = 0.15 * 0.15 * own * own;
+        f->P[2] = k_sd * k_sd * own * own;
     } else {
         /* one window cannot tell the step's base from its slope: assume the
          * step doubles at 32 sequences, with the width of each its value */
@@ -181,15 +181,16 @@ static void start(const ksiss_learner *L, ksiss_learn_tier *t, bool prefill, dou
 
 /* One scalar observation y = m0 + m1 * x with relative noise r_rel,
  * through the innovation gate. */
-static ksiss_learn_result update(ksiss_learn_filter *f, double y, double x, double r_rel, int64_t now_ms)
+static ksiss_learn_result update(ksiss_learn_filter *f, double y, double x, double h0, double r_rel, int64_t now_ms)
 {
     double P[3];
     predicted_cov(f, now_ms, P);
     double yhat = f->m[0] + f->m[1] * x;
     double R = (yhat * r_rel) * (yhat * r_rel) + TINY * TINY;
-    /* S = H P H' + R, H = [1 x] */
-    double PH0 = P[0] + P[1] * x, PH1 = P[1] + P[2] * x;
-    double S = PH0 + PH1 * x + R;
+    /* S = H P H' + R, H = [h0 x]: h0 = dy/dm0, 1 but where x itself
+     * depends on m0 (the prefill's rho = lambda prompt theta) */
+    double PH0 = P[0] * h0 + P[1] * x, PH1 = P[1] * h0 + P[2] * x;
+    double S = h0 * PH0 + PH1 * x + R;
     double nu = y - yhat;
     double nis = nu * nu / S;
     ksiss_learn_result res = KSISS_LEARN_ACCEPTED;
@@ -240,6 +241,56 @@ static bool pos(double v)
     return isfinite(v) && v > 0;
 }
 
+/* The queueing regressor x of TTFT / prompt = theta (1 + k x). Without the
+ * prompts' spread: rho / (1 - rho), k a low prior. With it: one M/G/1
+ * queue per instance, Pollaczek-Khinchine's Wq = E[S] (1 + c^2) / 2 x
+ * rho / (1 - rho), so k = (1 + c^2) / 2 is known up to the arrivals'
+ * burstiness and the histogram's resolution; over c instances the
+ * least-loaded routing shares the wait, x / c (between a random split, x,
+ * and one shared queue, Sakasegawa's rho^(sqrt(2(c + 1)) - 1) / (c (1 -
+ * rho)), which waits 3x less than the Azure conversation trace's two 3g
+ * slices do). */
+static double queue_factor(double rho, int instances, bool mgc)
+{
+    if (!mgc || instances <= 1)
+        return rho / (1 - rho);
+    return rho / ((1 - rho) * instances);
+}
+
+double ksiss_learn_prompt_le(size_t i)
+{
+    static const double mant[3] = { 1, 2, 5 };
+    if (i >= KSISS_LEARN_PROMPT_LE)
+        return INFINITY;
+    double p = 1;
+    for (size_t j = 0; j < i / 3; j++)
+        p *= 10;
+    return mant[i % 3] * p;
+}
+
+double ksiss_learn_prompt_m2(const double *counts)
+{
+    double n = 0, s1 = 0, s2 = 0;
+    for (size_t i = 0; i <= KSISS_LEARN_PROMPT_LE; i++) {
+        double c = counts[i];
+        if (!isfinite(c) || c < 0)
+            return NAN;
+        if (c == 0)
+            continue;
+        double a = i > 0 ? ksiss_learn_prompt_le(i - 1) : 0.5;
+        double b = i < KSISS_LEARN_PROMPT_LE ? ksiss_learn_prompt_le(i) : 2 * a;
+        /* log-uniform on (a, b]: E[x] = (b - a) / ln(b/a), E[x^2] = (b^2 - a^2) / (2 ln(b/a)) */
+        double lr = log(b / a);
+        n += c;
+        s1 += c * (b - a) / lr;
+        s2 += c * (b * b - a * a) / (2 * lr);
+    }
+    if (n < KSISS_LEARN_MIN_REQUESTS || !(s1 > 0))
+        return NAN;
+    double m = s1 / n;
+    return s2 / n / (m * m);
+}
+
 void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss_learn_window *w, int64_t now_ms,
                            ksiss_learn_result *prefill, ksiss_learn_result *decode)
 {
@@ -260,6 +311,21 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
     /* Little: requests per instance waiting for or in their prefill */
     double in_prefill = pos(w->ttft_mean_s) ? lambda * w->ttft_mean_s : NAN;
     bool queueing = isfinite(in_prefill) && in_prefill > KSISS_LEARN_MAX_IN_PREFILL;
+    /* the prompts' spread read: the queue's model is M/G/1's per instance */
+    bool mgc = isfinite(w->prompt_m2) && w->prompt_m2 >= 1;
+    if (t->prefill.n > 0 && pos(w->prompt_mean) && isfinite(in_prefill)) {
+        /* Once the prefill is learned, the gate asks the model what this
+         * load puts in prefill, not the window's own TTFT: refusing the
+         * windows whose waits happened to be long keeps the short ones
+         * near the gate, and theta came out 8% optimistic on the burst
+         * trace (it sits at the gate). A window measured at twice the
+         * limit is still refused. */
+        double r0 = lambda * w->prompt_mean * t->prefill.m[0];
+        double pred = r0 < 0.9 ? lambda * w->prompt_mean *
+                                     (t->prefill.m[0] + t->prefill.m[1] * queue_factor(r0, w->instances, mgc))
+                               : INFINITY;
+        queueing = pred > KSISS_LEARN_MAX_IN_PREFILL || in_prefill > 2 * KSISS_LEARN_MAX_IN_PREFILL;
+    }
     double rho = NAN;
 
     if (pos(w->ttft_mean_s) && pos(w->prompt_mean)) {
@@ -278,33 +344,49 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
              * that explains this one with the prior k (a fixed point). At
              * most Little's count. */
             double theta = filter_started(f) ? f->m[0] : y, x = 0;
+            /* With the prompts' spread read, one M/G/1 queue per
+             * instance (queue_factor): k's prior is (1 + c^2) / 2, what
+             * the spread says, not the low guess that put a heavy tail's
+             * wait into theta (the flash trace's 4g slice 12% slow). */
+            double k0 = mgc ? w->prompt_m2 / 2 : KSISS_LEARN_QUEUE_K;
+            double k_sd = mgc ? KSISS_LEARN_QUEUE_K_SD_REL * k0 : 0.15;
             for (int it = 0; it < (filter_started(f) ? 1 : 8); it++) {
                 rho = lambda * w->prompt_mean * theta;
                 if (rho > in_prefill)
                     rho = in_prefill;
                 if (rho > 0.9)
                     rho = 0.9;
-                x = rho / (1 - rho);
+                x = queue_factor(rho, w->instances, mgc);
                 if (!filter_started(f))
-                    theta = y / (1 + KSISS_LEARN_QUEUE_K * x);
+                    theta = y / (1 + k0 * x);
             }
             if (!filter_started(f))
-                start(L, t, true, y, x, now_ms, false);
+                start(L, t, true, y, x, k0, k_sd, now_ms, false);
             /* Noise: a 3% model error, and the sampling noise of the
              * mean wait over nreq requests (the prefill's own time is
              * nearly proportional to the prompt: its ratio of means has
              * little noise; a wait's coefficient of variation is ~2). */
             double wait = f->m[1] * x / (f->m[0] + f->m[1] * x);
             double r_rel = sqrt(0.03 * 0.03 + 4 * wait * wait / nreq);
-            rp = update(f, y, x, r_rel, now_ms);
+            /* An extended Kalman filter: x grows with theta (through rho),
+             * so a slower prefill explains a longer TTFT twice over, by its
+             * own time and by the queue it makes; with H = [1 x] the fit
+             * slid along theta + phi x = y at a steady load (the burst
+             * trace's 3g slice: theta 30% slow, phi a third of its prior) */
+            double h0 = 1;
+            double rho_f = lambda * w->prompt_mean * f->m[0];
+            if (rho_f < 0.9 && rho_f <= in_prefill && fabs(rho_f - rho) <= 1e-9 * rho_f)
+                h0 = 1 + f->m[1] * lambda * w->prompt_mean /
+                             ((1 - rho) * (1 - rho) * (mgc && w->instances > 1 ? w->instances : 1));
+            rp = update(f, y, x, h0, r_rel, now_ms);
             if (rp == KSISS_LEARN_REGIME) {
                 /* forget what no longer holds: this window starts it over
                  * (and it is not learned again before KSISS_LEARN_LEARNED_N) */
                 long rejected = f->rejected;
                 filter_reset(f);
                 f->rejected = rejected;
-                start(L, t, true, y, 0, now_ms, true);
-                update(f, y, 0, r_rel, now_ms);
+                start(L, t, true, y, 0, k0, k_sd, now_ms, true);
+                update(f, y, 0, 1, r_rel, now_ms);
             }
             rho = lambda * w->prompt_mean * f->m[0];
         }
@@ -323,17 +405,17 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
             double y = w->tpot_mean_s * (isfinite(rho) && rho < 0.9 ? 1 - rho : 1);
             double x = w->running_mean;
             if (!filter_started(f))
-                start(L, t, false, y, x, now_ms, false);
+                start(L, t, false, y, x, 0, 0, now_ms, false);
             /* a 3% model error and the noise of a mean over nreq
              * requests' batches */
             double r_rel = sqrt(0.03 * 0.03 + 1.0 / nreq);
-            rd = update(f, y, x, r_rel, now_ms);
+            rd = update(f, y, x, 1, r_rel, now_ms);
             if (rd == KSISS_LEARN_REGIME) {
                 long rejected = f->rejected;
                 filter_reset(f);
                 f->rejected = rejected;
-                start(L, t, false, y, x, now_ms, true);
-                update(f, y, x, r_rel, now_ms);
+                start(L, t, false, y, x, 0, 0, now_ms, true);
+                update(f, y, x, 1, r_rel, now_ms);
             }
         }
     }

@@ -37,6 +37,8 @@ typedef struct {
     double req_rate;            /* completed requests/s, all instances together */
     double running_mean;        /* mean running batch per instance (num_requests_running) */
     double tpot_mean_s;         /* mean time per output token */
+    double prompt_m2;           /* mean squared prompt over the squared mean prompt, 1 + c^2 (the prompt-length
+                                 * histogram, ksiss_learn_prompt_m2); 0 or NAN: not read */
     double window_s;            /* the queries' range window (60 for [1m]) */
     int instances;              /* instances of the tier serving through the window */
 } ksiss_learn_window;
@@ -98,7 +100,9 @@ typedef enum {
 #define KSISS_LEARN_MIN_REQUESTS 20     /* requests in a window before it says anything */
 #define KSISS_LEARN_MAX_IN_PREFILL 0.6  /* mean requests per instance waiting for or in prefill (Little) */
 #define KSISS_LEARN_PREFILL_UTIL 0.7    /* prefill utilization the TTFT SLO allows: capacity = 0.7 / theta */
-#define KSISS_LEARN_QUEUE_K 0.5        /* prior of the queueing coefficient k (phi = k theta), s.d. 0.5 */
+#define KSISS_LEARN_QUEUE_K 0.5        /* prior of the queueing coefficient k (phi = k theta), s.d. 0.15,
+                                         * without the prompts' spread */
+#define KSISS_LEARN_QUEUE_K_SD_REL 0.25 /* with the prompts' spread read: k's prior (1 + c^2) / 2, this s.d. relative */
 #define KSISS_LEARN_NIS_GATE 10.83      /* chi-square, 1 d.o.f., 0.999 */
 #define KSISS_LEARN_REGIME_RUN 4        /* refusals of the same sign in a row that mean the service changed */
 #define KSISS_LEARN_Z 1.0               /* the bound: one-sided 84% */
@@ -109,6 +113,18 @@ typedef enum {
 #define KSISS_LEARN_LEARNED_N 3         /* and at least this many windows */
 #define KSISS_LEARN_DECAY_STEP_MS 3600000   /* a stale estimate widens by whole hours */
 #define KSISS_LEARN_DEADBAND 0.05       /* the policy's figure moves only when the bound moved 5% (or its source) */
+
+/* vLLM's request_prompt_tokens histogram buckets (1-2-5 up to a million
+ * tokens, then +Inf): KSISS_LEARN_PROMPT_LE upper bounds. */
+#define KSISS_LEARN_PROMPT_LE 19
+double ksiss_learn_prompt_le(size_t i);
+/* 1 + c^2 of the prompt lengths from one window's bucket counts (counts[i]:
+ * requests in bucket i, not cumulative; KSISS_LEARN_PROMPT_LE + 1 of them,
+ * the last +Inf): each bucket taken as log-uniform between its bounds
+ * (within ~30% of the true c^2 on the suite's traces, mostly high; a
+ * uniform spread inflates it by the buckets' width). NAN when there are
+ * fewer than KSISS_LEARN_MIN_REQUESTS or a count is negative. */
+double ksiss_learn_prompt_m2(const double *counts);
 
 /* Sets up a learner for `tiers` (borrowed; at most KSISS_LEARN_MAX_TIERS
  * are kept). per_gpu > 0: the profile's figure (the prior); tpot_slo_s > 0:

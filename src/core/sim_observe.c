@@ -202,6 +202,10 @@ static void on_finished(void *ctx, const ksiss_sim_req *r, size_t idx)
     (void)idx;
     w->done++;
     w->done_count += 1;
+    size_t b = 0;
+    while (b < KSISS_LEARN_PROMPT_LE && (double)r->in_tokens > ksiss_learn_prompt_le(b))
+        b++;
+    w->prompt_hist[b] += 1;
     if (w->record) {
         if (r->out_tokens > 1)
             stream_push(&w->streams[1], r->finished, (r->finished - r->first_token) / (r->out_tokens - 1));
@@ -274,6 +278,7 @@ void simobs_scrape(world *w, double s)
     c->gen = totals(w, 0);
     c->prompt = totals(w, 1);
     c->done = w->done_count;
+    memcpy(c->prompt_hist, w->prompt_hist, sizeof(c->prompt_hist));
     memset(w->g_sum, 0, sizeof(w->g_sum));
     memset(w->g_max, 0, sizeof(w->g_max));
     w->g_n = 0;
@@ -295,10 +300,11 @@ void simobs_scrape(world *w, double s)
 
 /* Rate of counter `which` (0 gen, 1 prompt, 2 done) over the window ending
  * at the last scrape. */
-static double counter_rate(const world *w, int which)
+/* The scrape the window ending at the last one starts from; NULL: none. */
+static const counter_sample *window_first(const world *w)
 {
     if (w->ncs == 0)
-        return NAN;
+        return NULL;
     const counter_sample *last = &w->cs[w->ncs - 1];
     double from = last->t - w->o->window_ms / 1000.0;
     const counter_sample *first = &w->cs[0];
@@ -307,6 +313,15 @@ static double counter_rate(const world *w, int which)
             first = &w->cs[i];
             break;
         }
+    return first;
+}
+
+static double counter_rate(const world *w, int which)
+{
+    const counter_sample *first = window_first(w);
+    if (!first)
+        return NAN;
+    const counter_sample *last = &w->cs[w->ncs - 1];
     double dt = last->t - first->t;
     if (dt <= 0)
         return NAN;
@@ -406,6 +421,16 @@ void simobs_learn_window(world *w, int instances, ksiss_learn_window *out, doubl
     out->running_mean = w->g_n > 0 ? w->g_sum[1] / w->g_n : NAN;
     out->window_s = w->o->window_ms / 1000.0;
     out->instances = instances;
+    /* the prompt-length histogram's buckets over the window (increase()) */
+    out->prompt_m2 = NAN;
+    const counter_sample *first = window_first(w);
+    if (first) {
+        const counter_sample *last = &w->cs[w->ncs - 1];
+        double d[KSISS_LEARN_PROMPT_LE + 1];
+        for (size_t i = 0; i <= KSISS_LEARN_PROMPT_LE; i++)
+            d[i] = last->prompt_hist[i] - first->prompt_hist[i];
+        out->prompt_m2 = ksiss_learn_prompt_m2(d);
+    }
 }
 
 double simobs_true_capacity(const world *w, const ksiss_tier *t, double tpot_slo_s)

@@ -216,6 +216,166 @@ static void test_the_gates(void **state)
     assert_int_equal(e.n_obs, 2);
 }
 
+/* A deterministic standard normal (Box-Muller over the LCG). */
+static double normal(uint32_t *s)
+{
+    double u = (noise(s) + 1) / 2 * 0.999999 + 1e-7, v = (noise(s) + 1) / 2;
+    return sqrt(-2 * log(u)) * cos(2 * M_PI * v);
+}
+
+/* The prompt-length histogram's 1 + c^2: log-normal prompts (median 700,
+ * sigma 0.8: the generated traces') within 30% of the sample's c^2 (the
+ * buckets are a factor 2-2.5 wide); too few requests or a bad count read
+ * as not read. */
+static void test_prompt_spread_from_the_histogram(void **state)
+{
+    (void)state;
+    double counts[KSISS_LEARN_PROMPT_LE + 1] = { 0 };
+    assert_near(ksiss_learn_prompt_le(0), 1, 0);
+    assert_near(ksiss_learn_prompt_le(8), 500, 0);
+    assert_near(ksiss_learn_prompt_le(9), 1000, 0);
+    assert_true(isinf(ksiss_learn_prompt_le(KSISS_LEARN_PROMPT_LE)));
+    uint32_t s = 11;
+    double s1 = 0, s2 = 0;
+    for (int i = 0; i < 5000; i++) {
+        double len = round(exp(log(700) + 0.8 * normal(&s)));
+        s1 += len;
+        s2 += len * len;
+        size_t b = 0;
+        while (b < KSISS_LEARN_PROMPT_LE && len > ksiss_learn_prompt_le(b))
+            b++;
+        counts[b] += 1;
+    }
+    double m2 = ksiss_learn_prompt_m2(counts), c2 = s2 * 5000 / (s1 * s1) - 1;
+    assert_true(c2 > 0.8 && c2 < 1.2);
+    assert_true(fabs((m2 - 1) / c2 - 1) < 0.3);
+    /* all in one bucket: nearly no spread */
+    double one[KSISS_LEARN_PROMPT_LE + 1] = { 0 };
+    one[9] = 100;
+    assert_true(ksiss_learn_prompt_m2(one) >= 1 && ksiss_learn_prompt_m2(one) < 1.1);
+    one[9] = 10;
+    assert_true(isnan(ksiss_learn_prompt_m2(one)));
+    one[9] = 100;
+    one[3] = -1;
+    assert_true(isnan(ksiss_learn_prompt_m2(one)));
+}
+
+/* Heavy-tailed prompts on one instance wait as M/G/1 says, k = (1 + c^2) / 2
+ * (0.95 for c^2 = 0.9), not the low prior's 0.5: with the histogram's
+ * spread read the prior is k's own and theta comes out right; without it
+ * the wait goes into theta (capacity too low; the flash trace's 4g slice).
+ * With two instances least-loaded routing halves the wait. */
+static void test_the_prompt_spread_sets_the_queueing_coefficient(void **state)
+{
+    (void)state;
+    const double m2 = 1.9, k = m2 / 2;
+    for (int inst = 1; inst <= 2; inst++) {
+        for (int read = 0; read < 2; read++) {
+            ksiss_learner L;
+            learner(&L, 0);
+            int64_t now = 0;
+            uint32_t s = 5;
+            double theta = true_theta(t3g, 1.0), cap = 1 / theta;
+            for (int i = 0; i < 10; i++) {
+                double rho = 0.2 + 0.04 * (i % 3), prompt = 900;
+                ksiss_learn_window w = window_for(t3g, 1.0, rho * cap / prompt * inst, prompt, inst, 0, &s);
+                double q = rho / (1 - rho) / inst;
+                w.ttft_mean_s = prompt * theta * (1 + k * q) * (1 + 0.02 * noise(&s));
+                w.prompt_m2 = read ? m2 : NAN;
+                now += 60000;
+                ksiss_learn_result rp;
+                ksiss_learner_observe(&L, t3g, &w, now, &rp, NULL);
+                assert_true(rp == KSISS_LEARN_ACCEPTED || rp == KSISS_LEARN_OUTLIER);
+            }
+            ksiss_cap_estimate e;
+            ksiss_learner_estimate(&L, t3g, now, &e);
+            double err = e.capacity / true_capacity(t3g, 1.0) - 1;
+            if (read)
+                assert_true(fabs(err) < 0.04);
+            else if (inst == 1)
+                assert_true(err < -0.05);   /* what the spread fixes */
+        }
+    }
+}
+
+/* Once learned, the queueing gate asks the model, not the window's own
+ * TTFT: a window whose waits happened to run long at a load the model puts
+ * at 55% in prefill is taken (refusing it keeps only the short ones near
+ * the gate: theta optimistic); a load the model puts above the limit, or a
+ * window measured at twice it, is refused. */
+static void test_the_queueing_gate_asks_the_model(void **state)
+{
+    (void)state;
+    ksiss_learner L;
+    learner(&L, 0);
+    int64_t now = 0;
+    uint32_t s = 9;
+    feed(&L, t3g, 1.0, 10, &now, &s);
+    double cap = 1 / true_theta(t3g, 1.0), prompt = 1000;
+    /* the rate at which the true service has `in` requests in prefill: rho (1 + 0.6 rho / (1 - rho)) = in */
+    double rates[3], in[3] = { 0.55, 0.75, 0.3 };
+    for (int i = 0; i < 3; i++) {
+        double lo = 0, hi = 0.9;
+        for (int it = 0; it < 60; it++) {
+            double r = (lo + hi) / 2;
+            if (r * (1 + 0.6 * r / (1 - r)) < in[i])
+                lo = r;
+            else
+                hi = r;
+        }
+        rates[i] = lo * cap / prompt;
+    }
+    ksiss_learn_result rp;
+    ksiss_learn_window w = window_for(t3g, 1.0, rates[0], prompt, 1, 0, &s);
+    w.ttft_mean_s *= 1.12;  /* 0.62 in prefill by the window's own TTFT */
+    assert_true(w.req_rate * w.ttft_mean_s > KSISS_LEARN_MAX_IN_PREFILL);
+    now += 60000;
+    ksiss_learner_observe(&L, t3g, &w, now, &rp, NULL);
+    assert_int_equal(rp, KSISS_LEARN_ACCEPTED);
+    w = window_for(t3g, 1.0, rates[1], prompt, 1, 0, &s);
+    now += 60000;
+    ksiss_learner_observe(&L, t3g, &w, now, &rp, NULL);
+    assert_int_equal(rp, KSISS_LEARN_QUEUEING);
+    w = window_for(t3g, 1.0, rates[2], prompt, 1, 0, &s);
+    w.ttft_mean_s *= 4.2;   /* 1.26 in prefill: a stall, whatever the model says */
+    now += 60000;
+    ksiss_learner_observe(&L, t3g, &w, now, &rp, NULL);
+    assert_int_equal(rp, KSISS_LEARN_QUEUEING);
+}
+
+/* At a steady load near the gate (the burst trace's 3g slice), theta and
+ * the queue's slope are one ridge, theta + phi x = y; with x growing with
+ * theta (rho = lambda prompt theta), the filter must linearize through it
+ * (an extended Kalman filter) or it slides along the ridge, theta slow and
+ * phi lost. */
+static void test_a_steady_load_keeps_theta(void **state)
+{
+    (void)state;
+    ksiss_learner L;
+    learner(&L, 0);
+    int64_t now = 0;
+    uint32_t s = 13;
+    double theta = true_theta(t3g, 1.0);
+    const double k = 1.0;   /* prompts with c^2 = 1 */
+    int accepted = 0;
+    for (int i = 0; i < 60; i++) {
+        double prompt = 900 + 60 * noise(&s), rho = 0.36 + 0.03 * noise(&s);
+        ksiss_learn_window w = window_for(t3g, 1.0, rho / (prompt * theta), prompt, 1, 0, &s);
+        w.ttft_mean_s = prompt * theta * (1 + k * rho / (1 - rho)) * (1 + 0.1 * noise(&s));
+        w.prompt_m2 = 2 * k;
+        now += 60000;
+        ksiss_learn_result rp;
+        ksiss_learner_observe(&L, t3g, &w, now, &rp, NULL);
+        accepted += rp == KSISS_LEARN_ACCEPTED;
+    }
+    assert_true(accepted >= 30);
+    ksiss_cap_estimate e;
+    ksiss_learner_estimate(&L, t3g, now, &e);
+    assert_true(fabs(e.capacity / true_capacity(t3g, 1.0) - 1) < 0.05);   /* without: 28% low */
+    const ksiss_learn_tier *lt = ksiss_learner_tier(&L, t3g);
+    assert_true(fabs(lt->prefill.m[1] / lt->prefill.m[0] / k - 1) < 0.2);
+}
+
 static void test_outliers_are_refused_a_lasting_change_is_taken(void **state)
 {
     (void)state;
@@ -474,6 +634,10 @@ int main(void)
         cmocka_unit_test(test_converges_from_a_2x_pessimistic_profile),
         cmocka_unit_test(test_converges_without_a_profile),
         cmocka_unit_test(test_the_gates),
+        cmocka_unit_test(test_prompt_spread_from_the_histogram),
+        cmocka_unit_test(test_the_prompt_spread_sets_the_queueing_coefficient),
+        cmocka_unit_test(test_the_queueing_gate_asks_the_model),
+        cmocka_unit_test(test_a_steady_load_keeps_theta),
         cmocka_unit_test(test_outliers_are_refused_a_lasting_change_is_taken),
         cmocka_unit_test(test_a_stale_estimate_widens),
         cmocka_unit_test(test_carried_over_then_corrected_per_tier),
