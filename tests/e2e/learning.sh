@@ -215,7 +215,6 @@ fi
 
 # ---- 4. a restart keeps what was learned -------------------------------------------
 stop_pid "$KSISS_PID"
-echo "--- restart" >> "$TMP/ksiss.log"
 start_ksiss
 if until_true 30 bash -c "KPORT=$KPORT; [ -n \"\$(learned_gauge mig-1g.10gb)\" ]"; then
     g=$(KPORT=$KPORT learned_gauge mig-1g.10gb)
