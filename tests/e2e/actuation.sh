@@ -25,20 +25,9 @@
 # Prints PASS/FAIL per check and "N passed, M failed"; exits 1 on failure.
 # Everything it starts is stopped on exit; every wait is bounded.
 set -u
-E2E_DIR=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$E2E_DIR/../.." && pwd)
-. "$ROOT/tests/cluster/common.sh"
-cd "$ROOT"
-BUILD=${BUILD:-build}
-KSISS=$ROOT/$BUILD/ksiss
-WATCH=$ROOT/$BUILD/tests/e2e_watch
-FAKE=$ROOT/$BUILD/tests/fake_inference
-LOGFMT=$ROOT/$BUILD/tests/logfmt_check
-TOOL=$ROOT/$BUILD/tests/prom_tool
-PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
+. "$(cd "$(dirname "$0")" && pwd)/env.sh"
 NS=ksiss-e2e
 SVC=gpt2
-KCA=$KUBECONFIG_AUTOSCALER
 . "$ROOT/tests/lib/suite.sh"
 suite_init actuation ksiss-e2e-act
 export -f kc    # for the `bash -c` conditions below

@@ -35,21 +35,10 @@
 # Prints PASS/FAIL per check and "N passed, M failed"; exits 1 on failure.
 # Everything it starts is stopped on exit; every wait is bounded.
 set -u
-E2E_DIR=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$E2E_DIR/../.." && pwd)
-. "$ROOT/tests/cluster/common.sh"
-cd "$ROOT"
-BUILD=${BUILD:-build}
-KSISS=$ROOT/$BUILD/ksiss
-WATCH=$ROOT/$BUILD/tests/e2e_watch
-FAKE=$ROOT/$BUILD/tests/fake_inference
-LOGFMT=$ROOT/$BUILD/tests/logfmt_check
-TOOL=$ROOT/$BUILD/tests/prom_tool
+. "$(cd "$(dirname "$0")" && pwd)/env.sh"
 PROXY=$ROOT/$BUILD/tests/faultproxy
-PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
 NS=ksiss-faults
 SVC=gpt2
-KCA=$KUBECONFIG_AUTOSCALER
 D=$KSISS_CLUSTER_DIR
 RECOVER_S=${RECOVER_S:-30}
 SETTLE_S=${SETTLE_S:-120}

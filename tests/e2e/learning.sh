@@ -28,19 +28,9 @@
 # Every wait is bounded; everything started is stopped on exit. About 12
 # minutes. Run it with `make e2e-learning` on a running cluster.
 set -u
-E2E_DIR=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$E2E_DIR/../.." && pwd)
-. "$ROOT/tests/cluster/common.sh"
-cd "$ROOT"
-BUILD=${BUILD:-build}
-KSISS=$ROOT/$BUILD/ksiss
-FAKE=$ROOT/$BUILD/tests/fake_inference
-TOOL=$ROOT/$BUILD/tests/prom_tool
-LOGFMT=$ROOT/$BUILD/tests/logfmt_check
-PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
+. "$(cd "$(dirname "$0")" && pwd)/env.sh"
 NS=ksiss-e2e-learn
 SVC=learner
-KCA=$KUBECONFIG_AUTOSCALER
 . "$ROOT/tests/lib/suite.sh"
 suite_init learning ksiss-e2e-learn
 export -f kc

@@ -22,22 +22,12 @@
 # Prints PASS/FAIL per check and "N passed, M failed"; exits 1 on failure.
 # Everything it starts is stopped on exit; every wait is bounded.
 set -u
-E2E_DIR=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$E2E_DIR/../.." && pwd)
-. "$ROOT/tests/cluster/common.sh"
-cd "$ROOT"
-BUILD=${BUILD:-build}
-KSISS=$ROOT/$BUILD/ksiss
-FAKE=$ROOT/$BUILD/tests/fake_inference
-LOGFMT=$ROOT/$BUILD/tests/logfmt_check
-TOOL=$ROOT/$BUILD/tests/prom_tool
-PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
+. "$(cd "$(dirname "$0")" && pwd)/env.sh"
 TICKS=${LONGRUN_TICKS:-2000}
 INTERVAL=${LONGRUN_INTERVAL:-120ms}
 SLACK_KIB=${LONGRUN_SLACK_KIB:-1024}
 MAX_SECONDS=${LONGRUN_MAX_SECONDS:-600}
 NS=ksiss-longrun
-KCA=$KUBECONFIG_AUTOSCALER
 . "$ROOT/tests/lib/suite.sh"
 suite_init longrun ksiss-e2e-longrun
 suite_on_exit() {

@@ -35,17 +35,8 @@
 # (a tier change down waits two 5-minute windows) and each step up waits
 # for the capacity it added to settle (3 minutes).
 set -u
-E2E_DIR=$(cd "$(dirname "$0")" && pwd)
-ROOT=$(cd "$E2E_DIR/../.." && pwd)
-. "$ROOT/tests/cluster/common.sh"
-cd "$ROOT"
-BUILD=${BUILD:-build}
-KSISS=$ROOT/$BUILD/ksiss
-FAKE=$ROOT/$BUILD/tests/fake_inference
-TOOL=$ROOT/$BUILD/tests/prom_tool
-PROMETHEUS=${PROMETHEUS:-/usr/bin/prometheus}
+. "$(cd "$(dirname "$0")" && pwd)/env.sh"
 NS=ksiss-e2e-orig
-KCA=$KUBECONFIG_AUTOSCALER
 A100_40=NVIDIA-A100-SXM4-40GB
 A100_80=NVIDIA-A100-SXM4-80GB
 H100=NVIDIA-H100-80GB-HBM3
