@@ -135,20 +135,27 @@ static double max_of(const ksiss_sim_report *r, getter g)
     return m;
 }
 
+/* The document's head: the SVG element W_TOTAL wide and height high, a
+ * white background and the title. */
+static void put_head(ksiss_strbuf *sb, double height, const char *title)
+{
+    ksiss_sb_printf(sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+                        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
+                        "viewBox=\"0 0 %d %.0f\" font-family=\"sans-serif\">\n"
+                        "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
+                    W_TOTAL, height, W_TOTAL, height);
+    ksiss_sb_puts(sb, "<text x=\"10\" y=\"24\" font-size=\"16\" font-weight=\"bold\">");
+    ksiss_sb_put_xml(sb, title);
+    ksiss_sb_puts(sb, "</text>\n");
+}
+
 char *ksiss_sim_svg(const ksiss_sim_report *r, const char *title)
 {
     ksiss_strbuf sb;
     ksiss_sb_init(&sb, 0);
     double per_policy = HEADER + 4 * (CHART_H + GAP);
     double height = 40 + per_policy * (double)r->n;
-    ksiss_sb_printf(&sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
-                         "viewBox=\"0 0 %d %.0f\" font-family=\"sans-serif\">\n"
-                         "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-                    W_TOTAL, height, W_TOTAL, height);
-    ksiss_sb_puts(&sb, "<text x=\"10\" y=\"24\" font-size=\"16\" font-weight=\"bold\">");
-    ksiss_sb_put_xml(&sb, title ? title : "ksiss simulate");
-    ksiss_sb_puts(&sb, "</text>\n");
+    put_head(&sb, height, title ? title : "ksiss simulate");
 
     double t_max = r->horizon_s;
     for (size_t i = 0; i < r->n; i++)
@@ -226,14 +233,7 @@ char *ksiss_sim_learning_svg(const ksiss_sim_report *r, const char *title, doubl
     ksiss_sb_init(&sb, 0);
     double per_run = HEADER + 2 * CHART_H + GAP;
     double height = 40 + per_run * (double)n;
-    ksiss_sb_printf(&sb, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-                         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%.0f\" "
-                         "viewBox=\"0 0 %d %.0f\" font-family=\"sans-serif\">\n"
-                         "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n",
-                    W_TOTAL, height, W_TOTAL, height);
-    ksiss_sb_puts(&sb, "<text x=\"10\" y=\"24\" font-size=\"16\" font-weight=\"bold\">");
-    ksiss_sb_put_xml(&sb, title ? title : "ksiss simulate: learned capacity");
-    ksiss_sb_puts(&sb, "</text>\n");
+    put_head(&sb, height, title ? title : "ksiss simulate: learned capacity");
     double t_max = r->horizon_s;
     size_t k = 0;
     for (size_t i = 0; i < r->n; i++) {
