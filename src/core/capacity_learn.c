@@ -124,11 +124,24 @@ static bool carried(const ksiss_learner *L, const ksiss_learn_tier *self, bool p
     return true;
 }
 
+/* The served tier (prefill windows, not self) with the most windows: whose
+ * queueing-slope prior a carried-over estimate stands on. */
+static const ksiss_learn_tier *k_source(const ksiss_learner *L, const ksiss_learn_tier *self)
+{
+    const ksiss_learn_tier *best = NULL;
+    for (size_t i = 0; i < L->n; i++) {
+        const ksiss_learn_tier *t = &L->tiers[i];
+        if (t != self && t->prefill.n > 0 && t->k_src != KSISS_KPRIOR_UNSET && (!best || t->prefill.n > best->prefill.n))
+            best = t;
+    }
+    return best;
+}
+
 /* Starts a filter from what is known before its first window: another
  * tier's estimate, the profile, or (neither, or afresh after the service
  * changed) the window itself, widely. */
 static void start(const ksiss_learner *L, ksiss_learn_tier *t, bool prefill, double y, double x, double k0,
-                  double k_sd, int64_t now_ms, bool afresh)
+                  double k_sd, ksiss_k_prior ksrc, int64_t now_ms, bool afresh)
 {
     ksiss_learn_filter *f = prefill ? &t->prefill : &t->decode;
     long n;
@@ -138,7 +151,20 @@ static void start(const ksiss_learner *L, ksiss_learn_tier *t, bool prefill, dou
     if (!afresh && carried(L, t, prefill, now_ms, m, P, &n, &newest)) {
         memcpy(f->m, m, sizeof(m));
         memcpy(f->P, P, sizeof(P));
+        if (prefill) {
+            const ksiss_learn_tier *from = k_source(L, t);
+            t->k_src = from ? from->k_src : KSISS_KPRIOR_UNSET;
+            t->k0 = from ? from->k0 : NAN;
+            t->k_sd = from ? from->k_sd : NAN;
+            t->k_carried = true;
+        }
         return;
+    }
+    if (prefill) {
+        t->k_src = ksrc;
+        t->k0 = k0;
+        t->k_sd = k_sd;
+        t->k_carried = false;
     }
     double r = rel_of(t->tier, prefill);
     if (prefill) {
@@ -268,27 +294,132 @@ double ksiss_learn_prompt_le(size_t i)
     return mant[i % 3] * p;
 }
 
-double ksiss_learn_prompt_m2(const double *counts)
+double ksiss_learn_prompt_m2_le(const double *le, const double *counts, size_t n)
 {
-    double n = 0, s1 = 0, s2 = 0;
-    for (size_t i = 0; i <= KSISS_LEARN_PROMPT_LE; i++) {
+    if (n < 2 || !(le[0] > 0) || !isinf(le[n - 1]))
+        return NAN;
+    double sn = 0, s1 = 0, s2 = 0;
+    for (size_t i = 0; i < n; i++) {
         double c = counts[i];
         if (!isfinite(c) || c < 0)
             return NAN;
+        if (i + 1 < n && !(isfinite(le[i]) && (i == 0 || le[i] > le[i - 1])))
+            return NAN;
         if (c == 0)
             continue;
-        double a = i > 0 ? ksiss_learn_prompt_le(i - 1) : 0.5;
-        double b = i < KSISS_LEARN_PROMPT_LE ? ksiss_learn_prompt_le(i) : 2 * a;
+        double a = i > 0 ? le[i - 1] : le[0] / 2;
+        double b = i + 1 < n ? le[i] : 2 * a;
         /* log-uniform on (a, b]: E[x] = (b - a) / ln(b/a), E[x^2] = (b^2 - a^2) / (2 ln(b/a)) */
         double lr = log(b / a);
-        n += c;
+        sn += c;
         s1 += c * (b - a) / lr;
         s2 += c * (b * b - a * a) / (2 * lr);
     }
-    if (n < KSISS_LEARN_MIN_REQUESTS || !(s1 > 0))
+    if (sn < KSISS_LEARN_MIN_REQUESTS || !(s1 > 0))
         return NAN;
-    double m = s1 / n;
-    return s2 / n / (m * m);
+    double m = s1 / sn;
+    return s2 / sn / (m * m);
+}
+
+double ksiss_learn_prompt_m2(const double *counts)
+{
+    double le[KSISS_LEARN_PROMPT_LE + 1];
+    for (size_t i = 0; i <= KSISS_LEARN_PROMPT_LE; i++)
+        le[i] = ksiss_learn_prompt_le(i);
+    return ksiss_learn_prompt_m2_le(le, counts, KSISS_LEARN_PROMPT_LE + 1);
+}
+
+/* "+Inf" / "Inf" / a number, as Prometheus writes `le` */
+static bool parse_le(const char *s, double *out)
+{
+    if (!s || !*s)
+        return false;
+    if (!strcmp(s, "+Inf") || !strcmp(s, "Inf") || !strcmp(s, "+inf") || !strcmp(s, "inf")) {
+        *out = INFINITY;
+        return true;
+    }
+    char *end = NULL;
+    double v = strtod(s, &end);
+    if (!end || *end || end == s || !isfinite(v))
+        return false;
+    *out = v;
+    return true;
+}
+
+typedef struct {
+    double le, value;
+    const char *text;
+} hist_point;
+
+static int cmp_point(const void *a, const void *b)
+{
+    double x = ((const hist_point *)a)->le, y = ((const hist_point *)b)->le;
+    return (x > y) - (x < y);
+}
+
+int ksiss_learn_prompt_hist(const ksiss_learn_bucket *b, size_t n, double window_s, double *m2, char **why)
+{
+    *m2 = NAN;
+    *why = NULL;
+    if (n == 0) {
+        *why = ksiss_xstrdup("no series (the histogram is not exported, or the query matches nothing)");
+        return -1;
+    }
+    if (n > KSISS_LEARN_MAX_BUCKETS) {
+        *why = ksiss_xasprintf("%zu buckets, more than %d (is the query summed by le?)", n, KSISS_LEARN_MAX_BUCKETS);
+        return -1;
+    }
+    if (!(window_s > 0) || !isfinite(window_s)) {
+        *why = ksiss_xasprintf("window of %g s", window_s);
+        return -1;
+    }
+    hist_point p[KSISS_LEARN_MAX_BUCKETS];
+    for (size_t i = 0; i < n; i++) {
+        if (!b[i].le) {
+            *why = ksiss_xasprintf("sample %zu has no le label (is the query summed by le?)", i + 1);
+            return -1;
+        }
+        if (!parse_le(b[i].le, &p[i].le) || !(p[i].le > 0)) {
+            *why = ksiss_xasprintf("le=\"%s\" is not a positive number or +Inf", b[i].le);
+            return -1;
+        }
+        if (!isfinite(b[i].value) || b[i].value < 0) {
+            *why = ksiss_xasprintf("le=\"%s\": value %g (not a finite rate >= 0)", b[i].le, b[i].value);
+            return -1;
+        }
+        p[i].value = b[i].value;
+        p[i].text = b[i].le;
+    }
+    qsort(p, n, sizeof(p[0]), cmp_point);
+    for (size_t i = 1; i < n; i++) {
+        if (p[i].le == p[i - 1].le) {
+            *why = ksiss_xasprintf("le=\"%s\" and le=\"%s\": the same bound twice", p[i - 1].text, p[i].text);
+            return -1;
+        }
+        /* cumulative: a bucket holds those below it; rates of counters
+         * scraped at once may differ by rounding only */
+        if (p[i].value < p[i - 1].value - 1e-9 * (p[i - 1].value > 1 ? p[i - 1].value : 1)) {
+            *why = ksiss_xasprintf("not cumulative: le=\"%s\" has %g, le=\"%s\" below it %g", p[i].text,
+                                   p[i].value, p[i - 1].text, p[i - 1].value);
+            return -1;
+        }
+    }
+    if (!isinf(p[n - 1].le)) {
+        *why = ksiss_xstrdup("no le=\"+Inf\" bucket");
+        return -1;
+    }
+    if (n < 2) {
+        *why = ksiss_xstrdup("only the le=\"+Inf\" bucket: no bounds to read a spread from");
+        return -1;
+    }
+    double le[KSISS_LEARN_MAX_BUCKETS], counts[KSISS_LEARN_MAX_BUCKETS];
+    for (size_t i = 0; i < n; i++) {
+        le[i] = p[i].le;
+        double d = p[i].value - (i > 0 ? p[i - 1].value : 0);
+        counts[i] = (d > 0 ? d : 0) * window_s;
+    }
+    *m2 = ksiss_learn_prompt_m2_le(le, counts, n);
+    return isfinite(*m2) ? 0 : 1;
 }
 
 void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss_learn_window *w, int64_t now_ms,
@@ -350,6 +481,7 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
              * wait into theta (the flash trace's 4g slice 12% slow). */
             double k0 = mgc ? w->prompt_m2 / 2 : KSISS_LEARN_QUEUE_K;
             double k_sd = mgc ? KSISS_LEARN_QUEUE_K_SD_REL * k0 : 0.15;
+            ksiss_k_prior ksrc = mgc ? KSISS_KPRIOR_HISTOGRAM : KSISS_KPRIOR_FALLBACK;
             for (int it = 0; it < (filter_started(f) ? 1 : 8); it++) {
                 rho = lambda * w->prompt_mean * theta;
                 if (rho > in_prefill)
@@ -361,7 +493,7 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
                     theta = y / (1 + k0 * x);
             }
             if (!filter_started(f))
-                start(L, t, true, y, x, k0, k_sd, now_ms, false);
+                start(L, t, true, y, x, k0, k_sd, ksrc, now_ms, false);
             /* Noise: a 3% model error, and the sampling noise of the
              * mean wait over nreq requests (the prefill's own time is
              * nearly proportional to the prompt: its ratio of means has
@@ -385,7 +517,7 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
                 long rejected = f->rejected;
                 filter_reset(f);
                 f->rejected = rejected;
-                start(L, t, true, y, 0, k0, k_sd, now_ms, true);
+                start(L, t, true, y, 0, k0, k_sd, ksrc, now_ms, true);
                 update(f, y, 0, 1, r_rel, now_ms);
             }
             rho = lambda * w->prompt_mean * f->m[0];
@@ -405,7 +537,7 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
             double y = w->tpot_mean_s * (isfinite(rho) && rho < 0.9 ? 1 - rho : 1);
             double x = w->running_mean;
             if (!filter_started(f))
-                start(L, t, false, y, x, 0, 0, now_ms, false);
+                start(L, t, false, y, x, 0, 0, KSISS_KPRIOR_UNSET, now_ms, false);
             /* a 3% model error and the noise of a mean over nreq
              * requests' batches */
             double r_rel = sqrt(0.03 * 0.03 + 1.0 / nreq);
@@ -414,7 +546,7 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
                 long rejected = f->rejected;
                 filter_reset(f);
                 f->rejected = rejected;
-                start(L, t, false, y, x, 0, 0, now_ms, true);
+                start(L, t, false, y, x, 0, 0, KSISS_KPRIOR_UNSET, now_ms, true);
                 update(f, y, x, 1, r_rel, now_ms);
             }
         }
@@ -454,9 +586,20 @@ void ksiss_learner_estimate(const ksiss_learner *L, const ksiss_tier *tier, int6
     out->n_obs = 0;
     out->age_ms = -1;
     out->learned = false;
+    out->k_src = KSISS_KPRIOR_UNSET;
+    out->k0 = out->k_sd = NAN;
+    out->k_carried = false;
     const ksiss_learn_tier *t = find_const(L, tier);
     if (!t)
         return;
+    /* k's prior: this tier's own filter's, else what a carry-over stands on */
+    const ksiss_learn_tier *kt = t->k_src != KSISS_KPRIOR_UNSET ? t : k_source(L, t);
+    if (kt) {
+        out->k_src = kt->k_src;
+        out->k0 = kt->k0;
+        out->k_sd = kt->k_sd;
+        out->k_carried = kt != t || t->k_carried;
+    }
     bool prefill = L->kind == KSISS_THROUGHPUT_PREFILL;
     const ksiss_learn_filter *f = prefill ? &t->prefill : &t->decode;
     double m[2], P[3];
@@ -529,6 +672,16 @@ const char *ksiss_cap_source_name(ksiss_cap_source s)
     return "?";
 }
 
+const char *ksiss_k_prior_name(ksiss_k_prior s)
+{
+    switch (s) {
+    case KSISS_KPRIOR_UNSET: return "-";
+    case KSISS_KPRIOR_FALLBACK: return "fallback";
+    case KSISS_KPRIOR_HISTOGRAM: return "histogram";
+    }
+    return "?";
+}
+
 const char *ksiss_learn_result_name(ksiss_learn_result r)
 {
     switch (r) {
@@ -571,6 +724,9 @@ char *ksiss_learner_to_json(const ksiss_learner *L, int64_t now_ms)
             json_object_set_new(o, "prefill", filter_json(&t->prefill));
         if (filter_started(&t->decode))
             json_object_set_new(o, "decode", filter_json(&t->decode));
+        if (t->k_src != KSISS_KPRIOR_UNSET && isfinite(t->k0) && isfinite(t->k_sd))
+            json_object_set_new(o, "k", json_pack("{s:s,s:f,s:f,s:b}", "prior", ksiss_k_prior_name(t->k_src), "k",
+                                                  t->k0, "sd", t->k_sd, "carried", t->k_carried));
         json_object_set_new(tiers, t->tier->name, o);
     }
     json_object_set_new(root, "tiers", tiers);
@@ -621,6 +777,34 @@ static int filter_from(const json_t *a, ksiss_learn_filter *f, const char *tier,
     return 0;
 }
 
+/* A tier's "k": {"prior": "histogram"|"fallback", "k": K, "sd": SD,
+ * "carried": B}; absent (a state written before it was kept): unset. */
+static int k_from(const json_t *o, ksiss_learn_tier *t, const char *tier, char **err)
+{
+    t->k_src = KSISS_KPRIOR_UNSET;
+    t->k0 = t->k_sd = NAN;
+    t->k_carried = false;
+    if (!o)
+        return 0;
+    const char *prior = json_string_value(json_object_get(o, "prior"));
+    const json_t *k = json_object_get(o, "k"), *sd = json_object_get(o, "sd"), *c = json_object_get(o, "carried");
+    ksiss_k_prior src = prior && !strcmp(prior, "histogram")  ? KSISS_KPRIOR_HISTOGRAM
+                        : prior && !strcmp(prior, "fallback") ? KSISS_KPRIOR_FALLBACK
+                                                              : KSISS_KPRIOR_UNSET;
+    if (!json_is_object(o) || src == KSISS_KPRIOR_UNSET || !json_is_number(k) || !(json_number_value(k) > 0) ||
+        !isfinite(json_number_value(k)) || !json_is_number(sd) || !(json_number_value(sd) >= 0) ||
+        !isfinite(json_number_value(sd)) || (c && !json_is_boolean(c))) {
+        *err = ksiss_xasprintf("tier %s: k: expected {\"prior\": \"histogram\" or \"fallback\", \"k\": a number > 0, "
+                               "\"sd\": a number >= 0, \"carried\": a boolean}", tier);
+        return -1;
+    }
+    t->k_src = src;
+    t->k0 = json_number_value(k);
+    t->k_sd = json_number_value(sd);
+    t->k_carried = c && json_is_true(c);
+    return 0;
+}
+
 int ksiss_learner_from_json(ksiss_learner *L, const char *text, char **err)
 {
     *err = NULL;
@@ -657,7 +841,8 @@ int ksiss_learner_from_json(ksiss_learner *L, const char *text, char **err)
                 continue;   /* a tier no longer on the ladder */
             const json_t *p = json_object_get(o, "prefill"), *d = json_object_get(o, "decode");
             if ((p && filter_from(p, &t->prefill, name, "prefill", err) != 0) ||
-                (d && filter_from(d, &t->decode, name, "decode", err) != 0)) {
+                (d && filter_from(d, &t->decode, name, "decode", err) != 0) ||
+                k_from(json_object_get(o, "k"), t, name, err) != 0) {
                 rc = -1;
                 break;
             }

@@ -29,6 +29,14 @@ typedef enum {
     KSISS_CAP_LEARNED,      /* learned on this tier */
 } ksiss_cap_source;
 
+/* Where the prior of the prefill's queueing slope k came from when its
+ * filter started (`ksiss explain`). */
+typedef enum {
+    KSISS_KPRIOR_UNSET = 0,     /* no prefill window yet (or a state written before it was kept) */
+    KSISS_KPRIOR_FALLBACK,      /* no prompt-length histogram: k = KSISS_LEARN_QUEUE_K +- 0.15 */
+    KSISS_KPRIOR_HISTOGRAM,     /* the histogram's 1 + c^2: k = (1 + c^2) / 2 +- KSISS_LEARN_QUEUE_K_SD_REL */
+} ksiss_k_prior;
+
 /* One window's readings for the instances of one tier (NAN: not read).
  * Rates and means as `rate(x_sum[w]) / rate(x_count[w])` gives them. */
 typedef struct {
@@ -58,6 +66,9 @@ typedef struct {
 typedef struct {
     const ksiss_tier *tier;     /* borrowed from the catalogue */
     double published;           /* the bound last handed to the policy (ksiss_learner_view); 0: none */
+    ksiss_k_prior k_src;        /* the prior the prefill filter's queueing slope started from, and its */
+    double k0, k_sd;            /* value and s.d. (the prior itself; carried from another tier: that tier's) */
+    bool k_carried;             /* the filter started from other tiers' estimates (k_src is theirs) */
     ksiss_learn_filter prefill; /* TTFT / prompt tokens = theta + phi * rho / (1 - rho): theta s/token */
     ksiss_learn_filter decode;  /* TPOT = a + c * batch */
 } ksiss_learn_tier;
@@ -82,6 +93,9 @@ typedef struct {
     long n_obs;                 /* windows behind the estimate (this tier's, or all tiers' when carried over) */
     int64_t age_ms;             /* since the newest of those windows; -1 when none */
     bool learned;               /* this tier's own estimate is tight enough to scale down on */
+    ksiss_k_prior k_src;        /* the prefill's queueing-slope prior behind the estimate (carried over: */
+    double k0, k_sd;            /* the served tier's with the most windows); NAN when unset */
+    bool k_carried;             /* k_src is another tier's */
 } ksiss_cap_estimate;
 
 /* Why a window did or did not update a filter. */
@@ -126,6 +140,34 @@ double ksiss_learn_prompt_le(size_t i);
  * uniform spread inflates it by the buckets' width). NAN when there are
  * fewer than KSISS_LEARN_MIN_REQUESTS or a count is negative. */
 double ksiss_learn_prompt_m2(const double *counts);
+/* The same for any bucket bounds: le[0..n) ascending upper bounds, the
+ * last +Inf, counts[i] the requests in (le[i - 1], le[i]] (not
+ * cumulative); the first bucket is taken from le[0] / 2, the +Inf one as
+ * (le[n - 2], 2 le[n - 2]]. ksiss_learn_prompt_m2 is this with vLLM's
+ * bounds. NAN as there, or when the bounds are not so. */
+double ksiss_learn_prompt_m2_le(const double *le, const double *counts, size_t n);
+
+/* One sample of a per-bucket query over the prompt-length histogram (the
+ * shell's reading of e.g. sum by (le) (rate(vllm:request_prompt_tokens_bucket
+ * [1m]))): its `le` label as Prometheus wrote it (NULL: absent) and its
+ * value, a cumulative rate per second. */
+typedef struct {
+    const char *le;
+    double value;
+} ksiss_learn_bucket;
+
+/* 1 + c^2 of one window's prompts from the cumulative per-second bucket
+ * rates of b[0..n) over window_s seconds (order free): `le` parsed
+ * ("+Inf" included), sorted, turned into per-bucket counts for
+ * ksiss_learn_prompt_m2_le. 0 and *m2 when read; 1 with *m2 NAN when too
+ * few requests (fewer than KSISS_LEARN_MIN_REQUESTS: not an error); -1
+ * with *m2 NAN and *why (caller frees) naming what is wrong: no sample, a
+ * missing, unparseable, non-positive or repeated `le`, a value that is
+ * NaN, infinite or negative, no +Inf bucket, cumulative counts that fall
+ * as `le` grows (beyond rounding), more than KSISS_LEARN_MAX_BUCKETS
+ * buckets. */
+#define KSISS_LEARN_MAX_BUCKETS 64
+int ksiss_learn_prompt_hist(const ksiss_learn_bucket *b, size_t n, double window_s, double *m2, char **why);
 
 /* Sets up a learner for `tiers` (borrowed; at most KSISS_LEARN_MAX_TIERS
  * are kept). per_gpu > 0: the profile's figure (the prior); tpot_slo_s > 0:
@@ -174,6 +216,7 @@ int ksiss_learner_from_json(ksiss_learner *L, const char *text, char **err);
 #define KSISS_LEARN_ANNOTATION "ksiss.io/learned-capacity"
 
 const char *ksiss_cap_source_name(ksiss_cap_source s);
+const char *ksiss_k_prior_name(ksiss_k_prior s);    /* "-", "fallback", "histogram" */
 const char *ksiss_learn_result_name(ksiss_learn_result r);
 
 #endif

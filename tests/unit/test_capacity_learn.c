@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -258,6 +259,207 @@ static void test_prompt_spread_from_the_histogram(void **state)
     one[9] = 100;
     one[3] = -1;
     assert_true(isnan(ksiss_learn_prompt_m2(one)));
+}
+
+/* The histogram as a per-bucket query gives it (sum by (le) (rate(
+ * vllm:request_prompt_tokens_bucket[1m]))): cumulative rates per second,
+ * in any order, `le` as Prometheus writes it. On vLLM's bounds it reads
+ * what the simulator's counts give; on vLLM's bounds cut at
+ * max_model_len (the +Inf bucket above 5000) and on TGI's linear ones
+ * (20 buckets up to max_input_tokens) within 30% of the sample's c^2. */
+static void test_prompt_spread_from_a_per_bucket_query(void **state)
+{
+    (void)state;
+    double counts[KSISS_LEARN_PROMPT_LE + 1] = { 0 }, lin[21] = { 0 };
+    uint32_t s = 11;
+    double s1 = 0, s2 = 0;
+    const int n = 5000;
+    for (int i = 0; i < n; i++) {
+        double len = round(exp(log(700) + 0.8 * normal(&s)));
+        s1 += len;
+        s2 += len * len;
+        size_t b = 0;
+        while (b < KSISS_LEARN_PROMPT_LE && len > ksiss_learn_prompt_le(b))
+            b++;
+        counts[b] += 1;
+        size_t l = 0;
+        while (l < 20 && len > 400.0 * (double)(l + 1))
+            l++;
+        lin[l] += 1;
+    }
+    double c2 = s2 * n / (s1 * s1) - 1;
+    /* the full 1-2-5 ladder, shuffled, rates over a 60 s window */
+    char names[KSISS_LEARN_PROMPT_LE + 1][32];
+    ksiss_learn_bucket b[KSISS_LEARN_PROMPT_LE + 1];
+    double cum = 0;
+    for (size_t i = 0; i <= KSISS_LEARN_PROMPT_LE; i++) {
+        cum += counts[i];
+        if (i < KSISS_LEARN_PROMPT_LE)
+            snprintf(names[i], sizeof(names[i]), "%g", ksiss_learn_prompt_le(i));
+        else
+            snprintf(names[i], sizeof(names[i]), "+Inf");
+        size_t at = (i * 7) % (KSISS_LEARN_PROMPT_LE + 1);     /* 7 is prime to 20: a permutation */
+        b[at] = (ksiss_learn_bucket){names[i], cum / 60};
+    }
+    double m2 = NAN;
+    char *why = NULL;
+    assert_int_equal(ksiss_learn_prompt_hist(b, KSISS_LEARN_PROMPT_LE + 1, 60, &m2, &why), 0);
+    assert_null(why);
+    assert_near(m2, ksiss_learn_prompt_m2(counts), 1e-9);
+    /* vLLM at max_model_len 8192: bounds 1 .. 5000, then +Inf */
+    ksiss_learn_bucket cut[13];
+    cum = 0;
+    for (size_t i = 0; i < 12; i++) {
+        cum += counts[i];
+        cut[i] = (ksiss_learn_bucket){names[i], cum / 60};
+    }
+    cut[12] = (ksiss_learn_bucket){"+Inf", n / 60.0};
+    assert_int_equal(ksiss_learn_prompt_hist(cut, 13, 60, &m2, &why), 0);
+    assert_true(fabs((m2 - 1) / c2 - 1) < 0.3);
+    /* TGI: le 400, 800, ..., 8000, +Inf */
+    char lnames[21][32];
+    ksiss_learn_bucket tb[21];
+    cum = 0;
+    for (size_t i = 0; i < 21; i++) {
+        cum += lin[i];
+        if (i < 20)
+            snprintf(lnames[i], sizeof(lnames[i]), "%.1f", 400.0 * (double)(i + 1));
+        else
+            snprintf(lnames[i], sizeof(lnames[i]), "+Inf");
+        tb[i] = (ksiss_learn_bucket){lnames[i], cum / 60};
+    }
+    assert_int_equal(ksiss_learn_prompt_hist(tb, 21, 60, &m2, &why), 0);
+    assert_true(fabs((m2 - 1) / c2 - 1) < 0.3);
+    /* too few requests in the window: not an error, not read */
+    ksiss_learn_bucket few[2] = {{"1000", 0.1}, {"+Inf", 0.2}};
+    assert_int_equal(ksiss_learn_prompt_hist(few, 2, 60, &m2, &why), 1);
+    assert_true(isnan(m2));
+    assert_null(why);
+}
+
+/* What is wrong with a per-bucket answer is named, and nothing is read. */
+static void test_a_bad_per_bucket_answer_is_refused(void **state)
+{
+    (void)state;
+    static const struct {
+        ksiss_learn_bucket b[4];
+        size_t n;
+        const char *says;
+    } bad[] = {
+        {{{NULL, 0}}, 0, "no series"},
+        {{{"100", 1}, {NULL, 2}, {"+Inf", 3}}, 3, "no le label"},
+        {{{"abc", 1}, {"+Inf", 3}}, 2, "le=\"abc\" is not a positive number"},
+        {{{"0", 1}, {"+Inf", 3}}, 2, "le=\"0\""},
+        {{{"-5", 1}, {"+Inf", 3}}, 2, "le=\"-5\""},
+        {{{"100", NAN}, {"+Inf", 3}}, 2, "le=\"100\": value nan"},
+        {{{"100", 1}, {"+Inf", INFINITY}}, 2, "le=\"+Inf\": value inf"},
+        {{{"100", -1}, {"+Inf", 3}}, 2, "value -1"},
+        {{{"1000", 1}, {"1e3", 1}, {"+Inf", 3}}, 3, "the same bound twice"},
+        {{{"100", 2}, {"200", 1}, {"+Inf", 3}}, 3, "not cumulative: le=\"200\" has 1, le=\"100\" below it 2"},
+        {{{"100", 1}, {"+Inf", 0.5}}, 2, "not cumulative: le=\"+Inf\""},
+        {{{"100", 1}, {"200", 3}}, 2, "no le=\"+Inf\" bucket"},
+        {{{"+Inf", 3}}, 1, "only the le=\"+Inf\" bucket"},
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        double m2 = 1;
+        char *why = NULL;
+        assert_int_equal(ksiss_learn_prompt_hist(bad[i].b, bad[i].n, 60, &m2, &why), -1);
+        assert_true(isnan(m2));
+        assert_non_null(why);
+        if (!strstr(why, bad[i].says))
+            fail_msg("case %zu: '%s' does not say '%s'", i, why, bad[i].says);
+        free(why);
+    }
+    ksiss_learn_bucket many[KSISS_LEARN_MAX_BUCKETS + 1];
+    for (size_t i = 0; i <= KSISS_LEARN_MAX_BUCKETS; i++)
+        many[i] = (ksiss_learn_bucket){"+Inf", 1};
+    double m2;
+    char *why = NULL;
+    assert_int_equal(ksiss_learn_prompt_hist(many, KSISS_LEARN_MAX_BUCKETS + 1, 60, &m2, &why), -1);
+    assert_non_null(strstr(why, "more than"));
+    free(why);
+    /* a rate rounding a hair below the bucket under it is not a fall */
+    ksiss_learn_bucket hair[3] = {{"500", 1.0}, {"1000", 1.0 - 1e-12}, {"+Inf", 1.0}};
+    assert_int_equal(ksiss_learn_prompt_hist(hair, 3, 60, &m2, &why), 0);
+    assert_null(why);
+}
+
+/* Which prior k started from: the histogram's (1 + c^2) / 2 +- 15% when
+ * the window read the spread, else the fallback 0.5 +- 0.15; a tier
+ * carried over says whose; the state keeps it across a restart. */
+static void test_the_k_prior_is_told(void **state)
+{
+    (void)state;
+    for (int read = 0; read < 2; read++) {
+        ksiss_learner L;
+        learner(&L, 0);
+        ksiss_cap_estimate e;
+        ksiss_learner_estimate(&L, t3g, 0, &e);
+        assert_int_equal(e.k_src, KSISS_KPRIOR_UNSET);
+        uint32_t s = 3;
+        ksiss_learn_window w = window_for(t3g, 1.0, 2, 900, 1, 0, &s);
+        w.prompt_m2 = read ? 1.8 : NAN;
+        ksiss_learner_observe(&L, t3g, &w, 60000, NULL, NULL);
+        ksiss_learner_estimate(&L, t3g, 60000, &e);
+        assert_int_equal(e.k_src, read ? KSISS_KPRIOR_HISTOGRAM : KSISS_KPRIOR_FALLBACK);
+        assert_near(e.k0, read ? 0.9 : 0.5, 1e-12);
+        assert_near(e.k_sd, read ? 0.135 : 0.15, 1e-12);
+        assert_false(e.k_carried);
+        /* the 7g stands on the 3g's */
+        ksiss_learner_estimate(&L, t7g, 60000, &e);
+        assert_int_equal(e.source, KSISS_CAP_CATALOGUE);
+        assert_int_equal(e.k_src, read ? KSISS_KPRIOR_HISTOGRAM : KSISS_KPRIOR_FALLBACK);
+        assert_true(e.k_carried);
+        /* a later window with the spread read does not rewrite the prior the filter started from */
+        w.prompt_m2 = read ? NAN : 1.8;
+        ksiss_learner_observe(&L, t3g, &w, 120000, NULL, NULL);
+        ksiss_learner_estimate(&L, t3g, 120000, &e);
+        assert_int_equal(e.k_src, read ? KSISS_KPRIOR_HISTOGRAM : KSISS_KPRIOR_FALLBACK);
+        /* the 7g serves: its filter starts from the carried estimate */
+        w = window_for(t7g, 1.0, 4, 900, 1, 0, &s);
+        ksiss_learner_observe(&L, t7g, &w, 180000, NULL, NULL);
+        ksiss_learner_estimate(&L, t7g, 180000, &e);
+        assert_int_equal(e.source, KSISS_CAP_LEARNED);
+        assert_int_equal(e.k_src, read ? KSISS_KPRIOR_HISTOGRAM : KSISS_KPRIOR_FALLBACK);
+        assert_true(e.k_carried);
+        /* round trip */
+        char *js = ksiss_learner_to_json(&L, 180000), *err = NULL;
+        assert_non_null(strstr(js, read ? "\"prior\":\"histogram\"" : "\"prior\":\"fallback\""));
+        ksiss_learner R;
+        learner(&R, 0);
+        assert_int_equal(ksiss_learner_from_json(&R, js, &err), 0);
+        ksiss_learner_estimate(&R, t3g, 180000, &e);
+        assert_int_equal(e.k_src, read ? KSISS_KPRIOR_HISTOGRAM : KSISS_KPRIOR_FALLBACK);
+        assert_near(e.k0, read ? 0.9 : 0.5, 1e-9);
+        assert_false(e.k_carried);
+        ksiss_learner_estimate(&R, t7g, 180000, &e);
+        assert_true(e.k_carried);
+        free(js);
+    }
+    /* a state written before k was kept: unset, not an error; a bad k is */
+    ksiss_learner C;
+    learner(&C, 0);
+    char *err = NULL;
+    assert_int_equal(ksiss_learner_from_json(&C, "{\"v\":1,\"unit\":1,\"tiers\":{\"mig-3g.40gb\":"
+                                                 "{\"prefill\":[1,0,1,0,1,3,0,0]}}}", &err), 0);
+    ksiss_cap_estimate e;
+    ksiss_learner_estimate(&C, t3g, 0, &e);
+    assert_int_equal(e.k_src, KSISS_KPRIOR_UNSET);
+    assert_string_equal(ksiss_k_prior_name(e.k_src), "-");
+    static const char *bad[] = {
+        "{\"v\":1,\"unit\":1,\"tiers\":{\"mig-3g.40gb\":{\"prefill\":[1,0,1,0,1,3,0,0],\"k\":{\"prior\":\"guess\","
+        "\"k\":0.5,\"sd\":0.1}}}}",
+        "{\"v\":1,\"unit\":1,\"tiers\":{\"mig-3g.40gb\":{\"prefill\":[1,0,1,0,1,3,0,0],\"k\":{\"prior\":\"histogram\","
+        "\"k\":-1,\"sd\":0.1}}}}",
+        "{\"v\":1,\"unit\":1,\"tiers\":{\"mig-3g.40gb\":{\"prefill\":[1,0,1,0,1,3,0,0],\"k\":[0.5,0.1]}}}",
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        learner(&C, 0);
+        assert_int_equal(ksiss_learner_from_json(&C, bad[i], &err), -1);
+        assert_non_null(strstr(err, "tier mig-3g.40gb: k:"));
+        free(err);
+        err = NULL;
+    }
 }
 
 /* Heavy-tailed prompts on one instance wait as M/G/1 says, k = (1 + c^2) / 2
@@ -656,6 +858,8 @@ static void test_names(void **state)
     assert_string_equal(ksiss_cap_source_name(KSISS_CAP_CATALOGUE), "catalogue");
     assert_string_equal(ksiss_cap_source_name(KSISS_CAP_PROFILE), "profile");
     assert_string_equal(ksiss_learn_result_name(KSISS_LEARN_OUTLIER), "outlier");
+    assert_string_equal(ksiss_k_prior_name(KSISS_KPRIOR_HISTOGRAM), "histogram");
+    assert_string_equal(ksiss_k_prior_name(KSISS_KPRIOR_FALLBACK), "fallback");
 }
 
 int main(void)
@@ -666,6 +870,9 @@ int main(void)
         cmocka_unit_test(test_converges_without_a_profile),
         cmocka_unit_test(test_the_gates),
         cmocka_unit_test(test_prompt_spread_from_the_histogram),
+        cmocka_unit_test(test_prompt_spread_from_a_per_bucket_query),
+        cmocka_unit_test(test_a_bad_per_bucket_answer_is_refused),
+        cmocka_unit_test(test_the_k_prior_is_told),
         cmocka_unit_test(test_the_prompt_spread_sets_the_queueing_coefficient),
         cmocka_unit_test(test_the_queueing_gate_asks_the_model),
         cmocka_unit_test(test_a_steady_load_keeps_theta),
