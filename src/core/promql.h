@@ -104,6 +104,7 @@ int ksiss_promql_string_at(const char *query, size_t n, char **out);
 typedef struct {
     const char *pod;        /* borrowed */
     double value;
+    const char *le;         /* the `le` label of a histogram's bucket, NULL when absent; borrowed */
 } ksiss_promql_sample;
 
 /* One pod's reading. */

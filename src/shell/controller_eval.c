@@ -177,7 +177,7 @@ static void read_load(const ksiss_eval_in *in, const ksiss_promql_vars *vars, ks
         } else {
             ksiss_promql_sample *ss = ksiss_xcalloc(r.n ? r.n : 1, sizeof(*ss));
             for (size_t i = 0; i < r.n; i++)
-                ss[i] = (ksiss_promql_sample){NULL, r.samples[i].value};
+                ss[i] = (ksiss_promql_sample){NULL, r.samples[i].value, NULL};
             take_load(ss, r.n, out);
             free(ss);
         }

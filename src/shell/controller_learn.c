@@ -56,7 +56,7 @@ void ksiss_controller_read_learn(const ksiss_eval_in *in, const ksiss_promql_var
         if (ksiss_prom_query(in->prom, q, NULL, in->reg, &r) == 0) {
             ksiss_promql_sample *ss = ksiss_xcalloc(r.n ? r.n : 1, sizeof(*ss));
             for (size_t k = 0; k < r.n; k++)
-                ss[k] = (ksiss_promql_sample){NULL, r.samples[k].value};
+                ss[k] = (ksiss_promql_sample){NULL, r.samples[k].value, NULL};
             out->learn_values[i] = sum_of(ss, r.n);
             free(ss);
         }

@@ -67,6 +67,7 @@ typedef struct {
     char *pod;          /* value of the label asked for, NULL when absent */
     char *series;       /* the labels as {a="b",...}, for display */
     double value;       /* as Prometheus wrote it: NaN and infinities kept */
+    char *le;           /* the `le` label (a histogram's bucket), NULL when absent */
 } ksiss_prom_sample;
 
 typedef struct {

@@ -276,7 +276,7 @@ void ksiss_prom_batch_run(ksiss_prom_batch *b, size_t i, ksiss_prom *c, ksiss_me
         sh->samples = ksiss_xcalloc(cap ? cap : 1, sizeof(*sh->samples));
         if (!g->key) {
             for (size_t s = 0; s < n; s++)
-                sh->samples[got++] = (ksiss_promql_sample){NULL, ch->res.samples[s].value};
+                sh->samples[got++] = (ksiss_promql_sample){NULL, ch->res.samples[s].value, ch->res.samples[s].le};
         } else {
             for (size_t kk = 0; kk < mem[k].n_keys; kk++) {
                 const char *key = g->keys[mem[k].first_key + kk];
@@ -286,7 +286,7 @@ void ksiss_prom_batch_run(ksiss_prom_batch *b, size_t i, ksiss_prom *c, ksiss_me
                         cap *= 2;
                         sh->samples = ksiss_xrealloc(sh->samples, cap * sizeof(*sh->samples));
                     }
-                    sh->samples[got++] = (ksiss_promql_sample){sorted[s]->pod, sorted[s]->value};
+                    sh->samples[got++] = (ksiss_promql_sample){sorted[s]->pod, sorted[s]->value, sorted[s]->le};
                 }
             }
         }

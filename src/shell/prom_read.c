@@ -96,7 +96,7 @@ static ksiss_promql_sample *samples_of(const ksiss_prom_result *res, bool answer
 {
     ksiss_promql_sample *ss = ksiss_xcalloc(res->n ? res->n : 1, sizeof(*ss));
     for (size_t i = 0; i < res->n; i++)
-        ss[i] = (ksiss_promql_sample){answer_pods ? res->samples[i].pod : pod, res->samples[i].value};
+        ss[i] = (ksiss_promql_sample){answer_pods ? res->samples[i].pod : pod, res->samples[i].value, NULL};
     return ss;
 }
 

@@ -19,6 +19,7 @@ void ksiss_prom_result_free(ksiss_prom_result *r)
     for (size_t i = 0; i < r->n; i++) {
         free(r->samples[i].pod);
         free(r->samples[i].series);
+        free(r->samples[i].le);
     }
     free(r->samples);
     free(r->error);
@@ -30,6 +31,7 @@ int ksiss_prom__fail(ksiss_prom_result *r, const char *reason, char *msg)
     for (size_t i = 0; i < r->n; i++) {
         free(r->samples[i].pod);
         free(r->samples[i].series);
+        free(r->samples[i].le);
     }
     free(r->samples);
     r->samples = NULL;
@@ -151,7 +153,7 @@ static int take_scalar(const json_t *result, ksiss_prom_result *out)
                                 ksiss_xstrdup("a scalar result is not [time, \"value\"]"));
     out->scalar = true;
     out->samples = ksiss_xcalloc(1, sizeof(*out->samples));
-    out->samples[0] = (ksiss_prom_sample){NULL, ksiss_xstrdup("scalar"), v};
+    out->samples[0] = (ksiss_prom_sample){NULL, ksiss_xstrdup("scalar"), v, NULL};
     out->n = 1;
     return 0;
 }
@@ -173,7 +175,8 @@ static int take_vector(const json_t *result, const char *pod_label, ksiss_prom_r
                                     ksiss_xasprintf("sample %zu of the vector is not {metric, value: [time, "
                                                     "\"value\"]}", i));
         const char *pod = pod_label ? json_string_value(json_object_get(metric, pod_label)) : NULL;
-        out->samples[out->n++] = (ksiss_prom_sample){ksiss_xstrdup(pod), series_text(metric), v};
+        const char *le = json_string_value(json_object_get(metric, "le"));
+        out->samples[out->n++] = (ksiss_prom_sample){ksiss_xstrdup(pod), series_text(metric), v, ksiss_xstrdup(le)};
     }
     return 0;
 }

@@ -33,7 +33,7 @@ static void check_readings(const ksiss_prom_result *r)
         abort();
     size_t n_pods = 0;
     for (size_t i = 0; i < r->n; i++) {
-        s[i] = (ksiss_promql_sample){r->samples[i].pod, r->samples[i].value};
+        s[i] = (ksiss_promql_sample){r->samples[i].pod, r->samples[i].value, r->samples[i].le};
         if (r->samples[i].pod)
             pods[n_pods++] = r->samples[i].pod;
     }

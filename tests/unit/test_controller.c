@@ -228,7 +228,7 @@ static void test_evaluation_on_a_kept_reading_decides_as_on_the_objects(void **s
     static const double values[] = {2.0, 0.8, 0.1};    /* breach, within, idle */
     int up = 0;
     for (size_t i = 0; i < N_(values); i++) {
-        ksiss_promql_sample sample = {NULL, values[i]};
+        ksiss_promql_sample sample = {NULL, values[i], NULL};
         ksiss_prom_share share = {.ok = true, .samples = &sample, .n = 1};
         const ksiss_prom_share *shares[] = {&share};
         ksiss_eval_in in = {
@@ -300,14 +300,14 @@ static void test_a_service_without_per_gpu_learns_and_restores(void **state)
     ksiss_free_gpu free_gpus[] = {{"nvidia.com/mig-2g.20gb", NULL, 4}, {"nvidia.com/mig-3g.40gb", NULL, 4}};
     ksiss_learn_state ls;
     memset(&ls, 0, sizeof(ls));
-    ksiss_promql_sample metric = {NULL, 0.4}, load = {NULL, 1500};
+    ksiss_promql_sample metric = {NULL, 0.4, NULL}, load = {NULL, 1500, NULL};
     /* one instance at 1.5 req/s of 1000-token prompts, TTFT 0.12 s: theta ~1.1e-4 s/token */
     double lv[KSISS_LQ_N] = {0.12, 1000, 1.5, 3, 0.03};
     ksiss_promql_sample ls_s[KSISS_LQ_N];
     ksiss_prom_share ls_sh[KSISS_LQ_N];
     const ksiss_prom_share *learn_shares[KSISS_LQ_N];
     for (int i = 0; i < KSISS_LQ_N; i++) {
-        ls_s[i] = (ksiss_promql_sample){NULL, lv[i]};
+        ls_s[i] = (ksiss_promql_sample){NULL, lv[i], NULL};
         ls_sh[i] = (ksiss_prom_share){.ok = true, .samples = &ls_s[i], .n = 1};
         learn_shares[i] = &ls_sh[i];
     }

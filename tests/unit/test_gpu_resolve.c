@@ -357,7 +357,7 @@ static void test_legacy_service_decides_on_its_own_hardware(void **state)
         ksiss_inventory inv;
         assert_int_equal(ksiss_inventory_compute(&f.cat, nodes, pods, &inv), 0);
         const char *running[] = {"gpt2-00001-deployment-abc"};
-        ksiss_promql_sample sample = {running[0], 0.8};    /* 1.6x the SLO of 0.5: a breach */
+        ksiss_promql_sample sample = {running[0], 0.8, NULL};    /* 1.6x the SLO of 0.5: a breach */
         ksiss_prom_share share = {.ok = true, .samples = &sample, .n = 1};
         const ksiss_prom_share *shares[] = {&share};
         ksiss_eval_in in = {

@@ -220,6 +220,25 @@ static void test_responses_are_parsed_or_refused_with_a_reason(void **state)
     }
 }
 
+/* A histogram's bucket keeps its `le` (the prompt-length histogram per
+ * bucket); a series without one has none. */
+static void test_a_bucket_keeps_its_le(void **state)
+{
+    (void)state;
+    const char *body = "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+                       "{\"metric\":{\"le\":\"+Inf\",\"service\":\"s\"},\"value\":[1,\"3\"]},"
+                       "{\"metric\":{\"le\":\"1000.0\"},\"value\":[1,\"2\"]},"
+                       "{\"metric\":{\"pod\":\"a\"},\"value\":[1,\"1\"]}]}}";
+    ksiss_prom_result r;
+    assert_int_equal(ksiss_prom_parse_response(body, strlen(body), 200, "service", &r), 0);
+    assert_int_equal(r.n, 3);
+    assert_string_equal(r.samples[0].le, "+Inf");
+    assert_string_equal(r.samples[0].pod, "s");
+    assert_string_equal(r.samples[1].le, "1000.0");
+    assert_null(r.samples[2].le);
+    ksiss_prom_result_free(&r);
+}
+
 /* ---- URLs and options ---- */
 
 /* The --prometheus flags (ksiss_prom_normalize_url) and the client's
@@ -810,6 +829,7 @@ int main(void)
     curl_global_init(CURL_GLOBAL_DEFAULT);
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_responses_are_parsed_or_refused_with_a_reason),
+        cmocka_unit_test(test_a_bucket_keeps_its_le),
         cmocka_unit_test(test_prometheus_url_is_accepted_with_or_without_the_query_path),
         cmocka_unit_test(test_credentials_in_a_url_are_redacted),
         cmocka_unit_test(test_environment_options_are_checked),

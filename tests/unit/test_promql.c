@@ -400,14 +400,14 @@ typedef struct {
 #define M(w) {false, NAN, (w)}
 
 static const spread_case spread_cases[] = {
-    {"one sample per pod, c absent", KSISS_AGG_MAX, {{"a", 1}, {"b", 3}}, 2, {P(1), P(3), M("no sample for this pod")}},
-    {"NaN and infinities are named", KSISS_AGG_MAX, {{"a", NAN}, {"b", INFINITY}, {"c", -INFINITY}}, 3,
+    {"one sample per pod, c absent", KSISS_AGG_MAX, {{"a", 1, NULL}, {"b", 3, NULL}}, 2, {P(1), P(3), M("no sample for this pod")}},
+    {"NaN and infinities are named", KSISS_AGG_MAX, {{"a", NAN, NULL}, {"b", INFINITY, NULL}, {"c", -INFINITY, NULL}}, 3,
      {M("NaN"), M("+Inf"), M("-Inf")}},
-    {"a finite sample wins over a NaN one", KSISS_AGG_MAX, {{"a", NAN}, {"a", 2}}, 2, {P(2), M("no sample for this pod"), M("no sample for this pod")}},
-    {"several samples of a pod: max", KSISS_AGG_MAX, {{"a", 1}, {"a", 5}, {"b", 2}}, 3, {P(5), P(2), M("no sample for this pod")}},
-    {"several samples of a pod: sum", KSISS_AGG_SUM, {{"a", 1}, {"a", 5}}, 2, {P(6), M("no sample for this pod"), M("no sample for this pod")}},
-    {"several samples of a pod: avg", KSISS_AGG_AVG, {{"a", 1}, {"a", 5}}, 2, {P(3), M("no sample for this pod"), M("no sample for this pod")}},
-    {"samples of unknown pods and without pod label are ignored", KSISS_AGG_MAX, {{"zz", 1}, {NULL, 2}, {"c", 0}}, 3,
+    {"a finite sample wins over a NaN one", KSISS_AGG_MAX, {{"a", NAN, NULL}, {"a", 2, NULL}}, 2, {P(2), M("no sample for this pod"), M("no sample for this pod")}},
+    {"several samples of a pod: max", KSISS_AGG_MAX, {{"a", 1, NULL}, {"a", 5, NULL}, {"b", 2, NULL}}, 3, {P(5), P(2), M("no sample for this pod")}},
+    {"several samples of a pod: sum", KSISS_AGG_SUM, {{"a", 1, NULL}, {"a", 5, NULL}}, 2, {P(6), M("no sample for this pod"), M("no sample for this pod")}},
+    {"several samples of a pod: avg", KSISS_AGG_AVG, {{"a", 1, NULL}, {"a", 5, NULL}}, 2, {P(3), M("no sample for this pod"), M("no sample for this pod")}},
+    {"samples of unknown pods and without pod label are ignored", KSISS_AGG_MAX, {{"zz", 1, NULL}, {NULL, 2, NULL}, {"c", 0, NULL}}, 3,
      {M("no sample for this pod"), M("no sample for this pod"), P(0)}},
 };
 
