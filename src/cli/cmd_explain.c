@@ -150,7 +150,8 @@ static void print_report(const char *ns, const char *name, const char *source, c
         /* issue 17: what was learned, per tier, from the Service's annotation and this tick's window */
         const char *unit = svc->load.throughput == KSISS_THROUGHPUT_PREFILL ? "prompt tokens/s" : "generated tokens/s";
         printf("Learned capacity (one instance, %s within the SLO; the policy plans with the bound):\n", unit);
-        printf("  %-16s %12s %12s %8s %-10s %8s %s\n", "tier", "capacity", "bound", "+-", "source", "windows", "age");
+        printf("  %-16s %12s %12s %8s %-10s %-28s %8s %s\n", "tier", "capacity", "bound", "+-", "source",
+               "k's prior", "windows", "age");
         for (size_t i = 0; i < ev->cap_view.n; i++) {
             const ksiss_cap_estimate *e = &ev->learned[i];
             char cap[32] = "-", bound[32] = "-", sd[16] = "-", age[32] = "-";
@@ -162,14 +163,39 @@ static void print_report(const char *ns, const char *name, const char *source, c
                 snprintf(sd, sizeof(sd), "%.1f%%", 100 * e->rel_sd);
             if (e->age_ms >= 0)
                 snprintf(age, sizeof(age), "%llds", (long long)(e->age_ms / 1000));
-            printf("  %-16s %12s %12s %8s %-10s %8ld %s%s\n", ev->view_tiers[i]->name, cap, bound, sd,
-                   ksiss_cap_source_name(e->source), e->n_obs, age,
+            /* where the queueing slope's prior came from: the histogram's (1 + c^2) / 2 or the fallback */
+            char kp[64] = "-";
+            if (e->k_src != KSISS_KPRIOR_UNSET && isfinite(e->k0) && isfinite(e->k_sd))
+                snprintf(kp, sizeof(kp), "%s %.3g+-%.2g%s", ksiss_k_prior_name(e->k_src), e->k0, e->k_sd,
+                         e->k_carried ? " (carried)" : "");
+            printf("  %-16s %12s %12s %8s %-10s %-28s %8ld %s%s\n", ev->view_tiers[i]->name, cap, bound, sd,
+                   ksiss_cap_source_name(e->source), kp, e->n_obs, age,
                    ev->view_tiers[i] == ev->current.tier ? (e->learned ? "  (current: learned)"
                                                                        : "  (current: not learned, no scale-down)")
                                                          : "");
         }
         printf("  (from the Service's annotation %s, which ksiss run keeps; explain feeds no window)\n",
                KSISS_LEARN_ANNOTATION);
+        /* this tick's prompt-length histogram: what a filter starting now would take k's prior from */
+        double m2 = ev->learn_values[KSISS_LQ_PROMPT_HIST];
+        switch (ev->learn_hist) {
+        case KSISS_HIST_READ:
+            printf("  prompt-length histogram: 1 + c^2 = %.3g: k's prior (1 + c^2) / 2 = %.3g +- %.0f%%\n", m2,
+                   m2 / 2, 100 * KSISS_LEARN_QUEUE_K_SD_REL);
+            break;
+        case KSISS_HIST_FEW:
+            printf("  prompt-length histogram: fewer than %d requests in the window: k's prior the fallback %.2g "
+                   "+- 0.15\n", KSISS_LEARN_MIN_REQUESTS, KSISS_LEARN_QUEUE_K);
+            break;
+        case KSISS_HIST_BAD:
+            printf("  prompt-length histogram not read (%s): k's prior the fallback %.2g +- 0.15\n",
+                   ev->learn_hist_why, KSISS_LEARN_QUEUE_K);
+            break;
+        case KSISS_HIST_NONE:
+            printf("  prompt-length histogram: no query (learnQueries.promptHistogram): k's prior the fallback "
+                   "%.2g +- 0.15\n", KSISS_LEARN_QUEUE_K);
+            break;
+        }
     }
     printf("Free GPUs that matter (allowed tiers):\n");
     if (!has_inv) {

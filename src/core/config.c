@@ -246,7 +246,8 @@ static void parse_metrics(ctx *c, const char *svc, const ksiss_ynode *list, ksis
 static const char *const load_keys[] = {"query", "perGpu", "throughput", "targetUtilization", "learn",
                                         "learnQueries", NULL};
 
-const char *const ksiss_learn_query_keys[KSISS_LQ_N] = {"ttft", "promptTokens", "requests", "running", "tpot"};
+const char *const ksiss_learn_query_keys[KSISS_LQ_N] = {"ttft", "promptTokens", "requests", "running", "tpot",
+                                                         "promptHistogram"};
 
 /* The series vLLM and TGI export for the learned capacity, per pod of the
  * service (docs/policy.md "Learned capacity"). */
@@ -257,9 +258,11 @@ static const char *const vllm_queries[KSISS_LQ_N] = {
     "sum(rate(vllm:request_success_total" SEL "[1m]))",
     "avg(vllm:num_requests_running" SEL ")",
     "sum(rate(vllm:time_per_output_token_seconds_sum" SEL "[1m])) / sum(rate(vllm:time_per_output_token_seconds_count" SEL "[1m]))",
+    "sum by (le) (rate(vllm:request_prompt_tokens_bucket" SEL "[1m]))",
 };
 /* TGI has no TTFT histogram: the queue time plus the prefill forward pass
- * stand for it. */
+ * stand for it. Its input-length histogram has linear buckets (20 up to
+ * max_input_tokens), read as they are. */
 static const char *const tgi_queries[KSISS_LQ_N] = {
     "sum(rate(tgi_request_queue_duration_sum" SEL "[1m])) / sum(rate(tgi_request_queue_duration_count" SEL "[1m]))"
     " + sum(rate(tgi_batch_forward_duration_sum{namespace=\"{namespace}\",pod=~\"{service}-.*\",method=\"prefill\"}[1m]))"
@@ -268,11 +271,12 @@ static const char *const tgi_queries[KSISS_LQ_N] = {
     "sum(rate(tgi_request_success" SEL "[1m]))",
     "avg(tgi_batch_current_size" SEL ")",
     "sum(rate(tgi_request_mean_time_per_token_duration_sum" SEL "[1m])) / sum(rate(tgi_request_mean_time_per_token_duration_count" SEL "[1m]))",
+    "sum by (le) (rate(tgi_request_input_length_bucket" SEL "[1m]))",
 };
 #undef SEL
 
 static const char *const learn_query_keys_all[] = {"server", "ttft", "promptTokens", "requests", "running", "tpot",
-                                                   NULL};
+                                                   "promptHistogram", NULL};
 
 /* learnQueries: {server: vllm|tgi, ttft: Q, promptTokens: Q, ...}; the
  * server's defaults for the rest. */
@@ -284,7 +288,7 @@ static bool parse_learn_queries(ctx *c, const char *what, const ksiss_ynode *n, 
     char *f;
     if (n && n->kind != KSISS_Y_MAP) {
         err(c, n->pos, "%s: learnQueries: expected a mapping of server, ttft, promptTokens, requests, running, "
-            "tpot, got %s", what, ksiss_y_kind_name(n));
+            "tpot, promptHistogram, got %s", what, ksiss_y_kind_name(n));
         return false;
     }
     if (n) {
@@ -309,6 +313,8 @@ static bool parse_learn_queries(ctx *c, const char *what, const ksiss_ynode *n, 
             if (GET(ksiss_y_string(q, c->file, f, &qs, c->d)) != 0) {
                 ok = false;
                 qs = NULL;
+            } else if (i == KSISS_LQ_PROMPT_HIST && blank(qs)) {
+                qs = NULL;      /* "": none, k keeps its fallback prior */
             } else if (blank(qs)) {
                 err(c, q->pos, "%s: is empty", f);
                 ok = false;

@@ -49,9 +49,13 @@ enum {
     KSISS_LQ_REQUESTS,          /* completed requests/s, all instances */
     KSISS_LQ_RUNNING,           /* mean running batch per instance */
     KSISS_LQ_TPOT,              /* mean time per output token, s */
+    KSISS_LQ_PROMPT_HIST,       /* the prompt-length histogram per bucket: cumulative rates by `le` (its value
+                                 * read: 1 + c^2 of the prompts, core/capacity_learn.h ksiss_learn_prompt_hist);
+                                 * optional: NULL keeps k's fallback prior */
     KSISS_LQ_N,
 };
-extern const char *const ksiss_learn_query_keys[KSISS_LQ_N];  /* ttft, promptTokens, requests, running, tpot */
+/* ttft, promptTokens, requests, running, tpot, promptHistogram */
+extern const char *const ksiss_learn_query_keys[KSISS_LQ_N];
 
 /* Optional load signal (POLICY-NOTES: size from load, correct with SLO
  * feedback). */
@@ -62,7 +66,8 @@ typedef struct {
                                  * (perGpu is then the starting point) */
     char *server;               /* learnQueries.server: "vllm" (default) or "tgi": whose defaults; owned */
     char *learn_queries[KSISS_LQ_N];    /* the series the learning reads (placeholders as any query); owned;
-                                         * set when learn, the server's defaults unless learnQueries gives one */
+                                         * set when learn, the server's defaults unless learnQueries gives one
+                                         * (promptHistogram: "" gives none: NULL) */
     ksiss_throughput_kind throughput;
     double target_utilization;  /* (0, 1]; default 0.8 */
     ksiss_pos pos;

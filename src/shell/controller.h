@@ -160,7 +160,18 @@ typedef struct {
     long saved_n;                   /* windows behind it */
     long written_n;                 /* windows behind the state last written to the Service */
     int64_t written_ms;             /* when (INT64_MIN before the first) */
+    char hist_why[200];             /* what was wrong with the prompt-length histogram when last logged ("":
+                                       nothing logged, or read since) */
 } ksiss_learn_state;
+
+/* How this tick's prompt-length histogram (learnQueries.promptHistogram)
+ * went: k's prior is the histogram's only when READ. */
+typedef enum {
+    KSISS_HIST_NONE = 0,            /* no query configured: the fallback prior */
+    KSISS_HIST_READ,                /* 1 + c^2 read */
+    KSISS_HIST_FEW,                 /* fewer requests in the window than a spread needs: not an error */
+    KSISS_HIST_BAD,                 /* the query failed, or its answer is missing or malformed (why says) */
+} ksiss_hist_status;
 
 void ksiss_learn_state_free(ksiss_learn_state *s);
 
@@ -210,7 +221,10 @@ typedef struct {
     ksiss_observation *obs;         /* svc->n_metrics, pointing into readings */
     ksiss_observation load;
     char *load_why;                 /* owned text behind load.why_missing */
-    double learn_values[KSISS_LQ_N];    /* the learned capacity's series, NAN: not read */
+    double learn_values[KSISS_LQ_N];    /* the learned capacity's series, NAN: not read (KSISS_LQ_PROMPT_HIST:
+                                         * the prompts' 1 + c^2 from the histogram's buckets) */
+    ksiss_hist_status learn_hist;   /* how the histogram was read */
+    char learn_hist_why[200];       /* KSISS_HIST_BAD: what was wrong */
     bool learning;                  /* the service learns its capacity: the fields below are set */
     ksiss_learn_result learn_prefill, learn_decode;     /* what this tick's window did */
     bool learn_changed;             /* the state moved: persist it (learn->state holds it) */
@@ -247,7 +261,8 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out);
 /* ---- the learned capacity (controller_learn.c) ---- */
 
 /* Reads the series svc->load.learn_queries name into out->learn_values
- * (from in->learn_shares where batched). */
+ * (from in->learn_shares where batched); the prompt-length histogram's
+ * buckets become 1 + c^2 (out->learn_hist says how that went). */
 void ksiss_controller_read_learn(const ksiss_eval_in *in, const ksiss_promql_vars *vars, ksiss_eval *out);
 /* Feeds the window to the service's learner (in->learn, or a learner of
  * this call only, restored from the Service's annotation) and fills
@@ -258,6 +273,11 @@ void ksiss_controller_learn(const ksiss_eval_in *in, const ksiss_service_cfg *sv
 int ksiss_controller_save_learned(ksiss_kube *k, const char *ns, const char *name, const char *state, char **err);
 /* ksiss_learned_capacity{service,tier} and its uncertainty. */
 void ksiss_controller_export_learned(ksiss_metrics *reg, const char *name, const ksiss_eval *ev);
+/* 1 + c^2 of the prompts from a per-bucket answer (samples with their
+ * `le`) over the learning window: KSISS_HIST_READ and *m2, or FEW, or BAD
+ * with why (NUL-terminated, at most whylen). Exposed for tests. */
+ksiss_hist_status ksiss_controller_prompt_hist(const ksiss_promql_sample *s, size_t n, double *m2, char *why,
+                                               size_t whylen);
 
 /* Whether the deployment read from this Service (and its Revisions) may be
  * reused, without reading them again, at later ticks while they are

@@ -6,6 +6,7 @@
  * state kept in the Service's annotation ksiss.io/learned-capacity (read
  * once, kept when it moved; the job writes it). */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,14 +34,55 @@ static double sum_of(const ksiss_promql_sample *s, size_t n)
     return isfinite(sum) ? sum : NAN;
 }
 
+ksiss_hist_status ksiss_controller_prompt_hist(const ksiss_promql_sample *s, size_t n, double *m2, char *why,
+                                               size_t whylen)
+{
+    *m2 = NAN;
+    why[0] = 0;
+    ksiss_learn_bucket b[KSISS_LEARN_MAX_BUCKETS];
+    size_t nb = n < KSISS_LEARN_MAX_BUCKETS ? n : KSISS_LEARN_MAX_BUCKETS;
+    for (size_t i = 0; i < nb; i++)
+        b[i] = (ksiss_learn_bucket){s[i].le, s[i].value};
+    char *w = NULL;
+    /* more samples than buckets kept: let the core say so */
+    int rc = n > KSISS_LEARN_MAX_BUCKETS ? -1 : ksiss_learn_prompt_hist(b, nb, LEARN_WINDOW_MS / 1000.0, m2, &w);
+    if (rc < 0 && !w)
+        w = ksiss_xasprintf("%zu samples, more than %d buckets (is the query summed by le?)", n,
+                            KSISS_LEARN_MAX_BUCKETS);
+    if (w) {
+        snprintf(why, whylen, "%s", w);
+        free(w);
+    }
+    return rc == 0 ? KSISS_HIST_READ : rc > 0 ? KSISS_HIST_FEW : KSISS_HIST_BAD;
+}
+
+/* The histogram from this tick's samples, or why not. */
+static void read_hist(ksiss_eval *out, const ksiss_promql_sample *s, size_t n, const char *failed)
+{
+    double m2 = NAN;
+    if (failed) {
+        out->learn_hist = KSISS_HIST_BAD;
+        snprintf(out->learn_hist_why, sizeof(out->learn_hist_why), "the query failed: %s", failed);
+    } else {
+        out->learn_hist = ksiss_controller_prompt_hist(s, n, &m2, out->learn_hist_why, sizeof(out->learn_hist_why));
+    }
+    out->learn_values[KSISS_LQ_PROMPT_HIST] = m2;
+}
+
 void ksiss_controller_read_learn(const ksiss_eval_in *in, const ksiss_promql_vars *vars, ksiss_eval *out)
 {
     const ksiss_load_cfg *l = &in->svc->load;
+    out->learn_hist = KSISS_HIST_NONE;
+    out->learn_hist_why[0] = 0;
     for (int i = 0; i < KSISS_LQ_N; i++) {
+        bool hist = i == KSISS_LQ_PROMPT_HIST;
         out->learn_values[i] = NAN;
         const ksiss_prom_share *sh = in->learn_shares ? in->learn_shares[i] : NULL;
         if (sh) {
-            if (sh->ok)
+            if (hist)
+                read_hist(out, sh->samples, sh->ok ? sh->n : 0,
+                          sh->ok ? NULL : sh->error ? sh->error : "the batched query failed");
+            else if (sh->ok)
                 out->learn_values[i] = sum_of(sh->samples, sh->n);
             continue;
         }
@@ -49,17 +91,21 @@ void ksiss_controller_read_learn(const ksiss_eval_in *in, const ksiss_promql_var
         char *err = NULL;
         char *q = ksiss_promql_fill(l->learn_queries[i], vars, &err);
         if (!q) {
+            if (hist)
+                read_hist(out, NULL, 0, err ? err : "its placeholders could not be filled");
             free(err);
             continue;
         }
         ksiss_prom_result r;
-        if (ksiss_prom_query(in->prom, q, NULL, in->reg, &r) == 0) {
-            ksiss_promql_sample *ss = ksiss_xcalloc(r.n ? r.n : 1, sizeof(*ss));
-            for (size_t k = 0; k < r.n; k++)
-                ss[k] = (ksiss_promql_sample){NULL, r.samples[k].value, NULL};
+        int rc = ksiss_prom_query(in->prom, q, NULL, in->reg, &r);
+        ksiss_promql_sample *ss = ksiss_xcalloc(r.n ? r.n : 1, sizeof(*ss));
+        for (size_t k = 0; k < r.n; k++)
+            ss[k] = (ksiss_promql_sample){NULL, r.samples[k].value, r.samples[k].le};
+        if (hist)
+            read_hist(out, ss, rc == 0 ? r.n : 0, rc == 0 ? NULL : r.error ? r.error : "failed");
+        else if (rc == 0)
             out->learn_values[i] = sum_of(ss, r.n);
-            free(ss);
-        }
+        free(ss);
         ksiss_prom_result_free(&r);
         free(q);
     }
@@ -85,6 +131,23 @@ static long windows_of(const ksiss_learner *L)
     for (size_t i = 0; i < L->n; i++)
         n += L->tiers[i].prefill.n + L->tiers[i].decode.n;
     return n;
+}
+
+/* The prompt-length histogram's trouble, logged when it changes (not
+ * every tick), and once when it reads again: k's prior is then the
+ * fallback's for a filter that starts meanwhile. */
+static void log_hist(ksiss_learn_state *st, const char *name, const ksiss_eval *out)
+{
+    if (out->learn_hist == KSISS_HIST_BAD) {
+        if (strcmp(st->hist_why, out->learn_hist_why) != 0) {
+            ksiss_log("warn", "prompt-length histogram not read: k's prior is the fallback", "service", name,
+                      "error", out->learn_hist_why, NULL);
+            snprintf(st->hist_why, sizeof(st->hist_why), "%s", out->learn_hist_why);
+        }
+    } else if (out->learn_hist == KSISS_HIST_READ && st->hist_why[0]) {
+        ksiss_log("info", "prompt-length histogram read again", "service", name, NULL);
+        st->hist_why[0] = 0;
+    }
 }
 
 void ksiss_controller_learn(const ksiss_eval_in *in, const ksiss_service_cfg *svc, ksiss_eval *out)
@@ -124,6 +187,8 @@ void ksiss_controller_learn(const ksiss_eval_in *in, const ksiss_service_cfg *sv
         }
         st->restored = true;
     }
+    if (in->learn)
+        log_hist(st, in->name, out);
     const ksiss_deployment *cur = &out->current;
     if (cur->tier != st->tier || cur->replicas_ready != st->ready || cur->replicas_starting > 0 ||
         cur->transition_in_flight) {
@@ -134,6 +199,7 @@ void ksiss_controller_learn(const ksiss_eval_in *in, const ksiss_service_cfg *sv
     if (cur->tier && cur->replicas_ready > 0 && !cur->transition_in_flight && cur->replicas_starting == 0 &&
         in->now_ms - st->since_ms >= LEARN_WINDOW_MS) {
         ksiss_learn_window w = {
+            .prompt_m2 = out->learn_values[KSISS_LQ_PROMPT_HIST],
             .ttft_mean_s = out->learn_values[KSISS_LQ_TTFT],
             .prompt_mean = out->learn_values[KSISS_LQ_PROMPT],
             .req_rate = out->learn_values[KSISS_LQ_REQUESTS],

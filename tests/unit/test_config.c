@@ -186,7 +186,15 @@ static void test_per_gpu_optional_learns(void **state)
                    "tgi: |\n"
                    "  metrics:\n"
                    "    - {name: ttft, query: q, slo: 1}\n"
-                   "  load: {query: l, learnQueries: {server: tgi, running: 'max(my_batch)'}}\n");
+                   "  load: {query: l, learnQueries: {server: tgi, running: 'max(my_batch)'}}\n"
+                   "nohist: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  load: {query: l, learnQueries: {promptHistogram: ''}}\n"
+                   "ownhist: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  load: {query: l, learnQueries: {promptHistogram: 'sum by (le) (rate(p_bucket[1m]))'}}\n");
     assert_int_equal(f.rc, 0);
     const ksiss_service_cfg *a = svc(&f, "nopg"), *b = svc(&f, "prior"), *c = svc(&f, "given"), *t = svc(&f, "tgi");
     assert_true(a->has_load && a->load.learn);
@@ -206,6 +214,15 @@ static void test_per_gpu_optional_learns(void **state)
     assert_string_equal(t->load.server, "tgi");
     assert_non_null(strstr(t->load.learn_queries[KSISS_LQ_PROMPT], "tgi_request_input_length_sum"));
     assert_string_equal(t->load.learn_queries[KSISS_LQ_RUNNING], "max(my_batch)");
+    /* the prompt-length histogram per bucket: vLLM's and TGI's by default, "" for none, overridable */
+    assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_PROMPT_HIST],
+                           "sum by (le) (rate(vllm:request_prompt_tokens_bucket{"));
+    assert_non_null(strstr(t->load.learn_queries[KSISS_LQ_PROMPT_HIST],
+                           "sum by (le) (rate(tgi_request_input_length_bucket{"));
+    assert_null(svc(&f, "nohist")->load.learn_queries[KSISS_LQ_PROMPT_HIST]);
+    assert_non_null(svc(&f, "nohist")->load.learn_queries[KSISS_LQ_TTFT]);
+    assert_string_equal(svc(&f, "ownhist")->load.learn_queries[KSISS_LQ_PROMPT_HIST],
+                        "sum by (le) (rate(p_bucket[1m]))");
     fixture_free(&f);
 }
 
@@ -488,6 +505,13 @@ static const bad_case bad_cases[] = {
      "c.yaml:2:45: service \"s\": load: learnQueries is given but nothing is learned (perGpu is set and learn is not true)"},
     {"learnQueries unknown server", "s:\n  load: {query: q, learnQueries: {server: triton}}\n",
      "c.yaml:2:43: service \"s\": load: learnQueries: server: \"triton\" is not one of vllm, tgi"},
+    {"learnQueries promptHistogram not a string", "s:\n  load: {query: q, learnQueries: {promptHistogram: [a]}}\n",
+     "c.yaml:2:52: service \"s\": load: learnQueries: promptHistogram: expected a string, got a list"},
+    {"learnQueries ttft empty", "s:\n  load: {query: q, learnQueries: {ttft: ''}}\n",
+     "c.yaml:2:41: service \"s\": load: learnQueries: ttft: is empty"},
+    {"learnQueries not a mapping", "s:\n  load: {query: q, learnQueries: [a]}\n",
+     "c.yaml:2:34: service \"s\": load: learnQueries: expected a mapping of server, ttft, promptTokens, requests, "
+     "running, tpot, promptHistogram, got a list"},
     {"load learn false without perGpu", "s:\n  load: {query: q, learn: false}\n",
      "c.yaml:2:27: service \"s\": load: learn: is false but perGpu is missing: give perGpu, or let the capacity be learned"},
     {"load utilization above 1", "s:\n  load: {query: q, perGpu: 10, targetUtilization: 1.5}\n",

@@ -3,6 +3,7 @@
  * deployment read from Knative objects written like the API returns them
  * (tests/data/knative/), the backoff annotation fed to the policy, and a
  * reading kept across ticks (reusable, and deciding as the objects do). */
+#include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <jansson.h>
@@ -18,6 +20,7 @@
 #include "shell/controller.h"
 #include "shell/prom.h"
 #include "core/util.h"
+#include "support/logfmt.h"
 #include "support/test_support.h"
 
 #define N_(a) (sizeof(a) / sizeof((a)[0]))
@@ -302,7 +305,7 @@ static void test_a_service_without_per_gpu_learns_and_restores(void **state)
     memset(&ls, 0, sizeof(ls));
     ksiss_promql_sample metric = {NULL, 0.4, NULL}, load = {NULL, 1500, NULL};
     /* one instance at 1.5 req/s of 1000-token prompts, TTFT 0.12 s: theta ~1.1e-4 s/token */
-    double lv[KSISS_LQ_N] = {0.12, 1000, 1.5, 3, 0.03};
+    double lv[KSISS_LQ_N] = {0.12, 1000, 1.5, 3, 0.03, NAN};
     ksiss_promql_sample ls_s[KSISS_LQ_N];
     ksiss_prom_share ls_sh[KSISS_LQ_N];
     const ksiss_prom_share *learn_shares[KSISS_LQ_N];
@@ -311,6 +314,13 @@ static void test_a_service_without_per_gpu_learns_and_restores(void **state)
         ls_sh[i] = (ksiss_prom_share){.ok = true, .samples = &ls_s[i], .n = 1};
         learn_shares[i] = &ls_sh[i];
     }
+    /* the prompt-length histogram by le (cumulative rates), in no order:
+     * the 1000-token prompts all in (500, 1000], 1 + c^2 of a log-uniform
+     * spread over that bucket */
+    ksiss_promql_sample hist[] = {{NULL, 1.5, "+Inf"}, {NULL, 0, "500"}, {NULL, 1.5, "1000"}, {NULL, 0, "200"}};
+    ls_sh[KSISS_LQ_PROMPT_HIST] = (ksiss_prom_share){.ok = true, .samples = hist, .n = N_(hist)};
+    double m2 = (1000.0 * 1000 - 500 * 500) / (2 * log(2.0)) / pow(500 / log(2.0), 2);
+    lv[KSISS_LQ_PROMPT_HIST] = m2;
     ksiss_prom_share mshare = {.ok = true, .samples = &metric, .n = 1};
     ksiss_prom_share lshare = {.ok = true, .samples = &load, .n = 1};
     const ksiss_prom_share *shares[] = {&mshare};
@@ -323,8 +333,10 @@ static void test_a_service_without_per_gpu_learns_and_restores(void **state)
     ksiss_eval e;
     assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
     assert_true(e.learning);
-    for (int i = 0; i < KSISS_LQ_N; i++)
+    for (int i = 0; i < KSISS_LQ_PROMPT_HIST; i++)
         assert_true(e.learn_values[i] == lv[i]);
+    assert_int_equal(e.learn_hist, KSISS_HIST_READ);
+    assert_true(fabs(e.learn_values[KSISS_LQ_PROMPT_HIST] - m2) < 1e-9);
     const ksiss_tier *cur = e.current.tier;
     assert_non_null(cur);
     /* the first tick starts the window: nothing learned, no load-based need */
@@ -345,6 +357,11 @@ static void test_a_service_without_per_gpu_learns_and_restores(void **state)
         ;
     assert_true(k < e.cap_view.n);
     assert_int_equal(e.learned[k].source, KSISS_CAP_LEARNED);
+    /* k's prior from the histogram: (1 + c^2) / 2 +- 15% */
+    assert_int_equal(e.learned[k].k_src, KSISS_KPRIOR_HISTOGRAM);
+    assert_true(fabs(e.learned[k].k0 - m2 / 2) < 1e-9);
+    assert_true(fabs(e.learned[k].k_sd - 0.15 * m2 / 2) < 1e-9);
+    assert_non_null(strstr(ls.state, "\"prior\":\"histogram\""));
     /* 0.7 / theta, theta a little under 0.12 / 1000 (the queueing term) */
     assert_true(e.learned[k].capacity > 0.7 / 1.2e-4 && e.learned[k].capacity < 0.7 / 0.9e-4);
     ksiss_eval_free(&e);
@@ -368,6 +385,7 @@ static void test_a_service_without_per_gpu_learns_and_restores(void **state)
     assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
     assert_int_equal(e.learned[k].source, KSISS_CAP_LEARNED);
     assert_int_equal(e.learned[k].n_obs, 1);
+    assert_int_equal(e.learned[k].k_src, KSISS_KPRIOR_HISTOGRAM);     /* kept in the annotation */
     assert_true(e.cap_view.per_gpu > 0);
     /* what the Service carries is not written back */
     assert_false(e.learn_changed);
@@ -384,6 +402,138 @@ static void test_a_service_without_per_gpu_learns_and_restores(void **state)
     ksiss_learn_state_free(&ls);
     ksiss_learn_state_free(&fresh);
     ksiss_learn_state_free(&third);
+    json_decref(svc);
+    json_decref(revs);
+    ksiss_config_free(&cfg);
+    ksiss_catalog_free(&cat);
+}
+
+/* Runs one evaluation with stderr (the log) in a file; returns what was logged (caller frees). */
+static char *evaluate_logged(const ksiss_eval_in *in, ksiss_eval *e)
+{
+    char path[] = "/tmp/ksiss-test-learnlog-XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    fflush(stderr);
+    int saved = dup(2);
+    assert_int_equal(dup2(fd, 2), 2);
+    assert_int_equal(ksiss_controller_evaluate(in, e), 0);
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    char *buf = ksiss_xcalloc(1, 65536);
+    ssize_t n = pread(fd, buf, 65535, 0);
+    close(fd);
+    unlink(path);
+    buf[n > 0 ? n : 0] = 0;
+    return buf;
+}
+
+/* A bad prompt-length histogram (here the batched answer: missing, not
+ * cumulative, a bad le, NaN, no +Inf, the query failed) is not read: k's
+ * prior is the fallback's, the service still learns, and one warn line
+ * names the service and what was wrong, logged when it changes, not every
+ * tick; reading it again is said once. */
+static void test_a_bad_prompt_histogram_keeps_the_fallback_prior(void **state)
+{
+    (void)state;
+    ksiss_catalog cat;
+    ksiss_config cfg;
+    ksiss_diags dg;
+    ksiss_diags_init(&dg);
+    assert_int_equal(ksiss_catalog_builtin(&cat), 0);
+    assert_int_equal(ksiss_config_parse(LEARNING_SERVICE, strlen(LEARNING_SERVICE), "test.yaml", NULL, &cat, &cfg,
+                                        &dg), 0);
+    ksiss_diags_free(&dg);
+    json_t *svc = test_load_json("tests/data/knative", "service.json");
+    json_t *revs = test_load_json("tests/data/knative", "revisions.json");
+    const char *pods[] = {"llama3-8b-00001-deployment-abc"};
+    ksiss_learn_state ls;
+    memset(&ls, 0, sizeof(ls));
+    ksiss_promql_sample metric = {NULL, 0.4, NULL}, load = {NULL, 1500, NULL};
+    double lv[KSISS_LQ_PROMPT_HIST] = {0.12, 1000, 1.5, 3, 0.03};
+    ksiss_promql_sample ls_s[KSISS_LQ_N];
+    ksiss_prom_share ls_sh[KSISS_LQ_N];
+    const ksiss_prom_share *learn_shares[KSISS_LQ_N];
+    for (int i = 0; i < KSISS_LQ_PROMPT_HIST; i++) {
+        ls_s[i] = (ksiss_promql_sample){NULL, lv[i], NULL};
+        ls_sh[i] = (ksiss_prom_share){.ok = true, .samples = &ls_s[i], .n = 1};
+        learn_shares[i] = &ls_sh[i];
+    }
+    learn_shares[KSISS_LQ_PROMPT_HIST] = &ls_sh[KSISS_LQ_PROMPT_HIST];
+    ksiss_prom_share mshare = {.ok = true, .samples = &metric, .n = 1};
+    ksiss_prom_share lshare = {.ok = true, .samples = &load, .n = 1};
+    const ksiss_prom_share *shares[] = {&mshare};
+    ksiss_eval_in in = {
+        .cat = &cat, .svc = &cfg.services[0], .ns = "default", .name = "llama3-8b", .service = svc,
+        .running_pods = pods, .n_running_pods = 1, .all_revisions = revs, .shares = shares, .load_share = &lshare,
+        .learn_shares = learn_shares, .learn = &ls, .cfg_gen = 7, .now_ms = 1000000, .interval_ms = 10000,
+    };
+    ksiss_promql_sample falls[] = {{NULL, 1.5, "500"}, {NULL, 1.0, "1000"}, {NULL, 1.5, "+Inf"}};
+    ksiss_promql_sample badle[] = {{NULL, 0, "half"}, {NULL, 1.5, "+Inf"}};
+    ksiss_promql_sample nan[] = {{NULL, NAN, "1000"}, {NULL, 1.5, "+Inf"}};
+    ksiss_promql_sample noinf[] = {{NULL, 0, "500"}, {NULL, 1.5, "1000"}};
+    ksiss_promql_sample nole[] = {{NULL, 1.5, NULL}};
+    ksiss_promql_sample good[] = {{NULL, 0, "500"}, {NULL, 1.5, "1000"}, {NULL, 1.5, "+Inf"}};
+    static const struct {
+        size_t which, n;
+        bool ok;
+        const char *says;
+    } ticks[] = {
+        {0, 0, true, "no series"},
+        {0, 0, true, NULL},                 /* the same trouble: not logged again */
+        {1, 3, true, "not cumulative: le=\"1000\" has 1"},
+        {2, 2, true, "le=\"half\" is not a positive number"},
+        {3, 2, true, "le=\"1000\": value nan"},
+        {4, 2, true, "no le=\"+Inf\" bucket"},
+        {5, 1, true, "no le label"},
+        {0, 0, false, "the query failed: prometheus timed out"},
+        {6, 3, true, "read again"},
+        {6, 3, true, NULL},
+    };
+    ksiss_promql_sample *answers[] = {NULL, falls, badle, nan, noinf, nole, good};
+    for (size_t t = 0; t < N_(ticks); t++) {
+        ls_sh[KSISS_LQ_PROMPT_HIST] = (ksiss_prom_share){.ok = ticks[t].ok, .samples = answers[ticks[t].which],
+                                                          .n = ticks[t].n,
+                                                          .error = ticks[t].ok ? NULL : "prometheus timed out"};
+        ksiss_eval e;
+        char *logged = evaluate_logged(&in, &e);
+        bool read = ticks[t].which == 6;
+        assert_int_equal(e.learn_hist, read ? KSISS_HIST_READ : KSISS_HIST_BAD);
+        assert_true(read ? isfinite(e.learn_values[KSISS_LQ_PROMPT_HIST]) : isnan(e.learn_values[KSISS_LQ_PROMPT_HIST]));
+        if (!ticks[t].says) {
+            if (logged[0])
+                fail_msg("tick %zu logged: %s", t, logged);
+        } else {
+            logfmt_line l;
+            size_t at = 0;
+            const char *bad = logfmt_parse(logged, strcspn(logged, "\n"), &l, &at);
+            if (bad)
+                fail_msg("tick %zu: not a log line (%s): %s", t, bad, logged);
+            assert_string_equal(logfmt_get(&l, "service")->value, "llama3-8b");
+            assert_string_equal(logfmt_get(&l, "level")->value, read ? "info" : "warn");
+            const char *text = read ? logfmt_get(&l, "msg")->value : logfmt_get(&l, "error")->value;
+            if (!strstr(text, ticks[t].says))
+                fail_msg("tick %zu: '%s' does not say '%s'", t, text, ticks[t].says);
+            const char *nl = strchr(logged, '\n');
+            assert_true(nl && nl[1] == 0);      /* one line */
+            logfmt_line_free(&l);
+        }
+        free(logged);
+        if (t == 1) {
+            /* the windows the bad histogram let through started k from the fallback */
+            assert_int_equal(e.learn_prefill, KSISS_LEARN_ACCEPTED);
+            size_t k;
+            for (k = 0; k < e.cap_view.n && e.view_tiers[k] != e.current.tier; k++)
+                ;
+            assert_true(k < e.cap_view.n);
+            assert_int_equal(e.learned[k].k_src, KSISS_KPRIOR_FALLBACK);
+            assert_true(e.learned[k].k0 == KSISS_LEARN_QUEUE_K);
+        }
+        ksiss_eval_free(&e);
+        in.now_ms += 60000;
+    }
+    ksiss_learn_state_free(&ls);
     json_decref(svc);
     json_decref(revs);
     ksiss_config_free(&cfg);
@@ -492,6 +642,7 @@ int main(void)
         cmocka_unit_test(test_reading_is_reusable_only_when_settled_and_known),
         cmocka_unit_test(test_evaluation_on_a_kept_reading_decides_as_on_the_objects),
         cmocka_unit_test(test_a_service_without_per_gpu_learns_and_restores),
+        cmocka_unit_test(test_a_bad_prompt_histogram_keeps_the_fallback_prior),
         cmocka_unit_test(test_decision_log_setting_is_changes_or_all),
         cmocka_unit_test(test_decision_log_keeps_actions_and_changed_holds),
         cmocka_unit_test(test_slo_unattainable_is_told_once_per_breach),

@@ -176,7 +176,8 @@ static void test_explain_shows_the_learned_capacity_per_tier(void **state)
     /* 1e-4 s per prompt token on the 1g slice, 5 windows: 0.7 / 1e-4 = 7000 */
     json_object_set_new(ann, "ksiss.io/learned-capacity",
                         json_string("{\"v\":1,\"at\":0,\"unit\":14000,\"tiers\":{\"mig-1g.10gb\":{\"prefill\":"
-                                    "[0.0001,0.00005,1e-12,0,1e-12,5,0,0]}}}"));
+                                    "[0.0001,0.00005,1e-12,0,1e-12,5,0,0],\"k\":{\"prior\":\"histogram\","
+                                    "\"k\":0.9,\"sd\":0.135,\"carried\":false}}}}"));
     char *svc = json_dumps(svc_json, JSON_COMPACT);
     json_decref(svc_json);
     char *revs_items = slurp("tests/data/knative/revisions.json");
@@ -229,6 +230,12 @@ static void test_explain_shows_the_learned_capacity_per_tier(void **state)
         "learned",
         "catalogue",        /* the 2g slice: carried over */
         "(current: not learned, no scale-down)",   /* stale (written at time 0): no longer learned */
+        "k's prior",
+        "histogram 0.9+-0.14 ",                     /* the 1g slice's, from the annotation */
+        "histogram 0.9+-0.14 (carried)",            /* the 2g slice stands on it */
+        /* the stand-in Prometheus answers one sample without le */
+        "prompt-length histogram not read (sample 1 has no le label (is the query summed by le?)): k's prior the "
+        "fallback 0.5 +- 0.15",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (!strstr(report, want[i]))
