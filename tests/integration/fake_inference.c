@@ -21,6 +21,9 @@
  *   prompt_rate R        vllm:prompt_tokens_total grows by R/s (counter)
  *   tpot_rate R          vllm:time_per_output_token_seconds observations/s
  *   tpot_mean S          their mean
+ *   prompt_len L1 [F L2] vllm:request_prompt_tokens, a histogram observed at req_rate: a share F
+ *                        (default 1) of the prompts L1 tokens long, the rest L2; vLLM's 1-2-5
+ *                        buckets at max_model_len 8192 (le 1 .. 5000, +Inf); none when not given
  * Binds 127.0.0.1 on a free port and writes the port to --port-file. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -48,13 +51,18 @@ static const char *const ttft_le[N_BUCKETS] = {"0.1", "0.25", "0.5", "1"};
 typedef struct {
     double running, waiting, gen_tokens_rate, ttft_rate, ttft_cum[N_BUCKETS], tgi_count_rate, tgi_mean, tgi_queue;
     double ttft_mean, req_rate, prompt_rate, tpot_rate, tpot_mean;
+    double prompt_len[3];       /* L1, F, L2; L1 0: no histogram */
 } state;
+
+#define N_PROMPT_LE 12
+static const double prompt_le[N_PROMPT_LE] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
 
 typedef struct {
     const char *state_file;
     double last_s;
     double gen_tokens, ttft_count, ttft_sum, tgi_count, tgi_sum;
     double requests, prompt_tokens, tpot_count, tpot_sum;
+    double prompt_hist[N_PROMPT_LE + 1], prompt_hist_sum;  /* per bucket, not cumulative; the last +Inf */
 } server;
 
 static double now_s(void)
@@ -92,6 +100,11 @@ static void read_state(const char *path, state *st)
         else if (!strcmp(key, "prompt_rate")) st->prompt_rate = v[0];
         else if (!strcmp(key, "tpot_rate")) st->tpot_rate = v[0];
         else if (!strcmp(key, "tpot_mean")) st->tpot_mean = v[0];
+        else if (!strcmp(key, "prompt_len")) {
+            st->prompt_len[0] = v[0];
+            st->prompt_len[1] = n >= 3 ? v[1] : 1;
+            st->prompt_len[2] = n >= 4 ? v[2] : 0;
+        }
     }
     free(line);
     fclose(f);
@@ -112,6 +125,16 @@ static char *render(server *s)
     s->tpot_sum += st.tpot_rate * dt * st.tpot_mean;
     s->tgi_count += st.tgi_count_rate * dt;
     s->tgi_sum += st.tgi_count_rate * dt * st.tgi_mean;
+    for (int k = 0; st.prompt_len[0] > 0 && k < 2; k++) {
+        double len = st.prompt_len[k ? 2 : 0], share = k ? 1 - st.prompt_len[1] : st.prompt_len[1];
+        if (!(share > 0) || !(len > 0))
+            continue;
+        int b = 0;
+        while (b < N_PROMPT_LE && len > prompt_le[b])
+            b++;
+        s->prompt_hist[b] += st.req_rate * dt * share;
+        s->prompt_hist_sum += st.req_rate * dt * share * len;
+    }
 
     ksiss_strbuf sb;
     ksiss_sb_init(&sb, 0);
@@ -154,6 +177,22 @@ static char *render(server *s)
                          "vllm:time_per_output_token_seconds_sum{model_name=\"m\"} %.17g\n"
                          "vllm:time_per_output_token_seconds_count{model_name=\"m\"} %.17g\n",
                     s->requests, s->prompt_tokens, s->tpot_count, s->tpot_sum, s->tpot_count);
+    if (st.prompt_len[0] > 0) {
+        ksiss_sb_printf(&sb, "# HELP vllm:request_prompt_tokens Number of prefill tokens processed.\n"
+                             "# TYPE vllm:request_prompt_tokens histogram\n");
+        double cum = 0;
+        for (int b = 0; b <= N_PROMPT_LE; b++) {
+            cum += s->prompt_hist[b];
+            if (b < N_PROMPT_LE)
+                ksiss_sb_printf(&sb, "vllm:request_prompt_tokens_bucket{model_name=\"m\",le=\"%.1f\"} %.17g\n",
+                                prompt_le[b], cum);
+            else
+                ksiss_sb_printf(&sb, "vllm:request_prompt_tokens_bucket{model_name=\"m\",le=\"+Inf\"} %.17g\n"
+                                     "vllm:request_prompt_tokens_sum{model_name=\"m\"} %.17g\n"
+                                     "vllm:request_prompt_tokens_count{model_name=\"m\"} %.17g\n",
+                                cum, s->prompt_hist_sum, cum);
+        }
+    }
     return ksiss_sb_take(&sb);
 }
 

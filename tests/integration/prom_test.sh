@@ -5,7 +5,8 @@
 # and b, tests/integration/fake_inference.c) and the K-SISS exporter, then
 # checks that `ksiss query` reads the right numbers for real PromQL, that
 # queries batched across services give every service the readings of its
-# own queries (hostile names included), that
+# own queries (hostile names included) and the prompt-length histogram
+# per bucket the same 1 + c^2, that
 # Prometheus ingests every K-SISS metric with the exported value, and that
 # a rejected query, a server that never answers and a stopped Prometheus
 # each give a clear error and missing data, never a hang or a zero.
@@ -64,6 +65,8 @@ ttft_cum 0.2 0.5 0.8 1
 tgi_count_rate 20
 tgi_mean 0.04
 tgi_queue 2
+req_rate 10
+prompt_len 1000
 EOF
 cat >"$TMP/b.state" <<EOF
 running 5
@@ -74,6 +77,8 @@ ttft_cum 0.1 0.2 0.5 1
 tgi_count_rate 20
 tgi_mean 0.06
 tgi_queue 0
+req_rate 10
+prompt_len 100 0.5 2000
 EOF
 start_fake a "$TMP/a.state"
 start_fake b "$TMP/b.state"
@@ -198,6 +203,9 @@ check "text output lists pods and batching" contains "$TMP/q.txt" "pod $POD_B: 0
 # ---- batching across services: one query per template, same readings ----
 if "$TOOL" cross-batch "$PROM" >"$TMP/cross.txt" 2>&1; then ok "batched across services: $(tail -1 "$TMP/cross.txt")"
 else ko "batched across services gives each service its own queries' readings" "$(grep FAIL "$TMP/cross.txt" | head -5)"; fi
+# the prompt-length histogram per bucket (learnQueries.promptHistogram): by (le) and by the service when batched
+if "$TOOL" cross-hist "$PROM" >"$TMP/hist.txt" 2>&1; then ok "prompt-length histogram: $(tail -1 "$TMP/hist.txt")"
+else ko "the prompt-length histogram per bucket, per service and batched" "$(grep FAIL "$TMP/hist.txt" | head -5)"; fi
 
 # ---- the exporter, scraped by the same Prometheus ----
 timeout 300 "$KSISS" query --config "$CFG" --service gpt2 --pods "$POD_A,$POD_B" --namespace ml \

@@ -13,6 +13,10 @@
  *                                            prom_test.sh) per service and batched across
  *                                            services (ksiss_prom_batch): same readings,
  *                                            fewer queries
+ *   prom_tool cross-hist PROM                the prompt-length histogram per bucket (`sum by
+ *                                            (le)`) of each service of job "cross", per
+ *                                            service and batched: the same 1 + c^2, the one
+ *                                            the stand-ins' prompts give (idle: no series)
  * Processes it starts stop on SIGTERM/SIGINT. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -29,6 +33,8 @@
 
 #include "core/promql.h"
 #include "core/util.h"
+#include "core/capacity_learn.h"
+#include "shell/controller.h"
 #include "shell/exporter.h"
 #include "shell/metrics.h"
 #include "shell/prom.h"
@@ -428,6 +434,93 @@ static int cmd_cross_batch(const char *prom_url)
     return fail;
 }
 
+/* 1 + c^2 of the prompts behind the share, or NAN with what was wrong. */
+static double hist_of(const ksiss_promql_sample *s, size_t n, char *why, size_t whylen)
+{
+    double m2;
+    ksiss_hist_status st = ksiss_controller_prompt_hist(s, n, &m2, why, whylen);
+    return st == KSISS_HIST_READ ? m2 : NAN;
+}
+
+static int cmd_cross_hist(const char *prom_url)
+{
+    const char *query = "sum by (le) (rate(vllm:request_prompt_tokens_bucket{job=\"cross\",service=\"{service}\"}[15s]))";
+    /* What the stand-ins serve (prom_test.sh): a 10 req/s of 1000-token
+     * prompts, b 10 req/s, half 100 tokens, half 2000; le 1 .. 5000, +Inf. */
+    double le[13] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, INFINITY};
+    double ca[13] = {0}, cb[13] = {0}, cab[13] = {0};
+    ca[9] = 10 * 60;    /* over the learning window, as ksiss_controller_prompt_hist counts */
+    cb[6] = 5 * 60;
+    cb[10] = 5 * 60;
+    for (int i = 0; i < 13; i++)
+        cab[i] = ca[i] + cb[i];
+    const double want[N_CROSS] = {ksiss_learn_prompt_m2_le(le, cab, 13),
+                                  ksiss_learn_prompt_m2_le(le, ca, 13), ksiss_learn_prompt_m2_le(le, cb, 13), NAN};
+    ksiss_prom_opts o;
+    ksiss_prom_opts_init(&o);
+    char *err = NULL;
+    o.url = ksiss_prom_normalize_url(prom_url, &err);
+    ksiss_prom *c = o.url ? ksiss_prom_new(&o, &err) : NULL;
+    ksiss_prom_opts_free(&o);
+    if (!c) {
+        fprintf(stderr, "cross-hist: %s\n", err);
+        return 1;
+    }
+    int fail = 0, done = 0;
+    ksiss_prom_batch *b = ksiss_prom_batch_new(0, count_done);
+    ksiss_prom_share shares[N_CROSS];
+    ksiss_promql_vars vars[N_CROSS];
+    double own[N_CROSS];
+    char own_why[N_CROSS][200];
+    for (size_t s = 0; s < N_CROSS; s++) {
+        vars[s] = (ksiss_promql_vars){.service = cross_services[s].name, .namespace_name = "ml",
+                                      .revision = cross_services[s].revision};
+        char *q = ksiss_promql_fill(query, &vars[s], &err);
+        ksiss_prom_result r;
+        if (!q || ksiss_prom_query(c, q, NULL, NULL, &r) != 0) {
+            printf("FAIL %s: the per-service query failed: %s\n", cross_services[s].name, q ? r.error : err);
+            fail = 1;
+            own[s] = NAN;
+        } else {
+            ksiss_promql_sample *ss = ksiss_xcalloc(r.n ? r.n : 1, sizeof(*ss));
+            for (size_t k = 0; k < r.n; k++)
+                ss[k] = (ksiss_promql_sample){NULL, r.samples[k].value, r.samples[k].le};
+            own[s] = hist_of(ss, r.n, own_why[s], sizeof(own_why[s]));
+            free(ss);
+        }
+        if (q)
+            ksiss_prom_result_free(&r);
+        free(q);
+        if (!ksiss_prom_batch_add(b, query, &vars[s], NULL, 0, &shares[s], &done)) {
+            printf("FAIL %s: the histogram query was not taken into the batch\n", cross_services[s].name);
+            fail = 1;
+        }
+    }
+    size_t nq = ksiss_prom_batch_seal(b);
+    for (size_t q = 0; q < nq; q++)
+        ksiss_prom_batch_run(b, q, c, NULL, false);
+    for (size_t s = 0; s < N_CROSS; s++) {
+        char why[200] = "";
+        double x = shares[s].ok ? hist_of(shares[s].samples, shares[s].n, why, sizeof(why)) : NAN;
+        bool idle = isnan(want[s]);
+        /* rates taken a few ms apart: 1e-3; against the stand-ins' rates, a
+         * scrape's timing (a and b are scraped apart): 1e-2 */
+        bool same = idle ? isnan(x) && isnan(own[s]) && strstr(why, "no series") && strstr(own_why[s], "no series")
+                         : fabs(x - own[s]) <= 1e-3 * own[s] && fabs(x - want[s]) <= 1e-2 * want[s];
+        if (!same) {
+            printf("FAIL %s: 1 + c^2 per service %g (%s), batched %g (%s), want %g\n", cross_services[s].name, own[s],
+                   own_why[s], x, why, want[s]);
+            fail = 1;
+        }
+        ksiss_prom_share_clear(&shares[s]);
+    }
+    printf("%s %zu services: 1 + c^2 %.4g (svc1), %.4g (odd.name), %.4g (oddxname) per service and batched "
+           "(%zu batched queries), idle: no series\n", fail ? "FAIL" : "ok", N_CROSS, own[0], own[1], own[2], nq);
+    ksiss_prom_batch_free(b);
+    ksiss_prom_free(c);
+    return fail;
+}
+
 int main(int argc, char **argv)
 {
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -469,10 +562,12 @@ int main(int argc, char **argv)
         rc = cmd_compare_export(argv[2], argv[3], argv[4]);
     } else if (!strcmp(cmd, "cross-batch") && argc == 3) {
         rc = cmd_cross_batch(argv[2]);
+    } else if (!strcmp(cmd, "cross-hist") && argc == 3) {
+        rc = cmd_cross_hist(argv[2]);
     } else {
         fprintf(stderr, "usage: prom_tool free-port | hang PORT_FILE | get URL | json FILE PATH |\n"
                         "       export-sample ADDR | compare-export EXPORTER_URL PROM_URL JOB |\n"
-                        "       cross-batch PROM_URL\n");
+                        "       cross-batch PROM_URL | cross-hist PROM_URL\n");
     }
     curl_global_cleanup();
     return rc;
