@@ -2055,6 +2055,97 @@ static void test_learning_without_a_learner_never_scales_down(void **state)
     free_fixture(&f);
 }
 
+/* Decode-sized load (1000 tokens/s per GPU at 80%) on 3g and 7g slices, no
+ * down window, the default 2-minute down cooldown. */
+static const char *LOAD_3G_7G_COOLDOWN =
+    "svc: |\n"
+    "  metrics:\n"
+    "    - name: ttft_p95\n"
+    "      query: q\n"
+    "      slo: 1.0\n"
+    "      scaleUpFactor: 1.1\n"
+    "      scaleDownFactor: 0.5\n"
+    "  load:\n"
+    "    query: sum(rate(vllm:generation_tokens_total[1m]))\n"
+    "    perGpu: 1000\n"
+    "    targetUtilization: 0.8\n"
+    "  tiers: [mig-3g.40gb, mig-7g.80gb]\n"
+    "  maxReplicas: 8\n"
+    "  stabilization: {down: 0s}\n";
+
+/* With a load signal, fewer instances of the same tier may follow a
+ * scale-in at once when the load says so (the load does not move when an
+ * instance goes); a tier change down still waits out `cooldown.down`, and
+ * without a load signal every scale-down does. */
+static void test_a_scale_in_follows_a_scale_in_when_the_load_falls(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, LOAD_3G_7G_COOLDOWN);
+    assert_int_equal(f.cfg.services[0].cooldown_down_ms, KSISS_DEFAULT_COOLDOWN_DOWN_MS);
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {0};
+    double low[MAXM] = {0.05};
+    int64_t now = 1000000;
+    /* 1000 tokens/s: 1.25 GPU x 1.1: three 3g slices (0.5 each) */
+    one_tick(&f, &h, "mig-3g.40gb", 4, 0, low, 1000, &now, &d);
+    assert_int_equal(d.action, KSISS_IN);
+    assert_int_equal(d.replicas, 3);
+    /* 10 s later the load has fallen to 600: two slices cover it */
+    one_tick(&f, &h, "mig-3g.40gb", 3, 0, low, 600, &now, &d);
+    assert_int_equal(d.action, KSISS_IN);
+    assert_int_equal(d.replicas, 2);
+    assert_string_equal(d.reason_code, "underutilized");
+
+    /* On a 7g slice: 7g x2 -> x1, then the load would fit one 3g slice:
+     * that is a tier change, which waits for the cooldown. */
+    ksiss_history_free(&h);
+    ksiss_history_init(&h);
+    now = 1000000;
+    int64_t in_at = now;
+    one_tick(&f, &h, "mig-7g.80gb", 2, 0, low, 700, &now, &d);
+    assert_int_equal(d.action, KSISS_IN);
+    assert_int_equal(d.replicas, 1);
+    while (now < in_at + KSISS_DEFAULT_COOLDOWN_DOWN_MS) {
+        one_tick(&f, &h, "mig-7g.80gb", 1, 0, low, 300, &now, &d);
+        assert_int_equal(d.action, KSISS_HOLD);
+        assert_string_equal(d.reason_code, "cooldown");
+        assert_non_null(strstr(d.reason, "a tier change down waits"));
+    }
+    one_tick(&f, &h, "mig-7g.80gb", 1, 0, low, 300, &now, &d);
+    assert_int_equal(d.action, KSISS_DOWN);
+    assert_string_equal(d.tier->name, "mig-3g.40gb");
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    free_fixture(&f);
+
+    /* Without a load signal the cooldown holds the second step. */
+    memset(&f, 0, sizeof(f));
+    load_config(&f, "svc: |\n"
+                    "  metrics:\n"
+                    "    - name: ttft_p95\n"
+                    "      query: q\n"
+                    "      slo: 1.0\n"
+                    "      scaleUpFactor: 1.1\n"
+                    "      scaleDownFactor: 0.5\n"
+                    "  tiers: [mig-3g.40gb]\n"
+                    "  maxReplicas: 4\n"
+                    "  stabilization: {down: 0s}\n");
+    ksiss_history_init(&h);
+    now = 1000000;
+    double lower[MAXM] = {0.01};
+    one_tick(&f, &h, "mig-3g.40gb", 4, 0, lower, MISSING, &now, &d);
+    assert_int_equal(d.action, KSISS_IN);
+    one_tick(&f, &h, "mig-3g.40gb", d.replicas, 0, lower, MISSING, &now, &d);
+    assert_int_equal(d.action, KSISS_HOLD);
+    assert_string_equal(d.reason_code, "cooldown");
+    ksiss_decision_clear(&d);
+    ksiss_history_free(&h);
+    free_fixture(&f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -2106,6 +2197,7 @@ int main(void)
         cmocka_unit_test(test_equal_cost_tier_changes_prefer_the_smaller_instances),
         cmocka_unit_test(test_a_tier_change_up_covers_the_load_a_cold_start_ahead),
         cmocka_unit_test(test_a_tier_change_up_covers_its_rollout_too),
+        cmocka_unit_test(test_a_scale_in_follows_a_scale_in_when_the_load_falls),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
