@@ -10,7 +10,10 @@
 # tokens/s is 1000/P x (1 + 0.5 rho/(1 - rho)), rho = L/P (10 s at
 # rho >= 0.95); a driver rewrites its state every second for the tier the
 # Service runs on. What one instance sustains within the SLO is then
-# 0.7 x P (docs/policy.md "Learned capacity"): 1g 2100, 3g 7140.
+# 0.7 x P (docs/policy.md "Learned capacity"): 1g 2100, 3g 7140. It
+# exports vllm:request_prompt_tokens too (the prompts, all 1000 tokens, in
+# vLLM's bucket (500, 1000]: 1 + c^2 = 1.04 read as log-uniform), which
+# learnQueries.promptHistogram's default reads per bucket.
 #   1. 1000 prompt tokens/s on mig-1g.10gb (rho 0.33): ksiss learns the
 #      1g slice's capacity from vllm:time_to_first_token_seconds,
 #      prompt_tokens_total and request_success_total (learnQueries'
@@ -19,6 +22,10 @@
 #      load needs 2750, more than the learned 1g slice, less than the 3g
 #      slice carried over by the catalogue: ksiss moves to mig-3g.40gb,
 #      the tier the known capacity calls for (not 7g), by load_increase;
+#   1b. k's prior came from that histogram, not the fallback: explain shows
+#      the 1g slice's "histogram 0.52+-0.078" (from the annotation) and this
+#      tick's 1 + c^2 = 1.04, and the log no warning that it was not read
+#      once it had been;
 #   3. explain shows the per-tier table (1g learned within 20% of 2100),
 #      /metrics ksiss_learned_capacity{tier="mig-1g.10gb"}, the Service
 #      carries the annotation ksiss.io/learned-capacity;
@@ -107,7 +114,7 @@ state_for() {  # state_for RESOURCE LOAD: the stand-in's state on that tier at t
     awk -v P="$p" -v L="$2" 'BEGIN {
         rho = L / P; r = L / 1000;
         t = (rho >= 0.95) ? 10 : 1000 / P * (1 + 0.5 * rho / (1 - rho));
-        printf "req_rate %g\nprompt_rate %g\nttft_rate %g\nttft_mean %g\ntpot_rate %g\ntpot_mean 0.03\nrunning %g\ngen_tokens_rate %g\n",
+        printf "req_rate %g\nprompt_rate %g\nttft_rate %g\nttft_mean %g\ntpot_rate %g\ntpot_mean 0.03\nrunning %g\ngen_tokens_rate %g\nprompt_len 1000\n",
             r, L, r, t, r, r * t + r * 150 * 0.03, r * 150 }'
 }
 state_for nvidia.com/mig-1g.10gb 1000 > "$TMP/fake.state"
@@ -175,6 +182,15 @@ echo "$e" | grep -q '^Learned capacity (one instance, prompt tokens/s within the
     && echo "$e" | grep -E '^  mig-1g\.10gb ' | grep -q ' learned ' \
     && echo "$e" | grep -E '^  mig-3g\.40gb ' | grep -q ' catalogue ' \
     && ok "explain: $(echo "$e" | grep -E '^  mig-1g\.10gb ' | tr -s ' ')" || ko "explain's learned capacity" "$e"
+# k's prior: the histogram's (1 + c^2) / 2 = 0.52 +- 15%, not the fallback 0.5 +- 0.15
+echo "$e" | grep -E '^  mig-1g\.10gb ' | grep -q ' histogram 0\.52+-0\.078 ' \
+    && echo "$e" | grep -q '^  prompt-length histogram: 1 + c^2 = 1\.04: k.s prior (1 + c^2) / 2 = 0\.52 +- 15%' \
+    && ok "k's prior from the prompt-length histogram: $(echo "$e" | grep -E '^  mig-1g\.10gb ' | grep -o 'histogram [^ ]*'); $(echo "$e" | grep '^  prompt-length histogram' | sed 's/^ *//')" \
+    || ko "k's prior is not the histogram's" "$(echo "$e" | grep -E '^  (tier|mig-1g|prompt-length)')"
+read_at=$(grep -n 'msg="prompt-length histogram read again"' "$TMP/ksiss.log" | tail -1 | cut -d: -f1)
+grep -n 'msg="prompt-length histogram not read' "$TMP/ksiss.log" | awk -F: -v r="${read_at:-0}" '$1 > r' | grep -q . \
+    && ko "the histogram was reported not read after it had been" "$(grep 'prompt-length histogram' "$TMP/ksiss.log" | tail -3)" \
+    || ok "no warning that the histogram was not read (since it was: $(grep -c 'prompt-length histogram not read' "$TMP/ksiss.log") before)"
 
 # ---- 2. more load: the tier the known capacity calls for ---------------------------
 echo 2200 > "$TMP/load"
@@ -192,6 +208,10 @@ grep "service=$SVC " "$TMP/ksiss.log" | grep -q 'tier=mig-7g.80gb' \
     || ok "never went to mig-7g.80gb"
 if until_true 240 bash -c "KPORT=$KPORT; g=\$(learned_gauge mig-3g.40gb); [ -n \"\$g\" ] && awk -v g=\"\$g\" 'BEGIN{exit !(g > 7140*0.8 && g < 7140*1.2)}'"; then
     ok "mig-3g.40gb learned on its own: $(KPORT=$KPORT learned_gauge mig-3g.40gb) (known: 7140)"
+    e=$(KUBECONFIG="$KCA" NAMESPACE=$NS "$KSISS" explain --service "$SVC" --prometheus "$PROM" 2>&1)
+    echo "$e" | grep -E '^  mig-3g\.40gb ' | grep -q ' histogram 0\.52+-0\.078 (carried) ' \
+        && ok "the 3g slice's k prior is the 1g slice's histogram prior, carried: $(echo "$e" | grep -E '^  mig-3g\.40gb ' | tr -s ' ')" \
+        || ko "the 3g slice's k prior" "$(echo "$e" | grep -E '^  (tier|mig-3g)')"
 else
     ko "mig-3g.40gb's own estimate not within 20% of 7140 in 240 s" "'$(KPORT=$KPORT learned_gauge mig-3g.40gb)'"
 fi
