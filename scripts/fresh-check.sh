@@ -3,7 +3,8 @@
 # (once, cached under ~/.cache/ksiss-fresh) a minimal bookworm root file
 # system with debootstrap plus git and make only; then, in a new copy of it,
 # as root in a chroot: git clone of this repository's HEAD, `make demo`,
-# then `make unit` and `make unit-asan` (make test's unit suites). Each must
+# then `make unit` and `make unit-asan` (make test's unit suites), or the
+# goals FRESH_GOALS names (FRESH_GOALS=test: the whole make test). Each must
 # succeed on the first try: the packages they need are installed by the
 # Makefile itself. Needs root (debootstrap, chroot, mounts) and Debian's
 # package mirror (the one this machine's apt uses).
@@ -23,6 +24,12 @@ fi
 
 # The mirror this machine's apt uses (deb822 or one-line sources).
 mirror=${FRESH_MIRROR:-}
+# FRESH_GOALS: what runs after `make demo` (default the unit suites;
+# FRESH_GOALS=test runs the whole `make test` on the fresh system).
+goals=${FRESH_GOALS:-unit unit-asan}
+case $goals in
+    *[!a-z0-9\ -]*|'') echo "fresh-check: FRESH_GOALS \"$goals\": make goals separated by spaces (e.g. \"unit unit-asan\" or \"test\")" >&2; exit 2 ;;
+esac
 if [ -z "$mirror" ]; then
     mirror=$(sed -n 's/^URIs: *\(http[^ ]*\/debian\)\/\{0,1\}$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1)
     [ -n "$mirror" ] || mirror=$(awk '$1 == "deb" && $2 ~ /\/debian\/?$/ { print $2; exit }' /etc/apt/sources.list 2>/dev/null)
@@ -72,20 +79,20 @@ done
 
 log=build/fresh-check.log
 mkdir -p build
-echo "fresh-check: in a chroot on $root: git clone, make demo, make unit, make unit-asan (log: $log)"
+echo "fresh-check: in a chroot on $root: git clone, make demo, then make $goals (log: $log)"
 rev=$(git rev-parse --short HEAD)
 set +e
 chroot "$root" /usr/bin/env -i HOME=/root PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 TERM=dumb \
-    bash -c 'set -e
+    GOALS="$goals" bash -c 'set -e
 git clone -q /srv/ksiss.git /root/ksiss
 cd /root/ksiss
 echo "== fresh clone at $(git rev-parse --short HEAD)"
 echo "== make demo"
 make demo
-echo "== make unit"
-make unit
-echo "== make unit-asan"
-make unit-asan
+for g in $GOALS; do
+    echo "== make $g"
+    make "$g"
+done
 echo "== fresh-check: done"' > "$log" 2>&1
 rc=$?
 set -e
@@ -103,4 +110,4 @@ if [ "$tests" -eq 0 ] || [ "$failed" -ne 0 ]; then
     echo "fresh-check: FAIL unit suites: $tests passed groups, $failed failed" >&2
     exit 1
 fi
-echo "fresh-check: PASS at $rev: on a bare bookworm with git and make, the first make demo, make unit and make unit-asan succeeded ($tests cmocka groups passed, none failed)"
+echo "fresh-check: PASS at $rev: on a bare bookworm with git and make, the first make demo and make $goals succeeded ($tests cmocka groups passed, none failed)"
