@@ -970,6 +970,17 @@ static const candidate *pick_down(const ctx *c, const candidate *cands, size_t n
     return best;
 }
 
+/* Within `cooldown.down` after a scale-down only fewer instances of the
+ * current tier may go (c->same_tier_only); true when none does but a tier
+ * change down would, so the hold can say it waits for the cooldown. */
+static bool only_a_tier_change_would_do(const ctx *c, const candidate *cands, size_t n, double want,
+                                        double want_tier, double need_up)
+{
+    ctx any = *c;
+    any.same_tier_only = false;
+    return pick_down(&any, cands, n, want, want_tier, IN_HEADROOM / DOWN_HEADROOM, need_up) != NULL;
+}
+
 int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
 {
     memset(out, 0, sizeof(*out));
@@ -1237,8 +1248,7 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
                 set_reason(out, "underutilized", "%s; need %.2f GPU over the window, capacity %.2f: %s %s x%d (capacity %.2f, cost %.3f -> %.3f)",
                            what, want, c.cap_total, ksiss_action_name(out->action), pick->tier->name, pick->replicas,
                            pick->capacity, c.cur_cost, pick->cost);
-        } else if (c.same_tier_only && (c.same_tier_only = false,
-                                        pick_down(&c, cands, n, want, want_tier, IN_HEADROOM / DOWN_HEADROOM, need_up)) != NULL) {
+        } else if (c.same_tier_only && only_a_tier_change_would_do(&c, cands, n, want, want_tier, need_up)) {
             /* Only a tier change would do: it waits out the cooldown. */
             set_reason(out, "cooldown", "%s; last scale-down %llds ago, down cooldown %llds: a tier change down waits "
                        "for it (fewer instances of %s would not cover the need): holding", what,
