@@ -135,16 +135,9 @@ file_sd_config "$TMP/targets.json" > "$TMP/prometheus.yml"
 start_prometheus "$TMP/prometheus.yml" "$PPORT" || die setup "Prometheus not ready within 30 s"
 (
     while :; do
-        {
-            sep="["
-            for p in $(j pods -n "$NS" -l "serving.knative.dev/service=$SVC" --field-selector=status.phase=Running \
-                       -o 'jsonpath={.items[*].metadata.name}'); do
-                printf '%s{"targets":["127.0.0.1:%s"],"labels":{"pod":"%s","namespace":"%s"}}' "$sep" "$FPORT" "$p" "$NS"
-                sep=","
-            done
-            [ "$sep" = "[" ] && printf '['
-            echo "]"
-        } > "$TMP/targets.tmp" && mv "$TMP/targets.tmp" "$TMP/targets.json"
+        # shellcheck disable=SC2046
+        POD_TARGETS_NS=$NS pod_targets "$FPORT" $(running_pods "$NS" "$SVC") > "$TMP/targets.tmp" &&
+            mv "$TMP/targets.tmp" "$TMP/targets.json"
         sleep 1
     done
 ) &

@@ -222,19 +222,14 @@ file_sd_config "$TMP/targets.json" > "$TMP/prometheus.yml"
 start_prometheus "$TMP/prometheus.yml" "$PPORT" || die setup "Prometheus not ready within 30 s"
 (
     while :; do
-        {
-            sep="["
-            for s in gpt2 opt bloom t5 xlnet; do
-                case $s in gpt2|bloom) port=$HOT ;; *) port=$COLD ;; esac
-                for p in $(j pods -n "$NS" -l "serving.knative.dev/service=$s" --field-selector=status.phase=Running \
-                           -o 'jsonpath={.items[*].metadata.name}'); do
-                    printf '%s{"targets":["127.0.0.1:%s"],"labels":{"pod":"%s"}}' "$sep" "$port" "$p"
-                    sep=","
-                done
+        targets=()
+        for s in gpt2 opt bloom t5 xlnet; do
+            case $s in gpt2|bloom) port=$HOT ;; *) port=$COLD ;; esac
+            for p in $(running_pods "$NS" "$s"); do
+                targets+=("$p@$port")
             done
-            [ "$sep" = "[" ] && printf '['
-            echo "]"
-        } > "$TMP/targets.tmp" && mv "$TMP/targets.tmp" "$TMP/targets.json"
+        done
+        pod_targets "$HOT" "${targets[@]}" > "$TMP/targets.tmp" && mv "$TMP/targets.tmp" "$TMP/targets.json"
         sleep 1
     done
 ) &

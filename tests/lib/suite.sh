@@ -178,15 +178,25 @@ scrape_configs:
 EOF
 }
 # pod_targets PORT POD...: file_sd JSON (on stdout): one target per POD,
-# all 127.0.0.1:PORT (the stand-in plays every pod), labelled pod=POD
+# 127.0.0.1:PORT (POD@P: port P for that pod), labelled pod=POD, and
+# namespace=$POD_TARGETS_NS when that is set (the stand-in plays every pod).
 pod_targets() {
-    local port=$1 out="[" sep="" p
+    local port=$1 out="[" sep="" p pport ns=""
     shift
+    [ -n "${POD_TARGETS_NS:-}" ] && ns=",\"namespace\":\"$POD_TARGETS_NS\""
     for p in "$@"; do
-        out="$out$sep{\"targets\":[\"127.0.0.1:$port\"],\"labels\":{\"pod\":\"$p\"}}"
+        pport=$port
+        case $p in *@*) pport=${p##*@}; p=${p%@*} ;; esac
+        out="$out$sep{\"targets\":[\"127.0.0.1:$pport\"],\"labels\":{\"pod\":\"$p\"$ns}}"
         sep=","
     done
     echo "$out]"
+}
+
+# running_pods NS SERVICE: the names of SERVICE's Running pods in NS.
+running_pods() {
+    j pods -n "$1" -l "serving.knative.dev/service=$2" --field-selector=status.phase=Running \
+        -o 'jsonpath={.items[*].metadata.name}'
 }
 
 # invariants_held WATCH_PID OUTFILE: stops the invariant poller
