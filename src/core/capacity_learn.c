@@ -137,6 +137,26 @@ static const ksiss_learn_tier *k_source(const ksiss_learner *L, const ksiss_lear
     return best;
 }
 
+/* Puts the histogram's prior under a prefill filter that started on the
+ * fallback (k = 0.5 +- 0.15, the shared queue's x): phi starts over as
+ * k0 x theta +- k_sd x theta, uncorrelated with theta, which keeps its
+ * mean and variance; what the windows said about the queue under the
+ * other model is let go rather than carried into the new one. Without
+ * this a tier whose first window came before the histogram could be read
+ * (a query failing at start, a histogram that appears later) kept the
+ * low prior until the filter restarted. */
+static void reseat_k(ksiss_learn_tier *t, double k0, double k_sd)
+{
+    ksiss_learn_filter *f = &t->prefill;
+    f->m[1] = k0 * f->m[0];
+    f->P[1] = 0;
+    f->P[2] = k_sd * k_sd * f->m[0] * f->m[0];
+    t->k_src = KSISS_KPRIOR_HISTOGRAM;
+    t->k0 = k0;
+    t->k_sd = k_sd;
+    t->k_carried = false;
+}
+
 /* Starts a filter from what is known before its first window: another
  * tier's estimate, the profile, or (neither, or afresh after the service
  * changed) the window itself, widely. */
@@ -442,8 +462,12 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
     /* Little: requests per instance waiting for or in their prefill */
     double in_prefill = pos(w->ttft_mean_s) ? lambda * w->ttft_mean_s : NAN;
     bool queueing = isfinite(in_prefill) && in_prefill > KSISS_LEARN_MAX_IN_PREFILL;
-    /* the prompts' spread read: the queue's model is M/G/1's per instance */
-    bool mgc = isfinite(w->prompt_m2) && w->prompt_m2 >= 1;
+    /* the prompts' spread read: the queue's model is M/G/1's per instance.
+     * A filter that stands on the histogram's prior keeps that model
+     * through a window that could not read it (a failed query): its phi
+     * was learned against the per-instance x, not the shared one. */
+    bool m2_read = isfinite(w->prompt_m2) && w->prompt_m2 >= 1;
+    bool mgc = m2_read || (filter_started(&t->prefill) && t->k_src == KSISS_KPRIOR_HISTOGRAM);
     if (t->prefill.n > 0 && pos(w->prompt_mean) && isfinite(in_prefill)) {
         /* Once the prefill is learned, the gate asks the model what this
          * load puts in prefill, not the window's own TTFT: refusing the
@@ -479,9 +503,14 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
              * instance (queue_factor): k's prior is (1 + c^2) / 2, what
              * the spread says, not the low guess that put a heavy tail's
              * wait into theta (the flash trace's 4g slice 12% slow). */
-            double k0 = mgc ? w->prompt_m2 / 2 : KSISS_LEARN_QUEUE_K;
-            double k_sd = mgc ? KSISS_LEARN_QUEUE_K_SD_REL * k0 : 0.15;
-            ksiss_k_prior ksrc = mgc ? KSISS_KPRIOR_HISTOGRAM : KSISS_KPRIOR_FALLBACK;
+            double k0 = m2_read ? w->prompt_m2 / 2 : KSISS_LEARN_QUEUE_K;
+            double k_sd = m2_read ? KSISS_LEARN_QUEUE_K_SD_REL * k0 : 0.15;
+            ksiss_k_prior ksrc = m2_read ? KSISS_KPRIOR_HISTOGRAM : KSISS_KPRIOR_FALLBACK;
+            /* The first window that reads the spread for a filter started
+             * on the fallback (its first windows came before the histogram
+             * could be read, or its carried estimate stood on one) */
+            if (filter_started(f) && m2_read && t->k_src != KSISS_KPRIOR_HISTOGRAM)
+                reseat_k(t, k0, k_sd);
             for (int it = 0; it < (filter_started(f) ? 1 : 8); it++) {
                 rho = lambda * w->prompt_mean * theta;
                 if (rho > in_prefill)
