@@ -165,8 +165,11 @@ typedef struct {
  * missing, unparseable, non-positive or repeated `le`, a value that is
  * NaN, infinite or negative, no +Inf bucket, cumulative counts that fall
  * as `le` grows (beyond rounding), more than KSISS_LEARN_MAX_BUCKETS
- * buckets. */
-#define KSISS_LEARN_MAX_BUCKETS 64
+ * buckets. 128: TGI's router cuts tgi_request_input_length into 100
+ * linear buckets (max_input_tokens / 100 each) and +Inf, 101 series, and
+ * vLLM's 1-2-5 ladder has ~15; an answer not summed by le (one set per
+ * pod) has its `le` repeated, which is refused as well. */
+#define KSISS_LEARN_MAX_BUCKETS 128
 int ksiss_learn_prompt_hist(const ksiss_learn_bucket *b, size_t n, double window_s, double *m2, char **why);
 
 /* Sets up a learner for `tiers` (borrowed; at most KSISS_LEARN_MAX_TIERS

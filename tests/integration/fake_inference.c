@@ -23,7 +23,9 @@
  *   tpot_mean S          their mean
  *   prompt_len L1 [F L2] vllm:request_prompt_tokens, a histogram observed at req_rate: a share F
  *                        (default 1) of the prompts L1 tokens long, the rest L2; vLLM's 1-2-5
- *                        buckets at max_model_len 8192 (le 1 .. 5000, +Inf); none when not given
+ *                        buckets at max_model_len 8192 (le 1 .. 5000, +Inf); none when not given;
+ *                        the same prompts also as TGI's tgi_request_input_length: the router's
+ *                        100 linear buckets up to max_input_tokens (4096 here), +Inf
  * Binds 127.0.0.1 on a free port and writes the port to --port-file. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -56,6 +58,13 @@ typedef struct {
 
 #define N_PROMPT_LE 12
 static const double prompt_le[N_PROMPT_LE] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000};
+/* TGI's router (router/src/server.rs): (max_input_tokens / 100) x (i + 1), i < 100 */
+#define N_TGI_LE 100
+#define TGI_MAX_INPUT 4096.0
+static double tgi_le(int i)
+{
+    return TGI_MAX_INPUT / 100.0 * (i + 1);
+}
 
 typedef struct {
     const char *state_file;
@@ -63,6 +72,7 @@ typedef struct {
     double gen_tokens, ttft_count, ttft_sum, tgi_count, tgi_sum;
     double requests, prompt_tokens, tpot_count, tpot_sum;
     double prompt_hist[N_PROMPT_LE + 1], prompt_hist_sum;  /* per bucket, not cumulative; the last +Inf */
+    double tgi_hist[N_TGI_LE + 1];                           /* the same prompts in TGI's buckets */
 } server;
 
 static double now_s(void)
@@ -134,6 +144,10 @@ static char *render(server *s)
             b++;
         s->prompt_hist[b] += st.req_rate * dt * share;
         s->prompt_hist_sum += st.req_rate * dt * share * len;
+        int tb = 0;
+        while (tb < N_TGI_LE && len > tgi_le(tb))
+            tb++;
+        s->tgi_hist[tb] += st.req_rate * dt * share;
     }
 
     ksiss_strbuf sb;
@@ -190,6 +204,20 @@ static char *render(server *s)
                 ksiss_sb_printf(&sb, "vllm:request_prompt_tokens_bucket{model_name=\"m\",le=\"+Inf\"} %.17g\n"
                                      "vllm:request_prompt_tokens_sum{model_name=\"m\"} %.17g\n"
                                      "vllm:request_prompt_tokens_count{model_name=\"m\"} %.17g\n",
+                                cum, s->prompt_hist_sum, cum);
+        }
+        /* le as TGI's exporter writes it: the shortest form (%.15g here) */
+        ksiss_sb_printf(&sb, "# HELP tgi_request_input_length Input token length per request\n"
+                             "# TYPE tgi_request_input_length histogram\n");
+        cum = 0;
+        for (int b = 0; b <= N_TGI_LE; b++) {
+            cum += s->tgi_hist[b];
+            if (b < N_TGI_LE)
+                ksiss_sb_printf(&sb, "tgi_request_input_length_bucket{le=\"%.15g\"} %.17g\n", tgi_le(b), cum);
+            else
+                ksiss_sb_printf(&sb, "tgi_request_input_length_bucket{le=\"+Inf\"} %.17g\n"
+                                     "tgi_request_input_length_sum %.17g\n"
+                                     "tgi_request_input_length_count %.17g\n",
                                 cum, s->prompt_hist_sum, cum);
         }
     }

@@ -204,7 +204,7 @@ check "text output lists pods and batching" contains "$TMP/q.txt" "pod $POD_B: 0
 if "$TOOL" cross-batch "$PROM" >"$TMP/cross.txt" 2>&1; then ok "batched across services: $(tail -1 "$TMP/cross.txt")"
 else ko "batched across services gives each service its own queries' readings" "$(grep FAIL "$TMP/cross.txt" | head -5)"; fi
 # the prompt-length histogram per bucket (learnQueries.promptHistogram): by (le) and by the service when batched
-if "$TOOL" cross-hist "$PROM" >"$TMP/hist.txt" 2>&1; then ok "prompt-length histogram: $(tail -1 "$TMP/hist.txt")"
+if "$TOOL" cross-hist "$PROM" >"$TMP/hist.txt" 2>&1; then ok "prompt-length histogram: $(paste -sd";" "$TMP/hist.txt")"
 else ko "the prompt-length histogram per bucket, per service and batched" "$(grep FAIL "$TMP/hist.txt" | head -5)"; fi
 
 # ---- the exporter, scraped by the same Prometheus ----

@@ -442,30 +442,27 @@ static double hist_of(const ksiss_promql_sample *s, size_t n, char *why, size_t 
     return st == KSISS_HIST_READ ? m2 : NAN;
 }
 
-static int cmd_cross_hist(const char *prom_url)
+/* One histogram's check (cross-hist): `query` per service and batched
+ * against what the stand-ins' prompts give in the buckets `le` (n, the
+ * last +Inf): a 10 req/s of 1000-token prompts, b 10 req/s, half 100
+ * tokens and half 2000 (prom_test.sh). ia, ib0, ib1: the buckets of
+ * 1000, 100 and 2000 tokens. */
+static int cross_hist_one(ksiss_prom *c, const char *what, const char *query, const double *le, size_t n, size_t ia,
+                          size_t ib0, size_t ib1)
 {
-    const char *query = "sum by (le) (rate(vllm:request_prompt_tokens_bucket{job=\"cross\",service=\"{service}\"}[15s]))";
-    /* What the stand-ins serve (prom_test.sh): a 10 req/s of 1000-token
-     * prompts, b 10 req/s, half 100 tokens, half 2000; le 1 .. 5000, +Inf. */
-    double le[13] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, INFINITY};
-    double ca[13] = {0}, cb[13] = {0}, cab[13] = {0};
-    ca[9] = 10 * 60;    /* over the learning window, as ksiss_controller_prompt_hist counts */
-    cb[6] = 5 * 60;
-    cb[10] = 5 * 60;
-    for (int i = 0; i < 13; i++)
+    double *ca = ksiss_xcalloc(n, sizeof(double)), *cb = ksiss_xcalloc(n, sizeof(double));
+    double *cab = ksiss_xcalloc(n, sizeof(double));
+    ca[ia] = 10 * 60;    /* over the learning window, as ksiss_controller_prompt_hist counts */
+    cb[ib0] = 5 * 60;
+    cb[ib1] = 5 * 60;
+    for (size_t i = 0; i < n; i++)
         cab[i] = ca[i] + cb[i];
-    const double want[N_CROSS] = {ksiss_learn_prompt_m2_le(le, cab, 13),
-                                  ksiss_learn_prompt_m2_le(le, ca, 13), ksiss_learn_prompt_m2_le(le, cb, 13), NAN};
-    ksiss_prom_opts o;
-    ksiss_prom_opts_init(&o);
+    const double want[N_CROSS] = {ksiss_learn_prompt_m2_le(le, cab, n), ksiss_learn_prompt_m2_le(le, ca, n),
+                                  ksiss_learn_prompt_m2_le(le, cb, n), NAN};
+    free(ca);
+    free(cb);
+    free(cab);
     char *err = NULL;
-    o.url = ksiss_prom_normalize_url(prom_url, &err);
-    ksiss_prom *c = o.url ? ksiss_prom_new(&o, &err) : NULL;
-    ksiss_prom_opts_free(&o);
-    if (!c) {
-        fprintf(stderr, "cross-hist: %s\n", err);
-        return 1;
-    }
     int fail = 0, done = 0;
     ksiss_prom_batch *b = ksiss_prom_batch_new(0, count_done);
     ksiss_prom_share shares[N_CROSS];
@@ -477,8 +474,9 @@ static int cmd_cross_hist(const char *prom_url)
                                       .revision = cross_services[s].revision};
         char *q = ksiss_promql_fill(query, &vars[s], &err);
         ksiss_prom_result r;
+        own_why[s][0] = 0;
         if (!q || ksiss_prom_query(c, q, NULL, NULL, &r) != 0) {
-            printf("FAIL %s: the per-service query failed: %s\n", cross_services[s].name, q ? r.error : err);
+            printf("FAIL %s %s: the per-service query failed: %s\n", what, cross_services[s].name, q ? r.error : err);
             fail = 1;
             own[s] = NAN;
         } else {
@@ -492,7 +490,7 @@ static int cmd_cross_hist(const char *prom_url)
             ksiss_prom_result_free(&r);
         free(q);
         if (!ksiss_prom_batch_add(b, query, &vars[s], NULL, 0, &shares[s], &done)) {
-            printf("FAIL %s: the histogram query was not taken into the batch\n", cross_services[s].name);
+            printf("FAIL %s %s: the histogram query was not taken into the batch\n", what, cross_services[s].name);
             fail = 1;
         }
     }
@@ -508,15 +506,55 @@ static int cmd_cross_hist(const char *prom_url)
         bool same = idle ? isnan(x) && isnan(own[s]) && strstr(why, "no series") && strstr(own_why[s], "no series")
                          : fabs(x - own[s]) <= 1e-3 * own[s] && fabs(x - want[s]) <= 1e-2 * want[s];
         if (!same) {
-            printf("FAIL %s: 1 + c^2 per service %g (%s), batched %g (%s), want %g\n", cross_services[s].name, own[s],
-                   own_why[s], x, why, want[s]);
+            printf("FAIL %s %s: 1 + c^2 per service %g (%s), batched %g (%s), want %g\n", what,
+                   cross_services[s].name, own[s], own_why[s], x, why, want[s]);
             fail = 1;
         }
         ksiss_prom_share_clear(&shares[s]);
     }
-    printf("%s %zu services: 1 + c^2 %.4g (svc1), %.4g (odd.name), %.4g (oddxname) per service and batched "
-           "(%zu batched queries), idle: no series\n", fail ? "FAIL" : "ok", N_CROSS, own[0], own[1], own[2], nq);
+    printf("%s %s, %zu buckets, %zu services: 1 + c^2 %.4g (svc1), %.4g (odd.name), %.4g (oddxname) per service "
+           "and batched (%zu batched queries), idle: no series\n", fail ? "FAIL" : "ok", what, n, N_CROSS, own[0],
+           own[1], own[2], nq);
     ksiss_prom_batch_free(b);
+    return fail;
+}
+
+static int cmd_cross_hist(const char *prom_url)
+{
+    ksiss_prom_opts o;
+    ksiss_prom_opts_init(&o);
+    char *err = NULL;
+    o.url = ksiss_prom_normalize_url(prom_url, &err);
+    ksiss_prom *c = o.url ? ksiss_prom_new(&o, &err) : NULL;
+    ksiss_prom_opts_free(&o);
+    if (!c) {
+        fprintf(stderr, "cross-hist: %s\n", err);
+        return 1;
+    }
+    /* vLLM's 1-2-5 buckets: le 1 .. 5000, +Inf */
+    const double vle[13] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, INFINITY};
+    int fail = cross_hist_one(c, "vLLM",
+                              "sum by (le) (rate(vllm:request_prompt_tokens_bucket{job=\"cross\",service=\"{service}\"}[15s]))",
+                              vle, 13, 9, 6, 10);
+    /* TGI's router: 100 linear buckets of max_input_tokens / 100 (4096 in
+     * fake_inference), +Inf, each `le` as written (%.15g) and read back */
+    double tle[101];
+    for (int i = 0; i < 100; i++) {
+        char b[40];
+        snprintf(b, sizeof(b), "%.15g", 4096.0 / 100.0 * (i + 1));
+        tle[i] = strtod(b, NULL);
+    }
+    tle[100] = INFINITY;
+    size_t t1000 = 0, t100 = 0, t2000 = 0;
+    while (1000 > tle[t1000])
+        t1000++;
+    while (100 > tle[t100])
+        t100++;
+    while (2000 > tle[t2000])
+        t2000++;
+    fail |= cross_hist_one(c, "TGI",
+                           "sum by (le) (rate(tgi_request_input_length_bucket{job=\"cross\",service=\"{service}\"}[15s]))",
+                           tle, 101, t1000, t100, t2000);
     ksiss_prom_free(c);
     return fail;
 }

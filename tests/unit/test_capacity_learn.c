@@ -270,7 +270,7 @@ static void test_prompt_spread_from_the_histogram(void **state)
 static void test_prompt_spread_from_a_per_bucket_query(void **state)
 {
     (void)state;
-    double counts[KSISS_LEARN_PROMPT_LE + 1] = { 0 }, lin[21] = { 0 };
+    double counts[KSISS_LEARN_PROMPT_LE + 1] = { 0 }, lin[101] = { 0 };
     uint32_t s = 11;
     double s1 = 0, s2 = 0;
     const int n = 5000;
@@ -283,7 +283,7 @@ static void test_prompt_spread_from_a_per_bucket_query(void **state)
             b++;
         counts[b] += 1;
         size_t l = 0;
-        while (l < 20 && len > 400.0 * (double)(l + 1))
+        while (l < 100 && len > 81.92 * (double)(l + 1))
             l++;
         lin[l] += 1;
     }
@@ -316,19 +316,21 @@ static void test_prompt_spread_from_a_per_bucket_query(void **state)
     cut[12] = (ksiss_learn_bucket){"+Inf", n / 60.0};
     assert_int_equal(ksiss_learn_prompt_hist(cut, 13, 60, &m2, &why), 0);
     assert_true(fabs((m2 - 1) / c2 - 1) < 0.3);
-    /* TGI: le 400, 800, ..., 8000, +Inf */
-    char lnames[21][32];
-    ksiss_learn_bucket tb[21];
+    /* TGI's router: 100 linear buckets of max_input_tokens / 100 (8192
+     * here: le 81.92, 163.84, ..., 8192), then +Inf: 101 series */
+    char lnames[101][32];
+    ksiss_learn_bucket tb[101];
     cum = 0;
-    for (size_t i = 0; i < 21; i++) {
+    for (size_t i = 0; i < 101; i++) {
         cum += lin[i];
-        if (i < 20)
-            snprintf(lnames[i], sizeof(lnames[i]), "%.1f", 400.0 * (double)(i + 1));
+        if (i < 100)
+            snprintf(lnames[i], sizeof(lnames[i]), "%.15g", 81.92 * (double)(i + 1));
         else
             snprintf(lnames[i], sizeof(lnames[i]), "+Inf");
         tb[i] = (ksiss_learn_bucket){lnames[i], cum / 60};
     }
-    assert_int_equal(ksiss_learn_prompt_hist(tb, 21, 60, &m2, &why), 0);
+    assert_int_equal(ksiss_learn_prompt_hist(tb, 101, 60, &m2, &why), 0);
+    assert_null(why);
     assert_true(fabs((m2 - 1) / c2 - 1) < 0.3);
     /* too few requests in the window: not an error, not read */
     ksiss_learn_bucket few[2] = {{"1000", 0.1}, {"+Inf", 0.2}};
