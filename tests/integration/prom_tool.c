@@ -238,6 +238,23 @@ static int sample_selector(const char *line, const char *job, char **sel, double
     return 0;
 }
 
+/* A Prometheus client for prom_url, or NULL after a line on stderr naming
+ * `who` and what was wrong. */
+static ksiss_prom *prom_client(const char *prom_url, const char *who)
+{
+    ksiss_prom_opts o;
+    ksiss_prom_opts_init(&o);
+    char *err = NULL;
+    o.url = ksiss_prom_normalize_url(prom_url, &err);
+    ksiss_prom *c = o.url ? ksiss_prom_new(&o, &err) : NULL;
+    ksiss_prom_opts_free(&o);
+    if (!c) {
+        fprintf(stderr, "%s: %s\n", who, err ? err : "no client");
+        free(err);
+    }
+    return c;
+}
+
 static int cmd_compare_export(const char *exporter, const char *prom_url, const char *job)
 {
     ksiss_strbuf body;
@@ -249,15 +266,8 @@ static int cmd_compare_export(const char *exporter, const char *prom_url, const 
         ksiss_sb_free(&body);
         return 1;
     }
-    ksiss_prom_opts o;
-    ksiss_prom_opts_init(&o);
-    char *err = NULL;
-    o.url = ksiss_prom_normalize_url(prom_url, &err);
-    ksiss_prom *c = ksiss_prom_new(&o, &err);
-    ksiss_prom_opts_free(&o);
+    ksiss_prom *c = prom_client(prom_url, "prom_tool compare-export");
     if (!c) {
-        fprintf(stderr, "prom_tool compare-export: %s\n", err);
-        free(err);
         ksiss_sb_free(&body);
         return 1;
     }
@@ -345,16 +355,9 @@ static int cmd_cross_batch(const char *prom_url)
     /* What the series hold: running a=3 b=5, waiting a=1 b=0. */
     const double want_running[N_CROSS] = {8, 3, 5, NAN};
     const double want_waiting[N_CROSS] = {0.5, 1, 0, NAN};
-    ksiss_prom_opts o;
-    ksiss_prom_opts_init(&o);
-    char *err = NULL;
-    o.url = ksiss_prom_normalize_url(prom_url, &err);
-    ksiss_prom *c = o.url ? ksiss_prom_new(&o, &err) : NULL;
-    ksiss_prom_opts_free(&o);
-    if (!c) {
-        fprintf(stderr, "cross-batch: %s\n", err);
+    ksiss_prom *c = prom_client(prom_url, "cross-batch");
+    if (!c)
         return 1;
-    }
     ksiss_metrics *reg = ksiss_metrics_new();
     ksiss_metric_reading own[N_CROSS][6], shared[N_CROSS][6];
     ksiss_prom_share shares[N_CROSS][6];
@@ -521,16 +524,9 @@ static int cross_hist_one(ksiss_prom *c, const char *what, const char *query, co
 
 static int cmd_cross_hist(const char *prom_url)
 {
-    ksiss_prom_opts o;
-    ksiss_prom_opts_init(&o);
-    char *err = NULL;
-    o.url = ksiss_prom_normalize_url(prom_url, &err);
-    ksiss_prom *c = o.url ? ksiss_prom_new(&o, &err) : NULL;
-    ksiss_prom_opts_free(&o);
-    if (!c) {
-        fprintf(stderr, "cross-hist: %s\n", err);
+    ksiss_prom *c = prom_client(prom_url, "cross-hist");
+    if (!c)
         return 1;
-    }
     /* vLLM's 1-2-5 buckets: le 1 .. 5000, +Inf */
     const double vle[13] = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, INFINITY};
     int fail = cross_hist_one(c, "vLLM",

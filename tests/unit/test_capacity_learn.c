@@ -471,6 +471,17 @@ static void test_the_k_prior_is_told(void **state)
     }
 }
 
+/* A window of 900-token prompts on `inst` 3g slices at utilization rho,
+ * whose TTFT waits as one M/G/1 queue per instance with coefficient k
+ * (prefill theta s/token, 2% noise). */
+static ksiss_learn_window heavy_window(double theta, double k, double rho, int inst, uint32_t *s)
+{
+    const double prompt = 900;
+    ksiss_learn_window w = window_for(t3g, 1.0, rho / theta / prompt * inst, prompt, inst, 0, s);
+    w.ttft_mean_s = prompt * theta * (1 + k * rho / (1 - rho) / inst) * (1 + 0.02 * noise(s));
+    return w;
+}
+
 /* Heavy-tailed prompts on one instance wait as M/G/1 says, k = (1 + c^2) / 2
  * (0.95 for c^2 = 0.9), not the low prior's 0.5: with the histogram's
  * spread read the prior is k's own and theta comes out right; without it
@@ -486,12 +497,9 @@ static void test_the_prompt_spread_sets_the_queueing_coefficient(void **state)
             learner(&L, 0);
             int64_t now = 0;
             uint32_t s = 5;
-            double theta = true_theta(t3g, 1.0), cap = 1 / theta;
+            double theta = true_theta(t3g, 1.0);
             for (int i = 0; i < 10; i++) {
-                double rho = 0.2 + 0.04 * (i % 3), prompt = 900;
-                ksiss_learn_window w = window_for(t3g, 1.0, rho * cap / prompt * inst, prompt, inst, 0, &s);
-                double q = rho / (1 - rho) / inst;
-                w.ttft_mean_s = prompt * theta * (1 + k * q) * (1 + 0.02 * noise(&s));
+                ksiss_learn_window w = heavy_window(theta, k, 0.2 + 0.04 * (i % 3), inst, &s);
                 w.prompt_m2 = read ? m2 : NAN;
                 now += 60000;
                 ksiss_learn_result rp;
@@ -528,9 +536,7 @@ static void test_a_histogram_read_late_replaces_the_fallback_prior(void **state)
         uint32_t s = 5;
         double theta = true_theta(t3g, 1.0);
         for (int i = 0; i < 12; i++) {
-            double rho = 0.2 + 0.04 * (i % 3), prompt = 900;
-            ksiss_learn_window w = window_for(t3g, 1.0, rho / theta / prompt * inst, prompt, inst, 0, &s);
-            w.ttft_mean_s = prompt * theta * (1 + k * rho / (1 - rho) / inst) * (1 + 0.02 * noise(&s));
+            ksiss_learn_window w = heavy_window(theta, k, 0.2 + 0.04 * (i % 3), inst, &s);
             /* unread in the first two windows; then with two instances every
              * other window unread */
             w.prompt_m2 = i < 2 || (inst == 2 && i % 2) ? NAN : m2;
