@@ -482,6 +482,19 @@ static ksiss_learn_window heavy_window(double theta, double k, double rho, int i
     return w;
 }
 
+/* The i-th of those windows (rho 0.2, 0.24, 0.28 in turn), its spread
+ * read as m2 (NAN: not read), observed at now: taken or refused by the
+ * innovation gate, never by another gate. */
+static void feed_heavy(ksiss_learner *L, double theta, double k, int i, int inst, double m2, int64_t now,
+                       uint32_t *s)
+{
+    ksiss_learn_window w = heavy_window(theta, k, 0.2 + 0.04 * (i % 3), inst, s);
+    w.prompt_m2 = m2;
+    ksiss_learn_result rp;
+    ksiss_learner_observe(L, t3g, &w, now, &rp, NULL);
+    assert_true(rp == KSISS_LEARN_ACCEPTED || rp == KSISS_LEARN_OUTLIER);
+}
+
 /* Heavy-tailed prompts on one instance wait as M/G/1 says, k = (1 + c^2) / 2
  * (0.95 for c^2 = 0.9), not the low prior's 0.5: with the histogram's
  * spread read the prior is k's own and theta comes out right; without it
@@ -499,12 +512,8 @@ static void test_the_prompt_spread_sets_the_queueing_coefficient(void **state)
             uint32_t s = 5;
             double theta = true_theta(t3g, 1.0);
             for (int i = 0; i < 10; i++) {
-                ksiss_learn_window w = heavy_window(theta, k, 0.2 + 0.04 * (i % 3), inst, &s);
-                w.prompt_m2 = read ? m2 : NAN;
                 now += 60000;
-                ksiss_learn_result rp;
-                ksiss_learner_observe(&L, t3g, &w, now, &rp, NULL);
-                assert_true(rp == KSISS_LEARN_ACCEPTED || rp == KSISS_LEARN_OUTLIER);
+                feed_heavy(&L, theta, k, i, inst, read ? m2 : NAN, now, &s);
             }
             ksiss_cap_estimate e;
             ksiss_learner_estimate(&L, t3g, now, &e);
@@ -536,14 +545,10 @@ static void test_a_histogram_read_late_replaces_the_fallback_prior(void **state)
         uint32_t s = 5;
         double theta = true_theta(t3g, 1.0);
         for (int i = 0; i < 12; i++) {
-            ksiss_learn_window w = heavy_window(theta, k, 0.2 + 0.04 * (i % 3), inst, &s);
             /* unread in the first two windows; then with two instances every
              * other window unread */
-            w.prompt_m2 = i < 2 || (inst == 2 && i % 2) ? NAN : m2;
             now += 60000;
-            ksiss_learn_result rp;
-            ksiss_learner_observe(&L, t3g, &w, now, &rp, NULL);
-            assert_true(rp == KSISS_LEARN_ACCEPTED || rp == KSISS_LEARN_OUTLIER);
+            feed_heavy(&L, theta, k, i, inst, i < 2 || (inst == 2 && i % 2) ? NAN : m2, now, &s);
             ksiss_cap_estimate e;
             ksiss_learner_estimate(&L, t3g, now, &e);
             assert_int_equal(e.k_src, i < 2 ? KSISS_KPRIOR_FALLBACK : KSISS_KPRIOR_HISTOGRAM);
