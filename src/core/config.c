@@ -257,12 +257,17 @@ static const char *const vllm_queries[KSISS_LQ_N] = {
     "sum(rate(vllm:prompt_tokens_total" SEL "[1m])) / sum(rate(vllm:request_success_total" SEL "[1m]))",
     "sum(rate(vllm:request_success_total" SEL "[1m]))",
     "avg(vllm:num_requests_running" SEL ")",
-    "sum(rate(vllm:time_per_output_token_seconds_sum" SEL "[1m])) / sum(rate(vllm:time_per_output_token_seconds_count" SEL "[1m]))",
+    /* vllm:inter_token_latency_seconds since 0.11; the old name was hidden
+     * in 0.12 and removed in 0.13. Per pod, the new series or else the
+     * old: a service whose pods run both versions reads all of them, and
+     * 0.11's pods (both names, the same values) count once. */
+    "sum(rate(vllm:inter_token_latency_seconds_sum" SEL "[1m]) or rate(vllm:time_per_output_token_seconds_sum" SEL "[1m]))"
+    " / sum(rate(vllm:inter_token_latency_seconds_count" SEL "[1m]) or rate(vllm:time_per_output_token_seconds_count" SEL "[1m]))",
     "sum by (le) (rate(vllm:request_prompt_tokens_bucket" SEL "[1m]))",
 };
 /* TGI has no TTFT histogram: the queue time plus the prefill forward pass
- * stand for it. Its input-length histogram has linear buckets (20 up to
- * max_input_tokens), read as they are. */
+ * stand for it. Its input-length histogram has linear buckets (100 up to
+ * max_input_tokens, then +Inf), read as they are. */
 static const char *const tgi_queries[KSISS_LQ_N] = {
     "sum(rate(tgi_request_queue_duration_sum" SEL "[1m])) / sum(rate(tgi_request_queue_duration_count" SEL "[1m]))"
     " + sum(rate(tgi_batch_forward_duration_sum{namespace=\"{namespace}\",pod=~\"{service}-.*\",method=\"prefill\"}[1m]))"

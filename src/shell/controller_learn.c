@@ -118,7 +118,7 @@ static double tpot_slo(const ksiss_service_cfg *svc)
         const ksiss_metric_cfg *m = &svc->metrics[i];
         const char *t = m->query ? m->query : "";
         if (m->direction == KSISS_LOWER_IS_BETTER && !strstr(t, "histogram_quantile") &&
-            (strstr(t, "time_per_output_token") || strstr(t, "mean_time_per_token") ||
+            (strstr(t, "time_per_output_token") || strstr(t, "inter_token_latency") || strstr(t, "mean_time_per_token") ||
              (m->name && strstr(m->name, "tpot"))))
             return m->slo;
     }

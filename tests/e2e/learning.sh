@@ -102,6 +102,8 @@ until_true 120 bash -c "[ \"\$(ksvc_field '{.status.conditions[?(@.type==\"Ready
 ok "service $SVC Ready on $(limits)"
 
 # ---- the stand-in: latency from the known capacity of the tier it runs on ----
+# (its TPOT under vLLM 0.13's name only, vllm:inter_token_latency_seconds:
+# the learning's default query reads it, the old name being gone)
 echo 1000 > "$TMP/load"          # prompt tokens/s offered (1000-token prompts)
 state_for() {  # state_for RESOURCE LOAD: the stand-in's state on that tier at that load
     local p
@@ -114,7 +116,7 @@ state_for() {  # state_for RESOURCE LOAD: the stand-in's state on that tier at t
     awk -v P="$p" -v L="$2" 'BEGIN {
         rho = L / P; r = L / 1000;
         t = (rho >= 0.95) ? 10 : 1000 / P * (1 + 0.5 * rho / (1 - rho));
-        printf "req_rate %g\nprompt_rate %g\nttft_rate %g\nttft_mean %g\ntpot_rate %g\ntpot_mean 0.03\nrunning %g\ngen_tokens_rate %g\nprompt_len 1000\n",
+        printf "req_rate %g\nprompt_rate %g\nttft_rate %g\nttft_mean %g\ntpot_rate %g\ntpot_mean 0.03\ntpot_name 1\nrunning %g\ngen_tokens_rate %g\nprompt_len 1000\n",
             r, L, r, t, r, r * t + r * 150 * 0.03, r * 150 }'
 }
 state_for nvidia.com/mig-1g.10gb 1000 > "$TMP/fake.state"

@@ -21,6 +21,9 @@
  *   prompt_rate R        vllm:prompt_tokens_total grows by R/s (counter)
  *   tpot_rate R          vllm:time_per_output_token_seconds observations/s
  *   tpot_mean S          their mean
+ *   tpot_name N          the name they are served under: 0 vllm:time_per_output_token_seconds
+ *                        (vLLM before 0.11; the default), 1 vllm:inter_token_latency_seconds (0.13
+ *                        on: the old name removed), 2 both with the same values (0.11-0.12)
  *   prompt_len L1 [F L2] vllm:request_prompt_tokens, a histogram observed at req_rate: a share F
  *                        (default 1) of the prompts L1 tokens long, the rest L2; vLLM's 1-2-5
  *                        buckets at max_model_len 8192 (le 1 .. 5000, +Inf); none when not given;
@@ -52,7 +55,7 @@ static const char *const ttft_le[N_BUCKETS] = {"0.1", "0.25", "0.5", "1"};
 
 typedef struct {
     double running, waiting, gen_tokens_rate, ttft_rate, ttft_cum[N_BUCKETS], tgi_count_rate, tgi_mean, tgi_queue;
-    double ttft_mean, req_rate, prompt_rate, tpot_rate, tpot_mean;
+    double ttft_mean, req_rate, prompt_rate, tpot_rate, tpot_mean, tpot_name;
     double prompt_len[3];       /* L1, F, L2; L1 0: no histogram */
 } state;
 
@@ -110,6 +113,7 @@ static void read_state(const char *path, state *st)
         else if (!strcmp(key, "prompt_rate")) st->prompt_rate = v[0];
         else if (!strcmp(key, "tpot_rate")) st->tpot_rate = v[0];
         else if (!strcmp(key, "tpot_mean")) st->tpot_mean = v[0];
+        else if (!strcmp(key, "tpot_name")) st->tpot_name = v[0];
         else if (!strcmp(key, "prompt_len")) {
             st->prompt_len[0] = v[0];
             st->prompt_len[1] = n >= 3 ? v[1] : 1;
@@ -184,13 +188,21 @@ static char *render(server *s)
                          "vllm:request_success_total{model_name=\"m\"} %.17g\n"
                          "# HELP vllm:prompt_tokens_total Prompt tokens processed.\n"
                          "# TYPE vllm:prompt_tokens_total counter\n"
-                         "vllm:prompt_tokens_total{model_name=\"m\"} %.17g\n"
-                         "# HELP vllm:time_per_output_token_seconds Time per output token.\n"
-                         "# TYPE vllm:time_per_output_token_seconds histogram\n"
-                         "vllm:time_per_output_token_seconds_bucket{model_name=\"m\",le=\"+Inf\"} %.17g\n"
-                         "vllm:time_per_output_token_seconds_sum{model_name=\"m\"} %.17g\n"
-                         "vllm:time_per_output_token_seconds_count{model_name=\"m\"} %.17g\n",
-                    s->requests, s->prompt_tokens, s->tpot_count, s->tpot_sum, s->tpot_count);
+                         "vllm:prompt_tokens_total{model_name=\"m\"} %.17g\n",
+                    s->requests, s->prompt_tokens);
+    static const char *const tpot_names[2] = {"vllm:time_per_output_token_seconds", "vllm:inter_token_latency_seconds"};
+    for (int k = 0; k < 2; k++) {
+        int which = (int)st.tpot_name;
+        if (which != 2 && which != k)
+            continue;
+        const char *n = tpot_names[k];
+        ksiss_sb_printf(&sb, "# HELP %s Time per output token.\n"
+                             "# TYPE %s histogram\n"
+                             "%s_bucket{model_name=\"m\",le=\"+Inf\"} %.17g\n"
+                             "%s_sum{model_name=\"m\"} %.17g\n"
+                             "%s_count{model_name=\"m\"} %.17g\n",
+                        n, n, n, s->tpot_count, n, s->tpot_sum, n, s->tpot_count);
+    }
     if (st.prompt_len[0] > 0) {
         ksiss_sb_printf(&sb, "# HELP vllm:request_prompt_tokens Number of prefill tokens processed.\n"
                              "# TYPE vllm:request_prompt_tokens histogram\n");

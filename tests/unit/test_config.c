@@ -208,7 +208,13 @@ static void test_per_gpu_optional_learns(void **state)
     assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_PROMPT], "vllm:prompt_tokens_total"));
     assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_REQUESTS], "vllm:request_success_total"));
     assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_RUNNING], "vllm:num_requests_running"));
-    assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_TPOT], "vllm:time_per_output_token_seconds_sum"));
+    /* TPOT: vLLM 0.11's new name per pod, else the old one (removed in 0.13) */
+    assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_TPOT],
+                           "sum(rate(vllm:inter_token_latency_seconds_sum{namespace=\"{namespace}\",pod=~\"{service}-.*\"}[1m]) "
+                           "or rate(vllm:time_per_output_token_seconds_sum{"));
+    assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_TPOT],
+                           "sum(rate(vllm:inter_token_latency_seconds_count{namespace=\"{namespace}\",pod=~\"{service}-.*\"}[1m]) "
+                           "or rate(vllm:time_per_output_token_seconds_count{"));
     assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_TTFT], "pod=~\"{service}-.*\""));
     assert_null(c->load.learn_queries[KSISS_LQ_TTFT]);
     assert_string_equal(t->load.server, "tgi");
