@@ -210,8 +210,9 @@ expect_eq "throughput direction is higher" "$J" metrics.3.direction higher
 # default): pod a serves both with the same values (vLLM 0.11-0.12), pod b
 # the old name only: per pod the new series or else the old, each pod once:
 # (10 x 0.04 + 30 x 0.08) / 40 = 0.07 (a counted twice: 0.064; only the new
-# name read: 0.04)
-expect_near "TPOT, new name or else old per pod: each pod once" "$J" metrics.4.value 0.07 1e-3
+# name read: 0.04); 2%: two pods' 15 s rates scraped apart, on a busy
+# machine (the sanitizer build) 0.6% off
+expect_near "TPOT, new name or else old per pod: each pod once" "$J" metrics.4.value 0.07 0.02
 # pod b moves to vLLM 0.13 (the old name gone): the same mean once the 15 s
 # windows hold only the new series
 sed -i 's/^tpot_name 0$/tpot_name 1/' "$TMP/b.state"
@@ -220,9 +221,9 @@ for i in $(seq 1 40); do
     sleep 1
     "${QUERY[@]}" --prometheus "$PROM" --json >"$TMP/q2.json" 2>/dev/null || continue
     got=$(jget "$TMP/q2.json" metrics.4.value)
-    [ $i -ge 18 ] && near "$got" 0.07 1e-3 && break
+    [ $i -ge 18 ] && near "$got" 0.07 0.02 && break
 done
-if near "$got" 0.07 1e-3; then ok "TPOT, the old name gone from pod b: the new one is read ($got)"
+if near "$got" 0.07 0.02; then ok "TPOT, the old name gone from pod b: the new one is read ($got)"
 else ko "TPOT, the old name gone from pod b: the new one is read" "got '$got', want 0.07"; fi
 "${QUERY[@]}" --prometheus "$PROM" >"$TMP/q.txt" 2>&1
 check "text output lists pods and batching" contains "$TMP/q.txt" "pod $POD_B: 0.9"
