@@ -76,6 +76,11 @@ typedef struct {
  * naming what it could not map. */
 int ksiss_sim_map_metric(const char *name, const char *query, ksiss_sim_metric_map *out, char **err);
 bool ksiss_sim_signal_per_request(ksiss_sim_signal s);
+/* The SLO the learned decode capacity is sized to: that of the first
+ * metric measuring the mean time per output token (ksiss_sim_map_metric: a
+ * TPOT signal, no quantile; lower is better), or 0 when none. One rule for
+ * `ksiss run` and the simulator. */
+double ksiss_mean_tpot_slo(const ksiss_service_cfg *svc);
 const char *ksiss_sim_signal_name(ksiss_sim_signal s);
 
 /* ---- running ---- */

@@ -65,15 +65,6 @@ void simworld_free(world *w)
 }
 
 /* The TPOT SLO of a mean-TPOT metric of the service, or 0. */
-static double tpot_slo(const world *w)
-{
-    const ksiss_service_cfg *svc = w->o->svc;
-    for (size_t i = 0; i < svc->n_metrics; i++)
-        if (w->pl->maps[i].sig == KSISS_SIG_TPOT && svc->metrics[i].direction == KSISS_LOWER_IS_BETTER)
-            return svc->metrics[i].slo;
-    return 0;
-}
-
 /* A signature of the serving instances: the current tier's ready count,
  * and whether any instance of another revision still serves. */
 static long serving_signature(const world *w, int *ready_cur)
@@ -144,7 +135,7 @@ double simworld_run(world *w, ksiss_decide_fn decide, double t0)
     if (decide && w->record && svc->has_load && svc->load.learn) {
         w->learner = ksiss_xcalloc(1, sizeof(*w->learner));
         ksiss_learner_init(w->learner, svc->ladder, svc->n_ladder, svc->load.throughput, svc->load.per_gpu,
-                           tpot_slo(w));
+                           ksiss_mean_tpot_slo(w->o->svc));
         w->serving_sig = -1;
         w->learn_est = w->learn_bound = w->learn_true = NAN;
     }

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/json_path.h"
+#include "core/sim.h"
 #include "core/util.h"
 #include "shell/controller.h"
 #include "shell/log.h"
@@ -111,20 +112,6 @@ void ksiss_controller_read_learn(const ksiss_eval_in *in, const ksiss_promql_var
     }
 }
 
-/* The TPOT SLO of a mean-TPOT metric (its query or name says so), or 0. */
-static double tpot_slo(const ksiss_service_cfg *svc)
-{
-    for (size_t i = 0; i < svc->n_metrics; i++) {
-        const ksiss_metric_cfg *m = &svc->metrics[i];
-        const char *t = m->query ? m->query : "";
-        if (m->direction == KSISS_LOWER_IS_BETTER && !strstr(t, "histogram_quantile") &&
-            (strstr(t, "time_per_output_token") || strstr(t, "inter_token_latency") || strstr(t, "mean_time_per_token") ||
-             (m->name && strstr(m->name, "tpot"))))
-            return m->slo;
-    }
-    return 0;
-}
-
 static long windows_of(const ksiss_learner *L)
 {
     long n = 0;
@@ -161,7 +148,7 @@ void ksiss_controller_learn(const ksiss_eval_in *in, const ksiss_service_cfg *sv
         /* (again) for this configuration's ladder: the tiers are its
          * catalogue's; what was learned comes back by tier name */
         ksiss_learner_init(&st->L, svc->ladder, svc->n_ladder, svc->load.throughput, svc->load.per_gpu,
-                           tpot_slo(svc));
+                           ksiss_mean_tpot_slo(svc));
         if (st->state) {
             char *err = NULL;
             if (ksiss_learner_from_json(&st->L, st->state, &err) != 0)

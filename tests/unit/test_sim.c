@@ -169,6 +169,47 @@ static void test_unknown_metric_is_an_error_naming_it(void **state)
     free(err);
 }
 
+/* The TPOT SLO the learned decode capacity is sized to, one rule for ksiss
+ * run and the simulator: the first metric measuring the mean time per
+ * output token (vLLM's current and old names, TGI's, or a metric named
+ * tpot whose query says nothing), lower is better; not a quantile of it,
+ * not another signal named tpot. */
+static void test_the_mean_tpot_slo(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *name, *query;
+        ksiss_direction dir;
+        double want;
+    } cases[] = {
+        {"tpot", "sum(rate(vllm:inter_token_latency_seconds_sum[1m]) or rate(vllm:time_per_output_token_seconds_sum[1m]))"
+                 " / sum(rate(vllm:inter_token_latency_seconds_count[1m]) or rate(vllm:time_per_output_token_seconds_count[1m]))",
+         KSISS_LOWER_IS_BETTER, 0.1},
+        {"m", "sum(rate(vllm:time_per_output_token_seconds_sum[1m])) / sum(rate(vllm:time_per_output_token_seconds_count[1m]))",
+         KSISS_LOWER_IS_BETTER, 0.1},
+        {"m", "increase(tgi_request_mean_time_per_token_duration_sum[1m]) / increase(tgi_request_mean_time_per_token_duration_count[1m])",
+         KSISS_LOWER_IS_BETTER, 0.1},
+        {"tpot_ms", "my_recording_rule", KSISS_LOWER_IS_BETTER, 0.1},
+        {"p95", "histogram_quantile(0.95, sum by (le) (rate(vllm:inter_token_latency_seconds_bucket[1m])))",
+         KSISS_LOWER_IS_BETTER, 0},
+        {"tpot", "sum(rate(vllm:generation_tokens_total[1m]))", KSISS_HIGHER_IS_BETTER, 0},
+        {"tpot", "sum(rate(vllm:inter_token_latency_seconds_sum[1m])) / sum(rate(vllm:inter_token_latency_seconds_count[1m]))",
+         KSISS_HIGHER_IS_BETTER, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        /* behind a TTFT metric, which is not it */
+        ksiss_metric_cfg m[2] = {
+            {.name = (char *)"ttft", .query = (char *)"histogram_quantile(0.95, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket[1m])))",
+             .slo = 1, .direction = KSISS_LOWER_IS_BETTER},
+            {.name = (char *)cases[i].name, .query = (char *)cases[i].query, .slo = 0.1, .direction = cases[i].dir},
+        };
+        ksiss_service_cfg svc = {.metrics = m, .n_metrics = 2};
+        if (fabs(ksiss_mean_tpot_slo(&svc) - cases[i].want) > 1e-12)
+            fail_msg("case %zu (%s): got %g, want %g", i, cases[i].query, ksiss_mean_tpot_slo(&svc), cases[i].want);
+    }
+    assert_true(ksiss_mean_tpot_slo(NULL) == 0);
+}
+
 /* ---- cluster inventory ---- */
 
 static void test_cluster_inventory_sums_gpu_resources_per_model(void **state)
@@ -1224,6 +1265,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_metric_queries_map_to_model_signals),
         cmocka_unit_test(test_unknown_metric_is_an_error_naming_it),
+        cmocka_unit_test(test_the_mean_tpot_slo),
         cmocka_unit_test(test_cluster_inventory_sums_gpu_resources_per_model),
         cmocka_unit_test(test_bad_cluster_inventory_is_reported_at_its_line),
         cmocka_unit_test(test_seed_walks_an_idle_service_down_one_tier_per_tick),
