@@ -312,8 +312,16 @@ timeout 60 "$KSISS" query --config "$CFG" --service gpt2 --pods "$POD_A,$POD_B" 
     --prometheus "$PROM" --serve "127.0.0.1:$DPORT" --interval 1s >/dev/null 2>"$TMP/serve2.err" &
 S2=$!
 PIDS+=($S2)
+# The exporter listens before the first read; the "serving" line comes
+# after it. Wait for that line (a loaded CI machine once took over 5 s),
+# then for the counted errors; a failure shows what the command said.
 got_metrics=0
-for i in $(seq 1 $((50 * SLOW))); do
+for i in $(seq 1 $((300 * SLOW))); do
+    grep -q 'serving /metrics' "$TMP/serve2.err" 2>/dev/null && break
+    kill -0 $S2 2>/dev/null || break
+    sleep 0.1
+done
+for i in $(seq 1 $((100 * SLOW))); do
     if "$TOOL" get "http://127.0.0.1:$DPORT/metrics" >"$TMP/down.metrics" 2>/dev/null &&
         grep -q 'ksiss_prometheus_query_errors_total{reason="connect"} [1-9]' "$TMP/down.metrics"; then got_metrics=1; break; fi
     sleep 0.1
@@ -321,7 +329,8 @@ done
 if [ $got_metrics = 1 ] && grep -q 'ksiss_metric_missing{namespace="ml",service="gpt2",metric="tgi_request_metric"} 1$' "$TMP/down.metrics" &&
     ! grep -q '^ksiss_metric_value{' "$TMP/down.metrics"; then
     ok "exporter with Prometheus down: ksiss_metric_missing 1, connect errors counted, no value exported"
-else ko "exporter with Prometheus down" "$(grep -E 'missing|errors_total|metric_value' "$TMP/down.metrics" | head -5)"; fi
+else ko "exporter with Prometheus down" "$(grep -E '^ksiss_(metric_missing|metric_value|prometheus_query_errors_total)' "$TMP/down.metrics" | head -8)
+--- ksiss query said: $(tail -5 "$TMP/serve2.err" 2>/dev/null); $(kill -0 $S2 2>/dev/null && echo still running || echo exited)"; fi
 stop_pid $S2
 kill -TERM $SERVE_PID 2>/dev/null
 for i in $(seq 1 $((50 * SLOW))); do kill -0 $SERVE_PID 2>/dev/null || break; sleep 0.1; done
