@@ -196,6 +196,14 @@ static void print_report(const char *ns, const char *name, const char *source, c
                    "%.2g +- 0.15\n", KSISS_LEARN_QUEUE_K);
             break;
         }
+        /* this tick's prefill per prompt token: theta read apart from the wait, or split from TTFT */
+        double pf = ev->learn_values[KSISS_LQ_PREFILL];
+        if (isfinite(pf) && pf > 0)
+            printf("  prefill: %.4g s per prompt token, read apart from the wait (learnQueries.prefillPerToken)\n", pf);
+        else
+            printf("  prefill: %s: theta split from TTFT by the queue's model\n",
+                   svc->load.learn_queries[KSISS_LQ_PREFILL] ? "no value (learnQueries.prefillPerToken)"
+                                                             : "no query (learnQueries.prefillPerToken)");
     }
     printf("Free GPUs that matter (allowed tiers):\n");
     if (!has_inv) {

@@ -491,6 +491,15 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
             rp = KSISS_LEARN_OVERLAP;
         else {
             double y = w->ttft_mean_s / w->prompt_mean;
+            /* The prefill read on its own is theta itself: no queueing
+             * model stands between the reading and the estimate. From
+             * TTFT the model must split the wait off with k's prior, and
+             * arrivals burstier than Poisson's put their extra wait into
+             * theta (the Azure conversation trace's 3g slice 9% slow at a
+             * 20 s cold start; read directly, within 1%). */
+            bool direct = pos(w->prefill_s_per_token);
+            if (direct)
+                y = w->prefill_s_per_token;
             /* The prefill's utilization, rho = lambda x prompt x theta,
              * from the filter's theta: computing it from this window's
              * own TTFT would tie the noise of x to that of y and bias the
@@ -517,7 +526,7 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
                     rho = in_prefill;
                 if (rho > 0.9)
                     rho = 0.9;
-                x = queue_factor(rho, w->instances, mgc);
+                x = direct ? 0 : queue_factor(rho, w->instances, mgc);
                 if (!filter_started(f))
                     theta = y / (1 + k0 * x);
             }
@@ -536,7 +545,7 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
              * trace's 3g slice: theta 30% slow, phi a third of its prior) */
             double h0 = 1;
             double rho_f = lambda * w->prompt_mean * f->m[0];
-            if (rho_f < 0.9 && rho_f <= in_prefill && fabs(rho_f - rho) <= 1e-9 * rho_f)
+            if (!direct && rho_f < 0.9 && rho_f <= in_prefill && fabs(rho_f - rho) <= 1e-9 * rho_f)
                 h0 = 1 + f->m[1] * lambda * w->prompt_mean /
                              ((1 - rho) * (1 - rho) * (mgc && w->instances > 1 ? w->instances : 1));
             rp = update(f, y, x, h0, r_rel, now_ms);

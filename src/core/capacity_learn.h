@@ -47,6 +47,9 @@ typedef struct {
     double tpot_mean_s;         /* mean time per output token */
     double prompt_m2;           /* mean squared prompt over the squared mean prompt, 1 + c^2 (the prompt-length
                                  * histogram, ksiss_learn_prompt_m2); 0 or NAN: not read */
+    double prefill_s_per_token; /* the prefill alone: the seconds the window's finished requests spent in their
+                                 * prefill over their prompt tokens (vLLM's request_prefill_time_seconds_sum over
+                                 * request_prompt_tokens_sum, both counted at the finish); 0 or NAN: not read */
     double window_s;            /* the queries' range window (60 for [1m]) */
     int instances;              /* instances of the tier serving through the window */
 } ksiss_learn_window;

@@ -247,7 +247,7 @@ static const char *const load_keys[] = {"query", "perGpu", "throughput", "target
                                         "learnQueries", NULL};
 
 const char *const ksiss_learn_query_keys[KSISS_LQ_N] = {"ttft", "promptTokens", "requests", "running", "tpot",
-                                                         "promptHistogram"};
+                                                         "promptHistogram", "prefillPerToken"};
 
 /* The series vLLM and TGI export for the learned capacity, per pod of the
  * service (docs/policy.md "Learned capacity"). */
@@ -264,6 +264,9 @@ static const char *const vllm_queries[KSISS_LQ_N] = {
     "sum(rate(vllm:inter_token_latency_seconds_sum" SEL "[1m]) or rate(vllm:time_per_output_token_seconds_sum" SEL "[1m]))"
     " / sum(rate(vllm:inter_token_latency_seconds_count" SEL "[1m]) or rate(vllm:time_per_output_token_seconds_count" SEL "[1m]))",
     "sum by (le) (rate(vllm:request_prompt_tokens_bucket" SEL "[1m]))",
+    /* the time from a request's scheduling to its first token over its
+     * prompt, both counted when it finishes (one set of requests) */
+    "sum(rate(vllm:request_prefill_time_seconds_sum" SEL "[1m])) / sum(rate(vllm:request_prompt_tokens_sum" SEL "[1m]))",
 };
 /* TGI has no TTFT histogram: the queue time plus the prefill forward pass
  * stand for it. Its input-length histogram has linear buckets (100 up to
@@ -277,11 +280,14 @@ static const char *const tgi_queries[KSISS_LQ_N] = {
     "avg(tgi_batch_current_size" SEL ")",
     "sum(rate(tgi_request_mean_time_per_token_duration_sum" SEL "[1m])) / sum(rate(tgi_request_mean_time_per_token_duration_count" SEL "[1m]))",
     "sum by (le) (rate(tgi_request_input_length_bucket" SEL "[1m]))",
+    /* the prefill forward passes' seconds over the prompts they took */
+    "sum(rate(tgi_batch_forward_duration_sum{namespace=\"{namespace}\",pod=~\"{service}-.*\",method=\"prefill\"}[1m]))"
+    " / sum(rate(tgi_request_input_length_sum" SEL "[1m]))",
 };
 #undef SEL
 
 static const char *const learn_query_keys_all[] = {"server", "ttft", "promptTokens", "requests", "running", "tpot",
-                                                   "promptHistogram", NULL};
+                                                   "promptHistogram", "prefillPerToken", NULL};
 
 /* learnQueries: {server: vllm|tgi, ttft: Q, promptTokens: Q, ...}; the
  * server's defaults for the rest. */
@@ -293,7 +299,7 @@ static bool parse_learn_queries(ctx *c, const char *what, const ksiss_ynode *n, 
     char *f;
     if (n && n->kind != KSISS_Y_MAP) {
         err(c, n->pos, "%s: learnQueries: expected a mapping of server, ttft, promptTokens, requests, running, "
-            "tpot, promptHistogram, got %s", what, ksiss_y_kind_name(n));
+            "tpot, promptHistogram, prefillPerToken, got %s", what, ksiss_y_kind_name(n));
         return false;
     }
     if (n) {
@@ -318,8 +324,8 @@ static bool parse_learn_queries(ctx *c, const char *what, const ksiss_ynode *n, 
             if (GET(ksiss_y_string(q, c->file, f, &qs, c->d)) != 0) {
                 ok = false;
                 qs = NULL;
-            } else if (i == KSISS_LQ_PROMPT_HIST && blank(qs)) {
-                qs = NULL;      /* "": none, k keeps its fallback prior */
+            } else if ((i == KSISS_LQ_PROMPT_HIST || i == KSISS_LQ_PREFILL) && blank(qs)) {
+                qs = NULL;      /* "": none (k keeps its fallback prior; TTFT is split by the queue's model) */
             } else if (blank(qs)) {
                 err(c, q->pos, "%s: is empty", f);
                 ok = false;

@@ -52,9 +52,11 @@ enum {
     KSISS_LQ_PROMPT_HIST,       /* the prompt-length histogram per bucket: cumulative rates by `le` (its value
                                  * read: 1 + c^2 of the prompts, core/capacity_learn.h ksiss_learn_prompt_hist);
                                  * optional: NULL keeps k's fallback prior */
+    KSISS_LQ_PREFILL,           /* seconds of prefill per prompt token of the finished requests (the prefill
+                                 * read apart from the wait); optional: NULL splits TTFT with the queue's model */
     KSISS_LQ_N,
 };
-/* ttft, promptTokens, requests, running, tpot, promptHistogram */
+/* ttft, promptTokens, requests, running, tpot, promptHistogram, prefillPerToken */
 extern const char *const ksiss_learn_query_keys[KSISS_LQ_N];
 
 /* Optional load signal (POLICY-NOTES: size from load, correct with SLO

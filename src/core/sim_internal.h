@@ -48,6 +48,7 @@ typedef struct {
 /* The counters (generated and prompt tokens, finished requests) at a scrape. */
 typedef struct {
     double t, gen, prompt, done;
+    double prefill_fin, prompt_fin;     /* prefill seconds and prompt tokens of the finished requests */
     double prompt_hist[KSISS_LEARN_PROMPT_LE + 1];  /* vllm:request_prompt_tokens' buckets, not cumulative */
 } counter_sample;
 
@@ -106,6 +107,7 @@ typedef struct {
     counter_sample *cs;
     size_t ncs, cscap;
     double retired_gen, retired_prompt, done_count;
+    double prefill_fin, prompt_fin;     /* vllm:request_prefill_time_seconds_sum, vllm:request_prompt_tokens_sum */
     double prompt_hist[KSISS_LEARN_PROMPT_LE + 1];  /* finished requests per prompt-length bucket */
     /* gauges at the last scrape: sum, max, count over serving instances */
     double g_sum[3], g_max[3];

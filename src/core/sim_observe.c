@@ -218,6 +218,9 @@ static void on_finished(void *ctx, const ksiss_sim_req *r, size_t idx)
     (void)idx;
     w->done++;
     w->done_count += 1;
+    /* vLLM counts a request's prefill time and prompt at its finish */
+    w->prefill_fin += r->first_token - r->admitted;
+    w->prompt_fin += (double)r->in_tokens;
     size_t b = 0;
     while (b < KSISS_LEARN_PROMPT_LE && (double)r->in_tokens > ksiss_learn_prompt_le(b))
         b++;
@@ -294,6 +297,8 @@ void simobs_scrape(world *w, double s)
     c->gen = totals(w, 0);
     c->prompt = totals(w, 1);
     c->done = w->done_count;
+    c->prefill_fin = w->prefill_fin;
+    c->prompt_fin = w->prompt_fin;
     memcpy(c->prompt_hist, w->prompt_hist, sizeof(c->prompt_hist));
     memset(w->g_sum, 0, sizeof(w->g_sum));
     memset(w->g_max, 0, sizeof(w->g_max));
@@ -314,8 +319,9 @@ void simobs_scrape(world *w, double s)
     w->last_scrape = s;
 }
 
-/* Rate of counter `which` (0 gen, 1 prompt, 2 done) over the window ending
- * at the last scrape. */
+/* Rate of counter `which` (0 gen, 1 prompt, 2 done, 3 prefill seconds and
+ * 4 prompt tokens of the finished requests) over the window ending at the
+ * last scrape. */
 /* The scrape the window ending at the last one starts from; NULL: none. */
 static const counter_sample *window_first(const world *w)
 {
@@ -341,9 +347,9 @@ static double counter_rate(const world *w, int which)
     double dt = last->t - first->t;
     if (dt <= 0)
         return NAN;
-    double a = which == 0 ? first->gen : which == 1 ? first->prompt : first->done;
-    double b = which == 0 ? last->gen : which == 1 ? last->prompt : last->done;
-    return (b - a) / dt;
+    const double fa[5] = { first->gen, first->prompt, first->done, first->prefill_fin, first->prompt_fin };
+    const double fb[5] = { last->gen, last->prompt, last->done, last->prefill_fin, last->prompt_fin };
+    return which >= 0 && which < 5 ? (fb[which] - fa[which]) / dt : NAN;
 }
 
 static double gauge(const world *w, int k, ksiss_aggregate agg)
@@ -433,6 +439,9 @@ void simobs_learn_window(world *w, int instances, ksiss_learn_window *out, doubl
     out->req_rate = counter_rate(w, 2);
     double prompt = counter_rate(w, 1);
     out->prompt_mean = out->req_rate > 0 ? prompt / out->req_rate : NAN;
+    /* sum(rate(vllm:request_prefill_time_seconds_sum)) / sum(rate(vllm:request_prompt_tokens_sum)) */
+    double pf = counter_rate(w, 3), pt = counter_rate(w, 4);
+    out->prefill_s_per_token = pf > 0 && pt > 0 ? pf / pt : NAN;
     /* avg(vllm:num_requests_running) at the last scrape */
     out->running_mean = w->g_n > 0 ? w->g_sum[1] / w->g_n : NAN;
     out->window_s = w->o->window_ms / 1000.0;

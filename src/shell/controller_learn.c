@@ -192,6 +192,7 @@ void ksiss_controller_learn(const ksiss_eval_in *in, const ksiss_service_cfg *sv
             .req_rate = out->learn_values[KSISS_LQ_REQUESTS],
             .running_mean = out->learn_values[KSISS_LQ_RUNNING],
             .tpot_mean_s = out->learn_values[KSISS_LQ_TPOT],
+            .prefill_s_per_token = out->learn_values[KSISS_LQ_PREFILL],
             .window_s = LEARN_WINDOW_MS / 1000.0,
             .instances = cur->replicas_ready,
         };

@@ -526,6 +526,46 @@ static void test_the_prompt_spread_sets_the_queueing_coefficient(void **state)
     }
 }
 
+/* Arrivals burstier than Poisson: two instances whose requests wait twice
+ * what M/G/1 with the histogram's k gives (the Azure conversation trace's
+ * 3g slices wait ~1.4x). From TTFT alone the model puts the extra wait into
+ * theta: capacity more than 8% low. With the prefill read apart from the
+ * wait (learnQueries.prefillPerToken) theta is read as it is, whatever the
+ * wait: within 1%; one window that reads it and one that does not, in
+ * turn, still within 3%. */
+static void test_the_prefill_read_apart_from_the_wait(void **state)
+{
+    (void)state;
+    const double m2 = 1.9, k = m2 / 2, theta = true_theta(t3g, 1.0);
+    for (int mode = 0; mode < 3; mode++) {        /* 0: not read, 1: read, 2: every other window */
+        ksiss_learner L;
+        learner(&L, 0);
+        int64_t now = 0;
+        uint32_t s = 11;
+        for (int i = 0; i < 12; i++) {
+            now += 60000;
+            ksiss_learn_window w = heavy_window(theta, 2 * k, 0.2 + 0.04 * (i % 3), 2, &s);
+            w.prompt_m2 = m2;
+            bool read = mode == 1 || (mode == 2 && i % 2 == 0);
+            w.prefill_s_per_token = read ? theta * (1 + 0.01 * noise(&s)) : NAN;
+            ksiss_learn_result rp;
+            ksiss_learner_observe(&L, t3g, &w, now, &rp, NULL);
+            if (read)
+                assert_int_equal(rp, KSISS_LEARN_ACCEPTED);
+        }
+        ksiss_cap_estimate e;
+        ksiss_learner_estimate(&L, t3g, now, &e);
+        double err = e.capacity / true_capacity(t3g, 1.0) - 1;
+        if (mode == 0 && !(err < -0.08))
+            fail_msg("from TTFT alone: capacity %+.1f%%, want more than 8%% low", 100 * err);
+        if (mode == 1 && !(fabs(err) < 0.01))
+            fail_msg("read directly: capacity %+.1f%%, want within 1%%", 100 * err);
+        if (mode == 2 && !(fabs(err) < 0.03))
+            fail_msg("read every other window: capacity %+.1f%%, want within 3%%", 100 * err);
+        assert_true(e.learned);
+    }
+}
+
 /* The histogram read late: a filter whose first windows could not read the
  * prompts' spread (a query failing at start) started on the fallback prior;
  * the first window that reads it puts the histogram's prior under the
@@ -939,6 +979,7 @@ int main(void)
         cmocka_unit_test(test_the_k_prior_is_told),
         cmocka_unit_test(test_the_prompt_spread_sets_the_queueing_coefficient),
         cmocka_unit_test(test_a_histogram_read_late_replaces_the_fallback_prior),
+        cmocka_unit_test(test_the_prefill_read_apart_from_the_wait),
         cmocka_unit_test(test_the_queueing_gate_asks_the_model),
         cmocka_unit_test(test_a_steady_load_keeps_theta),
         cmocka_unit_test(test_the_spread_holds_k_against_scattered_windows),

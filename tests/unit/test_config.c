@@ -190,7 +190,7 @@ static void test_per_gpu_optional_learns(void **state)
                    "nohist: |\n"
                    "  metrics:\n"
                    "    - {name: ttft, query: q, slo: 1}\n"
-                   "  load: {query: l, learnQueries: {promptHistogram: ''}}\n"
+                   "  load: {query: l, learnQueries: {promptHistogram: '', prefillPerToken: ''}}\n"
                    "ownhist: |\n"
                    "  metrics:\n"
                    "    - {name: ttft, query: q, slo: 1}\n"
@@ -229,6 +229,17 @@ static void test_per_gpu_optional_learns(void **state)
     assert_non_null(svc(&f, "nohist")->load.learn_queries[KSISS_LQ_TTFT]);
     assert_string_equal(svc(&f, "ownhist")->load.learn_queries[KSISS_LQ_PROMPT_HIST],
                         "sum by (le) (rate(p_bucket[1m]))");
+    /* the prefill apart from the wait: the finished requests' prefill
+     * seconds over their prompt tokens (TGI: the prefill passes over the
+     * input lengths); "" for none */
+    assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_PREFILL],
+                           "sum(rate(vllm:request_prefill_time_seconds_sum{namespace=\"{namespace}\",pod=~\"{service}-.*\"}[1m]))"
+                           " / sum(rate(vllm:request_prompt_tokens_sum{"));
+    assert_non_null(strstr(t->load.learn_queries[KSISS_LQ_PREFILL], "tgi_batch_forward_duration_sum{"));
+    assert_non_null(strstr(t->load.learn_queries[KSISS_LQ_PREFILL], "method=\"prefill\""));
+    assert_non_null(strstr(t->load.learn_queries[KSISS_LQ_PREFILL], "/ sum(rate(tgi_request_input_length_sum{"));
+    assert_null(svc(&f, "nohist")->load.learn_queries[KSISS_LQ_PREFILL]);
+    assert_non_null(svc(&f, "ownhist")->load.learn_queries[KSISS_LQ_PREFILL]);
     fixture_free(&f);
 }
 
@@ -517,7 +528,7 @@ static const bad_case bad_cases[] = {
      "c.yaml:2:41: service \"s\": load: learnQueries: ttft: is empty"},
     {"learnQueries not a mapping", "s:\n  load: {query: q, learnQueries: [a]}\n",
      "c.yaml:2:34: service \"s\": load: learnQueries: expected a mapping of server, ttft, promptTokens, requests, "
-     "running, tpot, promptHistogram, got a list"},
+     "running, tpot, promptHistogram, prefillPerToken, got a list"},
     {"load learn false without perGpu", "s:\n  load: {query: q, learn: false}\n",
      "c.yaml:2:27: service \"s\": load: learn: is false but perGpu is missing: give perGpu, or let the capacity be learned"},
     {"load utilization above 1", "s:\n  load: {query: q, perGpu: 10, targetUtilization: 1.5}\n",

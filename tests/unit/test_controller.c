@@ -305,7 +305,7 @@ static void test_a_service_without_per_gpu_learns_and_restores(void **state)
     memset(&ls, 0, sizeof(ls));
     ksiss_promql_sample metric = {NULL, 0.4, NULL}, load = {NULL, 1500, NULL};
     /* one instance at 1.5 req/s of 1000-token prompts, TTFT 0.12 s: theta ~1.1e-4 s/token */
-    double lv[KSISS_LQ_N] = {0.12, 1000, 1.5, 3, 0.03, NAN};
+    double lv[KSISS_LQ_N] = {0.12, 1000, 1.5, 3, 0.03, NAN, NAN};    /* the prefill not read: TTFT's split */
     ksiss_promql_sample ls_s[KSISS_LQ_N];
     ksiss_prom_share ls_sh[KSISS_LQ_N];
     const ksiss_prom_share *learn_shares[KSISS_LQ_N];
@@ -399,9 +399,26 @@ static void test_a_service_without_per_gpu_learns_and_restores(void **state)
     assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
     assert_int_equal(e.learned[k].source, KSISS_CAP_NONE);
     ksiss_eval_free(&e);
+    /* the prefill read apart from the wait (learnQueries.prefillPerToken):
+     * theta is the reading, 1e-4 s per prompt token, so 7000 within 1%,
+     * where the TTFT split above gave 0.7 / (a little under 1.2e-4) */
+    ls_s[KSISS_LQ_PREFILL].value = 1e-4;
+    ksiss_learn_state direct;
+    memset(&direct, 0, sizeof(direct));
+    in.learn = &direct;
+    in.cfg_gen = 9;
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    assert_true(e.learn_values[KSISS_LQ_PREFILL] == 1e-4);
+    ksiss_eval_free(&e);
+    in.now_ms += 60000;
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    assert_int_equal(e.learn_prefill, KSISS_LEARN_ACCEPTED);
+    assert_true(fabs(e.learned[k].capacity / 7000 - 1) < 0.01);
+    ksiss_eval_free(&e);
     ksiss_learn_state_free(&ls);
     ksiss_learn_state_free(&fresh);
     ksiss_learn_state_free(&third);
+    ksiss_learn_state_free(&direct);
     json_decref(svc);
     json_decref(revs);
     ksiss_config_free(&cfg);
@@ -461,6 +478,9 @@ static void test_a_bad_prompt_histogram_keeps_the_fallback_prior(void **state)
         learn_shares[i] = &ls_sh[i];
     }
     learn_shares[KSISS_LQ_PROMPT_HIST] = &ls_sh[KSISS_LQ_PROMPT_HIST];
+    /* no prefill series: the TTFT split, whatever the histogram */
+    ls_sh[KSISS_LQ_PREFILL] = (ksiss_prom_share){.ok = true, .samples = NULL, .n = 0};
+    learn_shares[KSISS_LQ_PREFILL] = &ls_sh[KSISS_LQ_PREFILL];
     ksiss_prom_share mshare = {.ok = true, .samples = &metric, .n = 1};
     ksiss_prom_share lshare = {.ok = true, .samples = &load, .n = 1};
     const ksiss_prom_share *shares[] = {&mshare};

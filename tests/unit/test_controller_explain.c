@@ -236,6 +236,8 @@ static void test_explain_shows_the_learned_capacity_per_tier(void **state)
         /* the stand-in Prometheus answers one sample without le */
         "prompt-length histogram not read (sample 1 has no le label (is the query summed by le?)): k's prior the "
         "fallback 0.5 +- 0.15",
+        /* this tick's learnQueries.prefillPerToken (the stand-in's 0.9) */
+        "prefill: 0.9 s per prompt token, read apart from the wait (learnQueries.prefillPerToken)",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (!strstr(report, want[i]))

@@ -1176,8 +1176,9 @@ static void test_simulate_reports_a_missing_file_and_usage_errors(void **state)
 
 /* Learned capacity (issue 17): without perGpu the run learns from the
  * series it exposes: samples carry the estimate, the bound and the truth;
- * after 10 minutes of a ramp the estimate is within 10% of the serving
- * model's capacity (0.7 x prefill) and the bound below the estimate; the
+ * after 10 minutes of a ramp the estimate is within 2% of the serving
+ * model's capacity (0.7 x prefill: the prefill per prompt token is exposed
+ * as vLLM counts it, apart from the wait) and the bound below it; the
  * result says it learned and gives its figures after the warm-up. A run
  * with perGpu (not learning) has no learning samples. */
 static void test_a_run_without_per_gpu_learns_the_capacity(void **state)
@@ -1203,8 +1204,8 @@ static void test_a_run_without_per_gpu_learns_the_capacity(void **state)
         if (s->t_s < 600)
             continue;
         assert_true(isfinite(s->true_tps) && isfinite(s->learned_tps));
-        if (fabs(s->learned_tps / s->true_tps - 1) > 0.10)
-            fail_msg("at %g s the estimate %g is not within 10%% of %g", s->t_s, s->learned_tps, s->true_tps);
+        if (fabs(s->learned_tps / s->true_tps - 1) > 0.02)
+            fail_msg("at %g s the estimate %g is not within 2%% of %g", s->t_s, s->learned_tps, s->true_tps);
         assert_true(s->learned_bound_tps < s->learned_tps);
         checked++;
     }
