@@ -29,6 +29,10 @@
  *                        buckets at max_model_len 8192 (le 1 .. 5000, +Inf); none when not given;
  *                        the same prompts also as TGI's tgi_request_input_length: the router's
  *                        100 linear buckets up to max_input_tokens (4096 here), +Inf
+ *   prefill_mean S       vllm:request_prefill_time_seconds, a histogram observed at req_rate with
+ *                        mean S (a prompt's time from its scheduling to its first token), and
+ *                        TGI's tgi_batch_forward_duration{method="prefill"} the same; none when
+ *                        not given (a vLLM before the series)
  * Binds 127.0.0.1 on a free port and writes the port to --port-file. */
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -55,7 +59,7 @@ static const char *const ttft_le[N_BUCKETS] = {"0.1", "0.25", "0.5", "1"};
 
 typedef struct {
     double running, waiting, gen_tokens_rate, ttft_rate, ttft_cum[N_BUCKETS], tgi_count_rate, tgi_mean, tgi_queue;
-    double ttft_mean, req_rate, prompt_rate, tpot_rate, tpot_mean, tpot_name;
+    double ttft_mean, req_rate, prompt_rate, tpot_rate, tpot_mean, tpot_name, prefill_mean;
     double prompt_len[3];       /* L1, F, L2; L1 0: no histogram */
 } state;
 
@@ -73,7 +77,7 @@ typedef struct {
     const char *state_file;
     double last_s;
     double gen_tokens, ttft_count, ttft_sum, tgi_count, tgi_sum;
-    double requests, prompt_tokens, tpot_count, tpot_sum;
+    double requests, prompt_tokens, tpot_count, tpot_sum, prefill_count, prefill_sum;
     double prompt_hist[N_PROMPT_LE + 1], prompt_hist_sum;  /* per bucket, not cumulative; the last +Inf */
     double tgi_hist[N_TGI_LE + 1];                           /* the same prompts in TGI's buckets */
 } server;
@@ -114,6 +118,7 @@ static void read_state(const char *path, state *st)
         else if (!strcmp(key, "tpot_rate")) st->tpot_rate = v[0];
         else if (!strcmp(key, "tpot_mean")) st->tpot_mean = v[0];
         else if (!strcmp(key, "tpot_name")) st->tpot_name = v[0];
+        else if (!strcmp(key, "prefill_mean")) st->prefill_mean = v[0];
         else if (!strcmp(key, "prompt_len")) {
             st->prompt_len[0] = v[0];
             st->prompt_len[1] = n >= 3 ? v[1] : 1;
@@ -139,6 +144,10 @@ static char *render(server *s)
     s->tpot_sum += st.tpot_rate * dt * st.tpot_mean;
     s->tgi_count += st.tgi_count_rate * dt;
     s->tgi_sum += st.tgi_count_rate * dt * st.tgi_mean;
+    if (st.prefill_mean > 0) {
+        s->prefill_count += st.req_rate * dt;
+        s->prefill_sum += st.req_rate * dt * st.prefill_mean;
+    }
     for (int k = 0; st.prompt_len[0] > 0 && k < 2; k++) {
         double len = st.prompt_len[k ? 2 : 0], share = k ? 1 - st.prompt_len[1] : st.prompt_len[1];
         if (!(share > 0) || !(len > 0))
@@ -203,6 +212,19 @@ static char *render(server *s)
                              "%s_count{model_name=\"m\"} %.17g\n",
                         n, n, n, s->tpot_count, n, s->tpot_sum, n, s->tpot_count);
     }
+    if (st.prefill_mean > 0)
+        ksiss_sb_printf(&sb, "# HELP vllm:request_prefill_time_seconds Time in the prefill phase.\n"
+                             "# TYPE vllm:request_prefill_time_seconds histogram\n"
+                             "vllm:request_prefill_time_seconds_bucket{model_name=\"m\",le=\"+Inf\"} %.17g\n"
+                             "vllm:request_prefill_time_seconds_sum{model_name=\"m\"} %.17g\n"
+                             "vllm:request_prefill_time_seconds_count{model_name=\"m\"} %.17g\n"
+                             "# HELP tgi_batch_forward_duration Batch forward duration.\n"
+                             "# TYPE tgi_batch_forward_duration histogram\n"
+                             "tgi_batch_forward_duration_bucket{method=\"prefill\",le=\"+Inf\"} %.17g\n"
+                             "tgi_batch_forward_duration_sum{method=\"prefill\"} %.17g\n"
+                             "tgi_batch_forward_duration_count{method=\"prefill\"} %.17g\n",
+                        s->prefill_count, s->prefill_sum, s->prefill_count, s->prefill_count, s->prefill_sum,
+                        s->prefill_count);
     if (st.prompt_len[0] > 0) {
         ksiss_sb_printf(&sb, "# HELP vllm:request_prompt_tokens Number of prefill tokens processed.\n"
                              "# TYPE vllm:request_prompt_tokens histogram\n");

@@ -70,6 +70,7 @@ prompt_len 1000
 tpot_rate 10
 tpot_mean 0.04
 tpot_name 2
+prefill_mean 0.05
 EOF
 cat >"$TMP/b.state" <<EOF
 running 5
@@ -85,12 +86,23 @@ prompt_len 100 0.5 2000
 tpot_rate 30
 tpot_mean 0.08
 tpot_name 0
+prefill_mean 0.1
+EOF
+# pod c, of another service and namespace: a vLLM without the prefill's series
+cat >"$TMP/c.state" <<EOF
+ttft_rate 5
+ttft_mean 0.2
+req_rate 5
+prompt_len 500
 EOF
 start_fake a "$TMP/a.state"
 start_fake b "$TMP/b.state"
-wait_file "$TMP/a.port" 10 && wait_file "$TMP/b.port" 10 || die "setup" "the stand-in inference servers did not start"
+start_fake c "$TMP/c.state"
+wait_file "$TMP/a.port" 10 && wait_file "$TMP/b.port" 10 && wait_file "$TMP/c.port" 10 ||
+    die "setup" "the stand-in inference servers did not start"
 APORT=$(cat "$TMP/a.port")
 BPORT=$(cat "$TMP/b.port")
+CPORT=$(cat "$TMP/c.port")
 check "stand-in inference server exposes vLLM and TGI metrics" \
     bash -c "'$TOOL' get http://127.0.0.1:$APORT/metrics | grep -q '^tgi_request_mean_time_per_token_duration_count ' &&
              '$TOOL' get http://127.0.0.1:$APORT/metrics | grep -q '^vllm:time_to_first_token_seconds_bucket{model_name=\"m\",le=\"0.5\"}'"
@@ -111,6 +123,8 @@ scrape_configs:
         labels: {pod: $POD_A, namespace: ml}
       - targets: ["127.0.0.1:$BPORT"]
         labels: {pod: $POD_B, namespace: ml}
+      - targets: ["127.0.0.1:$CPORT"]
+        labels: {pod: old-00001-deployment-c, namespace: old}
   - job_name: cross
     static_configs:
       - targets: ["127.0.0.1:$APORT"]
@@ -234,6 +248,37 @@ else ko "batched across services gives each service its own queries' readings" "
 # the prompt-length histogram per bucket (learnQueries.promptHistogram): by (le) and by the service when batched
 if "$TOOL" cross-hist "$PROM" >"$TMP/hist.txt" 2>&1; then ok "prompt-length histogram: $(paste -sd";" "$TMP/hist.txt")"
 else ko "the prompt-length histogram per bucket, per service and batched" "$(grep FAIL "$TMP/hist.txt" | head -5)"; fi
+
+# ---- the learned capacity's default queries (core/config.c), as the controller runs them ----
+# pods a and b: 10 requests/s each, prompts of 1000 and (100 + 2000) / 2
+# tokens, prefills of 0.05 and 0.1 s: the prefill per prompt token over the
+# service is (0.5 + 1.0) / (10000 + 10500) = 7.317e-5 s, for vLLM
+# (request_prefill_time_seconds over request_prompt_tokens) and TGI (the
+# prefill forward passes over the input lengths) alike
+learn_value() { awk -v k="$2" '$1 == k {print $2}' "$1"; }
+expect_learn() {  # expect_learn FILE KEY WANT TOL WHAT
+    local v
+    v=$(learn_value "$1" "$2")
+    if near "$v" "$3" "$4"; then ok "$5 ($v)"; else ko "$5" "got '$v', want $3: $(paste -sd';' "$1")"; fi
+}
+got=""
+for i in $(seq 1 40); do
+    "$TOOL" learn-defaults "$PROM" vllm gpt2 ml >"$TMP/learn-vllm.txt" 2>&1 &&
+        near "$(learn_value "$TMP/learn-vllm.txt" prefillPerToken)" 7.317e-5 0.02 && break
+    sleep 1
+done
+"$TOOL" learn-defaults "$PROM" tgi gpt2 ml >"$TMP/learn-tgi.txt" 2>&1
+expect_learn "$TMP/learn-vllm.txt" prefillPerToken 7.317e-5 0.02 "learnQueries' vLLM default prefillPerToken: the service's prefill seconds over its prompt tokens"
+expect_learn "$TMP/learn-vllm.txt" ttft 0.3 0.02 "learnQueries' vLLM default ttft: the mean TTFT of both pods"
+expect_learn "$TMP/learn-vllm.txt" running 4 1e-9 "learnQueries' vLLM default running: the mean batch per pod"
+expect_learn "$TMP/learn-tgi.txt" prefillPerToken 7.317e-5 0.02 "learnQueries' TGI default prefillPerToken: prefill forward seconds over the input lengths"
+expect_learn "$TMP/learn-tgi.txt" promptTokens 1025 0.02 "learnQueries' TGI default promptTokens: the mean input length"
+# pod c does not serve the prefill's series (a vLLM before it): no value,
+# so the learner splits TTFT with its queueing model; its TTFT still reads
+"$TOOL" learn-defaults "$PROM" vllm old old >"$TMP/learn-none.txt" 2>&1
+if [ "$(learn_value "$TMP/learn-none.txt" prefillPerToken)" = nan ] && near "$(learn_value "$TMP/learn-none.txt" ttft)" 0.2 0.02; then
+    ok "prefillPerToken without the series: no value (nan), not 0; the TTFT of the same pod reads"
+else ko "prefillPerToken without the series" "$(paste -sd';' "$TMP/learn-none.txt")"; fi
 
 # ---- the exporter, scraped by the same Prometheus ----
 timeout 300 "$KSISS" query --config "$CFG" --service gpt2 --pods "$POD_A,$POD_B" --namespace ml \

@@ -17,6 +17,11 @@
  *                                            (le)`) of each service of job "cross", per
  *                                            service and batched: the same 1 + c^2, the one
  *                                            the stand-ins' prompts give (idle: no series)
+ *   prom_tool learn-defaults PROM SERVER SERVICE NS
+ *                                            the learned capacity's default queries of SERVER
+ *                                            (vllm, tgi; core/config.c) for SERVICE in NS,
+ *                                            run on PROM as the controller runs them: one
+ *                                            "key value" line each (nan: no value)
  * Processes it starts stop on SIGTERM/SIGINT. */
 #include <arpa/inet.h>
 #include <curl/curl.h>
@@ -34,6 +39,7 @@
 #include "core/promql.h"
 #include "core/util.h"
 #include "core/capacity_learn.h"
+#include "core/config.h"
 #include "shell/controller.h"
 #include "shell/exporter.h"
 #include "shell/metrics.h"
@@ -522,6 +528,58 @@ static int cross_hist_one(ksiss_prom *c, const char *what, const char *query, co
     return fail;
 }
 
+/* learn-defaults: the defaults as a configuration without learnQueries
+ * (or with only its server) gets them, each summed as the controller sums
+ * a service-level answer. */
+static int cmd_learn_defaults(const char *prom_url, const char *server, const char *service, const char *ns)
+{
+    char *text = ksiss_xasprintf("svc: |\n  metrics:\n    - {name: ttft, query: q, slo: 1}\n"
+                                 "  load: {query: l, learnQueries: {server: %s}}\n", server);
+    ksiss_catalog cat;
+    ksiss_config cfg = {0};
+    ksiss_diags d;
+    ksiss_catalog_builtin(&cat);
+    ksiss_diags_init(&d);
+    int rc = ksiss_config_parse(text, strlen(text), "learn-defaults", NULL, &cat, &cfg, &d);
+    free(text);
+    ksiss_prom *c = rc == 0 ? prom_client(prom_url, "learn-defaults") : NULL;
+    if (rc != 0 || cfg.n_services != 1 || !c) {
+        fprintf(stderr, "prom_tool learn-defaults: server %s: %s\n", server,
+                rc != 0 ? "not a valid learnQueries.server" : "no Prometheus client");
+        ksiss_config_free(&cfg);
+        ksiss_diags_free(&d);
+        ksiss_prom_free(c);
+        return 1;
+    }
+    ksiss_promql_vars vars = {.service = service, .namespace_name = ns, .revision = NULL};
+    int fail = 0;
+    for (int i = 0; i < KSISS_LQ_N; i++) {
+        const char *tmpl = cfg.services[0].load.learn_queries[i];
+        if (i == KSISS_LQ_PROMPT_HIST || !tmpl)
+            continue;
+        char *err = NULL;
+        char *q = ksiss_promql_fill(tmpl, &vars, &err);
+        ksiss_prom_result r;
+        if (!q || ksiss_prom_query(c, q, NULL, NULL, &r) != 0) {
+            printf("%s error %s\n", ksiss_learn_query_keys[i], q ? r.error : err);
+            fail = 1;
+        } else {
+            double sum = NAN;
+            for (size_t k = 0; k < r.n; k++)
+                sum = isnan(sum) ? r.samples[k].value : sum + r.samples[k].value;
+            printf("%s %.9g\n", ksiss_learn_query_keys[i], sum);
+        }
+        if (q)
+            ksiss_prom_result_free(&r);
+        free(q);
+        free(err);
+    }
+    ksiss_prom_free(c);
+    ksiss_config_free(&cfg);
+    ksiss_diags_free(&d);
+    return fail;
+}
+
 static int cmd_cross_hist(const char *prom_url)
 {
     ksiss_prom *c = prom_client(prom_url, "cross-hist");
@@ -598,10 +656,13 @@ int main(int argc, char **argv)
         rc = cmd_cross_batch(argv[2]);
     } else if (!strcmp(cmd, "cross-hist") && argc == 3) {
         rc = cmd_cross_hist(argv[2]);
+    } else if (!strcmp(cmd, "learn-defaults") && argc == 6) {
+        rc = cmd_learn_defaults(argv[2], argv[3], argv[4], argv[5]);
     } else {
         fprintf(stderr, "usage: prom_tool free-port | hang PORT_FILE | get URL | json FILE PATH |\n"
                         "       export-sample ADDR | compare-export EXPORTER_URL PROM_URL JOB |\n"
-                        "       cross-batch PROM_URL | cross-hist PROM_URL\n");
+                        "       cross-batch PROM_URL | cross-hist PROM_URL |\n"
+                        "       learn-defaults PROM_URL SERVER SERVICE NS\n");
     }
     curl_global_cleanup();
     return rc;
