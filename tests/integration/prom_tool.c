@@ -547,6 +547,7 @@ static int cmd_learn_defaults(const char *prom_url, const char *server, const ch
         fprintf(stderr, "prom_tool learn-defaults: server %s: %s\n", server,
                 rc != 0 ? "not a valid learnQueries.server" : "no Prometheus client");
         ksiss_config_free(&cfg);
+        ksiss_catalog_free(&cat);
         ksiss_diags_free(&d);
         ksiss_prom_free(c);
         return 1;
@@ -576,6 +577,7 @@ static int cmd_learn_defaults(const char *prom_url, const char *server, const ch
     }
     ksiss_prom_free(c);
     ksiss_config_free(&cfg);
+    ksiss_catalog_free(&cat);
     ksiss_diags_free(&d);
     return fail;
 }
