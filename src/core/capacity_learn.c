@@ -497,7 +497,12 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
              * arrivals burstier than Poisson's put their extra wait into
              * theta (the Azure conversation trace's 3g slice 9% slow at a
              * 20 s cold start; read directly, within 1%). */
-            bool direct = pos(w->prefill_s_per_token);
+            /* A request's prefill is part of its TTFT: a reading above the
+             * TTFT's per token (with room for the two means' different
+             * requests: the one counted at the finish, the other at the
+             * first token) contradicts it (a query in milliseconds, say)
+             * and is not used: the split below stands for the window. */
+            bool direct = pos(w->prefill_s_per_token) && w->prefill_s_per_token <= KSISS_LEARN_PREFILL_SLACK * y;
             if (direct)
                 y = w->prefill_s_per_token;
             /* The prefill's utilization, rho = lambda x prompt x theta,

@@ -117,6 +117,7 @@ typedef enum {
 #define KSISS_LEARN_MIN_REQUESTS 20     /* requests in a window before it says anything */
 #define KSISS_LEARN_MAX_IN_PREFILL 0.6  /* mean requests per instance waiting for or in prefill (Little) */
 #define KSISS_LEARN_PREFILL_UTIL 0.7    /* prefill utilization the TTFT SLO allows: capacity = 0.7 / theta */
+#define KSISS_LEARN_PREFILL_SLACK 1.25  /* a prefill read directly may exceed TTFT per token by this much at most */
 #define KSISS_LEARN_QUEUE_K 0.5        /* prior of the queueing coefficient k (phi = k theta), s.d. 0.15,
                                          * without the prompts' spread */
 #define KSISS_LEARN_QUEUE_K_SD_REL 0.15 /* with the prompts' spread read: k's prior (1 + c^2) / 2, this s.d. relative:

@@ -532,12 +532,14 @@ static void test_the_prompt_spread_sets_the_queueing_coefficient(void **state)
  * theta: capacity more than 8% low. With the prefill read apart from the
  * wait (learnQueries.prefillPerToken) theta is read as it is, whatever the
  * wait: within 1%; one window that reads it and one that does not, in
- * turn, still within 3%. */
+ * turn, still within 3%. A reading that contradicts the TTFT (a query in
+ * milliseconds) is not used. */
 static void test_the_prefill_read_apart_from_the_wait(void **state)
 {
     (void)state;
     const double m2 = 1.9, k = m2 / 2, theta = true_theta(t3g, 1.0);
-    for (int mode = 0; mode < 3; mode++) {        /* 0: not read, 1: read, 2: every other window */
+    double from_ttft = NAN;
+    for (int mode = 0; mode < 4; mode++) {  /* 0: not read, 1: read, 2: every other window, 3: in ms */
         ksiss_learner L;
         learner(&L, 0);
         int64_t now = 0;
@@ -546,11 +548,12 @@ static void test_the_prefill_read_apart_from_the_wait(void **state)
             now += 60000;
             ksiss_learn_window w = heavy_window(theta, 2 * k, 0.2 + 0.04 * (i % 3), 2, &s);
             w.prompt_m2 = m2;
-            bool read = mode == 1 || (mode == 2 && i % 2 == 0);
-            w.prefill_s_per_token = read ? theta * (1 + 0.01 * noise(&s)) : NAN;
+            bool read = mode == 1 || (mode == 2 && i % 2 == 0) || mode == 3;
+            double pf = theta * (1 + 0.01 * noise(&s)) * (mode == 3 ? 1000 : 1);
+            w.prefill_s_per_token = read ? pf : NAN;
             ksiss_learn_result rp;
             ksiss_learner_observe(&L, t3g, &w, now, &rp, NULL);
-            if (read)
+            if (read && mode != 3)
                 assert_int_equal(rp, KSISS_LEARN_ACCEPTED);
         }
         ksiss_cap_estimate e;
@@ -558,6 +561,12 @@ static void test_the_prefill_read_apart_from_the_wait(void **state)
         double err = e.capacity / true_capacity(t3g, 1.0) - 1;
         if (mode == 0 && !(err < -0.08))
             fail_msg("from TTFT alone: capacity %+.1f%%, want more than 8%% low", 100 * err);
+        if (mode == 0)
+            from_ttft = e.capacity;
+        /* a reading 1000x the TTFT's per token contradicts it: not used,
+         * the windows learn as from TTFT alone (not a capacity 1000x low) */
+        if (mode == 3 && e.capacity != from_ttft)
+            fail_msg("a reading in ms: capacity %g, want the TTFT split's %g", e.capacity, from_ttft);
         if (mode == 1 && !(fabs(err) < 0.01))
             fail_msg("read directly: capacity %+.1f%%, want within 1%%", 100 * err);
         if (mode == 2 && !(fabs(err) < 0.03))
