@@ -197,8 +197,13 @@ static void print_report(const char *ns, const char *name, const char *source, c
             break;
         }
         /* this tick's prefill per prompt token: theta read apart from the wait, or split from TTFT */
-        double pf = ev->learn_values[KSISS_LQ_PREFILL];
-        if (isfinite(pf) && pf > 0)
+        double pf = ev->learn_values[KSISS_LQ_PREFILL], ttft = ev->learn_values[KSISS_LQ_TTFT];
+        double prompt = ev->learn_values[KSISS_LQ_PROMPT];
+        if (isfinite(pf) && pf > 0 && !ksiss_learn_prefill_usable(pf, ttft, prompt))
+            printf("  prefill: %.4g s per prompt token, not used: not at most %.2gx the TTFT per prompt token (%.4g; "
+                   "a query in the wrong unit?): theta split from TTFT by the queue's model\n", pf,
+                   KSISS_LEARN_PREFILL_SLACK, ttft / prompt);
+        else if (isfinite(pf) && pf > 0)
             printf("  prefill: %.4g s per prompt token, read apart from the wait (learnQueries.prefillPerToken)\n", pf);
         else
             printf("  prefill: %s: theta split from TTFT by the queue's model\n",

@@ -496,13 +496,13 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
              * TTFT the model must split the wait off with k's prior, and
              * arrivals burstier than Poisson's put their extra wait into
              * theta (the Azure conversation trace's 3g slice 9% slow at a
-             * 20 s cold start; read directly, within 1%). */
-            /* A request's prefill is part of its TTFT: a reading above the
-             * TTFT's per token (with room for the two means' different
-             * requests: the one counted at the finish, the other at the
-             * first token) contradicts it (a query in milliseconds, say)
-             * and is not used: the split below stands for the window. */
-            bool direct = pos(w->prefill_s_per_token) && w->prefill_s_per_token <= KSISS_LEARN_PREFILL_SLACK * y;
+             * 20 s cold start; read directly, within 1%). A request's
+             * prefill is part of its TTFT: a reading above the TTFT's per
+             * token (with room for the two means' different requests,
+             * counted at the finish and at the first token) contradicts it
+             * (a query in milliseconds, say) and is not used: the split
+             * below stands for the window. */
+            bool direct = ksiss_learn_prefill_usable(w->prefill_s_per_token, w->ttft_mean_s, w->prompt_mean);
             if (direct)
                 y = w->prefill_s_per_token;
             /* The prefill's utilization, rho = lambda x prompt x theta,
@@ -599,6 +599,12 @@ out:
         *prefill = rp;
     if (decode)
         *decode = rd;
+}
+
+bool ksiss_learn_prefill_usable(double prefill_s_per_token, double ttft_mean_s, double prompt_mean)
+{
+    return pos(prefill_s_per_token) && pos(ttft_mean_s) && pos(prompt_mean) &&
+           prefill_s_per_token <= KSISS_LEARN_PREFILL_SLACK * ttft_mean_s / prompt_mean;
 }
 
 double ksiss_learn_capacity_of(ksiss_throughput_kind kind, double tpot_slo_s, double p0, double p1)

@@ -201,6 +201,12 @@ void ksiss_learner_estimate(const ksiss_learner *L, const ksiss_tier *tier, int6
 void ksiss_learner_view(ksiss_learner *L, const ksiss_tier *current, int64_t now_ms, const ksiss_tier **tiers,
                         double *per_instance, ksiss_capacity_view *out);
 
+/* Whether a window's prefill per prompt token (learnQueries.prefillPerToken)
+ * is read and agrees with its TTFT: positive, and at most
+ * KSISS_LEARN_PREFILL_SLACK x the TTFT per prompt token (a prefill is part
+ * of its TTFT); otherwise the learner splits TTFT with its queueing model. */
+bool ksiss_learn_prefill_usable(double prefill_s_per_token, double ttft_mean_s, double prompt_mean);
+
 /* The capacity one instance gives (load units) under the learner's rule,
  * from a phase's parameters: prefill seconds per token p0, or the decode
  * step at batch 0 p0 and its slope per sequence p1. */

@@ -319,9 +319,6 @@ void simobs_scrape(world *w, double s)
     w->last_scrape = s;
 }
 
-/* Rate of counter `which` (0 gen, 1 prompt, 2 done, 3 prefill seconds and
- * 4 prompt tokens of the finished requests) over the window ending at the
- * last scrape. */
 /* The scrape the window ending at the last one starts from; NULL: none. */
 static const counter_sample *window_first(const world *w)
 {
@@ -338,6 +335,9 @@ static const counter_sample *window_first(const world *w)
     return first;
 }
 
+/* Rate of counter `which` (0 gen, 1 prompt, 2 done, 3 prefill seconds and
+ * 4 prompt tokens of the finished requests) over the window ending at the
+ * last scrape. */
 static double counter_rate(const world *w, int which)
 {
     const counter_sample *first = window_first(w);

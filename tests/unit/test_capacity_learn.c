@@ -573,6 +573,15 @@ static void test_the_prefill_read_apart_from_the_wait(void **state)
             fail_msg("read every other window: capacity %+.1f%%, want within 3%%", 100 * err);
         assert_true(e.learned);
     }
+    /* the rule (explain tells it too): positive, at most 1.25x TTFT per token */
+    assert_true(ksiss_learn_prefill_usable(1e-4, 0.12, 1000));
+    assert_true(ksiss_learn_prefill_usable(1.49e-4, 0.12, 1000));
+    assert_false(ksiss_learn_prefill_usable(1.51e-4, 0.12, 1000));
+    assert_false(ksiss_learn_prefill_usable(0.1, 0.12, 1000));     /* milliseconds */
+    assert_false(ksiss_learn_prefill_usable(0, 0.12, 1000));
+    assert_false(ksiss_learn_prefill_usable(NAN, 0.12, 1000));
+    assert_false(ksiss_learn_prefill_usable(1e-4, NAN, 1000));
+    assert_false(ksiss_learn_prefill_usable(1e-4, 0.12, 0));
 }
 
 /* The histogram read late: a filter whose first windows could not read the
