@@ -93,6 +93,16 @@ static const char *const metric_keys[] = {
     "name", "query", "slo", "scaleUpFactor", "scaleDownFactor", "direction", "aggregate", NULL,
 };
 
+/* "a, b, c" from a NULL-terminated list of names (caller frees). */
+static char *join_names(const char *const *names)
+{
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    for (int i = 0; names[i]; i++)
+        ksiss_sb_printf(&sb, "%s%s", i ? ", " : "", names[i]);
+    return ksiss_sb_take(&sb);
+}
+
 static int parse_enum(ctx *c, const ksiss_ynode *n, const char *what, const char *const *names, int *out)
 {
     const char *s;
@@ -103,13 +113,9 @@ static int parse_enum(ctx *c, const ksiss_ynode *n, const char *what, const char
             *out = i;
             return 0;
         }
-    char *ex = ksiss_y_excerpt(n);
-    ksiss_strbuf sb;
-    ksiss_sb_init(&sb, 0);
-    for (int i = 0; names[i]; i++)
-        ksiss_sb_printf(&sb, "%s%s", i ? ", " : "", names[i]);
-    err(c, n->pos, "%s: %s is not one of %s", what, ex, ksiss_sb_str(&sb));
-    ksiss_sb_free(&sb);
+    char *ex = ksiss_y_excerpt(n), *all = join_names(names);
+    err(c, n->pos, "%s: %s is not one of %s", what, ex, all);
+    free(all);
     free(ex);
     return -1;
 }
@@ -298,8 +304,9 @@ static bool parse_learn_queries(ctx *c, const char *what, const ksiss_ynode *n, 
     int server = 0;
     char *f;
     if (n && n->kind != KSISS_Y_MAP) {
-        err(c, n->pos, "%s: learnQueries: expected a mapping of server, ttft, promptTokens, requests, running, "
-            "tpot, promptHistogram, prefillPerToken, got %s", what, ksiss_y_kind_name(n));
+        char *all = join_names(learn_query_keys_all);
+        err(c, n->pos, "%s: learnQueries: expected a mapping of %s, got %s", what, all, ksiss_y_kind_name(n));
+        free(all);
         return false;
     }
     if (n) {

@@ -64,7 +64,6 @@ void simworld_free(world *w)
     w->learner = NULL;
 }
 
-/* The TPOT SLO of a mean-TPOT metric of the service, or 0. */
 /* A signature of the serving instances: the current tier's ready count,
  * and whether any instance of another revision still serves. */
 static long serving_signature(const world *w, int *ready_cur)

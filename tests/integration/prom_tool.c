@@ -20,7 +20,7 @@
  *   prom_tool learn-defaults PROM SERVER SERVICE NS
  *                                            the learned capacity's default queries of SERVER
  *                                            (vllm, tgi; core/config.c) for SERVICE in NS,
- *                                            run on PROM as the controller runs them: one
+ *                                            read on PROM by the controller's reader: one
  *                                            "key value" line each (nan: no value)
  * Processes it starts stop on SIGTERM/SIGINT. */
 #include <arpa/inet.h>
@@ -528,9 +528,10 @@ static int cross_hist_one(ksiss_prom *c, const char *what, const char *query, co
     return fail;
 }
 
-/* learn-defaults: the defaults as a configuration without learnQueries
- * (or with only its server) gets them, each summed as the controller sums
- * a service-level answer. */
+/* learn-defaults: the defaults a configuration without learnQueries (or
+ * with only its server) gets, read by the controller's own reader
+ * (ksiss_controller_read_learn): each query filled, sent and its answer
+ * summed as on a tick. */
 static int cmd_learn_defaults(const char *prom_url, const char *server, const char *service, const char *ns)
 {
     char *text = ksiss_xasprintf("svc: |\n  metrics:\n    - {name: ttft, query: q, slo: 1}\n"
@@ -543,43 +544,25 @@ static int cmd_learn_defaults(const char *prom_url, const char *server, const ch
     int rc = ksiss_config_parse(text, strlen(text), "learn-defaults", NULL, &cat, &cfg, &d);
     free(text);
     ksiss_prom *c = rc == 0 ? prom_client(prom_url, "learn-defaults") : NULL;
-    if (rc != 0 || cfg.n_services != 1 || !c) {
+    if (rc == 0 && cfg.n_services == 1 && c) {
+        ksiss_eval_in in = {.prom = c, .svc = &cfg.services[0]};
+        ksiss_promql_vars vars = {.service = service, .namespace_name = ns, .revision = NULL};
+        ksiss_eval e;
+        memset(&e, 0, sizeof(e));
+        ksiss_controller_read_learn(&in, &vars, &e);
+        for (int i = 0; i < KSISS_LQ_N; i++)
+            if (i != KSISS_LQ_PROMPT_HIST)
+                printf("%s %.9g\n", ksiss_learn_query_keys[i], e.learn_values[i]);
+    } else {
         fprintf(stderr, "prom_tool learn-defaults: server %s: %s\n", server,
                 rc != 0 ? "not a valid learnQueries.server" : "no Prometheus client");
-        ksiss_config_free(&cfg);
-        ksiss_catalog_free(&cat);
-        ksiss_diags_free(&d);
-        ksiss_prom_free(c);
-        return 1;
-    }
-    ksiss_promql_vars vars = {.service = service, .namespace_name = ns, .revision = NULL};
-    int fail = 0;
-    for (int i = 0; i < KSISS_LQ_N; i++) {
-        const char *tmpl = cfg.services[0].load.learn_queries[i];
-        if (i == KSISS_LQ_PROMPT_HIST || !tmpl)
-            continue;
-        char *err = NULL;
-        char *q = ksiss_promql_fill(tmpl, &vars, &err);
-        ksiss_prom_result r;
-        if (!q || ksiss_prom_query(c, q, NULL, NULL, &r) != 0) {
-            printf("%s error %s\n", ksiss_learn_query_keys[i], q ? r.error : err);
-            fail = 1;
-        } else {
-            double sum = NAN;
-            for (size_t k = 0; k < r.n; k++)
-                sum = isnan(sum) ? r.samples[k].value : sum + r.samples[k].value;
-            printf("%s %.9g\n", ksiss_learn_query_keys[i], sum);
-        }
-        if (q)
-            ksiss_prom_result_free(&r);
-        free(q);
-        free(err);
+        rc = 1;
     }
     ksiss_prom_free(c);
     ksiss_config_free(&cfg);
     ksiss_catalog_free(&cat);
     ksiss_diags_free(&d);
-    return fail;
+    return rc == 0 ? 0 : 1;
 }
 
 static int cmd_cross_hist(const char *prom_url)
