@@ -483,9 +483,13 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
     }
     double rho = NAN;
 
+    bool direct = pos(w->ttft_mean_s) && pos(w->prompt_mean) &&
+                  ksiss_learn_prefill_usable(w->prefill_s_per_token, w->ttft_mean_s, w->prompt_mean);
     if (pos(w->ttft_mean_s) && pos(w->prompt_mean)) {
         ksiss_learn_filter *f = &t->prefill;
-        if (queueing)
+        if (w->counts_changed && !direct)
+            rp = KSISS_LEARN_UNSTEADY;
+        else if (queueing)
             rp = KSISS_LEARN_QUEUEING;
         else if (f->last_ms != INT64_MIN && (double)(now_ms - f->last_ms) < w->window_s * 1000.0 - 1)
             rp = KSISS_LEARN_OVERLAP;
@@ -502,7 +506,6 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
              * counted at the finish and at the first token) contradicts it
              * (a query in milliseconds, say) and is not used: the split
              * below stands for the window. */
-            bool direct = ksiss_learn_prefill_usable(w->prefill_s_per_token, w->ttft_mean_s, w->prompt_mean);
             if (direct)
                 y = w->prefill_s_per_token;
             /* The prefill's utilization, rho = lambda x prompt x theta,
@@ -568,7 +571,9 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
     }
     if (pos(w->tpot_mean_s) && pos(w->running_mean)) {
         ksiss_learn_filter *f = &t->decode;
-        if (queueing)
+        if (w->counts_changed)
+            rd = KSISS_LEARN_UNSTEADY;
+        else if (queueing)
             rd = KSISS_LEARN_QUEUEING;
         else if (f->last_ms != INT64_MIN && (double)(now_ms - f->last_ms) < w->window_s * 1000.0 - 1)
             rd = KSISS_LEARN_OVERLAP;
@@ -742,6 +747,7 @@ const char *ksiss_learn_result_name(ksiss_learn_result r)
     case KSISS_LEARN_OVERLAP: return "overlap";
     case KSISS_LEARN_OUTLIER: return "outlier";
     case KSISS_LEARN_UNKNOWN_TIER: return "unknown_tier";
+    case KSISS_LEARN_UNSTEADY: return "instances_changed";
     }
     return "?";
 }

@@ -51,7 +51,8 @@ typedef struct {
                                  * prefill over their prompt tokens (vLLM's request_prefill_time_seconds_sum over
                                  * request_prompt_tokens_sum, both counted at the finish); 0 or NAN: not read */
     double window_s;            /* the queries' range window (60 for [1m]) */
-    int instances;              /* instances of the tier serving through the window */
+    int instances;              /* instances of the tier serving at the window's end */
+    bool counts_changed;        /* their count changed within the window: only a prefill read directly is used */
 } ksiss_learn_window;
 
 /* A 2-parameter linear Kalman filter: y = m0 + m1 * x. */
@@ -111,6 +112,7 @@ typedef enum {
     KSISS_LEARN_OVERLAP,        /* the window overlaps the last one used */
     KSISS_LEARN_OUTLIER,        /* the innovation gate refused it */
     KSISS_LEARN_UNKNOWN_TIER,   /* not a tier of the learner */
+    KSISS_LEARN_UNSTEADY,       /* the instance count changed within the window and the phase has no direct reading */
 } ksiss_learn_result;
 
 /* Tuning, documented in docs/policy.md "Learned capacity". */

@@ -584,6 +584,44 @@ static void test_the_prefill_read_apart_from_the_wait(void **state)
     assert_false(ksiss_learn_prefill_usable(1e-4, 0.12, 0));
 }
 
+/* A window whose instance count changed within it (a tier change's new
+ * revision read on its own pods while instances are added, or a scale-out):
+ * the prefill read directly is a per-request ratio and still learns; the
+ * TTFT split (its queue model needs the instances) and the decode (the
+ * per-instance batch) are refused, and say why. */
+static void test_a_window_whose_instances_changed_learns_only_a_direct_prefill(void **state)
+{
+    (void)state;
+    const double theta = true_theta(t3g, 1.0);
+    for (int read = 0; read < 2; read++) {
+        ksiss_learner L;
+        learner(&L, 0);
+        int64_t now = 0;
+        uint32_t s = 5;
+        for (int i = 0; i < 8; i++) {
+            now += 60000;
+            ksiss_learn_window w = heavy_window(theta, 0.95, 0.2 + 0.04 * (i % 3), 2, &s);
+            w.prompt_m2 = 1.9;
+            w.counts_changed = true;
+            w.prefill_s_per_token = read ? theta * (1 + 0.01 * noise(&s)) : NAN;
+            ksiss_learn_result rp, rd;
+            ksiss_learner_observe(&L, t3g, &w, now, &rp, &rd);
+            assert_int_equal(rp, read ? KSISS_LEARN_ACCEPTED : KSISS_LEARN_UNSTEADY);
+            assert_int_equal(rd, KSISS_LEARN_UNSTEADY);
+        }
+        const ksiss_learn_tier *t = ksiss_learner_tier(&L, t3g);
+        assert_int_equal(t->decode.n, 0);
+        assert_int_equal(t->prefill.n, read ? 8 : 0);
+        ksiss_cap_estimate e;
+        ksiss_learner_estimate(&L, t3g, now, &e);
+        if (read && !(fabs(e.capacity / true_capacity(t3g, 1.0) - 1) < 0.01))
+            fail_msg("read directly while the instances changed: capacity %g, want within 1%% of %g", e.capacity,
+                     true_capacity(t3g, 1.0));
+        assert_true(read ? e.learned : !e.learned);
+    }
+    assert_string_equal(ksiss_learn_result_name(KSISS_LEARN_UNSTEADY), "instances_changed");
+}
+
 /* The histogram read late: a filter whose first windows could not read the
  * prompts' spread (a query failing at start) started on the fallback prior;
  * the first window that reads it puts the histogram's prior under the
@@ -998,6 +1036,7 @@ int main(void)
         cmocka_unit_test(test_the_prompt_spread_sets_the_queueing_coefficient),
         cmocka_unit_test(test_a_histogram_read_late_replaces_the_fallback_prior),
         cmocka_unit_test(test_the_prefill_read_apart_from_the_wait),
+        cmocka_unit_test(test_a_window_whose_instances_changed_learns_only_a_direct_prefill),
         cmocka_unit_test(test_the_queueing_gate_asks_the_model),
         cmocka_unit_test(test_a_steady_load_keeps_theta),
         cmocka_unit_test(test_the_spread_holds_k_against_scattered_windows),
