@@ -209,6 +209,13 @@ static void print_report(const char *ns, const char *name, const char *source, c
             printf("  prefill: %s: theta split from TTFT by the queue's model\n",
                    svc->load.learn_queries[KSISS_LQ_PREFILL] ? "no value (learnQueries.prefillPerToken)"
                                                              : "no query (learnQueries.prefillPerToken)");
+        /* whose pods the series are: the revision's own (learned while a tier change rolls), or the service's */
+        if (ksiss_learn_per_revision(&svc->load))
+            printf("  series: revision %s's own pods ({revision}): a window counts once it has served a whole "
+                   "minute, also while a tier change rolls\n", ev->revision ? ev->revision : "(none ready)");
+        else
+            printf("  series: the whole service's pods (a learnQueries query without {revision}): a window counts "
+                   "only once the same instances of one tier served a whole minute, no tier change rolling\n");
     }
     printf("Free GPUs that matter (allowed tiers):\n");
     if (!has_inv) {

@@ -546,6 +546,7 @@ int ksiss_cmd_simulate(int argc, char **argv)
             goto out;
         }
         ms->load.learn = true;
+        ksiss_learn_queries_default(&ms->load);
         if (no_per_gpu)
             ms->load.per_gpu = 0;
         else if (ms->load.per_gpu > 0)

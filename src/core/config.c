@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/policy.h"
+#include "core/promql.h"
 #include "core/util.h"
 #include "core/yaml_tree.h"
 
@@ -255,9 +256,12 @@ static const char *const load_keys[] = {"query", "perGpu", "throughput", "target
 const char *const ksiss_learn_query_keys[KSISS_LQ_N] = {"ttft", "promptTokens", "requests", "running", "tpot",
                                                          "promptHistogram", "prefillPerToken"};
 
-/* The series vLLM and TGI export for the learned capacity, per pod of the
- * service (docs/policy.md "Learned capacity"). */
-#define SEL "{namespace=\"{namespace}\",pod=~\"{service}-.*\"}"
+/* The series vLLM and TGI export for the learned capacity, over the pods
+ * of the service's latest ready revision (Knative names them
+ * <revision>-deployment-...): a tier change's new revision is read apart
+ * from the old one it replaces (docs/policy.md "Learned capacity"). */
+#define POD_OF_REV "pod=~\"{revision}-deployment-.*\""
+#define SEL "{namespace=\"{namespace}\"," POD_OF_REV "}"
 static const char *const vllm_queries[KSISS_LQ_N] = {
     "sum(rate(vllm:time_to_first_token_seconds_sum" SEL "[1m])) / sum(rate(vllm:time_to_first_token_seconds_count" SEL "[1m]))",
     "sum(rate(vllm:prompt_tokens_total" SEL "[1m])) / sum(rate(vllm:request_success_total" SEL "[1m]))",
@@ -279,21 +283,46 @@ static const char *const vllm_queries[KSISS_LQ_N] = {
  * max_input_tokens, then +Inf), read as they are. */
 static const char *const tgi_queries[KSISS_LQ_N] = {
     "sum(rate(tgi_request_queue_duration_sum" SEL "[1m])) / sum(rate(tgi_request_queue_duration_count" SEL "[1m]))"
-    " + sum(rate(tgi_batch_forward_duration_sum{namespace=\"{namespace}\",pod=~\"{service}-.*\",method=\"prefill\"}[1m]))"
-    " / sum(rate(tgi_batch_forward_duration_count{namespace=\"{namespace}\",pod=~\"{service}-.*\",method=\"prefill\"}[1m]))",
+    " + sum(rate(tgi_batch_forward_duration_sum{namespace=\"{namespace}\"," POD_OF_REV ",method=\"prefill\"}[1m]))"
+    " / sum(rate(tgi_batch_forward_duration_count{namespace=\"{namespace}\"," POD_OF_REV ",method=\"prefill\"}[1m]))",
     "sum(rate(tgi_request_input_length_sum" SEL "[1m])) / sum(rate(tgi_request_input_length_count" SEL "[1m]))",
     "sum(rate(tgi_request_success" SEL "[1m]))",
     "avg(tgi_batch_current_size" SEL ")",
     "sum(rate(tgi_request_mean_time_per_token_duration_sum" SEL "[1m])) / sum(rate(tgi_request_mean_time_per_token_duration_count" SEL "[1m]))",
     "sum by (le) (rate(tgi_request_input_length_bucket" SEL "[1m]))",
     /* the prefill forward passes' seconds over the prompts they took */
-    "sum(rate(tgi_batch_forward_duration_sum{namespace=\"{namespace}\",pod=~\"{service}-.*\",method=\"prefill\"}[1m]))"
+    "sum(rate(tgi_batch_forward_duration_sum{namespace=\"{namespace}\"," POD_OF_REV ",method=\"prefill\"}[1m]))"
     " / sum(rate(tgi_request_input_length_sum" SEL "[1m]))",
 };
 #undef SEL
+#undef POD_OF_REV
 
 static const char *const learn_query_keys_all[] = {"server", "ttft", "promptTokens", "requests", "running", "tpot",
                                                    "promptHistogram", "prefillPerToken", NULL};
+
+bool ksiss_learn_per_revision(const ksiss_load_cfg *l)
+{
+    bool any = false;
+    for (size_t i = 0; i < KSISS_LQ_N; i++) {
+        const char *q = l->learn_queries[i];
+        if (!q || !*q)
+            continue;
+        if (!(ksiss_promql_placeholders(q) & KSISS_PROMQL_PH_REVISION))
+            return false;
+        any = true;
+    }
+    return any;
+}
+
+void ksiss_learn_queries_default(ksiss_load_cfg *l)
+{
+    if (l->server)
+        return;
+    l->server = ksiss_xstrdup("vllm");
+    for (int i = 0; i < KSISS_LQ_N; i++)
+        if (!l->learn_queries[i])
+            l->learn_queries[i] = ksiss_xstrdup(vllm_queries[i]);
+}
 
 /* learnQueries: {server: vllm|tgi, ttft: Q, promptTokens: Q, ...}; the
  * server's defaults for the rest. */

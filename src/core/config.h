@@ -75,6 +75,16 @@ typedef struct {
     ksiss_pos pos;
 } ksiss_load_cfg;
 
+/* True when every learn query reads the latest ready revision's series
+ * (has `{revision}`), as the defaults do: a tier change's new revision can
+ * then be learned while the old one still serves. */
+bool ksiss_learn_per_revision(const ksiss_load_cfg *l);
+
+/* A load that learns without its learnQueries parsed (the simulator's
+ * --no-per-gpu on a configuration with perGpu): vLLM's defaults. No-op
+ * when they were parsed (the server is set). */
+void ksiss_learn_queries_default(ksiss_load_cfg *l);
+
 typedef struct {
     char *name;                 /* the ConfigMap key: a Knative Service name */
     bool legacy;                /* written in the original's list format */

@@ -45,11 +45,19 @@ typedef struct {
     size_t n, cap, lo;
 } rec_stream;
 
+/* The current revision's own counters (its pods' series, what a query on
+ * {revision}'s pods reads): finished requests, their prompt tokens,
+ * prefill seconds and prompt tokens, TTFT sum and count (at the first
+ * token), the per-request TPOT sum and count (at the finish). */
+enum { RV_DONE, RV_PROMPT, RV_PF, RV_PT, RV_TTFT_S, RV_TTFT_N, RV_TPOT_S, RV_TPOT_N, RV_N };
+
 /* The counters (generated and prompt tokens, finished requests) at a scrape. */
 typedef struct {
     double t, gen, prompt, done;
     double prefill_fin, prompt_fin;     /* prefill seconds and prompt tokens of the finished requests */
     double prompt_hist[KSISS_LEARN_PROMPT_LE + 1];  /* vllm:request_prompt_tokens' buckets, not cumulative */
+    int rv_rev;                         /* the revision rv[] counts (the current one's pods' series) */
+    double rv[RV_N];
 } counter_sample;
 
 /* What the run needs to know about the service's metrics. */
@@ -112,6 +120,11 @@ typedef struct {
     /* gauges at the last scrape: sum, max, count over serving instances */
     double g_sum[3], g_max[3];
     int g_n;
+    int rv_rev;                     /* the revision rv[] counts */
+    double rv[RV_N];
+    int adv_rev;                    /* the revision of the instance being advanced */
+    double rv_running;              /* its pods' running requests at the last scrape, and how many pods */
+    int rv_pods;
     double last_scrape;
 
     double cost_s;                  /* cost weight x seconds within the horizon */
@@ -124,6 +137,9 @@ typedef struct {
     ksiss_learner *learner;         /* owned; NULL: not learning */
     long serving_sig;
     double serving_since;
+    double rv_serving_since;        /* the current revision has had ready instances since */
+    double rv_count_since;          /* and this many (rv_ready) since */
+    int rv_ready;
     double learn_est, learn_bound, learn_true;
 
     ksiss_sim_sample *samples;
@@ -177,6 +193,10 @@ void simobs_take_sample(world *w, double s, double **buf, size_t *bufcap);
 /* The series the capacity learning reads (capacity_learn.h), over the
  * window ending at the last scrape, for the `instances` serving ones. */
 void simobs_learn_window(world *w, int instances, ksiss_learn_window *out, double **buf, size_t *bufcap);
+/* The same from the current revision's own counters (what a query on
+ * {revision}'s pods reads), `instances` its ready ones: false unless the
+ * window lies within what they have counted; *first_t its start. */
+bool simobs_rev_window(world *w, int instances, ksiss_learn_window *out, double *first_t);
 /* What one instance of `t` truly sustains under the learner's rule (the
  * profile's figures through the serving model's scaling). */
 double simobs_true_capacity(const world *w, const ksiss_tier *t, double tpot_slo_s);

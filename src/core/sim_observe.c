@@ -210,6 +210,10 @@ static void on_first(void *ctx, const ksiss_sim_req *r, size_t idx)
     (void)idx;
     if (w->record)
         stream_push(&w->streams[0], r->first_token, r->first_token - r->arrival);
+    if (w->adv_rev == w->rv_rev) {
+        w->rv[RV_TTFT_S] += r->first_token - r->arrival;
+        w->rv[RV_TTFT_N] += 1;
+    }
 }
 
 static void on_finished(void *ctx, const ksiss_sim_req *r, size_t idx)
@@ -225,6 +229,16 @@ static void on_finished(void *ctx, const ksiss_sim_req *r, size_t idx)
     while (b < KSISS_LEARN_PROMPT_LE && (double)r->in_tokens > ksiss_learn_prompt_le(b))
         b++;
     w->prompt_hist[b] += 1;
+    if (w->adv_rev == w->rv_rev) {
+        w->rv[RV_DONE] += 1;
+        w->rv[RV_PROMPT] += (double)r->in_tokens;
+        w->rv[RV_PF] += r->first_token - r->admitted;
+        w->rv[RV_PT] += (double)r->in_tokens;
+        if (r->out_tokens > 1) {
+            w->rv[RV_TPOT_S] += (r->finished - r->first_token) / (r->out_tokens - 1);
+            w->rv[RV_TPOT_N] += 1;
+        }
+    }
     if (w->record) {
         if (r->out_tokens > 1)
             stream_push(&w->streams[1], r->finished, (r->finished - r->first_token) / (r->out_tokens - 1));
@@ -300,6 +314,10 @@ void simobs_scrape(world *w, double s)
     c->prefill_fin = w->prefill_fin;
     c->prompt_fin = w->prompt_fin;
     memcpy(c->prompt_hist, w->prompt_hist, sizeof(c->prompt_hist));
+    c->rv_rev = w->rv_rev;
+    memcpy(c->rv, w->rv, sizeof(c->rv));
+    w->rv_running = 0;
+    w->rv_pods = 0;
     memset(w->g_sum, 0, sizeof(w->g_sum));
     memset(w->g_max, 0, sizeof(w->g_max));
     w->g_n = 0;
@@ -315,6 +333,10 @@ void simobs_scrape(world *w, double s)
                 w->g_max[k] = g[k];
         }
         w->g_n++;
+        if (x->rev == w->rv_rev && x->st == ST_READY) {
+            w->rv_running += g[1];
+            w->rv_pods++;
+        }
     }
     w->last_scrape = s;
 }
@@ -456,6 +478,38 @@ void simobs_learn_window(world *w, int instances, ksiss_learn_window *out, doubl
             d[i] = last->prompt_hist[i] - first->prompt_hist[i];
         out->prompt_m2 = ksiss_learn_prompt_m2(d);
     }
+}
+
+/* The current revision's own window (its pods' series, as a query on
+ * {revision}'s pods reads them), ending at the last scrape: false when the
+ * window does not lie within what the revision's counters cover. */
+bool simobs_rev_window(world *w, int instances, ksiss_learn_window *out, double *first_t)
+{
+    const counter_sample *first = window_first(w);
+    if (!first || w->ncs == 0)
+        return false;
+    const counter_sample *last = &w->cs[w->ncs - 1];
+    double dt = last->t - first->t, win = w->o->window_ms / 1000.0;
+    if (first->rv_rev != w->cur_rev || last->rv_rev != w->cur_rev || dt < win - 1e-9)
+        return false;
+    double d[RV_N];
+    for (int i = 0; i < RV_N; i++)
+        d[i] = last->rv[i] - first->rv[i];
+    memset(out, 0, sizeof(*out));
+    out->req_rate = d[RV_DONE] / dt;
+    out->prompt_mean = d[RV_DONE] > 0 ? d[RV_PROMPT] / d[RV_DONE] : NAN;
+    out->prefill_s_per_token = d[RV_PF] > 0 && d[RV_PT] > 0 ? d[RV_PF] / d[RV_PT] : NAN;
+    out->ttft_mean_s = d[RV_TTFT_N] > 0 ? d[RV_TTFT_S] / d[RV_TTFT_N] : NAN;
+    out->tpot_mean_s = d[RV_TPOT_N] > 0 ? d[RV_TPOT_S] / d[RV_TPOT_N] : NAN;
+    out->running_mean = w->rv_pods > 0 ? w->rv_running / w->rv_pods : NAN;
+    out->window_s = win;
+    out->instances = instances;
+    double h[KSISS_LEARN_PROMPT_LE + 1];
+    for (size_t i = 0; i <= KSISS_LEARN_PROMPT_LE; i++)
+        h[i] = last->prompt_hist[i] - first->prompt_hist[i];
+    out->prompt_m2 = ksiss_learn_prompt_m2(h);
+    *first_t = first->t;
+    return true;
 }
 
 double simobs_true_capacity(const world *w, const ksiss_tier *t, double tpot_slo_s)

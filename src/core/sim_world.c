@@ -18,8 +18,10 @@ static void advance_all(world *w, double now)
     ksiss_sim_listener l = simobs_listener(w);
     for (size_t i = 0; i < w->nins; i++) {
         inst *x = &w->ins[i];
-        if (x->st == ST_READY || x->st == ST_DRAINING)
+        if (x->st == ST_READY || x->st == ST_DRAINING) {
+            w->adv_rev = x->rev;
             ksiss_sim_instance_advance(&x->m, w->reqs, now, &l);
+        }
     }
 }
 
@@ -80,9 +82,13 @@ static long serving_signature(const world *w, int *ready_cur)
     return cur * 4096 + other;
 }
 
-/* One tick of learning (a run with a learner): feeds the window when the
- * same instances of one tier served through all of it (as ksiss run reads
- * the series per revision), then fills the policy's view. */
+/* One tick of learning (a run with a learner), as ksiss run reads the
+ * series: with per-revision queries (the defaults), the window of the
+ * current revision's own instances once they have served through all of
+ * it, also while a tier change rolls (marked when their count changed
+ * within it); with queries over the whole service, only when the same
+ * instances of one tier served through all of it. Then fills the policy's
+ * view. */
 static void learn_tick(world *w, double now, int64_t now_ms, const ksiss_tier **vt, double *vcap,
                        ksiss_capacity_view *view, double **buf, size_t *bufcap)
 {
@@ -92,12 +98,31 @@ static void learn_tick(world *w, double now, int64_t now_ms, const ksiss_tier **
         w->serving_sig = sig;
         w->serving_since = now;
     }
-    double win = w->o->window_ms / 1000.0;
-    if (!w->in_transition && ready > 0 && sig == (long)ready * 4096 && now - w->serving_since >= win &&
-        w->last_scrape - win >= w->serving_since - 1e-9 && w->ncs > 0) {
-        ksiss_learn_window lw;
-        simobs_learn_window(w, ready, &lw, buf, bufcap);
-        ksiss_learner_observe(w->learner, w->cur_tier, &lw, now_ms, NULL, NULL);
+    if (w->rv_rev != w->cur_rev) {
+        w->rv_rev = w->cur_rev;
+        memset(w->rv, 0, sizeof(w->rv));
+    }
+    if (ready == 0)
+        w->rv_serving_since = INFINITY;
+    else if (!isfinite(w->rv_serving_since) || ready != w->rv_ready)
+        w->rv_count_since = now;
+    if (ready > 0 && !isfinite(w->rv_serving_since))
+        w->rv_serving_since = now;
+    w->rv_ready = ready;
+    ksiss_learn_window lw;
+    if (ksiss_learn_per_revision(&w->o->svc->load)) {
+        double from;
+        if (ready > 0 && simobs_rev_window(w, ready, &lw, &from) && w->rv_serving_since <= from + 1e-9) {
+            lw.counts_changed = w->rv_count_since > from + 1e-9;
+            ksiss_learner_observe(w->learner, w->cur_tier, &lw, now_ms, NULL, NULL);
+        }
+    } else {
+        double win = w->o->window_ms / 1000.0;
+        if (!w->in_transition && ready > 0 && sig == (long)ready * 4096 && now - w->serving_since >= win &&
+            w->last_scrape - win >= w->serving_since - 1e-9 && w->ncs > 0) {
+            simobs_learn_window(w, ready, &lw, buf, bufcap);
+            ksiss_learner_observe(w->learner, w->cur_tier, &lw, now_ms, NULL, NULL);
+        }
     }
     ksiss_learner_view(w->learner, w->cur_tier, now_ms, vt, vcap, view);
     ksiss_cap_estimate e;
@@ -136,6 +161,8 @@ double simworld_run(world *w, ksiss_decide_fn decide, double t0)
         ksiss_learner_init(w->learner, svc->ladder, svc->n_ladder, svc->load.throughput, svc->load.per_gpu,
                            ksiss_mean_tpot_slo(w->o->svc));
         w->serving_sig = -1;
+        w->rv_rev = -1;
+        w->rv_serving_since = INFINITY;
         w->learn_est = w->learn_bound = w->learn_true = NAN;
     }
     double now = t0;

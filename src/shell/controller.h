@@ -156,6 +156,8 @@ typedef struct {
     int ready;                      /* ready instances of the current tier last seen ... */
     const ksiss_tier *tier;         /* ... on this tier (of cfg_gen's catalogue) */
     int64_t since_ms;               /* ... since then (a window counts once it is all inside) */
+    char revision[254];             /* per-revision queries: the latest ready revision last seen ("": none) */
+    int64_t rev_since_ms;           /* ... serving (ready instances) since then */
     char *state;                    /* the state as last written (or read), JSON; owned */
     long saved_n;                   /* windows behind it */
     long written_n;                 /* windows behind the state last written to the Service */

@@ -1,8 +1,10 @@
 /* controller_learn.c: the learned capacity in ksiss run and ksiss explain
  * (issue 17, docs/policy.md "Learned capacity"): the series it reads
  * (batched across services like the metrics, or queried here), the window
- * it feeds the service's learner (the same instances of one tier served
- * through all of it, no tier change rolling), the policy's view, and the
+ * it feeds the service's learner (with the defaults' per-revision queries
+ * the latest ready revision's pods through all of it, tier changes
+ * rolling or not; else the same instances of one tier through all of it,
+ * no tier change rolling), the policy's view, and the
  * state kept in the Service's annotation ksiss.io/learned-capacity (read
  * once, kept when it moved; the job writes it). */
 #include <math.h>
@@ -177,14 +179,38 @@ void ksiss_controller_learn(const ksiss_eval_in *in, const ksiss_service_cfg *sv
     if (in->learn)
         log_hist(st, in->name, out);
     const ksiss_deployment *cur = &out->current;
-    if (cur->tier != st->tier || cur->replicas_ready != st->ready || cur->replicas_starting > 0 ||
-        cur->transition_in_flight) {
+    bool window;
+    bool counts_changed = false;
+    if (ksiss_learn_per_revision(&svc->load)) {
+        /* The latest ready revision's own pods (the defaults' queries):
+         * its window counts once it has served through all of it, also
+         * while a tier change rolls; instances added or removed within it
+         * leave only a prefill read directly (a per-request ratio). */
+        const char *rev = out->revision ? out->revision : "";
+        if (cur->tier != st->tier || strcmp(rev, st->revision) != 0 || cur->replicas_ready <= 0) {
+            snprintf(st->revision, sizeof(st->revision), "%s", rev);
+            st->rev_since_ms = in->now_ms;
+            st->since_ms = in->now_ms;
+        } else if (cur->replicas_ready != st->ready) {
+            st->since_ms = in->now_ms;
+        }
         st->tier = cur->tier;
         st->ready = cur->replicas_ready;
-        st->since_ms = in->now_ms;
+        window = cur->tier && rev[0] && cur->replicas_ready > 0 && in->now_ms - st->rev_since_ms >= LEARN_WINDOW_MS;
+        counts_changed = in->now_ms - st->since_ms < LEARN_WINDOW_MS;
+    } else {
+        /* Series over all of the service's pods: the same instances of one
+         * tier through the whole window, no tier change rolling. */
+        if (cur->tier != st->tier || cur->replicas_ready != st->ready || cur->replicas_starting > 0 ||
+            cur->transition_in_flight) {
+            st->tier = cur->tier;
+            st->ready = cur->replicas_ready;
+            st->since_ms = in->now_ms;
+        }
+        window = cur->tier && cur->replicas_ready > 0 && !cur->transition_in_flight && cur->replicas_starting == 0 &&
+                 in->now_ms - st->since_ms >= LEARN_WINDOW_MS;
     }
-    if (cur->tier && cur->replicas_ready > 0 && !cur->transition_in_flight && cur->replicas_starting == 0 &&
-        in->now_ms - st->since_ms >= LEARN_WINDOW_MS) {
+    if (window) {
         ksiss_learn_window w = {
             .prompt_m2 = out->learn_values[KSISS_LQ_PROMPT_HIST],
             .ttft_mean_s = out->learn_values[KSISS_LQ_TTFT],
@@ -195,6 +221,7 @@ void ksiss_controller_learn(const ksiss_eval_in *in, const ksiss_service_cfg *sv
             .prefill_s_per_token = out->learn_values[KSISS_LQ_PREFILL],
             .window_s = LEARN_WINDOW_MS / 1000.0,
             .instances = cur->replicas_ready,
+            .counts_changed = counts_changed,
         };
         ksiss_learner_observe(&st->L, cur->tier, &w, in->now_ms, &out->learn_prefill, &out->learn_decode);
     }

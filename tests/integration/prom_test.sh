@@ -250,7 +250,8 @@ if "$TOOL" cross-hist "$PROM" >"$TMP/hist.txt" 2>&1; then ok "prompt-length hist
 else ko "the prompt-length histogram per bucket, per service and batched" "$(grep FAIL "$TMP/hist.txt" | head -5)"; fi
 
 # ---- the learned capacity's default queries (core/config.c), as the controller runs them ----
-# pods a and b: 10 requests/s each, prompts of 1000 and (100 + 2000) / 2
+# They read the latest ready revision's pods (Knative's <revision>-deployment-...).
+# pods a and b (revision gpt2-00001): 10 requests/s each, prompts of 1000 and (100 + 2000) / 2
 # tokens, prefills of 0.05 and 0.1 s: the prefill per prompt token over the
 # service is (0.5 + 1.0) / (10000 + 10500) = 7.317e-5 s, for vLLM
 # (request_prefill_time_seconds over request_prompt_tokens) and TGI (the
@@ -263,19 +264,24 @@ expect_learn() {  # expect_learn FILE KEY WANT TOL WHAT
 }
 got=""
 for i in $(seq 1 40); do
-    "$TOOL" learn-defaults "$PROM" vllm gpt2 ml >"$TMP/learn-vllm.txt" 2>&1 &&
+    "$TOOL" learn-defaults "$PROM" vllm gpt2 ml gpt2-00001 >"$TMP/learn-vllm.txt" 2>&1 &&
         near "$(learn_value "$TMP/learn-vllm.txt" prefillPerToken)" 7.317e-5 0.02 && break
     sleep 1
 done
-"$TOOL" learn-defaults "$PROM" tgi gpt2 ml >"$TMP/learn-tgi.txt" 2>&1
+"$TOOL" learn-defaults "$PROM" tgi gpt2 ml gpt2-00001 >"$TMP/learn-tgi.txt" 2>&1
 expect_learn "$TMP/learn-vllm.txt" prefillPerToken 7.317e-5 0.02 "learnQueries' vLLM default prefillPerToken: the service's prefill seconds over its prompt tokens"
 expect_learn "$TMP/learn-vllm.txt" ttft 0.3 0.02 "learnQueries' vLLM default ttft: the mean TTFT of both pods"
 expect_learn "$TMP/learn-vllm.txt" running 4 1e-9 "learnQueries' vLLM default running: the mean batch per pod"
 expect_learn "$TMP/learn-tgi.txt" prefillPerToken 7.317e-5 0.02 "learnQueries' TGI default prefillPerToken: prefill forward seconds over the input lengths"
 expect_learn "$TMP/learn-tgi.txt" promptTokens 1025 0.02 "learnQueries' TGI default promptTokens: the mean input length"
+# another revision's pods are not read: gpt2-00002 has none serving yet
+"$TOOL" learn-defaults "$PROM" vllm gpt2 ml gpt2-00002 >"$TMP/learn-rev2.txt" 2>&1
+if [ "$(learn_value "$TMP/learn-rev2.txt" prefillPerToken)" = nan ] && [ "$(learn_value "$TMP/learn-rev2.txt" ttft)" = nan ]; then
+    ok "learnQueries' defaults read only the revision's own pods: gpt2-00002 has none (nan), gpt2-00001's are not its"
+else ko "learnQueries' defaults read only the revision's own pods" "$(paste -sd';' "$TMP/learn-rev2.txt")"; fi
 # pod c does not serve the prefill's series (a vLLM before it): no value,
 # so the learner splits TTFT with its queueing model; its TTFT still reads
-"$TOOL" learn-defaults "$PROM" vllm old old >"$TMP/learn-none.txt" 2>&1
+"$TOOL" learn-defaults "$PROM" vllm old old old-00001 >"$TMP/learn-none.txt" 2>&1
 if [ "$(learn_value "$TMP/learn-none.txt" prefillPerToken)" = nan ] && near "$(learn_value "$TMP/learn-none.txt" ttft)" 0.2 0.02; then
     ok "prefillPerToken without the series: no value (nan), not 0; the TTFT of the same pod reads"
 else ko "prefillPerToken without the series" "$(paste -sd';' "$TMP/learn-none.txt")"; fi

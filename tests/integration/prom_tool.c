@@ -17,7 +17,7 @@
  *                                            (le)`) of each service of job "cross", per
  *                                            service and batched: the same 1 + c^2, the one
  *                                            the stand-ins' prompts give (idle: no series)
- *   prom_tool learn-defaults PROM SERVER SERVICE NS
+ *   prom_tool learn-defaults PROM SERVER SERVICE NS REVISION
  *                                            the learned capacity's default queries of SERVER
  *                                            (vllm, tgi; core/config.c) for SERVICE in NS,
  *                                            read on PROM by the controller's reader: one
@@ -532,7 +532,8 @@ static int cross_hist_one(ksiss_prom *c, const char *what, const char *query, co
  * with only its server) gets, read by the controller's own reader
  * (ksiss_controller_read_learn): each query filled, sent and its answer
  * summed as on a tick. */
-static int cmd_learn_defaults(const char *prom_url, const char *server, const char *service, const char *ns)
+static int cmd_learn_defaults(const char *prom_url, const char *server, const char *service, const char *ns,
+                              const char *revision)
 {
     char *text = ksiss_xasprintf("svc: |\n  metrics:\n    - {name: ttft, query: q, slo: 1}\n"
                                  "  load: {query: l, learnQueries: {server: %s}}\n", server);
@@ -546,7 +547,7 @@ static int cmd_learn_defaults(const char *prom_url, const char *server, const ch
     ksiss_prom *c = rc == 0 ? prom_client(prom_url, "learn-defaults") : NULL;
     if (rc == 0 && cfg.n_services == 1 && c) {
         ksiss_eval_in in = {.prom = c, .svc = &cfg.services[0]};
-        ksiss_promql_vars vars = {.service = service, .namespace_name = ns, .revision = NULL};
+        ksiss_promql_vars vars = {.service = service, .namespace_name = ns, .revision = revision};
         ksiss_eval e;
         memset(&e, 0, sizeof(e));
         ksiss_controller_read_learn(&in, &vars, &e);
@@ -641,13 +642,13 @@ int main(int argc, char **argv)
         rc = cmd_cross_batch(argv[2]);
     } else if (!strcmp(cmd, "cross-hist") && argc == 3) {
         rc = cmd_cross_hist(argv[2]);
-    } else if (!strcmp(cmd, "learn-defaults") && argc == 6) {
-        rc = cmd_learn_defaults(argv[2], argv[3], argv[4], argv[5]);
+    } else if (!strcmp(cmd, "learn-defaults") && argc == 7) {
+        rc = cmd_learn_defaults(argv[2], argv[3], argv[4], argv[5], argv[6]);
     } else {
         fprintf(stderr, "usage: prom_tool free-port | hang PORT_FILE | get URL | json FILE PATH |\n"
                         "       export-sample ADDR | compare-export EXPORTER_URL PROM_URL JOB |\n"
                         "       cross-batch PROM_URL | cross-hist PROM_URL |\n"
-                        "       learn-defaults PROM_URL SERVER SERVICE NS\n");
+                        "       learn-defaults PROM_URL SERVER SERVICE NS REVISION\n");
     }
     curl_global_cleanup();
     return rc;

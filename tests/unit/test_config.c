@@ -210,13 +210,18 @@ static void test_per_gpu_optional_learns(void **state)
     assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_RUNNING], "vllm:num_requests_running"));
     /* TPOT: vLLM 0.11's new name per pod, else the old one (removed in 0.13) */
     assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_TPOT],
-                           "sum(rate(vllm:inter_token_latency_seconds_sum{namespace=\"{namespace}\",pod=~\"{service}-.*\"}[1m]) "
+                           "sum(rate(vllm:inter_token_latency_seconds_sum{namespace=\"{namespace}\",pod=~\"{revision}-deployment-.*\"}[1m]) "
                            "or rate(vllm:time_per_output_token_seconds_sum{"));
     assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_TPOT],
-                           "sum(rate(vllm:inter_token_latency_seconds_count{namespace=\"{namespace}\",pod=~\"{service}-.*\"}[1m]) "
+                           "sum(rate(vllm:inter_token_latency_seconds_count{namespace=\"{namespace}\",pod=~\"{revision}-deployment-.*\"}[1m]) "
                            "or rate(vllm:time_per_output_token_seconds_count{"));
-    assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_TTFT], "pod=~\"{service}-.*\""));
+    /* over the latest ready revision's pods (Knative's <revision>-deployment-...):
+     * a tier change's new revision is read apart from the old one */
+    assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_TTFT], "pod=~\"{revision}-deployment-.*\""));
     assert_null(c->load.learn_queries[KSISS_LQ_TTFT]);
+    assert_true(ksiss_learn_per_revision(&a->load));
+    assert_false(ksiss_learn_per_revision(&c->load));     /* nothing learned */
+    assert_false(ksiss_learn_per_revision(&t->load));     /* running: max(my_batch), over whatever it reads */
     assert_string_equal(t->load.server, "tgi");
     assert_non_null(strstr(t->load.learn_queries[KSISS_LQ_PROMPT], "tgi_request_input_length_sum"));
     assert_string_equal(t->load.learn_queries[KSISS_LQ_RUNNING], "max(my_batch)");
@@ -233,13 +238,16 @@ static void test_per_gpu_optional_learns(void **state)
      * seconds over their prompt tokens (TGI: the prefill passes over the
      * input lengths); "" for none */
     assert_non_null(strstr(a->load.learn_queries[KSISS_LQ_PREFILL],
-                           "sum(rate(vllm:request_prefill_time_seconds_sum{namespace=\"{namespace}\",pod=~\"{service}-.*\"}[1m]))"
+                           "sum(rate(vllm:request_prefill_time_seconds_sum{namespace=\"{namespace}\",pod=~\"{revision}-deployment-.*\"}[1m]))"
                            " / sum(rate(vllm:request_prompt_tokens_sum{"));
     assert_non_null(strstr(t->load.learn_queries[KSISS_LQ_PREFILL], "tgi_batch_forward_duration_sum{"));
     assert_non_null(strstr(t->load.learn_queries[KSISS_LQ_PREFILL], "method=\"prefill\""));
     assert_non_null(strstr(t->load.learn_queries[KSISS_LQ_PREFILL], "/ sum(rate(tgi_request_input_length_sum{"));
     assert_null(svc(&f, "nohist")->load.learn_queries[KSISS_LQ_PREFILL]);
     assert_non_null(svc(&f, "ownhist")->load.learn_queries[KSISS_LQ_PREFILL]);
+    /* "" (none) leaves the others per revision; a query of one's own without {revision} does not */
+    assert_true(ksiss_learn_per_revision(&svc(&f, "nohist")->load));
+    assert_false(ksiss_learn_per_revision(&svc(&f, "ownhist")->load));
     fixture_free(&f);
 }
 

@@ -17,6 +17,7 @@
 #include <jansson.h>
 
 #include "core/config.h"
+#include "core/json_path.h"
 #include "shell/controller.h"
 #include "shell/prom.h"
 #include "core/util.h"
@@ -415,6 +416,92 @@ static void test_a_service_without_per_gpu_learns_and_restores(void **state)
     assert_int_equal(e.learn_prefill, KSISS_LEARN_ACCEPTED);
     assert_true(fabs(e.learned[k].capacity / 7000 - 1) < 0.01);
     ksiss_eval_free(&e);
+    /* The defaults read the latest ready revision's own pods: a tier
+     * change rolling does not hold the window back, and an instance that
+     * became ready within it leaves only the prefill read directly (the
+     * TTFT split and the decode need the same instances throughout). */
+    json_object_del(ann, KSISS_LEARN_ANNOTATION);
+    json_object_set_new(ann, KSISS_ANN_TRANSITION, json_string("{}"));
+    json_t *rstatus = NULL;
+    for (size_t i = 0; i < json_array_size(revs); i++) {
+        json_t *r = json_array_get(revs, i);
+        if (!strcmp(ksiss_json_str(r, "metadata", "name", NULL), "llama3-8b-00001"))
+            rstatus = json_object_get(r, "status");
+    }
+    assert_non_null(rstatus);
+    json_object_set_new(rstatus, "actualReplicas", json_integer(1));
+    ksiss_learn_state roll;
+    memset(&roll, 0, sizeof(roll));
+    in.learn = &roll;
+    in.cfg_gen = 10;
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    assert_true(e.current.transition_in_flight);
+    assert_int_equal(e.learn_prefill, KSISS_LEARN_NOT_READ);
+    ksiss_eval_free(&e);
+    in.now_ms += 30000;
+    json_object_set_new(rstatus, "actualReplicas", json_integer(2));
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    ksiss_eval_free(&e);
+    in.now_ms += 30000;
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    assert_int_equal(e.learn_prefill, KSISS_LEARN_ACCEPTED);
+    assert_int_equal(e.learn_decode, KSISS_LEARN_UNSTEADY);
+    ksiss_eval_free(&e);
+    /* the same without the prefill's series: nothing but a reason */
+    ls_s[KSISS_LQ_PREFILL].value = NAN;
+    ksiss_learn_state split;
+    memset(&split, 0, sizeof(split));
+    in.learn = &split;
+    in.cfg_gen = 11;
+    json_object_set_new(rstatus, "actualReplicas", json_integer(1));
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    ksiss_eval_free(&e);
+    in.now_ms += 30000;
+    json_object_set_new(rstatus, "actualReplicas", json_integer(2));
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    ksiss_eval_free(&e);
+    in.now_ms += 30000;
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    assert_int_equal(e.learn_prefill, KSISS_LEARN_UNSTEADY);
+    ksiss_eval_free(&e);
+    /* a whole window on two instances: the TTFT split again */
+    in.now_ms += 30000;
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    assert_int_equal(e.learn_prefill, KSISS_LEARN_ACCEPTED);
+    ksiss_eval_free(&e);
+    /* queries over the whole service (no {revision}): no window while the
+     * tier change rolls, however long */
+    static const char *WHOLE = "llama3-8b: |\n"
+                               "  metrics:\n"
+                               "    - {name: ttft_p95, query: q, slo: 1.0}\n"
+                               "  load: {query: l, throughput: prefill, learnQueries: {ttft: 'sum(ttft{service=\"{service}\"})'}}\n";
+    ksiss_config whole;
+    ksiss_diags_init(&dg);
+    assert_int_equal(ksiss_config_parse(WHOLE, strlen(WHOLE), "test.yaml", NULL, &cat, &whole, &dg), 0);
+    ksiss_diags_free(&dg);
+    assert_false(ksiss_learn_per_revision(&whole.services[0].load));
+    ksiss_learn_state all;
+    memset(&all, 0, sizeof(all));
+    in.learn = &all;
+    in.svc = &whole.services[0];
+    in.cfg_gen = 12;
+    for (int i = 0; i < 4; i++, in.now_ms += 60000) {
+        assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+        assert_int_equal(e.learn_prefill, KSISS_LEARN_NOT_READ);
+        ksiss_eval_free(&e);
+    }
+    /* the tier change done: a whole window later it learns */
+    json_object_del(ann, KSISS_ANN_TRANSITION);
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    ksiss_eval_free(&e);
+    in.now_ms += 60000;
+    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+    assert_int_equal(e.learn_prefill, KSISS_LEARN_ACCEPTED);
+    ksiss_eval_free(&e);
+    ksiss_learn_state_free(&roll);
+    ksiss_learn_state_free(&split);
+    ksiss_learn_state_free(&all);
+    ksiss_config_free(&whole);
     ksiss_learn_state_free(&ls);
     ksiss_learn_state_free(&fresh);
     ksiss_learn_state_free(&third);

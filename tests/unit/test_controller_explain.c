@@ -238,6 +238,9 @@ static void test_explain_shows_the_learned_capacity_per_tier(void **state)
         "fallback 0.5 +- 0.15",
         /* this tick's learnQueries.prefillPerToken (the stand-in's 0.9) */
         "prefill: 0.9 s per prompt token, read apart from the wait (learnQueries.prefillPerToken)",
+        /* the defaults read the latest ready revision's own pods */
+        "series: revision llama3-8b-00001's own pods ({revision}): a window counts once it has served a whole minute, "
+        "also while a tier change rolls",
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
         if (!strstr(report, want[i]))

@@ -1228,6 +1228,67 @@ static void test_a_run_without_per_gpu_learns_the_capacity(void **state)
     free(tr);
 }
 
+/* With the defaults' per-revision series the simulator reads a revision's
+ * own instances, as ksiss run reads its pods: a window counts once the
+ * current revision has served through it, also while instances are added
+ * or a tier change rolls (then the prefill read directly alone); with a
+ * query over the whole service only when the same instances of one tier
+ * served through all of it. On the ramp (1 -> 10 requests/s over 20
+ * minutes, scaled out at ~10 minutes) the per-revision run goes on
+ * learning through the scale-out: more windows (17 against 14), none more
+ * than 3 minutes apart (the other waits 5), and an estimate as close to
+ * the serving model's. */
+static void test_a_revision_is_learned_on_its_own_instances(void **state)
+{
+    (void)state;
+    char *tr = make_trace(ramp, 20, 11);
+    const char *pols[] = { "ksiss" };
+    char *cfgs[2];
+    cfgs[0] = ksiss_xstrdup(SERVICE);
+    char *p = strstr(cfgs[0], "    perGpu: 14000\n");
+    assert_non_null(p);
+    memmove(p, p + strlen("    perGpu: 14000\n"), strlen(p + strlen("    perGpu: 14000\n")) + 1);
+    const char *at = strstr(cfgs[0], "    throughput: prefill\n");
+    assert_non_null(at);
+    at += strlen("    throughput: prefill\n");
+    cfgs[1] = ksiss_xasprintf("%.*s    learnQueries: {running: 'avg(vllm:num_requests_running{service=\"{service}\"})'}\n%s",
+                              (int)(at - cfgs[0]), cfgs[0], at);
+    size_t windows[2];
+    double err[2], gap[2];
+    for (int k = 0; k < 2; k++) {
+        world_fx f;
+        fx_load(&f, cfgs[k], tr);
+        assert_true(ksiss_learn_per_revision(&f.cfg.services[0].load) == (k == 0));
+        ksiss_sim_report r = run(&f, pols, 1, 60000, NULL, NULL);
+        const ksiss_sim_result *res = &r.v[0];
+        assert_true(res->learned);
+        windows[k] = 0;
+        gap[k] = 0;
+        double prev = NAN, last_t = NAN;
+        for (size_t i = 0; i < res->n_samples; i++) {
+            double v = res->samples[i].learned_bound_tps;
+            if (isfinite(v) && v != prev) {     /* a window moved the estimate */
+                windows[k]++;
+                if (isfinite(last_t))
+                    gap[k] = fmax(gap[k], res->samples[i].t_s - last_t);
+                last_t = res->samples[i].t_s;
+            }
+            prev = v;
+        }
+        const ksiss_sim_sample *last = &res->samples[res->n_samples - 1];
+        err[k] = fabs(last->learned_tps / last->true_tps - 1);
+        ksiss_sim_report_free(&r);
+        fx_free(&f);
+    }
+    if (!(windows[0] > windows[1] && gap[0] < gap[1] && gap[0] <= 180))
+        fail_msg("per revision %zu windows, at most %g s apart; over the service %zu, at most %g s apart", windows[0],
+                 gap[0], windows[1], gap[1]);
+    assert_true(err[0] <= err[1] + 1e-3);
+    free(cfgs[0]);
+    free(cfgs[1]);
+    free(tr);
+}
+
 /* The learning flags of ksiss simulate: a scale must be a positive factor,
  * --no-per-gpu and --per-gpu-scale exclude each other, and a learning plot
  * with nothing learning is a usage error; with --no-per-gpu it is written. */
@@ -1276,6 +1337,7 @@ int main(void)
         cmocka_unit_test(test_cold_start_delays_new_capacity),
         cmocka_unit_test(test_ksiss_leaves_a_burst_once_its_backlog_has_drained),
         cmocka_unit_test(test_a_run_without_per_gpu_learns_the_capacity),
+        cmocka_unit_test(test_a_revision_is_learned_on_its_own_instances),
         cmocka_unit_test(test_simulate_learning_flags),
         cmocka_unit_test(test_oracle_is_never_above_a_policy_that_meets_the_slo),
         cmocka_unit_test(test_same_inputs_give_the_same_results),
