@@ -291,6 +291,27 @@ void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load
         idx = h->head;
         h->head = (h->head + 1) % h->cap;
     }
+    /* A learned capacity moved what one instance of the current tier is
+     * worth: the capacities recorded before (what served, and what a
+     * breach left as its need) are put in the new units, so the breach
+     * correction and the recurrence floor do not compare a capacity the
+     * policy no longer believes with today's load (a 2x too high perGpu
+     * left kappa ~1.8 for 20 minutes after the learner had corrected it). */
+    if (d->unit_capacity > 0 && h->unit_capacity > 0 && d->unit_rank == h->unit_rank &&
+        d->unit_capacity != h->unit_capacity) {
+        double f = d->unit_capacity / h->unit_capacity;
+        const unsigned char *bits = (const unsigned char *)((const uint32_t *)(h->recos + h->cap) + h->cap);
+        for (size_t i = 0; i < h->n; i++) {
+            size_t k = (h->head + i) % h->cap;
+            h->recos[k].serving_capacity *= f;
+            if ((bits[k / 8] >> (k % 8)) & 1)
+                h->recos[k].capacity *= f;
+        }
+    }
+    if (d->unit_capacity > 0) {
+        h->unit_capacity = d->unit_capacity;
+        h->unit_rank = d->unit_rank;
+    }
     h->recos[idx] = (ksiss_reco_slot){d->has_remembered_need ? d->remembered_need : d->required_capacity, load,
                                       d->serving_capacity};
     uint32_t *off = (uint32_t *)(h->recos + h->cap);
@@ -1004,6 +1025,8 @@ int ksiss_policy_ksiss_decide(const ksiss_policy_input *in, ksiss_decision *out)
         .cur_replicas = out->replicas,
     };
     double per = tier_cap(&c, c.cur_tier);
+    out->unit_capacity = per;
+    out->unit_rank = c.cur_tier->rank;
     c.cap_total = per * c.cur_replicas;
     c.cap_ready = per * in->current.replicas_ready;
     c.cur_cost = c.cur_tier->cost * c.cur_replicas;

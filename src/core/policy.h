@@ -69,6 +69,11 @@ typedef struct {
     int64_t missing_since_ms;   /* INT64_MIN: data present at the last tick */
     char *backoff_tier;         /* tier name refused after a rollback (owned), or NULL */
     int64_t backoff_until_ms;
+    /* The units of the recorded capacities: one instance of the tier of
+     * rank unit_rank was unit_capacity GPU-equivalents (0: not known). A
+     * learned capacity moves them; ksiss_history_record rescales. */
+    double unit_capacity;
+    int unit_rank;
 } ksiss_history;
 
 /* The i-th oldest entry (i < h->n). */
@@ -130,6 +135,10 @@ typedef struct {
                                  * load signal: the capacity that breached +25%, not the feedback's guess) */
     const char *reason_code;    /* short static label for metrics/logs: see ksiss_reason_codes */
     char *reason;               /* sentence a person can read, naming metric and numbers; owned */
+    double unit_capacity;       /* one instance of the current tier in the GPU-equivalents this decision used
+                                 * (0: not told); with a learned capacity it moves, and the history's
+                                 * capacities are rescaled to it when it does on the same tier */
+    int unit_rank;              /* that tier's rank */
 } ksiss_decision;
 
 typedef int (*ksiss_decide_fn)(const ksiss_policy_input *in, ksiss_decision *out);

@@ -618,6 +618,52 @@ static void test_history_ring_keeps_latest(void **state)
     ksiss_history_free(&h);
 }
 
+/* A learned capacity that moves what one instance of the current tier is
+ * worth puts the history's capacities in the new units: what served, and
+ * what a breach left as its need (settled capacity x 1.25); a need the
+ * load gave is in the load's unit and stays. On another tier (a tier
+ * change, not a new estimate) nothing is rescaled; a decision that does
+ * not tell its unit (0) changes nothing. */
+static void test_history_capacities_follow_a_learned_unit(void **state)
+{
+    (void)state;
+    ksiss_history h;
+    ksiss_history_init(&h);
+    ksiss_decision d = {.action = KSISS_HOLD, .required_capacity = 0.4, .serving_capacity = 0.51,
+                        .reason_code = "within_slo", .unit_capacity = 0.51, .unit_rank = 3};
+    ksiss_history_record(&h, &d, 1000, 1000);
+    ksiss_decision b = d;
+    b.slo_breach = true;
+    b.has_remembered_need = true;
+    b.remembered_need = 0.51 * 1.25;
+    ksiss_history_record(&h, &b, 1000, 11000);
+    /* the learner says one instance is worth half: 0.255 */
+    ksiss_decision n = d;
+    n.unit_capacity = 0.255;
+    n.serving_capacity = 0.255;
+    ksiss_history_record(&h, &n, 1000, 21000);
+    assert_int_equal(h.n, 3);
+    for (size_t i = 0; i < 3; i++)
+        assert_true(fabs(ksiss_history_at(&h, i).serving_capacity - 0.255) < 1e-12);
+    assert_true(fabs(ksiss_history_at(&h, 0).capacity - 0.4) < 1e-12);            /* the load's need */
+    assert_true(fabs(ksiss_history_at(&h, 1).capacity - 0.255 * 1.25) < 1e-12);   /* the breach's */
+    assert_true(ksiss_history_at(&h, 1).slo_breach);
+    /* another tier: its own worth, nothing rescaled */
+    ksiss_decision o = n;
+    o.unit_rank = 4;
+    o.unit_capacity = 0.62;
+    o.serving_capacity = 0.62;
+    ksiss_history_record(&h, &o, 1000, 31000);
+    assert_true(fabs(ksiss_history_at(&h, 0).serving_capacity - 0.255) < 1e-12);
+    /* a decision without a unit (another policy): nothing */
+    ksiss_decision z = {.action = KSISS_HOLD, .required_capacity = 1, .serving_capacity = 0.62,
+                        .reason_code = "within_slo"};
+    ksiss_history_record(&h, &z, 1000, 41000);
+    assert_true(fabs(ksiss_history_at(&h, 3).serving_capacity - 0.62) < 1e-12);
+    assert_true(h.unit_rank == 4 && h.unit_capacity == 0.62);
+    ksiss_history_free(&h);
+}
+
 /* Runs one tick with `load` and `values` at *now_ms on (tier, ready,
  * starting), records it, advances the clock by a 10 s tick. */
 static void one_tick(const fixture *f, ksiss_history *h, const char *tier, int ready, int starting, const double *values,
@@ -658,6 +704,9 @@ static void test_rising_load_trend_scales_out_before_the_load_exceeds_capacity(v
     assert_string_equal(d.reason_code, "load_increase");
     /* 730 + 3 x 30 = 820 tokens/s, / 1000 / 0.8 */
     assert_true(fabs(d.required_capacity - 1.025) < 1e-6);
+    /* the units its capacities are in: one 3g instance, its catalogue ratio here */
+    assert_true(d.unit_capacity > 0 && fabs(d.unit_capacity * 2 - d.serving_capacity) < 1e-9);
+    assert_int_equal(h.unit_rank, ksiss_catalog_tier(&f.cat, "H100-80GB", "mig-3g.40gb")->rank);
     ksiss_decision_clear(&d);
     ksiss_history_free(&h);
     free_fixture(&f);
@@ -2159,6 +2208,7 @@ int main(void)
         cmocka_unit_test(test_pressure_respects_direction),
         cmocka_unit_test(test_backed_off_tier_is_skipped),
         cmocka_unit_test(test_history_ring_keeps_latest),
+        cmocka_unit_test(test_history_capacities_follow_a_learned_unit),
         cmocka_unit_test(test_rising_load_trend_scales_out_before_the_load_exceeds_capacity),
         cmocka_unit_test(test_falling_load_trend_never_lowers_the_need),
         cmocka_unit_test(test_feedback_waits_for_new_capacity_to_settle),
