@@ -302,6 +302,11 @@ static const char *const learn_query_keys_all[] = {"server", "ttft", "promptToke
 
 bool ksiss_learn_per_revision(const ksiss_load_cfg *l)
 {
+    return l->per_revision;
+}
+
+static bool queries_per_revision(const ksiss_load_cfg *l)
+{
     bool any = false;
     for (size_t i = 0; i < KSISS_LQ_N; i++) {
         const char *q = l->learn_queries[i];
@@ -322,6 +327,7 @@ void ksiss_learn_queries_default(ksiss_load_cfg *l)
     for (int i = 0; i < KSISS_LQ_N; i++)
         if (!l->learn_queries[i])
             l->learn_queries[i] = ksiss_xstrdup(vllm_queries[i]);
+    l->per_revision = queries_per_revision(l);
 }
 
 /* learnQueries: {server: vllm|tgi, ttft: Q, promptTokens: Q, ...}; the
@@ -371,6 +377,7 @@ static bool parse_learn_queries(ctx *c, const char *what, const ksiss_ynode *n, 
         }
         l->learn_queries[i] = qs ? ksiss_xstrdup(qs) : NULL;
     }
+    l->per_revision = queries_per_revision(l);
     return ok;
 }
 

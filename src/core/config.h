@@ -70,6 +70,7 @@ typedef struct {
     char *learn_queries[KSISS_LQ_N];    /* the series the learning reads (placeholders as any query); owned;
                                          * set when learn, the server's defaults unless learnQueries gives one
                                          * (promptHistogram: "" gives none: NULL) */
+    bool per_revision;          /* every learn query reads {revision}'s pods (set with them; see below) */
     ksiss_throughput_kind throughput;
     double target_utilization;  /* (0, 1]; default 0.8 */
     ksiss_pos pos;
@@ -77,7 +78,8 @@ typedef struct {
 
 /* True when every learn query reads the latest ready revision's series
  * (has `{revision}`), as the defaults do: a tier change's new revision can
- * then be learned while the old one still serves. */
+ * then be learned while the old one still serves. Worked out once, when
+ * the queries are set (l->per_revision), not at every tick. */
 bool ksiss_learn_per_revision(const ksiss_load_cfg *l);
 
 /* A load that learns without its learnQueries parsed (the simulator's
