@@ -455,6 +455,7 @@ void simobs_take_sample(world *w, double s, double **buf, size_t *bufcap)
 
 void simobs_learn_window(world *w, int instances, ksiss_learn_window *out, double **buf, size_t *bufcap)
 {
+    memset(out, 0, sizeof(*out));
     /* sum(rate(x_sum)) / sum(rate(x_count)): the mean over the window */
     out->ttft_mean_s = window_quantile(w, KSISS_SIG_TTFT, -1, w->last_scrape, buf, bufcap);
     out->tpot_mean_s = window_quantile(w, KSISS_SIG_TPOT, -1, w->last_scrape, buf, bufcap);
