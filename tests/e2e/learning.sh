@@ -184,6 +184,11 @@ echo "$e" | grep -q '^Learned capacity (one instance, prompt tokens/s within the
 echo "$e" | grep -q '^  prefill: 0\.0003333 s per prompt token, read apart from the wait' \
     && ok "explain: $(echo "$e" | grep '^  prefill:' | sed 's/^ *//')" \
     || ko "the prefill per prompt token is not read" "$(echo "$e" | grep -E '^  (prefill|prompt-length)')"
+# the default queries read the latest ready revision's own pods (Knative names them <revision>-deployment-...)
+rev=$(ksvc_field '{.status.latestReadyRevisionName}')
+echo "$e" | grep -qF "  series: revision $rev's own pods ({revision})" \
+    && ok "explain: $(echo "$e" | grep '^  series:' | sed 's/^ *//' | cut -c1-80)" \
+    || ko "the series are not read per revision ($rev)" "$(echo "$e" | grep '^  series:')"
 # k's prior: the histogram's (1 + c^2) / 2 = 0.52 +- 15%, not the fallback 0.5 +- 0.15
 echo "$e" | grep -E '^  mig-1g\.10gb ' | grep -q ' histogram 0\.52+-0\.078 ' \
     && echo "$e" | grep -q '^  prompt-length histogram: 1 + c^2 = 1\.04: k.s prior (1 + c^2) / 2 = 0\.52 +- 15%' \
