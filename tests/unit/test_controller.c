@@ -282,6 +282,37 @@ static const char *LEARNING_SERVICE =
     "      scaleDownFactor: 0.5\n"
     "  load: {query: 'sum(rate(vllm:prompt_tokens_total[1m]))', throughput: prefill}\n";
 
+/* A fresh learner state (configuration generation gen) through one
+ * evaluation on one ready instance, one 30 s later on two (rstatus, the
+ * latest ready revision's status, says so) and one 30 s after that, a
+ * whole window since the first: the last tick's prefill result, its
+ * decode's in *decode. */
+static ksiss_learn_result learn_across_a_scale_out(ksiss_eval_in *in, ksiss_learn_state *st, uint64_t gen,
+                                                   json_t *rstatus, ksiss_learn_result *decode)
+{
+    ksiss_eval e;
+    memset(st, 0, sizeof(*st));
+    in->learn = st;
+    in->cfg_gen = gen;
+    json_object_set_new(rstatus, "actualReplicas", json_integer(1));
+    for (int i = 0; i < 3; i++) {
+        if (i == 1)
+            json_object_set_new(rstatus, "actualReplicas", json_integer(2));
+        assert_int_equal(ksiss_controller_evaluate(in, &e), 0);
+        if (i == 0) {
+            assert_true(e.current.transition_in_flight);
+            assert_int_equal(e.learn_prefill, KSISS_LEARN_NOT_READ);
+        }
+        ksiss_learn_result rp = e.learn_prefill;
+        *decode = e.learn_decode;
+        ksiss_eval_free(&e);
+        if (i == 2)
+            return rp;
+        in->now_ms += 30000;
+    }
+    return KSISS_LEARN_NOT_READ;
+}
+
 /* The learned capacity in ksiss run (issue 17): a service without perGpu
  * reads the five series (here batched shares), learns once one tier's
  * instances have served a whole window, hands the policy its view, keeps
@@ -429,41 +460,14 @@ static void test_a_service_without_per_gpu_learns_and_restores(void **state)
             rstatus = json_object_get(r, "status");
     }
     assert_non_null(rstatus);
-    json_object_set_new(rstatus, "actualReplicas", json_integer(1));
     ksiss_learn_state roll;
-    memset(&roll, 0, sizeof(roll));
-    in.learn = &roll;
-    in.cfg_gen = 10;
-    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
-    assert_true(e.current.transition_in_flight);
-    assert_int_equal(e.learn_prefill, KSISS_LEARN_NOT_READ);
-    ksiss_eval_free(&e);
-    in.now_ms += 30000;
-    json_object_set_new(rstatus, "actualReplicas", json_integer(2));
-    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
-    ksiss_eval_free(&e);
-    in.now_ms += 30000;
-    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
-    assert_int_equal(e.learn_prefill, KSISS_LEARN_ACCEPTED);
-    assert_int_equal(e.learn_decode, KSISS_LEARN_UNSTEADY);
-    ksiss_eval_free(&e);
+    ksiss_learn_result rd;
+    assert_int_equal(learn_across_a_scale_out(&in, &roll, 10, rstatus, &rd), KSISS_LEARN_ACCEPTED);
+    assert_int_equal(rd, KSISS_LEARN_UNSTEADY);
     /* the same without the prefill's series: nothing but a reason */
     ls_s[KSISS_LQ_PREFILL].value = NAN;
     ksiss_learn_state split;
-    memset(&split, 0, sizeof(split));
-    in.learn = &split;
-    in.cfg_gen = 11;
-    json_object_set_new(rstatus, "actualReplicas", json_integer(1));
-    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
-    ksiss_eval_free(&e);
-    in.now_ms += 30000;
-    json_object_set_new(rstatus, "actualReplicas", json_integer(2));
-    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
-    ksiss_eval_free(&e);
-    in.now_ms += 30000;
-    assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
-    assert_int_equal(e.learn_prefill, KSISS_LEARN_UNSTEADY);
-    ksiss_eval_free(&e);
+    assert_int_equal(learn_across_a_scale_out(&in, &split, 11, rstatus, &rd), KSISS_LEARN_UNSTEADY);
     /* a whole window on two instances: the TTFT split again */
     in.now_ms += 30000;
     assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
