@@ -278,6 +278,16 @@ static void history_rebase(ksiss_history *h, int64_t at_ms)
     h->base_ms = lo;
 }
 
+static uint32_t *off_of(const ksiss_history *h)
+{
+    return (uint32_t *)(h->recos + h->cap);
+}
+
+static unsigned char *bits_of(const ksiss_history *h)
+{
+    return (unsigned char *)(off_of(h) + h->cap);
+}
+
 void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load, int64_t now_ms)
 {
     if (h->cap == 0)
@@ -292,31 +302,34 @@ void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load
         h->head = (h->head + 1) % h->cap;
     }
     /* A learned capacity moved what one instance of the current tier is
-     * worth: the capacities recorded before (what served, and what a
-     * breach left as its need) are put in the new units, so the breach
+     * worth: the capacities recorded since it became the current tier
+     * (what served, and what a breach left as its need; those recorded on
+     * the tier before keep theirs) are put in the new units, so the breach
      * correction and the recurrence floor do not compare a capacity the
      * policy no longer believes with today's load (a 2x too high perGpu
      * left kappa ~1.8 for 20 minutes after the learner had corrected it). */
     if (d->unit_capacity > 0 && h->unit_capacity > 0 && d->unit_rank == h->unit_rank &&
         d->unit_capacity != h->unit_capacity) {
         double f = d->unit_capacity / h->unit_capacity;
-        const unsigned char *bits = (const unsigned char *)((const uint32_t *)(h->recos + h->cap) + h->cap);
         for (size_t i = 0; i < h->n; i++) {
             size_t k = (h->head + i) % h->cap;
+            if (k == idx || h->base_ms + (int64_t)off_of(h)[k] < h->unit_since_ms)
+                continue;   /* the slot being written, or recorded on the tier before */
             h->recos[k].serving_capacity *= f;
-            if ((bits[k / 8] >> (k % 8)) & 1)
+            if ((bits_of(h)[k / 8] >> (k % 8)) & 1)
                 h->recos[k].capacity *= f;
         }
     }
     if (d->unit_capacity > 0) {
+        if (d->unit_rank != h->unit_rank || !(h->unit_capacity > 0))
+            h->unit_since_ms = now_ms;
         h->unit_capacity = d->unit_capacity;
         h->unit_rank = d->unit_rank;
     }
     h->recos[idx] = (ksiss_reco_slot){d->has_remembered_need ? d->remembered_need : d->required_capacity, load,
                                       d->serving_capacity};
-    uint32_t *off = (uint32_t *)(h->recos + h->cap);
-    off[idx] = (uint32_t)(now_ms - h->base_ms);
-    unsigned char *bits = (unsigned char *)(off + h->cap);
+    off_of(h)[idx] = (uint32_t)(now_ms - h->base_ms);
+    unsigned char *bits = bits_of(h);
     if (d->slo_breach)
         bits[idx / 8] |= (unsigned char)(1u << (idx % 8));
     else

@@ -69,10 +69,13 @@ typedef struct {
     int64_t missing_since_ms;   /* INT64_MIN: data present at the last tick */
     char *backoff_tier;         /* tier name refused after a rollback (owned), or NULL */
     int64_t backoff_until_ms;
-    /* The units of the recorded capacities: one instance of the tier of
-     * rank unit_rank was unit_capacity GPU-equivalents (0: not known). A
-     * learned capacity moves them; ksiss_history_record rescales. */
+    /* The units of the capacities recorded since unit_since_ms, when the
+     * tier of rank unit_rank became the current one: one instance of it was
+     * unit_capacity GPU-equivalents (0: not known). A learned capacity
+     * moves them; ksiss_history_record rescales those entries (older ones
+     * were recorded on another tier, whose figure this is not). */
     double unit_capacity;
+    int64_t unit_since_ms;
     int unit_rank;
 } ksiss_history;
 

@@ -619,11 +619,13 @@ static void test_history_ring_keeps_latest(void **state)
 }
 
 /* A learned capacity that moves what one instance of the current tier is
- * worth puts the history's capacities in the new units: what served, and
- * what a breach left as its need (settled capacity x 1.25); a need the
- * load gave is in the load's unit and stays. On another tier (a tier
- * change, not a new estimate) nothing is rescaled; a decision that does
- * not tell its unit (0) changes nothing. */
+ * worth puts the history's capacities recorded since that tier became the
+ * current one in the new units: what served, and what a breach left as
+ * its need (settled capacity x 1.25); a need the load gave is in the
+ * load's unit and stays. On another tier (a tier change, not a new
+ * estimate) nothing is rescaled, and later the new tier's figure moves
+ * only its own entries; a decision that does not tell its unit (0)
+ * changes nothing. */
 static void test_history_capacities_follow_a_learned_unit(void **state)
 {
     (void)state;
@@ -661,6 +663,16 @@ static void test_history_capacities_follow_a_learned_unit(void **state)
     ksiss_history_record(&h, &z, 1000, 41000);
     assert_true(fabs(ksiss_history_at(&h, 3).serving_capacity - 0.62) < 1e-12);
     assert_true(h.unit_rank == 4 && h.unit_capacity == 0.62);
+    /* the new tier's figure moves: only what was recorded on it since it
+     * became the current tier is rescaled, not the other tier's entries */
+    ksiss_decision m = o;
+    m.unit_capacity = 0.31;
+    m.serving_capacity = 0.31;
+    ksiss_history_record(&h, &m, 1000, 51000);
+    assert_true(fabs(ksiss_history_at(&h, 2).serving_capacity - 0.255) < 1e-12);  /* rank 3's */
+    assert_true(fabs(ksiss_history_at(&h, 1).capacity - 0.255 * 1.25) < 1e-12);
+    assert_true(fabs(ksiss_history_at(&h, 3).serving_capacity - 0.31) < 1e-12);   /* rank 4's, halved */
+    assert_true(fabs(ksiss_history_at(&h, 4).serving_capacity - 0.31) < 1e-12);
     ksiss_history_free(&h);
 }
 
