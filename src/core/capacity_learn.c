@@ -483,8 +483,7 @@ void ksiss_learner_observe(ksiss_learner *L, const ksiss_tier *tier, const ksiss
     }
     double rho = NAN;
 
-    bool direct = pos(w->ttft_mean_s) && pos(w->prompt_mean) &&
-                  ksiss_learn_prefill_usable(w->prefill_s_per_token, w->ttft_mean_s, w->prompt_mean);
+    bool direct = ksiss_learn_prefill_usable(w->prefill_s_per_token, w->ttft_mean_s, w->prompt_mean);
     if (pos(w->ttft_mean_s) && pos(w->prompt_mean)) {
         ksiss_learn_filter *f = &t->prefill;
         if (w->counts_changed && !direct)

@@ -252,12 +252,23 @@ void ksiss_history_reserve(ksiss_history *h, size_t cap)
     h->head = 0;
 }
 
+/* The ring's time offsets and breach bits, after its cap entries. */
+static uint32_t *off_of(const ksiss_history *h)
+{
+    return (uint32_t *)(h->recos + h->cap);
+}
+
+static unsigned char *bits_of(const ksiss_history *h)
+{
+    return (unsigned char *)(off_of(h) + h->cap);
+}
+
 /* Makes at_ms representable: the base moves to the earliest of the
  * entries and at_ms. When they span 2^32 ms (~49 days: a clock step) or
  * more, the entries are dropped. */
 static void history_rebase(ksiss_history *h, int64_t at_ms)
 {
-    uint32_t *off = (uint32_t *)(h->recos + h->cap);
+    uint32_t *off = off_of(h);
     if (h->n > 0 && at_ms >= h->base_ms && (uint64_t)at_ms - (uint64_t)h->base_ms <= UINT32_MAX)
         return;
     int64_t lo = at_ms, hi = at_ms;
@@ -276,16 +287,6 @@ static void history_rebase(ksiss_history *h, int64_t at_ms)
         off[k] = (uint32_t)(h->base_ms + off[k] - lo);
     }
     h->base_ms = lo;
-}
-
-static uint32_t *off_of(const ksiss_history *h)
-{
-    return (uint32_t *)(h->recos + h->cap);
-}
-
-static unsigned char *bits_of(const ksiss_history *h)
-{
-    return (unsigned char *)(off_of(h) + h->cap);
 }
 
 void ksiss_history_record(ksiss_history *h, const ksiss_decision *d, double load, int64_t now_ms)

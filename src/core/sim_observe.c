@@ -453,6 +453,16 @@ void simobs_take_sample(world *w, double s, double **buf, size_t *bufcap)
     p->latency_s = window_quantile(w, w->pl->slo_sig, w->pl->slo_q, s, buf, bufcap);
 }
 
+/* The prompt-length histogram's buckets between two scrapes (increase()),
+ * as 1 + c^2 (ksiss_learn_prompt_m2). */
+static double window_prompt_m2(const counter_sample *first, const counter_sample *last)
+{
+    double d[KSISS_LEARN_PROMPT_LE + 1];
+    for (size_t i = 0; i <= KSISS_LEARN_PROMPT_LE; i++)
+        d[i] = last->prompt_hist[i] - first->prompt_hist[i];
+    return ksiss_learn_prompt_m2(d);
+}
+
 void simobs_learn_window(world *w, int instances, ksiss_learn_window *out, double **buf, size_t *bufcap)
 {
     memset(out, 0, sizeof(*out));
@@ -469,16 +479,8 @@ void simobs_learn_window(world *w, int instances, ksiss_learn_window *out, doubl
     out->running_mean = w->g_n > 0 ? w->g_sum[1] / w->g_n : NAN;
     out->window_s = w->o->window_ms / 1000.0;
     out->instances = instances;
-    /* the prompt-length histogram's buckets over the window (increase()) */
-    out->prompt_m2 = NAN;
     const counter_sample *first = window_first(w);
-    if (first) {
-        const counter_sample *last = &w->cs[w->ncs - 1];
-        double d[KSISS_LEARN_PROMPT_LE + 1];
-        for (size_t i = 0; i <= KSISS_LEARN_PROMPT_LE; i++)
-            d[i] = last->prompt_hist[i] - first->prompt_hist[i];
-        out->prompt_m2 = ksiss_learn_prompt_m2(d);
-    }
+    out->prompt_m2 = first ? window_prompt_m2(first, &w->cs[w->ncs - 1]) : NAN;
 }
 
 /* The current revision's own window (its pods' series, as a query on
@@ -505,10 +507,7 @@ bool simobs_rev_window(world *w, int instances, ksiss_learn_window *out, double 
     out->running_mean = w->rv_pods > 0 ? w->rv_running / w->rv_pods : NAN;
     out->window_s = win;
     out->instances = instances;
-    double h[KSISS_LEARN_PROMPT_LE + 1];
-    for (size_t i = 0; i <= KSISS_LEARN_PROMPT_LE; i++)
-        h[i] = last->prompt_hist[i] - first->prompt_hist[i];
-    out->prompt_m2 = ksiss_learn_prompt_m2(h);
+    out->prompt_m2 = window_prompt_m2(first, last);
     *first_t = first->t;
     return true;
 }

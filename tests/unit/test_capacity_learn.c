@@ -483,13 +483,20 @@ static ksiss_learn_window heavy_window(double theta, double k, double rho, int i
 }
 
 /* The i-th of those windows (rho 0.2, 0.24, 0.28 in turn), its spread
- * read as m2 (NAN: not read), observed at now: taken or refused by the
- * innovation gate, never by another gate. */
-static void feed_heavy(ksiss_learner *L, double theta, double k, int i, int inst, double m2, int64_t now,
-                       uint32_t *s)
+ * read as m2 (NAN: not read). */
+static ksiss_learn_window heavy_ith(double theta, double k, int i, int inst, double m2, uint32_t *s)
 {
     ksiss_learn_window w = heavy_window(theta, k, 0.2 + 0.04 * (i % 3), inst, s);
     w.prompt_m2 = m2;
+    return w;
+}
+
+/* That window observed at now: taken or refused by the innovation gate,
+ * never by another gate. */
+static void feed_heavy(ksiss_learner *L, double theta, double k, int i, int inst, double m2, int64_t now,
+                       uint32_t *s)
+{
+    ksiss_learn_window w = heavy_ith(theta, k, i, inst, m2, s);
     ksiss_learn_result rp;
     ksiss_learner_observe(L, t3g, &w, now, &rp, NULL);
     assert_true(rp == KSISS_LEARN_ACCEPTED || rp == KSISS_LEARN_OUTLIER);
@@ -546,8 +553,7 @@ static void test_the_prefill_read_apart_from_the_wait(void **state)
         uint32_t s = 11;
         for (int i = 0; i < 12; i++) {
             now += 60000;
-            ksiss_learn_window w = heavy_window(theta, 2 * k, 0.2 + 0.04 * (i % 3), 2, &s);
-            w.prompt_m2 = m2;
+            ksiss_learn_window w = heavy_ith(theta, 2 * k, i, 2, m2, &s);
             bool read = mode == 1 || (mode == 2 && i % 2 == 0) || mode == 3;
             double pf = theta * (1 + 0.01 * noise(&s)) * (mode == 3 ? 1000 : 1);
             w.prefill_s_per_token = read ? pf : NAN;
@@ -600,8 +606,7 @@ static void test_a_window_whose_instances_changed_learns_only_a_direct_prefill(v
         uint32_t s = 5;
         for (int i = 0; i < 8; i++) {
             now += 60000;
-            ksiss_learn_window w = heavy_window(theta, 0.95, 0.2 + 0.04 * (i % 3), 2, &s);
-            w.prompt_m2 = 1.9;
+            ksiss_learn_window w = heavy_ith(theta, 0.95, i, 2, 1.9, &s);
             w.counts_changed = true;
             w.prefill_s_per_token = read ? theta * (1 + 0.01 * noise(&s)) : NAN;
             ksiss_learn_result rp, rd;
