@@ -91,6 +91,34 @@ static void print_time_ago(int64_t now_ms, int64_t at_ms)
     free(d);
 }
 
+/* The tiers too slow for the prompts (tier_floor.h): which, and on what. */
+static void explain_floor(const ksiss_service_cfg *svc, const ksiss_eval *ev)
+{
+    double target = svc->slo_target > 0 && svc->slo_target < 1 ? svc->slo_target : KSISS_DEFAULT_SLO_TARGET;
+    if (!svc->load.learn_queries[KSISS_LQ_PROMPT_HIST]) {
+        printf("Prompt lengths:   no query (learnQueries.promptHistogram is \"\"): no tier is judged too slow\n");
+        return;
+    }
+    if (!(ev->ttft_slo > 0)) {
+        printf("Prompt lengths:   no TTFT metric among the metrics: no tier is judged too slow\n");
+        return;
+    }
+    if (!(ev->tallied > 0)) {
+        printf("Prompt lengths:   no requests in the histogram%s%s%s: no tier is judged too slow\n",
+               ev->learn_hist == KSISS_HIST_BAD ? " (" : "", ev->learn_hist == KSISS_HIST_BAD ? ev->learn_hist_why : "",
+               ev->learn_hist == KSISS_HIST_BAD ? ")" : "");
+        return;
+    }
+    printf("Prompt lengths:   %.0f requests (explain reads one window; ksiss run tallies hours); tiers whose idle "
+           "instance misses the %.3g s TTFT SLO on more than %.3g%% of them beyond the fastest tier are no tier "
+           "change's target:", ev->tallied, ev->ttft_slo, 100 * (1 - target));
+    if (ev->n_slow == 0)
+        printf(" none\n");
+    for (size_t i = 0; i < ev->n_slow; i++)
+        printf("%s %s (%.3g%% miss, the fastest %.3g%%)%s", i ? "," : "", ev->slow[i].tier->name,
+               100 * ev->slow[i].share, 100 * ev->slow[i].best, i + 1 == ev->n_slow ? "\n" : "");
+}
+
 static void print_report(const char *ns, const char *name, const char *source, const ksiss_service_cfg *configured,
                          bool by_prefix, const ksiss_eval *ev, const ksiss_inventory *inv, bool has_inv,
                          const ksiss_catalog *cat, int64_t now_ms)
@@ -146,6 +174,8 @@ static void print_report(const char *ns, const char *name, const char *source, c
         else
             printf("Load:             missing: %s\n", ev->load.why_missing ? ev->load.why_missing : "no value");
     }
+    if (svc->has_load && svc->load.throughput == KSISS_THROUGHPUT_PREFILL)
+        explain_floor(svc, ev);
     if (ev->learning) {
         /* issue 17: what was learned, per tier, from the Service's annotation and this tick's window */
         const char *unit = svc->load.throughput == KSISS_THROUGHPUT_PREFILL ? "prompt tokens/s" : "generated tokens/s";

@@ -377,9 +377,9 @@ static int cmp_point(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-int ksiss_learn_prompt_hist(const ksiss_learn_bucket *b, size_t n, double window_s, double *m2, char **why)
+int ksiss_learn_prompt_buckets(const ksiss_learn_bucket *b, size_t n, double window_s, double *le, double *counts,
+                               char **why)
 {
-    *m2 = NAN;
     *why = NULL;
     if (n == 0) {
         *why = ksiss_xstrdup("no series (the histogram is not exported, or the query matches nothing)");
@@ -432,12 +432,20 @@ int ksiss_learn_prompt_hist(const ksiss_learn_bucket *b, size_t n, double window
         *why = ksiss_xstrdup("only the le=\"+Inf\" bucket: no bounds to read a spread from");
         return -1;
     }
-    double le[KSISS_LEARN_MAX_BUCKETS], counts[KSISS_LEARN_MAX_BUCKETS];
     for (size_t i = 0; i < n; i++) {
         le[i] = p[i].le;
         double d = p[i].value - (i > 0 ? p[i - 1].value : 0);
         counts[i] = (d > 0 ? d : 0) * window_s;
     }
+    return 0;
+}
+
+int ksiss_learn_prompt_hist(const ksiss_learn_bucket *b, size_t n, double window_s, double *m2, char **why)
+{
+    *m2 = NAN;
+    double le[KSISS_LEARN_MAX_BUCKETS], counts[KSISS_LEARN_MAX_BUCKETS];
+    if (ksiss_learn_prompt_buckets(b, n, window_s, le, counts, why) != 0)
+        return -1;
     *m2 = ksiss_learn_prompt_m2_le(le, counts, n);
     return isfinite(*m2) ? 0 : 1;
 }

@@ -176,6 +176,11 @@ typedef struct {
  * vLLM's 1-2-5 ladder has ~15; an answer not summed by le (one set per
  * pod) has its `le` repeated, which is refused as well. */
 #define KSISS_LEARN_MAX_BUCKETS 128
+/* The buckets behind ksiss_learn_prompt_hist: le[0..n) the bounds sorted
+ * (the last +Inf), counts[0..n) the requests in each over window_s (not
+ * cumulative); arrays of n. 0, or -1 with *why (caller frees) as there. */
+int ksiss_learn_prompt_buckets(const ksiss_learn_bucket *b, size_t n, double window_s, double *le, double *counts,
+                               char **why);
 int ksiss_learn_prompt_hist(const ksiss_learn_bucket *b, size_t n, double window_s, double *m2, char **why);
 
 /* Sets up a learner for `tiers` (borrowed; at most KSISS_LEARN_MAX_TIERS

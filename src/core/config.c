@@ -321,12 +321,14 @@ static bool queries_per_revision(const ksiss_load_cfg *l)
 
 void ksiss_learn_queries_default(ksiss_load_cfg *l)
 {
-    if (l->server)
-        return;
-    l->server = ksiss_xstrdup("vllm");
+    if (l->server && l->learn_queries[KSISS_LQ_TTFT])
+        return;     /* parsed for learning (the TTFT query is never left out) */
+    bool tgi = l->server && !strcmp(l->server, "tgi");
+    if (!l->server)
+        l->server = ksiss_xstrdup("vllm");
     for (int i = 0; i < KSISS_LQ_N; i++)
         if (!l->learn_queries[i])
-            l->learn_queries[i] = ksiss_xstrdup(vllm_queries[i]);
+            l->learn_queries[i] = ksiss_xstrdup((tgi ? tgi_queries : vllm_queries)[i]);
     l->per_revision = queries_per_revision(l);
 }
 
@@ -335,6 +337,18 @@ void ksiss_learn_queries_default(ksiss_load_cfg *l)
 static bool parse_learn_queries(ctx *c, const char *what, const ksiss_ynode *n, ksiss_load_cfg *l)
 {
     bool ok = true;
+    if (n && n->kind == KSISS_Y_MAP && !l->learn) {
+        /* nothing learned: only the prompt-length histogram is read (the
+         * tiers too slow for the prompts, docs/policy.md) */
+        for (int i = 0; i < KSISS_LQ_N; i++) {
+            const ksiss_ynode *q = i == KSISS_LQ_PROMPT_HIST ? NULL : ksiss_ymap_get(n, ksiss_learn_query_keys[i]);
+            if (q) {
+                err(c, q->pos, "%s: learnQueries: %s is given but nothing is learned (perGpu is set and learn is not "
+                    "true): only server and promptHistogram are read then", what, ksiss_learn_query_keys[i]);
+                ok = false;
+            }
+        }
+    }
     const ksiss_ynode *srv = n ? ksiss_ymap_get(n, "server") : NULL;
     int server = 0;
     char *f;
@@ -375,6 +389,8 @@ static bool parse_learn_queries(ctx *c, const char *what, const ksiss_ynode *n, 
             }
             free(f);
         }
+        if (!l->learn && i != KSISS_LQ_PROMPT_HIST)
+            qs = NULL;
         l->learn_queries[i] = qs ? ksiss_xstrdup(qs) : NULL;
     }
     l->per_revision = queries_per_revision(l);
@@ -468,12 +484,14 @@ static void parse_load(ctx *c, const char *svc, const ksiss_ynode *n, ksiss_serv
         }
         free(f);
     }
+    /* Without learning the prompt-length histogram is still read: the
+     * tiers too slow for the prompts (a prompt-token load only). */
     const ksiss_ynode *lq = ksiss_ymap_get(n, "learnQueries");
-    if (lq && !l->learn) {
+    if (lq && !l->learn && l->throughput != KSISS_THROUGHPUT_PREFILL) {
         err(c, lq->pos, "%s: learnQueries is given but nothing is learned (perGpu is set and learn is not true)",
             what);
         ok = false;
-    } else if (l->learn && !parse_learn_queries(c, what, lq, l)) {
+    } else if ((l->learn || l->throughput == KSISS_THROUGHPUT_PREFILL) && !parse_learn_queries(c, what, lq, l)) {
         ok = false;
     }
     s->has_load = ok;

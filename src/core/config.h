@@ -82,9 +82,11 @@ typedef struct {
  * the queries are set (l->per_revision), not at every tick. */
 bool ksiss_learn_per_revision(const ksiss_load_cfg *l);
 
-/* A load that learns without its learnQueries parsed (the simulator's
- * --no-per-gpu on a configuration with perGpu): vLLM's defaults. No-op
- * when they were parsed (the server is set). */
+/* A load that learns without its learnQueries parsed for learning (the
+ * simulator's --no-per-gpu on a configuration with perGpu, which has at
+ * most the prompt-length histogram's): the server's defaults (vLLM's
+ * unless learnQueries.server said tgi) for every query not set. No-op
+ * when they were parsed for learning (the TTFT query is set). */
 void ksiss_learn_queries_default(ksiss_load_cfg *l);
 
 typedef struct {

@@ -426,6 +426,14 @@ static bool tier_backed_off(const ksiss_policy_input *in, const ksiss_tier *t)
     return h && h->backoff_tier && h->backoff_until_ms > in->now_ms && !strcmp(h->backoff_tier, t->name);
 }
 
+static bool tier_too_slow(const ksiss_policy_input *in, const ksiss_tier *t)
+{
+    for (size_t i = 0; in->too_slow && i < in->n_too_slow; i++)
+        if (in->too_slow[i] == t)
+            return true;
+    return false;
+}
+
 static bool tier_holds_model(const ksiss_service_cfg *svc, const ksiss_tier *t)
 {
     return !(svc->model_memory_gib > 0) || t->mem_gib + EPS >= svc->model_memory_gib;
@@ -468,7 +476,8 @@ static size_t enumerate(const ctx *c, candidate *cands, size_t max)
     const ksiss_service_cfg *svc = c->svc;
     for (size_t i = 0; i < svc->n_ladder; i++) {
         const ksiss_tier *t = svc->ladder[i];
-        if (!t || !tier_holds_model(svc, t) || tier_backed_off(c->in, t))
+        if (!t || !tier_holds_model(svc, t) || tier_backed_off(c->in, t) ||
+            (t != c->cur_tier && tier_too_slow(c->in, t)))
             continue;
         for (int r = min_replicas(svc); r <= max_replicas(svc) && n < max; r++) {
             candidate *k = &cands[n++];

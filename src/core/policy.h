@@ -114,6 +114,10 @@ typedef struct {
     const ksiss_history *history;   /* may be NULL (no memory: first tick) */
     int64_t now_ms;
     int64_t interval_ms;            /* control-loop tick */
+    const ksiss_tier *const *too_slow;  /* tiers whose idle instance alone misses the TTFT SLO on more requests
+                                         * than the error budget allows (tier_floor.h): never the target of a tier
+                                         * change (the current tier keeps its instance count moves) */
+    size_t n_too_slow;
 } ksiss_policy_input;
 
 typedef enum {

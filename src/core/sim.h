@@ -81,6 +81,9 @@ bool ksiss_sim_signal_per_request(ksiss_sim_signal s);
  * TPOT signal, no quantile; lower is better), or 0 when none. One rule for
  * `ksiss run` and the simulator. */
 double ksiss_mean_tpot_slo(const ksiss_service_cfg *svc);
+/* The SLO of the first metric that measures the time to first token (a
+ * quantile or a mean, lower is better), in seconds; 0 when none does. */
+double ksiss_ttft_slo(const ksiss_service_cfg *svc);
 const char *ksiss_sim_signal_name(ksiss_sim_signal s);
 
 /* ---- running ---- */

@@ -13,6 +13,7 @@
 #include <stddef.h>
 
 #include "core/capacity_learn.h"
+#include "core/tier_floor.h"
 #include "core/policy.h"
 #include "core/sim.h"
 #include "core/sim_model.h"
@@ -135,6 +136,11 @@ typedef struct {
      * the learner, the serving set's signature and since when it held,
      * and the current tier's figures at the last tick (for the samples). */
     ksiss_learner *learner;         /* owned; NULL: not learning */
+    /* The prompt-length histogram as ksiss run tallies it (the tiers too
+     * slow for the prompts, tier_floor.h): fed at each tick with the
+     * buckets' counts since the last. */
+    ksiss_prompt_tally tally;
+    double tallied[KSISS_LEARN_PROMPT_LE + 1];
     long serving_sig;
     double serving_since;
     double rv_serving_since;        /* the current revision has had ready instances since */

@@ -117,6 +117,22 @@ double ksiss_mean_tpot_slo(const ksiss_service_cfg *svc)
     return 0;
 }
 
+double ksiss_ttft_slo(const ksiss_service_cfg *svc)
+{
+    for (size_t i = 0; svc && i < svc->n_metrics; i++) {
+        const ksiss_metric_cfg *m = &svc->metrics[i];
+        ksiss_sim_metric_map map;
+        char *err = NULL;
+        if (ksiss_sim_map_metric(m->name, m->query, &map, &err) != 0) {
+            free(err);
+            continue;
+        }
+        if (map.sig == KSISS_SIG_TTFT && m->direction == KSISS_LOWER_IS_BETTER)
+            return m->slo;
+    }
+    return 0;
+}
+
 bool ksiss_sim_signal_per_request(ksiss_sim_signal s)
 {
     return s == KSISS_SIG_TTFT || s == KSISS_SIG_TPOT || s == KSISS_SIG_E2E || s == KSISS_SIG_QUEUE_TIME;

@@ -64,6 +64,7 @@ void simworld_free(world *w)
     free(w->samples);
     free(w->learner);
     w->learner = NULL;
+    ksiss_prompt_tally_free(&w->tally);
 }
 
 /* A signature of the serving instances: the current tier's ready count,
@@ -89,6 +90,38 @@ static long serving_signature(const world *w, int *ready_cur)
  * within it); with queries over the whole service, only when the same
  * instances of one tier served through all of it. Then fills the policy's
  * view. */
+/* As ksiss run at each tick: the prompts finished since the last tick
+ * into the tally (vLLM's buckets), then the tiers too slow for them;
+ * their count, or 0 without a prompt-token load, a TTFT SLO or the
+ * histogram's query. */
+static size_t tally_slow(world *w, int64_t now_ms, ksiss_slow_tier *slow, const ksiss_tier **tiers)
+{
+    const ksiss_service_cfg *svc = w->o->svc;
+    double slo = ksiss_ttft_slo(svc);
+    if (!svc->has_load || !svc->load.learn_queries[KSISS_LQ_PROMPT_HIST] || !(slo > 0))
+        return 0;
+    double le[KSISS_LEARN_PROMPT_LE + 1], d[KSISS_LEARN_PROMPT_LE + 1];
+    for (size_t i = 0; i <= KSISS_LEARN_PROMPT_LE; i++) {
+        le[i] = ksiss_learn_prompt_le(i);
+        d[i] = w->prompt_hist[i] - w->tallied[i];
+        w->tallied[i] = w->prompt_hist[i];
+    }
+    ksiss_prompt_tally_add(&w->tally, le, d, KSISS_LEARN_PROMPT_LE + 1, now_ms);
+    ksiss_cap_estimate est[KSISS_LEARN_MAX_TIERS];
+    const ksiss_tier *est_tiers[KSISS_LEARN_MAX_TIERS];
+    size_t n_est = 0;
+    for (size_t i = 0; w->learner && i < w->learner->n; i++) {
+        est_tiers[n_est] = w->learner->tiers[i].tier;
+        ksiss_learner_estimate(w->learner, est_tiers[n_est], now_ms, &est[n_est]);
+        n_est++;
+    }
+    size_t n = ksiss_slow_tiers(svc, est_tiers, w->learner ? est : NULL, n_est, slo, &w->tally, slow,
+                                KSISS_LEARN_MAX_TIERS);
+    for (size_t i = 0; i < n; i++)
+        tiers[i] = slow[i].tier;
+    return n;
+}
+
 static void learn_tick(world *w, double now, int64_t now_ms, const ksiss_tier **vt, double *vcap,
                        ksiss_capacity_view *view, double **buf, size_t *bufcap)
 {
@@ -256,6 +289,10 @@ double simworld_run(world *w, ksiss_decide_fn decide, double t0)
                 learn_tick(w, now, now_ms, view_tiers, view_cap, &view, &buf, &bufcap);
                 in.capacity = &view;
             }
+            ksiss_slow_tier slow[KSISS_LEARN_MAX_TIERS];
+            const ksiss_tier *slow_tiers[KSISS_LEARN_MAX_TIERS];
+            in.n_too_slow = tally_slow(w, now_ms, slow, slow_tiers);
+            in.too_slow = slow_tiers;
             ksiss_decision d;
             memset(&d, 0, sizeof(d));
             if (decide(&in, &d) != 0) {

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "core/capacity_learn.h"
+#include "core/tier_floor.h"
 #include "core/config.h"
 #include "core/gpu_resolve.h"
 #include "core/inventory.h"
@@ -198,6 +199,8 @@ typedef struct {
                                                        NULL entries (or NULL): query them here */
     ksiss_learn_state *learn;       /* a learning service's state across ticks; NULL: none kept (a learning
                                        service is then decided from the Service's annotation alone) */
+    ksiss_prompt_tally *tally;      /* the service's prompt-length tally across ticks (tier_floor.h); NULL:
+                                       none kept (this tick's window alone: ksiss explain) */
     uint64_t cfg_gen;               /* the configuration's generation (with learn) */
     const ksiss_free_gpu *free;     /* NULL/0: unknown */
     size_t n_free;
@@ -227,6 +230,14 @@ typedef struct {
                                          * the prompts' 1 + c^2 from the histogram's buckets) */
     ksiss_hist_status learn_hist;   /* how the histogram was read */
     char learn_hist_why[200];       /* KSISS_HIST_BAD: what was wrong */
+    double hist_le[KSISS_LEARN_MAX_BUCKETS];    /* the histogram's bounds as read, the last +Inf ... */
+    double hist_rate[KSISS_LEARN_MAX_BUCKETS];  /* ... and its requests/s per bucket (not cumulative) */
+    size_t hist_n;                  /* buckets read; 0: none */
+    double ttft_slo;                /* the TTFT SLO the tiers were judged by (ksiss_ttft_slo); 0: none */
+    double tallied;                 /* requests in the tally they were judged on */
+    ksiss_slow_tier slow[KSISS_LEARN_MAX_TIERS];    /* the tiers too slow for the prompts (tier_floor.h) */
+    const ksiss_tier *slow_tiers[KSISS_LEARN_MAX_TIERS];
+    size_t n_slow;
     bool learning;                  /* the service learns its capacity: the fields below are set */
     ksiss_learn_result learn_prefill, learn_decode;     /* what this tick's window did */
     bool learn_changed;             /* the state moved: persist it (learn->state holds it) */
@@ -271,6 +282,10 @@ void ksiss_controller_read_learn(const ksiss_eval_in *in, const ksiss_promql_var
  * out->cap_view, out->learned; out->learn_changed when in->learn->state
  * should be written. */
 void ksiss_controller_learn(const ksiss_eval_in *in, const ksiss_service_cfg *svc, ksiss_eval *out);
+/* This tick's prompt-length histogram into the service's tally (in->tally,
+ * or this window alone), then the tiers too slow for the prompts into
+ * out->slow (tier_floor.h; by the learned estimates when out->learning). */
+void ksiss_controller_floor(const ksiss_eval_in *in, const ksiss_service_cfg *svc, ksiss_eval *out);
 /* Writes the state into the Service's annotation KSISS_LEARN_ANNOTATION. */
 int ksiss_controller_save_learned(ksiss_kube *k, const char *ns, const char *name, const char *state, char **err);
 /* ksiss_learned_capacity{service,tier} and its uncertainty. */

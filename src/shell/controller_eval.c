@@ -320,9 +320,12 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
     if (in->svc->has_load)
         read_load(in, &vars, out);
     const ksiss_service_cfg *esvc = ksiss_eval_service(out, in->svc);
-    if (in->svc->has_load && in->svc->load.learn) {
+    if (in->svc->has_load) {
+        /* the learned capacity's series; without learning, the prompt-length histogram alone */
         ksiss_controller_read_learn(in, &vars, out);
-        ksiss_controller_learn(in, esvc, out);
+        if (in->svc->load.learn)
+            ksiss_controller_learn(in, esvc, out);
+        ksiss_controller_floor(in, esvc, out);
     }
     if (!out->gpu.model) {
         /* Never a silent hold: the reason names what was seen. */
@@ -346,6 +349,8 @@ int ksiss_controller_evaluate(const ksiss_eval_in *in, ksiss_eval *out)
         .now_ms = in->now_ms,
         .interval_ms = in->interval_ms,
         .capacity = out->learning ? &out->cap_view : NULL,
+        .too_slow = out->slow_tiers,
+        .n_too_slow = out->n_slow,
     };
     if (pol->decide(&pin, &out->decision) != 0) {
         out->error = ksiss_xasprintf("service %s: policy %s failed: %s", in->name, pol->name,

@@ -110,6 +110,8 @@ typedef struct {
     ksiss_learn_state *learn;   /* likewise: a learned capacity (load without perGpu, or learn: true); owned,
                                    allocated for a learning service only (~6 KB: 10,000 services that do
                                    not learn must not carry it) */
+    ksiss_prompt_tally tally;   /* likewise: the prompt lengths served (tier_floor.h); its buckets allocated
+                                   when a histogram is first read */
     bool busy;              /* a job in flight; under c->mu */
     bool seen;              /* managed at this tick (main thread only) */
     bool by_prefix;         /* main thread only */

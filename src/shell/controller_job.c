@@ -275,7 +275,7 @@ static bool job_evaluate(job *j, ksiss_prom *prom, const json_t *service, const 
         .name = w->name, .service = service, .running_pods = j->running, .n_running_pods = j->n_running,
         .all_revisions = revisions,
         .shares = j->use, .load_share = j->load_shared ? &j->shares[j->svc->n_metrics] : NULL,
-        .learn_shares = j->learn_use, .learn = learn_state(j), .cfg_gen = s->cfg->gen,
+        .learn_shares = j->learn_use, .learn = learn_state(j), .tally = &w->tally, .cfg_gen = s->cfg->gen,
         .free = s->inv ? s->inv->free : NULL, .n_free = s->inv ? s->inv->n_free : 0,
         .inv = s->inv ? &s->inv->inv : NULL, .history = &w->history, .now_ms = s->now_ms, .interval_ms = c->interval_ms,
         .known = known, .known_revision = known ? ksiss_kobj_str(j->service, KSISS_KOBJ_READY_REVISION) : NULL,
@@ -525,8 +525,9 @@ void ksiss_ctl_job_offer_queries(controller *c, job *j)
         j->load_shared = true;
         j->pending++;
     }
-    /* the learned capacity's series, service-level like the load's */
-    for (int i = 0; j->svc->has_load && j->svc->load.learn && i < KSISS_LQ_N; i++) {
+    /* the learned capacity's series, service-level like the load's (without
+     * learning the prompt-length histogram alone is set) */
+    for (int i = 0; j->svc->has_load && i < KSISS_LQ_N; i++) {
         const char *q = j->svc->load.learn_queries[i];
         if (q && ksiss_prom_batch_add(j->s->batch, q, &vars, NULL, 0, &j->shares[n + 1 + i], j)) {
             j->learn_use[i] = &j->shares[n + 1 + i];

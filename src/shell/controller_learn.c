@@ -70,6 +70,17 @@ static void read_hist(ksiss_eval *out, const ksiss_promql_sample *s, size_t n, c
         out->learn_hist = ksiss_controller_prompt_hist(s, n, &m2, out->learn_hist_why, sizeof(out->learn_hist_why));
     }
     out->learn_values[KSISS_LQ_PROMPT_HIST] = m2;
+    out->hist_n = 0;
+    if (out->learn_hist == KSISS_HIST_READ || out->learn_hist == KSISS_HIST_FEW) {
+        /* the buckets themselves, per second, for the tally */
+        ksiss_learn_bucket b[KSISS_LEARN_MAX_BUCKETS];
+        for (size_t i = 0; i < n; i++)
+            b[i] = (ksiss_learn_bucket){s[i].le, s[i].value};
+        char *why = NULL;
+        if (ksiss_learn_prompt_buckets(b, n, 1.0, out->hist_le, out->hist_rate, &why) == 0)
+            out->hist_n = n;
+        free(why);
+    }
 }
 
 void ksiss_controller_read_learn(const ksiss_eval_in *in, const ksiss_promql_vars *vars, ksiss_eval *out)
@@ -237,6 +248,32 @@ void ksiss_controller_learn(const ksiss_eval_in *in, const ksiss_service_cfg *sv
     }
     if (!in->learn)
         free(local.state);
+}
+
+void ksiss_controller_floor(const ksiss_eval_in *in, const ksiss_service_cfg *svc, ksiss_eval *out)
+{
+    ksiss_prompt_tally local = {0};
+    ksiss_prompt_tally *t = in->tally ? in->tally : &local;
+    out->n_slow = 0;
+    out->ttft_slo = ksiss_ttft_slo(svc);
+    if (out->hist_n > 0) {
+        /* requests/s x the time they stand for: since the last add, at
+         * most the queries' window (a gap of ticks is not counted twice) */
+        double dt = LEARN_WINDOW_MS / 1000.0;
+        if (t->n > 0 && in->now_ms > t->at_ms && in->now_ms - t->at_ms < LEARN_WINDOW_MS)
+            dt = (double)(in->now_ms - t->at_ms) / 1000.0;
+        double counts[KSISS_LEARN_MAX_BUCKETS];
+        for (size_t i = 0; i < out->hist_n; i++)
+            counts[i] = out->hist_rate[i] * dt;
+        ksiss_prompt_tally_add(t, out->hist_le, counts, out->hist_n, in->now_ms);
+    }
+    ksiss_prompt_share_above(t, INFINITY, &out->tallied);
+    out->n_slow = ksiss_slow_tiers(svc, out->view_tiers, out->learning ? out->learned : NULL,
+                                   out->learning ? out->cap_view.n : 0, out->ttft_slo, t, out->slow,
+                                   KSISS_LEARN_MAX_TIERS);
+    for (size_t i = 0; i < out->n_slow; i++)
+        out->slow_tiers[i] = out->slow[i].tier;
+    ksiss_prompt_tally_free(&local);
 }
 
 int ksiss_controller_save_learned(ksiss_kube *k, const char *ns, const char *name, const char *state, char **err)

@@ -29,6 +29,7 @@ void ksiss_ctl_state_free(svc_state *st)
     free(st->legacy_rev);
     free(st->gpu_event);
     free(st->name);
+    ksiss_prompt_tally_free(&st->tally);
     if (st->learn) {
         ksiss_learn_state_free(st->learn);
         free(st->learn);

@@ -251,6 +251,54 @@ static void test_per_gpu_optional_learns(void **state)
     fixture_free(&f);
 }
 
+/* A prompt-token load with perGpu learns nothing but still reads the
+ * prompt-length histogram (the tiers too slow for the prompts,
+ * tier_floor.h): the server's default query, its own, or "" for none;
+ * no other learnQueries key. A generated-token load reads none. */
+static void test_prompt_histogram_without_learning(void **state)
+{
+    (void)state;
+    fixture f;
+    parse_yaml(&f, "vllm: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  load: {query: l, perGpu: 1000, throughput: prefill}\n"
+                   "tgi: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  load: {query: l, perGpu: 1000, throughput: prefill, learnQueries: {server: tgi}}\n"
+                   "none: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  load: {query: l, perGpu: 1000, throughput: prefill, learnQueries: {promptHistogram: ''}}\n"
+                   "decode: |\n"
+                   "  metrics:\n"
+                   "    - {name: ttft, query: q, slo: 1}\n"
+                   "  load: {query: l, perGpu: 1000}\n");
+    assert_int_equal(f.rc, 0);
+    const ksiss_service_cfg *v = svc(&f, "vllm"), *t = svc(&f, "tgi");
+    assert_false(v->load.learn);
+    assert_non_null(strstr(v->load.learn_queries[KSISS_LQ_PROMPT_HIST],
+                           "sum by (le) (rate(vllm:request_prompt_tokens_bucket{"));
+    assert_non_null(strstr(t->load.learn_queries[KSISS_LQ_PROMPT_HIST],
+                           "sum by (le) (rate(tgi_request_input_length_bucket{"));
+    for (int i = 0; i < KSISS_LQ_N; i++) {
+        if (i != KSISS_LQ_PROMPT_HIST) {
+            assert_null(v->load.learn_queries[i]);
+            assert_null(t->load.learn_queries[i]);
+        }
+        assert_null(svc(&f, "none")->load.learn_queries[i]);
+        assert_null(svc(&f, "decode")->load.learn_queries[i]);
+    }
+    /* the simulator's --no-per-gpu then fills the rest from the same server */
+    ksiss_service_cfg *tw = (ksiss_service_cfg *)t;
+    tw->load.learn = true;
+    ksiss_learn_queries_default(&tw->load);
+    assert_non_null(strstr(t->load.learn_queries[KSISS_LQ_TTFT], "tgi_request_queue_duration_sum"));
+    assert_non_null(strstr(t->load.learn_queries[KSISS_LQ_PROMPT_HIST], "tgi_request_input_length_bucket"));
+    fixture_free(&f);
+}
+
 /* sloTarget: the share of requests that should meet the SLO, 0.99 unless
  * given (also for the legacy format, which cannot give it). */
 static void test_slo_target_defaults_and_parses(void **state)
@@ -528,6 +576,10 @@ static const bad_case bad_cases[] = {
      "c.yaml:2:27: service \"s\": load: learn: expected true or false, got \"often\""},
     {"learnQueries without learning", "s:\n  load: {query: q, perGpu: 5, learnQueries: {ttft: x}}\n",
      "c.yaml:2:45: service \"s\": load: learnQueries is given but nothing is learned (perGpu is set and learn is not true)"},
+    {"learnQueries other than the histogram without learning",
+     "s:\n  load: {query: q, perGpu: 5, throughput: prefill, learnQueries: {ttft: x}}\n",
+     "c.yaml:2:73: service \"s\": load: learnQueries: ttft is given but nothing is learned (perGpu is set and learn "
+     "is not true): only server and promptHistogram are read then"},
     {"learnQueries unknown server", "s:\n  load: {query: q, learnQueries: {server: triton}}\n",
      "c.yaml:2:43: service \"s\": load: learnQueries: server: \"triton\" is not one of vllm, tgi"},
     {"learnQueries promptHistogram not a string", "s:\n  load: {query: q, learnQueries: {promptHistogram: [a]}}\n",
@@ -1109,6 +1161,7 @@ int main(void)
         cmocka_unit_test(test_example_config_parses_with_every_extended_field),
         cmocka_unit_test(test_load_signal_shortens_default_down_window),
         cmocka_unit_test(test_per_gpu_optional_learns),
+        cmocka_unit_test(test_prompt_histogram_without_learning),
         cmocka_unit_test(test_slo_target_defaults_and_parses),
         cmocka_unit_test(test_configmap_json_from_the_api_parses_its_data),
         cmocka_unit_test(test_bare_data_mapping_accepts_values_written_directly),

@@ -272,6 +272,77 @@ static void test_evaluation_on_a_kept_reading_decides_as_on_the_objects(void **s
     ksiss_catalog_free(&cat);
 }
 
+/* A prompt-token load with perGpu learns nothing but reads the
+ * prompt-length histogram into the service's tally across ticks (the
+ * rate times the time since the last tick, a minute at first): 3-5k-token
+ * prompts miss a 1 s TTFT on an idle 1g slice (3k tokens a second) for
+ * 56% of them, on 2g and 3g for none; promptHistogram: "" reads none. */
+static void test_the_prompt_tally_rules_out_a_slice_across_ticks(void **state)
+{
+    (void)state;
+    static const char *yaml[] = {
+        "llama3-8b: |\n  metrics:\n    - name: ttft_p95\n"
+        "      query: histogram_quantile(0.95, rate(vllm:time_to_first_token_seconds_bucket[1m]))\n      slo: 1.0\n"
+        "  load: {query: 'sum(rate(vllm:prompt_tokens_total[1m]))', perGpu: 14000, throughput: prefill}\n"
+        "  tiers: [mig-1g.10gb, mig-2g.20gb, mig-3g.40gb]\n",
+        "llama3-8b: |\n  metrics:\n    - name: ttft_p95\n"
+        "      query: histogram_quantile(0.95, rate(vllm:time_to_first_token_seconds_bucket[1m]))\n      slo: 1.0\n"
+        "  load: {query: 'sum(rate(vllm:prompt_tokens_total[1m]))', perGpu: 14000, throughput: prefill,\n"
+        "         learnQueries: {promptHistogram: ''}}\n"
+        "  tiers: [mig-1g.10gb, mig-2g.20gb, mig-3g.40gb]\n",
+    };
+    json_t *svc = test_load_json("tests/data/knative", "service.json");
+    json_t *revs = test_load_json("tests/data/knative", "revisions.json");
+    const char *pods[] = {"llama3-8b-00001-deployment-abc"};
+    ksiss_free_gpu free_gpus[] = {{"nvidia.com/mig-2g.20gb", NULL, 4}, {"nvidia.com/mig-3g.40gb", NULL, 4}};
+    for (int c = 0; c < 2; c++) {
+        ksiss_catalog cat;
+        ksiss_config cfg;
+        ksiss_diags dg;
+        ksiss_diags_init(&dg);
+        assert_int_equal(ksiss_catalog_builtin(&cat), 0);
+        assert_int_equal(ksiss_config_parse(yaml[c], strlen(yaml[c]), "test.yaml", NULL, &cat, &cfg, &dg), 0);
+        ksiss_diags_free(&dg);
+        ksiss_promql_sample metric = {NULL, 0.4, NULL}, load = {NULL, 3000, NULL};
+        ksiss_promql_sample hist[] = {{NULL, 1, "+Inf"}, {NULL, 0, "2000"}, {NULL, 1, "5000"}, {NULL, 0, "1000"}};
+        ksiss_prom_share mshare = {.ok = true, .samples = &metric, .n = 1};
+        ksiss_prom_share lshare = {.ok = true, .samples = &load, .n = 1};
+        ksiss_prom_share hshare = {.ok = true, .samples = hist, .n = N_(hist)};
+        const ksiss_prom_share *shares[] = {&mshare};
+        const ksiss_prom_share *learn_shares[KSISS_LQ_N] = {0};
+        learn_shares[KSISS_LQ_PROMPT_HIST] = c == 0 ? &hshare : NULL;
+        ksiss_prompt_tally tally = {0};
+        ksiss_eval_in in = {
+            .cat = &cat, .svc = &cfg.services[0], .ns = "default", .name = "llama3-8b", .service = svc,
+            .running_pods = pods, .n_running_pods = 1, .all_revisions = revs, .shares = shares,
+            .load_share = &lshare, .learn_shares = learn_shares, .tally = &tally,
+            .free = free_gpus, .n_free = N_(free_gpus), .now_ms = 1000000, .interval_ms = 10000,
+        };
+        ksiss_eval e;
+        for (int tick = 0; tick < 2; tick++) {
+            assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
+            assert_false(e.learning);
+            if (c == 1) {
+                assert_int_equal(e.n_slow, 0);
+                assert_true(e.tallied == 0);
+            } else {
+                assert_true(fabs(e.tallied - (tick == 0 ? 60 : 70)) < 0.05);
+                assert_int_equal(e.n_slow, 1);
+                assert_string_equal(e.slow[0].tier->name, "mig-1g.10gb");
+                assert_true(fabs(e.slow[0].share - log(5000 / 3000.0) / log(2.5)) < 1e-3);
+                assert_int_equal(e.n_slow, 1);
+            }
+            ksiss_eval_free(&e);
+            in.now_ms += 10000;
+        }
+        ksiss_prompt_tally_free(&tally);
+        ksiss_config_free(&cfg);
+        ksiss_catalog_free(&cat);
+    }
+    json_decref(svc);
+    json_decref(revs);
+}
+
 static const char *LEARNING_SERVICE =
     "llama3-8b: |\n"
     "  metrics:\n"
@@ -753,6 +824,7 @@ int main(void)
         cmocka_unit_test(test_reading_is_reusable_only_when_settled_and_known),
         cmocka_unit_test(test_evaluation_on_a_kept_reading_decides_as_on_the_objects),
         cmocka_unit_test(test_a_service_without_per_gpu_learns_and_restores),
+        cmocka_unit_test(test_the_prompt_tally_rules_out_a_slice_across_ticks),
         cmocka_unit_test(test_a_bad_prompt_histogram_keeps_the_fallback_prior),
         cmocka_unit_test(test_decision_log_setting_is_changes_or_all),
         cmocka_unit_test(test_decision_log_keeps_actions_and_changed_holds),

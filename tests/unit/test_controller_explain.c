@@ -260,6 +260,95 @@ static void test_explain_shows_the_learned_capacity_per_tier(void **state)
     fake_stop(fs);
 }
 
+/* A prompt-token load with perGpu (nothing learned) still reads the
+ * prompt-length histogram: a minute of 3-5k-token prompts misses a 1 s
+ * TTFT on an idle 1g slice (prefill 0.15 of 20k tokens/s: 3k tokens a
+ * second) for 56% of them, on the 2g (6.2k) for none. */
+static const char configmap_prompts[] =
+    "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"autoscaler-config\","
+    "\"namespace\":\"default\",\"resourceVersion\":\"7\"},\"data\":{\"llama3-8b\":"
+    "\"metrics:\\n  - {name: ttft_p95, query: 'histogram_quantile(0.95, rate(vllm:time_to_first_token_seconds_bucket[1m]))', "
+    "slo: 1.0}\\n"
+    "load: {query: 'sum(rate(vllm:prompt_tokens_total[1m]))', perGpu: 14000, throughput: prefill}\\n"
+    "gpu: H100-80GB\\ntiers: [mig-1g.10gb, mig-2g.20gb]\\n\"}}";
+
+static const char prom_scalar[] =
+    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":{},"
+    "\"value\":[1700000000,\"0.3\"]}]}}";
+
+static const char prom_buckets[] =
+    "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":["
+    "{\"metric\":{\"le\":\"1000\"},\"value\":[1700000000,\"0\"]},"
+    "{\"metric\":{\"le\":\"2000\"},\"value\":[1700000000,\"0\"]},"
+    "{\"metric\":{\"le\":\"5000\"},\"value\":[1700000000,\"1\"]},"
+    "{\"metric\":{\"le\":\"10000\"},\"value\":[1700000000,\"1\"]},"
+    "{\"metric\":{\"le\":\"+Inf\"},\"value\":[1700000000,\"1\"]}]}}";
+
+static void test_explain_names_the_tiers_too_slow_for_the_prompts(void **state)
+{
+    (void)state;
+    fake_server *fs = fake_start();
+    assert_non_null(fs);
+    char *svc = slurp("tests/data/knative/service.json");
+    char *revs_items = slurp("tests/data/knative/revisions.json");
+    char *revs = ksiss_xasprintf("{\"kind\":\"RevisionList\",\"metadata\":{\"resourceVersion\":\"9\"},\"items\":%s}",
+                                 revs_items);
+    fake_add(fs, "GET", "/api/v1/namespaces/default/configmaps/autoscaler-config", 200, configmap_prompts, NULL);
+    fake_add(fs, "GET", "/api/v1/nodes", 200, nodes, NULL);
+    fake_add(fs, "GET", "/api/v1/pods", 200, pods, NULL);
+    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/services/llama3-8b", 200, svc, NULL);
+    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/revisions", 200, revs, NULL);
+    fake_add(fs, "GET", "/api/v1/namespaces/default/pods", 200, pods, NULL);
+    /* the metric, the load, then the histogram */
+    fake_add(fs, "POST", "/api/v1/query", 200, prom_scalar, NULL);
+    fake_add(fs, "POST", "/api/v1/query", 200, prom_scalar, NULL);
+    fake_add(fs, "POST", "/api/v1/query", 200, prom_buckets, NULL);
+
+    char kubeconfig[] = "/tmp/ksiss-explain-kubeconfig-XXXXXX";
+    int kfd = mkstemp(kubeconfig);
+    assert_true(kfd >= 0);
+    char *kc = ksiss_xasprintf("apiVersion: v1\nkind: Config\n"
+                               "clusters: [{name: c, cluster: {server: \"http://127.0.0.1:%u\"}}]\n"
+                               "users: [{name: u, user: {token: t0k}}]\n"
+                               "contexts: [{name: x, context: {cluster: c, user: u, namespace: default}}]\n"
+                               "current-context: x\n", fs->port);
+    assert_int_equal(write(kfd, kc, strlen(kc)), (ssize_t)strlen(kc));
+    close(kfd);
+    char *prom = ksiss_xasprintf("http://127.0.0.1:%u", fs->port);
+    unsetenv("NAMESPACE");
+    unsetenv("CONFIG_MAP_NAME");
+    char out_path[] = "/tmp/ksiss-explain-out-XXXXXX";
+    int ofd = mkstemp(out_path);
+    assert_true(ofd >= 0);
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(ofd, 1);
+    char *argv[] = {"explain", "--service", "llama3-8b", "--kubeconfig", kubeconfig, "--prometheus", prom, NULL};
+    int rc = ksiss_cmd_explain(7, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(ofd);
+    char *report = slurp(out_path);
+    unlink(out_path);
+    unlink(kubeconfig);
+    if (rc != KSISS_EXIT_OK)
+        fail_msg("exit %d, report:\n%s", rc, report);
+    if (!strstr(report, "Prompt lengths:   60 requests") ||
+        !strstr(report, "misses the 1 s TTFT SLO on more than 1% of them beyond the fastest tier are no tier "
+                         "change's target: mig-1g.10gb (55.7% miss, the fastest 0%)\n"))
+        fail_msg("report:\n%s", report);
+    if (strstr(report, "mig-2g.20gb (") || strstr(report, "Learned capacity"))
+        fail_msg("report:\n%s", report);
+    free(report);
+    free(prom);
+    free(kc);
+    free(svc);
+    free(revs_items);
+    free(revs);
+    fake_stop(fs);
+}
+
 static void test_explain_without_service_is_a_usage_error(void **state)
 {
     (void)state;
@@ -279,6 +368,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_explain_reports_tier_metric_free_gpus_decision_and_changes_nothing),
         cmocka_unit_test(test_explain_shows_the_learned_capacity_per_tier),
+        cmocka_unit_test(test_explain_names_the_tiers_too_slow_for_the_prompts),
         cmocka_unit_test(test_explain_without_service_is_a_usage_error),
         cmocka_unit_test(test_explain_unknown_flag_is_a_usage_error),
     };

@@ -602,6 +602,56 @@ static void test_backed_off_tier_is_skipped(void **state)
     free_fixture(&f);
 }
 
+/* A tier too slow for the prompts (tier_floor.h) is no tier change's
+ * target: the load that 3g x3 would cover cheapest goes to 4g x3; the
+ * current tier on the list keeps its instance count moves. */
+static void test_a_tier_too_slow_is_no_target(void **state)
+{
+    (void)state;
+    fixture f;
+    memset(&f, 0, sizeof(f));
+    load_config(&f, PREFILL_3G_4G_7G);
+    tick_input t;
+    double ok[MAXM] = {0.6};
+    ksiss_decision d;
+#define SLICES "nvidia.com/mig-3g.40gb=8,nvidia.com/mig-4g.40gb=4,nvidia.com/mig-7g.80gb=2"
+    build_input(&f, &t, "mig-4g.40gb", 1, 0, ok, 1500, SLICES, 1000000, NULL);
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    assert_string_equal(d.tier->name, "mig-3g.40gb");     /* without the rule: the cheapest */
+    assert_int_equal(d.replicas, 3);
+    ksiss_decision_clear(&d);
+    const ksiss_tier *slow[2] = {tier_named(&f, "mig-3g.40gb"), tier_named(&f, "mig-4g.40gb")};
+    t.in.too_slow = slow;
+    t.in.n_too_slow = 1;
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_string_equal(d.tier->name, "mig-4g.40gb");
+    assert_int_equal(d.replicas, 3);
+    ksiss_decision_clear(&d);
+    /* the current tier too slow as well: still more of it (no tier is a
+     * target but the 7g, which costs more) */
+    t.in.n_too_slow = 2;
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    assert_int_equal(d.action, KSISS_OUT);
+    assert_string_equal(d.tier->name, "mig-4g.40gb");
+    ksiss_decision_clear(&d);
+    /* from the 7g, a tier change down never lands on them */
+    free(t.free_buf);
+    build_input(&f, &t, "mig-7g.80gb", 1, 0, (double[MAXM]){0.1}, 300, SLICES, 1000000, NULL);
+#undef SLICES
+    t.in.too_slow = slow;
+    t.in.n_too_slow = 2;
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    assert_true(d.action == KSISS_HOLD);
+    ksiss_decision_clear(&d);
+    t.in.n_too_slow = 0;
+    assert_int_equal(ksiss_policy_find("ksiss")->decide(&t.in, &d), 0);
+    assert_int_equal(d.action, KSISS_DOWN);
+    ksiss_decision_clear(&d);
+    free(t.free_buf);
+    free_fixture(&f);
+}
+
 static void test_history_ring_keeps_latest(void **state)
 {
     (void)state;
@@ -2219,6 +2269,7 @@ int main(void)
         cmocka_unit_test(test_reason_names_metric_and_numbers),
         cmocka_unit_test(test_pressure_respects_direction),
         cmocka_unit_test(test_backed_off_tier_is_skipped),
+        cmocka_unit_test(test_a_tier_too_slow_is_no_target),
         cmocka_unit_test(test_history_ring_keeps_latest),
         cmocka_unit_test(test_history_capacities_follow_a_learned_unit),
         cmocka_unit_test(test_rising_load_trend_scales_out_before_the_load_exceeds_capacity),

@@ -858,6 +858,59 @@ static void test_requests_no_deployment_can_serve_within_the_slo_are_unattainabl
     free(tr);
 }
 
+/* 1.4 requests a second for 20 minutes, every third with a 25k-token
+ * prompt (2.45 s of prefill alone on an idle 3g slice, 0.69 s on gpu*2),
+ * the rest 2k: 13.4k prompt tokens/s, 1.2 GPUs at 80%. */
+static char *mostly_long_prompts(void)
+{
+    ksiss_strbuf sb;
+    ksiss_sb_init(&sb, 0);
+    for (int i = 0; i < 1680; i++)
+        ksiss_sb_printf(&sb, "{\"timestamp\": %d, \"input_length\": %d, \"output_length\": 50}\n", i * 720,
+                        i % 3 == 0 ? 25000 : 2000);
+    return ksiss_sb_take(&sb);
+}
+
+static bool on_3g_after(const ksiss_sim_result *res, double from_s)
+{
+    for (size_t i = 0; i < res->n_samples; i++)
+        if (res->samples[i].t_s >= from_s && res->samples[i].tier_rank == 10)
+            return true;
+    return false;
+}
+
+/* ksiss run's rule in the simulator: with the prompt-length histogram read
+ * (the default), a 3g slice that misses the 2 s TTFT SLO alone on a third
+ * of the prompts is no tier change's target, however cheap the load says
+ * 3g x3 is; with promptHistogram: "" the same run moves to the 3g slices. */
+static void test_a_tier_too_slow_for_the_prompts_is_left_out(void **state)
+{
+    (void)state;
+    char *tr = mostly_long_prompts();
+    for (int hist = 1; hist >= 0; hist--) {
+        char *cfg = ksiss_xasprintf(
+            "llm: |\n  metrics:\n    - name: ttft_p95\n"
+            "      query: histogram_quantile(0.95, rate(vllm:time_to_first_token_seconds_bucket[1m]))\n"
+            "      slo: 2.0\n      scaleUpFactor: 1.0\n      scaleDownFactor: 0.5\n"
+            "  load:\n    query: sum(rate(vllm:prompt_tokens_total[1m]))\n    perGpu: 14000\n"
+            "    throughput: prefill\n%s"
+            "  tiers: [mig-3g.40gb, gpu*2]\n  maxReplicas: 8\n  stabilization: {down: 60s}\n",
+            hist ? "" : "    learnQueries: {promptHistogram: ''}\n");
+        world_fx f;
+        fx_load(&f, cfg, tr);
+        const char *pols[] = { "ksiss" };
+        ksiss_sim_report r = run(&f, pols, 1, 60000, NULL, NULL);
+        if (hist && on_3g_after(&r.v[0], 0))
+            fail_msg("with the histogram: on mig-3g.40gb at some point (%.2f%% met)", 100 * r.v[0].slo_attainment);
+        if (!hist && !on_3g_after(&r.v[0], 0))
+            fail_msg("without the histogram: never on mig-3g.40gb: the test no longer tells the rule apart");
+        ksiss_sim_report_free(&r);
+        fx_free(&f);
+        free(cfg);
+    }
+    free(tr);
+}
+
 /* ---- the command ---- */
 
 static void test_simulate_writes_the_documented_json(void **state)
@@ -1347,6 +1400,7 @@ int main(void)
         cmocka_unit_test(test_tier_change_that_never_gets_ready_is_rolled_back),
         cmocka_unit_test(test_a_tier_change_adds_the_new_instances_one_at_a_time),
         cmocka_unit_test(test_requests_no_deployment_can_serve_within_the_slo_are_unattainable),
+        cmocka_unit_test(test_a_tier_too_slow_for_the_prompts_is_left_out),
         cmocka_unit_test(test_simulate_writes_the_documented_json),
         cmocka_unit_test(test_simulate_takes_the_target_from_the_services_slo_target),
         cmocka_unit_test(test_sweep_runs_each_target_as_the_services_slo_target),
