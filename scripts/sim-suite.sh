@@ -63,17 +63,27 @@ trace() {
     echo "$f"
 }
 
-# config SLO: the example config with the TTFT SLO set to SLO seconds.
+# config SLO MAX: the example config with the TTFT SLO set to SLO seconds
+# and maxReplicas to MAX ("-": the example's).
 config() {
-    if [ "$1" = 1 ]; then
+    if [ "$1" = 1 ] && [ "$2" = - ]; then
         echo "$ex/config.yaml"
         return
     fi
-    f=$out/config-slo$1.yaml
+    f=$out/config-slo$1-max$2.yaml
     if [ ! -s "$f" ]; then
-        sed "s/^\(        slo: \)1\.0$/\1$1/" "$ex/config.yaml" > "$f.tmp"
-        if [ "$(diff "$ex/config.yaml" "$f.tmp" | grep -c '^>')" != 1 ]; then
-            echo "sim-suite: could not set the TTFT SLO to $1 in $ex/config.yaml" >&2
+        want=0
+        cp "$ex/config.yaml" "$f.tmp"
+        if [ "$1" != 1 ]; then
+            sed -i "s/^\(        slo: \)1\.0$/\1$1/" "$f.tmp"
+            want=1
+        fi
+        if [ "$2" != - ]; then
+            sed -i "s/^\(    maxReplicas: \)[0-9]*$/\1$2/" "$f.tmp"
+            want=$((want + 1))
+        fi
+        if [ "$(diff "$ex/config.yaml" "$f.tmp" | grep -c '^>')" != "$want" ]; then
+            echo "sim-suite: could not set the TTFT SLO to $1 and maxReplicas to $2 in $ex/config.yaml" >&2
             exit 1
         fi
         mv "$f.tmp" "$f"
@@ -85,9 +95,10 @@ manifest=$out/manifest.tsv
 : > "$manifest"
 start=$(date +%s)
 n=0
-grep -v '^[[:space:]]*\(#\|$\)' "$cases" | while read -r name class key slo cold tick base; do
+grep -v '^[[:space:]]*\(#\|$\)' "$cases" | while read -r name class key slo cold tick base max; do
+    [ "${max:-}" = - ] && max=
     t=$(trace "$key")
-    c=$(config "$slo")
+    c=$(config "$slo" "${max:--}")
     if ! "$bin" simulate --trace "$t" --config "$c" --cluster "$ex/cluster.yaml" --profile "$ex/model.yaml" \
         --policy all --cold-start "$cold" --interval "$tick" --json "$out/cases/$name.json" \
         > "$out/cases/$name.txt" 2>&1; then
@@ -112,7 +123,7 @@ grep -v '^[[:space:]]*\(#\|$\)' "$cases" | while read -r name class key slo cold
         fi
     done
     printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$class" "$base" "$out/cases/$name.json" \
-        "$key, TTFT SLO ${slo} s, cold start $cold, tick $tick" \
+        "$key, TTFT SLO ${slo} s, cold start $cold, tick $tick${max:+, maxReplicas $max}" \
         "$out/cases/$name.nopg.json" "$out/cases/$name.x2.json" "$out/cases/$name.half.json" >> "$manifest"
 done
 "$board" "$manifest" "$out"
