@@ -30,6 +30,8 @@
 #      tick's 1 + c^2 = 1.04, and the log no warning that it was not read
 #      once it had been;
 #   3. explain shows the per-tier table (1g learned within 20% of 2100),
+#      the prompt lengths read from the histogram (no tier too slow for
+#      them),
 #      /metrics ksiss_learned_capacity{tier="mig-1g.10gb"}, the Service
 #      carries the annotation ksiss.io/learned-capacity;
 #   4. ksiss run restarted: the first ticks already know the 1g slice
@@ -184,6 +186,11 @@ echo "$e" | grep -q '^Learned capacity (one instance, prompt tokens/s within the
 echo "$e" | grep -q '^  prefill: 0\.0003333 s per prompt token, read apart from the wait' \
     && ok "explain: $(echo "$e" | grep '^  prefill:' | sed 's/^ *//')" \
     || ko "the prefill per prompt token is not read" "$(echo "$e" | grep -E '^  (prefill|prompt-length)')"
+# the prompt-length histogram read from the real Prometheus: 1000-token prompts fit every tier's 1 s TTFT
+# (1g: 0.33 s of prefill alone), so none is too slow for them (docs/policy.md "Tiers too slow for the prompts")
+echo "$e" | grep -qE '^Prompt lengths: +[1-9][0-9]* requests .*no tier change.s target: none$' \
+    && ok "explain: $(echo "$e" | grep '^Prompt lengths:' | cut -c1-60)...: none" \
+    || ko "explain's prompt lengths" "$(echo "$e" | grep '^Prompt lengths')"
 # the default queries read the latest ready revision's own pods (Knative names them <revision>-deployment-...)
 rev=$(ksvc_field '{.status.latestReadyRevisionName}')
 echo "$e" | grep -qF "  series: revision $rev's own pods ({revision})" \
