@@ -101,7 +101,9 @@ int ksiss_sim_map_metric(const char *name, const char *query, ksiss_sim_metric_m
     return -1;
 }
 
-double ksiss_mean_tpot_slo(const ksiss_service_cfg *svc)
+/* The SLO of the first lower-is-better metric that measures `sig` (a mean
+ * only, when mean_only), or 0. */
+static double first_slo(const ksiss_service_cfg *svc, ksiss_sim_signal sig, bool mean_only)
 {
     for (size_t i = 0; svc && i < svc->n_metrics; i++) {
         const ksiss_metric_cfg *m = &svc->metrics[i];
@@ -111,27 +113,22 @@ double ksiss_mean_tpot_slo(const ksiss_service_cfg *svc)
             free(err);
             continue;
         }
-        if (map.sig == KSISS_SIG_TPOT && map.quantile < 0 && m->direction == KSISS_LOWER_IS_BETTER)
+        if (map.sig == sig && !(mean_only && map.quantile >= 0) && m->direction == KSISS_LOWER_IS_BETTER)
             return m->slo;
     }
     return 0;
 }
 
+double ksiss_mean_tpot_slo(const ksiss_service_cfg *svc)
+{
+    return first_slo(svc, KSISS_SIG_TPOT, true);
+}
+
 double ksiss_ttft_slo(const ksiss_service_cfg *svc)
 {
-    for (size_t i = 0; svc && i < svc->n_metrics; i++) {
-        const ksiss_metric_cfg *m = &svc->metrics[i];
-        ksiss_sim_metric_map map;
-        char *err = NULL;
-        if (ksiss_sim_map_metric(m->name, m->query, &map, &err) != 0) {
-            free(err);
-            continue;
-        }
-        if (map.sig == KSISS_SIG_TTFT && m->direction == KSISS_LOWER_IS_BETTER)
-            return m->slo;
-    }
-    return 0;
+    return first_slo(svc, KSISS_SIG_TTFT, false);
 }
+
 
 bool ksiss_sim_signal_per_request(ksiss_sim_signal s)
 {

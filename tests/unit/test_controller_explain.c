@@ -35,6 +35,44 @@ static char *slurp(const char *path)
     return t;
 }
 
+/* Runs `ksiss explain --service llama3-8b` against the stand-in fs (as
+ * Kubernetes and Prometheus) and returns its report (stdout); *rc its exit
+ * code. */
+static char *explain_report(fake_server *fs, int *rc)
+{
+    char kubeconfig[] = "/tmp/ksiss-explain-kubeconfig-XXXXXX";
+    int kfd = mkstemp(kubeconfig);
+    assert_true(kfd >= 0);
+    char *kc = ksiss_xasprintf("apiVersion: v1\nkind: Config\n"
+                               "clusters: [{name: c, cluster: {server: \"http://127.0.0.1:%u\"}}]\n"
+                               "users: [{name: u, user: {token: t0k}}]\n"
+                               "contexts: [{name: x, context: {cluster: c, user: u, namespace: default}}]\n"
+                               "current-context: x\n", fs->port);
+    assert_int_equal(write(kfd, kc, strlen(kc)), (ssize_t)strlen(kc));
+    close(kfd);
+    char *prom = ksiss_xasprintf("http://127.0.0.1:%u", fs->port);
+    unsetenv("NAMESPACE");
+    unsetenv("CONFIG_MAP_NAME");
+    char out_path[] = "/tmp/ksiss-explain-out-XXXXXX";
+    int ofd = mkstemp(out_path);
+    assert_true(ofd >= 0);
+    fflush(stdout);
+    int saved = dup(1);
+    dup2(ofd, 1);
+    char *argv[] = {"explain", "--service", "llama3-8b", "--kubeconfig", kubeconfig, "--prometheus", prom, NULL};
+    *rc = ksiss_cmd_explain(7, argv);
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    close(ofd);
+    char *report = slurp(out_path);
+    unlink(out_path);
+    unlink(kubeconfig);
+    free(prom);
+    free(kc);
+    return report;
+}
+
 static const char configmap[] =
     "{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"autoscaler-config\","
     "\"namespace\":\"default\",\"resourceVersion\":\"7\"},\"data\":{\"llama3-8b\":"
@@ -80,35 +118,8 @@ static void test_explain_reports_tier_metric_free_gpus_decision_and_changes_noth
     for (int i = 0; i < 4; i++)
         fake_add(fs, "POST", "/api/v1/query", 200, prom_reply, NULL);
 
-    char kubeconfig[] = "/tmp/ksiss-explain-kubeconfig-XXXXXX";
-    int kfd = mkstemp(kubeconfig);
-    assert_true(kfd >= 0);
-    char *kc = ksiss_xasprintf("apiVersion: v1\nkind: Config\n"
-                               "clusters: [{name: c, cluster: {server: \"http://127.0.0.1:%u\"}}]\n"
-                               "users: [{name: u, user: {token: t0k}}]\n"
-                               "contexts: [{name: x, context: {cluster: c, user: u, namespace: default}}]\n"
-                               "current-context: x\n", fs->port);
-    assert_int_equal(write(kfd, kc, strlen(kc)), (ssize_t)strlen(kc));
-    close(kfd);
-    char *prom = ksiss_xasprintf("http://127.0.0.1:%u", fs->port);
-    unsetenv("NAMESPACE");
-    unsetenv("CONFIG_MAP_NAME");
-
-    char out_path[] = "/tmp/ksiss-explain-out-XXXXXX";
-    int ofd = mkstemp(out_path);
-    assert_true(ofd >= 0);
-    fflush(stdout);
-    int saved = dup(1);
-    dup2(ofd, 1);
-    char *argv[] = {"explain", "--service", "llama3-8b", "--kubeconfig", kubeconfig, "--prometheus", prom, NULL};
-    int rc = ksiss_cmd_explain(7, argv);
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    close(ofd);
-    char *report = slurp(out_path);
-    unlink(out_path);
-    unlink(kubeconfig);
+    int rc;
+    char *report = explain_report(fs, &rc);
 
     if (rc != KSISS_EXIT_OK)
         fail_msg("exit %d, report:\n%s", rc, report);
@@ -140,8 +151,6 @@ static void test_explain_reports_tier_metric_free_gpus_decision_and_changes_noth
             fail_msg("explain sent %s %s", r->method, r->url);
     }
     free(report);
-    free(prom);
-    free(kc);
     free(svc);
     free(revs_items);
     free(revs);
@@ -192,34 +201,8 @@ static void test_explain_shows_the_learned_capacity_per_tier(void **state)
     for (int i = 0; i < 10; i++)
         fake_add(fs, "POST", "/api/v1/query", 200, prom_reply, NULL);
 
-    char kubeconfig[] = "/tmp/ksiss-explain-kubeconfig-XXXXXX";
-    int kfd = mkstemp(kubeconfig);
-    assert_true(kfd >= 0);
-    char *kc = ksiss_xasprintf("apiVersion: v1\nkind: Config\n"
-                               "clusters: [{name: c, cluster: {server: \"http://127.0.0.1:%u\"}}]\n"
-                               "users: [{name: u, user: {token: t0k}}]\n"
-                               "contexts: [{name: x, context: {cluster: c, user: u, namespace: default}}]\n"
-                               "current-context: x\n", fs->port);
-    assert_int_equal(write(kfd, kc, strlen(kc)), (ssize_t)strlen(kc));
-    close(kfd);
-    char *prom = ksiss_xasprintf("http://127.0.0.1:%u", fs->port);
-    unsetenv("NAMESPACE");
-    unsetenv("CONFIG_MAP_NAME");
-    char out_path[] = "/tmp/ksiss-explain-out-XXXXXX";
-    int ofd = mkstemp(out_path);
-    assert_true(ofd >= 0);
-    fflush(stdout);
-    int saved = dup(1);
-    dup2(ofd, 1);
-    char *argv[] = {"explain", "--service", "llama3-8b", "--kubeconfig", kubeconfig, "--prometheus", prom, NULL};
-    int rc = ksiss_cmd_explain(7, argv);
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    close(ofd);
-    char *report = slurp(out_path);
-    unlink(out_path);
-    unlink(kubeconfig);
+    int rc;
+    char *report = explain_report(fs, &rc);
     if (rc != KSISS_EXIT_OK)
         fail_msg("exit %d, report:\n%s", rc, report);
     static const char *const want[] = {
@@ -251,8 +234,6 @@ static void test_explain_shows_the_learned_capacity_per_tier(void **state)
             fail_msg("explain sent %s %s", r->method, r->url);
     }
     free(report);
-    free(prom);
-    free(kc);
     free(svc);
     free(svc_text);
     free(revs_items);
@@ -304,34 +285,8 @@ static void test_explain_names_the_tiers_too_slow_for_the_prompts(void **state)
     fake_add(fs, "POST", "/api/v1/query", 200, prom_scalar, NULL);
     fake_add(fs, "POST", "/api/v1/query", 200, prom_buckets, NULL);
 
-    char kubeconfig[] = "/tmp/ksiss-explain-kubeconfig-XXXXXX";
-    int kfd = mkstemp(kubeconfig);
-    assert_true(kfd >= 0);
-    char *kc = ksiss_xasprintf("apiVersion: v1\nkind: Config\n"
-                               "clusters: [{name: c, cluster: {server: \"http://127.0.0.1:%u\"}}]\n"
-                               "users: [{name: u, user: {token: t0k}}]\n"
-                               "contexts: [{name: x, context: {cluster: c, user: u, namespace: default}}]\n"
-                               "current-context: x\n", fs->port);
-    assert_int_equal(write(kfd, kc, strlen(kc)), (ssize_t)strlen(kc));
-    close(kfd);
-    char *prom = ksiss_xasprintf("http://127.0.0.1:%u", fs->port);
-    unsetenv("NAMESPACE");
-    unsetenv("CONFIG_MAP_NAME");
-    char out_path[] = "/tmp/ksiss-explain-out-XXXXXX";
-    int ofd = mkstemp(out_path);
-    assert_true(ofd >= 0);
-    fflush(stdout);
-    int saved = dup(1);
-    dup2(ofd, 1);
-    char *argv[] = {"explain", "--service", "llama3-8b", "--kubeconfig", kubeconfig, "--prometheus", prom, NULL};
-    int rc = ksiss_cmd_explain(7, argv);
-    fflush(stdout);
-    dup2(saved, 1);
-    close(saved);
-    close(ofd);
-    char *report = slurp(out_path);
-    unlink(out_path);
-    unlink(kubeconfig);
+    int rc;
+    char *report = explain_report(fs, &rc);
     if (rc != KSISS_EXIT_OK)
         fail_msg("exit %d, report:\n%s", rc, report);
     if (!strstr(report, "Prompt lengths:   60 requests") ||
@@ -341,8 +296,6 @@ static void test_explain_names_the_tiers_too_slow_for_the_prompts(void **state)
     if (strstr(report, "mig-2g.20gb (") || strstr(report, "Learned capacity"))
         fail_msg("report:\n%s", report);
     free(report);
-    free(prom);
-    free(kc);
     free(svc);
     free(revs_items);
     free(revs);
