@@ -95,6 +95,18 @@ static const char pods[] =
     "\"containers\":[{\"name\":\"vllm\",\"resources\":{\"requests\":{\"nvidia.com/mig-1g.10gb\":\"1\"},"
     "\"limits\":{\"nvidia.com/mig-1g.10gb\":\"1\"}}}]},\"status\":{\"phase\":\"Running\"}}]}";
 
+/* The stand-in's Kubernetes objects: the ConfigMap, the nodes and pods,
+ * the Service and its Revisions. */
+static void add_objects(fake_server *fs, const char *cm, const char *svc, const char *revs)
+{
+    fake_add(fs, "GET", "/api/v1/namespaces/default/configmaps/autoscaler-config", 200, cm, NULL);
+    fake_add(fs, "GET", "/api/v1/nodes", 200, nodes, NULL);
+    fake_add(fs, "GET", "/api/v1/pods", 200, pods, NULL);
+    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/services/llama3-8b", 200, svc, NULL);
+    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/revisions", 200, revs, NULL);
+    fake_add(fs, "GET", "/api/v1/namespaces/default/pods", 200, pods, NULL);
+}
+
 /* 0.9 s per token: 1.8 x the SLO of 0.5, above scaleUpFactor 1.5. */
 static const char prom_reply[] =
     "{\"status\":\"success\",\"data\":{\"resultType\":\"vector\",\"result\":[{\"metric\":"
@@ -109,12 +121,7 @@ static void test_explain_reports_tier_metric_free_gpus_decision_and_changes_noth
     char *revs_items = slurp("tests/data/knative/revisions.json");
     char *revs = ksiss_xasprintf("{\"kind\":\"RevisionList\",\"metadata\":{\"resourceVersion\":\"9\"},\"items\":%s}",
                                  revs_items);
-    fake_add(fs, "GET", "/api/v1/namespaces/default/configmaps/autoscaler-config", 200, configmap, NULL);
-    fake_add(fs, "GET", "/api/v1/nodes", 200, nodes, NULL);
-    fake_add(fs, "GET", "/api/v1/pods", 200, pods, NULL);
-    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/services/llama3-8b", 200, svc, NULL);
-    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/revisions", 200, revs, NULL);
-    fake_add(fs, "GET", "/api/v1/namespaces/default/pods", 200, pods, NULL);
+    add_objects(fs, configmap, svc, revs);
     for (int i = 0; i < 4; i++)
         fake_add(fs, "POST", "/api/v1/query", 200, prom_reply, NULL);
 
@@ -192,12 +199,7 @@ static void test_explain_shows_the_learned_capacity_per_tier(void **state)
     char *revs_items = slurp("tests/data/knative/revisions.json");
     char *revs = ksiss_xasprintf("{\"kind\":\"RevisionList\",\"metadata\":{\"resourceVersion\":\"9\"},\"items\":%s}",
                                  revs_items);
-    fake_add(fs, "GET", "/api/v1/namespaces/default/configmaps/autoscaler-config", 200, configmap_learning, NULL);
-    fake_add(fs, "GET", "/api/v1/nodes", 200, nodes, NULL);
-    fake_add(fs, "GET", "/api/v1/pods", 200, pods, NULL);
-    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/services/llama3-8b", 200, svc, NULL);
-    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/revisions", 200, revs, NULL);
-    fake_add(fs, "GET", "/api/v1/namespaces/default/pods", 200, pods, NULL);
+    add_objects(fs, configmap_learning, svc, revs);
     for (int i = 0; i < 10; i++)
         fake_add(fs, "POST", "/api/v1/query", 200, prom_reply, NULL);
 
@@ -274,12 +276,7 @@ static void test_explain_names_the_tiers_too_slow_for_the_prompts(void **state)
     char *revs_items = slurp("tests/data/knative/revisions.json");
     char *revs = ksiss_xasprintf("{\"kind\":\"RevisionList\",\"metadata\":{\"resourceVersion\":\"9\"},\"items\":%s}",
                                  revs_items);
-    fake_add(fs, "GET", "/api/v1/namespaces/default/configmaps/autoscaler-config", 200, configmap_prompts, NULL);
-    fake_add(fs, "GET", "/api/v1/nodes", 200, nodes, NULL);
-    fake_add(fs, "GET", "/api/v1/pods", 200, pods, NULL);
-    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/services/llama3-8b", 200, svc, NULL);
-    fake_add(fs, "GET", "/apis/serving.knative.dev/v1/namespaces/default/revisions", 200, revs, NULL);
-    fake_add(fs, "GET", "/api/v1/namespaces/default/pods", 200, pods, NULL);
+    add_objects(fs, configmap_prompts, svc, revs);
     /* the metric, the load, then the histogram */
     fake_add(fs, "POST", "/api/v1/query", 200, prom_scalar, NULL);
     fake_add(fs, "POST", "/api/v1/query", 200, prom_scalar, NULL);
