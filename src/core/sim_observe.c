@@ -129,7 +129,6 @@ double ksiss_ttft_slo(const ksiss_service_cfg *svc)
     return first_slo(svc, KSISS_SIG_TTFT, false);
 }
 
-
 bool ksiss_sim_signal_per_request(ksiss_sim_signal s)
 {
     return s == KSISS_SIG_TTFT || s == KSISS_SIG_TPOT || s == KSISS_SIG_E2E || s == KSISS_SIG_QUEUE_TIME;

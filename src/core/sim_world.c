@@ -83,13 +83,6 @@ static long serving_signature(const world *w, int *ready_cur)
     return cur * 4096 + other;
 }
 
-/* One tick of learning (a run with a learner), as ksiss run reads the
- * series: with per-revision queries (the defaults), the window of the
- * current revision's own instances once they have served through all of
- * it, also while a tier change rolls (marked when their count changed
- * within it); with queries over the whole service, only when the same
- * instances of one tier served through all of it. Then fills the policy's
- * view. */
 /* As ksiss run at each tick: the prompts finished since the last tick
  * into the tally (vLLM's buckets), then the tiers too slow for them;
  * their count, or 0 without a prompt-token load, a TTFT SLO or the
@@ -122,6 +115,13 @@ static size_t tally_slow(world *w, int64_t now_ms, ksiss_slow_tier *slow, const 
     return n;
 }
 
+/* One tick of learning (a run with a learner), as ksiss run reads the
+ * series: with per-revision queries (the defaults), the window of the
+ * current revision's own instances once they have served through all of
+ * it, also while a tier change rolls (marked when their count changed
+ * within it); with queries over the whole service, only when the same
+ * instances of one tier served through all of it. Then fills the policy's
+ * view. */
 static void learn_tick(world *w, double now, int64_t now_ms, const ksiss_tier **vt, double *vcap,
                        ksiss_capacity_view *view, double **buf, size_t *bufcap)
 {

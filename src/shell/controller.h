@@ -288,6 +288,10 @@ void ksiss_controller_learn(const ksiss_eval_in *in, const ksiss_service_cfg *sv
 void ksiss_controller_floor(const ksiss_eval_in *in, const ksiss_service_cfg *svc, ksiss_eval *out);
 /* Writes the state into the Service's annotation KSISS_LEARN_ANNOTATION. */
 int ksiss_controller_save_learned(ksiss_kube *k, const char *ns, const char *name, const char *state, char **err);
+/* ksiss_tier_too_slow{service,tier} for the tiers of svc's ladder too slow
+ * for the prompts (ev->slow); the others' series removed. */
+void ksiss_controller_export_floor(ksiss_metrics *reg, const char *name, const ksiss_service_cfg *svc,
+                                   const ksiss_eval *ev);
 /* ksiss_learned_capacity{service,tier} and its uncertainty. */
 void ksiss_controller_export_learned(ksiss_metrics *reg, const char *name, const ksiss_eval *ev);
 /* 1 + c^2 of the prompts from a per-bucket answer (samples with their

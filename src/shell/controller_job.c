@@ -294,6 +294,7 @@ static bool job_evaluate(job *j, ksiss_prom *prom, const json_t *service, const 
     w->history.backoff_until_ms = until;
     ksiss_controller_export_service(c->reg, c->ns, w->name, ev, &w->legacy_rev);
     ksiss_controller_export_learned(c->reg, w->name, ev);
+    ksiss_controller_export_floor(c->reg, w->name, ksiss_eval_service(ev, j->svc), ev);
     learned_saved(j, ev);
     gpu_model_event(c, w, ev->view.service, ev);
     *t = (step_target){0};

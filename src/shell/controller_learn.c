@@ -71,7 +71,7 @@ static void read_hist(ksiss_eval *out, const ksiss_promql_sample *s, size_t n, c
     }
     out->learn_values[KSISS_LQ_PROMPT_HIST] = m2;
     out->hist_n = 0;
-    if (out->learn_hist == KSISS_HIST_READ || out->learn_hist == KSISS_HIST_FEW) {
+    if ((out->learn_hist == KSISS_HIST_READ || out->learn_hist == KSISS_HIST_FEW) && n <= KSISS_LEARN_MAX_BUCKETS) {
         /* the buckets themselves, per second, for the tally */
         ksiss_learn_bucket b[KSISS_LEARN_MAX_BUCKETS];
         for (size_t i = 0; i < n; i++)
@@ -267,7 +267,7 @@ void ksiss_controller_floor(const ksiss_eval_in *in, const ksiss_service_cfg *sv
             counts[i] = out->hist_rate[i] * dt;
         ksiss_prompt_tally_add(t, out->hist_le, counts, out->hist_n, in->now_ms);
     }
-    ksiss_prompt_share_above(t, INFINITY, &out->tallied);
+    ksiss_prompt_share_above(t, INFINITY, &out->tallied);   /* for its total: the requests tallied */
     out->n_slow = ksiss_slow_tiers(svc, out->view_tiers, out->learning ? out->learned : NULL,
                                    out->learning ? out->cap_view.n : 0, out->ttft_slo, t, out->slow,
                                    KSISS_LEARN_MAX_TIERS);
@@ -305,5 +305,22 @@ void ksiss_controller_export_learned(ksiss_metrics *reg, const char *name, const
             ksiss_metrics_remove(reg, KSISS_M_LEARNED_CAPACITY, KSISS_LABELS(name, tier));
             ksiss_metrics_remove(reg, KSISS_M_LEARNED_CAPACITY_SD, KSISS_LABELS(name, tier));
         }
+    }
+}
+
+void ksiss_controller_export_floor(ksiss_metrics *reg, const char *name, const ksiss_service_cfg *svc,
+                                   const ksiss_eval *ev)
+{
+    if (!reg || !svc)
+        return;
+    for (size_t i = 0; i < svc->n_ladder; i++) {
+        const ksiss_tier *t = svc->ladder[i];
+        size_t k = 0;
+        while (k < ev->n_slow && ev->slow[k].tier != t)
+            k++;
+        if (k < ev->n_slow)
+            ksiss_metrics_set(reg, KSISS_M_TIER_TOO_SLOW, KSISS_LABELS(name, t->name), ev->slow[k].share);
+        else
+            ksiss_metrics_remove(reg, KSISS_M_TIER_TOO_SLOW, KSISS_LABELS(name, t->name));
     }
 }

@@ -108,6 +108,10 @@ const ksiss_metric_def ksiss_metric_defs[KSISS_M_COUNT] = {
     [KSISS_M_LEARNED_CAPACITY_SD] = {"ksiss_learned_capacity_uncertainty", KSISS_MT_GAUGE,
         "Relative standard deviation of ksiss_learned_capacity (0.05: +-5%).",
         {"service", "tier", NULL}, NULL, 0},
+    [KSISS_M_TIER_TOO_SLOW] = {"ksiss_tier_too_slow", KSISS_MT_GAUGE,
+        "A tier too slow for the service's prompts (no tier change's target): the share of them its idle "
+        "instance misses the TTFT SLO on. Only for the tiers judged so.",
+        {"service", "tier", NULL}, NULL, 0},
 };
 
 /* Series indexes and hashes are 32-bit, and a series' labels (as many as

@@ -51,6 +51,8 @@ typedef enum {
     KSISS_M_CACHE_BYTES,                /* gauge {resource}: bytes its records take */
     KSISS_M_LEARNED_CAPACITY,           /* gauge {service,tier}: learned capacity per instance (load units) */
     KSISS_M_LEARNED_CAPACITY_SD,        /* gauge {service,tier}: its relative standard deviation */
+    KSISS_M_TIER_TOO_SLOW,              /* gauge {service,tier}: a tier too slow for the prompts: their share
+                                         * its idle instance misses the TTFT SLO on */
     KSISS_M_COUNT
 } ksiss_metric_id;
 

@@ -319,22 +319,37 @@ static void test_the_prompt_tally_rules_out_a_slice_across_ticks(void **state)
             .free = free_gpus, .n_free = N_(free_gpus), .now_ms = 1000000, .interval_ms = 10000,
         };
         ksiss_eval e;
+        ksiss_metrics *reg = ksiss_metrics_new();
         for (int tick = 0; tick < 2; tick++) {
             assert_int_equal(ksiss_controller_evaluate(&in, &e), 0);
             assert_false(e.learning);
+            ksiss_controller_export_floor(reg, "llama3-8b", &cfg.services[0], &e);
+            char *text = ksiss_metrics_render(reg);
             if (c == 1) {
                 assert_int_equal(e.n_slow, 0);
                 assert_true(e.tallied == 0);
+                assert_null(strstr(text, "ksiss_tier_too_slow{"));
             } else {
                 assert_true(fabs(e.tallied - (tick == 0 ? 60 : 70)) < 0.05);
                 assert_int_equal(e.n_slow, 1);
                 assert_string_equal(e.slow[0].tier->name, "mig-1g.10gb");
                 assert_true(fabs(e.slow[0].share - log(5000 / 3000.0) / log(2.5)) < 1e-3);
-                assert_int_equal(e.n_slow, 1);
+                /* the gauge: the 1g slice's share, no other tier */
+                const char *g = strstr(text, "ksiss_tier_too_slow{service=\"llama3-8b\",tier=\"mig-1g.10gb\"} 0.557");
+                assert_non_null(g);
+                assert_null(strstr(text, "ksiss_tier_too_slow{service=\"llama3-8b\",tier=\"mig-2g"));
             }
+            free(text);
             ksiss_eval_free(&e);
             in.now_ms += 10000;
         }
+        /* no longer too slow (a service whose prompts it now meets): its series goes */
+        e.n_slow = 0;
+        ksiss_controller_export_floor(reg, "llama3-8b", &cfg.services[0], &e);
+        char *text = ksiss_metrics_render(reg);
+        assert_null(strstr(text, "ksiss_tier_too_slow{service"));
+        free(text);
+        ksiss_metrics_free(reg);
         ksiss_prompt_tally_free(&tally);
         ksiss_config_free(&cfg);
         ksiss_catalog_free(&cat);
