@@ -35,9 +35,14 @@
 #      /metrics ksiss_learned_capacity{tier="mig-1g.10gb"}, the Service
 #      carries the annotation ksiss.io/learned-capacity;
 #   4. ksiss run restarted: the first ticks already know the 1g slice
-#      (restored from the annotation: the gauge before any new window).
+#      (restored from the annotation: the gauge before any new window);
+#   5. 4000-token prompts at a load the 1g slice covers: the 1g slice
+#      misses the 1 s TTFT SLO on them alone, so no decision names it in
+#      8 minutes (a tier change down would come after 6: the hold is
+#      at_min), /metrics has ksiss_tier_too_slow for it, and explain names
+#      it too slow for the prompts.
 # Prints PASS/FAIL per check and "N passed, M failed"; exits 1 on failure.
-# Every wait is bounded; everything started is stopped on exit. About 12
+# Every wait is bounded; everything started is stopped on exit. About 20
 # minutes. Run it with `make e2e-learning` on a running cluster.
 set -u
 . "$(cd "$(dirname "$0")" && pwd)/env.sh"
@@ -110,6 +115,7 @@ ok "service $SVC Ready on $(limits)"
 # (its TPOT under vLLM 0.13's name only, vllm:inter_token_latency_seconds:
 # the learning's default query reads it, the old name being gone)
 echo 1000 > "$TMP/load"          # prompt tokens/s offered (1000-token prompts)
+echo 1000 > "$TMP/prompts"       # the prompt lengths the histogram shows (fake_inference's prompt_len)
 state_for() {  # state_for RESOURCE LOAD: the stand-in's state on that tier at that load
     local p
     case $1 in
@@ -118,11 +124,11 @@ state_for() {  # state_for RESOURCE LOAD: the stand-in's state on that tier at t
         nvidia.com/mig-7g.80gb) p=20000 ;;
         *) p=3000 ;;
     esac
-    awk -v P="$p" -v L="$2" 'BEGIN {
+    awk -v P="$p" -v L="$2" -v PL="$(cat "$TMP/prompts")" 'BEGIN {
         rho = L / P; r = L / 1000;
         t = (rho >= 0.95) ? 10 : 1000 / P * (1 + 0.5 * rho / (1 - rho));
-        printf "req_rate %g\nprompt_rate %g\nttft_rate %g\nttft_mean %g\ntpot_rate %g\ntpot_mean 0.03\ntpot_name 1\nrunning %g\ngen_tokens_rate %g\nprompt_len 1000\nprefill_mean %g\n",
-            r, L, r, t, r, r * t + r * 150 * 0.03, r * 150, 1000 / P }'
+        printf "req_rate %g\nprompt_rate %g\nttft_rate %g\nttft_mean %g\ntpot_rate %g\ntpot_mean 0.03\ntpot_name 1\nrunning %g\ngen_tokens_rate %g\nprompt_len %s\nprefill_mean %g\n",
+            r, L, r, t, r, r * t + r * 150 * 0.03, r * 150, PL, 1000 / P }'
 }
 state_for nvidia.com/mig-1g.10gb 1000 > "$TMP/fake.state"
 start_fake fake "$TMP/fake.state"
@@ -248,6 +254,35 @@ if until_true 30 bash -c "KPORT=$KPORT; [ -n \"\$(learned_gauge mig-1g.10gb)\" ]
 else
     ko "after a restart no learned figure within 30 s" "$(tail -3 "$TMP/ksiss.log")"
 fi
+
+# ---- 5. prompts too long for the 1g slice ---------------------------------------------
+# 1000 prompt tokens/s (1250 needed at 80%: the learned 1g slice, 2100, covers it, and a tier
+# change down to it would come once two 180 s windows have been seen since the restart) of
+# 4000-token prompts: 1.33 s of prefill alone on an idle 1g slice (3000 tokens/s), over the 1 s
+# TTFT SLO for every one (vLLM's (2000, 5000] bucket read log-uniform: 52% of them above the
+# 1g slice's ~3090), 0.39 s on 3g. The 1g slice is no tier change's target (docs/policy.md
+# "Tiers too slow for the prompts"): in 480 s no decision names it, and explain says why.
+echo 4000 > "$TMP/prompts"
+echo 1000 > "$TMP/load"
+T5=$(date +%s)
+log "1000 prompt tokens/s of 4000-token prompts: the 1g slice would cover the load, not the prompts"
+sleep 480
+if grep "service=$SVC " "$TMP/ksiss.log" | grep 'msg=decision' | grep -q 'decision=down.*tier=mig-1g.10gb'; then
+    ko "a decision moved down to mig-1g.10gb after the prompts grew" "$(grep 'decision=down.*tier=mig-1g.10gb' "$TMP/ksiss.log" | tail -1)"
+elif last_decision | grep -q 'reason_code=at_min'; then
+    # at_min: the policy looked for a cheaper deployment that covers the need and found none
+    ok "in $(($(date +%s) - T5)) s at a load the 1g slice covers, no move to it: at_min ($(last_decision | grep -o 'reason="[^"]*' | cut -c9-120)...)"
+else
+    ko "the hold is not at_min (the test does not show the rule)" "$(last_decision)"
+fi
+[ "$(limits)" = nvidia.com/mig-3g.40gb=1 ] && ok "still on mig-3g.40gb" || ko "moved" "$(limits); $(last_decision)"
+g=$(curl -fsS --max-time 5 "http://127.0.0.1:$KPORT/metrics" 2>/dev/null | grep "^ksiss_tier_too_slow{" | grep "service=\"$SVC\"")
+echo "$g" | grep -q 'tier="mig-1g.10gb"} 0\.[0-9]' && ! echo "$g" | grep -q 'tier="mig-3g' \
+    && ok "/metrics: $(echo "$g" | head -1)" || ko "ksiss_tier_too_slow does not name the 1g slice alone" "$g"
+e=$(KUBECONFIG="$KCA" NAMESPACE=$NS "$KSISS" explain --service "$SVC" --prometheus "$PROM" 2>&1)
+echo "$e" | grep -qE '^Prompt lengths: .*no tier change.s target: mig-1g\.10gb \([0-9.]+% miss' \
+    && ok "explain: $(echo "$e" | grep '^Prompt lengths:' | grep -o 'target: .*')" \
+    || ko "explain does not name the 1g slice too slow" "$(echo "$e" | grep '^Prompt lengths')"
 
 # ---- the whole run ------------------------------------------------------------------
 grep -q 'level=error' "$TMP/ksiss.log" && ko "errors in the autoscaler's log" "$(grep 'level=error' "$TMP/ksiss.log" | head -3)" \
