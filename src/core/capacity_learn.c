@@ -314,6 +314,12 @@ double ksiss_learn_prompt_le(size_t i)
     return mant[i % 3] * p;
 }
 
+void ksiss_learn_bucket_span(const double *le, size_t n, size_t i, double *a, double *b)
+{
+    *a = i > 0 ? le[i - 1] : le[0] / 2;
+    *b = i + 1 < n ? le[i] : 2 * *a;
+}
+
 double ksiss_learn_prompt_m2_le(const double *le, const double *counts, size_t n)
 {
     if (n < 2 || !(le[0] > 0) || !isinf(le[n - 1]))
@@ -327,8 +333,8 @@ double ksiss_learn_prompt_m2_le(const double *le, const double *counts, size_t n
             return NAN;
         if (c == 0)
             continue;
-        double a = i > 0 ? le[i - 1] : le[0] / 2;
-        double b = i + 1 < n ? le[i] : 2 * a;
+        double a, b;
+        ksiss_learn_bucket_span(le, n, i, &a, &b);
         /* log-uniform on (a, b]: E[x] = (b - a) / ln(b/a), E[x^2] = (b^2 - a^2) / (2 ln(b/a)) */
         double lr = log(b / a);
         sn += c;

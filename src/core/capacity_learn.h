@@ -152,6 +152,10 @@ double ksiss_learn_prompt_m2(const double *counts);
  * (le[n - 2], 2 le[n - 2]]. ksiss_learn_prompt_m2 is this with vLLM's
  * bounds. NAN as there, or when the bounds are not so. */
 double ksiss_learn_prompt_m2_le(const double *le, const double *counts, size_t n);
+/* Bucket i's span of the bounds le[0..n) as the histogram readers take it:
+ * (le[i - 1], le[i]], the first from le[0] / 2, the last (+Inf) up to
+ * twice the bound before it. */
+void ksiss_learn_bucket_span(const double *le, size_t n, size_t i, double *a, double *b);
 
 /* One sample of a per-bucket query over the prompt-length histogram (the
  * shell's reading of e.g. sum by (le) (rate(vllm:request_prompt_tokens_bucket

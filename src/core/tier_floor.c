@@ -61,8 +61,8 @@ double ksiss_prompt_share_above(const ksiss_prompt_tally *t, double tokens, doub
         double c = t->count[i];
         if (!(c > 0))
             continue;
-        double a = i > 0 ? t->le[i - 1] : t->le[0] / 2;
-        double b = i + 1 < t->n ? t->le[i] : 2 * a;
+        double a, b;
+        ksiss_learn_bucket_span(t->le, t->n, i, &a, &b);
         sn += c;
         if (tokens <= a)
             above += c;

@@ -344,8 +344,9 @@ static void test_the_prompt_tally_rules_out_a_slice_across_ticks(void **state)
             in.now_ms += 10000;
         }
         /* no longer too slow (a service whose prompts it now meets): its series goes */
-        e.n_slow = 0;
-        ksiss_controller_export_floor(reg, "llama3-8b", &cfg.services[0], &e);
+        ksiss_eval none;
+        memset(&none, 0, sizeof(none));
+        ksiss_controller_export_floor(reg, "llama3-8b", &cfg.services[0], &none);
         char *text = ksiss_metrics_render(reg);
         assert_null(strstr(text, "ksiss_tier_too_slow{service"));
         free(text);

@@ -95,6 +95,16 @@ static const char pods[] =
     "\"containers\":[{\"name\":\"vllm\",\"resources\":{\"requests\":{\"nvidia.com/mig-1g.10gb\":\"1\"},"
     "\"limits\":{\"nvidia.com/mig-1g.10gb\":\"1\"}}}]},\"status\":{\"phase\":\"Running\"}}]}";
 
+/* tests/data/knative/revisions.json as the RevisionList the API answers. */
+static char *revision_list(void)
+{
+    char *items = slurp("tests/data/knative/revisions.json");
+    char *list = ksiss_xasprintf("{\"kind\":\"RevisionList\",\"metadata\":{\"resourceVersion\":\"9\"},\"items\":%s}",
+                                 items);
+    free(items);
+    return list;
+}
+
 /* The stand-in's Kubernetes objects: the ConfigMap, the nodes and pods,
  * the Service and its Revisions. */
 static void add_objects(fake_server *fs, const char *cm, const char *svc, const char *revs)
@@ -118,9 +128,7 @@ static void test_explain_reports_tier_metric_free_gpus_decision_and_changes_noth
     fake_server *fs = fake_start();
     assert_non_null(fs);
     char *svc = slurp("tests/data/knative/service.json");
-    char *revs_items = slurp("tests/data/knative/revisions.json");
-    char *revs = ksiss_xasprintf("{\"kind\":\"RevisionList\",\"metadata\":{\"resourceVersion\":\"9\"},\"items\":%s}",
-                                 revs_items);
+    char *revs = revision_list();
     add_objects(fs, configmap, svc, revs);
     for (int i = 0; i < 4; i++)
         fake_add(fs, "POST", "/api/v1/query", 200, prom_reply, NULL);
@@ -159,7 +167,6 @@ static void test_explain_reports_tier_metric_free_gpus_decision_and_changes_noth
     }
     free(report);
     free(svc);
-    free(revs_items);
     free(revs);
     fake_stop(fs);
 }
@@ -196,9 +203,7 @@ static void test_explain_shows_the_learned_capacity_per_tier(void **state)
                                     "\"k\":0.9,\"sd\":0.135,\"carried\":false}}}}"));
     char *svc = json_dumps(svc_json, JSON_COMPACT);
     json_decref(svc_json);
-    char *revs_items = slurp("tests/data/knative/revisions.json");
-    char *revs = ksiss_xasprintf("{\"kind\":\"RevisionList\",\"metadata\":{\"resourceVersion\":\"9\"},\"items\":%s}",
-                                 revs_items);
+    char *revs = revision_list();
     add_objects(fs, configmap_learning, svc, revs);
     for (int i = 0; i < 10; i++)
         fake_add(fs, "POST", "/api/v1/query", 200, prom_reply, NULL);
@@ -238,7 +243,6 @@ static void test_explain_shows_the_learned_capacity_per_tier(void **state)
     free(report);
     free(svc);
     free(svc_text);
-    free(revs_items);
     free(revs);
     fake_stop(fs);
 }
@@ -273,9 +277,7 @@ static void test_explain_names_the_tiers_too_slow_for_the_prompts(void **state)
     fake_server *fs = fake_start();
     assert_non_null(fs);
     char *svc = slurp("tests/data/knative/service.json");
-    char *revs_items = slurp("tests/data/knative/revisions.json");
-    char *revs = ksiss_xasprintf("{\"kind\":\"RevisionList\",\"metadata\":{\"resourceVersion\":\"9\"},\"items\":%s}",
-                                 revs_items);
+    char *revs = revision_list();
     add_objects(fs, configmap_prompts, svc, revs);
     /* the metric, the load, then the histogram */
     fake_add(fs, "POST", "/api/v1/query", 200, prom_scalar, NULL);
@@ -294,7 +296,6 @@ static void test_explain_names_the_tiers_too_slow_for_the_prompts(void **state)
         fail_msg("report:\n%s", report);
     free(report);
     free(svc);
-    free(revs_items);
     free(revs);
     fake_stop(fs);
 }
